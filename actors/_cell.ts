@@ -1,0 +1,403 @@
+// The parent's side of one running actor: its host (a worker), its channel,
+// its outbox, its pending asks, and the one place its exit is decided.
+
+import type { Transport } from "../transports/transport.ts";
+import type { ActorExit, DeadLetter } from "./actor_ref.ts";
+import {
+  ActorCrashedError,
+  ActorError,
+  ActorStoppedError,
+  type CrashReason,
+  MailboxFullError,
+  type RemoteErrorInfo,
+  reviveError,
+  SpawnError,
+  UnknownMessageError,
+} from "./errors.ts";
+import { Outbox, type OverflowPolicy } from "./_outbox.ts";
+import {
+  ASK,
+  assertCloneable,
+  type BootMessage,
+  BYE,
+  CRASH,
+  CREDIT,
+  DEAD_LETTER,
+  EXIT,
+  FAIL,
+  INIT_FAILED,
+  READY,
+  REPLY,
+  STOP,
+  TELL,
+} from "./_protocol.ts";
+
+interface PendingAsk {
+  name: string;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  cleanup: (() => void) | undefined;
+}
+
+export interface CellOptions {
+  id: string;
+  module: string;
+  exportName: string | undefined;
+  args: unknown;
+  capacity: number;
+  overflow: OverflowPolicy;
+  heartbeatMs: number;
+  transport: Transport;
+  remote: { module: string; options: unknown; transfer: Transferable[] };
+  onDeadLetter: (letter: DeadLetter) => void;
+  onExit: (exit: ActorExit) => void;
+}
+
+export type CellState = "starting" | "running" | "stopping" | "stopped";
+
+const WORKER_URL = new URL("./_worker.ts", import.meta.url);
+
+export class ActorCell {
+  readonly id: string;
+  readonly module: string;
+  readonly transportName: string;
+  state: CellState = "starting";
+  handled = 0;
+  lastSeen = Date.now();
+  readonly exited: Promise<ActorExit>;
+  #options: CellOptions;
+  #transport: Transport;
+  #outbox: Outbox;
+  #worker: Worker | undefined;
+  #liveness = new Int32Array(new SharedArrayBuffer(4));
+  #pending = new Map<number, PendingAsk>();
+  #nextAsk = 1;
+  #names: Set<string> = new Set();
+  #ready: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  #resolveExit!: (exit: ActorExit) => void;
+  #stopTimer: ReturnType<typeof setTimeout> | undefined;
+  #exit: ActorExit | undefined;
+
+  constructor(options: CellOptions) {
+    this.id = options.id;
+    this.module = options.module;
+    this.#options = options;
+    this.#transport = options.transport;
+    this.transportName = options.transport.name;
+    this.exited = new Promise((resolve) => this.#resolveExit = resolve);
+    this.#outbox = new Outbox(
+      options.id,
+      options.capacity,
+      options.overflow,
+      (batch) => this.#transport.send(batch),
+      (message) => this.#dropped(message, "mailbox full"),
+      (error, batch) => this.#sendFailed(error, batch),
+    );
+  }
+
+  /** Messages sent and not yet handled. */
+  get inflight(): number {
+    return this.#outbox.inflight;
+  }
+
+  /** Messages waiting in the sender for room. */
+  get waiting(): number {
+    return this.#outbox.waiting;
+  }
+
+  /** Asks waiting for replies. */
+  get pendingAsks(): number {
+    return this.#pending.size;
+  }
+
+  /** The mailbox settings. */
+  get capacity(): number {
+    return this.#outbox.capacity;
+  }
+
+  /** Tells whether the actor looks busy in a handler (its thread may not answer heartbeats). */
+  get busy(): boolean {
+    return Atomics.load(this.#liveness, 0) === 1;
+  }
+
+  /** Starts the worker and resolves once the actor's `init` has run. */
+  start(signal: AbortSignal | undefined): Promise<void> {
+    const ready = new Promise<void>((resolve, reject) => this.#ready = { resolve, reject });
+    const worker = new Worker(WORKER_URL, { type: "module", name: this.id });
+    this.#worker = worker;
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#crash("error", new Error(event.message || "Uncaught error in worker"));
+    };
+    worker.onmessage = (event) => {
+      const data = event.data as { bootError?: string };
+      if (data?.bootError) {
+        this.#crash("error", new Error(`Cannot open the actor's channel: ${data.bootError}`));
+      }
+    };
+    const o = this.#options;
+    const boot: BootMessage = {
+      actorId: o.id,
+      module: o.module,
+      exportName: o.exportName,
+      args: o.args,
+      capacity: o.capacity,
+      heartbeatMs: o.heartbeatMs,
+      transport: { module: o.remote.module, options: o.remote.options },
+      liveness: this.#liveness.buffer as SharedArrayBuffer,
+    };
+    try {
+      worker.postMessage(boot, o.remote.transfer);
+    } catch (error) {
+      this.#crash("error", error instanceof Error ? error : new Error(String(error)));
+    }
+    void this.#receive();
+    const onAbort = () => this.kill(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    return ready.finally(() => signal?.removeEventListener("abort", onAbort));
+  }
+
+  async #receive(): Promise<void> {
+    try {
+      for await (const batch of this.#transport.receive()) {
+        this.lastSeen = Date.now();
+        for (const message of batch) this.#dispatch(message as unknown[]);
+        if (this.#exit) return;
+      }
+    } catch (error) {
+      this.#crash("error", error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.#crash("exited", new Error("The actor's channel closed without a goodbye"));
+  }
+
+  #dispatch(message: unknown[]): void {
+    switch (message[0]) {
+      case REPLY: {
+        const pending = this.#takePending(message[1] as number);
+        pending?.resolve(message[2]);
+        return;
+      }
+      case FAIL: {
+        const pending = this.#takePending(message[1] as number);
+        if (!pending) return;
+        const info = message[2] as RemoteErrorInfo;
+        if (message[3] === true) {
+          pending.reject(new UnknownMessageError(this.id, pending.name, [...this.#names]));
+        } else if (this.state === "stopping" && info.message === "stopped") {
+          pending.reject(new ActorStoppedError(this.id));
+        } else pending.reject(new ActorError(this.id, pending.name, info));
+        return;
+      }
+      case CREDIT:
+        this.handled += message[1] as number;
+        this.#outbox.credit(message[1] as number);
+        return;
+      case DEAD_LETTER:
+        this.#options.onDeadLetter({
+          actorId: this.id,
+          messageName: message[1] as string,
+          reason: message[2] as string,
+          count: 1,
+        });
+        return;
+      case READY:
+        this.#names = new Set(message[1] as string[]);
+        if (this.state === "starting") this.state = "running";
+        this.#ready?.resolve();
+        this.#ready = undefined;
+        return;
+      case INIT_FAILED: {
+        const error = new SpawnError(this.id, this.module, {
+          cause: reviveError(message[1] as RemoteErrorInfo),
+        });
+        this.#ready?.reject(error);
+        this.#ready = undefined;
+        this.#finish({ id: this.id, reason: "error", error, handled: this.handled });
+        return;
+      }
+      case BYE:
+        this.#finish({ id: this.id, reason: "normal", handled: this.handled });
+        return;
+      case CRASH:
+        this.#crash("error", reviveError(message[1] as RemoteErrorInfo));
+        return;
+      case EXIT:
+        this.#crash("exited", new Error(`The actor's code exited with code ${message[1]}`));
+        return;
+    }
+  }
+
+  #takePending(id: number): PendingAsk | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    this.#pending.delete(id);
+    pending.cleanup?.();
+    return pending;
+  }
+
+  #checkSendable(name: string, payload: unknown): void {
+    if (this.state !== "running") throw new ActorStoppedError(this.id);
+    if (!this.#names.has(name)) throw new UnknownMessageError(this.id, name, [...this.#names]);
+    assertCloneable(payload, "payload");
+  }
+
+  tell(name: string, payload: unknown): Promise<void> {
+    try {
+      this.#checkSendable(name, payload);
+    } catch (error) {
+      if (error instanceof ActorStoppedError) this.#dropped([TELL, name], "actor stopped");
+      throw error;
+    }
+    return this.#outbox.push([TELL, name, payload]);
+  }
+
+  ask(
+    name: string,
+    payload: unknown,
+    options: { timeout?: number; signal?: AbortSignal } | undefined,
+  ): Promise<unknown> {
+    try {
+      this.#checkSendable(name, payload);
+      options?.signal?.throwIfAborted();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = this.#nextAsk++;
+    return new Promise((resolve, reject) => {
+      const pending: PendingAsk = { name, resolve, reject, cleanup: undefined };
+      this.#pending.set(id, pending);
+      const signal = options?.signal;
+      const timeout = options?.timeout;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const abort = (reason: unknown) => {
+        if (this.#pending.get(id) !== pending) return;
+        this.#pending.delete(id);
+        pending.cleanup?.();
+        reject(reason);
+      };
+      const onAbort = () => abort(signal!.reason);
+      if (timeout !== undefined) {
+        timer = setTimeout(
+          () => abort(new DOMException("Signal timed out.", "TimeoutError")),
+          timeout,
+        );
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      pending.cleanup = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      try {
+        this.#outbox.push([ASK, id, name, payload]).catch((error) => {
+          if (this.#pending.get(id) === pending) abort(error);
+        });
+      } catch (error) {
+        abort(error);
+      }
+    });
+  }
+
+  /** Queues the stop sentinel; terminates the actor if it has not stopped within `timeout` ms. */
+  stop(timeout: number): Promise<ActorExit> {
+    if (this.state === "running") {
+      this.state = "stopping";
+      this.#outbox.push([STOP], false);
+      this.#stopTimer = setTimeout(() => {
+        this.#terminate({ id: this.id, reason: "timeout", handled: this.handled });
+      }, timeout);
+    } else if (this.state === "starting") {
+      this.kill(new ActorStoppedError(this.id));
+    }
+    return this.exited;
+  }
+
+  /** Terminates the actor at once. */
+  kill(reason?: unknown): void {
+    const error = reason instanceof Error ? reason : undefined;
+    this.#terminate({
+      id: this.id,
+      reason: "killed",
+      handled: this.handled,
+      ...(error ? { error } : {}),
+    });
+  }
+
+  /** The watchdog found no sign of life for too long. */
+  lostHeartbeat(): void {
+    this.#crash("lost-heartbeat", new Error("The actor stopped sending heartbeats"));
+  }
+
+  #crash(reason: CrashReason, error: Error): void {
+    this.#terminate({ id: this.id, reason, error, handled: this.handled });
+  }
+
+  #terminate(exit: ActorExit): void {
+    this.#worker?.terminate();
+    this.#finish(exit);
+  }
+
+  #dropped(message: unknown[], reason: string): void {
+    if (message[0] === ASK) {
+      const pending = this.#takePending(message[1] as number);
+      pending?.reject(new MailboxFullError(this.id, this.#outbox.capacity));
+      return;
+    }
+    this.#options.onDeadLetter({
+      actorId: this.id,
+      messageName: message[1] as string,
+      reason,
+      count: 1,
+    });
+  }
+
+  #sendFailed(error: unknown, batch: unknown[]): void {
+    // Payloads were checked when sent, so this is a broken channel: the actor is lost.
+    this.#crash(
+      "error",
+      new Error(`Cannot send ${batch.length} messages to the actor`, { cause: error }),
+    );
+  }
+
+  #finish(exit: ActorExit): void {
+    if (this.#exit) return;
+    this.#exit = exit;
+    this.state = "stopped";
+    if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer);
+    this.#worker?.terminate();
+    const error = exit.reason === "normal" || exit.reason === "timeout"
+      ? new ActorStoppedError(this.id)
+      : new ActorCrashedError(
+        this.id,
+        exit.reason === "killed" ? "killed" : exit.reason as CrashReason,
+        exit.error ? { cause: exit.error } : undefined,
+      );
+    if (this.#ready) {
+      this.#ready.reject(
+        exit.error instanceof SpawnError
+          ? exit.error
+          : new SpawnError(this.id, this.module, { cause: exit.error ?? error }),
+      );
+      this.#ready = undefined;
+    }
+    const unsent = this.#outbox.close(error);
+    const lost = this.#outbox.inflight + unsent.filter((m) => m[0] === TELL).length;
+    for (const pending of this.#pending.values()) {
+      pending.cleanup?.();
+      pending.reject(error);
+    }
+    this.#pending.clear();
+    if (lost > 0 && exit.reason !== "normal") {
+      this.#options.onDeadLetter({
+        actorId: this.id,
+        messageName: undefined,
+        reason: `actor ended (${exit.reason}) before handling them`,
+        count: lost,
+      });
+    }
+    void this.#transport.close();
+    this.#resolveExit(exit);
+    this.#options.onExit(exit);
+  }
+}

@@ -1,0 +1,188 @@
+// The sender's half of a bounded mailbox. The actor returns one credit per
+// message that leaves its mailbox; the outbox never has more than `capacity`
+// messages in flight. What happens to a message sent while the mailbox is full
+// is the overflow policy. Messages are coalesced into one transport batch per
+// tick.
+
+import { MailboxFullError } from "./errors.ts";
+import { Coalescer } from "./_coalesce.ts";
+
+/**
+ * What a full mailbox does with one more message:
+ * - `"backpressure"`: `tell` returns a promise that resolves once the
+ *   message is in the mailbox; up to `capacity` messages wait in the sender,
+ *   one more throws `MailboxFullError` (the sender ignored the promises).
+ * - `"drop-oldest"`: the oldest message still waiting in the sender is
+ *   dropped (a dead letter) to make room; `tell` never waits.
+ * - `"drop-newest"`: the new message is dropped (a dead letter).
+ * - `"fail"`: `tell` throws `MailboxFullError` at once.
+ */
+export type OverflowPolicy = "backpressure" | "drop-oldest" | "drop-newest" | "fail";
+
+/** The overflow policies, for validation. */
+export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = [
+  "backpressure",
+  "drop-oldest",
+  "drop-newest",
+  "fail",
+];
+
+interface Waiting {
+  message: unknown[];
+  counted: boolean;
+  resolve: (() => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Sends a batch; returns a promise when the caller must wait before the next one. */
+export type SendBatch = (batch: unknown[]) => void | Promise<void>;
+
+export class Outbox {
+  readonly capacity: number;
+  readonly policy: OverflowPolicy;
+  /** Messages sent and not yet credited back. */
+  inflight = 0;
+  /** Messages dropped by the overflow policy. */
+  dropped = 0;
+  #actorId: string;
+  #send: SendBatch;
+  #onDrop: (message: unknown[]) => void;
+  #onSendError: (error: unknown, batch: unknown[]) => void;
+  #waiting: Waiting[] = [];
+  #waitingHead = 0;
+  #batch: Coalescer<unknown[]> = new Coalescer((batch) => this.#flush(batch));
+  #closed: unknown = undefined;
+
+  constructor(
+    actorId: string,
+    capacity: number,
+    policy: OverflowPolicy,
+    send: SendBatch,
+    onDrop: (message: unknown[]) => void,
+    onSendError: (error: unknown, batch: unknown[]) => void,
+  ) {
+    this.#actorId = actorId;
+    this.capacity = capacity;
+    this.policy = policy;
+    this.#send = send;
+    this.#onDrop = onDrop;
+    this.#onSendError = onSendError;
+  }
+
+  /** Messages waiting in the sender for room in the mailbox. */
+  get waiting(): number {
+    return this.#waiting.length - this.#waitingHead;
+  }
+
+  /**
+   * Queues a message. `counted: false` is for the stop sentinel: it takes no
+   * room but keeps its place behind every message sent before it.
+   * Returns a settled promise when the message is queued for sending now.
+   */
+  push(message: unknown[], counted = true): Promise<void> {
+    if (this.#closed !== undefined) throw this.#closed;
+    if (!counted) {
+      if (this.waiting > 0) {
+        this.#waiting.push({ message, counted, resolve: undefined, reject: undefined });
+      } else this.#enqueue(message);
+      return RESOLVED;
+    }
+    if (this.inflight < this.capacity && this.waiting === 0) {
+      this.inflight++;
+      this.#enqueue(message);
+      return RESOLVED;
+    }
+    switch (this.policy) {
+      case "fail":
+        throw new MailboxFullError(this.#actorId, this.capacity);
+      case "drop-newest":
+        this.dropped++;
+        this.#onDrop(message);
+        return RESOLVED;
+      case "drop-oldest":
+        if (this.waiting >= this.capacity) this.#dropOldestWaiting();
+        this.#waiting.push({ message, counted, resolve: undefined, reject: undefined });
+        return RESOLVED;
+      case "backpressure":
+        if (this.waiting >= this.capacity) {
+          throw new MailboxFullError(this.#actorId, this.capacity, {
+            cause: new Error(
+              `${this.waiting} more messages already wait for room: await the promise tell returns`,
+            ),
+          });
+        }
+        return new Promise<void>((resolve, reject) => {
+          this.#waiting.push({ message, counted, resolve, reject });
+        });
+    }
+  }
+
+  #dropOldestWaiting(): void {
+    for (let i = this.#waitingHead; i < this.#waiting.length; i++) {
+      const entry = this.#waiting[i]!;
+      if (!entry.counted) continue;
+      this.#waiting.splice(i, 1);
+      this.dropped++;
+      this.#onDrop(entry.message);
+      return;
+    }
+  }
+
+  /** The actor reports that `n` messages left its mailbox. */
+  credit(n: number): void {
+    this.inflight = Math.max(0, this.inflight - n);
+    while (this.waiting > 0) {
+      const entry = this.#waiting[this.#waitingHead]!;
+      if (entry.counted) {
+        if (this.inflight >= this.capacity) break;
+        this.inflight++;
+      }
+      this.#waiting[this.#waitingHead++] = undefined as unknown as Waiting;
+      this.#enqueue(entry.message);
+      entry.resolve?.();
+    }
+    if (this.#waitingHead > 0 && this.waiting === 0) {
+      this.#waiting = [];
+      this.#waitingHead = 0;
+    }
+  }
+
+  /**
+   * Refuses further messages with `error`, and hands back the messages that
+   * never left the sender (each waiting `tell` promise rejects with `error`).
+   */
+  close(error: unknown): unknown[][] {
+    if (this.#closed !== undefined) return [];
+    this.#closed = error;
+    const unsent: unknown[][] = this.#batch.take();
+    for (let i = this.#waitingHead; i < this.#waiting.length; i++) {
+      const entry = this.#waiting[i]!;
+      unsent.push(entry.message);
+      entry.reject?.(error);
+    }
+    this.#waiting = [];
+    this.#waitingHead = 0;
+    return unsent;
+  }
+
+  #enqueue(message: unknown[]): void {
+    this.#batch.push(message);
+  }
+
+  #flush(batch: unknown[][]): void {
+    if (this.#closed !== undefined) return;
+    let pending: void | Promise<void>;
+    try {
+      pending = this.#send(batch);
+    } catch (error) {
+      this.#onSendError(error, batch);
+      return;
+    }
+    if (pending) {
+      this.#batch.pause();
+      pending.then(() => this.#batch.resume(), (error) => this.#onSendError(error, batch));
+    }
+  }
+}

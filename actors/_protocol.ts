@@ -1,0 +1,164 @@
+// The wire protocol between an actor's parent and the actor, on any transport.
+// Every message is a small array whose first item is a tag. Kept as arrays of
+// primitives so every codec (structured clone, v8, JSON) carries them cheaply.
+
+import { MessageNotCloneableError, type RemoteErrorInfo } from "./errors.ts";
+
+// Parent -> actor.
+/** `[TELL, name, payload]` */
+export const TELL = 0;
+/** `[ASK, id, name, payload]` */
+export const ASK = 1;
+/** `[STOP]`: the shutdown sentinel; the actor drains up to it. */
+export const STOP = 2;
+
+// Actor -> parent.
+/** `[READY, handlerNames]` */
+export const READY = 10;
+/** `[INIT_FAILED, error]` */
+export const INIT_FAILED = 11;
+/** `[REPLY, id, value]` */
+export const REPLY = 12;
+/** `[FAIL, id, error, unknownName]`: the handler threw, or the name was unknown. */
+export const FAIL = 13;
+/** `[CREDIT, n]`: n messages left the mailbox (handled or dropped). */
+export const CREDIT = 14;
+/** `[DEAD_LETTER, name, reason]`: a tell the actor could not handle. */
+export const DEAD_LETTER = 15;
+/** `[BYE]`: the stop hook ran; the actor is gone. */
+export const BYE = 16;
+/** `[CRASH, error]`: an uncaught error; the actor is dying. */
+export const CRASH = 17;
+/** `[EXIT, code]`: the actor's code called `self.close()` or `Deno.exit()`. */
+export const EXIT = 18;
+/** `[HEARTBEAT]` */
+export const HEARTBEAT = 19;
+
+/** What the parent sends a fresh worker before anything else. */
+export interface BootMessage {
+  actorId: string;
+  module: string;
+  exportName: string | undefined;
+  args: unknown;
+  capacity: number;
+  heartbeatMs: number;
+  transport: { module: string; options: unknown };
+  /** Int32Array over shared memory: [busy], read by the parent's watchdog. */
+  liveness: SharedArrayBuffer | undefined;
+}
+
+/** Turns any thrown value into plain data that every codec carries. */
+export function serializeError(error: unknown, depth = 0): RemoteErrorInfo {
+  if (error instanceof Error) {
+    const info: RemoteErrorInfo = {
+      name: error.name,
+      message: error.message,
+    };
+    if (error.stack !== undefined) info.stack = error.stack;
+    if (error.cause !== undefined && depth < 8) info.cause = serializeError(error.cause, depth + 1);
+    return info;
+  }
+  if (error instanceof Object && "message" in error) {
+    return {
+      name: String((error as { name?: unknown }).name ?? "Error"),
+      message: String(error.message),
+    };
+  }
+  return { name: "Error", message: String(error) };
+}
+
+const CLONEABLE_CTORS: ReadonlySet<unknown> = new Set<unknown>([
+  Date,
+  RegExp,
+  Map,
+  Set,
+  ArrayBuffer,
+  SharedArrayBuffer,
+  DataView,
+  Boolean,
+  Number,
+  String,
+  BigInt,
+  Blob,
+  File,
+]);
+
+/**
+ * Throws `MessageNotCloneableError` naming the first value in `value` that
+ * structured clone would reject or silently mangle: functions, symbols,
+ * class instances (they arrive without their methods, so a socket or a file
+ * handle would arrive as an empty object). Plain data passes.
+ */
+export function assertCloneable(value: unknown, path: string): void {
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "boolean":
+    case "bigint":
+    case "undefined":
+      return;
+    case "function":
+      throw new MessageNotCloneableError(path, "a function");
+    case "symbol":
+      throw new MessageNotCloneableError(path, "a symbol");
+  }
+  if (value === null) return;
+  walk(value as object, path, new Set(), 0);
+}
+
+function walk(value: object, path: string, seen: Set<object>, depth: number): void {
+  if (seen.has(value)) return;
+  if (depth > 2000) {
+    throw new MessageNotCloneableError(path, "nested too deeply (over 2000 levels)");
+  }
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) check(value[i], path, i, seen, depth);
+    return;
+  }
+  if (ArrayBuffer.isView(value)) return;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    for (const key in value) {
+      check((value as Record<string, unknown>)[key], path, key, seen, depth);
+    }
+    return;
+  }
+  if (value instanceof Map) {
+    let i = 0;
+    for (const [k, v] of value) {
+      check(k, path, `<key ${i}>`, seen, depth);
+      check(v, path, `<value ${i++}>`, seen, depth);
+    }
+    return;
+  }
+  if (value instanceof Set) {
+    let i = 0;
+    for (const v of value) check(v, path, `<item ${i++}>`, seen, depth);
+    return;
+  }
+  if (value instanceof Error) return;
+  if (CLONEABLE_CTORS.has(proto?.constructor)) return;
+  const name = typeof proto?.constructor === "function" && proto.constructor.name
+    ? proto.constructor.name
+    : "an object with a custom prototype";
+  throw new MessageNotCloneableError(
+    path,
+    `an instance of ${name} (it would arrive as a plain object without its methods)`,
+  );
+}
+
+function check(
+  value: unknown,
+  path: string,
+  key: string | number,
+  seen: Set<object>,
+  depth: number,
+): void {
+  const type = typeof value;
+  if (type !== "object" && type !== "function" && type !== "symbol") return;
+  if (value === null) return;
+  const here = typeof key === "number" ? `${path}[${key}]` : `${path}.${key}`;
+  if (type === "object") walk(value as object, here, seen, depth + 1);
+  else assertCloneable(value, here);
+}

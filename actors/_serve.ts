@@ -1,0 +1,323 @@
+// The actor's side of the runtime, independent of where it runs (worker or
+// process): loads the actor module, runs init, handles messages one at a time
+// (or up to `concurrency`), returns credits, replies, and stops at the sentinel.
+
+import type { Transport } from "../transports/transport.ts";
+import { Coalescer } from "./_coalesce.ts";
+import {
+  type ActorContext,
+  type ActorDefinition,
+  type Handlers,
+  isActorDefinition,
+} from "./define_actor.ts";
+import {
+  ASK,
+  assertCloneable,
+  type BootMessage,
+  BYE,
+  CRASH,
+  CREDIT,
+  DEAD_LETTER,
+  EXIT,
+  FAIL,
+  HEARTBEAT,
+  INIT_FAILED,
+  READY,
+  REPLY,
+  serializeError,
+  STOP,
+  TELL,
+} from "./_protocol.ts";
+
+/** Lets the host report exits and crashes that happen outside the message loop. */
+export interface ServeControl {
+  /** The actor's code is exiting on its own (`self.close()`, `Deno.exit()`). */
+  exit(code: number): void;
+  /** An uncaught error or unhandled rejection: the actor is dying. */
+  crash(error: unknown): void;
+}
+
+type Message = unknown[];
+
+type LoadedDefinition = ActorDefinition<unknown, unknown, Handlers<unknown>>;
+
+function findDefinition(
+  mod: Record<string, unknown>,
+  exportName: string | undefined,
+): LoadedDefinition {
+  if (exportName !== undefined) {
+    const value = mod[exportName];
+    if (!isActorDefinition(value)) {
+      throw new TypeError(`Export "${exportName}" is not an actor made with defineActor()`);
+    }
+    return value;
+  }
+  const found = Object.entries(mod).filter(([, value]) => isActorDefinition(value));
+  if (found.length === 1) return found[0]![1] as LoadedDefinition;
+  if (found.length === 0) {
+    throw new TypeError("The module exports no actor made with defineActor()");
+  }
+  throw new TypeError(
+    `The module exports several actors (${
+      found.map(([n]) => n).join(", ")
+    }): pick one with the spawn option "export"`,
+  );
+}
+
+/**
+ * Serves one actor over `transport` until its stop sentinel, its parent
+ * closing the channel, or a crash. `onEnd` runs once, last.
+ */
+export function serve(
+  boot: BootMessage,
+  transport: Transport,
+  onEnd: () => void,
+): ServeControl {
+  const stopController = new AbortController();
+  const ctx: ActorContext = { id: boot.actorId, signal: stopController.signal };
+  const liveness = boot.liveness ? new Int32Array(boot.liveness) : undefined;
+  const creditEvery = Math.max(1, Math.floor(boot.capacity / 8));
+
+  const out = new Coalescer<unknown[]>(deliver);
+  let sending: Promise<void> | undefined;
+  let ended = false;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  let state: unknown;
+  let handlers: Handlers<unknown> = {};
+  let stopHook: ((state: unknown, ctx: ActorContext) => unknown) | undefined;
+  let concurrency = 1;
+
+  const queue: Message[] = [];
+  let head = 0;
+  let running = 0;
+  let uncredited = 0;
+  let stopping = false;
+
+  function post(message: unknown[]): void {
+    out.push(message);
+  }
+
+  function deliver(batch: unknown[][]): void {
+    if (ended) return;
+    let pending: void | Promise<void>;
+    try {
+      pending = transport.send(batch);
+    } catch {
+      pending = sendOneByOne(batch);
+    }
+    if (pending) {
+      out.pause();
+      sending = pending.then(() => {
+        sending = undefined;
+        out.resume();
+      }, (error) => die(error));
+    }
+  }
+
+  // A batch failed to encode: send what can be sent, turn replies that cannot
+  // into failures, in order.
+  function sendOneByOne(batch: unknown[][]): void | Promise<void> {
+    let chain: Promise<void> | undefined;
+    for (const message of batch) {
+      const sendOne = () => {
+        try {
+          return transport.send([message]);
+        } catch (error) {
+          const m = message as Message;
+          if (m[0] === REPLY) return transport.send([[FAIL, m[1], serializeError(error), false]]);
+          throw error;
+        }
+      };
+      if (chain) chain = chain.then(sendOne);
+      else {
+        const result = sendOne();
+        if (result) chain = result;
+      }
+    }
+    return chain;
+  }
+
+  function flushNow(): void {
+    const batch = out.take();
+    if (batch.length === 0 || ended) return;
+    try {
+      void transport.send(batch);
+    } catch {
+      // Best effort: the actor is going away.
+    }
+  }
+
+  function setBusy(busy: boolean): void {
+    if (liveness) Atomics.store(liveness, 0, busy ? 1 : 0);
+  }
+
+  function credit(force: boolean): void {
+    if (uncredited > 0 && (force || uncredited >= creditEvery)) {
+      post([CREDIT, uncredited]);
+      uncredited = 0;
+    }
+  }
+
+  function settle(message: Message, ok: boolean, value: unknown): void {
+    if (message[0] === ASK) {
+      if (ok) {
+        try {
+          assertCloneable(value, "reply");
+          post([REPLY, message[1], value]);
+        } catch (error) {
+          post([FAIL, message[1], serializeError(error), false]);
+        }
+      } else post([FAIL, message[1], serializeError(value), false]);
+    } else if (!ok) {
+      // A tell has nobody to answer; the error is reported as a dead letter.
+      post([DEAD_LETTER, message[1], `handler threw ${serializeError(value).message}`]);
+    }
+  }
+
+  function handle(message: Message): void {
+    const isAsk = message[0] === ASK;
+    const name = (isAsk ? message[2] : message[1]) as string;
+    const payload = isAsk ? message[3] : message[2];
+    const handler = Object.hasOwn(handlers, name) ? handlers[name] : undefined;
+    uncredited++;
+    if (!handler) {
+      if (isAsk) post([FAIL, message[1], serializeError(new Error("unknown")), true]);
+      else post([DEAD_LETTER, name, "unknown message"]);
+      return;
+    }
+    let result: unknown;
+    try {
+      result = handler(state, payload, ctx);
+    } catch (error) {
+      settle(message, false, error);
+      return;
+    }
+    if (result instanceof Promise) {
+      running++;
+      result.then(
+        (value) => settle(message, true, value),
+        (error) => settle(message, false, error),
+      ).finally(() => {
+        running--;
+        pump();
+      });
+      return;
+    }
+    settle(message, true, result);
+  }
+
+  function pump(): void {
+    setBusy(true);
+    while (running < concurrency && head < queue.length && !stopping) {
+      const message = queue[head]!;
+      queue[head++] = undefined as unknown as Message;
+      if (message[0] === STOP) {
+        stopping = true;
+        break;
+      }
+      handle(message);
+    }
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    }
+    credit(head === queue.length);
+    if (stopping && running === 0) void finish();
+    setBusy(running > 0);
+  }
+
+  async function finish(): Promise<void> {
+    if (ended) return;
+    stopController.abort(new Error("actor stopping"));
+    // Messages after the sentinel cannot be handled: report them.
+    for (let i = head; i < queue.length; i++) {
+      const message = queue[i]!;
+      if (message[0] === ASK) post([FAIL, message[1], serializeError(new Error("stopped")), false]);
+      else if (message[0] === TELL) post([DEAD_LETTER, message[1], "sent after stop"]);
+    }
+    queue.length = head = 0;
+    try {
+      await stopHook?.(state, ctx);
+    } catch (error) {
+      post([CRASH, serializeError(error)]);
+    }
+    post([BYE]);
+    await drainOut();
+    end();
+  }
+
+  async function drainOut(): Promise<void> {
+    while (sending || out.size > 0) {
+      if (sending) await sending.catch(() => {});
+      else out.flush();
+      if (ended) return;
+    }
+  }
+
+  function end(): void {
+    if (ended) return;
+    ended = true;
+    if (heartbeat !== undefined) clearInterval(heartbeat);
+    setBusy(false);
+    void transport.close().finally(onEnd);
+  }
+
+  function die(error: unknown): void {
+    if (ended) return;
+    stopController.abort(error);
+    flushNow();
+    try {
+      void transport.send([[CRASH, serializeError(error)]]);
+    } catch {
+      // The channel itself is broken; the host's error path reports it.
+    }
+    end();
+  }
+
+  async function start(): Promise<void> {
+    try {
+      const mod = await import(boot.module);
+      const spec = findDefinition(mod, boot.exportName).spec;
+      handlers = spec.handlers;
+      stopHook = spec.stop;
+      concurrency = spec.concurrency ?? 1;
+      if (spec.init) state = await spec.init(boot.args, ctx);
+    } catch (error) {
+      post([INIT_FAILED, serializeError(error)]);
+      await drainOut();
+      end();
+      return;
+    }
+    post([READY, Object.keys(handlers)]);
+    if (boot.heartbeatMs > 0) {
+      heartbeat = setInterval(() => post([HEARTBEAT]), boot.heartbeatMs);
+    }
+    try {
+      for await (const batch of transport.receive()) {
+        for (const message of batch) queue.push(message as Message);
+        if (!stopping) pump();
+      }
+    } catch (error) {
+      die(error);
+      return;
+    }
+    // The parent closed the channel without a sentinel: it is gone or killing us.
+    if (!stopping) end();
+  }
+
+  void start();
+
+  return {
+    exit(code: number): void {
+      if (ended) return;
+      post([EXIT, code]);
+      flushNow();
+      ended = true;
+      if (heartbeat !== undefined) clearInterval(heartbeat);
+    },
+    crash(error: unknown): void {
+      die(error);
+    },
+  };
+}

@@ -1,0 +1,387 @@
+/**
+ * The error classes Troupe rejects and throws with. Every class sets `name`
+ * and accepts `ErrorOptions`, so the original error flows through as `cause`.
+ *
+ * @module
+ */
+
+/** The name, message and stack of an error that happened on the other side of a channel. */
+export interface RemoteErrorInfo {
+  /** The remote error's `name`, such as `"TypeError"`. */
+  name: string;
+  /** The remote error's message. */
+  message: string;
+  /** The remote stack trace, when there was one. */
+  stack?: string;
+  /** The remote error's own cause, when there was one. */
+  cause?: RemoteErrorInfo;
+}
+
+/**
+ * Rebuilds a remote error as a local `Error` with the same name, message and stack.
+ *
+ * @param info What the remote side reported.
+ * @returns An `Error` carrying the remote name, message, stack and cause chain.
+ */
+export function reviveError(info: RemoteErrorInfo): Error {
+  const error = new Error(
+    info.message,
+    info.cause ? { cause: reviveError(info.cause) } : undefined,
+  );
+  error.name = info.name;
+  if (info.stack !== undefined) error.stack = info.stack;
+  return error;
+}
+
+/**
+ * A handler threw (or rejected). The actor keeps running; the caller's `ask`
+ * rejects with this error, whose `cause` is the remote error rebuilt locally.
+ *
+ * @example Catch a handler's error
+ * ```ts
+ * import { ActorError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ActorError("counter", "inc", { name: "RangeError", message: "too big" });
+ * assert.equal(error.remote.name, "RangeError");
+ * assert.match(error.message, /too big/);
+ * ```
+ */
+export class ActorError extends Error {
+  /** The actor's id. */
+  readonly actorId: string;
+  /** The message (handler) name that failed. */
+  readonly messageName: string;
+  /** The remote error's name, message and stack. */
+  readonly remote: RemoteErrorInfo;
+
+  /**
+   * @param actorId The actor's id.
+   * @param messageName The handler that threw.
+   * @param remote What the actor reported.
+   * @param options Standard error options.
+   */
+  constructor(
+    actorId: string,
+    messageName: string,
+    remote: RemoteErrorInfo,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Actor "${actorId}" failed to handle "${messageName}": ${remote.name}: ${remote.message}`,
+      { cause: reviveError(remote), ...options },
+    );
+    this.name = "ActorError";
+    this.actorId = actorId;
+    this.messageName = messageName;
+    this.remote = remote;
+  }
+}
+
+/**
+ * The actor has no handler of that name.
+ *
+ * @example
+ * ```ts
+ * import { UnknownMessageError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new UnknownMessageError("counter", "nope", ["inc", "get"]);
+ * assert.match(error.message, /nope/);
+ * ```
+ */
+export class UnknownMessageError extends Error {
+  /** The actor's id. */
+  readonly actorId: string;
+  /** The name that was asked for. */
+  readonly messageName: string;
+  /** The names the actor does handle. */
+  readonly known: readonly string[];
+
+  /**
+   * @param actorId The actor's id.
+   * @param messageName The unknown name.
+   * @param known The handler names the actor has.
+   * @param options Standard error options.
+   */
+  constructor(
+    actorId: string,
+    messageName: string,
+    known: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Cannot send "${messageName}" to actor "${actorId}": no such handler, the actor handles ${
+        known.length ? known.map((n) => `"${n}"`).join(", ") : "nothing"
+      }`,
+      options,
+    );
+    this.name = "UnknownMessageError";
+    this.actorId = actorId;
+    this.messageName = messageName;
+    this.known = known;
+  }
+}
+
+/**
+ * A message (or a value inside it) cannot be sent: it is a function, a
+ * symbol, a class instance that would lose its methods, or a live resource
+ * such as a socket. Thrown at the sender; nothing of the message was sent.
+ *
+ * @example
+ * ```ts
+ * import { MessageNotCloneableError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new MessageNotCloneableError("payload.callback", "a function");
+ * assert.equal(error.path, "payload.callback");
+ * ```
+ */
+export class MessageNotCloneableError extends TypeError {
+  /** Where in the payload the offending value sits, such as `payload.user.save`. */
+  readonly path: string;
+
+  /**
+   * @param path Where the value sits.
+   * @param what What the value is, such as `"a function"`.
+   * @param options Standard error options.
+   */
+  constructor(path: string, what: string, options?: ErrorOptions) {
+    super(
+      `Cannot send message: ${path} is ${what}, which cannot be cloned; send plain data instead`,
+      options,
+    );
+    this.name = "MessageNotCloneableError";
+    this.path = path;
+  }
+}
+
+/**
+ * The actor has stopped (or is stopping) and takes no more messages.
+ *
+ * @example
+ * ```ts
+ * import { ActorStoppedError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new ActorStoppedError("counter").actorId, "counter");
+ * ```
+ */
+export class ActorStoppedError extends Error {
+  /** The actor's id. */
+  readonly actorId: string;
+
+  /**
+   * @param actorId The actor's id.
+   * @param options Standard error options.
+   */
+  constructor(actorId: string, options?: ErrorOptions) {
+    super(`Actor "${actorId}" has stopped`, options);
+    this.name = "ActorStoppedError";
+    this.actorId = actorId;
+  }
+}
+
+/** Why an actor ended abnormally. */
+export type CrashReason = "error" | "exited" | "lost-heartbeat" | "killed";
+
+/**
+ * The actor died: an uncaught error, a worker that exited by itself, or a
+ * lost heartbeat. Pending asks reject with it; `cause` holds the error when
+ * there was one.
+ *
+ * @example
+ * ```ts
+ * import { ActorCrashedError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ActorCrashedError("w1", "lost-heartbeat");
+ * assert.equal(error.reason, "lost-heartbeat");
+ * ```
+ */
+export class ActorCrashedError extends Error {
+  /** The actor's id. */
+  readonly actorId: string;
+  /** What ended it. */
+  readonly reason: CrashReason;
+
+  /**
+   * @param actorId The actor's id.
+   * @param reason What ended it.
+   * @param options Standard error options; `cause` is the crash's error.
+   */
+  constructor(actorId: string, reason: CrashReason, options?: ErrorOptions) {
+    const detail = options?.cause instanceof Error
+      ? `: ${options.cause.name}: ${options.cause.message}`
+      : "";
+    super(`Actor "${actorId}" crashed (${reason})${detail}`, options);
+    this.name = "ActorCrashedError";
+    this.actorId = actorId;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Spawning failed: the actor module did not load, exported no actor, or its
+ * `init` threw. `cause` is the original error.
+ *
+ * @example
+ * ```ts
+ * import { SpawnError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new SpawnError("a1", "file:///missing.ts", { cause: new Error("not found") });
+ * assert.match(error.message, /not found/);
+ * ```
+ */
+export class SpawnError extends Error {
+  /** The id the actor would have had. */
+  readonly actorId: string;
+  /** The actor module's URL. */
+  readonly module: string;
+
+  /**
+   * @param actorId The actor's id.
+   * @param module The module URL.
+   * @param options Standard error options; `cause` is the load or init error.
+   */
+  constructor(actorId: string, module: string, options?: ErrorOptions) {
+    const detail = options?.cause instanceof Error
+      ? `: ${options.cause.name}: ${options.cause.message}`
+      : "";
+    super(`Cannot spawn actor "${actorId}" from ${module}${detail}`, options);
+    this.name = "SpawnError";
+    this.actorId = actorId;
+    this.module = module;
+  }
+}
+
+/**
+ * The actor's mailbox is full and its overflow policy is `"fail"` (or a
+ * message was dropped by `"drop-oldest"` / `"drop-newest"` while an `ask`
+ * waited on it).
+ *
+ * @example
+ * ```ts
+ * import { MailboxFullError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new MailboxFullError("a1", 8).capacity, 8);
+ * ```
+ */
+export class MailboxFullError extends Error {
+  /** The actor's id. */
+  readonly actorId: string;
+  /** The mailbox capacity. */
+  readonly capacity: number;
+
+  /**
+   * @param actorId The actor's id.
+   * @param capacity The mailbox capacity.
+   * @param options Standard error options.
+   */
+  constructor(actorId: string, capacity: number, options?: ErrorOptions) {
+    super(`Actor "${actorId}" mailbox is full: capacity is ${capacity} messages`, options);
+    this.name = "MailboxFullError";
+    this.actorId = actorId;
+    this.capacity = capacity;
+  }
+}
+
+/**
+ * An encoded message is larger than the frame limit. Thrown at the sender;
+ * nothing was sent.
+ *
+ * @example
+ * ```ts
+ * import { FrameTooLargeError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new FrameTooLargeError(100, 64);
+ * assert.match(error.message, /100 bytes/);
+ * ```
+ */
+export class FrameTooLargeError extends RangeError {
+  /** The frame's size in bytes. */
+  readonly size: number;
+  /** The limit in bytes. */
+  readonly limit: number;
+
+  /**
+   * @param size The frame's size in bytes.
+   * @param limit The limit in bytes.
+   * @param options Standard error options.
+   */
+  constructor(size: number, limit: number, options?: ErrorOptions) {
+    super(`Cannot send frame: it is ${size} bytes, the limit is ${limit} bytes`, options);
+    this.name = "FrameTooLargeError";
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/**
+ * The peer broke the wire protocol: an oversized length prefix, a truncated
+ * frame, bytes that do not decode. The connection is closed.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new ProtocolError("truncated frame").name, "ProtocolError");
+ * ```
+ */
+export class ProtocolError extends Error {
+  /**
+   * @param message What was wrong.
+   * @param options Standard error options.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProtocolError";
+  }
+}
+
+/**
+ * A channel end was used after it closed: the peer closed it or went away,
+ * or this end was closed. `closedBy` says which; `cause` holds the stream's
+ * error when there was one.
+ *
+ * @example Tell a closed peer from a closed end
+ * ```ts
+ * import { ConnectionClosedError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ConnectionClosedError("receive", "peer");
+ * assert.equal(error.closedBy, "peer");
+ * assert.match(error.message, /peer closed/);
+ * ```
+ */
+export class ConnectionClosedError extends Error {
+  /** What was attempted: `"send"` or `"receive"`. */
+  readonly operation: "send" | "receive";
+  /** Who closed the channel: the other end (`"peer"`) or this one (`"local"`). */
+  readonly closedBy: "peer" | "local";
+
+  /**
+   * @param operation What was attempted.
+   * @param closedBy Who closed the channel.
+   * @param options Standard error options; `cause` is the stream's error, if any.
+   */
+  constructor(
+    operation: "send" | "receive",
+    closedBy: "peer" | "local",
+    options?: ErrorOptions,
+  ) {
+    super(
+      closedBy === "peer"
+        ? `Cannot ${operation}: the peer closed the connection`
+        : `Cannot ${operation}: this end of the connection is closed`,
+      options,
+    );
+    this.name = "ConnectionClosedError";
+    this.operation = operation;
+    this.closedBy = closedBy;
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * `ActorSystem`: spawns actors into Deno Workers, keeps track of them, and
+ * shuts them all down through their sentinels.
+ *
+ * @module
+ */
+
+import type { TransportFactory } from "../transports/transport.ts";
+import { queueTransport } from "../transports/queue.ts";
+import { ActorCell } from "./_cell.ts";
+import { type ActorExit, ActorRef, type DeadLetter } from "./actor_ref.ts";
+import type { AnyActorDefinition, ArgsOf } from "./define_actor.ts";
+import { OVERFLOW_POLICIES, type OverflowPolicy } from "./_outbox.ts";
+import { SpawnError } from "./errors.ts";
+
+export type { OverflowPolicy } from "./_outbox.ts";
+
+/** Options of {@linkcode ActorSystem.start}. */
+export interface SystemOptions {
+  /**
+   * Transports selectable by name in `spawn`, in addition to the built-in
+   * ones (`"queue"`).
+   */
+  transports?: readonly TransportFactory[];
+  /** Called for every message that could not be delivered (they are also counted in `stats()`). */
+  onDeadLetter?: (letter: DeadLetter) => void;
+  /**
+   * Milliseconds between an actor's heartbeats; an actor that sends none for
+   * three intervals while not inside a handler is declared dead. Default 1000;
+   * 0 turns the watchdog off.
+   */
+  heartbeatMs?: number;
+}
+
+/** Options of {@linkcode ActorSystem.spawn}. */
+export interface SpawnOptions<A = unknown> {
+  /** The actor's id. Default: the module's file name and a counter, such as `counter-1`. */
+  id?: string;
+  /** The argument passed to the actor's `init`. Sent by structured clone. */
+  args?: A;
+  /** The name of the module's export to run, when it exports several actors. */
+  export?: string;
+  /** The mailbox transport, by name or as a factory. Default `"queue"`. */
+  transport?: string | TransportFactory;
+  /** The mailbox capacity: messages sent and not yet handled. Default 1024. */
+  capacity?: number;
+  /** What a full mailbox does. Default `"backpressure"`. */
+  overflow?: OverflowPolicy;
+  /** Milliseconds to wait for the actor's `init`. Default 30000. */
+  timeout?: number;
+  /** Aborts the spawn; the half-started actor is terminated. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode ActorSystem.shutdown}. */
+export interface ShutdownOptions {
+  /** Milliseconds each actor has to drain and run its stop hook before it is terminated. Default 5000. */
+  timeout?: number;
+}
+
+/** What a shutdown did to each actor. */
+export interface ShutdownResult {
+  /** `true` when every actor stopped through its sentinel in time. */
+  clean: boolean;
+  /** Actors that drained, ran their stop hook and ended. */
+  stopped: string[];
+  /** Actors that missed the deadline and were terminated. */
+  terminated: string[];
+  /** Actors that had crashed or were killed on the way. */
+  failed: string[];
+  /** Every actor's exit. */
+  exits: ActorExit[];
+}
+
+/** Counters of a whole system. */
+export interface SystemStats {
+  /** Actors running now. */
+  actors: number;
+  /** Actors ever spawned. */
+  spawned: number;
+  /** Actors that ended, by reason. */
+  exits: Record<string, number>;
+  /** Messages that could not be delivered. */
+  deadLetters: number;
+}
+
+const DEFAULT_CAPACITY = 1024;
+
+/**
+ * A group of actors with one lifetime. Start it, spawn actors into Deno
+ * Workers, and shut it down (or let `await using` do it).
+ *
+ * Guarantees:
+ * - An actor module is loaded only inside its worker; `spawn` resolves once
+ *   its `init` ran, and rejects with `SpawnError` if loading or `init` failed.
+ * - `shutdown` stops every actor through its sentinel, terminates those
+ *   that miss the deadline, and reports which.
+ * - An uncaught error in an actor never takes the parent down: the actor
+ *   ends with reason `"error"` and its pending asks reject.
+ *
+ * Limits: a handler cannot be pre-empted. A worker stuck in a synchronous
+ * loop ignores `terminate()` and keeps its thread; run untrusted or runaway
+ * code in a process actor instead.
+ *
+ * @example Spawn, ask, shut down
+ * ```ts
+ * import { ActorSystem } from "@troupe/troupe";
+ * import type { counter } from "../examples/actors/counter.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await using system = await ActorSystem.start();
+ * const ref = await system.spawn<typeof counter>(
+ *   new URL("../examples/actors/counter.ts", import.meta.url),
+ *   { args: { start: 2 } },
+ * );
+ * await ref.tell("inc", 3);
+ * assert.equal(await ref.ask("get"), 5);
+ * const result = await system.shutdown();
+ * assert.deepEqual(result.stopped, [ref.id]);
+ * ```
+ */
+export class ActorSystem implements AsyncDisposable {
+  #transports = new Map<string, TransportFactory>();
+  #cells = new Map<string, ActorCell>();
+  #onDeadLetter: ((letter: DeadLetter) => void) | undefined;
+  #heartbeatMs: number;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #counter = 0;
+  #spawned = 0;
+  #deadLetters = 0;
+  #exits: Record<string, number> = {};
+  #shutdown: Promise<ShutdownResult> | undefined;
+
+  private constructor(options: SystemOptions) {
+    const heartbeatMs = options.heartbeatMs ?? 1000;
+    if (!(heartbeatMs >= 0) || !Number.isFinite(heartbeatMs)) {
+      throw new RangeError(
+        `Cannot start actor system: heartbeatMs must be a finite number of at least 0, received ${heartbeatMs}`,
+      );
+    }
+    this.#heartbeatMs = heartbeatMs;
+    this.#onDeadLetter = options.onDeadLetter;
+    for (const factory of [queueTransport(), ...(options.transports ?? [])]) {
+      this.#transports.set(factory.name, factory);
+    }
+  }
+
+  /**
+   * Starts an actor system.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start({ heartbeatMs: 500 });
+   * assert.equal(system.stats().actors, 0);
+   * ```
+   *
+   * @param options Extra transports, a dead-letter callback, the heartbeat.
+   * @returns The running system.
+   */
+  static start(options: SystemOptions = {}): Promise<ActorSystem> {
+    try {
+      return Promise.resolve(new ActorSystem(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Spawns an actor from a module URL into a new Deno Worker. Name the
+   * actor's definition type to get a typed ref:
+   * `spawn<typeof counter>(url)` with `import type { counter } from "./counter.ts"`.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const ref = await system.spawn<typeof counter>(
+   *   new URL("../examples/actors/counter.ts", import.meta.url),
+   *   { id: "c1", capacity: 64, overflow: "backpressure" },
+   * );
+   * assert.equal(ref.id, "c1");
+   * ```
+   *
+   * @param module The actor module's URL.
+   * @param options Id, args, transport, mailbox settings, timeout, signal.
+   * @returns A typed ref, once the actor's `init` has run.
+   * @throws {SpawnError} When the module fails to load, exports no actor, or `init` throws.
+   * @throws {TypeError} When an option is invalid or the id is taken.
+   */
+  async spawn<D extends AnyActorDefinition>(
+    module: string | URL,
+    options: SpawnOptions<ArgsOf<D>> = {},
+  ): Promise<ActorRef<D>> {
+    if (this.#shutdown) {
+      throw new TypeError("Cannot spawn actor: the actor system is shutting down");
+    }
+    const url = new URL(module, import.meta.url).href;
+    const id = options.id ?? `${actorName(url)}-${++this.#counter}`;
+    const capacity = options.capacity ?? DEFAULT_CAPACITY;
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(
+        `Cannot spawn actor: mailbox capacity must be a positive integer, received ${capacity}`,
+      );
+    }
+    const overflow = options.overflow ?? "backpressure";
+    if (!OVERFLOW_POLICIES.includes(overflow)) {
+      throw new TypeError(
+        `Cannot spawn actor: overflow must be one of ${
+          OVERFLOW_POLICIES.join(", ")
+        }, received "${overflow}"`,
+      );
+    }
+    if (this.#cells.has(id)) {
+      throw new TypeError(`Cannot spawn actor: the id "${id}" is taken`);
+    }
+    const factory = this.#factory(options.transport ?? "queue");
+    const link = await factory.open("worker");
+    const cell = new ActorCell({
+      id,
+      module: url,
+      exportName: options.export,
+      args: options.args,
+      capacity,
+      overflow,
+      heartbeatMs: this.#heartbeatMs,
+      transport: link.local,
+      remote: link.remote,
+      onDeadLetter: (letter) => this.#deadLetter(letter),
+      onExit: (exit) => this.#exited(exit),
+    });
+    this.#cells.set(id, cell);
+    this.#spawned++;
+    this.#startWatchdog();
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException("Signal timed out.", "TimeoutError")),
+      options.timeout ?? 30_000,
+    );
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, deadline.signal])
+      : deadline.signal;
+    try {
+      await cell.start(signal);
+    } catch (error) {
+      if (error instanceof SpawnError) throw error;
+      throw new SpawnError(id, url, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+    return new ActorRef<D>(cell as never);
+  }
+
+  #factory(transport: string | TransportFactory): TransportFactory {
+    if (typeof transport !== "string") return transport;
+    const factory = this.#transports.get(transport);
+    if (!factory) {
+      throw new TypeError(
+        `Cannot spawn actor: unknown transport "${transport}", known transports are ${
+          [...this.#transports.keys()].join(", ")
+        }`,
+      );
+    }
+    return factory;
+  }
+
+  #deadLetter(letter: DeadLetter): void {
+    this.#deadLetters += letter.count;
+    this.#onDeadLetter?.(letter);
+  }
+
+  #exited(exit: ActorExit): void {
+    this.#cells.delete(exit.id);
+    this.#exits[exit.reason] = (this.#exits[exit.reason] ?? 0) + 1;
+    if (this.#cells.size === 0) this.#stopWatchdog();
+  }
+
+  #startWatchdog(): void {
+    if (this.#watchdog !== undefined || this.#heartbeatMs === 0) return;
+    const limit = this.#heartbeatMs * 3;
+    this.#watchdog = setInterval(() => {
+      const now = Date.now();
+      for (const cell of this.#cells.values()) {
+        if (cell.state === "starting" || cell.busy) continue;
+        if (now - cell.lastSeen > limit) cell.lostHeartbeat();
+      }
+    }, this.#heartbeatMs);
+    Deno.unrefTimer(this.#watchdog as unknown as number);
+  }
+
+  #stopWatchdog(): void {
+    if (this.#watchdog === undefined) return;
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  /**
+   * Counters of the whole system.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * assert.equal(system.stats().deadLetters, 0);
+   * ```
+   *
+   * @returns The counters now.
+   */
+  stats(): SystemStats {
+    return {
+      actors: this.#cells.size,
+      spawned: this.#spawned,
+      exits: { ...this.#exits },
+      deadLetters: this.#deadLetters,
+    };
+  }
+
+  /**
+   * Stops every actor through its sentinel, in parallel; actors that miss
+   * the deadline are terminated and named in the result. Calling it again
+   * returns the same result.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const system = await ActorSystem.start();
+   * const result = await system.shutdown({ timeout: 1000 });
+   * assert.equal(result.clean, true);
+   * ```
+   *
+   * @param options The per-actor deadline.
+   * @returns What happened to each actor.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
+    this.#shutdown ??= this.#doShutdown(options.timeout ?? 5000);
+    return this.#shutdown;
+  }
+
+  async #doShutdown(timeout: number): Promise<ShutdownResult> {
+    const exits = await Promise.all([...this.#cells.values()].map((cell) => cell.stop(timeout)));
+    this.#stopWatchdog();
+    const result: ShutdownResult = {
+      clean: true,
+      stopped: [],
+      terminated: [],
+      failed: [],
+      exits,
+    };
+    for (const exit of exits) {
+      if (exit.reason === "normal") result.stopped.push(exit.id);
+      else if (exit.reason === "timeout") result.terminated.push(exit.id);
+      else result.failed.push(exit.id);
+    }
+    result.clean = result.terminated.length === 0 && result.failed.length === 0;
+    return result;
+  }
+
+  /** Shuts the system down (see {@linkcode ActorSystem.shutdown}). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}
+
+function actorName(url: string): string {
+  const file = url.split(/[\\/]/).pop() ?? "actor";
+  return file.replace(/\.[a-z]+$/i, "") || "actor";
+}

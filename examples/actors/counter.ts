@@ -1,0 +1,17 @@
+/**
+ * A counter actor: the smallest useful actor, used by the docs and the demo.
+ *
+ * @module
+ */
+import { defineActor } from "../../mod.ts";
+
+/** Counts what it is told to add; `get` returns the count. */
+export const counter = defineActor({
+  init: (args: { start?: number } | undefined) => ({ count: args?.start ?? 0 }),
+  handlers: {
+    inc(state, n: number) {
+      state.count += n;
+    },
+    get: (state) => state.count,
+  },
+});

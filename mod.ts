@@ -1,0 +1,76 @@
+/**
+ * Troupe: typed actors for Deno, in Workers, with bounded mailboxes over
+ * selectable transports, and a supervisor's clean shutdown.
+ *
+ * @example Define an actor in its own module, spawn it, talk to it
+ * ```ts
+ * import { ActorSystem } from "@troupe/troupe";
+ * import type { counter } from "./examples/actors/counter.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await using system = await ActorSystem.start();
+ * const ref = await system.spawn<typeof counter>(
+ *   new URL("./examples/actors/counter.ts", import.meta.url),
+ * );
+ * await ref.tell("inc", 2);
+ * assert.equal(await ref.ask("get"), 2);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ActorContext,
+  type ActorDefinition,
+  type ActorSpec,
+  type AnyActorDefinition,
+  type ArgsOf,
+  defineActor,
+  type Handler,
+  type Handlers,
+  type HandlersOf,
+  type MessageName,
+  type PayloadArgs,
+  type ReplyOf,
+} from "./actors/define_actor.ts";
+export {
+  type ActorExit,
+  ActorRef,
+  type ActorStats,
+  type AskOptions,
+  type DeadLetter,
+  type ExitReason,
+  type StopOptions,
+} from "./actors/actor_ref.ts";
+export {
+  ActorSystem,
+  type OverflowPolicy,
+  type ShutdownOptions,
+  type ShutdownResult,
+  type SpawnOptions,
+  type SystemOptions,
+  type SystemStats,
+} from "./actors/system.ts";
+export {
+  ActorCrashedError,
+  ActorError,
+  ActorStoppedError,
+  type CrashReason,
+  FrameTooLargeError,
+  MailboxFullError,
+  MessageNotCloneableError,
+  ProtocolError,
+  type RemoteErrorInfo,
+  SpawnError,
+  UnknownMessageError,
+} from "./actors/errors.ts";
+export type {
+  HostKind,
+  RemoteEndpoint,
+  Transport,
+  TransportFactory,
+  TransportLink,
+  TransportStats,
+} from "./transports/transport.ts";
+export { queueTransport, queueTransportPair } from "./transports/queue.ts";
+export { type Codec, jsonCodec, v8Codec } from "./transports/codec.ts";

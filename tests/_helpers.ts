@@ -1,0 +1,57 @@
+// Shared test helpers: bounded waits and shared-memory handshakes, so no test
+// synchronises by sleeping and none can hang CI.
+
+/** Resolves like `promise`, or rejects if it takes longer than `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Shared flags for the probe actor: [0] gate, [1] stop hook ran,
+ * [2] count at stop, [3] handlers inside `enter`, [4] values `record` saw,
+ * [5...] those values (written by the stop hook).
+ */
+export class Flags {
+  readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(4 * 64);
+  readonly view: Int32Array = new Int32Array(this.buffer);
+
+  /** Opens the gate the actor's `block` / `enter` handlers wait on. */
+  open(): void {
+    Atomics.store(this.view, 0, 1);
+    Atomics.notify(this.view, 0);
+  }
+
+  get stopHookRan(): boolean {
+    return Atomics.load(this.view, 1) === 1;
+  }
+
+  get countAtStop(): number {
+    return Atomics.load(this.view, 2);
+  }
+
+  /** The values the actor's `record` handler saw, as its stop hook wrote them. */
+  get recorded(): number[] {
+    return [...this.view.subarray(5, 5 + Atomics.load(this.view, 4))];
+  }
+
+  /** Resolves once `index` holds `value` (bounded by `ms`). */
+  async until(index: number, value: number, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (true) {
+      const current = Atomics.load(this.view, index);
+      if (current === value) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`Timed out waiting for flag ${index} to be ${value}`);
+      const result = Atomics.waitAsync(this.view, index, current, left);
+      if (result.async) await result.value;
+    }
+  }
+}

@@ -1,0 +1,379 @@
+import assert from "node:assert/strict";
+import {
+  ActorCrashedError,
+  ActorError,
+  ActorStoppedError,
+  ActorSystem,
+  type DeadLetter,
+  MailboxFullError,
+  MessageNotCloneableError,
+  SpawnError,
+  UnknownMessageError,
+} from "../mod.ts";
+import type { probe } from "./fixtures/probe_actor.ts";
+import type { concurrent } from "./fixtures/concurrent_actor.ts";
+import type { first } from "./fixtures/two_actors.ts";
+import { Flags, within } from "./_helpers.ts";
+
+const PROBE = new URL("./fixtures/probe_actor.ts", import.meta.url);
+
+Deno.test("ActorRef.tell() and ask() round-trip typed messages through a worker", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE);
+  await ref.tell("inc", 40);
+  await ref.tell("inc", 2);
+  const count: number = await ref.ask("get");
+  assert.equal(count, 42);
+  const value = {
+    map: new Map<string, unknown>([["a", new Set([1n, 2n])]]),
+    date: new Date(0),
+    bytes: new Uint8Array([1, 2, 3]),
+    nothing: undefined,
+    nested: [{ deep: [null, "x"] }],
+  };
+  assert.deepEqual(await ref.ask("echo", value), value);
+});
+
+Deno.test("ActorRef.tell() keeps the order of 100,000 messages", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE);
+  for (let i = 0; i < 100_000; i++) await ref.tell("seq", i);
+  assert.deepEqual(await ref.ask("seqReport"), { received: 100_000, outOfOrder: 0 });
+  assert.equal(ref.stats().inflight, 0);
+});
+
+Deno.test("ActorRef.ask() rejects with a TimeoutError after its timeout and forgets the ask", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE);
+  await assert.rejects(
+    ref.ask("hang", undefined, { timeout: 30 }),
+    (error: unknown) => error instanceof DOMException && error.name === "TimeoutError",
+  );
+  assert.equal(ref.stats().pendingAsks, 0);
+  await system.shutdown({ timeout: 100 });
+});
+
+Deno.test("ActorRef.ask() rejects with the abort reason when aborted", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE);
+  const controller = new AbortController();
+  const asked = ref.ask("hang", undefined, { signal: controller.signal });
+  const reason = new Error("caller gave up");
+  controller.abort(reason);
+  await assert.rejects(asked, (error) => error === reason);
+  assert.equal(ref.stats().pendingAsks, 0);
+  await assert.rejects(
+    ref.ask("get", undefined, { signal: AbortSignal.abort(reason) }),
+    (error) => error === reason,
+  );
+  assert.equal(ref.stats().pendingAsks, 0);
+  await system.shutdown({ timeout: 100 });
+});
+
+Deno.test('overflow "fail" throws MailboxFullError when the mailbox is full', async () => {
+  const flags = new Flags();
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE, {
+    args: { flags: flags.buffer },
+    capacity: 4,
+    overflow: "fail",
+  });
+  await ref.tell("block");
+  for (let i = 0; i < 3; i++) await ref.tell("record", i);
+  assert.throws(() => ref.tell("record", 3), MailboxFullError);
+  await assert.rejects(ref.ask("get"), MailboxFullError);
+  flags.open();
+  assert.equal((await ref.stop()).reason, "normal");
+  assert.deepEqual(flags.recorded, [0, 1, 2]);
+});
+
+Deno.test('overflow "drop-newest" drops new messages as dead letters', async () => {
+  const flags = new Flags();
+  const letters: DeadLetter[] = [];
+  await using system = await ActorSystem.start({ onDeadLetter: (l) => letters.push(l) });
+  const ref = await system.spawn<typeof probe>(PROBE, {
+    args: { flags: flags.buffer },
+    capacity: 4,
+    overflow: "drop-newest",
+  });
+  await ref.tell("block");
+  for (let i = 0; i < 10; i++) await ref.tell("record", i);
+  await assert.rejects(ref.ask("get"), MailboxFullError);
+  flags.open();
+  await ref.stop();
+  assert.deepEqual(flags.recorded, [0, 1, 2]);
+  assert.equal(letters.length, 7);
+  assert.ok(letters.every((l) => l.reason === "mailbox full" && l.messageName === "record"));
+  assert.equal(system.stats().deadLetters, 7);
+});
+
+Deno.test('overflow "drop-oldest" keeps the newest waiting messages', async () => {
+  const flags = new Flags();
+  let dropped = 0;
+  await using system = await ActorSystem.start({ onDeadLetter: (l) => dropped += l.count });
+  const ref = await system.spawn<typeof probe>(PROBE, {
+    args: { flags: flags.buffer },
+    capacity: 4,
+    overflow: "drop-oldest",
+  });
+  await ref.tell("block");
+  for (let i = 0; i < 12; i++) await ref.tell("record", i);
+  assert.equal(ref.stats().waiting, 4);
+  flags.open();
+  await ref.stop();
+  // 0..2 were in the mailbox; of 3..11 waiting in the sender, the newest 4 stay.
+  assert.deepEqual(flags.recorded, [0, 1, 2, 8, 9, 10, 11]);
+  assert.equal(dropped, 5);
+});
+
+Deno.test('overflow "backpressure" makes tell wait for room, bounded', async () => {
+  const flags = new Flags();
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE, {
+    args: { flags: flags.buffer },
+    capacity: 4,
+  });
+  await ref.tell("block");
+  for (let i = 0; i < 3; i++) await ref.tell("record", i);
+  let resolved = 0;
+  const waiting: Promise<void>[] = [];
+  for (let i = 3; i < 7; i++) waiting.push(ref.tell("record", i).then(() => void resolved++));
+  assert.equal(ref.stats().waiting, 4);
+  assert.throws(() => ref.tell("record", 99), MailboxFullError);
+  await Promise.resolve();
+  assert.equal(resolved, 0);
+  flags.open();
+  await within(Promise.all(waiting), 5000, "waiting tells");
+  assert.equal(resolved, 4);
+  assert.deepEqual(await ref.ask("seen"), [0, 1, 2, 3, 4, 5, 6]);
+});
+
+Deno.test("ActorRef.stop() handles every message sent before it, then runs the stop hook", async () => {
+  const flags = new Flags();
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE, { args: { flags: flags.buffer } });
+  for (let i = 0; i < 10_000; i++) await ref.tell("inc", 1);
+  const exit = await ref.stop();
+  assert.equal(exit.reason, "normal");
+  assert.equal(exit.handled, 10_000);
+  assert.equal(flags.countAtStop, 10_000);
+  assert.ok(flags.stopHookRan);
+  await assert.rejects(ref.ask("get"), ActorStoppedError);
+});
+
+Deno.test("ActorSystem.shutdown() terminates an actor that misses the deadline and names it", async () => {
+  const flags = new Flags();
+  const system = await ActorSystem.start();
+  const good = await system.spawn<typeof probe>(PROBE, {
+    id: "good",
+    args: { flags: flags.buffer },
+  });
+  const hung = await system.spawn<typeof probe>(PROBE, { id: "hung" });
+  await good.tell("inc", 1);
+  const pending = hung.ask("hang");
+  const result = await system.shutdown({ timeout: 200 });
+  assert.deepEqual(result.stopped, ["good"]);
+  assert.deepEqual(result.terminated, ["hung"]);
+  assert.equal(result.clean, false);
+  assert.ok(flags.stopHookRan);
+  await assert.rejects(pending, ActorStoppedError);
+  assert.equal(system.stats().actors, 0);
+  assert.strictEqual(await system.shutdown(), result);
+});
+
+Deno.test("await using stops the system and its actors at the end of the scope", async () => {
+  const flags = new Flags();
+  {
+    await using system = await ActorSystem.start();
+    const ref = await system.spawn<typeof probe>(PROBE, { args: { flags: flags.buffer } });
+    await ref.tell("inc", 3);
+  }
+  assert.ok(flags.stopHookRan);
+  assert.equal(flags.countAtStop, 3);
+});
+
+Deno.test("a handler that throws rejects the ask with ActorError and the actor keeps running", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE);
+  const error = await ref.ask("fail", "bad input").catch((e) => e);
+  assert.ok(error instanceof ActorError);
+  assert.equal(error.remote.name, "TypeError");
+  assert.equal(error.remote.message, "bad input");
+  assert.match(error.remote.stack ?? "", /probe_actor\.ts/);
+  assert.equal(error.messageName, "fail");
+  const later = await ref.ask("failLater", "async bad").catch((e) => e);
+  assert.ok(later instanceof ActorError);
+  assert.equal(later.remote.name, "RangeError");
+  assert.equal(later.remote.cause?.message, "root cause");
+  assert.equal((later.cause as Error).name, "RangeError");
+  await ref.tell("inc", 1);
+  assert.equal(await ref.ask("get"), 1);
+});
+
+Deno.test("a tell whose handler throws is reported as a dead letter", async () => {
+  const letters: DeadLetter[] = [];
+  await using system = await ActorSystem.start({ onDeadLetter: (l) => letters.push(l) });
+  const ref = await system.spawn<typeof probe>(PROBE);
+  await ref.tell("fail", "oops");
+  assert.equal(await ref.ask("get"), 0);
+  assert.equal(letters.length, 1);
+  assert.equal(letters[0]!.messageName, "fail");
+  assert.match(letters[0]!.reason, /oops/);
+});
+
+Deno.test("an unknown message name is an UnknownMessageError at the sender", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE);
+  // deno-lint-ignore no-explicit-any
+  const untyped = ref as any;
+  assert.throws(() => untyped.tell("nope", 1), UnknownMessageError);
+  const error = await untyped.ask("nope").catch((e: unknown) => e);
+  assert.ok(error instanceof UnknownMessageError);
+  assert.ok(error.known.includes("inc"));
+  assert.equal(ref.stats().pendingAsks, 0);
+});
+
+Deno.test("a payload that cannot be cloned is refused at the sender, naming the field", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE);
+  assert.throws(
+    () => ref.tell("echo", { user: { save: () => {} } }),
+    (error: unknown) =>
+      error instanceof MessageNotCloneableError && error.path === "payload.user.save",
+  );
+  const conn = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const error = await ref.ask("echo", [1, conn]).catch((e) => e);
+    assert.ok(error instanceof MessageNotCloneableError);
+    assert.equal(error.path, "payload[1]");
+    assert.match(error.message, /Listener/);
+  } finally {
+    conn.close();
+  }
+  assert.throws(() => ref.tell("echo", Symbol("s")), MessageNotCloneableError);
+  assert.equal(ref.stats().pendingAsks, 0);
+  assert.equal(await ref.ask("get"), 0);
+});
+
+Deno.test("a reply that cannot be cloned rejects the ask and the actor keeps running", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE);
+  const error = await ref.ask("badReply").catch((e) => e);
+  assert.ok(error instanceof ActorError);
+  assert.equal(error.remote.name, "MessageNotCloneableError");
+  assert.match(error.message, /reply\.callback/);
+  const classy = await ref.ask("connection").catch((e) => e);
+  assert.ok(classy instanceof ActorError);
+  assert.match(classy.message, /Connection/);
+  assert.equal(await ref.ask("get"), 0);
+});
+
+Deno.test("messages to a stopped actor fail with ActorStoppedError and count as dead letters", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE);
+  await ref.stop();
+  assert.throws(() => ref.tell("inc", 1), ActorStoppedError);
+  await assert.rejects(ref.ask("get"), ActorStoppedError);
+  assert.equal(system.stats().deadLetters, 1);
+});
+
+Deno.test("spawn() rejects with SpawnError when the module cannot load or init throws", async () => {
+  await using system = await ActorSystem.start();
+  const missing = await system.spawn(new URL("./fixtures/missing.ts", import.meta.url))
+    .catch((e) => e);
+  assert.ok(missing instanceof SpawnError);
+  assert.match(String((missing.cause as Error).message), /missing\.ts/);
+  const throwing = await system.spawn(new URL("./fixtures/throws_on_load.ts", import.meta.url))
+    .catch((e) => e);
+  assert.ok(throwing instanceof SpawnError);
+  assert.match(throwing.message, /refuses to load/);
+  const empty = await system.spawn(new URL("./fixtures/no_actor.ts", import.meta.url))
+    .catch((e) => e);
+  assert.ok(empty instanceof SpawnError);
+  assert.match(empty.message, /exports no actor/);
+  const init = await system.spawn<typeof probe>(PROBE, { args: { failInit: true } })
+    .catch((e) => e);
+  assert.ok(init instanceof SpawnError);
+  assert.equal((init.cause as Error).name, "RangeError");
+  assert.match(init.message, /init refused/);
+  assert.equal(system.stats().actors, 0);
+});
+
+Deno.test("spawn() picks one of several exported actors with the export option", async () => {
+  await using system = await ActorSystem.start();
+  const url = new URL("./fixtures/two_actors.ts", import.meta.url);
+  await assert.rejects(system.spawn(url), /several actors/);
+  const ref = await system.spawn<typeof first>(url, { export: "second" });
+  assert.equal(await ref.ask("name"), "second");
+});
+
+Deno.test("spawn() validates its options with clear errors", async () => {
+  await using system = await ActorSystem.start();
+  await assert.rejects(
+    system.spawn(PROBE, { capacity: 0 }),
+    /capacity must be a positive integer, received 0/,
+  );
+  await assert.rejects(
+    system.spawn(PROBE, { overflow: "explode" as unknown as "fail" }),
+    /overflow must be one of/,
+  );
+  await assert.rejects(
+    system.spawn(PROBE, { transport: "carrier-pigeon" }),
+    /unknown transport "carrier-pigeon"/,
+  );
+  await system.spawn(PROBE, { id: "taken" });
+  await assert.rejects(system.spawn(PROBE, { id: "taken" }), /id "taken" is taken/);
+});
+
+for (
+  const [handler, pattern] of [["crashSoon", /uncaught in a timer/], [
+    "rejectSoon",
+    /unhandled rejection/,
+  ]] as const
+) {
+  Deno.test(`an uncaught error in an actor (${handler}) crashes only that actor`, async () => {
+    await using system = await ActorSystem.start();
+    const ref = await system.spawn<typeof probe>(PROBE);
+    const error = await within(ref.ask(handler).catch((e) => e), 5000, "crash report");
+    assert.ok(error instanceof ActorCrashedError);
+    assert.equal(error.reason, "error");
+    assert.match(String((error.cause as Error).message), pattern);
+    const exit = await ref.exited;
+    assert.equal(exit.reason, "error");
+    assert.equal(system.stats().exits.error, 1);
+  });
+}
+
+for (const handler of ["closeSelf", "exitProcess"] as const) {
+  Deno.test(`an actor that ends its own worker (${handler}) is reported as exited`, async () => {
+    await using system = await ActorSystem.start();
+    const ref = await system.spawn<typeof probe>(PROBE);
+    const error = await within(ref.ask(handler, 3).catch((e) => e), 5000, "exit report");
+    assert.ok(error instanceof ActorCrashedError);
+    assert.equal(error.reason, "exited");
+    assert.equal((await ref.exited).reason, "exited");
+  });
+}
+
+Deno.test("an actor whose thread stops answering is declared dead by the heartbeat watchdog", async () => {
+  const flags = new Flags();
+  await using system = await ActorSystem.start({ heartbeatMs: 40 });
+  const ref = await system.spawn<typeof probe>(PROBE, { args: { flags: flags.buffer } });
+  await ref.tell("freezeLater");
+  const exit = await within(ref.exited, 5000, "heartbeat watchdog");
+  assert.equal(exit.reason, "lost-heartbeat");
+  flags.open(); // let the frozen thread go so terminate() can end it
+});
+
+Deno.test("an actor that opts in to concurrency handles two messages at once", async () => {
+  const flags = new Flags();
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof concurrent>(
+    new URL("./fixtures/concurrent_actor.ts", import.meta.url),
+    { args: flags.buffer },
+  );
+  const both = [ref.ask("enter"), ref.ask("enter")];
+  await flags.until(3, 2);
+  flags.open();
+  assert.deepEqual(await within(Promise.all(both), 5000, "both handlers"), [2, 2]);
+});

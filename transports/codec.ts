@@ -1,0 +1,102 @@
+/**
+ * Codecs turn messages into bytes for the byte transports (`pipe`, `ring`,
+ * `socket`). The default, {@linkcode v8Codec}, round-trips what structured
+ * clone does. {@linkcode jsonCodec} is for peers in other languages.
+ *
+ * @module
+ */
+
+import { deserialize, serialize } from "node:v8";
+
+/**
+ * Encodes one batch of messages to bytes and back.
+ *
+ * @example A codec that only carries strings
+ * ```ts
+ * import type { Codec } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const lines: Codec = {
+ *   name: "lines",
+ *   encode: (batch) => new TextEncoder().encode(batch.join("\n")),
+ *   decode: (bytes) => new TextDecoder().decode(bytes).split("\n"),
+ * };
+ * assert.deepEqual(lines.decode(lines.encode(["a", "b"])), ["a", "b"]);
+ * ```
+ */
+export interface Codec {
+  /** A short name for stats and errors. */
+  readonly name: string;
+  /**
+   * Encodes a batch. Throws when a message cannot be encoded.
+   *
+   * @param batch The messages, in order.
+   * @returns The encoded bytes.
+   */
+  encode(batch: readonly unknown[]): Uint8Array;
+  /**
+   * Decodes bytes written by `encode`. Throws when they are malformed.
+   *
+   * @param bytes The encoded batch.
+   * @returns The messages, in order.
+   */
+  decode(bytes: Uint8Array): unknown[];
+}
+
+/**
+ * The V8 structured-serialization codec (`node:v8`): objects, arrays, Map,
+ * Set, Date, RegExp, typed arrays, ArrayBuffer, bigint, undefined and errors
+ * round-trip as they do through `postMessage`.
+ *
+ * @example
+ * ```ts
+ * import { v8Codec } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [value] = v8Codec.decode(v8Codec.encode([new Map([[1, 2n]])]));
+ * assert.deepEqual(value, new Map([[1, 2n]]));
+ * ```
+ */
+export const v8Codec: Codec = {
+  name: "v8",
+  encode(batch: readonly unknown[]): Uint8Array {
+    return serialize(batch);
+  },
+  decode(bytes: Uint8Array): unknown[] {
+    const value = deserialize(bytes);
+    if (!Array.isArray(value)) throw new TypeError("Cannot decode batch: expected an array");
+    return value;
+  },
+};
+
+/**
+ * A JSON codec for peers that are not Deno. Carries only what JSON carries;
+ * decoded objects have no prototype keys such as `constructor` or
+ * `__proto__`, so untrusted input cannot pollute prototypes.
+ *
+ * @example
+ * ```ts
+ * import { jsonCodec } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(jsonCodec.decode(jsonCodec.encode([{ a: 1 }])), [{ a: 1 }]);
+ * ```
+ */
+export const jsonCodec: Codec = {
+  name: "json",
+  encode(batch: readonly unknown[]): Uint8Array {
+    return encoder.encode(JSON.stringify(batch));
+  },
+  decode(bytes: Uint8Array): unknown[] {
+    const value = JSON.parse(decoder.decode(bytes), dropPrototypeKeys);
+    if (!Array.isArray(value)) throw new TypeError("Cannot decode batch: expected an array");
+    return value;
+  },
+};
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function dropPrototypeKeys(key: string, value: unknown): unknown {
+  return key === "__proto__" || key === "constructor" || key === "prototype" ? undefined : value;
+}

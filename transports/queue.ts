@@ -1,0 +1,154 @@
+/**
+ * The `queue` transport: structured clone over a `MessagePort`. Each batch
+ * is one `postMessage`, so many small messages cost one clone and one wake-up.
+ *
+ * @module
+ */
+
+import { AsyncQueue } from "./_async_queue.ts";
+import {
+  emptyStats,
+  type HostKind,
+  type Transport,
+  type TransportFactory,
+  type TransportLink,
+  type TransportStats,
+} from "./transport.ts";
+
+const CLOSE = "\u0000troupe:close";
+
+/** A {@linkcode Transport} over one `MessagePort`. */
+class QueueTransport implements Transport {
+  readonly name = "queue";
+  #port: MessagePort;
+  #stats = emptyStats();
+  #inbox = new AsyncQueue<unknown[]>();
+  #closed = false;
+
+  constructor(port: MessagePort) {
+    this.#port = port;
+    port.onmessage = (event: MessageEvent) => {
+      const data = event.data;
+      if (data === CLOSE) {
+        this.#shut();
+        return;
+      }
+      const batch = data as unknown[];
+      this.#stats.batchesReceived++;
+      this.#stats.messagesReceived += batch.length;
+      this.#inbox.push(batch);
+    };
+    port.onmessageerror = () => {
+      this.#inbox.fail(new TypeError("Cannot receive batch: it could not be deserialized"));
+    };
+  }
+
+  send(messages: readonly unknown[]): void {
+    if (this.#closed) throw new TypeError("Cannot send: the transport is closed");
+    this.#port.postMessage(messages);
+    this.#stats.batchesSent++;
+    this.#stats.messagesSent += messages.length;
+  }
+
+  receive(): AsyncIterable<unknown[]> {
+    return this.#inbox;
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      try {
+        this.#port.postMessage(CLOSE);
+      } catch {
+        // The peer is gone already.
+      }
+      this.#shut();
+    }
+    return Promise.resolve();
+  }
+
+  #shut(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#port.onmessage = null;
+    this.#port.close();
+    this.#inbox.end();
+  }
+
+  stats(): TransportStats {
+    return { ...this.#stats };
+  }
+}
+
+/**
+ * Opens the actor's end of a `queue` channel inside a worker. Called by the
+ * runtime with the options the parent's factory produced.
+ *
+ * @param options The transferred port.
+ * @returns The actor's end.
+ */
+export function connect(options: { port: MessagePort }): Transport {
+  return new QueueTransport(options.port);
+}
+
+/**
+ * Creates two connected `queue` transports in this thread, for tests and for
+ * wiring actors to each other.
+ *
+ * @example
+ * ```ts
+ * import { queueTransportPair } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = queueTransportPair();
+ * a.send(["hi"]);
+ * for await (const batch of b.receive()) {
+ *   assert.deepEqual(batch, ["hi"]);
+ *   break;
+ * }
+ * await a.close();
+ * await b.close();
+ * ```
+ *
+ * @returns Both ends.
+ */
+export function queueTransportPair(): [Transport, Transport] {
+  const channel = new MessageChannel();
+  return [new QueueTransport(channel.port1), new QueueTransport(channel.port2)];
+}
+
+/**
+ * The `queue` transport factory: postMessage over a `MessageChannel`, for
+ * worker actors.
+ *
+ * @example
+ * ```ts
+ * import { queueTransport } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(queueTransport().name, "queue");
+ * ```
+ *
+ * @returns A factory the actor system uses for `transport: "queue"`.
+ */
+export function queueTransport(): TransportFactory {
+  return {
+    name: "queue",
+    hosts: ["worker"],
+    open(host: HostKind): Promise<TransportLink> {
+      if (host !== "worker") {
+        return Promise.reject(
+          new TypeError(`Cannot open queue transport: it reaches workers only, received "${host}"`),
+        );
+      }
+      const channel = new MessageChannel();
+      return Promise.resolve({
+        local: new QueueTransport(channel.port1),
+        remote: {
+          module: import.meta.url,
+          options: { port: channel.port2 },
+          transfer: [channel.port2],
+        },
+      });
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The `Transport` contract every mailbox transport implements.
+ *
+ * A transport moves batches of messages between two ends, in order. It does
+ * not know about actors: credits, replies and shutdown sentinels are messages
+ * like any other, so the actor runtime works the same on every transport.
+ *
+ * Guarantees every implementation gives (the conformance suite checks them):
+ * - Batches arrive in the order they were sent, each message once, never
+ *   reordered or duplicated; what was in flight when a peer dies may be lost.
+ * - `send()` validates synchronously: a message that cannot be encoded throws
+ *   at the sender and nothing of that batch is sent.
+ * - `receive()` ends when the peer closes, and throws a `ProtocolError` on a
+ *   malformed or oversized frame instead of dropping it or hanging.
+ *
+ * @module
+ */
+
+/** Counters a transport keeps about its own traffic. */
+export interface TransportStats {
+  /** Messages handed to `send()` and accepted. */
+  messagesSent: number;
+  /** Messages delivered by `receive()`. */
+  messagesReceived: number;
+  /** Batches written to the underlying channel (one `postMessage`, write or notify each). */
+  batchesSent: number;
+  /** Batches read from the underlying channel. */
+  batchesReceived: number;
+  /** Encoded bytes written (0 for transports that do not encode, such as `queue`). */
+  bytesSent: number;
+  /** Encoded bytes read (0 for transports that do not encode, such as `queue`). */
+  bytesReceived: number;
+}
+
+/**
+ * One end of an ordered, batched message channel.
+ *
+ * @example Send and receive over a queue transport
+ * ```ts
+ * import { queueTransportPair } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = queueTransportPair();
+ * a.send([1, 2, 3]);
+ * for await (const batch of b.receive()) {
+ *   assert.deepEqual(batch, [1, 2, 3]);
+ *   break;
+ * }
+ * await a.close();
+ * await b.close();
+ * ```
+ */
+export interface Transport {
+  /** The transport's name, such as `"queue"` or `"ring"`. */
+  readonly name: string;
+  /**
+   * Sends a batch of messages as one unit, keeping their order.
+   *
+   * Returns a promise only when the channel must wait for room (a full ring,
+   * a slow stream); the caller awaits it before sending the next batch.
+   *
+   * @param messages The messages, in order.
+   * @throws {DOMException} `DataCloneError` (or the codec's error) when a message cannot be encoded.
+   * @throws {FrameTooLargeError} When an encoded batch exceeds the frame limit.
+   */
+  send(messages: readonly unknown[]): void | Promise<void>;
+  /**
+   * The batches the peer sent, in order. Ends when the peer closes the
+   * channel; throws `ProtocolError` when a frame is malformed. Call it once.
+   */
+  receive(): AsyncIterable<unknown[]>;
+  /** Closes this end; the peer's `receive()` ends. Safe to call twice. */
+  close(): Promise<void>;
+  /** Traffic counters of this end. */
+  stats(): TransportStats;
+}
+
+/** Where an actor runs: a Deno Worker (thread) or, later, a subprocess. */
+export type HostKind = "worker" | "process";
+
+/**
+ * What the actor's side needs to open its end of a channel: a module that
+ * exports `connect(options): Transport | Promise<Transport>`, the options to
+ * pass it (structured-cloneable) and the objects to transfer with them.
+ */
+export interface RemoteEndpoint {
+  /** URL of a module exporting `connect(options)`. */
+  module: string;
+  /** Options for `connect`, sent by structured clone. */
+  options: unknown;
+  /** Objects to transfer with the options (ports, streams). */
+  transfer: Transferable[];
+}
+
+/** The parent's end of a freshly opened channel and a description of the other end. */
+export interface TransportLink {
+  /** The parent's end. */
+  local: Transport;
+  /** How the actor opens its end. */
+  remote: RemoteEndpoint;
+}
+
+/**
+ * Opens channels of one kind. The actor system asks a factory for one link
+ * per spawned actor; the core never imports a transport implementation.
+ */
+export interface TransportFactory {
+  /** The name users select it by, such as `"queue"`. */
+  readonly name: string;
+  /** The hosts this transport can reach. */
+  readonly hosts: readonly HostKind[];
+  /**
+   * Opens a channel to an actor on the given host.
+   *
+   * @param host Where the actor will run.
+   * @returns The parent's end and the description of the actor's end.
+   */
+  open(host: HostKind): Promise<TransportLink>;
+}
+
+/** Returns a fresh, zeroed stats record. */
+export function emptyStats(): TransportStats {
+  return {
+    messagesSent: 0,
+    messagesReceived: 0,
+    batchesSent: 0,
+    batchesReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+  };
+}
