@@ -55,6 +55,7 @@ export {
   ActorCrashedError,
   ActorError,
   ActorStoppedError,
+  ConnectionClosedError,
   type CrashReason,
   FrameTooLargeError,
   MailboxFullError,

@@ -97,12 +97,12 @@ export interface ActorStats {
  * @example Talk to a counter actor
  * ```ts
  * import { ActorSystem } from "@troupe/troupe";
- * import type { counter } from "./examples/actors/counter.ts";
+ * import type { counter } from "../examples/actors/counter.ts";
  * import assert from "node:assert/strict";
  *
  * await using system = await ActorSystem.start();
  * const ref = await system.spawn<typeof counter>(
- *   new URL("./examples/actors/counter.ts", import.meta.url),
+ *   new URL("../examples/actors/counter.ts", import.meta.url),
  *   { args: { start: 1 } },
  * );
  * ref.tell("inc", 41);
@@ -142,12 +142,12 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * @example
    * ```ts
    * import { ActorSystem } from "@troupe/troupe";
-   * import type { counter } from "./examples/actors/counter.ts";
+   * import type { counter } from "../examples/actors/counter.ts";
    * import assert from "node:assert/strict";
    *
    * await using system = await ActorSystem.start();
    * const ref = await system.spawn<typeof counter>(
-   *   new URL("./examples/actors/counter.ts", import.meta.url),
+   *   new URL("../examples/actors/counter.ts", import.meta.url),
    * );
    * for (let i = 0; i < 10; i++) await ref.tell("inc", 1);
    * assert.equal(await ref.ask("get"), 10);
@@ -174,12 +174,12 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * @example
    * ```ts
    * import { ActorSystem } from "@troupe/troupe";
-   * import type { counter } from "./examples/actors/counter.ts";
+   * import type { counter } from "../examples/actors/counter.ts";
    * import assert from "node:assert/strict";
    *
    * await using system = await ActorSystem.start();
    * const ref = await system.spawn<typeof counter>(
-   *   new URL("./examples/actors/counter.ts", import.meta.url),
+   *   new URL("../examples/actors/counter.ts", import.meta.url),
    * );
    * assert.equal(await ref.ask("get", undefined, { timeout: 1000 }), 0);
    * ```
@@ -208,12 +208,12 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * @example
    * ```ts
    * import { ActorSystem } from "@troupe/troupe";
-   * import type { counter } from "./examples/actors/counter.ts";
+   * import type { counter } from "../examples/actors/counter.ts";
    * import assert from "node:assert/strict";
    *
    * await using system = await ActorSystem.start();
    * const ref = await system.spawn<typeof counter>(
-   *   new URL("./examples/actors/counter.ts", import.meta.url),
+   *   new URL("../examples/actors/counter.ts", import.meta.url),
    * );
    * const exit = await ref.stop();
    * assert.equal(exit.reason, "normal");
@@ -232,12 +232,12 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * @example
    * ```ts
    * import { ActorSystem } from "@troupe/troupe";
-   * import type { counter } from "./examples/actors/counter.ts";
+   * import type { counter } from "../examples/actors/counter.ts";
    * import assert from "node:assert/strict";
    *
    * await using system = await ActorSystem.start();
    * const ref = await system.spawn<typeof counter>(
-   *   new URL("./examples/actors/counter.ts", import.meta.url),
+   *   new URL("../examples/actors/counter.ts", import.meta.url),
    * );
    * assert.equal(ref.stats().state, "running");
    * ```

@@ -42,15 +42,13 @@ export interface ActorSpec<S, A, H extends Handlers<S>> {
   concurrency?: number;
 }
 
-const actorBrand: unique symbol = Symbol.for("troupe.actor");
-
 /**
  * An actor definition: what `defineActor` returns and an actor module exports.
  * The type parameters carry the protocol to the parent's `ActorRef`.
  */
 export interface ActorDefinition<S, A, H extends Handlers<S>> {
   /** Marks the value as an actor definition. */
-  readonly [actorBrand]: true;
+  readonly kind: "troupe.actor";
   /** The parts as given. */
   readonly spec: ActorSpec<S, A, H>;
 }
@@ -106,7 +104,7 @@ export function defineActor<S = undefined, A = undefined, H extends Handlers<S> 
       `Cannot define actor: concurrency must be a positive integer, received ${concurrency}`,
     );
   }
-  return { [actorBrand]: true, spec };
+  return { kind: "troupe.actor", spec };
 }
 
 /** Tells whether a value is an actor definition (works across module copies). */
@@ -114,7 +112,7 @@ export function isActorDefinition(
   value: unknown,
 ): value is ActorDefinition<unknown, unknown, Handlers<unknown>> {
   return typeof value === "object" && value !== null &&
-    (value as Record<symbol, unknown>)[actorBrand] === true;
+    (value as { kind?: unknown }).kind === "troupe.actor";
 }
 
 // deno-lint-ignore no-explicit-any

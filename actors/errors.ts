@@ -56,6 +56,8 @@ export class ActorError extends Error {
   readonly remote: RemoteErrorInfo;
 
   /**
+   * Creates the error.
+   *
    * @param actorId The actor's id.
    * @param messageName The handler that threw.
    * @param remote What the actor reported.
@@ -99,6 +101,8 @@ export class UnknownMessageError extends Error {
   readonly known: readonly string[];
 
   /**
+   * Creates the error.
+   *
    * @param actorId The actor's id.
    * @param messageName The unknown name.
    * @param known The handler names the actor has.
@@ -142,6 +146,8 @@ export class MessageNotCloneableError extends TypeError {
   readonly path: string;
 
   /**
+   * Creates the error.
+   *
    * @param path Where the value sits.
    * @param what What the value is, such as `"a function"`.
    * @param options Standard error options.
@@ -172,6 +178,8 @@ export class ActorStoppedError extends Error {
   readonly actorId: string;
 
   /**
+   * Creates the error.
+   *
    * @param actorId The actor's id.
    * @param options Standard error options.
    */
@@ -206,6 +214,8 @@ export class ActorCrashedError extends Error {
   readonly reason: CrashReason;
 
   /**
+   * Creates the error.
+   *
    * @param actorId The actor's id.
    * @param reason What ended it.
    * @param options Standard error options; `cause` is the crash's error.
@@ -241,6 +251,8 @@ export class SpawnError extends Error {
   readonly module: string;
 
   /**
+   * Creates the error.
+   *
    * @param actorId The actor's id.
    * @param module The module URL.
    * @param options Standard error options; `cause` is the load or init error.
@@ -276,6 +288,8 @@ export class MailboxFullError extends Error {
   readonly capacity: number;
 
   /**
+   * Creates the error.
+   *
    * @param actorId The actor's id.
    * @param capacity The mailbox capacity.
    * @param options Standard error options.
@@ -308,6 +322,8 @@ export class FrameTooLargeError extends RangeError {
   readonly limit: number;
 
   /**
+   * Creates the error.
+   *
    * @param size The frame's size in bytes.
    * @param limit The limit in bytes.
    * @param options Standard error options.
@@ -334,6 +350,8 @@ export class FrameTooLargeError extends RangeError {
  */
 export class ProtocolError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What was wrong.
    * @param options Standard error options.
    */
@@ -365,6 +383,8 @@ export class ConnectionClosedError extends Error {
   readonly closedBy: "peer" | "local";
 
   /**
+   * Creates the error.
+   *
    * @param operation What was attempted.
    * @param closedBy Who closed the channel.
    * @param options Standard error options; `cause` is the stream's error, if any.
