@@ -8,6 +8,7 @@ import {
   ActorError,
   ActorStoppedError,
   type CrashReason,
+  FrameTooLargeError,
   MailboxFullError,
   type RemoteErrorInfo,
   reviveError,
@@ -91,7 +92,7 @@ export class ActorCell {
       options.overflow,
       (batch) => this.#transport.send(batch),
       (message) => this.#dropped(message, "mailbox full"),
-      (error, batch) => this.#sendFailed(error, batch),
+      (error, batch, written) => this.#sendFailed(error, batch, written),
     );
   }
 
@@ -240,7 +241,9 @@ export class ActorCell {
   #checkSendable(name: string, payload: unknown): void {
     if (this.state !== "running") throw new ActorStoppedError(this.id);
     if (!this.#names.has(name)) throw new UnknownMessageError(this.id, name, [...this.#names]);
-    assertCloneable(payload, "payload");
+    const size = assertCloneable(payload, "payload");
+    const limit = this.#transport.maxMessageBytes;
+    if (limit !== undefined && size > limit) throw new FrameTooLargeError(size, limit);
   }
 
   tell(name: string, payload: unknown): Promise<void> {
@@ -352,12 +355,45 @@ export class ActorCell {
     });
   }
 
-  #sendFailed(error: unknown, batch: unknown[]): void {
-    // Payloads were checked when sent, so this is a broken channel: the actor is lost.
-    this.#crash(
-      "error",
-      new Error(`Cannot send ${batch.length} messages to the actor`, { cause: error }),
-    );
+  // A batch failed to encode or write. Payloads were checked when sent, so
+  // this is rare: a message over the frame limit, or a closed channel. Send
+  // the messages one by one so that one bad message fails alone, in order.
+  async #sendFailed(error: unknown, batch: unknown[][], written: boolean): Promise<void> {
+    if (written) {
+      // The channel broke under a write already under way: the actor is lost.
+      this.#crash("error", new Error("The actor's channel failed", { cause: error }));
+      return;
+    }
+    if (batch.length === 1) {
+      this.#undeliverable(batch[0]!, error);
+      return;
+    }
+    for (const message of batch) {
+      if (this.#exit) return;
+      try {
+        await this.#transport.send([message]);
+      } catch (failure) {
+        this.#undeliverable(message, failure);
+      }
+    }
+  }
+
+  #undeliverable(message: unknown[], error: unknown): void {
+    if (message[0] === STOP) {
+      this.#crash("error", new Error("Cannot send the stop sentinel", { cause: error }));
+      return;
+    }
+    this.#outbox.credit(1);
+    if (message[0] === ASK) {
+      this.#takePending(message[1] as number)?.reject(error);
+      return;
+    }
+    this.#options.onDeadLetter({
+      actorId: this.id,
+      messageName: message[1] as string,
+      reason: `cannot send: ${error instanceof Error ? error.message : String(error)}`,
+      count: 1,
+    });
   }
 
   #finish(exit: ActorExit): void {

@@ -49,7 +49,7 @@ export class Outbox {
   #actorId: string;
   #send: SendBatch;
   #onDrop: (message: unknown[]) => void;
-  #onSendError: (error: unknown, batch: unknown[]) => void;
+  #onSendError: (error: unknown, batch: unknown[][], written: boolean) => void | Promise<void>;
   #waiting: Waiting[] = [];
   #waitingHead = 0;
   #batch: Coalescer<unknown[]> = new Coalescer((batch) => this.#flush(batch));
@@ -61,7 +61,7 @@ export class Outbox {
     policy: OverflowPolicy,
     send: SendBatch,
     onDrop: (message: unknown[]) => void,
-    onSendError: (error: unknown, batch: unknown[]) => void,
+    onSendError: (error: unknown, batch: unknown[][], written: boolean) => void | Promise<void>,
   ) {
     this.#actorId = actorId;
     this.capacity = capacity;
@@ -177,12 +177,16 @@ export class Outbox {
     try {
       pending = this.#send(batch);
     } catch (error) {
-      this.#onSendError(error, batch);
-      return;
+      // The batch did not go out; the owner may resend it piecewise. Later
+      // messages wait so that order is kept.
+      pending = this.#onSendError(error, batch, false);
     }
     if (pending) {
       this.#batch.pause();
-      pending.then(() => this.#batch.resume(), (error) => this.#onSendError(error, batch));
+      pending.then(
+        () => this.#batch.resume(),
+        (error) => this.#onSendError(error, batch, true),
+      );
     }
   }
 }

@@ -88,77 +88,84 @@ const CLONEABLE_CTORS: ReadonlySet<unknown> = new Set<unknown>([
  * structured clone would reject or silently mangle: functions, symbols,
  * class instances (they arrive without their methods, so a socket or a file
  * handle would arrive as an empty object). Plain data passes.
+ *
+ * Returns a lower bound of the value's encoded size in bytes, so a payload
+ * over a transport's frame limit can be refused before it is encoded.
  */
-export function assertCloneable(value: unknown, path: string): void {
+export function assertCloneable(value: unknown, path: string): number {
   switch (typeof value) {
     case "string":
+      return (value as string).length;
     case "number":
     case "boolean":
     case "bigint":
     case "undefined":
-      return;
+      return 1;
     case "function":
       throw new MessageNotCloneableError(path, "a function");
     case "symbol":
       throw new MessageNotCloneableError(path, "a symbol");
   }
-  if (value === null) return;
-  walk(value as object, path, new Set(), 0);
+  if (value === null) return 1;
+  return new Walker().walk(value as object, path, 0);
 }
 
-function walk(value: object, path: string, seen: Set<object>, depth: number): void {
-  if (seen.has(value)) return;
-  if (depth > 2000) {
-    throw new MessageNotCloneableError(path, "nested too deeply (over 2000 levels)");
-  }
-  seen.add(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) check(value[i], path, i, seen, depth);
-    return;
-  }
-  if (ArrayBuffer.isView(value)) return;
-  const proto = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) {
-    for (const key in value) {
-      check((value as Record<string, unknown>)[key], path, key, seen, depth);
-    }
-    return;
-  }
-  if (value instanceof Map) {
-    let i = 0;
-    for (const [k, v] of value) {
-      check(k, path, `<key ${i}>`, seen, depth);
-      check(v, path, `<value ${i++}>`, seen, depth);
-    }
-    return;
-  }
-  if (value instanceof Set) {
-    let i = 0;
-    for (const v of value) check(v, path, `<item ${i++}>`, seen, depth);
-    return;
-  }
-  if (value instanceof Error) return;
-  if (CLONEABLE_CTORS.has(proto?.constructor)) return;
-  const name = typeof proto?.constructor === "function" && proto.constructor.name
-    ? proto.constructor.name
-    : "an object with a custom prototype";
-  throw new MessageNotCloneableError(
-    path,
-    `an instance of ${name} (it would arrive as a plain object without its methods)`,
-  );
-}
+class Walker {
+  seen = new Set<object>();
 
-function check(
-  value: unknown,
-  path: string,
-  key: string | number,
-  seen: Set<object>,
-  depth: number,
-): void {
-  const type = typeof value;
-  if (type !== "object" && type !== "function" && type !== "symbol") return;
-  if (value === null) return;
-  const here = typeof key === "number" ? `${path}[${key}]` : `${path}.${key}`;
-  if (type === "object") walk(value as object, here, seen, depth + 1);
-  else assertCloneable(value, here);
+  walk(value: object, path: string, depth: number): number {
+    if (this.seen.has(value)) return 1;
+    if (depth > 2000) {
+      throw new MessageNotCloneableError(path, "nested too deeply (over 2000 levels)");
+    }
+    this.seen.add(value);
+    let size = 2;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) size += this.check(value[i], path, i, depth);
+      return size;
+    }
+    if (ArrayBuffer.isView(value)) return size + value.byteLength;
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      for (const key in value) {
+        size += key.length + this.check((value as Record<string, unknown>)[key], path, key, depth);
+      }
+      return size;
+    }
+    if (value instanceof Map) {
+      let i = 0;
+      for (const [k, v] of value) {
+        size += this.check(k, path, `<key ${i}>`, depth);
+        size += this.check(v, path, `<value ${i++}>`, depth);
+      }
+      return size;
+    }
+    if (value instanceof Set) {
+      let i = 0;
+      for (const v of value) size += this.check(v, path, `<item ${i++}>`, depth);
+      return size;
+    }
+    if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+      return size + value.byteLength;
+    }
+    if (value instanceof Error) return size + value.message.length;
+    if (CLONEABLE_CTORS.has(proto?.constructor)) return size + 8;
+    const name = typeof proto?.constructor === "function" && proto.constructor.name
+      ? proto.constructor.name
+      : "an object with a custom prototype";
+    throw new MessageNotCloneableError(
+      path,
+      `an instance of ${name} (it would arrive as a plain object without its methods)`,
+    );
+  }
+
+  check(value: unknown, path: string, key: string | number, depth: number): number {
+    const type = typeof value;
+    if (type === "string") return (value as string).length;
+    if (type !== "object" && type !== "function" && type !== "symbol") return 1;
+    if (value === null) return 1;
+    const here = typeof key === "number" ? `${path}[${key}]` : `${path}.${key}`;
+    if (type === "object") return this.walk(value as object, here, depth + 1);
+    return assertCloneable(value, here);
+  }
 }

@@ -54,6 +54,11 @@ export interface Transport {
   /** The transport's name, such as `"queue"` or `"ring"`. */
   readonly name: string;
   /**
+   * The largest encoded message this end sends, when the transport has a
+   * limit. The runtime refuses a larger payload at the sender.
+   */
+  readonly maxMessageBytes?: number;
+  /**
    * Sends a batch of messages as one unit, keeping their order.
    *
    * Returns a promise only when the channel must wait for room (a full ring,
