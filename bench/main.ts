@@ -1,0 +1,34 @@
+/**
+ * Entry point of `deno task bench`: runs the raw baselines and Troupe's cases, prints a table,
+ * and with `--json FILE` writes the results. See `bench/README.md`.
+ *
+ * @module
+ */
+
+import { benchMain } from "./_harness.ts";
+import { atomicsCases } from "./baselines/atomics.ts";
+import { memcpyCases } from "./baselines/memcpy.ts";
+import { piscinaCases } from "./baselines/piscina.ts";
+import { postMessageCases } from "./baselines/postmessage.ts";
+import { pythonCases } from "./baselines/python.ts";
+import { spawnCases } from "./baselines/spawn.ts";
+import { stdioCases } from "./baselines/stdio.ts";
+import { unixCases } from "./baselines/unix.ts";
+import { troupeCases } from "./troupe.ts";
+
+if (import.meta.main) {
+  const code = await benchMain([
+    ...postMessageCases,
+    ...atomicsCases,
+    ...memcpyCases,
+    ...stdioCases,
+    ...unixCases,
+    ...pythonCases,
+    ...piscinaCases,
+    ...spawnCases,
+    ...troupeCases,
+  ], Deno.args);
+  // Every case cleans up after itself; exiting explicitly still keeps a leak in a future case
+  // from holding the finished bench open.
+  Deno.exit(code);
+}
