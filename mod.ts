@@ -54,19 +54,24 @@ export {
 export {
   ActorCrashedError,
   ActorError,
+  ActorExitedError,
   ActorStoppedError,
+  AuthenticationError,
   ConnectionClosedError,
   type CrashReason,
   FrameTooLargeError,
   MailboxFullError,
   MessageNotCloneableError,
+  type ProcessExitInfo,
   ProtocolError,
   type RemoteErrorInfo,
   SpawnError,
   UnknownMessageError,
 } from "./actors/errors.ts";
+export type { ActorPermissions, PermissionValue } from "./actors/permissions.ts";
 export type {
   HostKind,
+  ProcessStdio,
   RemoteEndpoint,
   Transport,
   TransportFactory,
@@ -74,4 +79,20 @@ export type {
   TransportStats,
 } from "./transports/transport.ts";
 export { queueTransport, queueTransportPair } from "./transports/queue.ts";
+export {
+  type Connection,
+  connectionFromStreams,
+  Pipe,
+  type PipeEnd,
+  pipeEnds,
+  type PipeOptions,
+  pipeTransport,
+  pipeTransportFromStreams,
+  type PipeTransportOptions,
+  type ReadConnection,
+  type ReadPipeEnd,
+  type RecvOptions,
+  type WriteConnection,
+  type WritePipeEnd,
+} from "./transports/pipe.ts";
 export { type Codec, jsonCodec, v8Codec } from "./transports/codec.ts";

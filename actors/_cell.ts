@@ -1,7 +1,9 @@
-// The parent's side of one running actor: its host (a worker), its channel,
-// its outbox, its pending asks, and the one place its exit is decided.
+// The parent's side of one running actor: its host (a worker or a process),
+// its channel, its outbox, its pending asks, and the one place its exit is
+// decided.
 
 import type { Transport } from "../transports/transport.ts";
+import type { Host, Launcher } from "./_host.ts";
 import type { ActorExit, DeadLetter } from "./actor_ref.ts";
 import {
   ActorCrashedError,
@@ -48,15 +50,17 @@ export interface CellOptions {
   capacity: number;
   overflow: OverflowPolicy;
   heartbeatMs: number;
-  transport: Transport;
-  remote: { module: string; options: unknown; transfer: Transferable[] };
+  hostKind: "worker" | "process";
+  transportName: string;
+  launch: Launcher;
   onDeadLetter: (letter: DeadLetter) => void;
   onExit: (exit: ActorExit) => void;
 }
 
 export type CellState = "starting" | "running" | "stopping" | "stopped";
 
-const WORKER_URL = new URL("./_worker.ts", import.meta.url);
+/** How long a host's report of a death waits for the channel to deliver what was sent before it. */
+const DEATH_GRACE_MS = 1000;
 
 export class ActorCell {
   readonly id: string;
@@ -67,9 +71,13 @@ export class ActorCell {
   lastSeen = Date.now();
   readonly exited: Promise<ActorExit>;
   #options: CellOptions;
-  #transport: Transport;
+  #transport: Transport | undefined;
   #outbox: Outbox;
-  #worker: Worker | undefined;
+  #host: Host | undefined;
+  #launching: Promise<void> | undefined;
+  #receiving: Promise<void> | undefined;
+  #death: { reason: CrashReason; error: Error } | undefined;
+  #deathReported: (() => void) | undefined;
   #liveness = new Int32Array(new SharedArrayBuffer(4));
   #pending = new Map<number, PendingAsk>();
   #nextAsk = 1;
@@ -83,14 +91,13 @@ export class ActorCell {
     this.id = options.id;
     this.module = options.module;
     this.#options = options;
-    this.#transport = options.transport;
-    this.transportName = options.transport.name;
+    this.transportName = options.transportName;
     this.exited = new Promise((resolve) => this.#resolveExit = resolve);
     this.#outbox = new Outbox(
       options.id,
       options.capacity,
       options.overflow,
-      (batch) => this.#transport.send(batch),
+      (batch) => this.#transport!.send(batch),
       (message) => this.#dropped(message, "mailbox full"),
       (error, batch, written) => this.#sendFailed(error, batch, written),
     );
@@ -121,21 +128,19 @@ export class ActorCell {
     return Atomics.load(this.#liveness, 0) === 1;
   }
 
-  /** Starts the worker and resolves once the actor's `init` has run. */
+  /** The process id of a process actor. */
+  get pid(): number | undefined {
+    return this.#host?.pid;
+  }
+
+  /** Where the actor runs. */
+  get hostKind(): "worker" | "process" {
+    return this.#options.hostKind;
+  }
+
+  /** Starts the actor's host and resolves once the actor's `init` has run. */
   start(signal: AbortSignal | undefined): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => this.#ready = { resolve, reject });
-    const worker = new Worker(WORKER_URL, { type: "module", name: this.id });
-    this.#worker = worker;
-    worker.onerror = (event) => {
-      event.preventDefault();
-      this.#crash("error", new Error(event.message || "Uncaught error in worker"));
-    };
-    worker.onmessage = (event) => {
-      const data = event.data as { bootError?: string };
-      if (data?.bootError) {
-        this.#crash("error", new Error(`Cannot open the actor's channel: ${data.bootError}`));
-      }
-    };
     const o = this.#options;
     const boot: BootMessage = {
       actorId: o.id,
@@ -144,24 +149,41 @@ export class ActorCell {
       args: o.args,
       capacity: o.capacity,
       heartbeatMs: o.heartbeatMs,
-      transport: { module: o.remote.module, options: o.remote.options },
-      liveness: this.#liveness.buffer as SharedArrayBuffer,
+      liveness: o.hostKind === "worker" ? this.#liveness.buffer as SharedArrayBuffer : undefined,
     };
-    try {
-      worker.postMessage(boot, o.remote.transfer);
-    } catch (error) {
-      this.#crash("error", error instanceof Error ? error : new Error(String(error)));
-    }
-    void this.#receive();
+    this.#launching = o.launch(boot, { died: (reason, error) => this.#hostDied(reason, error) })
+      .then(({ host, transport }) => {
+        this.#host = host;
+        this.#transport = transport;
+        if (this.#exit) return;
+        this.lastSeen = Date.now();
+        this.#receiving = this.#receive();
+      }, (error) => {
+        this.#crash("error", error instanceof Error ? error : new Error(String(error)));
+      });
     const onAbort = () => this.kill(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted) onAbort();
     return ready.finally(() => signal?.removeEventListener("abort", onAbort));
   }
 
+  // The host saw the actor die. What the actor sent before dying may still be
+  // on its way through the channel (a goodbye, replies): let it arrive first.
+  #hostDied(reason: CrashReason, error: Error): void {
+    if (this.#exit || this.#death) return;
+    this.#death = { reason, error };
+    this.#deathReported?.();
+    const receiving = this.#receiving;
+    if (!receiving) {
+      this.#crash(reason, error);
+      return;
+    }
+    void within(receiving, DEATH_GRACE_MS).then(() => this.#crash(reason, error));
+  }
+
   async #receive(): Promise<void> {
     try {
-      for await (const batch of this.#transport.receive()) {
+      for await (const batch of this.#transport!.receive()) {
         this.lastSeen = Date.now();
         for (const message of batch) this.#dispatch(message as unknown[]);
         if (this.#exit) return;
@@ -169,6 +191,12 @@ export class ActorCell {
     } catch (error) {
       this.#crash("error", error instanceof Error ? error : new Error(String(error)));
       return;
+    }
+    if (this.#exit || this.#death) return;
+    // A host that can tell why (a process's exit status) reports it in a moment.
+    if (this.#options.hostKind === "process") {
+      await within(new Promise<void>((resolve) => this.#deathReported = resolve), DEATH_GRACE_MS);
+      if (this.#death) return; // #hostDied ends the actor with the host's reason
     }
     this.#crash("exited", new Error("The actor's channel closed without a goodbye"));
   }
@@ -225,6 +253,8 @@ export class ActorCell {
         this.#crash("error", reviveError(message[1] as RemoteErrorInfo));
         return;
       case EXIT:
+        // A process's exit status (code, signal, stderr) arrives from its host.
+        if (this.#options.hostKind === "process") return;
         this.#crash("exited", new Error(`The actor's code exited with code ${message[1]}`));
         return;
     }
@@ -242,7 +272,7 @@ export class ActorCell {
     if (this.state !== "running") throw new ActorStoppedError(this.id);
     if (!this.#names.has(name)) throw new UnknownMessageError(this.id, name, [...this.#names]);
     const size = assertCloneable(payload, "payload");
-    const limit = this.#transport.maxMessageBytes;
+    const limit = this.#transport?.maxMessageBytes;
     if (limit !== undefined && size > limit) throw new FrameTooLargeError(size, limit);
   }
 
@@ -337,8 +367,7 @@ export class ActorCell {
   }
 
   #terminate(exit: ActorExit): void {
-    this.#worker?.terminate();
-    this.#finish(exit);
+    this.#finish(exit, true);
   }
 
   #dropped(message: unknown[], reason: string): void {
@@ -371,7 +400,7 @@ export class ActorCell {
     for (const message of batch) {
       if (this.#exit) return;
       try {
-        await this.#transport.send([message]);
+        await this.#transport!.send([message]);
       } catch (failure) {
         this.#undeliverable(message, failure);
       }
@@ -396,12 +425,11 @@ export class ActorCell {
     });
   }
 
-  #finish(exit: ActorExit): void {
+  #finish(exit: ActorExit, kill = false): void {
     if (this.#exit) return;
     this.#exit = exit;
     this.state = "stopped";
     if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer);
-    this.#worker?.terminate();
     const error = exit.reason === "normal" || exit.reason === "timeout"
       ? new ActorStoppedError(this.id)
       : new ActorCrashedError(
@@ -432,8 +460,30 @@ export class ActorCell {
         count: lost,
       });
     }
-    void this.#transport.close();
-    this.#resolveExit(exit);
-    this.#options.onExit(exit);
+    void this.#release(kill).then(() => {
+      this.#resolveExit(exit);
+      this.#options.onExit(exit);
+    });
+  }
+
+  // Frees the host and the channel; `exited` resolves only after this, so a
+  // stopped actor leaves no worker, process or stream behind.
+  async #release(kill: boolean): Promise<void> {
+    await this.#launching;
+    await Promise.all([
+      this.#transport?.close().catch(() => {}),
+      kill ? this.#host?.kill() : this.#host?.release(),
+    ]);
+  }
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever is first. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  try {
+    await Promise.race([promise.catch(() => {}), deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }

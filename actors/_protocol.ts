@@ -42,7 +42,8 @@ export interface BootMessage {
   args: unknown;
   capacity: number;
   heartbeatMs: number;
-  transport: { module: string; options: unknown };
+  /** The channel, for worker actors (a process actor gets it on stdin). */
+  transport?: { module: string; options: unknown };
   /** Int32Array over shared memory: [busy], read by the parent's watchdog. */
   liveness: SharedArrayBuffer | undefined;
 }

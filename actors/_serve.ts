@@ -66,12 +66,14 @@ function findDefinition(
 
 /**
  * Serves one actor over `transport` until its stop sentinel, its parent
- * closing the channel, or a crash. `onEnd` runs once, last.
+ * closing the channel, or a crash. `onEnd` runs once, last. The actor module
+ * is imported from `boot.module` unless the host `preloaded` it.
  */
 export function serve(
   boot: BootMessage,
   transport: Transport,
   onEnd: () => void,
+  preloaded?: Record<string, unknown>,
 ): ServeControl {
   const stopController = new AbortController();
   const ctx: ActorContext = { id: boot.actorId, signal: stopController.signal };
@@ -277,7 +279,7 @@ export function serve(
 
   async function start(): Promise<void> {
     try {
-      const mod = await import(boot.module);
+      const mod = preloaded ?? await import(boot.module);
       const spec = findDefinition(mod, boot.exportName).spec;
       handlers = spec.handlers;
       stopHook = spec.stop;

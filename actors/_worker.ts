@@ -43,8 +43,8 @@ self.onmessage = (event: MessageEvent<BootMessage>) => {
 async function boot(message: BootMessage): Promise<void> {
   let transport: Transport;
   try {
-    const mod = await import(message.transport.module);
-    transport = await mod.connect(message.transport.options);
+    const mod = await import(message.transport!.module);
+    transport = await mod.connect(message.transport!.options);
   } catch (error) {
     // Without a channel the only way to report is the worker's own port.
     self.postMessage({ bootError: String(error instanceof Error ? error.stack : error) });

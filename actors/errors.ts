@@ -405,3 +405,95 @@ export class ConnectionClosedError extends Error {
     this.closedBy = closedBy;
   }
 }
+
+/** How a process actor's child process ended. */
+export interface ProcessExitInfo {
+  /** The exit code (128 + signal number when killed by a signal). */
+  code: number;
+  /** The signal that ended it, such as `"SIGKILL"`, or `null`. */
+  signal: string | null;
+  /** The last lines the child wrote to stderr (at most 20). */
+  stderrTail: string[];
+}
+
+/**
+ * A process actor's child process exited without being asked to stop: a
+ * crash, a heap limit, a kill from outside. Carries the exit code or
+ * signal and the last lines of stderr. Pending asks reject with it.
+ *
+ * @example
+ * ```ts
+ * import { ActorExitedError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ActorExitedError("worker-1", { code: 137, signal: "SIGKILL", stderrTail: [] });
+ * assert.match(error.message, /SIGKILL/);
+ * ```
+ */
+export class ActorExitedError extends Error {
+  /** The actor's id. */
+  readonly actorId: string;
+  /** The exit code. */
+  readonly code: number;
+  /** The signal, or `null`. */
+  readonly signal: string | null;
+  /** The last lines of the child's stderr. */
+  readonly stderrTail: readonly string[];
+
+  /**
+   * Creates the error.
+   *
+   * @param actorId The actor's id.
+   * @param exit How the child ended.
+   * @param options Standard error options.
+   */
+  constructor(actorId: string, exit: ProcessExitInfo, options?: ErrorOptions) {
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    const why = outOfMemory(exit.stderrTail) ? " (out of memory: heap limit reached)" : "";
+    const tail = exit.stderrTail.length
+      ? `; last stderr lines:\n  ${exit.stderrTail.join("\n  ")}`
+      : "";
+    super(`Process actor "${actorId}" ${how}${why}${tail}`, options);
+    this.name = "ActorExitedError";
+    this.actorId = actorId;
+    this.code = exit.code;
+    this.signal = exit.signal;
+    this.stderrTail = exit.stderrTail;
+  }
+
+  /** Tells whether the child died from reaching its heap limit. */
+  get outOfMemory(): boolean {
+    return outOfMemory(this.stderrTail);
+  }
+}
+
+function outOfMemory(lines: readonly string[]): boolean {
+  return lines.some((line) => /out of memory|heap limit/i.test(line));
+}
+
+/**
+ * A socket peer failed the handshake: it did not know the shared secret, it
+ * could not prove that it knew it, or one side asked for a secret the other
+ * did not have. Nothing the peer sent was delivered.
+ *
+ * @example
+ * ```ts
+ * import { AuthenticationError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new AuthenticationError("Cannot connect: the server rejected the secret");
+ * assert.equal(error.name, "AuthenticationError");
+ * ```
+ */
+export class AuthenticationError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed.
+   * @param options Standard error options.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AuthenticationError";
+  }
+}

@@ -5,9 +5,13 @@
  * @module
  */
 
-import type { TransportFactory } from "../transports/transport.ts";
+import type { HostKind, TransportFactory } from "../transports/transport.ts";
 import { queueTransport } from "../transports/queue.ts";
+import { pipeTransport } from "../transports/pipe.ts";
 import { ActorCell } from "./_cell.ts";
+import { workerLauncher } from "./_worker_host.ts";
+import { processLauncher } from "./_process_host.ts";
+import { type ActorPermissions, permissionFlags, workerPermissions } from "./permissions.ts";
 import { type ActorExit, ActorRef, type DeadLetter } from "./actor_ref.ts";
 import type { AnyActorDefinition, ArgsOf } from "./define_actor.ts";
 import { OVERFLOW_POLICIES, type OverflowPolicy } from "./_outbox.ts";
@@ -27,9 +31,15 @@ export interface SystemOptions {
   /**
    * Milliseconds between an actor's heartbeats; an actor that sends none for
    * three intervals while not inside a handler is declared dead. Default 1000;
-   * 0 turns the watchdog off.
+   * 0 turns the watchdog off. Process actors need none: their exit is seen.
    */
   heartbeatMs?: number;
+  /**
+   * Whether Deno runs with `--unstable-worker-options`, which worker actors
+   * with `permissions` need. Detected from the command line by default; set
+   * it when the option comes from deno.json's `"unstable"` list instead.
+   */
+  unstableWorkerOptions?: boolean;
 }
 
 /** Options of {@linkcode ActorSystem.spawn}. */
@@ -40,8 +50,34 @@ export interface SpawnOptions<A = unknown> {
   args?: A;
   /** The name of the module's export to run, when it exports several actors. */
   export?: string;
-  /** The mailbox transport, by name or as a factory. Default `"queue"`. */
+  /**
+   * Where the actor runs: `"worker"` (a Deno Worker, the default) or
+   * `"process"` (a `deno run` child of the same Deno binary, with its own
+   * permissions, environment and heap limit).
+   */
+  host?: HostKind;
+  /**
+   * The mailbox transport, by name or as a factory. Default `"queue"` for
+   * workers and `"pipe"` for processes.
+   */
   transport?: string | TransportFactory;
+  /**
+   * What the actor may do. Default: nothing beyond running its module. A
+   * process actor gets them as `--allow-*` flags; a worker actor as the
+   * Worker's `deno.permissions`, which needs `--unstable-worker-options`.
+   */
+  permissions?: ActorPermissions;
+  /** Environment variables of a process actor (its environment is otherwise empty). */
+  env?: Record<string, string>;
+  /** Working directory of a process actor. */
+  cwd?: string | URL;
+  /** Heap limit of a process actor in MiB (V8's old space). Default 256. */
+  maxHeapMiB?: number;
+  /**
+   * Where a process actor's log lines go. Default: the parent's stderr,
+   * each line prefixed with `[id]`.
+   */
+  onLog?: (line: string, stream: "stdout" | "stderr") => void;
   /** The mailbox capacity: messages sent and not yet handled. Default 1024. */
   capacity?: number;
   /** What a full mailbox does. Default `"backpressure"`. */
@@ -124,6 +160,7 @@ export class ActorSystem implements AsyncDisposable {
   #cells = new Map<string, ActorCell>();
   #onDeadLetter: ((letter: DeadLetter) => void) | undefined;
   #heartbeatMs: number;
+  #unstableWorkerOptions: boolean | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
   #counter = 0;
   #spawned = 0;
@@ -139,8 +176,9 @@ export class ActorSystem implements AsyncDisposable {
       );
     }
     this.#heartbeatMs = heartbeatMs;
+    this.#unstableWorkerOptions = options.unstableWorkerOptions;
     this.#onDeadLetter = options.onDeadLetter;
-    for (const factory of [queueTransport(), ...(options.transports ?? [])]) {
+    for (const factory of [queueTransport(), pipeTransport(), ...(options.transports ?? [])]) {
       this.#transports.set(factory.name, factory);
     }
   }
@@ -219,8 +257,33 @@ export class ActorSystem implements AsyncDisposable {
     if (this.#cells.has(id)) {
       throw new TypeError(`Cannot spawn actor: the id "${id}" is taken`);
     }
-    const factory = this.#factory(options.transport ?? "queue");
-    const link = await factory.open("worker");
+    const hostKind = options.host ?? "worker";
+    if (hostKind !== "worker" && hostKind !== "process") {
+      throw new TypeError(
+        `Cannot spawn actor: host must be "worker" or "process", received "${hostKind}"`,
+      );
+    }
+    const factory = this.#factory(options.transport ?? (hostKind === "worker" ? "queue" : "pipe"));
+    if (!factory.hosts.includes(hostKind)) {
+      throw new TypeError(
+        `Cannot spawn actor: the ${factory.name} transport cannot reach a ${hostKind} actor (it reaches ${
+          factory.hosts.join(" and ")
+        } actors only)`,
+      );
+    }
+    const launch = hostKind === "worker"
+      ? workerLauncher(factory, this.#workerPermissions(options.permissions))
+      : processLauncher(factory, {
+        flags: permissionFlags(options.permissions),
+        env: checkEnv(options.env),
+        cwd: options.cwd === undefined ? undefined : String(
+          options.cwd instanceof URL ? new URL(options.cwd).pathname : options.cwd,
+        ),
+        maxHeapMiB: checkHeap(options.maxHeapMiB),
+        onLog: options.onLog ?? ((line) => console.error(`[${id}] ${line}`)),
+        killGraceMs: 1000,
+      });
+    if (hostKind === "process") checkNoSharedMemory(options.args);
     const cell = new ActorCell({
       id,
       module: url,
@@ -228,9 +291,10 @@ export class ActorSystem implements AsyncDisposable {
       args: options.args,
       capacity,
       overflow,
-      heartbeatMs: this.#heartbeatMs,
-      transport: link.local,
-      remote: link.remote,
+      heartbeatMs: hostKind === "worker" ? this.#heartbeatMs : 0,
+      hostKind,
+      transportName: factory.name,
+      launch,
       onDeadLetter: (letter) => this.#deadLetter(letter),
       onExit: (exit) => this.#exited(exit),
     });
@@ -267,6 +331,23 @@ export class ActorSystem implements AsyncDisposable {
       );
     }
     return factory;
+  }
+
+  #workerPermissions(
+    permissions: ActorPermissions | undefined,
+  ): Record<string, boolean | string[]> | undefined {
+    if (permissions === undefined) return undefined;
+    const granted = workerPermissions(permissions);
+    const enabled = this.#unstableWorkerOptions ?? workerOptionsFlag();
+    if (enabled !== true) {
+      throw new TypeError(
+        "Cannot spawn worker actor with permissions: Deno must run with --unstable-worker-options" +
+          (enabled === undefined
+            ? " (could not read /proc/self/cmdline to check; if it is enabled in deno.json, pass unstableWorkerOptions: true to ActorSystem.start)"
+            : '; add the flag, or use host: "process" which needs none'),
+      );
+    }
+    return granted;
   }
 
   #deadLetter(letter: DeadLetter): void {
@@ -368,6 +449,58 @@ export class ActorSystem implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
+}
+
+/** Whether this process runs with worker options enabled, or `undefined` when that cannot be read. */
+function workerOptionsFlag(): boolean | undefined {
+  try {
+    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+    return args.includes("--unstable-worker-options") || args.includes("--unstable");
+  } catch {
+    return undefined;
+  }
+}
+
+function checkEnv(env: Record<string, string> | undefined): Record<string, string> {
+  if (env === undefined) return {};
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value !== "string" || name === "" || name.includes("=")) {
+      throw new TypeError(
+        `Cannot spawn actor: env entries must be NAME: "value" strings, received ${name}=${value}`,
+      );
+    }
+  }
+  return { ...env };
+}
+
+function checkHeap(maxHeapMiB: number | undefined): number {
+  const heap = maxHeapMiB ?? 256;
+  if (!Number.isInteger(heap) || heap < 16) {
+    throw new RangeError(
+      `Cannot spawn actor: maxHeapMiB must be an integer of at least 16, received ${heap}`,
+    );
+  }
+  return heap;
+}
+
+// Shared memory cannot cross a process boundary in Deno: refuse it clearly
+// instead of letting the child get a copy that silently stops being shared.
+function checkNoSharedMemory(value: unknown, path = "args", seen = new Set<unknown>()): void {
+  if (typeof value !== "object" || value === null || seen.has(value)) return;
+  seen.add(value);
+  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
+  if (buffer instanceof SharedArrayBuffer) {
+    throw new TypeError(
+      `Cannot spawn process actor: ${path} holds shared memory (a SharedArrayBuffer), which processes cannot share in Deno; use a worker actor, or send the data as messages`,
+    );
+  }
+  if (ArrayBuffer.isView(value)) return;
+  const entries = value instanceof Map
+    ? [...value.entries()].map(([k, v], i) => [`<entry ${i}>`, [k, v]] as const)
+    : value instanceof Set
+    ? [...value].map((v, i) => [`<item ${i}>`, v] as const)
+    : Object.entries(value);
+  for (const [key, item] of entries) checkNoSharedMemory(item, `${path}.${key}`, seen);
 }
 
 function actorName(url: string): string {

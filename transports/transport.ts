@@ -103,6 +103,23 @@ export interface TransportLink {
   local: Transport;
   /** How the actor opens its end. */
   remote: RemoteEndpoint;
+  /**
+   * `true` when the channel runs over the child process's stdin and stdout
+   * (the `pipe` transport to a process actor); the child's logs then travel
+   * on stderr only.
+   */
+  usesStdio?: boolean;
+}
+
+/**
+ * The standard streams of a freshly started child process, given to a
+ * factory that opens a channel to a process actor.
+ */
+export interface ProcessStdio {
+  /** The child's stdout. */
+  readable: ReadableStream<Uint8Array>;
+  /** The child's stdin. */
+  writable: WritableStream<Uint8Array>;
 }
 
 /**
@@ -115,12 +132,15 @@ export interface TransportFactory {
   /** The hosts this transport can reach. */
   readonly hosts: readonly HostKind[];
   /**
-   * Opens a channel to an actor on the given host.
+   * Opens a channel to an actor on the given host. For a process actor the
+   * child is already started and `stdio` holds its stdout and stdin; a
+   * transport that does not use them leaves them alone.
    *
    * @param host Where the actor will run.
+   * @param stdio The child's standard streams, for `host: "process"`.
    * @returns The parent's end and the description of the actor's end.
    */
-  open(host: HostKind): Promise<TransportLink>;
+  open(host: HostKind, stdio?: ProcessStdio): Promise<TransportLink>;
 }
 
 /** Returns a fresh, zeroed stats record. */

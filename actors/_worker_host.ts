@@ -1,0 +1,47 @@
+// Worker actors: a Deno Worker running actors/_worker.ts.
+
+import type { TransportFactory } from "../transports/transport.ts";
+import type { Host, HostEvents, Launcher } from "./_host.ts";
+import type { BootMessage } from "./_protocol.ts";
+
+const WORKER_URL = new URL("./_worker.ts", import.meta.url);
+
+/** A launcher for worker actors over channels from `factory`. */
+export function workerLauncher(
+  factory: TransportFactory,
+  permissions: Record<string, boolean | string[]> | undefined,
+): Launcher {
+  return async (boot: BootMessage, events: HostEvents) => {
+    const link = await factory.open("worker");
+    const options: WorkerOptions & { deno?: unknown } = { type: "module", name: boot.actorId };
+    if (permissions) options.deno = { permissions };
+    const worker = new Worker(WORKER_URL, options);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      events.died("error", new Error(event.message || "Uncaught error in worker"));
+    };
+    worker.onmessage = (event) => {
+      const data = event.data as { bootError?: string };
+      if (data?.bootError) {
+        events.died("error", new Error(`Cannot open the actor's channel: ${data.bootError}`));
+      }
+    };
+    worker.postMessage(
+      { ...boot, transport: { module: link.remote.module, options: link.remote.options } },
+      link.remote.transfer,
+    );
+    const host: Host = {
+      kind: "worker",
+      pid: undefined,
+      kill() {
+        worker.terminate();
+        return Promise.resolve();
+      },
+      release() {
+        worker.terminate();
+        return Promise.resolve();
+      },
+    };
+    return { host, transport: link.local };
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * Per-actor Deno permissions, least privilege by default.
+ *
+ * @module
+ */
+
+/** One permission: `true` for all, a list for some, `false` or absent for none. */
+export type PermissionValue = boolean | readonly string[];
+
+/**
+ * What an actor may do. Nothing granted means nothing allowed beyond running
+ * its own module. For a process actor each entry becomes a `--allow-*` flag
+ * of its `deno run`; for a worker actor it becomes the Worker's `deno.permissions`.
+ *
+ * @example A process actor that may read one folder and reach one host
+ * ```ts
+ * import type { ActorPermissions } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const permissions: ActorPermissions = { read: ["./data"], net: ["api.example.com:443"] };
+ * assert.deepEqual(permissions.read, ["./data"]);
+ * ```
+ */
+export interface ActorPermissions {
+  /** File system reads (`--allow-read`). */
+  read?: PermissionValue;
+  /** File system writes (`--allow-write`). */
+  write?: PermissionValue;
+  /** Network hosts, as `host` or `host:port` (`--allow-net`). */
+  net?: PermissionValue;
+  /** Environment variable names (`--allow-env`). */
+  env?: PermissionValue;
+  /** Programs it may run (`--allow-run`; beware: a child runs with no limits). */
+  run?: PermissionValue;
+  /** Native libraries (`--allow-ffi`). */
+  ffi?: PermissionValue;
+  /** System information APIs (`--allow-sys`). */
+  sys?: PermissionValue;
+}
+
+const KINDS = ["read", "write", "net", "env", "run", "ffi", "sys"] as const;
+
+/**
+ * Turns permissions into `deno run` flags, validating them.
+ *
+ * @param permissions What to grant.
+ * @returns The `--allow-*` flags.
+ * @throws {TypeError} For an unknown permission name or a malformed value.
+ */
+export function permissionFlags(permissions: ActorPermissions | undefined): string[] {
+  if (permissions === undefined) return [];
+  const flags: string[] = [];
+  for (const key of Object.keys(permissions)) {
+    if (!(KINDS as readonly string[]).includes(key)) {
+      throw new TypeError(
+        `Cannot spawn actor: unknown permission "${key}", known permissions are ${
+          KINDS.join(", ")
+        }`,
+      );
+    }
+  }
+  for (const kind of KINDS) {
+    const value = permissions[kind];
+    if (value === undefined || value === false) continue;
+    if (value === true) flags.push(`--allow-${kind}`);
+    else if (Array.isArray(value) && value.every((v) => typeof v === "string" && v !== "")) {
+      if (value.some((v) => v.includes(","))) {
+        throw new TypeError(`Cannot spawn actor: ${kind} permission entries cannot contain commas`);
+      }
+      if (value.length > 0) flags.push(`--allow-${kind}=${value.join(",")}`);
+    } else {
+      throw new TypeError(
+        `Cannot spawn actor: permission "${kind}" must be a boolean or a list of strings, received ${
+          JSON.stringify(value)
+        }`,
+      );
+    }
+  }
+  return flags;
+}
+
+/**
+ * Turns permissions into a Worker's `deno.permissions` object: everything
+ * not granted is denied (the worker does not inherit the parent's).
+ */
+export function workerPermissions(
+  permissions: ActorPermissions,
+): Record<string, boolean | string[]> {
+  permissionFlags(permissions); // validates
+  const result: Record<string, boolean | string[]> = { import: true };
+  for (const kind of KINDS) {
+    const value = permissions[kind];
+    result[kind] = value === undefined ? false : Array.isArray(value) ? [...value] : value === true;
+  }
+  return result;
+}
