@@ -1,0 +1,222 @@
+import assert from "node:assert/strict";
+import {
+  ActorCrashedError,
+  ActorError,
+  ActorExitedError,
+  ActorSystem,
+  SpawnError,
+} from "../mod.ts";
+import type { processProbe } from "./fixtures/process_actor.ts";
+import type { probe } from "./fixtures/probe_actor.ts";
+import { within } from "./_helpers.ts";
+
+const ACTOR = new URL("./fixtures/process_actor.ts", import.meta.url);
+const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+const quiet = { onLog: () => {} };
+
+Deno.test("a process actor runs in its own deno process and answers typed asks", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof processProbe>(ACTOR, {
+    host: "process",
+    args: { greeting: "hello" },
+  });
+  const pid = await ref.ask("pid");
+  assert.notEqual(pid, Deno.pid);
+  assert.equal(await ref.ask("hello", "troupe"), `hello troupe from ${pid}`);
+  const exit = await ref.stop();
+  assert.equal(exit.reason, "normal");
+});
+
+Deno.test("a process actor has no permissions it was not given", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof processProbe>(ACTOR, { host: "process", ...quiet });
+  const denied = await ref.ask("readFile", "/etc/hostname").catch((e) => e);
+  assert.ok(denied instanceof ActorError);
+  assert.equal(denied.remote.name, "NotCapable");
+  assert.match(denied.remote.message, /read access/);
+  const env = await ref.ask("env", "HOME").catch((e) => e);
+  assert.ok(env instanceof ActorError);
+  assert.equal(env.remote.name, "NotCapable");
+  // The actor keeps running after a denied call.
+  assert.match(await ref.ask("hello", "again"), /^hi again/);
+});
+
+Deno.test("a process actor gets exactly the permissions and env it is granted", async () => {
+  const file = await Deno.makeTempFile();
+  await Deno.writeTextFile(file, "granted");
+  try {
+    await using system = await ActorSystem.start();
+    const ref = await system.spawn<typeof processProbe>(ACTOR, {
+      host: "process",
+      permissions: { read: [file], env: ["TROUPE_TEST_VALUE"] },
+      env: { TROUPE_TEST_VALUE: "42", OTHER: "x" },
+    });
+    assert.equal(await ref.ask("readFile", file), "granted");
+    assert.equal(await ref.ask("env", "TROUPE_TEST_VALUE"), "42");
+    const other = await ref.ask("env", "OTHER").catch((e) => e);
+    assert.ok(other instanceof ActorError && other.remote.name === "NotCapable");
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("a process actor's parent environment does not leak into the child", async () => {
+  Deno.env.set("TROUPE_SECRET_FOR_TEST", "do-not-leak");
+  try {
+    await using system = await ActorSystem.start();
+    const ref = await system.spawn<typeof processProbe>(ACTOR, {
+      host: "process",
+      permissions: { env: true },
+    });
+    assert.equal(await ref.ask("env", "TROUPE_SECRET_FOR_TEST"), null);
+  } finally {
+    Deno.env.delete("TROUPE_SECRET_FOR_TEST");
+  }
+});
+
+Deno.test("a process actor printing 10,000 lines does not corrupt its channel", async () => {
+  const lines: string[] = [];
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof processProbe>(ACTOR, {
+    host: "process",
+    onLog: (line) => lines.push(line),
+  });
+  assert.equal(await ref.ask("log", 10_000), 10_000);
+  assert.equal(await ref.ask("log", 1), 10_001);
+  assert.match(await ref.ask("hello", "still here"), /^hi still here/);
+  await ref.stop();
+  assert.equal(lines.filter((l) => /^log line \d+ of 10000$/.test(l)).length, 10_000);
+  assert.equal(lines.at(-1), "log line 0 of 1");
+});
+
+Deno.test("a process actor that exceeds maxHeapMiB dies and the parent sees why", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof processProbe>(ACTOR, {
+    host: "process",
+    maxHeapMiB: 32,
+    ...quiet,
+  });
+  const error = await within(ref.ask("hog").catch((e) => e), 20_000, "heap limit");
+  assert.ok(error instanceof ActorCrashedError);
+  assert.equal(error.reason, "exited");
+  const exited = error.cause;
+  assert.ok(exited instanceof ActorExitedError);
+  assert.ok(exited.outOfMemory, exited.message);
+  assert.equal(exited.code, 133);
+  assert.equal((await ref.exited).reason, "exited");
+});
+
+Deno.test("a process actor's exit code and stderr tail reach pending asks", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof processProbe>(ACTOR, { host: "process", ...quiet });
+  await ref.tell("shout", "about to exit");
+  const error = await within(ref.ask("exit", 3).catch((e) => e), 10_000, "exit report");
+  assert.ok(error instanceof ActorCrashedError);
+  const exited = error.cause as ActorExitedError;
+  assert.ok(exited instanceof ActorExitedError);
+  assert.equal(exited.code, 3);
+  assert.equal(exited.signal, null);
+  assert.ok(exited.stderrTail.includes("about to exit"));
+});
+
+Deno.test("a process actor killed from outside is reported with its signal", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof processProbe>(ACTOR, { host: "process", ...quiet });
+  const pid = await ref.ask("pid");
+  const pending = ref.ask("hang");
+  Deno.kill(pid, "SIGKILL");
+  const error = await within(pending.catch((e) => e), 10_000, "kill report");
+  assert.ok(error instanceof ActorCrashedError);
+  assert.equal((error.cause as ActorExitedError).signal, "SIGKILL");
+});
+
+Deno.test("an uncaught error in a process actor crashes only that actor", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof processProbe>(ACTOR, { host: "process", ...quiet });
+  const error = await within(ref.ask("crashSoon").catch((e) => e), 10_000, "crash report");
+  assert.ok(error instanceof ActorCrashedError);
+  assert.match(error.message, /uncaught in a child process/);
+});
+
+Deno.test("a process actor that misses its stop deadline gets SIGTERM", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof processProbe>(ACTOR, { host: "process", ...quiet });
+  const pid = await ref.ask("pid");
+  void ref.ask("hang").catch(() => {});
+  const exit = await ref.stop({ timeout: 100 });
+  assert.equal(exit.reason, "timeout");
+  assert.equal(processAlive(pid), false);
+});
+
+Deno.test("process actors refuse shared memory and the ring transport with clear errors", async () => {
+  await using system = await ActorSystem.start();
+  await assert.rejects(
+    system.spawn<typeof probe>(new URL("./fixtures/probe_actor.ts", import.meta.url), {
+      host: "process",
+      args: { flags: new SharedArrayBuffer(16) },
+    }),
+    /args\.flags holds shared memory/,
+  );
+  await assert.rejects(
+    system.spawn(ACTOR, { host: "process", transport: "queue" }),
+    /queue transport cannot reach a process actor/,
+  );
+});
+
+Deno.test("spawn() of a process actor whose module is missing rejects with SpawnError", async () => {
+  await using system = await ActorSystem.start();
+  const error = await system.spawn(new URL("./fixtures/missing.ts", import.meta.url), {
+    host: "process",
+    ...quiet,
+  }).catch((e) => e);
+  assert.ok(error instanceof SpawnError);
+  assert.match(String(error.message + (error.cause as Error)?.message), /missing\.ts/);
+});
+
+Deno.test("killing the parent with SIGKILL leaves no process actor alive a second later", async () => {
+  const parent = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${FIXTURES}orphan_parent.ts`],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await within(reader.read(), 20_000, "child pids");
+    if (done) break;
+    text += value;
+  }
+  const pids = JSON.parse(text) as number[];
+  assert.equal(pids.length, 3);
+  assert.ok(pids.every(processAlive));
+  parent.kill("SIGKILL");
+  await parent.status;
+  await reader.cancel();
+  const deadline = Date.now() + 1000;
+  while (pids.some(processAlive) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20)); // polling a deadline, not synchronising
+  }
+  assert.deepEqual(pids.filter(processAlive), [], "children outlived their parent by a second");
+});
+
+Deno.test("worker actors with permissions need --unstable-worker-options, and say so", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${FIXTURES}worker_permissions_parent.ts`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  assert.match(text, /TypeError: .*--unstable-worker-options/);
+});
+
+/** Alive means the pid exists and is not a zombie (PID 1 here does not reap orphans). */
+function processAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
