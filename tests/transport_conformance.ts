@@ -2,7 +2,7 @@
  * The conformance suite every `Transport` passes. A transport's test registers
  * it with one call:
  *
- * ```ts
+ * ```ts ignore
  * await transportConformance("pipe", openPipePair);
  * ```
  *
