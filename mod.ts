@@ -95,4 +95,24 @@ export {
   type WriteConnection,
   type WritePipeEnd,
 } from "./transports/pipe.ts";
+export {
+  dialSocket,
+  type DialSocketOptions,
+  listenSocket,
+  type ListenSocketOptions,
+  type SocketConnectOptions,
+  type SocketOptions,
+  type SocketRejection,
+  type SocketSecret,
+  type SocketServer,
+  type SocketServerOptions,
+  type SocketTransport,
+  socketTransport,
+  type SocketTransportOptions,
+  type SocketWaitOptions,
+  type TcpDialOptions,
+  type TcpListenOptions,
+  type UnixDialOptions,
+  type UnixListenOptions,
+} from "./transports/socket.ts";
 export { type Codec, jsonCodec, v8Codec } from "./transports/codec.ts";

@@ -8,12 +8,14 @@ import { ActorExitedError, type ProcessExitInfo } from "./errors.ts";
 import type { Host, HostEvents, Launcher } from "./_host.ts";
 import type { ProcessBoot } from "./_process.ts";
 import type { BootMessage } from "./_protocol.ts";
+import { type ActorPermissions, permissionFlags, withTransportNeeds } from "./permissions.ts";
 
 const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
 
 /** Options of a process actor, validated by the system. */
 export interface ProcessHostOptions {
-  flags: string[];
+  /** What the actor's spec grants (validated already). */
+  permissions: ActorPermissions | undefined;
   env: Record<string, string>;
   cwd: string | undefined;
   maxHeapMiB: number;
@@ -98,7 +100,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
       "run",
       "--no-prompt",
       `--v8-flags=--max-old-space-size=${options.maxHeapMiB}`,
-      ...options.flags,
+      ...permissionFlags(withTransportNeeds(options.permissions, link.childPermissions)),
       entryModule(boot.module, link.remote.module),
     ];
     let child: Deno.ChildProcess;

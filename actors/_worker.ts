@@ -50,6 +50,9 @@ async function boot(message: BootMessage): Promise<void> {
     self.postMessage({ bootError: String(error instanceof Error ? error.stack : error) });
     return;
   }
-  control = serve(message, transport, () => close());
+  // When the actor is done the worker stays up: the parent terminates it once
+  // the goodbye has arrived. Closing here could drop the last frames still on
+  // their way through a transferred stream.
+  control = serve(message, transport, () => {});
   for (const error of early.splice(0)) control.crash(error);
 }

@@ -80,6 +80,30 @@ export function permissionFlags(permissions: ActorPermissions | undefined): stri
 }
 
 /**
+ * Adds what a transport needs (its socket path, its host and port) to what
+ * the actor's spec grants. A kind granted in full stays in full.
+ *
+ * @param granted What the spec grants.
+ * @param needed What the transport needs.
+ * @returns The union of both.
+ */
+export function withTransportNeeds(
+  granted: ActorPermissions | undefined,
+  needed: { read?: string[]; write?: string[]; net?: string[] } | undefined,
+): ActorPermissions | undefined {
+  if (!needed) return granted;
+  const result: ActorPermissions = { ...granted };
+  for (const kind of ["read", "write", "net"] as const) {
+    const extra = needed[kind];
+    if (!extra || extra.length === 0) continue;
+    const current = result[kind];
+    if (current === true) continue;
+    result[kind] = [...(Array.isArray(current) ? current : []), ...extra];
+  }
+  return result;
+}
+
+/**
  * Turns permissions into a Worker's `deno.permissions` object: everything
  * not granted is denied (the worker does not inherit the parent's).
  */

@@ -8,6 +8,7 @@
 import type { HostKind, TransportFactory } from "../transports/transport.ts";
 import { queueTransport } from "../transports/queue.ts";
 import { pipeTransport } from "../transports/pipe.ts";
+import { socketTransport } from "../transports/socket.ts";
 import { ActorCell } from "./_cell.ts";
 import { workerLauncher } from "./_worker_host.ts";
 import { processLauncher } from "./_process_host.ts";
@@ -23,7 +24,7 @@ export type { OverflowPolicy } from "./_outbox.ts";
 export interface SystemOptions {
   /**
    * Transports selectable by name in `spawn`, in addition to the built-in
-   * ones (`"queue"`).
+   * ones (`"queue"`, `"pipe"`, `"socket"`); one with a built-in name replaces it.
    */
   transports?: readonly TransportFactory[];
   /** Called for every message that could not be delivered (they are also counted in `stats()`). */
@@ -178,7 +179,8 @@ export class ActorSystem implements AsyncDisposable {
     this.#heartbeatMs = heartbeatMs;
     this.#unstableWorkerOptions = options.unstableWorkerOptions;
     this.#onDeadLetter = options.onDeadLetter;
-    for (const factory of [queueTransport(), pipeTransport(), ...(options.transports ?? [])]) {
+    const builtin = [queueTransport(), pipeTransport(), socketTransport()];
+    for (const factory of [...builtin, ...(options.transports ?? [])]) {
       this.#transports.set(factory.name, factory);
     }
   }
@@ -274,7 +276,7 @@ export class ActorSystem implements AsyncDisposable {
     const launch = hostKind === "worker"
       ? workerLauncher(factory, this.#workerPermissions(options.permissions))
       : processLauncher(factory, {
-        flags: permissionFlags(options.permissions),
+        permissions: validPermissions(options.permissions),
         env: checkEnv(options.env),
         cwd: options.cwd === undefined ? undefined : String(
           options.cwd instanceof URL ? new URL(options.cwd).pathname : options.cwd,
@@ -459,6 +461,11 @@ function workerOptionsFlag(): boolean | undefined {
   } catch {
     return undefined;
   }
+}
+
+function validPermissions(permissions: ActorPermissions | undefined): ActorPermissions | undefined {
+  permissionFlags(permissions); // throws on a malformed spec, before anything starts
+  return permissions;
 }
 
 function checkEnv(env: Record<string, string> | undefined): Record<string, string> {

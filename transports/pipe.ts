@@ -96,9 +96,24 @@ function builtinCodecName(codec: Codec, context: string): BuiltinCodecName {
 
 function noop(): void {}
 
+/** How long `close()` waits for written frames to leave. */
+const CLOSE_FLUSH_MS = 2000;
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+async function boundedWait(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  try {
+    await Promise.race([promise.catch(noop), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A {@linkcode Transport} over a readable and a writable byte stream; either may be absent. */
 class StreamTransport implements Transport {
   readonly name = "pipe";
+  readonly maxMessageBytes: number;
   readonly #codec: Codec;
   readonly #limit: number;
   readonly #readable: ReadableStream<Uint8Array> | undefined;
@@ -120,6 +135,7 @@ class StreamTransport implements Transport {
   ) {
     this.#codec = codec;
     this.#limit = maxFrameBytes;
+    this.maxMessageBytes = maxFrameBytes;
     this.#readable = readable;
     const writer = writable?.getWriter();
     this.#writer = writer;
@@ -259,16 +275,19 @@ class StreamTransport implements Transport {
     this.#closed = true;
     this.#releaseRoom();
     const writer = this.#writer;
+    let flushed: Promise<void> = Promise.resolve();
     if (writer !== undefined && this.#writeError === undefined) {
       this.#frames.flush();
-      writer.close().catch(noop);
+      // Wait for what was written to leave (a process about to exit must not
+      // lose its last frames), but not for a peer that stopped reading.
+      flushed = boundedWait(writer.close(), CLOSE_FLUSH_MS);
     }
     const reader = this.#reader;
     const readable = this.#readable;
     let cancelled: Promise<void> = Promise.resolve();
     if (reader !== undefined) cancelled = reader.cancel();
     else if (readable !== undefined && !readable.locked) cancelled = readable.cancel();
-    this.#closing = cancelled.catch(noop);
+    this.#closing = Promise.all([cancelled.catch(noop), flushed]).then(noop);
     return this.#closing;
   }
 

@@ -109,6 +109,12 @@ export interface TransportLink {
    * on stderr only.
    */
   usesStdio?: boolean;
+  /**
+   * What a process actor must be allowed to do to open its end (a socket
+   * path to read, write and connect to; a TCP host and port). The process
+   * host adds these to the permissions the actor's spec grants.
+   */
+  childPermissions?: { read?: string[]; write?: string[]; net?: string[] };
 }
 
 /**

@@ -1,0 +1,270 @@
+/**
+ * The actor-level conformance suite: the same cases on every transport and
+ * host, through the public API. `tests/actor_conformance_test.ts` lists the
+ * targets; a new transport or host is one more entry there.
+ *
+ * Guarantees checked: typed round trip of every value kind, FIFO for 100,000
+ * tells, payloads from 1 byte to 4 MiB, each overflow policy under a stuck
+ * consumer, stop draining, ask timeout and abort, handler errors, refused
+ * payloads at the sender, and an actor dying with asks in flight.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  ActorCrashedError,
+  ActorError,
+  type ActorRef,
+  ActorStoppedError,
+  ActorSystem,
+  type DeadLetter,
+  FrameTooLargeError,
+  type HostKind,
+  MailboxFullError,
+  MessageNotCloneableError,
+  type SpawnOptions,
+  type TransportFactory,
+} from "../mod.ts";
+import type { conformance } from "./fixtures/conformance_actor.ts";
+import { Flags, within } from "./_helpers.ts";
+
+/** One transport on one host. */
+export interface ConformanceTarget {
+  /** The transport's name, as `spawn` takes it. */
+  transport: string;
+  /** Where the actor runs. */
+  host: HostKind;
+  /** Builds the transport with a small frame limit, for the oversized-payload case. */
+  small?: (maxFrameBytes: number) => TransportFactory;
+}
+
+const ACTOR = new URL("./fixtures/conformance_actor.ts", import.meta.url);
+
+type Ref = ActorRef<typeof conformance>;
+
+/** Opens, releases and reads the actor in a way that works on its host. */
+class Harness {
+  readonly system: ActorSystem;
+  readonly target: ConformanceTarget;
+  readonly letters: DeadLetter[] = [];
+  #flags = new Flags();
+  #logs: string[] = [];
+  #pid: number | undefined;
+
+  private constructor(system: ActorSystem, target: ConformanceTarget) {
+    this.system = system;
+    this.target = target;
+  }
+
+  static async start(target: ConformanceTarget): Promise<Harness> {
+    let harness: Harness | undefined = undefined;
+    const system = await ActorSystem.start({ onDeadLetter: (l) => harness!.letters.push(l) });
+    harness = new Harness(system, target);
+    return harness;
+  }
+
+  async spawn(options: Omit<SpawnOptions, "args"> = {}): Promise<Ref> {
+    const worker = this.target.host === "worker";
+    const ref = await this.system.spawn<typeof conformance>(ACTOR, {
+      host: this.target.host,
+      transport: this.target.transport,
+      ...(worker ? { args: { flags: this.#flags.buffer } } : {}),
+      onLog: (line) => this.#logs.push(line),
+      ...options,
+    });
+    if (!worker) this.#pid = await ref.ask("pid");
+    return ref;
+  }
+
+  /** Lets the actor's `block` handler return. */
+  open(): void {
+    if (this.target.host === "worker") this.#flags.open();
+    else Deno.kill(this.#pid!, "SIGUSR1");
+  }
+
+  /** What the stop hook saw: the count and the recorded values. */
+  stopReport(): { count: number; seen: number[] } {
+    if (this.target.host === "worker") {
+      assert.ok(this.#flags.stopHookRan, "the stop hook did not run");
+      return { count: this.#flags.countAtStop, seen: this.#flags.recorded };
+    }
+    const line = this.#logs.find((l) => l.startsWith("STOP "));
+    assert.ok(line, "the stop hook did not run");
+    return JSON.parse(line.slice(5));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.system.shutdown({ timeout: 1000 });
+  }
+}
+
+const VALUES: Record<string, unknown> = {
+  object: { a: 1, b: "two", c: [true, null] },
+  nested: { deep: [{ deeper: [1, [2, [3]]] }] },
+  map: new Map<unknown, unknown>([["k", 1], [2, { v: "x" }]]),
+  set: new Set([1, "a", 3n]),
+  date: new Date(1_700_000_000_000),
+  bytes: new Uint8Array([0, 1, 254, 255]),
+  floats: new Float64Array([0.5, -0, Infinity]),
+  buffer: new Uint8Array([9, 8, 7]).buffer,
+  bigint: -(2n ** 70n),
+  undefined: undefined,
+  error: new RangeError("outer", { cause: new Error("inner") }),
+  unicode: "héllo, wörld ✓ 🎭",
+};
+
+/**
+ * Registers the suite for one target.
+ *
+ * @param target The transport and host to run on.
+ */
+export function actorConformance(target: ConformanceTarget): void {
+  const name = `${target.transport} on ${target.host}`;
+  const test = (title: string, fn: (h: Harness) => Promise<void>) =>
+    Deno.test(`[${name}] ${title}`, async () => {
+      await using harness = await Harness.start(target);
+      await fn(harness);
+    });
+
+  test("every value kind round-trips through ask", async (h) => {
+    const ref = await h.spawn();
+    for (const [kind, value] of Object.entries(VALUES)) {
+      const back = await ref.ask("echo", value);
+      if (value instanceof Error) {
+        assert.ok(back instanceof Error, kind);
+        assert.equal(back.message, value.message);
+        assert.equal((back.cause as Error).message, "inner");
+      } else assert.deepEqual(back, value, kind);
+    }
+  });
+
+  test("100,000 tells arrive in order, none lost", async (h) => {
+    const ref = await h.spawn();
+    for (let i = 0; i < 100_000; i++) await ref.tell("seq", i);
+    assert.deepEqual(await ref.ask("seqReport"), { received: 100_000, outOfOrder: 0 });
+  });
+
+  test("payloads of 1 B, 1 KiB, 1 MiB and 4 MiB arrive whole", async (h) => {
+    const ref = await h.spawn();
+    for (const size of [1, 1024, 1 << 20, 4 << 20]) {
+      const bytes = new Uint8Array(size).map((_, i) => i * 7);
+      assert.equal(await ref.ask("size", bytes), size);
+      const back = await ref.ask("echo", bytes) as Uint8Array;
+      assert.equal(back.byteLength, size);
+      assert.equal(back[size - 1], bytes[size - 1]);
+    }
+  });
+
+  test('overflow "fail" throws MailboxFullError once the mailbox is full', async (h) => {
+    const ref = await h.spawn({ capacity: 4, overflow: "fail" });
+    await ref.tell("block");
+    for (let i = 0; i < 3; i++) await ref.tell("record", i);
+    assert.throws(() => ref.tell("record", 3), MailboxFullError);
+    await assert.rejects(ref.ask("get"), MailboxFullError);
+    h.open();
+    assert.equal((await ref.stop()).reason, "normal");
+    assert.deepEqual(h.stopReport().seen, [0, 1, 2]);
+  });
+
+  test('overflow "drop-newest" drops new messages as dead letters', async (h) => {
+    const ref = await h.spawn({ capacity: 4, overflow: "drop-newest" });
+    await ref.tell("block");
+    for (let i = 0; i < 10; i++) await ref.tell("record", i);
+    h.open();
+    await ref.stop();
+    assert.deepEqual(h.stopReport().seen, [0, 1, 2]);
+    assert.equal(h.letters.filter((l) => l.reason === "mailbox full").length, 7);
+  });
+
+  test('overflow "drop-oldest" keeps the newest waiting messages', async (h) => {
+    const ref = await h.spawn({ capacity: 4, overflow: "drop-oldest" });
+    await ref.tell("block");
+    for (let i = 0; i < 12; i++) await ref.tell("record", i);
+    h.open();
+    await ref.stop();
+    assert.deepEqual(h.stopReport().seen, [0, 1, 2, 8, 9, 10, 11]);
+    const dropped = h.letters.filter((l) => l.reason === "mailbox full");
+    assert.equal(dropped.length, 5, JSON.stringify(h.letters));
+  });
+
+  test('overflow "backpressure" holds tells until there is room', async (h) => {
+    const ref = await h.spawn({ capacity: 4 });
+    await ref.tell("block");
+    for (let i = 0; i < 3; i++) await ref.tell("record", i);
+    let resolved = 0;
+    const waiting = [3, 4, 5, 6].map((i) => ref.tell("record", i).then(() => void resolved++));
+    assert.equal(ref.stats().waiting, 4);
+    assert.throws(() => ref.tell("record", 99), MailboxFullError);
+    await Promise.resolve();
+    assert.equal(resolved, 0);
+    h.open();
+    await within(Promise.all(waiting), 10_000, "waiting tells");
+    await ref.stop();
+    assert.deepEqual(h.stopReport().seen, [0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  test("stop() handles the 10,000 tells sent before it, then runs the stop hook", async (h) => {
+    const ref = await h.spawn();
+    for (let i = 0; i < 10_000; i++) await ref.tell("inc", 1);
+    const exit = await ref.stop();
+    assert.equal(exit.reason, "normal");
+    assert.equal(exit.handled, 10_000 + (target.host === "process" ? 1 : 0));
+    assert.equal(h.stopReport().count, 10_000);
+    await assert.rejects(ref.ask("get"), ActorStoppedError);
+  });
+
+  test("ask() times out and aborts with the platform's reasons", async (h) => {
+    const ref = await h.spawn();
+    await assert.rejects(
+      ref.ask("hang", undefined, { timeout: 20 }),
+      (e: unknown) => e instanceof DOMException && e.name === "TimeoutError",
+    );
+    const reason = new Error("gave up");
+    const controller = new AbortController();
+    const asked = ref.ask("get", undefined, { signal: controller.signal });
+    controller.abort(reason);
+    await assert.rejects(asked, (e) => e === reason);
+    assert.equal(ref.stats().pendingAsks, 0);
+  });
+
+  test("a handler error comes back as ActorError and the actor keeps running", async (h) => {
+    const ref = await h.spawn();
+    const error = await ref.ask("fail", "bad").catch((e) => e);
+    assert.ok(error instanceof ActorError);
+    assert.equal(error.remote.name, "TypeError");
+    assert.match(error.remote.stack ?? "", /conformance_actor\.ts/);
+    await ref.tell("inc", 2);
+    assert.equal(await ref.ask("get"), 2);
+  });
+
+  test("a payload that cannot be sent is refused at the sender", async (h) => {
+    const ref = await h.spawn();
+    assert.throws(() => ref.tell("echo", { f: () => 1 }), MessageNotCloneableError);
+    assert.equal(await ref.ask("get"), 0);
+  });
+
+  if (target.small) {
+    const small = target.small;
+    test("a payload over the frame limit fails at the sender with FrameTooLargeError", async (h) => {
+      const ref = await h.spawn({ transport: small(64 * 1024) });
+      const big = new Uint8Array(100 * 1024);
+      assert.throws(() => ref.tell("size", big), FrameTooLargeError);
+      const error = await ref.ask("size", big).catch((e) => e);
+      assert.ok(error instanceof FrameTooLargeError);
+      assert.ok(error.size >= 100 * 1024 && error.limit === 64 * 1024, error.message);
+      assert.equal(await ref.ask("size", new Uint8Array(1000)), 1000);
+    });
+  }
+
+  test("an actor that dies with asks in flight rejects them all", async (h) => {
+    const ref = await h.spawn();
+    const pending = [ref.ask("crashSoon"), ref.ask("get"), ref.ask("get")];
+    const results = await within(Promise.allSettled(pending), 10_000, "crash report");
+    for (const result of results) {
+      assert.equal(result.status, "rejected");
+      assert.ok((result as PromiseRejectedResult).reason instanceof ActorCrashedError);
+    }
+    assert.notEqual((await ref.exited).reason, "normal");
+  });
+}

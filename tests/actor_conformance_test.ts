@@ -1,0 +1,31 @@
+// Every transport on every host it reaches runs the same actor-level suite.
+// Adding a transport or host is one entry here.
+import { pipeTransport } from "../transports/pipe.ts";
+import { socketTransport } from "../transports/socket.ts";
+import { actorConformance, type ConformanceTarget } from "./actor_conformance.ts";
+
+const targets: ConformanceTarget[] = [
+  { transport: "queue", host: "worker" },
+  {
+    transport: "pipe",
+    host: "worker",
+    small: (maxFrameBytes) => pipeTransport({ maxFrameBytes }),
+  },
+  {
+    transport: "pipe",
+    host: "process",
+    small: (maxFrameBytes) => pipeTransport({ maxFrameBytes }),
+  },
+  {
+    transport: "socket",
+    host: "worker",
+    small: (maxFrameBytes) => socketTransport({ maxFrameBytes }),
+  },
+  {
+    transport: "socket",
+    host: "process",
+    small: (maxFrameBytes) => socketTransport({ maxFrameBytes }),
+  },
+];
+
+for (const target of targets) actorConformance(target);
