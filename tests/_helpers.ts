@@ -43,7 +43,7 @@ export class Flags {
   }
 
   /** Resolves once `index` holds `value` (bounded by `ms`). */
-  async until(index: number, value: number, ms = 5000): Promise<void> {
+  async until(index: number, value: number, ms = 15_000): Promise<void> {
     const deadline = Date.now() + ms;
     while (true) {
       const current = Atomics.load(this.view, index);

@@ -234,7 +234,7 @@ for (
   Deno.test(`an uncaught error in an actor (${handler}) crashes only that actor`, async () => {
     await using system = await ActorSystem.start();
     const ref = await system.spawn<typeof probe>(PROBE);
-    const error = await within(ref.ask(handler).catch((e) => e), 5000, "crash report");
+    const error = await within(ref.ask(handler).catch((e) => e), 15_000, "crash report");
     assert.ok(error instanceof ActorCrashedError);
     assert.equal(error.reason, "error");
     assert.match(String((error.cause as Error).message), pattern);
@@ -248,7 +248,7 @@ for (const handler of ["closeSelf", "exitProcess"] as const) {
   Deno.test(`an actor that ends its own worker (${handler}) is reported as exited`, async () => {
     await using system = await ActorSystem.start();
     const ref = await system.spawn<typeof probe>(PROBE);
-    const error = await within(ref.ask(handler, 3).catch((e) => e), 5000, "exit report");
+    const error = await within(ref.ask(handler, 3).catch((e) => e), 15_000, "exit report");
     assert.ok(error instanceof ActorCrashedError);
     assert.equal(error.reason, "exited");
     assert.equal((await ref.exited).reason, "exited");
@@ -260,7 +260,7 @@ Deno.test("an actor whose thread stops answering is declared dead by the heartbe
   await using system = await ActorSystem.start({ heartbeatMs: 40 });
   const ref = await system.spawn<typeof probe>(PROBE, { args: { flags: flags.buffer } });
   await ref.tell("freezeLater");
-  const exit = await within(ref.exited, 5000, "heartbeat watchdog");
+  const exit = await within(ref.exited, 15_000, "heartbeat watchdog");
   assert.equal(exit.reason, "lost-heartbeat");
   flags.open(); // let the frozen thread go so terminate() can end it
 });
@@ -275,5 +275,5 @@ Deno.test("an actor that opts in to concurrency handles two messages at once", a
   const both = [ref.ask("enter"), ref.ask("enter")];
   await flags.until(3, 2);
   flags.open();
-  assert.deepEqual(await within(Promise.all(both), 5000, "both handlers"), [2, 2]);
+  assert.deepEqual(await within(Promise.all(both), 15_000, "both handlers"), [2, 2]);
 });

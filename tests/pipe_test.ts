@@ -12,7 +12,7 @@ import {
 } from "../transports/pipe.ts";
 import { within } from "./_helpers.ts";
 
-const DEADLINE_MS = 5_000;
+const DEADLINE_MS = 20_000;
 
 function isClosedBy(closedBy: "peer" | "local", operation?: "send" | "receive") {
   return (error: unknown): boolean => {
