@@ -55,10 +55,12 @@ export {
   ActorCrashedError,
   ActorError,
   ActorExitedError,
+  ActorRestartingError,
   ActorStoppedError,
   AuthenticationError,
   ConnectionClosedError,
   type CrashReason,
+  type CrashSummary,
   FrameTooLargeError,
   MailboxFullError,
   MessageNotCloneableError,
@@ -66,9 +68,19 @@ export {
   ProtocolError,
   type RemoteErrorInfo,
   SpawnError,
+  SupervisorGaveUpError,
   UnknownMessageError,
 } from "./actors/errors.ts";
 export type { ActorPermissions, PermissionValue } from "./actors/permissions.ts";
+export type { CrashRecord, LifecycleEvent, LifecycleEventType } from "./actors/events.ts";
+export {
+  type BackoffOptions,
+  type ChildSpec,
+  type RestartPolicy,
+  type RestartStrategy,
+  Supervisor,
+  type SupervisorSpec,
+} from "./actors/supervisor.ts";
 export type {
   HostKind,
   ProcessStdio,

@@ -4,7 +4,7 @@
 
 import type { Transport } from "../transports/transport.ts";
 import type { Host, Launcher } from "./_host.ts";
-import type { ActorExit, DeadLetter } from "./actor_ref.ts";
+import type { ActorExit, ActorStats, AskOptions, DeadLetter } from "./actor_ref.ts";
 import {
   ActorCrashedError,
   ActorError,
@@ -59,10 +59,20 @@ export interface CellOptions {
 
 export type CellState = "starting" | "running" | "stopping" | "stopped";
 
+/** What an `ActorRef` talks to: a running actor, or a supervisor's slot for one. */
+export interface RefTarget {
+  readonly id: string;
+  readonly exited: Promise<ActorExit>;
+  tell(name: string, payload: unknown): Promise<void>;
+  ask(name: string, payload: unknown, options: AskOptions | undefined): Promise<unknown>;
+  stop(timeout: number): Promise<ActorExit>;
+  stats(): ActorStats;
+}
+
 /** How long a host's report of a death waits for the channel to deliver what was sent before it. */
 const DEATH_GRACE_MS = 1000;
 
-export class ActorCell {
+export class ActorCell implements RefTarget {
   readonly id: string;
   readonly module: string;
   readonly transportName: string;
@@ -126,6 +136,24 @@ export class ActorCell {
   /** Tells whether the actor looks busy in a handler (its thread may not answer heartbeats). */
   get busy(): boolean {
     return Atomics.load(this.#liveness, 0) === 1;
+  }
+
+  /** A snapshot of the actor's counters. */
+  stats(): ActorStats {
+    const stats: ActorStats = {
+      id: this.id,
+      state: this.state,
+      host: this.#options.hostKind,
+      transport: this.transportName,
+      handled: this.handled,
+      inflight: this.inflight,
+      waiting: this.waiting,
+      pendingAsks: this.pendingAsks,
+      capacity: this.capacity,
+      restarts: 0,
+    };
+    if (this.pid !== undefined) stats.pid = this.pid;
+    return stats;
   }
 
   /** The process id of a process actor. */

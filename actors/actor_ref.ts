@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ActorCell } from "./_cell.ts";
+import type { RefTarget } from "./_cell.ts";
 import type { CrashReason } from "./errors.ts";
 import type {
   AnyActorDefinition,
@@ -66,8 +66,14 @@ export interface StopOptions {
 export interface ActorStats {
   /** The actor's id. */
   id: string;
-  /** `"starting"`, `"running"`, `"stopping"` or `"stopped"`. */
-  state: "starting" | "running" | "stopping" | "stopped";
+  /** `"starting"`, `"running"`, `"restarting"` (supervised), `"stopping"` or `"stopped"`. */
+  state: "starting" | "running" | "restarting" | "stopping" | "stopped";
+  /** `"worker"` or `"process"`. */
+  host: "worker" | "process";
+  /** The child process id of a process actor. */
+  pid?: number;
+  /** Times a supervisor restarted it. */
+  restarts: number;
   /** The transport's name. */
   transport: string;
   /** Messages the actor has handled. */
@@ -110,7 +116,7 @@ export interface ActorStats {
  * ```
  */
 export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
-  #cell: ActorCell;
+  #cell: RefTarget;
 
   /**
    * Made by `ActorSystem.spawn`; not constructed directly.
@@ -118,7 +124,7 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * @param cell The runtime's record of the actor (internal).
    */
   constructor(cell: never) {
-    this.#cell = cell as ActorCell;
+    this.#cell = cell as RefTarget;
   }
 
   /** The actor's id, unique within its system. */
@@ -245,17 +251,7 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * @returns The counters now.
    */
   stats(): ActorStats {
-    const cell = this.#cell;
-    return {
-      id: cell.id,
-      state: cell.state,
-      transport: cell.transportName,
-      handled: cell.handled,
-      inflight: cell.inflight,
-      waiting: cell.waiting,
-      pendingAsks: cell.pendingAsks,
-      capacity: cell.capacity,
-    };
+    return this.#cell.stats();
   }
 
   /** Stops the actor (see {@linkcode ActorRef.stop}). */

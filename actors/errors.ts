@@ -497,3 +497,97 @@ export class AuthenticationError extends Error {
     this.name = "AuthenticationError";
   }
 }
+
+/**
+ * The supervised actor is being restarted and its spec says messages sent
+ * meanwhile fail instead of waiting (`whileRestarting: "fail"`).
+ *
+ * @example
+ * ```ts
+ * import { ActorRestartingError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(new ActorRestartingError("db").message, /restarting/);
+ * ```
+ */
+export class ActorRestartingError extends Error {
+  /** The actor's id. */
+  readonly actorId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param actorId The actor's id.
+   * @param options Standard error options.
+   */
+  constructor(actorId: string, options?: ErrorOptions) {
+    super(`Actor "${actorId}" is restarting and takes no messages until it is up`, options);
+    this.name = "ActorRestartingError";
+    this.actorId = actorId;
+  }
+}
+
+/** A crash as a supervisor counted it, for {@linkcode SupervisorGaveUpError}. */
+export interface CrashSummary {
+  /** The child that crashed. */
+  id: string;
+  /** Why it ended. */
+  reason: string;
+  /** The error's message, when there was one. */
+  message?: string;
+  /** When, in milliseconds since the epoch. */
+  time: number;
+}
+
+/**
+ * A supervisor's children crashed more often than its restart intensity
+ * allows (`maxRestarts` within `periodMs`): it stopped them all and failed.
+ * The message lists the last crashes and their causes.
+ *
+ * @example
+ * ```ts
+ * import { SupervisorGaveUpError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new SupervisorGaveUpError("root", 3, 5000, [
+ *   { id: "db", reason: "error", message: "connection refused", time: 0 },
+ * ]);
+ * assert.match(error.message, /connection refused/);
+ * ```
+ */
+export class SupervisorGaveUpError extends Error {
+  /** The supervisor's id. */
+  readonly supervisorId: string;
+  /** The crashes that exceeded the intensity, oldest first. */
+  readonly crashes: readonly CrashSummary[];
+
+  /**
+   * Creates the error.
+   *
+   * @param supervisorId The supervisor's id.
+   * @param maxRestarts The intensity's restart count.
+   * @param periodMs The intensity's period.
+   * @param crashes The crashes, oldest first.
+   * @param options Standard error options.
+   */
+  constructor(
+    supervisorId: string,
+    maxRestarts: number,
+    periodMs: number,
+    crashes: readonly CrashSummary[],
+    options?: ErrorOptions,
+  ) {
+    const list = crashes.map((c) =>
+      `  ${new Date(c.time).toISOString()} ${c.id}: ${c.reason}${
+        c.message ? ` (${c.message})` : ""
+      }`
+    ).join("\n");
+    super(
+      `Supervisor "${supervisorId}" gave up: more than ${maxRestarts} restarts within ${periodMs} ms; last crashes:\n${list}`,
+      options,
+    );
+    this.name = "SupervisorGaveUpError";
+    this.supervisorId = supervisorId;
+    this.crashes = crashes;
+  }
+}

@@ -17,6 +17,14 @@ import { type ActorExit, ActorRef, type DeadLetter } from "./actor_ref.ts";
 import type { AnyActorDefinition, ArgsOf } from "./define_actor.ts";
 import { OVERFLOW_POLICIES, type OverflowPolicy } from "./_outbox.ts";
 import { SpawnError } from "./errors.ts";
+import { EventHub } from "./_events.ts";
+import type { LifecycleEvent } from "./events.ts";
+import {
+  type ChildSpec,
+  Supervisor,
+  SupervisorRuntime,
+  type SupervisorSpec,
+} from "./supervisor.ts";
 
 export type { OverflowPolicy } from "./_outbox.ts";
 
@@ -119,6 +127,10 @@ export interface SystemStats {
   exits: Record<string, number>;
   /** Messages that could not be delivered. */
   deadLetters: number;
+  /** Lifecycle events so far, by type (`started`, `crashed`, `restarted`, ...). */
+  events: Record<string, number>;
+  /** Supervisors running now. */
+  supervisors: number;
 }
 
 const DEFAULT_CAPACITY = 1024;
@@ -168,6 +180,8 @@ export class ActorSystem implements AsyncDisposable {
   #deadLetters = 0;
   #exits: Record<string, number> = {};
   #shutdown: Promise<ShutdownResult> | undefined;
+  #events = new EventHub();
+  #supervisors: SupervisorRuntime[] = [];
 
   private constructor(options: SystemOptions) {
     const heartbeatMs = options.heartbeatMs ?? 1000;
@@ -237,6 +251,15 @@ export class ActorSystem implements AsyncDisposable {
     module: string | URL,
     options: SpawnOptions<ArgsOf<D>> = {},
   ): Promise<ActorRef<D>> {
+    const cell = await this.#spawnCell(module, options, undefined);
+    return new ActorRef<D>(cell as never);
+  }
+
+  async #spawnCell(
+    module: string | URL,
+    options: SpawnOptions,
+    supervisor: string | undefined,
+  ): Promise<ActorCell> {
     if (this.#shutdown) {
       throw new TypeError("Cannot spawn actor: the actor system is shutting down");
     }
@@ -298,7 +321,7 @@ export class ActorSystem implements AsyncDisposable {
       transportName: factory.name,
       launch,
       onDeadLetter: (letter) => this.#deadLetter(letter),
-      onExit: (exit) => this.#exited(exit),
+      onExit: (exit) => this.#exited(exit, supervisor),
     });
     this.#cells.set(id, cell);
     this.#spawned++;
@@ -319,7 +342,128 @@ export class ActorSystem implements AsyncDisposable {
     } finally {
       clearTimeout(timer);
     }
-    return new ActorRef<D>(cell as never);
+    const started: LifecycleEvent = { type: "started", id, host: hostKind, time: Date.now() };
+    if (cell.pid !== undefined) started.pid = cell.pid;
+    if (supervisor !== undefined) started.supervisor = supervisor;
+    this.#events.emit(started);
+    return cell;
+  }
+
+  /**
+   * Starts a supervision tree: its children in order, restarted according to
+   * its strategy and intensity (see {@linkcode SupervisorSpec}).
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const url = new URL("../examples/actors/counter.ts", import.meta.url);
+   * const root = await system.supervise({
+   *   id: "root",
+   *   strategy: "one-for-one",
+   *   maxRestarts: 3,
+   *   periodMs: 5000,
+   *   children: [{ id: "a", module: url }, { id: "b", module: url, restart: "transient" }],
+   * });
+   * assert.equal(await root.ref<typeof counter>("b").ask("get"), 0);
+   * ```
+   *
+   * @param spec The tree, as data.
+   * @returns The running supervisor, once every child has started.
+   * @throws {TypeError} When the spec is malformed.
+   * @throws {SpawnError} When a child fails to start (those started are stopped).
+   */
+  async supervise(spec: SupervisorSpec): Promise<Supervisor> {
+    if (this.#shutdown) {
+      throw new TypeError("Cannot start supervisor: the actor system is shutting down");
+    }
+    const runtime = new SupervisorRuntime(spec, {
+      spawn: (child: ChildSpec, supervisor: string) =>
+        this.#spawnCell(child.module, { ...child, id: child.id }, supervisor),
+      emit: (event) => this.#events.emit(event),
+    });
+    this.#supervisors.push(runtime);
+    try {
+      await runtime.start();
+    } catch (error) {
+      this.#supervisors.splice(this.#supervisors.indexOf(runtime), 1);
+      throw error;
+    }
+    void runtime.done.then(
+      () => this.#dropSupervisor(runtime),
+      () => this.#dropSupervisor(runtime),
+    );
+    return new Supervisor(runtime as never);
+  }
+
+  #dropSupervisor(runtime: SupervisorRuntime): void {
+    const index = this.#supervisors.indexOf(runtime);
+    if (index >= 0) this.#supervisors.splice(index, 1);
+  }
+
+  /**
+   * The lifecycle events from now on, as an async iterable: actors started,
+   * crashed (with the cause), restarted, stopped; supervisors that gave up;
+   * permits recovered. Ends when the signal aborts or the system shuts down.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const events = system.events();
+   * await system.spawn(new URL("../examples/actors/counter.ts", import.meta.url), { id: "c" });
+   * const { value } = await events.next();
+   * assert.equal(value?.type, "started");
+   * await events.return?.();
+   * ```
+   *
+   * @param options A signal that ends the iteration.
+   * @returns The events, in the order they happened.
+   */
+  events(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<LifecycleEvent> {
+    return this.#events.subscribe(options.signal);
+  }
+
+  /**
+   * Resolves when the actor behind `ref` ends for good (for a supervised
+   * actor: when its supervisor no longer restarts it), with how it ended.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const ref = await system.spawn(new URL("../examples/actors/counter.ts", import.meta.url));
+   * const watched = system.watch(ref);
+   * await ref.stop();
+   * assert.equal((await watched).reason, "normal");
+   * ```
+   *
+   * @param ref The actor to watch.
+   * @param options A signal that stops watching (the promise rejects with its reason).
+   * @returns How the actor ended.
+   */
+  watch(
+    ref: ActorRef<AnyActorDefinition>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ActorExit> {
+    const signal = options.signal;
+    if (!signal) return ref.exited;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      ref.exited.then((exit) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(exit);
+      });
+    });
   }
 
   #factory(transport: string | TransportFactory): TransportFactory {
@@ -357,10 +501,17 @@ export class ActorSystem implements AsyncDisposable {
     this.#onDeadLetter?.(letter);
   }
 
-  #exited(exit: ActorExit): void {
+  #exited(exit: ActorExit, supervisor: string | undefined): void {
     this.#cells.delete(exit.id);
     this.#exits[exit.reason] = (this.#exits[exit.reason] ?? 0) + 1;
     if (this.#cells.size === 0) this.#stopWatchdog();
+    const normal = exit.reason === "normal" || exit.reason === "timeout";
+    const event: LifecycleEvent = normal
+      ? { type: "stopped", id: exit.id, reason: exit.reason, time: Date.now() }
+      : { type: "crashed", id: exit.id, reason: exit.reason, time: Date.now() };
+    if (!normal && exit.error && event.type === "crashed") event.error = exit.error;
+    if (supervisor !== undefined) event.supervisor = supervisor;
+    this.#events.emit(event);
   }
 
   #startWatchdog(): void {
@@ -402,6 +553,8 @@ export class ActorSystem implements AsyncDisposable {
       spawned: this.#spawned,
       exits: { ...this.#exits },
       deadLetters: this.#deadLetters,
+      events: { ...this.#events.counts },
+      supervisors: this.#supervisors.length,
     };
   }
 
@@ -429,8 +582,12 @@ export class ActorSystem implements AsyncDisposable {
   }
 
   async #doShutdown(timeout: number): Promise<ShutdownResult> {
-    const exits = await Promise.all([...this.#cells.values()].map((cell) => cell.stop(timeout)));
+    const cells = [...this.#cells.values()];
+    // Supervisors first, newest first: each stops its children in reverse order.
+    for (const runtime of this.#supervisors.slice().reverse()) await runtime.stop();
+    const exits = await Promise.all(cells.map((cell) => cell.stop(timeout)));
     this.#stopWatchdog();
+    this.#events.close();
     const result: ShutdownResult = {
       clean: true,
       stopped: [],

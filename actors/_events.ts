@@ -1,0 +1,53 @@
+// Fans lifecycle events out to every subscriber. A subscriber that does not
+// read keeps at most MAX_BUFFERED events; older ones are dropped and counted.
+
+import { AsyncQueue } from "../transports/_async_queue.ts";
+import type { LifecycleEvent } from "./events.ts";
+
+const MAX_BUFFERED = 10_000;
+
+export class EventHub {
+  readonly counts: Record<string, number> = {};
+  dropped = 0;
+  #subscribers = new Set<AsyncQueue<LifecycleEvent>>();
+
+  emit(event: LifecycleEvent): void {
+    this.counts[event.type] = (this.counts[event.type] ?? 0) + 1;
+    for (const queue of this.#subscribers) {
+      if (queue.size >= MAX_BUFFERED) {
+        this.dropped++;
+        continue;
+      }
+      queue.push(event);
+    }
+  }
+
+  subscribe(signal: AbortSignal | undefined): AsyncIterableIterator<LifecycleEvent> {
+    const queue = new AsyncQueue<LifecycleEvent>();
+    this.#subscribers.add(queue);
+    const end = () => {
+      this.#subscribers.delete(queue);
+      queue.end();
+    };
+    signal?.addEventListener("abort", end, { once: true });
+    if (signal?.aborted) end();
+    const iterator = queue[Symbol.asyncIterator]();
+    return {
+      next: () => iterator.next(),
+      return: () => {
+        signal?.removeEventListener("abort", end);
+        end();
+        return iterator.return!();
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** Ends every subscription (the system shut down). */
+  close(): void {
+    for (const queue of this.#subscribers) queue.end();
+    this.#subscribers.clear();
+  }
+}

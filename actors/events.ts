@@ -1,0 +1,79 @@
+/**
+ * Lifecycle events: what happened to which actor, when, and why. Read them
+ * from `ActorSystem.events()`; their counts are in `ActorSystem.stats()`.
+ *
+ * @module
+ */
+
+import type { ExitReason } from "./actor_ref.ts";
+
+/** One crash a supervisor counted toward its restart intensity. */
+export interface CrashRecord {
+  /** The child that crashed. */
+  id: string;
+  /** Why it ended. */
+  reason: ExitReason;
+  /** The error behind it, when there was one. */
+  error?: Error;
+  /** When, in milliseconds since the epoch. */
+  time: number;
+}
+
+/**
+ * Something that happened to an actor or a supervisor:
+ * - `started`: an actor is up (its `init` ran);
+ * - `crashed`: an actor ended abnormally (`reason` and `error` say how);
+ * - `stopped`: an actor ended through its stop sentinel or was terminated at its deadline;
+ * - `restarted`: a supervisor started a child again after `delayMs` of backoff;
+ * - `gave-up`: a supervisor exceeded its restart intensity, stopped its children and failed;
+ * - `permits-recovered`: permits an ended actor held were given back to a semaphore.
+ *
+ * @example Count crashes
+ * ```ts
+ * import type { LifecycleEvent } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const events: LifecycleEvent[] = [
+ *   { type: "crashed", id: "a", reason: "error", time: 0 },
+ *   { type: "restarted", id: "a", supervisor: "root", attempt: 1, delayMs: 0, time: 1 },
+ * ];
+ * assert.equal(events.filter((e) => e.type === "crashed").length, 1);
+ * ```
+ */
+export type LifecycleEvent =
+  | {
+    type: "started";
+    id: string;
+    host: "worker" | "process";
+    pid?: number;
+    supervisor?: string;
+    time: number;
+  }
+  | {
+    type: "crashed";
+    id: string;
+    reason: ExitReason;
+    error?: Error;
+    supervisor?: string;
+    time: number;
+  }
+  | { type: "stopped"; id: string; reason: ExitReason; supervisor?: string; time: number }
+  | {
+    type: "restarted";
+    id: string;
+    supervisor: string;
+    attempt: number;
+    delayMs: number;
+    time: number;
+  }
+  | { type: "gave-up"; id: string; crashes: CrashRecord[]; error: Error; time: number }
+  | {
+    type: "permits-recovered";
+    id: string;
+    semaphore: string;
+    permits: number;
+    time: number;
+  };
+
+/** The `type`s of lifecycle events. */
+export type LifecycleEventType = LifecycleEvent["type"];
