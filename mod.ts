@@ -47,6 +47,7 @@ export {
   type OverflowPolicy,
   type ShutdownOptions,
   type ShutdownResult,
+  type SignalShutdownOptions,
   type SpawnOptions,
   type SystemOptions,
   type SystemStats,

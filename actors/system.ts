@@ -97,6 +97,25 @@ export interface SpawnOptions<A = unknown> {
   signal?: AbortSignal;
 }
 
+/** Options of {@linkcode ActorSystem.shutdownOnSignals}. */
+export interface SignalShutdownOptions {
+  /** Milliseconds each actor has to stop after the first signal. Default 5000. */
+  timeout?: number;
+  /** The signals to handle. Default SIGINT and SIGTERM. */
+  signals?: Deno.Signal[];
+  /** Exit the process when the shutdown is over. Default true. */
+  exit?: boolean;
+  /** Called on each signal received, with how many have come so far. */
+  onSignal?: (signal: Deno.Signal, count: number) => void;
+}
+
+const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGTERM: 15,
+};
+
 /** Options of {@linkcode ActorSystem.shutdown}. */
 export interface ShutdownOptions {
   /** Milliseconds each actor has to drain and run its stop hook before it is terminated. Default 5000. */
@@ -602,6 +621,60 @@ export class ActorSystem implements AsyncDisposable {
     }
     result.clean = result.terminated.length === 0 && result.failed.length === 0;
     return result;
+  }
+
+  /**
+   * Turns SIGINT and SIGTERM into a graceful shutdown: the first signal stops
+   * every actor through its sentinel within `timeout`; a second signal forces
+   * it (every actor is terminated at once). Then the process exits: 0 when
+   * the shutdown was clean, 1 when an actor had to be terminated or had
+   * crashed, 128 + the signal's number (130 for SIGINT, 143 for SIGTERM) when
+   * forced. Dispose the result to remove the signal handlers.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * using handlers = system.shutdownOnSignals({ timeout: 2000 });
+   * assert.equal(typeof handlers[Symbol.dispose], "function");
+   * ```
+   *
+   * @param options The per-actor deadline, the signals, whether to exit, and a callback.
+   * @returns A handle whose disposal removes the signal handlers.
+   */
+  shutdownOnSignals(options: SignalShutdownOptions = {}): Disposable {
+    const signals = options.signals ?? ["SIGINT", "SIGTERM"];
+    const exit = options.exit ?? true;
+    let received = 0;
+    const handlers = signals.map((signal) => {
+      const handler = () => {
+        received++;
+        options.onSignal?.(signal, received);
+        if (received === 1) {
+          void this.shutdown({ timeout: options.timeout ?? 5000 }).then((result) => {
+            if (exit) Deno.exit(result.clean ? 0 : 1);
+          });
+        } else {
+          this.#forceStop();
+          if (exit) Deno.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
+        }
+      };
+      Deno.addSignalListener(signal, handler);
+      return [signal, handler] as const;
+    });
+    return {
+      [Symbol.dispose]() {
+        for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+      },
+    };
+  }
+
+  /** Terminates every actor now, without waiting for sentinels. */
+  #forceStop(): void {
+    for (const runtime of this.#supervisors) runtime.stopped = true;
+    for (const cell of this.#cells.values()) cell.kill(new Error("forced shutdown"));
   }
 
   /** Shuts the system down (see {@linkcode ActorSystem.shutdown}). */
