@@ -74,6 +74,7 @@ export {
 } from "./actors/errors.ts";
 export type { ActorPermissions, PermissionValue } from "./actors/permissions.ts";
 export type { CrashRecord, LifecycleEvent, LifecycleEventType } from "./actors/events.ts";
+export { Pool, type PoolOptions, type PoolStats, type PoolStrategy } from "./actors/pool.ts";
 export {
   type BackoffOptions,
   type ChildSpec,

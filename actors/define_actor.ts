@@ -28,7 +28,9 @@ export type Handlers<S> = Record<string, Handler<S>>;
 export interface ActorSpec<S, A, H extends Handlers<S>> {
   /**
    * Builds the actor's private state from the spawn arguments. Runs once,
-   * before the first message; `spawn` rejects if it throws.
+   * before the first message; `spawn` rejects if it throws. If it uses its
+   * second parameter, annotate it (`ctx: ActorContext`) so TypeScript can
+   * infer the state type from the return value.
    */
   init?: (args: A, ctx: ActorContext) => S | Promise<S>;
   /** The message handlers, by name. */

@@ -18,6 +18,7 @@ import type { AnyActorDefinition, ArgsOf } from "./define_actor.ts";
 import { OVERFLOW_POLICIES, type OverflowPolicy } from "./_outbox.ts";
 import { SpawnError } from "./errors.ts";
 import { EventHub } from "./_events.ts";
+import { Pool, type PoolOptions } from "./pool.ts";
 import type { LifecycleEvent } from "./events.ts";
 import {
   type ChildSpec,
@@ -396,6 +397,10 @@ export class ActorSystem implements AsyncDisposable {
    * @throws {SpawnError} When a child fails to start (those started are stopped).
    */
   async supervise(spec: SupervisorSpec): Promise<Supervisor> {
+    return new Supervisor(await this.#startSupervisor(spec) as never);
+  }
+
+  async #startSupervisor(spec: SupervisorSpec): Promise<SupervisorRuntime> {
     if (this.#shutdown) {
       throw new TypeError("Cannot start supervisor: the actor system is shutting down");
     }
@@ -408,14 +413,83 @@ export class ActorSystem implements AsyncDisposable {
     try {
       await runtime.start();
     } catch (error) {
-      this.#supervisors.splice(this.#supervisors.indexOf(runtime), 1);
+      this.#dropSupervisor(runtime);
       throw error;
     }
     void runtime.done.then(
       () => this.#dropSupervisor(runtime),
       () => this.#dropSupervisor(runtime),
     );
-    return new Supervisor(runtime as never);
+    return runtime;
+  }
+
+  /**
+   * Starts a pool of `size` identical actors behind one typed handle (see
+   * {@linkcode Pool}): work is spread to the least-loaded worker, dead
+   * workers are replaced, `drain()` waits for every submitted task and
+   * `close()` sends one stop sentinel per worker.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const pool = await system.pool<typeof counter>(
+   *   new URL("../examples/actors/counter.ts", import.meta.url),
+   *   { size: 2 },
+   * );
+   * for (let i = 0; i < 10; i++) await pool.tell("inc", 1);
+   * await pool.drain();
+   * assert.equal(pool.stats().completed, 10);
+   * await pool.close();
+   * ```
+   *
+   * @param module The worker actor module's URL.
+   * @param options Size, host, transport, args, strategy, retry, mailbox settings.
+   * @returns The pool, once every worker has started.
+   * @throws {RangeError} When the size is not a positive integer.
+   * @throws {SpawnError} When a worker fails to start.
+   */
+  async pool<D extends AnyActorDefinition>(
+    module: string | URL,
+    options: PoolOptions<ArgsOf<D>> = {},
+  ): Promise<Pool<D>> {
+    const size = options.size ?? navigator.hardwareConcurrency;
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(
+        `Cannot start pool: size must be a positive integer, received ${size}`,
+      );
+    }
+    const url = new URL(module, import.meta.url).href;
+    const id = options.id ?? `${actorName(url)}-pool-${++this.#counter}`;
+    const { strategy, retry, size: _size, id: _id, ...child } = options;
+    const spec: SupervisorSpec = {
+      id,
+      strategy: "one-for-one",
+      maxRestarts: Math.max(3, size * 2),
+      periodMs: 5000,
+      backoff: false,
+      children: Array.from({ length: size }, (_, i) => ({
+        ...child,
+        id: `${id}-${i + 1}`,
+        module: url,
+        restart: "permanent" as const,
+      })),
+    };
+    const runtime = await this.#startSupervisor(spec);
+    const refs = spec.children.map((c) => runtime.find(c.id)!.ref);
+    return new Pool<D>(
+      id,
+      {
+        runtime,
+        refs,
+        capacity: options.capacity ?? DEFAULT_CAPACITY,
+        deadLetter: (letter: DeadLetter) => this.#deadLetter(letter),
+      } as never,
+      { ...(strategy ? { strategy } : {}), ...(retry !== undefined ? { retry } : {}) },
+    );
   }
 
   #dropSupervisor(runtime: SupervisorRuntime): void {

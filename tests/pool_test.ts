@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { ActorCrashedError, ActorStoppedError, ActorSystem } from "../mod.ts";
+import type { poolWorker } from "./fixtures/pool_worker.ts";
+
+const WORKER = new URL("./fixtures/pool_worker.ts", import.meta.url);
+
+Deno.test("a pool of four spreads asks over every worker, each task handled once", async () => {
+  await using system = await ActorSystem.start();
+  const pool = await system.pool<typeof poolWorker>(WORKER, { id: "p", size: 4 });
+  const results = await Promise.all(Array.from({ length: 100 }, (_, n) => pool.ask("task", n)));
+  assert.deepEqual(results.map((r) => r.n), Array.from({ length: 100 }, (_, n) => n));
+  assert.deepEqual(new Set(results.map((r) => r.worker)), new Set(["p-1", "p-2", "p-3", "p-4"]));
+  assert.equal(pool.stats().completed, 100);
+  await pool.close();
+});
+
+Deno.test("round-robin sends consecutive tasks to consecutive workers", async () => {
+  await using system = await ActorSystem.start();
+  const pool = await system.pool<typeof poolWorker>(WORKER, {
+    id: "rr",
+    size: 3,
+    strategy: "round-robin",
+  });
+  const workers: string[] = [];
+  for (let n = 0; n < 6; n++) workers.push((await pool.ask("task", n)).worker);
+  assert.deepEqual(workers, ["rr-1", "rr-2", "rr-3", "rr-1", "rr-2", "rr-3"]);
+  await pool.close();
+});
+
+Deno.test("drain() resolves once every submitted task is handled, like JoinableQueue.join", async () => {
+  await using system = await ActorSystem.start();
+  const pool = await system.pool<typeof poolWorker>(WORKER, { id: "d", size: 4 });
+  for (let n = 0; n < 200; n++) await pool.tell("slowTask", n);
+  await pool.drain();
+  assert.equal(pool.stats().inflight, 0);
+  assert.equal(pool.stats().completed, 200);
+  await pool.drain(); // nothing pending: resolves at once
+  await pool.close();
+});
+
+Deno.test("close() sends exactly one sentinel per worker, behind the queued tasks", async () => {
+  const flags = new Int32Array(new SharedArrayBuffer(64));
+  await using system = await ActorSystem.start();
+  const pool = await system.pool<typeof poolWorker>(WORKER, {
+    id: "c",
+    size: 4,
+    args: flags.buffer as SharedArrayBuffer,
+  });
+  const tasks = Array.from({ length: 40 }, (_, n) => pool.ask("slowTask", n));
+  await pool.close();
+  assert.deepEqual(await Promise.all(tasks), Array.from({ length: 40 }, (_, n) => n));
+  assert.deepEqual([...flags.subarray(1, 5)], [1, 1, 1, 1]);
+  await assert.rejects(pool.ask("task", 1), ActorStoppedError);
+});
+
+Deno.test("a task whose worker dies is retried once on another worker, and the worker replaced", async () => {
+  const flags = new Int32Array(new SharedArrayBuffer(64));
+  await using system = await ActorSystem.start();
+  const events = system.events();
+  const pool = await system.pool<typeof poolWorker>(WORKER, {
+    id: "r",
+    size: 2,
+    args: flags.buffer as SharedArrayBuffer,
+  });
+  Atomics.store(flags, 15, 1);
+  assert.equal(await pool.ask("crashOnce", 21), 42);
+  assert.equal(pool.stats().retried, 1);
+  for await (const event of events) if (event.type === "restarted") break;
+  assert.equal((await Promise.all([pool.ask("task", 1), pool.ask("task", 2)])).length, 2);
+  await pool.close();
+});
+
+Deno.test("without retry, a task whose worker dies fails with ActorCrashedError", async () => {
+  const flags = new Int32Array(new SharedArrayBuffer(64));
+  await using system = await ActorSystem.start();
+  const pool = await system.pool<typeof poolWorker>(WORKER, {
+    id: "nr",
+    size: 2,
+    retry: false,
+    args: flags.buffer as SharedArrayBuffer,
+  });
+  Atomics.store(flags, 15, 1);
+  await assert.rejects(pool.ask("crashOnce", 1), ActorCrashedError);
+  assert.equal(pool.stats().failed, 1);
+  await pool.close();
+});
+
+Deno.test("a pool of process actors works the same way", async () => {
+  await using system = await ActorSystem.start();
+  const pool = await system.pool<typeof poolWorker>(WORKER, {
+    id: "pp",
+    size: 2,
+    host: "process",
+  });
+  const results = await Promise.all(Array.from({ length: 20 }, (_, n) => pool.ask("task", n)));
+  assert.equal(new Set(results.map((r) => r.worker)).size, 2);
+  await pool.close();
+});
+
+Deno.test("pool() validates its size", async () => {
+  await using system = await ActorSystem.start();
+  await assert.rejects(system.pool(WORKER, { size: 0 }), /size must be a positive integer/);
+});
