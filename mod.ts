@@ -76,6 +76,13 @@ export type { ActorPermissions, PermissionValue } from "./actors/permissions.ts"
 export type { CrashRecord, LifecycleEvent, LifecycleEventType } from "./actors/events.ts";
 export { Pool, type PoolOptions, type PoolStats, type PoolStrategy } from "./actors/pool.ts";
 export {
+  QueueClosedError,
+  type QueueHandle,
+  type QueueWaitOptions,
+  WorkQueue,
+  type WorkQueueOptions,
+} from "./actors/work_queue.ts";
+export {
   type BackoffOptions,
   type ChildSpec,
   type RestartPolicy,

@@ -23,6 +23,7 @@ import {
   assertCloneable,
   type BootMessage,
   BYE,
+  CALL,
   CRASH,
   CREDIT,
   DEAD_LETTER,
@@ -31,6 +32,8 @@ import {
   INIT_FAILED,
   READY,
   REPLY,
+  RESULT,
+  serializeError,
   STOP,
   TELL,
 } from "./_protocol.ts";
@@ -55,6 +58,8 @@ export interface CellOptions {
   launch: Launcher;
   onDeadLetter: (letter: DeadLetter) => void;
   onExit: (exit: ActorExit) => void;
+  /** Serves the actor's requests to its system (queues, semaphores). */
+  onCall: (service: string, op: string, args: unknown[], actorId: string) => Promise<unknown>;
 }
 
 export type CellState = "starting" | "running" | "stopping" | "stopped";
@@ -245,6 +250,20 @@ export class ActorCell implements RefTarget {
         } else if (this.state === "stopping" && info.message === "stopped") {
           pending.reject(new ActorStoppedError(this.id));
         } else pending.reject(new ActorError(this.id, pending.name, info));
+        return;
+      }
+      case CALL: {
+        const id = message[1] as number;
+        this.#options.onCall(
+          message[2] as string,
+          message[3] as string,
+          message[4] as unknown[],
+          this.id,
+        )
+          .then(
+            (value) => this.#outbox.pushControl([RESULT, id, true, value]),
+            (error) => this.#outbox.pushControl([RESULT, id, false, serializeError(error)]),
+          );
         return;
       }
       case CREDIT:

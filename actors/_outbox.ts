@@ -130,6 +130,16 @@ export class Outbox {
     }
   }
 
+  /**
+   * Sends a control message (an answer to the actor's own request) at once:
+   * it takes no room and does not wait behind messages held for room, or an
+   * actor blocked on the answer could never make room.
+   */
+  pushControl(message: unknown[]): void {
+    if (this.#closed !== undefined) return;
+    this.#enqueue(message);
+  }
+
   /** The actor reports that `n` messages left its mailbox. */
   credit(n: number): void {
     this.inflight = Math.max(0, this.inflight - n);

@@ -11,6 +11,8 @@ export const TELL = 0;
 export const ASK = 1;
 /** `[STOP]`: the shutdown sentinel; the actor drains up to it. */
 export const STOP = 2;
+/** `[RESULT, id, ok, valueOrError]`: the answer to an actor's CALL. */
+export const RESULT = 3;
 
 // Actor -> parent.
 /** `[READY, handlerNames]` */
@@ -33,6 +35,8 @@ export const CRASH = 17;
 export const EXIT = 18;
 /** `[HEARTBEAT]` */
 export const HEARTBEAT = 19;
+/** `[CALL, id, service, op, args]`: the actor asks its system for something (a queue, a semaphore). */
+export const CALL = 20;
 
 /** What the parent sends a fresh worker before anything else. */
 export interface BootMessage {

@@ -4,6 +4,8 @@
 
 import type { Transport } from "../transports/transport.ts";
 import { Coalescer } from "./_coalesce.ts";
+import { type RemoteErrorInfo, reviveError } from "./errors.ts";
+import { QueueClosedError, type QueueHandle, type QueueWaitOptions } from "./work_queue.ts";
 import {
   type ActorContext,
   type ActorDefinition,
@@ -15,6 +17,7 @@ import {
   assertCloneable,
   type BootMessage,
   BYE,
+  CALL,
   CRASH,
   CREDIT,
   DEAD_LETTER,
@@ -24,6 +27,7 @@ import {
   INIT_FAILED,
   READY,
   REPLY,
+  RESULT,
   serializeError,
   STOP,
   TELL,
@@ -76,7 +80,42 @@ export function serve(
   preloaded?: Record<string, unknown>,
 ): ServeControl {
   const stopController = new AbortController();
-  const ctx: ActorContext = { id: boot.actorId, signal: stopController.signal };
+  const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let nextCall = 1;
+  /** Asks the parent's system for a service; the answer comes back as a RESULT. */
+  function call(service: string, op: string, args: unknown[]): Promise<unknown> {
+    if (ended) return Promise.reject(new Error("The actor has ended"));
+    const id = nextCall++;
+    return new Promise((resolve, reject) => {
+      calls.set(id, { resolve, reject });
+      post([CALL, id, service, op, args]);
+    });
+  }
+  function settleCall(message: Message): void {
+    const pending = calls.get(message[1] as number);
+    if (!pending) return;
+    calls.delete(message[1] as number);
+    if (message[2] === true) pending.resolve(message[3]);
+    else {
+      const info = message[3] as RemoteErrorInfo;
+      pending.reject(
+        info.name === "QueueClosedError" ? new QueueClosedError(info.message) : reviveError(info),
+      );
+    }
+  }
+  const queues = new Map<string, QueueHandle<unknown>>();
+  const ctx: ActorContext = {
+    id: boot.actorId,
+    signal: stopController.signal,
+    queue<T>(name: string): QueueHandle<T> {
+      let handle = queues.get(name);
+      if (!handle) {
+        handle = remoteQueue(name, call);
+        queues.set(name, handle);
+      }
+      return handle as QueueHandle<T>;
+    },
+  };
   const liveness = boot.liveness ? new Int32Array(boot.liveness) : undefined;
   const creditEvery = Math.max(1, Math.floor(boot.capacity / 8));
 
@@ -260,6 +299,8 @@ export function serve(
   function end(): void {
     if (ended) return;
     ended = true;
+    for (const pending of calls.values()) pending.reject(new Error("The actor has ended"));
+    calls.clear();
     if (heartbeat !== undefined) clearInterval(heartbeat);
     setBusy(false);
     void transport.close().finally(onEnd);
@@ -297,7 +338,10 @@ export function serve(
     }
     try {
       for await (const batch of transport.receive()) {
-        for (const message of batch) queue.push(message as Message);
+        for (const message of batch) {
+          if ((message as Message)[0] === RESULT) settleCall(message as Message);
+          else queue.push(message as Message);
+        }
         if (!stopping) pump();
       }
     } catch (error) {
@@ -322,4 +366,36 @@ export function serve(
       die(error);
     },
   };
+}
+
+/** An actor's handle on a system queue: every operation is a call to the parent. */
+function remoteQueue(
+  name: string,
+  call: (service: string, op: string, args: unknown[]) => Promise<unknown>,
+): QueueHandle<unknown> {
+  const timeoutOf = (options?: QueueWaitOptions) => {
+    if (options?.signal) {
+      throw new TypeError(
+        `Cannot wait on queue "${name}" with a signal from inside an actor: pass a timeout`,
+      );
+    }
+    return options?.timeout;
+  };
+  const handle: QueueHandle<unknown> = {
+    put: async (item, options) => void await call("queue", "put", [name, item, timeoutOf(options)]),
+    get: (options) => call("queue", "get", [name, timeoutOf(options)]),
+    taskDone: async () => void await call("queue", "taskDone", [name]),
+    join: async (options) => void await call("queue", "join", [name, timeoutOf(options)]),
+    async *[Symbol.asyncIterator]() {
+      while (true) {
+        try {
+          yield await handle.get();
+        } catch (error) {
+          if (error instanceof QueueClosedError) return;
+          throw error;
+        }
+      }
+    },
+  };
+  return handle;
 }

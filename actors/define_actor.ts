@@ -5,12 +5,19 @@
  * @module
  */
 
+import type { QueueHandle } from "./work_queue.ts";
+
 /** What a handler and the lifecycle hooks learn about the actor they run in. */
 export interface ActorContext {
   /** The actor's id, unique within its system. */
   readonly id: string;
   /** Aborted when the actor starts stopping (its stop sentinel arrived or it is being killed). */
   readonly signal: AbortSignal;
+  /**
+   * The system's work queue of that name (made with `system.queue(name)`),
+   * from worker and process actors alike.
+   */
+  queue<T>(name: string): QueueHandle<T>;
 }
 
 /**

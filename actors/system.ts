@@ -19,6 +19,7 @@ import { OVERFLOW_POLICIES, type OverflowPolicy } from "./_outbox.ts";
 import { SpawnError } from "./errors.ts";
 import { EventHub } from "./_events.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
+import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
 import type { LifecycleEvent } from "./events.ts";
 import {
   type ChildSpec,
@@ -201,6 +202,11 @@ export class ActorSystem implements AsyncDisposable {
   #exits: Record<string, number> = {};
   #shutdown: Promise<ShutdownResult> | undefined;
   #events = new EventHub();
+  #queues = new Map<string, WorkQueue<unknown>>();
+  #calls = new Map<
+    string,
+    { waits: Set<AbortController>; taken: [WorkQueue<unknown>, unknown][] }
+  >();
   #supervisors: SupervisorRuntime[] = [];
 
   private constructor(options: SystemOptions) {
@@ -342,6 +348,7 @@ export class ActorSystem implements AsyncDisposable {
       launch,
       onDeadLetter: (letter) => this.#deadLetter(letter),
       onExit: (exit) => this.#exited(exit, supervisor),
+      onCall: (service, op, args, actorId) => this.#serveCall(service, op, args, actorId),
     });
     this.#cells.set(id, cell);
     this.#spawned++;
@@ -492,6 +499,103 @@ export class ActorSystem implements AsyncDisposable {
     );
   }
 
+  /**
+   * Creates (or returns) the system's work queue of that name: a bounded
+   * MPMC queue with `taskDone`/`join` and close-as-sentinel, which actors reach
+   * with `ctx.queue(name)` (see {@linkcode WorkQueue}).
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const jobs = system.queue<number>("jobs", { capacity: 16 });
+   * await jobs.put(1);
+   * assert.equal(system.queue("jobs"), jobs);
+   * assert.equal(await jobs.get(), 1);
+   * ```
+   *
+   * @param name The queue's name.
+   * @param options Its capacity, when it is created by this call.
+   * @returns The queue.
+   */
+  queue<T>(name: string, options: WorkQueueOptions = {}): WorkQueue<T> {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new WorkQueue<unknown>(name, options);
+      this.#queues.set(name, queue);
+    }
+    return queue as WorkQueue<T>;
+  }
+
+  #serveCall(service: string, op: string, args: unknown[], actorId: string): Promise<unknown> {
+    if (service === "queue") {
+      const [name, ...rest] = args as [string, ...unknown[]];
+      const queue = this.#queues.get(name);
+      if (!queue) {
+        return Promise.reject(
+          new TypeError(`No queue named "${name}": create it with system.queue("${name}")`),
+        );
+      }
+      // Waits end when the actor ends: an item is never handed to a dead actor.
+      const calls = this.#callsOf(actorId);
+      const controller = new AbortController();
+      calls.waits.add(controller);
+      const wait = {
+        signal: controller.signal,
+        ...(typeof rest.at(-1) === "number" ? { timeout: rest.at(-1) as number } : {}),
+      };
+      const done = () => calls.waits.delete(controller);
+      switch (op) {
+        case "put":
+          return queue.put(rest[0], wait).finally(done);
+        case "get":
+          return queue.get(wait).finally(done).then((item) => {
+            if (!this.#cells.has(actorId)) {
+              queue.requeue(item);
+              throw new Error("The actor ended before it got the item");
+            }
+            calls.taken.push([queue, item]);
+            return item;
+          });
+        case "taskDone": {
+          done();
+          const index = calls.taken.findIndex(([q]) => q === queue);
+          try {
+            queue.taskDone();
+          } catch (error) {
+            return Promise.reject(error);
+          }
+          if (index >= 0) calls.taken.splice(index, 1);
+          return Promise.resolve();
+        }
+        case "join":
+          return queue.join(wait).finally(done);
+      }
+      done();
+    }
+    return Promise.reject(new TypeError(`Unknown system call ${service}.${op}`));
+  }
+
+  #callsOf(actorId: string) {
+    let calls = this.#calls.get(actorId);
+    if (!calls) {
+      calls = { waits: new Set(), taken: [] };
+      this.#calls.set(actorId, calls);
+    }
+    return calls;
+  }
+
+  /** An actor ended: end its waits, and put back the items it took and never finished. */
+  #releaseCalls(actorId: string): void {
+    const calls = this.#calls.get(actorId);
+    if (!calls) return;
+    this.#calls.delete(actorId);
+    for (const controller of calls.waits) controller.abort(new Error("The actor ended"));
+    for (const [queue, item] of calls.taken.reverse()) queue.requeue(item);
+  }
+
   #dropSupervisor(runtime: SupervisorRuntime): void {
     const index = this.#supervisors.indexOf(runtime);
     if (index >= 0) this.#supervisors.splice(index, 1);
@@ -596,6 +700,7 @@ export class ActorSystem implements AsyncDisposable {
 
   #exited(exit: ActorExit, supervisor: string | undefined): void {
     this.#cells.delete(exit.id);
+    this.#releaseCalls(exit.id);
     this.#exits[exit.reason] = (this.#exits[exit.reason] ?? 0) + 1;
     if (this.#cells.size === 0) this.#stopWatchdog();
     const normal = exit.reason === "normal" || exit.reason === "timeout";
