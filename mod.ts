@@ -74,6 +74,33 @@ export {
 } from "./actors/errors.ts";
 export type { ActorPermissions, PermissionValue } from "./actors/permissions.ts";
 export type { CrashRecord, LifecycleEvent, LifecycleEventType } from "./actors/events.ts";
+export {
+  SharedArray,
+  type SharedArrayDescriptor,
+  type SharedKind,
+  SharedValue,
+  type SharedValueDescriptor,
+  type SharedValueType,
+} from "./actors/shared_value.ts";
+export {
+  type LockOptions,
+  Mutex,
+  type MutexDescriptor,
+  type MutexGuard,
+  type MutexHandleOptions,
+  type MutexOptions,
+  type TryLockOptions,
+} from "./actors/mutex.ts";
+export {
+  type AcquireOptions,
+  Semaphore,
+  type SemaphoreDescriptor,
+  type SemaphoreHandle,
+  type SemaphoreHandleOptions,
+  type SemaphoreOptions,
+  type SemaphorePermit,
+  type TryAcquireOptions,
+} from "./actors/semaphore.ts";
 export { Pool, type PoolOptions, type PoolStats, type PoolStrategy } from "./actors/pool.ts";
 export {
   QueueClosedError,

@@ -55,6 +55,10 @@ export interface CellOptions {
   heartbeatMs: number;
   hostKind: "worker" | "process";
   transportName: string;
+  /** This incarnation's semaphore owner id. */
+  owner: number;
+  /** Semaphores shared with a worker actor at start. */
+  semaphores: Record<string, { name: string; buffer: SharedArrayBuffer }>;
   launch: Launcher;
   onDeadLetter: (letter: DeadLetter) => void;
   onExit: (exit: ActorExit) => void;
@@ -161,6 +165,11 @@ export class ActorCell implements RefTarget {
     return stats;
   }
 
+  /** This incarnation's semaphore owner id. */
+  get owner(): number {
+    return this.#options.owner;
+  }
+
   /** The process id of a process actor. */
   get pid(): number | undefined {
     return this.#host?.pid;
@@ -182,6 +191,8 @@ export class ActorCell implements RefTarget {
       args: o.args,
       capacity: o.capacity,
       heartbeatMs: o.heartbeatMs,
+      owner: o.owner,
+      semaphores: o.hostKind === "worker" ? o.semaphores : {},
       liveness: o.hostKind === "worker" ? this.#liveness.buffer as SharedArrayBuffer : undefined,
     };
     this.#launching = o.launch(boot, { died: (reason, error) => this.#hostDied(reason, error) })

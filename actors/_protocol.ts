@@ -48,6 +48,10 @@ export interface BootMessage {
   heartbeatMs: number;
   /** The channel, for worker actors (a process actor gets it on stdin). */
   transport?: { module: string; options: unknown };
+  /** This incarnation's owner id for semaphores (never reused). */
+  owner: number;
+  /** The system's semaphores when the actor started (worker actors share their memory). */
+  semaphores: Record<string, { name: string; buffer: SharedArrayBuffer }>;
   /** Int32Array over shared memory: [busy], read by the parent's watchdog. */
   liveness: SharedArrayBuffer | undefined;
 }

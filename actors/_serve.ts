@@ -5,6 +5,7 @@
 import type { Transport } from "../transports/transport.ts";
 import { Coalescer } from "./_coalesce.ts";
 import { type RemoteErrorInfo, reviveError } from "./errors.ts";
+import { Semaphore, type SemaphoreHandle, type SemaphorePermit } from "./semaphore.ts";
 import { QueueClosedError, type QueueHandle, type QueueWaitOptions } from "./work_queue.ts";
 import {
   type ActorContext,
@@ -104,6 +105,7 @@ export function serve(
     }
   }
   const queues = new Map<string, QueueHandle<unknown>>();
+  const semaphores = new Map<string, SemaphoreHandle>();
   const ctx: ActorContext = {
     id: boot.actorId,
     signal: stopController.signal,
@@ -114,6 +116,17 @@ export function serve(
         queues.set(name, handle);
       }
       return handle as QueueHandle<T>;
+    },
+    semaphore(name: string): SemaphoreHandle {
+      let handle = semaphores.get(name);
+      if (!handle) {
+        const shared = boot.semaphores[name];
+        handle = shared
+          ? Semaphore.from(shared, { owner: boot.owner })
+          : remoteSemaphore(name, boot.owner, call);
+        semaphores.set(name, handle);
+      }
+      return handle;
     },
   };
   const liveness = boot.liveness ? new Int32Array(boot.liveness) : undefined;
@@ -398,4 +411,46 @@ function remoteQueue(
     },
   };
   return handle;
+}
+
+/** A process actor's handle on a system semaphore: the parent holds the permits for it. */
+function remoteSemaphore(
+  name: string,
+  owner: number,
+  call: (service: string, op: string, args: unknown[]) => Promise<unknown>,
+): SemaphoreHandle {
+  return {
+    name,
+    async acquire(options) {
+      if (options?.signal) {
+        throw new TypeError(
+          `Cannot acquire "${name}" with a signal from a process actor: pass a timeout`,
+        );
+      }
+      await call("semaphore", "acquire", [name, options?.timeout]);
+      let released = false;
+      const permit: SemaphorePermit = {
+        owner,
+        get released() {
+          return released;
+        },
+        release() {
+          if (released) return;
+          released = true;
+          void call("semaphore", "release", [name]).catch(() => {});
+        },
+        [Symbol.dispose]() {
+          permit.release();
+        },
+        [Symbol.asyncDispose]() {
+          permit.release();
+          return Promise.resolve();
+        },
+      };
+      return permit;
+    },
+    release() {
+      void call("semaphore", "release", [name]).catch(() => {});
+    },
+  };
 }

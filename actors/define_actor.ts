@@ -6,6 +6,7 @@
  */
 
 import type { QueueHandle } from "./work_queue.ts";
+import type { SemaphoreHandle } from "./semaphore.ts";
 
 /** What a handler and the lifecycle hooks learn about the actor they run in. */
 export interface ActorContext {
@@ -18,6 +19,11 @@ export interface ActorContext {
    * from worker and process actors alike.
    */
   queue<T>(name: string): QueueHandle<T>;
+  /**
+   * The system's semaphore of that name (made with `system.semaphore`).
+   * Permits this actor still holds when it ends are given back by the system.
+   */
+  semaphore(name: string): SemaphoreHandle;
 }
 
 /**
@@ -138,11 +144,12 @@ export type MessageName<D> = keyof HandlersOf<D> & string;
 
 /**
  * The payload argument a message takes: none, optional or required, as the
- * handler declares its second parameter.
+ * handler declares its second parameter (one that accepts `undefined` is
+ * optional, so a handler that only needs `ctx` can declare `_: undefined, ctx`).
  */
 export type PayloadArgs<F> = F extends (state: never, ...rest: infer R) => unknown
   ? R extends [] ? [payload?: undefined]
-  : R extends [infer P, ...unknown[]] ? [payload: P]
+  : R extends [infer P, ...unknown[]] ? (undefined extends P ? [payload?: P] : [payload: P])
   : R extends [(infer P)?, ...unknown[]] ? [payload?: P]
   : [payload?: undefined]
   : never;

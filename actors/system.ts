@@ -20,6 +20,7 @@ import { SpawnError } from "./errors.ts";
 import { EventHub } from "./_events.ts";
 import { Pool, type PoolOptions } from "./pool.ts";
 import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
+import { Semaphore } from "./semaphore.ts";
 import type { LifecycleEvent } from "./events.ts";
 import {
   type ChildSpec,
@@ -203,6 +204,9 @@ export class ActorSystem implements AsyncDisposable {
   #shutdown: Promise<ShutdownResult> | undefined;
   #events = new EventHub();
   #queues = new Map<string, WorkQueue<unknown>>();
+  #semaphores = new Map<string, Semaphore>();
+  #owners = 0;
+  #recoveryTimers = new Set<ReturnType<typeof setTimeout>>();
   #calls = new Map<
     string,
     { waits: Set<AbortController>; taken: [WorkQueue<unknown>, unknown][] }
@@ -345,9 +349,13 @@ export class ActorSystem implements AsyncDisposable {
       heartbeatMs: hostKind === "worker" ? this.#heartbeatMs : 0,
       hostKind,
       transportName: factory.name,
+      owner: ++this.#owners,
+      semaphores: Object.fromEntries(
+        [...this.#semaphores].map(([name, semaphore]) => [name, semaphore.share()]),
+      ),
       launch,
       onDeadLetter: (letter) => this.#deadLetter(letter),
-      onExit: (exit) => this.#exited(exit, supervisor),
+      onExit: (exit) => this.#exited(exit, supervisor, cell.owner),
       onCall: (service, op, args, actorId) => this.#serveCall(service, op, args, actorId),
     });
     this.#cells.set(id, cell);
@@ -529,7 +537,91 @@ export class ActorSystem implements AsyncDisposable {
     return queue as WorkQueue<T>;
   }
 
+  /**
+   * Creates (or returns) the system's counting semaphore of that name. Actors
+   * reach it with `ctx.semaphore(name)`: worker actors through shared memory,
+   * process actors through the system. Permits an actor still holds when it
+   * ends (crash, kill or normal stop) are given back, with a
+   * `permits-recovered` event. Create semaphores before spawning the actors
+   * that use them, so worker actors get the shared-memory fast path.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const db = system.semaphore("db", 2);
+   * {
+   *   await using permit = await db.acquire({ timeout: 1000 });
+   *   assert.equal(db.available, 1);
+   * }
+   * assert.equal(db.available, 2);
+   * ```
+   *
+   * @param name The semaphore's name.
+   * @param permits How many holders at once, when it is created by this call.
+   * @returns The parent's handle on it.
+   * @throws {TypeError} When it exists with a different number of permits.
+   */
+  semaphore(name: string, permits: number): Semaphore {
+    let semaphore = this.#semaphores.get(name);
+    if (!semaphore) {
+      semaphore = new Semaphore(permits, { name });
+      this.#semaphores.set(name, semaphore);
+    } else if (semaphore.permits !== permits) {
+      throw new TypeError(
+        `Cannot create semaphore "${name}": it exists with ${semaphore.permits} permits, not ${permits}`,
+      );
+    }
+    return semaphore;
+  }
+
+  /** Gives back the permits an ended actor held, and says so. */
+  #recoverPermits(actorId: string, owner: number): void {
+    for (const [name, semaphore] of this.#semaphores) {
+      const permits = semaphore.releaseAllOf(owner);
+      if (permits > 0) {
+        this.#events.emit({
+          type: "permits-recovered",
+          id: actorId,
+          semaphore: name,
+          permits,
+          time: Date.now(),
+        });
+      }
+    }
+  }
+
   #serveCall(service: string, op: string, args: unknown[], actorId: string): Promise<unknown> {
+    if (service === "semaphore") {
+      const [name, timeout] = args as [string, number | undefined];
+      const semaphore = this.#semaphores.get(name);
+      const owner = this.#cells.get(actorId)?.owner;
+      if (!semaphore || owner === undefined) {
+        return Promise.reject(
+          new TypeError(
+            `No semaphore named "${name}": create it with system.semaphore("${name}", n)`,
+          ),
+        );
+      }
+      if (op === "release") {
+        try {
+          semaphore.release(owner);
+          return Promise.resolve();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
+      const calls = this.#callsOf(actorId);
+      const controller = new AbortController();
+      calls.waits.add(controller);
+      return semaphore.acquire({
+        owner,
+        signal: controller.signal,
+        ...(timeout === undefined ? {} : { timeout }),
+      }).then(() => undefined).finally(() => calls.waits.delete(controller));
+    }
     if (service === "queue") {
       const [name, ...rest] = args as [string, ...unknown[]];
       const queue = this.#queues.get(name);
@@ -698,9 +790,18 @@ export class ActorSystem implements AsyncDisposable {
     this.#onDeadLetter?.(letter);
   }
 
-  #exited(exit: ActorExit, supervisor: string | undefined): void {
+  #exited(exit: ActorExit, supervisor: string | undefined, owner: number): void {
     this.#cells.delete(exit.id);
     this.#releaseCalls(exit.id);
+    this.#recoverPermits(exit.id, owner);
+    if (exit.reason === "timeout" || exit.reason === "killed") {
+      // terminate() returns before a busy worker thread stops: look again.
+      const timer = setTimeout(() => {
+        this.#recoveryTimers.delete(timer);
+        this.#recoverPermits(exit.id, owner);
+      }, 100);
+      this.#recoveryTimers.add(timer);
+    }
     this.#exits[exit.reason] = (this.#exits[exit.reason] ?? 0) + 1;
     if (this.#cells.size === 0) this.#stopWatchdog();
     const normal = exit.reason === "normal" || exit.reason === "timeout";
@@ -785,6 +886,8 @@ export class ActorSystem implements AsyncDisposable {
     for (const runtime of this.#supervisors.slice().reverse()) await runtime.stop();
     const exits = await Promise.all(cells.map((cell) => cell.stop(timeout)));
     this.#stopWatchdog();
+    for (const timer of this.#recoveryTimers) clearTimeout(timer);
+    this.#recoveryTimers.clear();
     this.#events.close();
     const result: ShutdownResult = {
       clean: true,

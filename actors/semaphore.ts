@@ -1,0 +1,787 @@
+/**
+ * `Semaphore`: a counting semaphore in shared memory for worker actors and
+ * the main thread, with a FIFO queue, timeouts and aborts, and a supervisor's
+ * way to take back the permits of an actor that died.
+ *
+ * @module
+ */
+
+/** Options of the {@linkcode Semaphore} constructor. */
+export interface SemaphoreOptions {
+  /** A name for error messages and diagnostics. Default `"semaphore"`. */
+  name?: string;
+  /**
+   * The owner id this handle acquires as, unless a call names another one.
+   * Default 0. See {@linkcode Semaphore.releaseAllOf}.
+   */
+  owner?: number;
+  /**
+   * How many `acquire` calls can hold a place in the FIFO queue at once
+   * (rounded up to a power of two, at most 65536). Calls beyond that wait
+   * for a free place, in no particular order among themselves. Default 256.
+   */
+  queueSize?: number;
+}
+
+/** Options of {@linkcode Semaphore.from}. */
+export interface SemaphoreHandleOptions {
+  /** The owner id this handle acquires as, unless a call names another one. Default 0. */
+  owner?: number;
+}
+
+/** Options of {@linkcode Semaphore.acquire}. */
+export interface AcquireOptions {
+  /** Rejects with the signal's reason when it aborts; no permit is taken. */
+  signal?: AbortSignal;
+  /** Rejects with a `TimeoutError` `DOMException` after this many milliseconds; no permit is taken. */
+  timeout?: number;
+  /** Who holds the permit. Default: the handle's owner. */
+  owner?: number;
+}
+
+/** Options of {@linkcode Semaphore.tryAcquire}. */
+export interface TryAcquireOptions {
+  /** Who holds the permit. Default: the handle's owner. */
+  owner?: number;
+}
+
+/**
+ * A permit of a {@linkcode Semaphore}. Release it once, by calling
+ * `release()` or by letting `using` / `await using` dispose of it.
+ */
+export interface SemaphorePermit extends Disposable, AsyncDisposable {
+  /** The owner id the permit is recorded under. */
+  readonly owner: number;
+  /** Whether `release()` (or disposal) has run. */
+  readonly released: boolean;
+  /**
+   * Gives the permit back and wakes the first waiter. Calling it again does
+   * nothing, and neither does releasing a permit that `releaseAllOf` took back.
+   */
+  release(): void;
+}
+
+/**
+ * What an actor's `ctx.semaphore(name)` gives: acquire a permit (a
+ * disposable, so `await using` releases it), or release one by hand. In a
+ * worker actor it is the shared-memory semaphore itself; in a process actor
+ * every call goes through the parent, which holds the semaphore.
+ */
+export interface SemaphoreHandle {
+  /** The semaphore's name. */
+  readonly name: string;
+  /** Waits for a permit (FIFO); a timeout or abort takes none. */
+  acquire(options?: { timeout?: number; signal?: AbortSignal }): Promise<SemaphorePermit>;
+  /** Gives back one permit this actor holds. */
+  release(): void;
+}
+
+/**
+ * What {@linkcode Semaphore.share} returns: plain data that survives
+ * structured clone, so an actor can rebuild the semaphore with
+ * {@linkcode Semaphore.from}. Everything else lives in the shared buffer.
+ */
+export interface SemaphoreDescriptor {
+  /** The semaphore's name. */
+  readonly name: string;
+  /** The shared memory holding the semaphore's state. */
+  readonly buffer: SharedArrayBuffer;
+}
+
+// Layout of the shared buffer:
+//   Int32 header (8 words): magic, permits, queue size, head, tail, gen, 2 spare
+//   BigInt64 queue ring (queue size words): one record per ticket
+//   Int32 permit table (permits words): 0 when free, else owner + 1
+//
+// Tickets are int32 counters that wrap around: `tail` is the next ticket to
+// hand out, `head` the ticket at the front. Ticket t's record lives at
+// t & mask and packs the ticket (high 32 bits), the state (2 bits) and
+// owner + 1 (30 bits) into one word, so publishing, cancelling and
+// reclaiming a ticket are each a single compare-and-swap.
+//
+// Only the thread holding the head ticket may take a permit (strict FIFO).
+// It takes a free slot in the permit table (one CAS that records its owner),
+// then moves the head on. A waiter that gives up marks its record cancelled;
+// whoever moves the head skips cancelled records. Every step is one atomic
+// write that leaves the state consistent, so a thread that dies between two
+// steps leaves nothing `releaseAllOf` cannot find: its permits carry its
+// owner id, and so do its queued tickets.
+const MAGIC = 0x5452_5301; // "TRS" and layout version 1
+const HEADER_BYTES = 32;
+const H_MAGIC = 0;
+const H_PERMITS = 1;
+const H_QUEUE = 2;
+const H_HEAD = 3;
+const H_TAIL = 4;
+const H_GEN = 5;
+const WAITING = 1;
+const CANCELLED = 2;
+const OWNER_MASK = 0x3fff_ffff;
+const MAX_OWNER = OWNER_MASK - 1;
+const MAX_PERMITS = 65536;
+const MAX_QUEUE = 65536;
+const DEFAULT_QUEUE = 256;
+// A ref'd timer keeps the event loop alive while a wait has no deadline: a
+// pending Atomics.waitAsync alone does not.
+const KEEPALIVE_MS = 2 ** 30;
+const ATTACH: unique symbol = Symbol("attach");
+
+function record(ticket: number, owner: number, state: number): bigint {
+  const low = ((state << 30) | (owner + 1)) >>> 0;
+  return BigInt.asIntN(64, (BigInt(ticket >>> 0) << 32n) | BigInt(low));
+}
+
+function ticketOf(rec: bigint): number {
+  return Number(rec >> 32n) | 0;
+}
+
+function stateOf(rec: bigint): number {
+  return Number(BigInt.asUintN(32, rec)) >>> 30;
+}
+
+function ownerOf(rec: bigint): number {
+  return (Number(BigInt.asUintN(32, rec)) & OWNER_MASK) - 1;
+}
+
+function checkOwner(owner: unknown, what: string): number {
+  if (!Number.isInteger(owner) || (owner as number) < 0 || (owner as number) > MAX_OWNER) {
+    throw new RangeError(
+      `Cannot ${what}: owner must be an integer from 0 to ${MAX_OWNER}, received ${owner}`,
+    );
+  }
+  return owner as number;
+}
+
+function checkTimeout(timeout: unknown, what: string): number | undefined {
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0) {
+    throw new RangeError(
+      `Cannot ${what}: timeout must be a finite number of at least 0 milliseconds, received ${timeout}`,
+    );
+  }
+  return timeout;
+}
+
+function checkSignal(signal: unknown, what: string): AbortSignal | undefined {
+  if (signal === undefined || signal instanceof AbortSignal) return signal;
+  throw new TypeError(`Cannot ${what}: signal must be an AbortSignal, received ${typeof signal}`);
+}
+
+function checkName(name: unknown, fallback: string, what: string): string {
+  if (name === undefined) return fallback;
+  if (typeof name !== "string") {
+    throw new TypeError(`Cannot ${what}: name must be a string, received ${typeof name}`);
+  }
+  return name;
+}
+
+/**
+ * A counting semaphore in shared memory: at most `permits` holders at once,
+ * across worker actors and the main thread (Python's
+ * `multiprocessing.Semaphore(2)`), waited for without blocking any event loop.
+ *
+ * Guarantees:
+ * - At most `permits` permits are held at any moment, whatever the threads.
+ * - FIFO: an `acquire` takes a ticket when it is called and waiters get
+ *   permits in ticket order, across all threads. `tryAcquire` never
+ *   overtakes a waiter. While more than `queueSize` calls wait at once, the
+ *   extra ones wait for a place in the queue in no particular order.
+ * - A waiter that times out or is aborted takes no permit and keeps no
+ *   place: the waiters behind it move up.
+ * - Every permit is recorded under its holder's owner id. After an actor
+ *   dies, the supervisor calls {@linkcode Semaphore.releaseAllOf} with its
+ *   owner id: its permits come back, its queued waits are dropped, and the
+ *   waiters behind are woken. No crashed holder leaks a permit forever.
+ * - Waiting uses `Atomics.waitAsync` and holds a timer while it waits, so
+ *   the event loop stays free and alive; nothing ever blocks a thread.
+ *
+ * Limits: the front waiter takes a free permit when its own event loop runs,
+ * so a thread stuck in synchronous code holds up the waiters behind it. The
+ * owner ids are labels chosen by the caller (0 to 2 ** 30 - 2); give each
+ * actor its own. `releaseAllOf` gives a dead holder's permits back but cannot
+ * repair what it left half-done. Taking a permit scans the permit table, so
+ * it costs O(permits) when nearly all are taken; the state takes
+ * 32 + 8 × queueSize + 4 × permits bytes. Shared memory cannot cross a
+ * process boundary: send the descriptor to worker actors only.
+ *
+ * @example Two permits, three holders
+ * ```ts
+ * import { Semaphore } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const sem = new Semaphore(2);
+ * const a = await sem.acquire({ owner: 1 });
+ * const b = await sem.acquire({ owner: 2 });
+ * const third = sem.acquire({ owner: 3, timeout: 1000 });
+ * assert.equal(sem.available, 0);
+ * a.release();
+ * const c = await third;
+ * assert.equal(c.owner, 3);
+ * b.release();
+ * c.release();
+ * assert.equal(sem.available, 2);
+ * ```
+ *
+ * @example In a worker actor, with `await using`
+ * ```ts
+ * import { defineActor, Semaphore, type SemaphoreDescriptor } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * export const downloader = defineActor({
+ *   init: (args: { slots: SemaphoreDescriptor; owner: number }) => ({
+ *     slots: Semaphore.from(args.slots, { owner: args.owner }),
+ *   }),
+ *   handlers: {
+ *     async fetch(state, url: string) {
+ *       await using _permit = await state.slots.acquire({ timeout: 10_000 });
+ *       return url.length; // at most two actors are here at once
+ *     },
+ *   },
+ * });
+ * // In the parent: spawn with { args: { slots: sem.share(), owner: 1 } }
+ * const sem = new Semaphore(2, { name: "downloads" });
+ * assert.equal(Semaphore.from(structuredClone(sem.share())).name, "downloads");
+ * ```
+ */
+export class Semaphore {
+  /** The semaphore's name, for messages and diagnostics. */
+  readonly name: string;
+  /** The owner id this handle acquires as by default. */
+  readonly owner: number;
+  #buffer: SharedArrayBuffer;
+  #header: Int32Array;
+  #queue: BigInt64Array;
+  #permits: Int32Array;
+  #mask: number;
+  #hint = 0;
+
+  /**
+   * Creates a semaphore with `permits` permits in new shared memory.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(3, { name: "db", queueSize: 64 });
+   * assert.equal(sem.permits, 3);
+   * assert.equal(sem.available, 3);
+   * ```
+   *
+   * @param permits How many holders at once, from 1 to 65536.
+   * @param options A name, this handle's owner id, the queue size.
+   * @throws {RangeError} When `permits`, `owner` or `queueSize` is out of range.
+   * @throws {TypeError} When the name is not a string.
+   */
+  constructor(permits: number, options: SemaphoreOptions = {}) {
+    const attached = (options as { [ATTACH]?: SemaphoreDescriptor })[ATTACH];
+    const what = attached ? "rebuild semaphore" : "create semaphore";
+    this.owner = checkOwner(options.owner ?? 0, what);
+    let buffer: SharedArrayBuffer;
+    if (attached) {
+      buffer = attached.buffer;
+      this.name = attached.name;
+    } else {
+      this.name = checkName(options.name, "semaphore", what);
+      if (!Number.isInteger(permits) || permits < 1 || permits > MAX_PERMITS) {
+        throw new RangeError(
+          `Cannot ${what}: permits must be an integer from 1 to ${MAX_PERMITS}, received ${permits}`,
+        );
+      }
+      const wanted = options.queueSize ?? DEFAULT_QUEUE;
+      if (!Number.isInteger(wanted) || wanted < 1 || wanted > MAX_QUEUE) {
+        throw new RangeError(
+          `Cannot ${what}: queueSize must be an integer from 1 to ${MAX_QUEUE}, received ${wanted}`,
+        );
+      }
+      const queue = 2 ** Math.ceil(Math.log2(wanted));
+      buffer = new SharedArrayBuffer(HEADER_BYTES + 8 * queue + 4 * permits);
+      const header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+      header[H_PERMITS] = permits;
+      header[H_QUEUE] = queue;
+      header[H_MAGIC] = MAGIC;
+    }
+    this.#buffer = buffer;
+    this.#header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    const queue = this.#header[H_QUEUE];
+    this.#mask = queue - 1;
+    this.#queue = new BigInt64Array(buffer, HEADER_BYTES, queue);
+    this.#permits = new Int32Array(buffer, HEADER_BYTES + 8 * queue, this.#header[H_PERMITS]);
+  }
+
+  /**
+   * Rebuilds a semaphore from a descriptor made by {@linkcode Semaphore.share},
+   * typically in the actor that received it. Both handles use the same memory.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(1);
+   * const inWorker = Semaphore.from(structuredClone(sem.share()), { owner: 4 });
+   * const permit = inWorker.tryAcquire();
+   * assert.equal(sem.heldBy(4), 1);
+   * permit?.release();
+   * ```
+   *
+   * @param descriptor The name and shared buffer.
+   * @param options This handle's owner id.
+   * @returns A handle over the same semaphore.
+   * @throws {TypeError} When the descriptor is not a semaphore's.
+   * @throws {RangeError} When the owner id is out of range.
+   */
+  static from(descriptor: SemaphoreDescriptor, options: SemaphoreHandleOptions = {}): Semaphore {
+    checkDescriptor(descriptor, "rebuild semaphore");
+    return new Semaphore(0, { owner: options.owner, [ATTACH]: descriptor } as SemaphoreOptions);
+  }
+
+  /**
+   * Returns plain data to send to a worker actor, which rebuilds the
+   * semaphore with {@linkcode Semaphore.from}.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const descriptor = new Semaphore(2, { name: "db" }).share();
+   * assert.equal(descriptor.name, "db");
+   * assert.ok(descriptor.buffer instanceof SharedArrayBuffer);
+   * ```
+   *
+   * @returns The name and the shared buffer.
+   */
+  share(): SemaphoreDescriptor {
+    return { name: this.name, buffer: this.#buffer };
+  }
+
+  /** How many permits the semaphore has in all. */
+  get permits(): number {
+    return this.#permits.length;
+  }
+
+  /** How many permits are free now (a snapshot). */
+  get available(): number {
+    let free = 0;
+    for (let j = 0; j < this.#permits.length; j++) {
+      if (Atomics.load(this.#permits, j) === 0) free++;
+    }
+    return free;
+  }
+
+  /** How many `acquire` calls hold a place in the queue now (a snapshot). */
+  get waiting(): number {
+    const head = Atomics.load(this.#header, H_HEAD);
+    const tail = Atomics.load(this.#header, H_TAIL);
+    let count = 0;
+    for (let t = head, n = 0; t !== tail && n <= this.#mask; t = (t + 1) | 0, n++) {
+      const rec = Atomics.load(this.#queue, t & this.#mask);
+      if (rec !== 0n && ticketOf(rec) === t && stateOf(rec) === WAITING) count++;
+    }
+    return count;
+  }
+
+  /**
+   * Counts the permits held under an owner id.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(2);
+   * using _permit = sem.tryAcquire({ owner: 7 })!;
+   * assert.equal(sem.heldBy(7), 1);
+   * assert.equal(sem.heldBy(8), 0);
+   * ```
+   *
+   * @param owner The owner id.
+   * @returns How many permits it holds now.
+   * @throws {RangeError} When the owner id is out of range.
+   */
+  heldBy(owner: number): number {
+    const tag = checkOwner(owner, `count the permits of "${this.name}"`) + 1;
+    let held = 0;
+    for (let j = 0; j < this.#permits.length; j++) {
+      if (Atomics.load(this.#permits, j) === tag) held++;
+    }
+    return held;
+  }
+
+  /**
+   * Takes a permit if one is free and nobody is waiting, without waiting.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(1);
+   * const permit = sem.tryAcquire();
+   * assert.ok(permit);
+   * assert.equal(sem.tryAcquire(), undefined);
+   * permit.release();
+   * ```
+   *
+   * @param options Who holds the permit.
+   * @returns The permit, or `undefined` when none is free or others are waiting.
+   * @throws {RangeError} When the owner id is out of range.
+   */
+  tryAcquire(options: TryAcquireOptions = {}): SemaphorePermit | undefined {
+    const owner = checkOwner(options.owner ?? this.owner, `acquire "${this.name}"`);
+    const ticket = this.#takeTicket(owner, true);
+    if (ticket === undefined) return undefined;
+    // Holding the front ticket: nobody can take a permit in between.
+    const slot = this.#take(owner);
+    this.#advance(ticket);
+    return slot < 0 ? undefined : this.#permit(slot, owner);
+  }
+
+  /**
+   * Waits for a permit, in FIFO order. Release it with `release()`, or let
+   * `using` / `await using` release it at the end of the scope.
+   *
+   * @example Wait with a deadline
+   * ```ts
+   * import { Semaphore } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(1);
+   * {
+   *   await using _permit = await sem.acquire();
+   *   await assert.rejects(
+   *     sem.acquire({ timeout: 10 }),
+   *     (error: unknown) => error instanceof DOMException && error.name === "TimeoutError",
+   *   );
+   * }
+   * assert.equal(sem.available, 1);
+   * ```
+   *
+   * @param options A signal, a timeout in milliseconds, who holds the permit.
+   * @returns The permit.
+   * @throws {DOMException} A `TimeoutError` after `timeout` milliseconds.
+   * @throws {RangeError} When the owner id or the timeout is out of range.
+   * @throws {TypeError} When `releaseAllOf` dropped this call's place (its owner was declared dead).
+   * The promise also rejects with `signal.reason` when the signal aborts.
+   */
+  async acquire(options: AcquireOptions = {}): Promise<SemaphorePermit> {
+    const what = `acquire "${this.name}"`;
+    const owner = checkOwner(options.owner ?? this.owner, what);
+    const timeout = checkTimeout(options.timeout, what);
+    const signal = checkSignal(options.signal, what);
+    signal?.throwIfAborted();
+    const ticket = this.#takeTicket(owner, false);
+    if (ticket !== undefined && Atomics.load(this.#header, H_HEAD) === ticket) {
+      const slot = this.#take(owner);
+      if (slot >= 0) {
+        this.#advance(ticket);
+        return this.#permit(slot, owner);
+      }
+    }
+    return await this.#wait(ticket, owner, timeout, signal);
+  }
+
+  /**
+   * Gives back one permit held under an owner id, for code that does not
+   * keep the permit object (as with Python's `release()`). Prefer the
+   * permit's own `release()`.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(1);
+   * await sem.acquire();
+   * sem.release();
+   * assert.equal(sem.available, 1);
+   * assert.throws(() => sem.release(), TypeError);
+   * ```
+   *
+   * @param owner The owner id. Default: the handle's owner.
+   * @throws {TypeError} When that owner holds no permit.
+   * @throws {RangeError} When the owner id is out of range.
+   */
+  release(owner: number = this.owner): void {
+    const what = `release "${this.name}"`;
+    const tag = checkOwner(owner, what) + 1;
+    for (let j = 0; j < this.#permits.length; j++) {
+      if (Atomics.load(this.#permits, j) === tag && this.#free(j, owner)) return;
+    }
+    throw new TypeError(`Cannot ${what}: owner ${owner} holds no permit`);
+  }
+
+  /**
+   * Takes back every permit held under `owner` and drops its queued waits,
+   * then wakes the waiters. The supervisor calls it on the parent thread
+   * once the actor with that owner id has died (crashed, was killed or
+   * terminated), so a crashed holder does not keep its permits forever.
+   *
+   * Call it only once the owner's thread has ended: a live owner's permits
+   * would be handed to others while it still uses them, and its pending
+   * `acquire` calls reject with a `TypeError`. `worker.terminate()` returns
+   * before the worker's thread stops, and in that moment the thread may still
+   * queue or take a permit. The call is idempotent: make it when the exit is
+   * reported and once more after a short grace period (say 100 ms) to take
+   * back anything taken in between.
+   *
+   * @example Take back the permit of a holder that died
+   * ```ts
+   * import { Semaphore } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const sem = new Semaphore(1);
+   * sem.tryAcquire({ owner: 7 }); // an actor's permit, never released
+   * const waiter = sem.acquire({ owner: 8, timeout: 1000 });
+   * // ... the actor with owner id 7 crashed:
+   * assert.equal(sem.releaseAllOf(7), 1);
+   * (await waiter).release();
+   * ```
+   *
+   * @param owner The dead owner's id.
+   * @returns How many permits came back.
+   * @throws {RangeError} When the owner id is out of range.
+   */
+  releaseAllOf(owner: number): number {
+    const o = checkOwner(owner, `release the permits of "${this.name}"`);
+    const header = this.#header;
+    const queue = this.#queue;
+    // A thread that died between recording its ticket and publishing it left
+    // a record at the tail: publish it, so it is cancelled like the rest.
+    const tail = Atomics.load(header, H_TAIL);
+    const last = Atomics.load(queue, tail & this.#mask);
+    if (last !== 0n && ticketOf(last) === tail) {
+      Atomics.compareExchange(header, H_TAIL, tail, (tail + 1) | 0);
+    }
+    for (let i = 0; i <= this.#mask; i++) {
+      const rec = Atomics.load(queue, i);
+      if (rec !== 0n && stateOf(rec) === WAITING && ownerOf(rec) === o) {
+        Atomics.compareExchange(queue, i, rec, record(ticketOf(rec), o, CANCELLED));
+      }
+    }
+    let freed = 0;
+    for (let j = 0; j < this.#permits.length; j++) {
+      if (Atomics.compareExchange(this.#permits, j, o + 1, 0) === o + 1) freed++;
+    }
+    if (freed > 0) Atomics.add(header, H_GEN, 1);
+    const head = Atomics.load(header, H_HEAD);
+    const first = Atomics.load(queue, head & this.#mask);
+    if (first !== 0n && ticketOf(first) === head && stateOf(first) === CANCELLED) {
+      this.#advance(head);
+    }
+    // The dead thread may have died between a change and its wake-up call.
+    Atomics.notify(header, H_HEAD);
+    Atomics.notify(header, H_GEN);
+    return freed;
+  }
+
+  // Records a ticket for `owner` at the tail of the queue and publishes it.
+  // Returns undefined when the queue is full (or, with `onlyIfEmpty`, when
+  // anyone else holds a ticket).
+  #takeTicket(owner: number, onlyIfEmpty: boolean): number | undefined {
+    const header = this.#header;
+    while (true) {
+      const tail = Atomics.load(header, H_TAIL);
+      const head = Atomics.load(header, H_HEAD);
+      if (onlyIfEmpty ? tail !== head : ((tail - head) | 0) > this.#mask) return undefined;
+      const i = tail & this.#mask;
+      const old = Atomics.load(this.#queue, i);
+      if (old !== 0n) {
+        const held = ticketOf(old);
+        if (held === tail) {
+          // Recorded by another thread, not yet published: publish it for them.
+          Atomics.compareExchange(header, H_TAIL, tail, (tail + 1) | 0);
+          continue;
+        }
+        if (((tail - held) | 0) <= 0) continue; // our tail was stale
+      }
+      if (Atomics.compareExchange(this.#queue, i, old, record(tail, owner, WAITING)) !== old) {
+        continue;
+      }
+      Atomics.compareExchange(header, H_TAIL, tail, (tail + 1) | 0);
+      return tail;
+    }
+  }
+
+  // Takes a free permit slot for `owner`; -1 when none is free.
+  #take(owner: number): number {
+    const permits = this.#permits;
+    const n = permits.length;
+    for (let k = 0; k < n; k++) {
+      const j = (this.#hint + k) % n;
+      if (
+        Atomics.load(permits, j) === 0 && Atomics.compareExchange(permits, j, 0, owner + 1) === 0
+      ) {
+        this.#hint = (j + 1) % n;
+        return j;
+      }
+    }
+    return -1;
+  }
+
+  // Frees a permit slot held by `owner` and wakes the front waiter.
+  #free(slot: number, owner: number): boolean {
+    if (Atomics.compareExchange(this.#permits, slot, owner + 1, 0) !== owner + 1) return false;
+    Atomics.add(this.#header, H_GEN, 1);
+    Atomics.notify(this.#header, H_GEN);
+    return true;
+  }
+
+  // Moves the head past `ticket`, then past every cancelled ticket after it,
+  // waking the waiters each time. Whoever cancels a ticket checks the head
+  // after marking it, and whoever moves the head checks the next record after
+  // moving it: with sequentially consistent atomics one of them always sees
+  // the other, so no cancelled ticket is left at the front.
+  #advance(ticket: number): void {
+    let t = ticket;
+    while (Atomics.compareExchange(this.#header, H_HEAD, t, (t + 1) | 0) === t) {
+      Atomics.notify(this.#header, H_HEAD);
+      t = (t + 1) | 0;
+      const rec = Atomics.load(this.#queue, t & this.#mask);
+      if (rec === 0n || ticketOf(rec) !== t || stateOf(rec) !== CANCELLED) return;
+    }
+  }
+
+  #cancel(ticket: number, owner: number): void {
+    Atomics.compareExchange(
+      this.#queue,
+      ticket & this.#mask,
+      record(ticket, owner, WAITING),
+      record(ticket, owner, CANCELLED),
+    );
+    if (Atomics.load(this.#header, H_HEAD) === ticket) this.#advance(ticket);
+  }
+
+  #permit(slot: number, owner: number): SemaphorePermit {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.#free(slot, owner);
+    };
+    return {
+      owner,
+      get released(): boolean {
+        return released;
+      },
+      release,
+      [Symbol.dispose]: release,
+      [Symbol.asyncDispose]: (): Promise<void> => {
+        release();
+        return Promise.resolve();
+      },
+    };
+  }
+
+  async #wait(
+    ticket: number | undefined,
+    owner: number,
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<SemaphorePermit> {
+    const header = this.#header;
+    let stopped = false;
+    let reason: unknown;
+    const interrupted = Promise.withResolvers<void>();
+    const stop = (why: () => unknown): void => {
+      if (!stopped) {
+        stopped = true;
+        reason = why();
+      }
+      interrupted.resolve();
+    };
+    const onAbort = (): void => stop(() => signal!.reason);
+    const timer = timeout === undefined ? setInterval(() => {}, KEEPALIVE_MS) : setTimeout(
+      () =>
+        stop(() =>
+          new DOMException(
+            `Timed out after ${timeout} ms waiting for "${this.name}"`,
+            "TimeoutError",
+          )
+        ),
+      timeout,
+    );
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (true) {
+        if (stopped) {
+          if (ticket !== undefined) this.#cancel(ticket, owner);
+          throw reason;
+        }
+        let index: number;
+        let value: number;
+        if (ticket === undefined) {
+          // The queue was full: wait for the head to move, then try again.
+          value = Atomics.load(header, H_HEAD);
+          ticket = this.#takeTicket(owner, false);
+          if (ticket !== undefined) continue;
+          index = H_HEAD;
+        } else {
+          const head = Atomics.load(header, H_HEAD);
+          if (head === ticket) {
+            // At the front: take a free permit, or wait for a release.
+            value = Atomics.load(header, H_GEN);
+            const slot = this.#take(owner);
+            if (slot >= 0) {
+              this.#advance(ticket);
+              return this.#permit(slot, owner);
+            }
+            index = H_GEN;
+          } else if (((ticket - head) | 0) < 0) {
+            throw new TypeError(
+              `Cannot acquire "${this.name}": releaseAllOf(${owner}) dropped this wait, as if owner ${owner} had died`,
+            );
+          } else {
+            index = H_HEAD;
+            value = head;
+          }
+        }
+        const result = Atomics.waitAsync(header, index, value);
+        if (result.async) await Promise.race([result.value, interrupted.promise]);
+      }
+    } finally {
+      if (timeout === undefined) clearInterval(timer);
+      else clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+function checkDescriptor(descriptor: unknown, what: string): void {
+  if (typeof descriptor !== "object" || descriptor === null) {
+    throw new TypeError(
+      `Cannot ${what}: the descriptor must be an object made by share(), received ${
+        descriptor === null ? "null" : typeof descriptor
+      }`,
+    );
+  }
+  const { name, buffer } = descriptor as { name?: unknown; buffer?: unknown };
+  if (typeof name !== "string") {
+    throw new TypeError(`Cannot ${what}: the descriptor's name must be a string`);
+  }
+  if (!(buffer instanceof SharedArrayBuffer)) {
+    throw new TypeError(
+      `Cannot ${what}: the descriptor's buffer must be a SharedArrayBuffer, received ${
+        buffer instanceof ArrayBuffer
+          ? "an ArrayBuffer (was it sent to a process actor?)"
+          : `${typeof buffer} (send what share() returns, not the object itself)`
+      }`,
+    );
+  }
+  const header = buffer.byteLength >= HEADER_BYTES
+    ? new Int32Array(buffer, 0, HEADER_BYTES / 4)
+    : undefined;
+  const permits = header ? Atomics.load(header, H_PERMITS) : 0;
+  const queue = header ? Atomics.load(header, H_QUEUE) : 0;
+  if (
+    !header || Atomics.load(header, H_MAGIC) !== MAGIC ||
+    permits < 1 || permits > MAX_PERMITS ||
+    queue < 1 || queue > MAX_QUEUE || (queue & (queue - 1)) !== 0 ||
+    buffer.byteLength !== HEADER_BYTES + 8 * queue + 4 * permits
+  ) {
+    throw new TypeError(
+      `Cannot ${what}: the buffer does not hold a semaphore made by this version of Troupe`,
+    );
+  }
+}
