@@ -431,6 +431,16 @@ export class SupervisorRuntime {
     );
   }
 
+  /** Restart counts of the actor children, at any depth. */
+  *restartCounts(): Iterable<[string, number]> {
+    for (const child of this.#children) {
+      if (child instanceof ActorSlot) yield [child.id, child.stats().restarts];
+      else if (child instanceof SupervisorSlot && child.runtime) {
+        yield* child.runtime.restartCounts();
+      }
+    }
+  }
+
   /** Finds an actor child at any depth. */
   find(id: string): ActorSlot | undefined {
     for (const child of this.#children) {

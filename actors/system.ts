@@ -13,7 +13,7 @@ import { ActorCell } from "./_cell.ts";
 import { workerLauncher } from "./_worker_host.ts";
 import { processLauncher } from "./_process_host.ts";
 import { type ActorPermissions, permissionFlags, workerPermissions } from "./permissions.ts";
-import { type ActorExit, ActorRef, type DeadLetter } from "./actor_ref.ts";
+import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "./actor_ref.ts";
 import type { AnyActorDefinition, ArgsOf } from "./define_actor.ts";
 import { OVERFLOW_POLICIES, type OverflowPolicy } from "./_outbox.ts";
 import { SpawnError } from "./errors.ts";
@@ -855,6 +855,33 @@ export class ActorSystem implements AsyncDisposable {
       events: { ...this.#events.counts },
       supervisors: this.#supervisors.length,
     };
+  }
+
+  /**
+   * A snapshot of every running actor's counters (supervised ones included),
+   * in spawn order: what `troupe status` shows.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * await system.spawn(new URL("../examples/actors/counter.ts", import.meta.url), { id: "c" });
+   * assert.deepEqual(system.actors().map((a) => a.id), ["c"]);
+   * ```
+   *
+   * @returns One stats record per running actor.
+   */
+  actors(): ActorStats[] {
+    const restarts = new Map<string, number>();
+    for (const runtime of this.#supervisors) {
+      for (const [id, count] of runtime.restartCounts()) restarts.set(id, count);
+    }
+    return [...this.#cells.values()].map((cell) => ({
+      ...cell.stats(),
+      restarts: restarts.get(cell.id) ?? 0,
+    }));
   }
 
   /**
