@@ -396,7 +396,9 @@ export class ActorCell implements RefTarget {
       this.state = "stopping";
       this.#outbox.push([STOP], false);
       this.#stopTimer = setTimeout(() => {
-        this.#terminate({ id: this.id, reason: "timeout", handled: this.handled });
+        const exit: ActorExit = { id: this.id, reason: "timeout", handled: this.handled };
+        if (this.#options.hostKind === "worker" && this.busy) exit.leaked = true;
+        this.#terminate(exit);
       }, timeout);
     } else if (this.state === "starting") {
       this.kill(new ActorStoppedError(this.id));

@@ -34,6 +34,12 @@ export interface ActorExit {
   error?: Error;
   /** Messages the actor handled. */
   handled: number;
+  /**
+   * `true` for a worker actor terminated while inside a handler: if that
+   * handler was a synchronous loop, its thread keeps running (JavaScript
+   * cannot pre-empt it). Run such code in a process actor.
+   */
+  leaked?: boolean;
 }
 
 /** A message the runtime could not deliver. */

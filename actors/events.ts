@@ -57,7 +57,15 @@ export type LifecycleEvent =
     supervisor?: string;
     time: number;
   }
-  | { type: "stopped"; id: string; reason: ExitReason; supervisor?: string; time: number }
+  | {
+    type: "stopped";
+    id: string;
+    reason: ExitReason;
+    /** A worker terminated inside a handler whose thread may still run (see `ActorExit.leaked`). */
+    leaked?: boolean;
+    supervisor?: string;
+    time: number;
+  }
   | {
     type: "restarted";
     id: string;

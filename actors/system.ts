@@ -133,6 +133,8 @@ export interface ShutdownResult {
   stopped: string[];
   /** Actors that missed the deadline and were terminated. */
   terminated: string[];
+  /** Of those, worker actors whose thread may still be running a synchronous loop. */
+  leaked: string[];
   /** Actors that had crashed or were killed on the way. */
   failed: string[];
   /** Every actor's exit. */
@@ -153,6 +155,11 @@ export interface SystemStats {
   events: Record<string, number>;
   /** Supervisors running now. */
   supervisors: number;
+  /**
+   * Worker actors terminated inside a handler, whose threads may still run
+   * (a synchronous loop cannot be stopped; see `ActorExit.leaked`).
+   */
+  leaked: number;
 }
 
 const DEFAULT_CAPACITY = 1024;
@@ -206,6 +213,7 @@ export class ActorSystem implements AsyncDisposable {
   #queues = new Map<string, WorkQueue<unknown>>();
   #semaphores = new Map<string, Semaphore>();
   #owners = 0;
+  #leaked = 0;
   #recoveryTimers = new Set<ReturnType<typeof setTimeout>>();
   #calls = new Map<
     string,
@@ -809,6 +817,10 @@ export class ActorSystem implements AsyncDisposable {
       ? { type: "stopped", id: exit.id, reason: exit.reason, time: Date.now() }
       : { type: "crashed", id: exit.id, reason: exit.reason, time: Date.now() };
     if (!normal && exit.error && event.type === "crashed") event.error = exit.error;
+    if (exit.leaked && event.type === "stopped") {
+      event.leaked = true;
+      this.#leaked++;
+    }
     if (supervisor !== undefined) event.supervisor = supervisor;
     this.#events.emit(event);
   }
@@ -854,6 +866,7 @@ export class ActorSystem implements AsyncDisposable {
       deadLetters: this.#deadLetters,
       events: { ...this.#events.counts },
       supervisors: this.#supervisors.length,
+      leaked: this.#leaked,
     };
   }
 
@@ -920,13 +933,16 @@ export class ActorSystem implements AsyncDisposable {
       clean: true,
       stopped: [],
       terminated: [],
+      leaked: [],
       failed: [],
       exits,
     };
     for (const exit of exits) {
       if (exit.reason === "normal") result.stopped.push(exit.id);
-      else if (exit.reason === "timeout") result.terminated.push(exit.id);
-      else result.failed.push(exit.id);
+      else if (exit.reason === "timeout") {
+        result.terminated.push(exit.id);
+        if (exit.leaked) result.leaked.push(exit.id);
+      } else result.failed.push(exit.id);
     }
     result.clean = result.terminated.length === 0 && result.failed.length === 0;
     return result;

@@ -277,3 +277,19 @@ Deno.test("an actor that opts in to concurrency handles two messages at once", a
   flags.open();
   assert.deepEqual(await within(Promise.all(both), 15_000, "both handlers"), [2, 2]);
 });
+
+Deno.test("shutdown completes past a worker stuck in a synchronous loop, and names it leaked", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./fixtures/spin_service.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  assert.equal(output.code, 1, new TextDecoder().decode(output.stderr));
+  assert.deepEqual(JSON.parse(text), {
+    stopped: ["fine"],
+    terminated: ["stuck"],
+    leaked: ["stuck"],
+    statsLeaked: 1,
+  });
+});
