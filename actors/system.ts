@@ -831,7 +831,8 @@ export class ActorSystem implements AsyncDisposable {
     this.#watchdog = setInterval(() => {
       const now = Date.now();
       for (const cell of this.#cells.values()) {
-        if (cell.state === "starting" || cell.busy) continue;
+        // Process actors send no heartbeats: their exit status says when they die.
+        if (cell.hostKind !== "worker" || cell.state === "starting" || cell.busy) continue;
         if (now - cell.lastSeen > limit) cell.lostHeartbeat();
       }
     }, this.#heartbeatMs);

@@ -220,3 +220,16 @@ function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+Deno.test("an idle process actor outlives many heartbeat intervals", async () => {
+  await using system = await ActorSystem.start({ heartbeatMs: 20 });
+  const ref = await system.spawn<typeof processProbe>(ACTOR, { host: "process" });
+  const worker = await system.spawn<typeof processProbe>(ACTOR);
+  // Stay idle for more than three intervals: the watchdog runs every 20 ms meanwhile.
+  const idle = Promise.withResolvers<void>();
+  const timer = setTimeout(idle.resolve, 200);
+  await idle.promise;
+  clearTimeout(timer);
+  assert.match(await ref.ask("hello", "after a nap"), /^hi after a nap/);
+  assert.match(await worker.ask("hello", "worker too"), /^hi worker too/);
+});
