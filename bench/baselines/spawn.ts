@@ -56,14 +56,16 @@ async function stopChild({ child, reader, writer }: ReadyChild): Promise<void> {
   await reader.cancel().catch(() => {});
 }
 
-async function vmRssMiB(pid: number): Promise<number> {
+/** Resident memory of a process in MiB, from `VmRSS` in `/proc/<pid>/status` (Linux). */
+export async function vmRssMiB(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
   if (match === null) throw new Error(`Cannot read VmRSS of process ${pid}`);
   return Number(match[1]) / 1024;
 }
 
-async function hasProc(): Promise<string | undefined> {
+/** A `prepare` that skips a case when `/proc/<pid>/status` cannot be read (not Linux). */
+export async function hasProc(): Promise<string | undefined> {
   try {
     await Deno.stat(`/proc/${Deno.pid}/status`);
     return undefined;

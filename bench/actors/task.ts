@@ -1,0 +1,13 @@
+/**
+ * Bench actor for pool throughput: the same trivial task as the piscina baseline.
+ *
+ * @module
+ */
+import { defineActor } from "../../mod.ts";
+
+/** `run` returns its argument plus one. */
+export const task = defineActor({
+  handlers: {
+    run: (_state, n: number) => n + 1,
+  },
+});
