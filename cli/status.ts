@@ -1,0 +1,203 @@
+/**
+ * `troupe status` (alias `ps`): a running service's actors as a table, once
+ * or redrawn every second with `--watch`.
+ *
+ * @module
+ */
+
+import type { ActorStats, SystemStats } from "../mod.ts";
+import { EXIT, parse, UsageError, writeErr, writeOut } from "./_args.ts";
+import { ControlClient, resolveControl } from "./_control.ts";
+import {
+  type Column,
+  formatCount,
+  formatDuration,
+  formatRate,
+  plural,
+  renderTable,
+} from "./_table.ts";
+
+/** The help text of `troupe status`. */
+export const STATUS_HELP = `Usage: troupe status [options]
+       troupe ps [options]
+
+Connects to a running service's control socket and prints its actors:
+
+  ID         the actor's id
+  HOST       worker (a Deno Worker) or process (a deno run child)
+  TRANSPORT  the mailbox transport (queue, pipe, ring, socket)
+  PID        the child's process id, or "worker" for a worker actor
+  STATE      starting, running, restarting, stopping
+  RESTARTS   times its supervisor restarted it
+  MAILBOX    messages sent and not yet handled / the mailbox capacity
+  HANDLED    messages handled by this incarnation
+  MSG/S      messages handled per second over the last second
+
+Options:
+  -w, --watch        redraw the table every second, like top, until Ctrl-C or the service stops
+  --json             print the status as a JSON object (with --watch, one line per second)
+  --name NAME        the service to show (default: the only service running)
+  --control PATH     the service's control socket (default: <state dir>/<name>.sock)
+  -h, --help         show this help
+
+Exit codes: 0 shown (or, with --watch, the service stopped), 1 no service answered,
+2 usage error, 130 --watch ended by Ctrl-C.
+`;
+
+/** What a service answers to `status`. */
+export interface ServiceStatus {
+  name: string;
+  pid: number;
+  app: string;
+  state: string;
+  started: number;
+  uptimeMs: number;
+  stats: SystemStats;
+  actors: (ActorStats & { rate: number })[];
+}
+
+const COLUMNS: Column[] = [
+  { header: "ID" },
+  { header: "HOST" },
+  { header: "TRANSPORT" },
+  { header: "PID" },
+  { header: "STATE" },
+  { header: "RESTARTS", right: true },
+  { header: "MAILBOX", right: true },
+  { header: "HANDLED", right: true },
+  { header: "MSG/S", right: true },
+];
+
+/** Renders a status as the header line and the table. */
+export function renderStatus(status: ServiceStatus): string {
+  const restarts = status.actors.reduce((sum, a) => sum + a.restarts, 0);
+  const header = [
+    `service ${status.name}`,
+    `pid ${status.pid}`,
+    status.state,
+    `up ${formatDuration(status.uptimeMs)}`,
+    plural(status.actors.length, "actor"),
+    plural(status.stats.supervisors, "supervisor"),
+    plural(restarts, "restart"),
+    plural(status.stats.deadLetters, "dead letter"),
+  ].join("  ");
+  const rows = status.actors.map((actor) => [
+    actor.id,
+    actor.host,
+    actor.transport,
+    actor.pid !== undefined ? String(actor.pid) : "worker",
+    actor.state,
+    formatCount(actor.restarts),
+    `${formatCount(actor.inflight + actor.waiting)}/${formatCount(actor.capacity)}`,
+    formatCount(actor.handled),
+    formatRate(actor.rate),
+  ]);
+  return `${header}\n\n${renderTable(COLUMNS, rows)}`;
+}
+
+/**
+ * Runs `troupe status` with the arguments after `status` (or `ps`).
+ *
+ * @param args The command line after the subcommand.
+ * @param command The name it was called by, for messages.
+ * @returns The exit code.
+ * @throws {UsageError} When the command line is wrong.
+ */
+export async function statusCommand(args: string[], command = "status"): Promise<number> {
+  const { values, positionals } = parse(command, args, {
+    watch: { type: "boolean", short: "w" },
+    json: { type: "boolean" },
+    name: { type: "string" },
+    control: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    writeOut(STATUS_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(command, `unexpected argument '${positionals[0]}'`);
+  }
+  let client: ControlClient;
+  try {
+    client = await ControlClient.connect(await resolveControl(command, values));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    writeErr(`troupe ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+  try {
+    if (!values.watch) {
+      const status = await client.request("status") as ServiceStatus;
+      writeOut(values.json ? `${JSON.stringify(status)}\n` : renderStatus(status));
+      return EXIT.ok;
+    }
+    return await watch(client, values.json === true);
+  } catch (error) {
+    writeErr(`troupe ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  } finally {
+    await client.close();
+  }
+}
+
+async function watch(client: ControlClient, json: boolean): Promise<number> {
+  const tty = !json && Deno.stdout.isTerminal();
+  const interrupted = new AbortController();
+  const onInterrupt = () => interrupted.abort();
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  const stopped = client.stopped();
+  try {
+    while (true) {
+      let status: ServiceStatus;
+      try {
+        status = await client.request("status") as ServiceStatus;
+      } catch (error) {
+        if (await settledWithin(stopped)) break;
+        throw error;
+      }
+      if (json) writeOut(`${JSON.stringify(status)}\n`);
+      else if (tty) writeOut(`\x1b[H\x1b[2J${renderStatus(status)}`);
+      else writeOut(`${renderStatus(status)}\n`);
+      const next = await waitFor(1000, interrupted.signal, stopped);
+      if (next === "interrupted") return EXIT.interrupted;
+      if (next === "stopped") break;
+    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+  writeOut(`troupe: the service ${client.greeting.name ?? ""} stopped\n`);
+  return EXIT.ok;
+}
+
+/** Whether the service says it stopped (or goes away) within a second. */
+async function settledWithin(stopped: Promise<unknown>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      stopped.then(() => true),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 1000)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function waitFor(
+  ms: number,
+  signal: AbortSignal,
+  stopped: Promise<unknown>,
+): Promise<"tick" | "interrupted" | "stopped"> {
+  if (signal.aborted) return Promise.resolve("interrupted");
+  return new Promise((resolve) => {
+    const done = (result: "tick" | "interrupted" | "stopped") => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      resolve(result);
+    };
+    const onAbort = () => done("interrupted");
+    const timer = setTimeout(() => done("tick"), ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+    stopped.then(() => done("stopped"));
+  });
+}
