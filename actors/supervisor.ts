@@ -94,7 +94,7 @@ interface Child {
   /** Starts (or starts again) the child. */
   start(): Promise<void>;
   /** Stops it (the supervisor asked, so no restart follows); resolves with how it ended. */
-  halt(): Promise<ActorExit | undefined>;
+  halt(cap?: number): Promise<ActorExit | undefined>;
   /** Marks it gone for good. */
   retire(exit: ActorExit): void;
   readonly running: boolean;
@@ -276,12 +276,12 @@ class ActorSlot implements Child, RefTarget {
     for (const entry of this.#waiting.splice(0)) entry.send(cell);
   }
 
-  async halt(): Promise<ActorExit | undefined> {
+  async halt(cap = Infinity): Promise<ActorExit | undefined> {
     const cell = this.#cell;
     if (!cell || this.#state === "stopped") return undefined;
     this.#halting = true;
     this.#state = "stopping";
-    return await cell.stop(this.#spec.shutdown ?? 5000);
+    return await cell.stop(Math.min(this.#spec.shutdown ?? 5000, cap));
   }
 
   retire(exit: ActorExit): void {
@@ -394,8 +394,8 @@ class SupervisorSlot implements Child {
     });
   }
 
-  async halt(): Promise<ActorExit | undefined> {
-    await this.runtime?.stop();
+  async halt(cap = Infinity): Promise<ActorExit | undefined> {
+    await this.runtime?.stop(cap);
     return { id: this.id, reason: "normal", handled: 0 };
   }
 
@@ -577,23 +577,26 @@ export class SupervisorRuntime {
     this.#rejectDone(error);
   }
 
-  async #stopChildren(): Promise<void> {
-    for (const child of this.#children.slice().reverse()) await this.stopChild(child);
+  async #stopChildren(cap = Infinity): Promise<void> {
+    for (const child of this.#children.slice().reverse()) await this.stopChild(child, cap);
   }
 
-  /** Stops one child for good (at its ref's request, or with all the others). */
-  async stopChild(child: Child): Promise<void> {
-    const exit = await child.halt().catch(() => undefined);
+  /**
+   * Stops one child for good (at its ref's request, or with all the others),
+   * within its `shutdown` timeout or `cap` milliseconds, whichever is shorter.
+   */
+  async stopChild(child: Child, cap = Infinity): Promise<void> {
+    const exit = await child.halt(cap).catch(() => undefined);
     child.retire(exit ?? { id: child.id, reason: "normal", handled: 0 });
   }
 
-  /** Stops every child in reverse order. */
-  stop(): Promise<void> {
+  /** Stops every child in reverse order, each within `cap` ms at most. */
+  stop(cap = Infinity): Promise<void> {
     this.#stopping ??= (async () => {
       this.stopped = true;
       this.#wake?.();
       await this.#queue.catch(() => {});
-      await this.#stopChildren();
+      await this.#stopChildren(cap);
       this.#resolveDone();
     })();
     return this.#stopping;

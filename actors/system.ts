@@ -121,7 +121,10 @@ const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
 
 /** Options of {@linkcode ActorSystem.shutdown}. */
 export interface ShutdownOptions {
-  /** Milliseconds each actor has to drain and run its stop hook before it is terminated. Default 5000. */
+  /**
+   * Milliseconds each actor has to drain and run its stop hook before it is
+   * terminated. Default 5000. Caps supervised children's own `shutdown` too.
+   */
   timeout?: number;
 }
 
@@ -345,6 +348,7 @@ export class ActorSystem implements AsyncDisposable {
         maxHeapMiB: checkHeap(options.maxHeapMiB),
         onLog: options.onLog ?? ((line) => console.error(`[${id}] ${line}`)),
         killGraceMs: 1000,
+        pipeBridge: socketTransport(),
       });
     if (hostKind === "process") checkNoSharedMemory(options.args);
     const cell = new ActorCell({
@@ -924,7 +928,7 @@ export class ActorSystem implements AsyncDisposable {
   async #doShutdown(timeout: number): Promise<ShutdownResult> {
     const cells = [...this.#cells.values()];
     // Supervisors first, newest first: each stops its children in reverse order.
-    for (const runtime of this.#supervisors.slice().reverse()) await runtime.stop();
+    for (const runtime of this.#supervisors.slice().reverse()) await runtime.stop(timeout);
     const exits = await Promise.all(cells.map((cell) => cell.stop(timeout)));
     this.#stopWatchdog();
     for (const timer of this.#recoveryTimers) clearTimeout(timer);

@@ -289,3 +289,16 @@ Deno.test("supervise() rejects malformed specs with clear errors", async () => {
     /maxRestarts must be an integer of at least 0/,
   );
 });
+
+Deno.test("system.shutdown({ timeout }) caps a supervised child's own shutdown timeout", async () => {
+  const system = await ActorSystem.start();
+  const root = await system.supervise({
+    id: "root",
+    children: [child("slow", { shutdown: 60_000 }), child("quick")],
+  });
+  // Block "slow" in a handler that never returns, then shut down with a short deadline.
+  void root.ref<typeof crashy>("slow").ask("hang").catch(() => {});
+  const result = await within(system.shutdown({ timeout: 200 }), 10_000, "capped shutdown");
+  assert.deepEqual(result.stopped.sort(), ["quick"]);
+  assert.deepEqual(result.terminated, ["slow"]);
+});
