@@ -11,6 +11,7 @@ import { deserialize } from "node:v8";
 import type { ProcessStdio, Transport } from "../transports/transport.ts";
 import type { BootMessage } from "./_protocol.ts";
 import { serve, type ServeControl } from "./_serve.ts";
+import { openPipeEnds } from "./_pipe_ends.ts";
 
 /** What the parent sends first: the boot message and the transport's options. */
 export interface ProcessBoot {
@@ -80,6 +81,7 @@ function logsToStderr(): void {
 export async function runProcessActor(
   actorModule: Record<string, unknown>,
   transportModule: { connect: Connect },
+  bridgeModule?: { connect: Connect },
 ): Promise<void> {
   const live: { control?: ServeControl } = {};
   const exit = Deno.exit;
@@ -123,6 +125,8 @@ export async function runProcessActor(
   }, 500);
   Deno.unrefTimer(watch as unknown as number);
 
+  // Pipe ends in the args arrive as links of the bridge transport: open them.
+  const args = await openPipeEnds(boot.boot.args, bridgeModule?.connect);
   // The actor module was loaded statically by the data: entry.
-  live.control = serve(boot.boot, transport, () => leave(0), actorModule);
+  live.control = serve({ ...boot.boot, args }, transport, () => leave(0), actorModule);
 }

@@ -9,6 +9,7 @@ import type { Host, HostEvents, Launcher } from "./_host.ts";
 import type { ProcessBoot } from "./_process.ts";
 import type { BootMessage } from "./_protocol.ts";
 import { type ActorPermissions, permissionFlags, withTransportNeeds } from "./permissions.ts";
+import { bridgeToProcess } from "./_pipe_ends.ts";
 
 const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
 
@@ -23,6 +24,8 @@ export interface ProcessHostOptions {
   onLog: (line: string, stream: "stdout" | "stderr") => void;
   /** Milliseconds between SIGTERM and SIGKILL when the actor is killed. */
   killGraceMs: number;
+  /** Carries pipe ends in the args to the child: a transport that needs no stdio. */
+  pipeBridge: TransportFactory;
 }
 
 /** Environment variables a child gets even with a cleared environment: where Deno keeps its cache. */
@@ -30,11 +33,18 @@ const PASSED_ENV = ["DENO_DIR", "HOME", "XDG_CACHE_HOME", "TMPDIR", "NO_COLOR"];
 
 const TAIL_LINES = 20;
 
-function entryModule(actorModule: string, transportModule: string): string {
+function entryModule(
+  actorModule: string,
+  transportModule: string,
+  bridgeModule: string | undefined,
+): string {
+  const bridge = bridgeModule === undefined
+    ? ""
+    : `import * as bridge from ${JSON.stringify(bridgeModule)};\n`;
   const source = `import * as actor from ${JSON.stringify(actorModule)};
 import * as transport from ${JSON.stringify(transportModule)};
-import { runProcessActor } from ${JSON.stringify(PROCESS_BOOTSTRAP)};
-await runProcessActor(actor, transport);
+${bridge}import { runProcessActor } from ${JSON.stringify(PROCESS_BOOTSTRAP)};
+await runProcessActor(actor, transport${bridge ? ", bridge" : ""});
 `;
   return `data:application/typescript;base64,${btoa(source)}`;
 }
@@ -91,17 +101,28 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
     // them only after the boot frame went out first on stdin.
     const toChild = new TransformStream<Uint8Array, Uint8Array>();
     const fromChild = new TransformStream<Uint8Array, Uint8Array>();
-    const link = await factory.open("process", {
-      readable: fromChild.readable,
-      writable: toChild.writable,
-    });
+    const ends = await bridgeToProcess(boot.args, options.pipeBridge);
+    let link: Awaited<ReturnType<TransportFactory["open"]>>;
+    try {
+      link = await factory.open("process", {
+        readable: fromChild.readable,
+        writable: toChild.writable,
+      });
+    } catch (error) {
+      await ends.settle(true);
+      throw error;
+    }
     const usesStdio = link.usesStdio === true;
+    const granted = withTransportNeeds(
+      withTransportNeeds(options.permissions, link.childPermissions),
+      ends.childPermissions,
+    );
     const args = [
       "run",
       "--no-prompt",
       `--v8-flags=--max-old-space-size=${options.maxHeapMiB}`,
-      ...permissionFlags(withTransportNeeds(options.permissions, link.childPermissions)),
-      entryModule(boot.module, link.remote.module),
+      ...permissionFlags(granted),
+      entryModule(boot.module, link.remote.module, ends.module),
     ];
     let child: Deno.ChildProcess;
     try {
@@ -115,7 +136,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
         stderr: "piped",
       }).spawn();
     } catch (error) {
-      await link.local.close();
+      await Promise.all([link.local.close(), ends.settle(true)]);
       throw error;
     }
 
@@ -125,7 +146,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
     ];
     const stdin = child.stdin.getWriter();
     const frame = bootFrame({
-      boot,
+      boot: { ...boot, args: ends.args },
       transport: { options: link.remote.options, usesStdio },
     });
     const plumbing: Promise<unknown>[] = [];
@@ -187,6 +208,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
         clearTimeout(timer);
       }
       await exited;
+      if (ends.active) plumbing.push(ends.settle(signal !== undefined));
       await Promise.all(plumbing);
     };
 

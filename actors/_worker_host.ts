@@ -3,6 +3,7 @@
 import type { TransportFactory } from "../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "./_host.ts";
 import type { BootMessage } from "./_protocol.ts";
+import { bridgeToWorker } from "./_pipe_ends.ts";
 
 const WORKER_URL = new URL("./_worker.ts", import.meta.url);
 
@@ -12,10 +13,20 @@ export function workerLauncher(
   permissions: Record<string, boolean | string[]> | undefined,
 ): Launcher {
   return async (boot: BootMessage, events: HostEvents) => {
-    const link = await factory.open("worker");
+    const ends = bridgeToWorker(boot.args);
+    const link = await factory.open("worker").catch(async (error) => {
+      await ends.settle(true);
+      throw error;
+    });
     const options: WorkerOptions & { deno?: unknown } = { type: "module", name: boot.actorId };
     if (permissions) options.deno = { permissions };
-    const worker = new Worker(WORKER_URL, options);
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_URL, options);
+    } catch (error) {
+      await ends.settle(true);
+      throw error;
+    }
     worker.onerror = (event) => {
       event.preventDefault();
       events.died("error", new Error(event.message || "Uncaught error in worker"));
@@ -27,19 +38,27 @@ export function workerLauncher(
       }
     };
     worker.postMessage(
-      { ...boot, transport: { module: link.remote.module, options: link.remote.options } },
-      link.remote.transfer,
+      {
+        ...boot,
+        args: ends.args,
+        transport: { module: link.remote.module, options: link.remote.options },
+      },
+      [...link.remote.transfer, ...ends.transfer],
     );
     const host: Host = {
       kind: "worker",
       pid: undefined,
       kill() {
         worker.terminate();
-        return Promise.resolve();
+        return ends.active ? ends.settle(true) : Promise.resolve();
       },
       release() {
-        worker.terminate();
-        return Promise.resolve();
+        if (!ends.active) {
+          worker.terminate();
+          return Promise.resolve();
+        }
+        // Let what the actor wrote to its pipe ends arrive before the worker goes.
+        return ends.settle(false).then(() => worker.terminate());
       },
     };
     return { host, transport: link.local };

@@ -58,7 +58,13 @@ export interface SystemOptions {
 export interface SpawnOptions<A = unknown> {
   /** The actor's id. Default: the module's file name and a counter, such as `counter-1`. */
   id?: string;
-  /** The argument passed to the actor's `init`. Sent by structured clone. */
+  /**
+   * The argument passed to the actor's `init`. Sent by structured clone,
+   * except pipe ends from `pipeEnds()` found in it (in plain objects and
+   * arrays): those reach the actor as pipe ends it opens with
+   * `connectionFromStreams`, for worker and process actors alike. The
+   * parent's end closes when the actor ends; an end goes to one actor, once.
+   */
   args?: A;
   /** The name of the module's export to run, when it exports several actors. */
   export?: string;
