@@ -128,6 +128,12 @@ export type {
 } from "./transports/transport.ts";
 export { queueTransport, queueTransportPair } from "./transports/queue.ts";
 export {
+  type RingConnectOptions,
+  ringTransport,
+  type RingTransportOptions,
+  ringTransportPair,
+} from "./transports/ring.ts";
+export {
   type Connection,
   connectionFromStreams,
   Pipe,

@@ -9,6 +9,7 @@ import type { HostKind, TransportFactory } from "../transports/transport.ts";
 import { queueTransport } from "../transports/queue.ts";
 import { pipeTransport } from "../transports/pipe.ts";
 import { socketTransport } from "../transports/socket.ts";
+import { ringTransport } from "../transports/ring.ts";
 import { ActorCell } from "./_cell.ts";
 import { workerLauncher } from "./_worker_host.ts";
 import { processLauncher } from "./_process_host.ts";
@@ -35,7 +36,7 @@ export type { OverflowPolicy } from "./_outbox.ts";
 export interface SystemOptions {
   /**
    * Transports selectable by name in `spawn`, in addition to the built-in
-   * ones (`"queue"`, `"pipe"`, `"socket"`); one with a built-in name replaces it.
+   * ones (`"queue"`, `"pipe"`, `"ring"`, `"socket"`); one with a built-in name replaces it.
    */
   transports?: readonly TransportFactory[];
   /** Called for every message that could not be delivered (they are also counted in `stats()`). */
@@ -240,7 +241,7 @@ export class ActorSystem implements AsyncDisposable {
     this.#heartbeatMs = heartbeatMs;
     this.#unstableWorkerOptions = options.unstableWorkerOptions;
     this.#onDeadLetter = options.onDeadLetter;
-    const builtin = [queueTransport(), pipeTransport(), socketTransport()];
+    const builtin = [queueTransport(), pipeTransport(), ringTransport(), socketTransport()];
     for (const factory of [...builtin, ...(options.transports ?? [])]) {
       this.#transports.set(factory.name, factory);
     }

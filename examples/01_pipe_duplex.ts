@@ -1,5 +1,5 @@
 // Scenario 1, Pipe(): the parent and a child actor each hold one end of a duplex pipe.
-// deno run --allow-read --allow-write --allow-net --allow-run examples/01_pipe_duplex.ts [--host worker|process] [--transport queue|pipe|socket]
+// deno run --allow-read --allow-write --allow-net --allow-run examples/01_pipe_duplex.ts [--host worker|process] [--transport queue|pipe|ring|socket]
 // --allow-run starts process actors; --allow-write and --allow-net serve sockets (the socket transport, and pipe ends given to process actors).
 import { parseArgs } from "node:util";
 import { ActorSystem, connectionFromStreams, type HostKind, pipeEnds } from "../mod.ts";

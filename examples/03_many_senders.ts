@@ -1,5 +1,5 @@
 // Scenario 3: five child actors each send "hello N" (64 KiB each) to one receiver; all arrive whole.
-// deno run --allow-read --allow-write --allow-net --allow-run examples/03_many_senders.ts [--host worker|process] [--transport queue|pipe|socket]
+// deno run --allow-read --allow-write --allow-net --allow-run examples/03_many_senders.ts [--host worker|process] [--transport queue|pipe|ring|socket]
 // --allow-run starts process actors; --allow-write and --allow-net serve sockets (the socket transport, and pipe ends given to process actors).
 import { parseArgs } from "node:util";
 import { ActorSystem, type HostKind } from "../mod.ts";

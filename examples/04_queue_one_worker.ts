@@ -1,5 +1,5 @@
 // Scenario 4, JoinableQueue: the parent puts 0..9, one child actor takes them; join, then the sentinel.
-// deno run --allow-read --allow-write --allow-net --allow-run examples/04_queue_one_worker.ts [--host worker|process] [--transport queue|pipe|socket]
+// deno run --allow-read --allow-write --allow-net --allow-run examples/04_queue_one_worker.ts [--host worker|process] [--transport queue|pipe|ring|socket]
 // --allow-run starts process actors; --allow-write and --allow-net serve sockets (the socket transport, and pipe ends given to process actors).
 import { parseArgs } from "node:util";
 import { ActorSystem, type HostKind } from "../mod.ts";

@@ -1,5 +1,5 @@
 // Scenario 5: a pool of four child actors handles 0..9; closing it sends one sentinel per worker.
-// deno run --allow-read --allow-write --allow-net --allow-run examples/05_pool_sentinels.ts [--host worker|process] [--transport queue|pipe|socket]
+// deno run --allow-read --allow-write --allow-net --allow-run examples/05_pool_sentinels.ts [--host worker|process] [--transport queue|pipe|ring|socket]
 // --allow-run starts process actors; --allow-write and --allow-net serve sockets (the socket transport, and pipe ends given to process actors).
 import { parseArgs } from "node:util";
 import { ActorSystem, type HostKind } from "../mod.ts";

@@ -1,5 +1,5 @@
 // Scenario 6: a child actor returns its result through a pipe, a queue and a shared value.
-// deno run --allow-read --allow-write --allow-net --allow-run examples/06_results_back.ts [--host worker|process] [--transport queue|pipe|socket]
+// deno run --allow-read --allow-write --allow-net --allow-run examples/06_results_back.ts [--host worker|process] [--transport queue|pipe|ring|socket]
 // --allow-run starts process actors; --allow-write and --allow-net serve sockets (the socket transport, and pipe ends given to process actors).
 import { parseArgs } from "node:util";
 import {

@@ -1,5 +1,5 @@
 // Scenario 7, Value and Array: two child actors each add 1 a thousand times; the counter ends at 2000.
-// deno run --allow-read --allow-write --allow-net examples/07_shared_counter.ts [--transport queue|pipe|socket] [--times N]
+// deno run --allow-read --allow-write --allow-net examples/07_shared_counter.ts [--transport queue|pipe|ring|socket] [--times N]
 // Worker actors only: processes share no memory. --allow-write and --allow-net serve the socket transport.
 import { parseArgs } from "node:util";
 import { ActorSystem, SharedArray, SharedValue } from "../mod.ts";

@@ -1,5 +1,5 @@
 // Scenario 8: ten child actors each add 1 to one shared value; the result is exactly 10.
-// deno run --allow-read --allow-write --allow-net examples/08_many_writers.ts [--transport queue|pipe|socket]
+// deno run --allow-read --allow-write --allow-net examples/08_many_writers.ts [--transport queue|pipe|ring|socket]
 // Worker actors only: processes share no memory. --allow-write and --allow-net serve the socket transport.
 import { parseArgs } from "node:util";
 import { ActorSystem, SharedValue } from "../mod.ts";

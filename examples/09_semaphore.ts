@@ -1,5 +1,5 @@
 // Scenario 9, Semaphore(2): three child actors, at most two inside at once; a crashed holder's permit comes back.
-// deno run --allow-read --allow-write --allow-net examples/09_semaphore.ts [--transport queue|pipe|socket]
+// deno run --allow-read --allow-write --allow-net examples/09_semaphore.ts [--transport queue|pipe|ring|socket]
 // Worker actors only: the gauge that measures the peak is shared memory. --allow-write and --allow-net serve the socket transport.
 import { parseArgs } from "node:util";
 import { ActorSystem } from "../mod.ts";

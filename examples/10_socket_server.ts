@@ -1,5 +1,5 @@
 // Scenario 10: a server actor on TCP 127.0.0.1 reads a client actor's messages until it closes; both prove a shared secret.
-// deno run --allow-read --allow-write --allow-net --allow-run examples/10_socket_server.ts [--host worker|process] [--transport queue|pipe|socket]
+// deno run --allow-read --allow-write --allow-net --allow-run examples/10_socket_server.ts [--host worker|process] [--transport queue|pipe|ring|socket]
 // --allow-net for TCP; --allow-run starts process actors; --allow-write serves the socket transport (a private Unix socket).
 import { parseArgs } from "node:util";
 import { ActorSystem, dialSocket, type HostKind } from "../mod.ts";

@@ -1,5 +1,5 @@
 // Scenario 11: two child actors read the same file the parent wrote.
-// deno run --allow-read --allow-write --allow-net --allow-run examples/11_shared_file.ts [--host worker|process] [--transport queue|pipe|socket]
+// deno run --allow-read --allow-write --allow-net --allow-run examples/11_shared_file.ts [--host worker|process] [--transport queue|pipe|ring|socket]
 // --allow-write writes the file; --allow-run starts process actors; --allow-net serves sockets (the socket transport).
 import { parseArgs } from "node:util";
 import { ActorSystem, type HostKind } from "../mod.ts";

@@ -1,5 +1,5 @@
 // Scenario 12: a supervisor restarts a crashed child actor, and gives up, saying why, after too many crashes.
-// deno run --allow-read --allow-write --allow-net --allow-run examples/12_supervisor.ts [--host worker|process] [--transport queue|pipe|socket]
+// deno run --allow-read --allow-write --allow-net --allow-run examples/12_supervisor.ts [--host worker|process] [--transport queue|pipe|ring|socket]
 // --allow-run starts process actors; --allow-write and --allow-net serve sockets (the socket transport, and pipe ends given to process actors).
 import { parseArgs } from "node:util";
 import { ActorSystem, type HostKind, type SupervisorGaveUpError } from "../mod.ts";

@@ -24,9 +24,8 @@ import type { logReader } from "./actors/log_reader.ts";
 import type { logParser } from "./actors/log_parser.ts";
 import type { logAggregator } from "./actors/log_aggregator.ts";
 
-// RING SWITCH: the parsers should use the "ring" transport; until ActorSystem registers it by
-// name (transports/ring.ts is in progress), they use "queue". Change this one line to switch.
-const PARSER_TRANSPORT: string = "queue";
+// The parsers talk over the shared-memory ring transport.
+const PARSER_TRANSPORT: string = "ring";
 const LINES = 200_000;
 const BATCH = 2_000;
 const PARSERS = 4;

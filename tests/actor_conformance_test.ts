@@ -2,6 +2,7 @@
 // Adding a transport or host is one entry here.
 import { pipeTransport } from "../transports/pipe.ts";
 import { socketTransport } from "../transports/socket.ts";
+import { ringTransport } from "../transports/ring.ts";
 import { actorConformance, type ConformanceTarget } from "./actor_conformance.ts";
 
 const targets: ConformanceTarget[] = [
@@ -15,6 +16,11 @@ const targets: ConformanceTarget[] = [
     transport: "pipe",
     host: "process",
     small: (maxFrameBytes) => pipeTransport({ maxFrameBytes }),
+  },
+  {
+    transport: "ring",
+    host: "worker",
+    small: (maxFrameBytes) => ringTransport({ maxMessageBytes: maxFrameBytes }),
   },
   {
     transport: "socket",

@@ -23,11 +23,11 @@ const RUN_TIMEOUT_MS = 60_000;
 
 type Combo = { host?: "worker" | "process"; transport: string };
 
-// Every host and transport an example with a host choice runs on. The `ring`
-// transport (workers only) joins this list once it is a built-in transport.
+// Every host and transport an example with a host choice runs on (ring: workers only).
 const EVERY_HOST: Combo[] = [
   { host: "worker", transport: "queue" },
   { host: "worker", transport: "pipe" },
+  { host: "worker", transport: "ring" },
   { host: "worker", transport: "socket" },
   { host: "process", transport: "pipe" },
   { host: "process", transport: "socket" },
@@ -36,6 +36,7 @@ const EVERY_HOST: Combo[] = [
 const WORKERS_ONLY: Combo[] = [
   { transport: "queue" },
   { transport: "pipe" },
+  { transport: "ring" },
   { transport: "socket" },
 ];
 
