@@ -8,12 +8,12 @@ import {
   transportConformance,
   type TransportPairHandle,
 } from "./transport_conformance.ts";
-import { within } from "./_helpers.ts";
 import { queueTransportPair } from "../transports/queue.ts";
 import { pipeTransport, pipeTransportFromStreams } from "../transports/pipe.ts";
 import { connect, type RingConnectOptions, ringTransport } from "../transports/ring.ts";
 import { RingWriter } from "../transports/_ring.ts";
 import { openSocketPair, openWorkerSocketPair } from "./fixtures/socket_pairs.ts";
+import { openRelayedPair } from "./fixtures/relay_pair.ts";
 
 /** Frame limit for the byte transports under test: room for 1 MiB messages, cheap to exceed. */
 const MAX_FRAME_BYTES = 2 * 1024 * 1024;
@@ -76,37 +76,10 @@ function openPipePair(): Promise<TransportPairHandle> {
  * each link cross a thread: `a` → worker → `b` and back.
  */
 async function openWorkerPipePair(): Promise<TransportPairHandle> {
-  const factory = pipeTransport({ maxFrameBytes: MAX_FRAME_BYTES });
-  const one = await factory.open("worker");
-  const two = await factory.open("worker");
-  const worker = new Worker(
-    new URL("./fixtures/transport_relay_worker.ts", import.meta.url),
-    { type: "module" },
+  const { a, b, dispose } = await openRelayedPair(
+    pipeTransport({ maxFrameBytes: MAX_FRAME_BYTES }),
+    DEADLINE_MS,
   );
-  const ready = Promise.withResolvers<void>();
-  worker.onmessage = (event: MessageEvent<"ready" | { error: string }>) => {
-    if (event.data === "ready") ready.resolve();
-    else ready.reject(new Error(`The relay worker failed: ${event.data.error}`));
-  };
-  worker.onerror = (event) => {
-    event.preventDefault();
-    ready.reject(new Error(`The relay worker crashed: ${event.message}`));
-  };
-  worker.postMessage(
-    { module: one.remote.module, a: one.remote.options, b: two.remote.options },
-    [...one.remote.transfer, ...two.remote.transfer],
-  );
-  const a = one.local, b = two.local;
-  const dispose = async () => {
-    await Promise.all([a.close(), b.close()]);
-    worker.terminate();
-  };
-  try {
-    await within(ready.promise, DEADLINE_MS, "the relay worker to start");
-  } catch (error) {
-    await dispose();
-    throw error;
-  }
   return {
     a,
     b,
@@ -153,34 +126,10 @@ async function openRingPair(): Promise<TransportPairHandle> {
 
 /** Two ring links to one real worker that relays between them, as for `pipe (worker)`. */
 async function openWorkerRingPair(): Promise<TransportPairHandle> {
-  const factory = ringTransport({ maxMessageBytes: MAX_FRAME_BYTES });
-  const one = await factory.open("worker");
-  const two = await factory.open("worker");
-  const worker = new Worker(
-    new URL("./fixtures/transport_relay_worker.ts", import.meta.url),
-    { type: "module" },
+  const { a, b, dispose } = await openRelayedPair(
+    ringTransport({ maxMessageBytes: MAX_FRAME_BYTES }),
+    DEADLINE_MS,
   );
-  const ready = Promise.withResolvers<void>();
-  worker.onmessage = (event: MessageEvent<"ready" | { error: string }>) => {
-    if (event.data === "ready") ready.resolve();
-    else ready.reject(new Error(`The relay worker failed: ${event.data.error}`));
-  };
-  worker.onerror = (event) => {
-    event.preventDefault();
-    ready.reject(new Error(`The relay worker crashed: ${event.message}`));
-  };
-  worker.postMessage({ module: one.remote.module, a: one.remote.options, b: two.remote.options });
-  const a = one.local, b = two.local;
-  const dispose = async () => {
-    await Promise.all([a.close(), b.close()]);
-    worker.terminate();
-  };
-  try {
-    await within(ready.promise, DEADLINE_MS, "the relay worker to start");
-  } catch (error) {
-    await dispose();
-    throw error;
-  }
   return {
     a,
     b,
