@@ -7,7 +7,7 @@
 // the channel itself (`pipe`) or nothing, read only to notice the parent's
 // death: end of stdin means the parent is gone, whatever killed it.
 
-import { deserialize } from "node:v8";
+import { v8Codec } from "../transports/codec.ts";
 import type { ProcessStdio, Transport } from "../transports/transport.ts";
 import type { BootMessage } from "./_protocol.ts";
 import { serve, type ServeControl } from "./_serve.ts";
@@ -41,7 +41,7 @@ async function readBoot(
       need = 4 + length;
     }
   }
-  const boot = deserialize(buffered.subarray(4, 4 + length)) as ProcessBoot;
+  const [boot] = v8Codec.decode(buffered.subarray(4, 4 + length)) as [ProcessBoot];
   let leftover: Uint8Array | undefined = buffered.subarray(4 + length);
   const rest = new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -2,7 +2,7 @@
 // permissions, environment and heap limit. The child runs a data: module that
 // statically imports the actor, the transport and actors/_process.ts.
 
-import { serialize } from "node:v8";
+import { v8Codec } from "../transports/codec.ts";
 import type { TransportFactory } from "../transports/transport.ts";
 import { ActorExitedError, type ProcessExitInfo } from "./errors.ts";
 import type { Host, HostEvents, Launcher } from "./_host.ts";
@@ -50,7 +50,7 @@ await runProcessActor(actor, transport${bridge ? ", bridge" : ""});
 }
 
 function bootFrame(boot: ProcessBoot): Uint8Array {
-  const body = serialize(boot);
+  const body = v8Codec.encode([boot]);
   const frame = new Uint8Array(4 + body.length);
   new DataView(frame.buffer).setUint32(0, body.length, true);
   frame.set(body, 4);

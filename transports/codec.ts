@@ -6,7 +6,21 @@
  * @module
  */
 
-import { deserialize, serialize } from "node:v8";
+type V8 = typeof import("node:v8");
+
+let v8: V8 | undefined;
+
+/**
+ * `node:v8`, loaded on first use: importing it starts Deno's Node layer,
+ * which costs every worker tens of milliseconds and megabytes even when
+ * its actor never encodes a byte.
+ */
+function loadV8(): V8 {
+  v8 ??= (globalThis as unknown as {
+    process: { getBuiltinModule(name: string): unknown };
+  }).process.getBuiltinModule("node:v8") as V8;
+  return v8;
+}
 
 /**
  * Encodes one batch of messages to bytes and back.
@@ -60,10 +74,10 @@ export interface Codec {
 export const v8Codec: Codec = {
   name: "v8",
   encode(batch: readonly unknown[]): Uint8Array {
-    return serialize(batch);
+    return loadV8().serialize(batch);
   },
   decode(bytes: Uint8Array): unknown[] {
-    const value = deserialize(bytes);
+    const value = loadV8().deserialize(bytes);
     if (!Array.isArray(value)) throw new TypeError("Cannot decode batch: expected an array");
     return value;
   },

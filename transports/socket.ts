@@ -75,7 +75,6 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
 import { ConnectionClosedError, FrameTooLargeError } from "../actors/errors.ts";
 import { type Codec, jsonCodec, v8Codec } from "./codec.ts";
 import { checkMaxFrameBytes, encodeFrames, FRAME_PREFIX_BYTES } from "./_framing.ts";
@@ -566,7 +565,7 @@ async function bindPrivateUnix(): Promise<Bound> {
   const dir = await Deno.makeTempDir({ prefix: "troupe-" });
   try {
     await Deno.chmod(dir, 0o700);
-    const path = join(dir, "troupe.sock");
+    const path = `${dir}/troupe.sock`;
     const listener = Deno.listen({ transport: "unix", path });
     try {
       await Deno.chmod(path, 0o600);
@@ -640,7 +639,7 @@ async function removeStaleSocket(path: string, context: string): Promise<void> {
 
 /** `true` when the socket's directory belongs to the socket's owner and no one else may enter it. */
 async function inPrivateDirectory(path: string): Promise<boolean> {
-  const [dir, socket] = await Promise.all([Deno.stat(dirname(path)), Deno.lstat(path)]);
+  const [dir, socket] = await Promise.all([Deno.stat(parentDir(path)), Deno.lstat(path)]);
   return dir.isDirectory && dir.uid !== null && dir.uid === socket.uid && dir.mode !== null &&
     (dir.mode & 0o077) === 0;
 }
@@ -1329,4 +1328,13 @@ async function openLink(
     remote: { module: import.meta.url, options, transfer: [] },
     childPermissions,
   };
+}
+
+/**
+ * The directory part of a socket path (`node:path` would load Deno's Node
+ * layer into every worker that imports the package).
+ */
+function parentDir(path: string): string {
+  const cut = path.replace(/\/+$/, "").lastIndexOf("/");
+  return cut < 0 ? "." : cut === 0 ? "/" : path.slice(0, cut);
 }
