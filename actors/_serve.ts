@@ -169,27 +169,19 @@ export function serve(
     }
   }
 
-  // A batch failed to encode: send what can be sent, turn replies that cannot
-  // into failures, in order.
-  function sendOneByOne(batch: unknown[][]): void | Promise<void> {
-    let chain: Promise<void> | undefined;
+  // A batch failed to encode (a reply over the frame limit, say): send it
+  // message by message, in order, turning a reply that cannot go into a
+  // failure of that ask. Anything else failing means the channel is broken,
+  // and the rejection ends the actor through deliver().
+  async function sendOneByOne(batch: unknown[][]): Promise<void> {
     for (const message of batch) {
-      const sendOne = () => {
-        try {
-          return transport.send([message]);
-        } catch (error) {
-          const m = message as Message;
-          if (m[0] === REPLY) return transport.send([[FAIL, m[1], serializeError(error), false]]);
-          throw error;
-        }
-      };
-      if (chain) chain = chain.then(sendOne);
-      else {
-        const result = sendOne();
-        if (result) chain = result;
+      try {
+        await transport.send([message]);
+      } catch (error) {
+        if ((message as Message)[0] !== REPLY) throw error;
+        await transport.send([[FAIL, (message as Message)[1], serializeError(error), false]]);
       }
     }
-    return chain;
   }
 
   function flushNow(): void {

@@ -255,6 +255,16 @@ export function actorConformance(target: ConformanceTarget): void {
       assert.ok(error.size >= 100 * 1024 && error.limit === 64 * 1024, error.message);
       assert.equal(await ref.ask("size", new Uint8Array(1000)), 1000);
     });
+
+    test("a reply over the frame limit fails that ask only, at the actor", async (h) => {
+      const ref = await h.spawn({ transport: small(64 * 1024) });
+      const error = await ref.ask("make", 100 * 1024).catch((e) => e);
+      assert.ok(error instanceof ActorError, String(error));
+      assert.equal(error.remote.name, "FrameTooLargeError");
+      assert.equal((await ref.ask("make", 1000)).byteLength, 1000);
+      await ref.tell("inc", 1);
+      assert.equal(await ref.ask("get"), 1);
+    });
   }
 
   test("an actor that dies with asks in flight rejects them all", async (h) => {
