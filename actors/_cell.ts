@@ -175,6 +175,11 @@ export class ActorCell implements RefTarget {
     return this.#host?.pid;
   }
 
+  /** Whether the actor sends heartbeats the watchdog should expect. */
+  get heartbeats(): boolean {
+    return this.#options.heartbeatMs > 0;
+  }
+
   /** Where the actor runs. */
   get hostKind(): "worker" | "process" {
     return this.#options.hostKind;

@@ -842,8 +842,9 @@ export class ActorSystem implements AsyncDisposable {
     this.#watchdog = setInterval(() => {
       const now = Date.now();
       for (const cell of this.#cells.values()) {
-        // Process actors send no heartbeats: their exit status says when they die.
-        if (cell.hostKind !== "worker" || cell.state === "starting" || cell.busy) continue;
+        // Only actors that send heartbeats are judged by them (process actors send
+        // none: their exit status says when they die).
+        if (!cell.heartbeats || cell.state === "starting" || cell.busy) continue;
         if (now - cell.lastSeen > limit) cell.lostHeartbeat();
       }
     }, this.#heartbeatMs);
