@@ -1,20 +1,25 @@
 // Fans lifecycle events out to every subscriber. A subscriber that does not
-// read keeps at most MAX_BUFFERED events; older ones are dropped and counted.
+// read keeps at most `limit` unread events; newer ones are dropped for it and
+// counted (ActorSystem.stats().eventsDropped).
 
 import { AsyncQueue } from "../transports/_async_queue.ts";
 import type { LifecycleEvent } from "./events.ts";
 
-const MAX_BUFFERED = 10_000;
-
 export class EventHub {
   readonly counts: Record<string, number> = {};
+  /** Events a subscriber missed because it had `limit` unread already. */
   dropped = 0;
   #subscribers = new Set<AsyncQueue<LifecycleEvent>>();
+  #limit: number;
+
+  constructor(limit = 10_000) {
+    this.#limit = limit;
+  }
 
   emit(event: LifecycleEvent): void {
     this.counts[event.type] = (this.counts[event.type] ?? 0) + 1;
     for (const queue of this.#subscribers) {
-      if (queue.size >= MAX_BUFFERED) {
+      if (queue.size >= this.#limit) {
         this.dropped++;
         continue;
       }

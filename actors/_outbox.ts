@@ -44,8 +44,6 @@ export class Outbox {
   readonly policy: OverflowPolicy;
   /** Messages sent and not yet credited back. */
   inflight = 0;
-  /** Messages dropped by the overflow policy. */
-  dropped = 0;
   #actorId: string;
   #send: SendBatch;
   #onDrop: (message: unknown[]) => void;
@@ -98,7 +96,6 @@ export class Outbox {
       case "fail":
         throw new MailboxFullError(this.#actorId, this.capacity);
       case "drop-newest":
-        this.dropped++;
         this.#onDrop(message);
         return RESOLVED;
       case "drop-oldest":
@@ -124,7 +121,6 @@ export class Outbox {
       const entry = this.#waiting[i]!;
       if (!entry.counted) continue;
       this.#waiting.splice(i, 1);
-      this.dropped++;
       this.#onDrop(entry.message);
       return;
     }

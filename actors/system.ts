@@ -163,6 +163,11 @@ export interface SystemStats {
   deadLetters: number;
   /** Lifecycle events so far, by type (`started`, `crashed`, `restarted`, ...). */
   events: Record<string, number>;
+  /**
+   * Events a subscriber of `events()` missed because it left 10,000 unread:
+   * a reader that falls that far behind loses the newest, counted here.
+   */
+  eventsDropped: number;
   /** Supervisors running now. */
   supervisors: number;
   /**
@@ -878,6 +883,7 @@ export class ActorSystem implements AsyncDisposable {
       exits: { ...this.#exits },
       deadLetters: this.#deadLetters,
       events: { ...this.#events.counts },
+      eventsDropped: this.#events.dropped,
       supervisors: this.#supervisors.length,
       leaked: this.#leaked,
     };
