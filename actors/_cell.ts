@@ -17,7 +17,7 @@ import {
   SpawnError,
   UnknownMessageError,
 } from "./errors.ts";
-import { Outbox, type OverflowPolicy } from "./_outbox.ts";
+import { Outbox, type OverflowPolicy, SENT } from "./_outbox.ts";
 import {
   ASK,
   assertCloneable,
@@ -361,38 +361,42 @@ export class ActorCell implements RefTarget {
       return Promise.reject(error);
     }
     const id = this.#nextAsk++;
-    return new Promise((resolve, reject) => {
-      const pending: PendingAsk = { name, resolve, reject, cleanup: undefined };
-      this.#pending.set(id, pending);
-      const signal = options?.signal;
-      const timeout = options?.timeout;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const abort = (reason: unknown) => {
-        if (this.#pending.get(id) !== pending) return;
-        this.#pending.delete(id);
-        pending.cleanup?.();
-        reject(reason);
-      };
-      const onAbort = () => abort(signal!.reason);
-      if (timeout !== undefined) {
-        timer = setTimeout(
-          () => abort(new DOMException("Signal timed out.", "TimeoutError")),
-          timeout,
-        );
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-      pending.cleanup = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      try {
-        this.#outbox.push([ASK, id, name, payload]).catch((error) => {
-          if (this.#pending.get(id) === pending) abort(error);
-        });
-      } catch (error) {
-        abort(error);
-      }
-    });
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const pending: PendingAsk = { name, resolve, reject, cleanup: undefined };
+    this.#pending.set(id, pending);
+    // Timers and listeners only for the asks that asked for them: this is per message.
+    if (options?.timeout !== undefined || options?.signal) this.#armAsk(id, pending, options);
+    let queued: Promise<void>;
+    try {
+      queued = this.#outbox.push([ASK, id, name, payload]);
+    } catch (error) {
+      this.#abortAsk(id, pending, error);
+      return promise;
+    }
+    if (queued !== SENT) queued.catch((error) => this.#abortAsk(id, pending, error));
+    return promise;
+  }
+
+  /** Rejects a pending ask that is still pending (timeout, abort, refused by the outbox). */
+  #abortAsk(id: number, pending: PendingAsk, reason: unknown): void {
+    if (this.#pending.get(id) !== pending) return;
+    this.#pending.delete(id);
+    pending.cleanup?.();
+    pending.reject(reason);
+  }
+
+  #armAsk(id: number, pending: PendingAsk, options: AskOptions): void {
+    const { signal, timeout } = options;
+    const timer = timeout === undefined ? undefined : setTimeout(
+      () => this.#abortAsk(id, pending, new DOMException("Signal timed out.", "TimeoutError")),
+      timeout,
+    );
+    const onAbort = () => this.#abortAsk(id, pending, signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    pending.cleanup = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
   }
 
   /** Queues the stop sentinel; terminates the actor if it has not stopped within `timeout` ms. */

@@ -34,7 +34,8 @@ interface Waiting {
   reject: ((error: unknown) => void) | undefined;
 }
 
-const RESOLVED: Promise<void> = Promise.resolve();
+/** What `push` returns when the message is queued for sending now: one shared settled promise. */
+export const SENT: Promise<void> = Promise.resolve();
 
 /** Sends a batch; returns a promise when the caller must wait before the next one. */
 export type SendBatch = (batch: unknown[]) => void | Promise<void>;
@@ -85,23 +86,23 @@ export class Outbox {
       if (this.waiting > 0) {
         this.#waiting.push({ message, counted, resolve: undefined, reject: undefined });
       } else this.#enqueue(message);
-      return RESOLVED;
+      return SENT;
     }
     if (this.inflight < this.capacity && this.waiting === 0) {
       this.inflight++;
       this.#enqueue(message);
-      return RESOLVED;
+      return SENT;
     }
     switch (this.policy) {
       case "fail":
         throw new MailboxFullError(this.#actorId, this.capacity);
       case "drop-newest":
         this.#onDrop(message);
-        return RESOLVED;
+        return SENT;
       case "drop-oldest":
         if (this.waiting >= this.capacity) this.#dropOldestWaiting();
         this.#waiting.push({ message, counted, resolve: undefined, reject: undefined });
-        return RESOLVED;
+        return SENT;
       case "backpressure":
         if (this.waiting >= this.capacity) {
           throw new MailboxFullError(this.#actorId, this.capacity, {

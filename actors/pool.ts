@@ -193,12 +193,16 @@ export class Pool<D extends AnyActorDefinition> implements AsyncDisposable {
 
   #wake(): void {
     while (this.#lowest < this.#submitted && !this.#pending.has(this.#lowest)) this.#lowest++;
+    if (this.#drains.length > 0) this.#settleDrains();
+    while (this.#room.length > 0 && this.#inflight < this.#bound) this.#room.shift()!();
+  }
+
+  #settleDrains(): void {
     this.#drains = this.#drains.filter((drain) => {
       if (this.#lowest < drain.target) return true;
       drain.resolve();
       return false;
     });
-    while (this.#room.length > 0 && this.#inflight < this.#bound) this.#room.shift()!();
   }
 
   get #bound(): number {
