@@ -18,6 +18,7 @@
 // A request line may hold at most 64 KiB; a longer one ends the connection.
 
 import { dirname, join } from "node:path";
+import { removeStaleSocket } from "../transports/socket.ts";
 import { UsageError } from "./_args.ts";
 
 /** The protocol name in the server's greeting. */
@@ -237,7 +238,10 @@ export class ControlServer {
    */
   static async listen(path: string, handlers: ControlHandlers): Promise<ControlServer> {
     await ensurePrivateDir(dirname(path));
-    await removeStale(path);
+    await removeStaleSocket(
+      path,
+      `A service is already running with control socket "${path}", or the path is taken (pick another --name)`,
+    );
     const listener = Deno.listen({ transport: "unix", path });
     try {
       await Deno.chmod(path, 0o600);
@@ -344,26 +348,6 @@ export class ControlServer {
       // Gone already.
     }
   }
-}
-
-/** Removes a socket file nothing answers on; refuses a live one or a non-socket. */
-async function removeStale(path: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  if (!info.isSocket) {
-    throw new Deno.errors.AddrInUse(`"${path}" exists and is not a socket`);
-  }
-  if (await answers(path)) {
-    throw new Deno.errors.AddrInUse(
-      `a service is already running with control socket "${path}"; pick another --name`,
-    );
-  }
-  await Deno.remove(path);
 }
 
 async function within<T>(promise: Promise<T>, ms: number): Promise<T> {

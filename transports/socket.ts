@@ -613,8 +613,13 @@ async function bindUnixPath(path: string, context: string): Promise<Bound> {
 /**
  * Removes a socket file nothing listens on any more (left by a killed
  * process). Refuses to touch a path that is not a socket or that answers.
+ * Used by the CLI's control socket too; not part of the package's API.
+ *
+ * @param path The socket file.
+ * @param context The start of the error message, such as `Cannot listen`.
+ * @throws {Deno.errors.AddrInUse} When the path is not a socket or something answers on it.
  */
-async function removeStaleSocket(path: string, context: string): Promise<void> {
+export async function removeStaleSocket(path: string, context: string): Promise<void> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(path);
