@@ -6,6 +6,8 @@
  * @module
  */
 
+import { sharedDescriptor } from "./_shared_memory.ts";
+
 /** Options of the {@linkcode Semaphore} constructor. */
 export interface SemaphoreOptions {
   /** A name for error messages and diagnostics. Default `"semaphore"`. */
@@ -749,25 +751,9 @@ export class Semaphore {
 }
 
 function checkDescriptor(descriptor: unknown, what: string): void {
-  if (typeof descriptor !== "object" || descriptor === null) {
-    throw new TypeError(
-      `Cannot ${what}: the descriptor must be an object made by share(), received ${
-        descriptor === null ? "null" : typeof descriptor
-      }`,
-    );
-  }
-  const { name, buffer } = descriptor as { name?: unknown; buffer?: unknown };
+  const { name, buffer } = sharedDescriptor(descriptor, what);
   if (typeof name !== "string") {
     throw new TypeError(`Cannot ${what}: the descriptor's name must be a string`);
-  }
-  if (!(buffer instanceof SharedArrayBuffer)) {
-    throw new TypeError(
-      `Cannot ${what}: the descriptor's buffer must be a SharedArrayBuffer, received ${
-        buffer instanceof ArrayBuffer
-          ? "an ArrayBuffer (was it sent to a process actor?)"
-          : `${typeof buffer} (send what share() returns, not the object itself)`
-      }`,
-    );
   }
   const header = buffer.byteLength >= HEADER_BYTES
     ? new Int32Array(buffer, 0, HEADER_BYTES / 4)

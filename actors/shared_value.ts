@@ -6,6 +6,8 @@
  * @module
  */
 
+import { sharedDescriptor } from "./_shared_memory.ts";
+
 /**
  * The element kinds of {@linkcode SharedValue} and {@linkcode SharedArray}:
  * 32-bit signed and unsigned integers, 64-bit floats and 64-bit signed
@@ -800,22 +802,5 @@ export class SharedArray<K extends SharedKind = SharedKind> {
 }
 
 function checkDescriptor(descriptor: unknown, what: string): void {
-  if (typeof descriptor !== "object" || descriptor === null) {
-    throw new TypeError(
-      `Cannot ${what}: the descriptor must be an object made by share(), received ${
-        descriptor === null ? "null" : typeof descriptor
-      }`,
-    );
-  }
-  const { kind, buffer } = descriptor as { kind?: unknown; buffer?: unknown };
-  checkKind(kind, what);
-  if (!(buffer instanceof SharedArrayBuffer)) {
-    throw new TypeError(
-      `Cannot ${what}: the descriptor's buffer must be a SharedArrayBuffer, received ${
-        buffer instanceof ArrayBuffer
-          ? "an ArrayBuffer (was it sent to a process actor?)"
-          : `${typeof buffer} (send what share() returns, not the object itself)`
-      }`,
-    );
-  }
+  checkKind(sharedDescriptor(descriptor, what).kind, what);
 }
