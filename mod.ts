@@ -1,6 +1,7 @@
 /**
- * Troupe: typed actors for Deno, in Workers, with bounded mailboxes over
- * selectable transports, and a supervisor's clean shutdown.
+ * Troupe: typed actors for Deno, in Workers or subprocesses, with bounded
+ * mailboxes over selectable transports (queue, pipe, ring, socket),
+ * supervision trees, pools, work queues, semaphores and shared memory.
  *
  * @example Define an actor in its own module, spawn it, talk to it
  * ```ts

@@ -1,6 +1,6 @@
 /**
  * `defineActor`: an actor's handlers, private state and lifecycle hooks, in
- * the module that runs inside the actor's worker.
+ * the module that runs inside the actor's worker or process.
  *
  * @module
  */

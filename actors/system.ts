@@ -1,6 +1,6 @@
 /**
- * `ActorSystem`: spawns actors into Deno Workers, keeps track of them, and
- * shuts them all down through their sentinels.
+ * `ActorSystem`: spawns actors into Deno Workers or `deno run` processes,
+ * supervises them, and shuts them all down through their sentinels.
  *
  * @module
  */
@@ -181,10 +181,11 @@ const DEFAULT_CAPACITY = 1024;
 
 /**
  * A group of actors with one lifetime. Start it, spawn actors into Deno
- * Workers, and shut it down (or let `await using` do it).
+ * Workers or processes, supervise them, and shut it down (or let
+ * `await using` do it).
  *
  * Guarantees:
- * - An actor module is loaded only inside its worker; `spawn` resolves once
+ * - An actor module is loaded only inside its worker or process; `spawn` resolves once
  *   its `init` ran, and rejects with `SpawnError` if loading or `init` failed.
  * - `shutdown` stops every actor through its sentinel, terminates those
  *   that miss the deadline, and reports which.
@@ -192,8 +193,8 @@ const DEFAULT_CAPACITY = 1024;
  *   ends with reason `"error"` and its pending asks reject.
  *
  * Limits: a handler cannot be pre-empted. A worker stuck in a synchronous
- * loop ignores `terminate()` and keeps its thread; run untrusted or runaway
- * code in a process actor instead.
+ * loop ignores `terminate()` and keeps its thread (its exit is marked
+ * `leaked`); run untrusted or runaway code in a process actor instead.
  *
  * @example Spawn, ask, shut down
  * ```ts
@@ -276,7 +277,8 @@ export class ActorSystem implements AsyncDisposable {
   }
 
   /**
-   * Spawns an actor from a module URL into a new Deno Worker. Name the
+   * Spawns an actor from a module URL into a new Deno Worker (or, with
+   * `host: "process"`, a `deno run` child). Name the
    * actor's definition type to get a typed ref:
    * `spawn<typeof counter>(url)` with `import type { counter } from "./counter.ts"`.
    *
