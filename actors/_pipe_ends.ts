@@ -198,13 +198,7 @@ export function bridgeToWorker(args: unknown): PipeBridges {
     );
   }
   return {
-    args: ends.size === 0 ? args : replaceIn(
-      args,
-      (v) => replacements.has(v as EndStreams),
-      (v) => replacements.get(v as EndStreams),
-      "args",
-      new Set(),
-    ),
+    args: substitute(args, replacements),
     transfer,
     childPermissions: NO_PERMISSIONS,
     module: undefined,
@@ -250,13 +244,7 @@ export async function bridgeToProcess(
     throw error;
   }
   return {
-    args: ends.size === 0 ? args : replaceIn(
-      args,
-      (v) => replacements.has(v as EndStreams),
-      (v) => replacements.get(v as EndStreams),
-      "args",
-      new Set(),
-    ),
+    args: substitute(args, replacements),
     transfer: [],
     childPermissions,
     module,
@@ -364,4 +352,16 @@ function streamsOverTransport(
     });
   }
   return streams;
+}
+
+/** `args` with each pipe end swapped for what stands in for it on the actor's side. */
+function substitute(args: unknown, replacements: Map<EndStreams, unknown>): unknown {
+  if (replacements.size === 0) return args;
+  return replaceIn(
+    args,
+    (v) => replacements.has(v as EndStreams),
+    (v) => replacements.get(v as EndStreams),
+    "args",
+    new Set(),
+  );
 }
