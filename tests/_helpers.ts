@@ -15,6 +15,22 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
 }
 
 /**
+ * Resolves once `condition()` is true, checking every few milliseconds; rejects
+ * after `ms`. For state with no event to wait on (a queue length, a count).
+ */
+export async function eventually(
+  condition: () => boolean,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/**
  * Shared flags for the probe actor: [0] gate, [1] stop hook ran,
  * [2] count at stop, [3] handlers inside `enter`, [4] values `record` saw,
  * [5...] those values (written by the stop hook).
