@@ -265,6 +265,19 @@ Deno.test("an actor whose thread stops answering is declared dead by the heartbe
   flags.open(); // let the frozen thread go so terminate() can end it
 });
 
+for (const transport of ["queue", "pipe", "ring", "socket"]) {
+  Deno.test(`[${transport}] a parent stalled past the heartbeat limit does not declare its healthy actors dead`, async () => {
+    await using system = await ActorSystem.start({ heartbeatMs: 20 });
+    const ref = await system.spawn<typeof probe>(PROBE, { transport });
+    assert.equal(await ref.ask("echo", 1), 1);
+    // This thread is busy for ten heartbeat limits; the actor's heartbeats queue up meanwhile.
+    const until = performance.now() + 600;
+    while (performance.now() < until) { /* the stall under test */ }
+    assert.equal(await within(ref.ask("echo", 2), 15_000, "an ask after the stall"), 2);
+    assert.equal(system.stats().actors, 1);
+  });
+}
+
 Deno.test("an actor that opts in to concurrency handles two messages at once", async () => {
   const flags = new Flags();
   await using system = await ActorSystem.start();
