@@ -18,7 +18,7 @@ import {
   UnknownMessageError,
 } from "./errors.ts";
 import { Outbox, type OverflowPolicy, SENT } from "./_outbox.ts";
-import { type BatchKind, PLAIN_KIND } from "../transports/_frame_codec.ts";
+import { BATCH_QUIET, type BatchKind, PLAIN_KIND } from "../transports/_batch.ts";
 import {
   ASK,
   type BootMessage,
@@ -118,7 +118,13 @@ export class ActorCell implements RefTarget {
       options.id,
       options.capacity,
       options.overflow,
-      (batch) => this.#transport!.send(batch),
+      (batch) => {
+        // Nothing to wait for: the transport should not hold this thread for a reply.
+        if (this.#pending.size === 0 && this.#outbox.waiting === 0) {
+          (batch as unknown[] & { [BATCH_QUIET]?: boolean })[BATCH_QUIET] = true;
+        }
+        return this.#transport!.send(batch);
+      },
       (message) => this.#dropped(message, "mailbox full"),
       (error, batch, written) => this.#sendFailed(error, batch, written),
     );

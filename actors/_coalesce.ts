@@ -3,7 +3,7 @@
 // `await ref.tell(...)` adds one per microtask turn) it steps back behind the
 // producer, so a busy loop fills a batch and a lone message leaves at once.
 
-import { BATCH_KIND, type BatchKind } from "../transports/_frame_codec.ts";
+import { BATCH_KIND, type BatchKind } from "../transports/_batch.ts";
 
 /** Messages per batch before it is sent regardless. */
 const MAX_BATCH = 512;

@@ -6,7 +6,7 @@
 
 import { MailboxFullError } from "./errors.ts";
 import { Coalescer, UNKNOWN_KIND } from "./_coalesce.ts";
-import type { BatchKind } from "../transports/_frame_codec.ts";
+import type { BatchKind } from "../transports/_batch.ts";
 
 /**
  * What a full mailbox does with one more message:

@@ -3,13 +3,8 @@
 // primitives so every codec (structured clone, v8, JSON) carries them cheaply.
 
 import { MessageNotCloneableError, type RemoteErrorInfo } from "./errors.ts";
-import {
-  type BatchKind,
-  BYTES_KEY,
-  BYTES_KIND,
-  NOT_PLAIN_KIND,
-  PLAIN_KIND,
-} from "../transports/_frame_codec.ts";
+import { type BatchKind, BYTES_KIND, NOT_PLAIN_KIND, PLAIN_KIND } from "../transports/_batch.ts";
+import { BYTES_KEY } from "../transports/_frame_codec.ts";
 
 /** Values nested deeper than this travel as V8 bytes, not JSON. */
 const MAX_PLAIN_DEPTH = 64;

@@ -4,7 +4,7 @@
 
 import type { Transport } from "../transports/transport.ts";
 import { Coalescer, UNKNOWN_KIND } from "./_coalesce.ts";
-import { type BatchKind, PLAIN_KIND } from "../transports/_frame_codec.ts";
+import { type BatchKind, PLAIN_KIND } from "../transports/_batch.ts";
 import { type RemoteErrorInfo, reviveError } from "./errors.ts";
 import { Semaphore, type SemaphoreHandle, type SemaphorePermit } from "./semaphore.ts";
 import { QueueClosedError, type QueueHandle, type QueueWaitOptions } from "./work_queue.ts";

@@ -43,7 +43,9 @@ export interface SystemOptions {
   onDeadLetter?: (letter: DeadLetter) => void;
   /**
    * Milliseconds between an actor's heartbeats; an actor that sends none for
-   * three intervals while not inside a handler is declared dead. Default 1000;
+   * three of the watchdog's ticks (one per interval) while not inside a
+   * handler is declared dead. The ticks run on the parent's thread, so a
+   * parent that is itself stalled holds no actor's silence against it. Default 1000;
    * 0 turns the watchdog off. Process actors need none: their exit is seen.
    */
   heartbeatMs?: number;

@@ -2,14 +2,14 @@
 // the byte transports' codec would on its own, since the codec trusts it.
 import assert from "node:assert/strict";
 import { PayloadInspector } from "../actors/_protocol.ts";
+import { FrameCodec } from "../transports/_frame_codec.ts";
 import {
   BATCH_KIND,
   type BatchKind,
   BYTES_KIND,
-  FrameCodec,
   NOT_PLAIN_KIND,
   PLAIN_KIND,
-} from "../transports/_frame_codec.ts";
+} from "../transports/_batch.ts";
 import { v8Codec } from "../transports/codec.ts";
 import { MessageNotCloneableError } from "../mod.ts";
 

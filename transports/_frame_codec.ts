@@ -8,6 +8,7 @@
 
 import type { ReusePolicy } from "./_ring.ts";
 import { type Codec, jsonCodec, v8Codec } from "./codec.ts";
+import { BATCH_KIND, BYTES_KIND, NOT_PLAIN_KIND, type StatedBatch } from "./_batch.ts";
 
 /** The first byte of every V8 serialization (its version tag). */
 const V8_VERSION_TAG = 0xff;
@@ -41,28 +42,6 @@ function never(): boolean {
 /** What {@linkcode isPlain} found. */
 const NOT_PLAIN = 0, PLAIN = 1, PLAIN_WITH_BYTES = 2;
 type Plainness = typeof NOT_PLAIN | typeof PLAIN | typeof PLAIN_WITH_BYTES;
-
-/**
- * What a sender that already walked every message of a batch (the actor
- * runtime's outbox) found, set on the batch array under
- * {@linkcode BATCH_KIND} so that the codec need not walk it again:
- * {@linkcode PLAIN_KIND}, or {@linkcode BYTES_KIND} and/or
- * {@linkcode NOT_PLAIN_KIND}. Each message is judged on its own: an object
- * shared by two messages of one batch may arrive as two copies, as it would
- * with two `postMessage` calls.
- */
-export type BatchKind = number;
-/** Plain data only (see {@linkcode FrameCodec}). */
-export const PLAIN_KIND: BatchKind = 0;
-/** Plain data with `Uint8Array`s. */
-export const BYTES_KIND: BatchKind = 1;
-/** Something JSON does not carry as structured clone does. */
-export const NOT_PLAIN_KIND: BatchKind = 2;
-/** The key of a batch array under which its sender states its {@linkcode BatchKind}. */
-export const BATCH_KIND: unique symbol = Symbol("troupe.batchKind");
-
-/** A batch array that may state its kind. */
-type StatedBatch = readonly unknown[] & { [BATCH_KIND]?: BatchKind };
 
 /** An encoded batch: one array, or parts to write back to back. */
 export type Frame = Uint8Array | Uint8Array[];

@@ -56,6 +56,7 @@ import {
 } from "./_ring.ts";
 import { type Codec, jsonCodec, v8Codec } from "./codec.ts";
 import { FrameCodec } from "./_frame_codec.ts";
+import { BATCH_QUIET, type StatedBatch } from "./_batch.ts";
 import {
   emptyStats,
   type HostKind,
@@ -232,7 +233,7 @@ class RingTransport implements Transport, AsyncDisposable {
     stats.messagesSent += messages.length;
     stats.batchesSent++;
     stats.bytesSent += length;
-    this.#armSpin();
+    if ((messages as StatedBatch)[BATCH_QUIET] !== true) this.#armSpin();
     let done = 0;
     if (this.#queue.length === 0) {
       done = this.#out.write(frame, length, 0);
