@@ -18,7 +18,7 @@ import {
 import type { Transport } from "../transports/transport.ts";
 import { within } from "./_helpers.ts";
 
-const DEADLINE_MS = 10_000;
+const DEADLINE_MS = 20_000;
 
 /** A control message from the echo worker. */
 type Control = "ready" | { ended: number } | { error: string };

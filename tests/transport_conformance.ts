@@ -62,7 +62,7 @@ export interface TransportPairHandle {
 }
 
 /** How long any single wait in the suite may take before the test fails. */
-export const DEADLINE_MS = 10_000;
+export const DEADLINE_MS = 20_000;
 
 /** {@linkcode withinMs} with the suite's deadline. */
 function within<T>(promise: Promise<T>, what: string): Promise<T> {
