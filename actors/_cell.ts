@@ -18,7 +18,7 @@ import {
   UnknownMessageError,
 } from "./errors.ts";
 import { Outbox, type OverflowPolicy, SENT } from "./_outbox.ts";
-import { BATCH_QUIET, type BatchKind, PLAIN_KIND } from "../transports/_batch.ts";
+import { BATCH_QUIET, PLAIN_KIND } from "../transports/_batch.ts";
 import {
   ASK,
   type BootMessage,
@@ -212,6 +212,7 @@ export class ActorCell implements RefTarget {
       .then(({ host, transport }) => {
         this.#host = host;
         this.#transport = transport;
+        if (transport.batchBytes !== undefined) this.#outbox.batchBytes = transport.batchBytes;
         if (this.#exit) return;
         this.lastSeen = Date.now();
         this.#receiving = this.#receive();
@@ -339,26 +340,28 @@ export class ActorCell implements RefTarget {
     return pending;
   }
 
-  /** Checks a message before it is queued; returns the payload's {@linkcode BatchKind}. */
-  #checkSendable(name: string, payload: unknown): BatchKind {
+  /**
+   * Checks a message before it is queued; returns the payload's estimated
+   * size, and leaves its batch kind in `#inspector.kind`.
+   */
+  #checkSendable(name: string, payload: unknown): number {
     if (this.state !== "running") throw new ActorStoppedError(this.id);
     if (!this.#names.has(name)) throw new UnknownMessageError(this.id, name, [...this.#names]);
-    const inspector = this.#inspector;
-    const size = inspector.inspect(payload, "payload");
+    const size = this.#inspector.inspect(payload, "payload");
     const limit = this.#transport?.maxMessageBytes;
     if (limit !== undefined && size > limit) throw new FrameTooLargeError(size, limit);
-    return inspector.kind;
+    return size;
   }
 
   tell(name: string, payload: unknown): Promise<void> {
-    let kind: BatchKind;
+    let size: number;
     try {
-      kind = this.#checkSendable(name, payload);
+      size = this.#checkSendable(name, payload);
     } catch (error) {
       if (error instanceof ActorStoppedError) this.#dropped([TELL, name], "actor stopped");
       throw error;
     }
-    return this.#outbox.push([TELL, name, payload], true, kind);
+    return this.#outbox.push([TELL, name, payload], true, this.#inspector.kind, size);
   }
 
   ask(
@@ -366,13 +369,14 @@ export class ActorCell implements RefTarget {
     payload: unknown,
     options: { timeout?: number; signal?: AbortSignal } | undefined,
   ): Promise<unknown> {
-    let kind: BatchKind;
+    let size: number;
     try {
-      kind = this.#checkSendable(name, payload);
+      size = this.#checkSendable(name, payload);
       options?.signal?.throwIfAborted();
     } catch (error) {
       return Promise.reject(error);
     }
+    const kind = this.#inspector.kind;
     const id = this.#nextAsk++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const pending: PendingAsk = { name, resolve, reject, cleanup: undefined };
@@ -381,7 +385,7 @@ export class ActorCell implements RefTarget {
     if (options?.timeout !== undefined || options?.signal) this.#armAsk(id, pending, options);
     let queued: Promise<void>;
     try {
-      queued = this.#outbox.push([ASK, id, name, payload], true, kind);
+      queued = this.#outbox.push([ASK, id, name, payload], true, kind, size);
     } catch (error) {
       this.#abortAsk(id, pending, error);
       return promise;

@@ -15,10 +15,15 @@ export class Coalescer<T> {
   #items: T[] = [];
   /** The kinds of `#items`, or-ed: stated on the batch for the codec when all are known. */
   #kind: BatchKind = 0;
+  /** Payload bytes in `#items`, as their senders estimated them. */
+  #bytes = 0;
   #seen = 0;
   #scheduled = false;
   #paused = false;
   #deliver: (batch: T[]) => void;
+
+  /** A batch is sent once it holds this many payload bytes (see `Transport.batchBytes`). */
+  maxBytes = Infinity;
 
   constructor(deliver: (batch: T[]) => void) {
     this.#deliver = deliver;
@@ -28,9 +33,13 @@ export class Coalescer<T> {
     return this.#items.length;
   }
 
-  /** Adds an item; `kind` is what its sender found walking it, if it did. */
-  push(item: T, kind: BatchKind = UNKNOWN_KIND): void {
+  /**
+   * Adds an item; `kind` is what its sender found walking it, if it did, and
+   * `bytes` the size it estimated.
+   */
+  push(item: T, kind: BatchKind = UNKNOWN_KIND, bytes = 0): void {
     this.#kind |= kind;
+    this.#bytes += bytes;
     this.#items.push(item);
     if (!this.#scheduled && !this.#paused) {
       this.#scheduled = true;
@@ -45,7 +54,7 @@ export class Coalescer<T> {
       this.#scheduled = false;
       return;
     }
-    if (size !== this.#seen && size < MAX_BATCH) {
+    if (size !== this.#seen && size < MAX_BATCH && this.#bytes < this.maxBytes) {
       this.#seen = size;
       queueMicrotask(this.#tick);
       return;
@@ -61,6 +70,7 @@ export class Coalescer<T> {
     this.#items = [];
     const kind = this.#kind;
     this.#kind = 0;
+    this.#bytes = 0;
     if ((kind & UNKNOWN_KIND) === 0) {
       (batch as T[] & { [BATCH_KIND]?: BatchKind })[BATCH_KIND] = kind;
     }
@@ -83,6 +93,7 @@ export class Coalescer<T> {
     const items = this.#items;
     this.#items = [];
     this.#kind = 0;
+    this.#bytes = 0;
     return items;
   }
 }

@@ -31,6 +31,7 @@ export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = [
 interface Waiting {
   message: unknown[];
   kind: BatchKind;
+  bytes: number;
   counted: boolean;
   resolve: (() => void) | undefined;
   reject: ((error: unknown) => void) | undefined;
@@ -80,20 +81,33 @@ export class Outbox {
   /**
    * Queues a message. `counted: false` is for the stop sentinel: it takes no
    * room but keeps its place behind every message sent before it.
-   * `kind` is what the sender found walking the message, for the codec.
+   * `kind` is what the sender found walking the message, for the codec, and
+   * `bytes` the payload size it estimated.
    * Returns a settled promise when the message is queued for sending now.
    */
-  push(message: unknown[], counted = true, kind: BatchKind = UNKNOWN_KIND): Promise<void> {
+  push(
+    message: unknown[],
+    counted = true,
+    kind: BatchKind = UNKNOWN_KIND,
+    bytes = 0,
+  ): Promise<void> {
     if (this.#closed !== undefined) throw this.#closed;
     if (!counted) {
       if (this.waiting > 0) {
-        this.#waiting.push({ message, kind, counted, resolve: undefined, reject: undefined });
-      } else this.#enqueue(message, kind);
+        this.#waiting.push({
+          message,
+          kind,
+          bytes,
+          counted,
+          resolve: undefined,
+          reject: undefined,
+        });
+      } else this.#enqueue(message, kind, bytes);
       return SENT;
     }
     if (this.inflight < this.capacity && this.waiting === 0) {
       this.inflight++;
-      this.#enqueue(message, kind);
+      this.#enqueue(message, kind, bytes);
       return SENT;
     }
     switch (this.policy) {
@@ -104,7 +118,14 @@ export class Outbox {
         return SENT;
       case "drop-oldest":
         if (this.waiting >= this.capacity) this.#dropOldestWaiting();
-        this.#waiting.push({ message, kind, counted, resolve: undefined, reject: undefined });
+        this.#waiting.push({
+          message,
+          kind,
+          bytes,
+          counted,
+          resolve: undefined,
+          reject: undefined,
+        });
         return SENT;
       case "backpressure":
         if (this.waiting >= this.capacity) {
@@ -115,7 +136,7 @@ export class Outbox {
           });
         }
         return new Promise<void>((resolve, reject) => {
-          this.#waiting.push({ message, kind, counted, resolve, reject });
+          this.#waiting.push({ message, kind, bytes, counted, resolve, reject });
         });
     }
   }
@@ -150,7 +171,7 @@ export class Outbox {
         this.inflight++;
       }
       this.#waiting[this.#waitingHead++] = undefined as unknown as Waiting;
-      this.#enqueue(entry.message, entry.kind);
+      this.#enqueue(entry.message, entry.kind, entry.bytes);
       entry.resolve?.();
     }
     if (this.#waitingHead > 0 && this.waiting === 0) {
@@ -177,8 +198,13 @@ export class Outbox {
     return unsent;
   }
 
-  #enqueue(message: unknown[], kind: BatchKind): void {
-    this.#batch.push(message, kind);
+  #enqueue(message: unknown[], kind: BatchKind, bytes = 0): void {
+    this.#batch.push(message, kind, bytes);
+  }
+
+  /** Payload bytes after which a batch is sent (the transport's `batchBytes`). */
+  set batchBytes(bytes: number) {
+    this.#batch.maxBytes = bytes;
   }
 
   #flush(batch: unknown[][]): void {

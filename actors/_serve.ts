@@ -134,6 +134,7 @@ export function serve(
   const creditEvery = Math.max(1, Math.floor(boot.capacity / 8));
 
   const out = new Coalescer<unknown[]>(deliver);
+  if (transport.batchBytes !== undefined) out.maxBytes = transport.batchBytes;
   const inspector = new PayloadInspector();
   let sending: Promise<void> | undefined;
   let ended = false;
@@ -151,8 +152,8 @@ export function serve(
   let stopping = false;
 
   /** Queues a message; `kind` says what travels in it, when known (see `PayloadInspector`). */
-  function post(message: unknown[], kind: BatchKind = UNKNOWN_KIND): void {
-    out.push(message, kind);
+  function post(message: unknown[], kind: BatchKind = UNKNOWN_KIND, bytes = 0): void {
+    out.push(message, kind, bytes);
   }
 
   function deliver(batch: unknown[][]): void {
@@ -212,8 +213,8 @@ export function serve(
     if (message[0] === ASK) {
       if (ok) {
         try {
-          inspector.inspect(value, "reply");
-          post([REPLY, message[1], value], inspector.kind);
+          const bytes = inspector.inspect(value, "reply");
+          post([REPLY, message[1], value], inspector.kind, bytes);
         } catch (error) {
           post([FAIL, message[1], serializeError(error), false], PLAIN_KIND);
         }

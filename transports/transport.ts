@@ -59,6 +59,14 @@ export interface Transport {
    */
   readonly maxMessageBytes?: number;
   /**
+   * How many payload bytes the transport likes in one batch, when it has a
+   * preference: the runtime closes a batch once it holds about that many
+   * (or 512 messages, whichever comes first). Large batches save per-batch
+   * work; a channel that copies everything at once (structured clone)
+   * moves big payloads faster in smaller batches.
+   */
+  readonly batchBytes?: number;
+  /**
    * Sends a batch of messages as one unit, keeping their order.
    *
    * Returns a promise only when the channel must wait for room (a full ring,

@@ -1,0 +1,64 @@
+// The coalescer: what one batch holds, and what it states for the codec.
+import assert from "node:assert/strict";
+import { Coalescer, UNKNOWN_KIND } from "../actors/_coalesce.ts";
+import { BATCH_KIND, BYTES_KIND, NOT_PLAIN_KIND, PLAIN_KIND } from "../transports/_batch.ts";
+
+type Stated = number[] & { [BATCH_KIND]?: number };
+
+/** Lets every queued microtask (and the ones they queue) run. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+Deno.test("a producer that yields between items fills one batch, up to 512", async () => {
+  const batches: number[][] = [];
+  const coalescer = new Coalescer<number>((batch) => batches.push(batch));
+  for (let i = 0; i < 1000; i++) {
+    coalescer.push(i, PLAIN_KIND);
+    await null;
+  }
+  await settle();
+  assert.deepEqual(batches.map((b) => b.length), [512, 488]);
+  assert.deepEqual(batches.flat(), Array.from({ length: 1000 }, (_, i) => i));
+});
+
+Deno.test("a batch closes once it holds maxBytes of payload", async () => {
+  const batches: number[][] = [];
+  const coalescer = new Coalescer<number>((batch) => batches.push(batch));
+  coalescer.maxBytes = 1024 * 1024;
+  for (let i = 0; i < 10; i++) {
+    coalescer.push(i, BYTES_KIND, 300 * 1024);
+    await null;
+  }
+  await settle();
+  assert.deepEqual(batches.map((b) => [...b]), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+});
+
+Deno.test("a batch states its kind only when every item's kind is known", async () => {
+  const batches: Stated[] = [];
+  const coalescer = new Coalescer<number>((batch) => batches.push(batch));
+  coalescer.push(1, PLAIN_KIND);
+  coalescer.push(2, PLAIN_KIND);
+  await settle();
+  coalescer.push(3, PLAIN_KIND);
+  coalescer.push(4, BYTES_KIND);
+  await settle();
+  coalescer.push(5, BYTES_KIND);
+  coalescer.push(6, NOT_PLAIN_KIND);
+  await settle();
+  coalescer.push(7, PLAIN_KIND);
+  coalescer.push(8, UNKNOWN_KIND);
+  await settle();
+  coalescer.push(9);
+  coalescer.take();
+  coalescer.push(10, PLAIN_KIND);
+  await settle();
+  assert.deepEqual(batches.map((b) => [...b]), [[1, 2], [3, 4], [5, 6], [7, 8], [10]]);
+  assert.deepEqual(batches.map((b) => b[BATCH_KIND]), [
+    PLAIN_KIND,
+    BYTES_KIND,
+    BYTES_KIND | NOT_PLAIN_KIND,
+    undefined,
+    PLAIN_KIND,
+  ]);
+});
