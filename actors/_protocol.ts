@@ -116,18 +116,28 @@ export function assertCloneable(value: unknown, path: string): number {
       throw new MessageNotCloneableError(path, "a symbol");
   }
   if (value === null) return 1;
-  return new Walker().walk(value as object, path, 0);
+  return new Walker(value as object).walk(value as object, path, 0);
 }
 
 class Walker {
-  seen = new Set<object>();
+  /**
+   * The objects walked so far, made once the walk reaches a second object:
+   * a payload that is one flat object (the common case) needs no set.
+   */
+  seen: Set<object> | undefined;
+  readonly root: object;
+
+  constructor(root: object) {
+    this.root = root;
+  }
 
   walk(value: object, path: string, depth: number): number {
-    if (this.seen.has(value)) return 1;
+    const seen = this.seen;
+    if (seen?.has(value)) return 1;
     if (depth > 2000) {
       throw new MessageNotCloneableError(path, "nested too deeply (over 2000 levels)");
     }
-    this.seen.add(value);
+    seen?.add(value);
     let size = 2;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) size += this.check(value[i], path, i, depth);
@@ -174,7 +184,10 @@ class Walker {
     if (type !== "object" && type !== "function" && type !== "symbol") return 1;
     if (value === null) return 1;
     const here = typeof key === "number" ? `${path}[${key}]` : `${path}.${key}`;
-    if (type === "object") return this.walk(value as object, here, depth + 1);
+    if (type === "object") {
+      this.seen ??= new Set([this.root]);
+      return this.walk(value as object, here, depth + 1);
+    }
     return assertCloneable(value, here);
   }
 }
