@@ -18,9 +18,9 @@ import {
   UnknownMessageError,
 } from "./errors.ts";
 import { Outbox, type OverflowPolicy, SENT } from "./_outbox.ts";
+import { type BatchKind, PLAIN_KIND } from "../transports/_frame_codec.ts";
 import {
   ASK,
-  assertCloneable,
   type BootMessage,
   BYE,
   CALL,
@@ -30,6 +30,7 @@ import {
   EXIT,
   FAIL,
   INIT_FAILED,
+  PayloadInspector,
   READY,
   REPLY,
   RESULT,
@@ -101,6 +102,7 @@ export class ActorCell implements RefTarget {
   #pending = new Map<number, PendingAsk>();
   #nextAsk = 1;
   #names: Set<string> = new Set();
+  #inspector = new PayloadInspector();
   #ready: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   #resolveExit!: (exit: ActorExit) => void;
   #stopTimer: ReturnType<typeof setTimeout> | undefined;
@@ -331,22 +333,26 @@ export class ActorCell implements RefTarget {
     return pending;
   }
 
-  #checkSendable(name: string, payload: unknown): void {
+  /** Checks a message before it is queued; returns the payload's {@linkcode BatchKind}. */
+  #checkSendable(name: string, payload: unknown): BatchKind {
     if (this.state !== "running") throw new ActorStoppedError(this.id);
     if (!this.#names.has(name)) throw new UnknownMessageError(this.id, name, [...this.#names]);
-    const size = assertCloneable(payload, "payload");
+    const inspector = this.#inspector;
+    const size = inspector.inspect(payload, "payload");
     const limit = this.#transport?.maxMessageBytes;
     if (limit !== undefined && size > limit) throw new FrameTooLargeError(size, limit);
+    return inspector.kind;
   }
 
   tell(name: string, payload: unknown): Promise<void> {
+    let kind: BatchKind;
     try {
-      this.#checkSendable(name, payload);
+      kind = this.#checkSendable(name, payload);
     } catch (error) {
       if (error instanceof ActorStoppedError) this.#dropped([TELL, name], "actor stopped");
       throw error;
     }
-    return this.#outbox.push([TELL, name, payload]);
+    return this.#outbox.push([TELL, name, payload], true, kind);
   }
 
   ask(
@@ -354,8 +360,9 @@ export class ActorCell implements RefTarget {
     payload: unknown,
     options: { timeout?: number; signal?: AbortSignal } | undefined,
   ): Promise<unknown> {
+    let kind: BatchKind;
     try {
-      this.#checkSendable(name, payload);
+      kind = this.#checkSendable(name, payload);
       options?.signal?.throwIfAborted();
     } catch (error) {
       return Promise.reject(error);
@@ -368,7 +375,7 @@ export class ActorCell implements RefTarget {
     if (options?.timeout !== undefined || options?.signal) this.#armAsk(id, pending, options);
     let queued: Promise<void>;
     try {
-      queued = this.#outbox.push([ASK, id, name, payload]);
+      queued = this.#outbox.push([ASK, id, name, payload], true, kind);
     } catch (error) {
       this.#abortAsk(id, pending, error);
       return promise;
@@ -403,7 +410,7 @@ export class ActorCell implements RefTarget {
   stop(timeout: number): Promise<ActorExit> {
     if (this.state === "running") {
       this.state = "stopping";
-      this.#outbox.push([STOP], false);
+      this.#outbox.push([STOP], false, PLAIN_KIND);
       this.#stopTimer = setTimeout(() => {
         const exit: ActorExit = { id: this.id, reason: "timeout", handled: this.handled };
         if (this.#options.hostKind === "worker" && this.busy) exit.leaked = true;

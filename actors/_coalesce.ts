@@ -3,11 +3,18 @@
 // `await ref.tell(...)` adds one per microtask turn) it steps back behind the
 // producer, so a busy loop fills a batch and a lone message leaves at once.
 
+import { BATCH_KIND, type BatchKind } from "../transports/_frame_codec.ts";
+
 /** Messages per batch before it is sent regardless. */
 const MAX_BATCH = 512;
 
+/** The kind of a message nobody walked: the transport's codec must look at it. */
+export const UNKNOWN_KIND: BatchKind = 4;
+
 export class Coalescer<T> {
   #items: T[] = [];
+  /** The kinds of `#items`, or-ed: stated on the batch for the codec when all are known. */
+  #kind: BatchKind = 0;
   #seen = 0;
   #scheduled = false;
   #paused = false;
@@ -21,7 +28,9 @@ export class Coalescer<T> {
     return this.#items.length;
   }
 
-  push(item: T): void {
+  /** Adds an item; `kind` is what its sender found walking it, if it did. */
+  push(item: T, kind: BatchKind = UNKNOWN_KIND): void {
+    this.#kind |= kind;
     this.#items.push(item);
     if (!this.#scheduled && !this.#paused) {
       this.#scheduled = true;
@@ -50,6 +59,11 @@ export class Coalescer<T> {
     if (this.#items.length === 0 || this.#paused) return;
     const batch = this.#items;
     this.#items = [];
+    const kind = this.#kind;
+    this.#kind = 0;
+    if ((kind & UNKNOWN_KIND) === 0) {
+      (batch as T[] & { [BATCH_KIND]?: BatchKind })[BATCH_KIND] = kind;
+    }
     this.#deliver(batch);
   }
 
@@ -68,6 +82,7 @@ export class Coalescer<T> {
   take(): T[] {
     const items = this.#items;
     this.#items = [];
+    this.#kind = 0;
     return items;
   }
 }

@@ -5,7 +5,8 @@
 // tick.
 
 import { MailboxFullError } from "./errors.ts";
-import { Coalescer } from "./_coalesce.ts";
+import { Coalescer, UNKNOWN_KIND } from "./_coalesce.ts";
+import type { BatchKind } from "../transports/_frame_codec.ts";
 
 /**
  * What a full mailbox does with one more message:
@@ -29,6 +30,7 @@ export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = [
 
 interface Waiting {
   message: unknown[];
+  kind: BatchKind;
   counted: boolean;
   resolve: (() => void) | undefined;
   reject: ((error: unknown) => void) | undefined;
@@ -78,19 +80,20 @@ export class Outbox {
   /**
    * Queues a message. `counted: false` is for the stop sentinel: it takes no
    * room but keeps its place behind every message sent before it.
+   * `kind` is what the sender found walking the message, for the codec.
    * Returns a settled promise when the message is queued for sending now.
    */
-  push(message: unknown[], counted = true): Promise<void> {
+  push(message: unknown[], counted = true, kind: BatchKind = UNKNOWN_KIND): Promise<void> {
     if (this.#closed !== undefined) throw this.#closed;
     if (!counted) {
       if (this.waiting > 0) {
-        this.#waiting.push({ message, counted, resolve: undefined, reject: undefined });
-      } else this.#enqueue(message);
+        this.#waiting.push({ message, kind, counted, resolve: undefined, reject: undefined });
+      } else this.#enqueue(message, kind);
       return SENT;
     }
     if (this.inflight < this.capacity && this.waiting === 0) {
       this.inflight++;
-      this.#enqueue(message);
+      this.#enqueue(message, kind);
       return SENT;
     }
     switch (this.policy) {
@@ -101,7 +104,7 @@ export class Outbox {
         return SENT;
       case "drop-oldest":
         if (this.waiting >= this.capacity) this.#dropOldestWaiting();
-        this.#waiting.push({ message, counted, resolve: undefined, reject: undefined });
+        this.#waiting.push({ message, kind, counted, resolve: undefined, reject: undefined });
         return SENT;
       case "backpressure":
         if (this.waiting >= this.capacity) {
@@ -112,7 +115,7 @@ export class Outbox {
           });
         }
         return new Promise<void>((resolve, reject) => {
-          this.#waiting.push({ message, counted, resolve, reject });
+          this.#waiting.push({ message, kind, counted, resolve, reject });
         });
     }
   }
@@ -134,7 +137,7 @@ export class Outbox {
    */
   pushControl(message: unknown[]): void {
     if (this.#closed !== undefined) return;
-    this.#enqueue(message);
+    this.#enqueue(message, UNKNOWN_KIND);
   }
 
   /** The actor reports that `n` messages left its mailbox. */
@@ -147,7 +150,7 @@ export class Outbox {
         this.inflight++;
       }
       this.#waiting[this.#waitingHead++] = undefined as unknown as Waiting;
-      this.#enqueue(entry.message);
+      this.#enqueue(entry.message, entry.kind);
       entry.resolve?.();
     }
     if (this.#waitingHead > 0 && this.waiting === 0) {
@@ -174,8 +177,8 @@ export class Outbox {
     return unsent;
   }
 
-  #enqueue(message: unknown[]): void {
-    this.#batch.push(message);
+  #enqueue(message: unknown[], kind: BatchKind): void {
+    this.#batch.push(message, kind);
   }
 
   #flush(batch: unknown[][]): void {

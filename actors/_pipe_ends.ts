@@ -29,7 +29,7 @@ interface EndPlaceholder {
 
 const MARK = "troupe.pipeEnd";
 /** How long a normal stop waits for the pumps to drain before they are cut. */
-const GRACE_MS = 200;
+const GRACE_MS = 2000;
 
 /** The pipe ends of one actor: what to send it instead of its args, and how to end them. */
 export interface PipeBridges {

@@ -3,6 +3,16 @@
 // primitives so every codec (structured clone, v8, JSON) carries them cheaply.
 
 import { MessageNotCloneableError, type RemoteErrorInfo } from "./errors.ts";
+import {
+  type BatchKind,
+  BYTES_KEY,
+  BYTES_KIND,
+  NOT_PLAIN_KIND,
+  PLAIN_KIND,
+} from "../transports/_frame_codec.ts";
+
+/** Values nested deeper than this travel as V8 bytes, not JSON. */
+const MAX_PLAIN_DEPTH = 64;
 
 // Parent -> actor.
 /** `[TELL, name, payload]` */
@@ -102,69 +112,124 @@ const CLONEABLE_CTORS: ReadonlySet<unknown> = new Set<unknown>([
  * over a transport's frame limit can be refused before it is encoded.
  */
 export function assertCloneable(value: unknown, path: string): number {
-  switch (typeof value) {
-    case "string":
-      return (value as string).length;
-    case "number":
-    case "boolean":
-    case "bigint":
-    case "undefined":
-      return 1;
-    case "function":
-      throw new MessageNotCloneableError(path, "a function");
-    case "symbol":
-      throw new MessageNotCloneableError(path, "a symbol");
-  }
-  if (value === null) return 1;
-  return new Walker(value as object).walk(value as object, path, 0);
+  return new PayloadInspector().inspect(value, path);
 }
 
-class Walker {
-  /**
-   * The objects walked so far, made once the walk reaches a second object:
-   * a payload that is one flat object (the common case) needs no set.
-   */
-  seen: Set<object> | undefined;
-  readonly root: object;
+/**
+ * {@linkcode assertCloneable} that also finds, in the same walk, how the
+ * value can travel on the byte transports ({@linkcode kind}, a
+ * {@linkcode BatchKind}), so their codec need not walk it again. Reused for
+ * every message of one sender; a getter that sends from inside the walk
+ * gets a fresh inspector.
+ */
+export class PayloadInspector {
+  /** What the last {@linkcode inspect} found: `PLAIN_KIND`, or `BYTES_KIND` and/or `NOT_PLAIN_KIND`. */
+  kind: BatchKind = PLAIN_KIND;
+  #seen = new Set<object>();
+  #keys: (string | number)[] = [];
+  #busy = false;
 
-  constructor(root: object) {
-    this.root = root;
-  }
-
-  walk(value: object, path: string, depth: number): number {
-    const seen = this.seen;
-    if (seen?.has(value)) return 1;
-    if (depth > 2000) {
-      throw new MessageNotCloneableError(path, "nested too deeply (over 2000 levels)");
+  /** Checks `value` (named `path` in errors); returns its size estimate and sets {@linkcode kind}. */
+  inspect(value: unknown, path: string): number {
+    switch (typeof value) {
+      case "string":
+        this.kind = PLAIN_KIND;
+        return (value as string).length;
+      case "boolean":
+        this.kind = PLAIN_KIND;
+        return 1;
+      case "number":
+        this.kind = plainNumber(value as number) ? PLAIN_KIND : NOT_PLAIN_KIND;
+        return 1;
+      case "bigint":
+      case "undefined":
+        this.kind = NOT_PLAIN_KIND;
+        return 1;
+      case "function":
+        throw new MessageNotCloneableError(path, "a function");
+      case "symbol":
+        throw new MessageNotCloneableError(path, "a symbol");
     }
-    seen?.add(value);
-    let size = 2;
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) size += this.check(value[i], path, i, depth);
+    if (value === null) {
+      this.kind = PLAIN_KIND;
+      return 1;
+    }
+    if (this.#busy) {
+      const inner = new PayloadInspector();
+      const size = inner.inspect(value, path);
+      this.kind = inner.kind;
       return size;
     }
-    if (ArrayBuffer.isView(value)) return size + value.byteLength;
+    this.#busy = true;
+    this.kind = PLAIN_KIND;
+    try {
+      return this.#walk(value as object, path, 0);
+    } finally {
+      this.#seen.clear();
+      this.#keys.length = 0;
+      this.#busy = false;
+    }
+  }
+
+  #walk(value: object, path: string, depth: number): number {
+    if (this.#seen.has(value)) {
+      // A shared reference: structured clone keeps it shared, JSON would not.
+      this.kind |= NOT_PLAIN_KIND;
+      return 1;
+    }
+    if (depth > 2000) {
+      throw new MessageNotCloneableError(this.#path(path), "nested too deeply (over 2000 levels)");
+    }
+    if (depth >= MAX_PLAIN_DEPTH) this.kind |= NOT_PLAIN_KIND;
+    this.#seen.add(value);
+    let size = 2;
     const proto = Object.getPrototypeOf(value);
-    if (proto === Object.prototype || proto === null) {
-      for (const key in value) {
-        size += key.length + this.check((value as Record<string, unknown>)[key], path, key, depth);
+    if (Array.isArray(value)) {
+      if (proto !== Array.prototype) this.kind |= NOT_PLAIN_KIND;
+      const array = value as unknown[];
+      for (let i = 0; i < array.length; i++) size += this.#check(array[i], path, i, depth);
+      // A hole reads as undefined (not plain): only named keys are left to find.
+      if (this.kind === PLAIN_KIND && Object.keys(array).length !== array.length) {
+        this.kind |= NOT_PLAIN_KIND;
       }
       return size;
     }
+    if (proto === Object.prototype || proto === null) {
+      for (const key in value) {
+        if (key === BYTES_KEY) this.kind |= NOT_PLAIN_KIND;
+        size += key.length + this.#check((value as Record<string, unknown>)[key], path, key, depth);
+      }
+      return size;
+    }
+    if (ArrayBuffer.isView(value)) {
+      const buffer = value.buffer;
+      if (buffer instanceof ArrayBuffer && buffer.detached) {
+        throw new MessageNotCloneableError(this.#path(path), "a view of a detached ArrayBuffer");
+      }
+      this.kind |= proto === Uint8Array.prototype && buffer instanceof ArrayBuffer &&
+          !buffer.detached
+        ? BYTES_KIND
+        : NOT_PLAIN_KIND;
+      return size + value.byteLength;
+    }
+    this.kind |= NOT_PLAIN_KIND;
     if (value instanceof Map) {
       let i = 0;
       for (const [k, v] of value) {
-        size += this.check(k, path, `<key ${i}>`, depth);
-        size += this.check(v, path, `<value ${i++}>`, depth);
+        size += this.#check(k, path, `<key ${i}>`, depth);
+        size += this.#check(v, path, `<value ${i++}>`, depth);
       }
       return size;
     }
     if (value instanceof Set) {
       let i = 0;
-      for (const v of value) size += this.check(v, path, `<item ${i++}>`, depth);
+      for (const v of value) size += this.#check(v, path, `<item ${i++}>`, depth);
       return size;
     }
     if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+      if (value instanceof ArrayBuffer && value.detached) {
+        throw new MessageNotCloneableError(this.#path(path), "a detached ArrayBuffer");
+      }
       return size + value.byteLength;
     }
     if (value instanceof Error) return size + value.message.length;
@@ -173,21 +238,49 @@ class Walker {
       ? proto.constructor.name
       : "an object with a custom prototype";
     throw new MessageNotCloneableError(
-      path,
+      this.#path(path),
       `an instance of ${name} (it would arrive as a plain object without its methods)`,
     );
   }
 
-  check(value: unknown, path: string, key: string | number, depth: number): number {
-    const type = typeof value;
-    if (type === "string") return (value as string).length;
-    if (type !== "object" && type !== "function" && type !== "symbol") return 1;
-    if (value === null) return 1;
-    const here = typeof key === "number" ? `${path}[${key}]` : `${path}.${key}`;
-    if (type === "object") {
-      this.seen ??= new Set([this.root]);
-      return this.walk(value as object, here, depth + 1);
+  #check(value: unknown, path: string, key: string | number, depth: number): number {
+    switch (typeof value) {
+      case "string":
+        return (value as string).length;
+      case "boolean":
+        return 1;
+      case "number":
+        if (!plainNumber(value as number)) this.kind |= NOT_PLAIN_KIND;
+        return 1;
+      case "bigint":
+      case "undefined":
+        this.kind |= NOT_PLAIN_KIND;
+        return 1;
+      case "object": {
+        if (value === null) return 1;
+        this.#keys.push(key);
+        const size = this.#walk(value as object, path, depth + 1);
+        this.#keys.pop();
+        return size;
+      }
+      default:
+        this.#keys.push(key);
+        throw new MessageNotCloneableError(
+          this.#path(path),
+          typeof value === "function" ? "a function" : "a symbol",
+        );
     }
-    return assertCloneable(value, here);
   }
+
+  /** The path of the value being walked, for an error message. */
+  #path(root: string): string {
+    let path = root;
+    for (const key of this.#keys) path += typeof key === "number" ? `[${key}]` : `.${key}`;
+    return path;
+  }
+}
+
+/** Whether JSON carries the number as structured clone does (finite, not -0). */
+function plainNumber(value: number): boolean {
+  return Number.isFinite(value) && (value !== 0 || 1 / value > 0);
 }

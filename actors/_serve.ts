@@ -3,7 +3,8 @@
 // (or up to `concurrency`), returns credits, replies, and stops at the sentinel.
 
 import type { Transport } from "../transports/transport.ts";
-import { Coalescer } from "./_coalesce.ts";
+import { Coalescer, UNKNOWN_KIND } from "./_coalesce.ts";
+import { type BatchKind, PLAIN_KIND } from "../transports/_frame_codec.ts";
 import { type RemoteErrorInfo, reviveError } from "./errors.ts";
 import { Semaphore, type SemaphoreHandle, type SemaphorePermit } from "./semaphore.ts";
 import { QueueClosedError, type QueueHandle, type QueueWaitOptions } from "./work_queue.ts";
@@ -15,7 +16,6 @@ import {
 } from "./define_actor.ts";
 import {
   ASK,
-  assertCloneable,
   type BootMessage,
   BYE,
   CALL,
@@ -26,6 +26,7 @@ import {
   FAIL,
   HEARTBEAT,
   INIT_FAILED,
+  PayloadInspector,
   READY,
   REPLY,
   RESULT,
@@ -133,6 +134,7 @@ export function serve(
   const creditEvery = Math.max(1, Math.floor(boot.capacity / 8));
 
   const out = new Coalescer<unknown[]>(deliver);
+  const inspector = new PayloadInspector();
   let sending: Promise<void> | undefined;
   let ended = false;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -148,8 +150,9 @@ export function serve(
   let uncredited = 0;
   let stopping = false;
 
-  function post(message: unknown[]): void {
-    out.push(message);
+  /** Queues a message; `kind` says what travels in it, when known (see `PayloadInspector`). */
+  function post(message: unknown[], kind: BatchKind = UNKNOWN_KIND): void {
+    out.push(message, kind);
   }
 
   function deliver(batch: unknown[][]): void {
@@ -200,7 +203,7 @@ export function serve(
 
   function credit(force: boolean): void {
     if (uncredited > 0 && (force || uncredited >= creditEvery)) {
-      post([CREDIT, uncredited]);
+      post([CREDIT, uncredited], PLAIN_KIND);
       uncredited = 0;
     }
   }
@@ -209,15 +212,18 @@ export function serve(
     if (message[0] === ASK) {
       if (ok) {
         try {
-          assertCloneable(value, "reply");
-          post([REPLY, message[1], value]);
+          inspector.inspect(value, "reply");
+          post([REPLY, message[1], value], inspector.kind);
         } catch (error) {
-          post([FAIL, message[1], serializeError(error), false]);
+          post([FAIL, message[1], serializeError(error), false], PLAIN_KIND);
         }
-      } else post([FAIL, message[1], serializeError(value), false]);
+      } else post([FAIL, message[1], serializeError(value), false], PLAIN_KIND);
     } else if (!ok) {
       // A tell has nobody to answer; the error is reported as a dead letter.
-      post([DEAD_LETTER, message[1], `handler threw ${serializeError(value).message}`]);
+      post(
+        [DEAD_LETTER, message[1], `handler threw ${serializeError(value).message}`],
+        PLAIN_KIND,
+      );
     }
   }
 
@@ -228,8 +234,8 @@ export function serve(
     const handler = Object.hasOwn(handlers, name) ? handlers[name] : undefined;
     uncredited++;
     if (!handler) {
-      if (isAsk) post([FAIL, message[1], serializeError(new Error("unknown")), true]);
-      else post([DEAD_LETTER, name, "unknown message"]);
+      if (isAsk) post([FAIL, message[1], serializeError(new Error("unknown")), true], PLAIN_KIND);
+      else post([DEAD_LETTER, name, "unknown message"], PLAIN_KIND);
       return;
     }
     let result: unknown;
@@ -339,7 +345,7 @@ export function serve(
     }
     post([READY, Object.keys(handlers)]);
     if (boot.heartbeatMs > 0) {
-      heartbeat = setInterval(() => post([HEARTBEAT]), boot.heartbeatMs);
+      heartbeat = setInterval(() => post([HEARTBEAT], PLAIN_KIND), boot.heartbeatMs);
     }
     try {
       for await (const batch of transport.receive()) {

@@ -178,6 +178,8 @@ export interface SystemStats {
 }
 
 const DEFAULT_CAPACITY = 1024;
+/** Watchdog ticks without a sign of life after which a worker actor is declared dead. */
+const MISSED_HEARTBEATS = 3;
 
 /**
  * A group of actors with one lifetime. Start it, spawn actors into Deno
@@ -845,14 +847,22 @@ export class ActorSystem implements AsyncDisposable {
 
   #startWatchdog(): void {
     if (this.#watchdog !== undefined || this.#heartbeatMs === 0) return;
-    const limit = this.#heartbeatMs * 3;
+    // Silence is counted in watchdog ticks, not read off the clock: when this
+    // thread itself stalls (a long synchronous task, a starved CPU), ticks
+    // stall with it, and heartbeats queued meanwhile are not held against
+    // the actors that sent them.
+    const judged = new WeakMap<ActorCell, { seen: number; silent: number }>();
     this.#watchdog = setInterval(() => {
-      const now = Date.now();
       for (const cell of this.#cells.values()) {
         // Only actors that send heartbeats are judged by them (process actors send
         // none: their exit status says when they die).
-        if (!cell.heartbeats || cell.state === "starting" || cell.busy) continue;
-        if (now - cell.lastSeen > limit) cell.lostHeartbeat();
+        if (!cell.heartbeats || cell.state === "starting") continue;
+        const record = judged.get(cell);
+        if (record === undefined || record.seen !== cell.lastSeen || cell.busy) {
+          judged.set(cell, { seen: cell.lastSeen, silent: 0 });
+        } else if (++record.silent >= MISSED_HEARTBEATS) {
+          cell.lostHeartbeat();
+        }
       }
     }, this.#heartbeatMs);
     Deno.unrefTimer(this.#watchdog as unknown as number);

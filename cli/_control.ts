@@ -26,7 +26,7 @@ export const CONTROL_PROTOCOL = "troupe-control/1";
 
 const MAX_REQUEST_BYTES = 64 * 1024;
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
-const GREETING_TIMEOUT_MS = 2000;
+const GREETING_TIMEOUT_MS = 5000;
 const FAREWELL_TIMEOUT_MS = 500;
 
 /** The per-user directory that holds the control sockets. */

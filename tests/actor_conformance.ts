@@ -241,6 +241,10 @@ export function actorConformance(target: ConformanceTarget): void {
   test("a payload that cannot be sent is refused at the sender", async (h) => {
     const ref = await h.spawn();
     assert.throws(() => ref.tell("echo", { f: () => 1 }), MessageNotCloneableError);
+    const moved = new Uint8Array(8);
+    structuredClone(moved.buffer, { transfer: [moved.buffer] });
+    assert.throws(() => ref.tell("echo", { moved }), /payload\.moved.*detached/);
+    await assert.rejects(ref.ask("echo", [moved.buffer]), MessageNotCloneableError);
     assert.equal(await ref.ask("get"), 0);
   });
 

@@ -71,7 +71,8 @@ Deno.test("ActorSystem.shutdown() terminates an actor that misses the deadline a
   const hung = await system.spawn<typeof probe>(PROBE, { id: "hung" });
   await good.tell("inc", 1);
   const pending = hung.ask("hang");
-  const result = await system.shutdown({ timeout: 200 });
+  // Long enough for "good" to drain and stop on a loaded machine; "hung" never will.
+  const result = await system.shutdown({ timeout: 3000 });
   assert.deepEqual(result.stopped, ["good"]);
   assert.deepEqual(result.terminated, ["hung"]);
   assert.equal(result.clean, false);
@@ -264,6 +265,19 @@ Deno.test("an actor whose thread stops answering is declared dead by the heartbe
   assert.equal(exit.reason, "lost-heartbeat");
   flags.open(); // let the frozen thread go so terminate() can end it
 });
+
+for (const transport of ["queue", "pipe", "ring", "socket"]) {
+  Deno.test(`[${transport}] a parent stalled past the heartbeat limit does not declare its healthy actors dead`, async () => {
+    await using system = await ActorSystem.start({ heartbeatMs: 20 });
+    const ref = await system.spawn<typeof probe>(PROBE, { transport });
+    assert.equal(await ref.ask("echo", 1), 1);
+    // This thread is busy for ten heartbeat limits; the actor's heartbeats queue up meanwhile.
+    const until = performance.now() + 600;
+    while (performance.now() < until) { /* the stall under test */ }
+    assert.equal(await within(ref.ask("echo", 2), 15_000, "an ask after the stall"), 2);
+    assert.equal(system.stats().actors, 1);
+  });
+}
 
 Deno.test("an actor that opts in to concurrency handles two messages at once", async () => {
   const flags = new Flags();

@@ -78,12 +78,15 @@ async function check(
   expected: (combo: Combo) => string[],
   extra: string[] = [],
 ): Promise<void> {
-  await Promise.all(combos.map(async (combo) => {
+  // Every run ends before the first failure is thrown: a child still running
+  // would be reported as a leak of the next test.
+  const runs = await Promise.allSettled(combos.map(async (combo) => {
     const label = `${file} ${combo.host ?? ""} ${combo.transport} ${extra.join(" ")}`;
     const { code, stdout, stderr } = await run(file, combo, extra);
     assert.equal(code, 0, `${label} exited with ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
     assert.deepEqual(stdout.trimEnd().split("\n"), expected(combo), `${label}\nstderr:\n${stderr}`);
   }));
+  for (const result of runs) if (result.status === "rejected") throw result.reason;
 }
 
 Deno.test("every example is a numbered file under 40 lines whose header gives its command", async () => {

@@ -512,7 +512,7 @@ Deno.test("Semaphore keeps FIFO order through a small queue that wraps around ma
     const waiters = Array.from(
       { length: 8 },
       (_, i) =>
-        sem.acquire({ timeout: 5000 }).then((permit) => {
+        sem.acquire({ timeout: 15_000 }).then((permit) => {
           order.push(i);
           permit.release();
         }),
@@ -532,7 +532,7 @@ Deno.test("Semaphore keeps FIFO order through a small queue that wraps around ma
 Deno.test("Semaphore.tryAcquire() never overtakes a waiter", async () => {
   const sem = new Semaphore(1);
   const mine = sem.tryAcquire()!;
-  const waiter = sem.acquire({ timeout: 5000 });
+  const waiter = sem.acquire({ timeout: 15_000 });
   mine.release();
   // The permit is free, but the waiter has not woken yet: it is still first.
   assert.equal(sem.available, 1);
@@ -570,8 +570,8 @@ Deno.test("Semaphore validates its options and rejects at once when the signal i
 Deno.test("Semaphore.releaseAllOf() on a live owner rejects its pending acquire", async () => {
   const sem = new Semaphore(1);
   const mine = sem.tryAcquire({ owner: 1 })!;
-  const pending = sem.acquire({ owner: 5, timeout: 5000 });
-  const behind = sem.acquire({ owner: 6, timeout: 5000 });
+  const pending = sem.acquire({ owner: 5, timeout: 15_000 });
+  const behind = sem.acquire({ owner: 6, timeout: 15_000 });
   assert.equal(sem.releaseAllOf(5), 0);
   await assert.rejects(pending, /releaseAllOf\(5\) dropped this wait/);
   mine.release();

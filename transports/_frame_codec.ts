@@ -18,7 +18,7 @@ const BINARY_TAG = 0x42;
 /** Bytes before the JSON text of a binary frame: the tag and the text's length. */
 const BINARY_PREFIX_BYTES = 5;
 /** The key of the JSON object that stands for a byte array in a binary frame. */
-const BYTES_KEY = "\u0000bytes";
+export const BYTES_KEY = "\u0000bytes";
 /** Text up to this many characters is converted to and from bytes in JavaScript. */
 const SHORT_TEXT = 256;
 /** Encoded batches up to this size reuse one scratch buffer. */
@@ -41,6 +41,28 @@ function never(): boolean {
 /** What {@linkcode isPlain} found. */
 const NOT_PLAIN = 0, PLAIN = 1, PLAIN_WITH_BYTES = 2;
 type Plainness = typeof NOT_PLAIN | typeof PLAIN | typeof PLAIN_WITH_BYTES;
+
+/**
+ * What a sender that already walked every message of a batch (the actor
+ * runtime's outbox) found, set on the batch array under
+ * {@linkcode BATCH_KIND} so that the codec need not walk it again:
+ * {@linkcode PLAIN_KIND}, or {@linkcode BYTES_KIND} and/or
+ * {@linkcode NOT_PLAIN_KIND}. Each message is judged on its own: an object
+ * shared by two messages of one batch may arrive as two copies, as it would
+ * with two `postMessage` calls.
+ */
+export type BatchKind = number;
+/** Plain data only (see {@linkcode FrameCodec}). */
+export const PLAIN_KIND: BatchKind = 0;
+/** Plain data with `Uint8Array`s. */
+export const BYTES_KIND: BatchKind = 1;
+/** Something JSON does not carry as structured clone does. */
+export const NOT_PLAIN_KIND: BatchKind = 2;
+/** The key of a batch array under which its sender states its {@linkcode BatchKind}. */
+export const BATCH_KIND: unique symbol = Symbol("troupe.batchKind");
+
+/** A batch array that may state its kind. */
+type StatedBatch = readonly unknown[] & { [BATCH_KIND]?: BatchKind };
 
 /** An encoded batch: one array, or parts to write back to back. */
 export type Frame = Uint8Array | Uint8Array[];
@@ -93,7 +115,15 @@ export class FrameCodec {
     const codec = this.#codec;
     let frame: Frame;
     if (codec === v8Codec) {
-      switch (this.#plainness(batch)) {
+      const stated = (batch as StatedBatch)[BATCH_KIND];
+      const plainness = stated === undefined
+        ? this.#plainness(batch)
+        : stated & NOT_PLAIN_KIND
+        ? NOT_PLAIN
+        : stated & BYTES_KIND
+        ? PLAIN_WITH_BYTES
+        : PLAIN;
+      switch (plainness) {
         case PLAIN:
           frame = this.#utf8(JSON.stringify(batch), 0);
           break;

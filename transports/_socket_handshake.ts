@@ -32,8 +32,12 @@ import { isConnectionLoss } from "./_socket_conn.ts";
 export const PROTOCOL = "troupe-socket/1";
 /** The largest frame either side accepts before the handshake completes: 4 KiB. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 4096;
-/** How long a handshake may take by default, in milliseconds. */
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 2000;
+/**
+ * How long a handshake may take by default, in milliseconds. Generous: on a
+ * loaded 2-core machine, ten actors booting at once kept a parent busy past
+ * 2 s; a peer that never answers is still dropped.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** The shortest secret accepted, in bytes. */
 export const MIN_SECRET_BYTES = 16;
 

@@ -25,7 +25,7 @@
  *   with HMAC-SHA-256 over fresh nonces from both sides (the client first,
  *   then the server, so both are authenticated), compared in constant time.
  *   Until then a frame may hold at most 4 KiB and the handshake must finish
- *   within `handshakeTimeout` (2 s). A peer that fails is dropped without a
+ *   within `handshakeTimeout` (10 s). A peer that fails is dropped without a
  *   single message delivered, and reported to `onRejected` (by default
  *   `console.warn`).
  * - TCP binds `127.0.0.1` unless another hostname is given explicitly. The
@@ -123,7 +123,7 @@ export interface SocketOptions {
   codec?: Codec;
   /** The largest encoded batch, in bytes; defaults to 64 MiB, at most 2^32 - 1. */
   maxFrameBytes?: number;
-  /** Milliseconds the handshake may take before the connection is dropped; defaults to 2000. */
+  /** Milliseconds the handshake may take before the connection is dropped; defaults to 10000. */
   handshakeTimeout?: number;
 }
 
