@@ -209,6 +209,8 @@ export const COALESCE_LIMIT_BYTES: number = 1024 * 1024;
 
 /** The smallest coalescing buffer a {@linkcode FrameWriter} allocates. */
 const MIN_WRITE_BUFFER_BYTES = 256;
+/** The largest coalescing buffer a {@linkcode FrameWriter} keeps between ticks. */
+const KEPT_WRITE_BUFFER_BYTES = 256 * 1024;
 
 /**
  * Queues frame bodies and writes all those queued in one tick as one chunk.
@@ -322,13 +324,13 @@ export class FrameWriter {
       // Mostly empty: write a copy (a stream into a worker clones the whole
       // buffer, slack included) and keep the buffer for the next tick.
       chunk = buffer.slice(0, used);
-      if (buffer.length > this.#coalesceLimit * 2) this.#buffer = new Uint8Array(0);
+      if (buffer.length > KEPT_WRITE_BUFFER_BYTES) this.#buffer = new Uint8Array(0);
     } else {
       chunk = buffer.subarray(0, used);
       this.#buffer = new Uint8Array(0);
       this.#nextBytes = Math.min(
         Math.max(buffer.length, MIN_WRITE_BUFFER_BYTES),
-        this.#coalesceLimit * 2,
+        KEPT_WRITE_BUFFER_BYTES,
       );
     }
     this.#write(chunk);
