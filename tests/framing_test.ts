@@ -208,3 +208,35 @@ Deno.test("FrameWriter.discard() drops queued frames and flush() writes nothing 
   await Promise.resolve();
   assert.equal(writes.length, 0);
 });
+
+Deno.test("FrameWriter copies a body given as parts at add(), so the caller may reuse its bytes", async () => {
+  const writes: Uint8Array[] = [];
+  const writer = new FrameWriter((chunk) => writes.push(chunk), 8);
+  const scratch = bytes(1, 2, 3);
+  assert.equal(writer.add([scratch.subarray(0, 2), bytes(), bytes(9)]), 7);
+  scratch.fill(0);
+  writer.add(scratch);
+  assert.throws(() => writer.add([new Uint8Array(5), new Uint8Array(4)]), (error: unknown) => {
+    assert.ok(error instanceof FrameTooLargeError);
+    assert.equal(error.size, 9);
+    return true;
+  });
+  await Promise.resolve();
+  assert.deepEqual(new FrameReader().push(writes[0]!), [bytes(1, 2, 9), bytes(0, 0, 0)]);
+});
+
+Deno.test("FrameWriter never changes a chunk it handed to write", async () => {
+  const writes: Uint8Array[] = [];
+  const writer = new FrameWriter((chunk) => writes.push(chunk));
+  for (const size of [1, 200, 3, 5000, 2]) {
+    writer.add(new Uint8Array(size).fill(size));
+    await Promise.resolve();
+  }
+  writer.add(new Uint8Array(100).fill(7));
+  writer.add(new Uint8Array(100).fill(8));
+  await Promise.resolve();
+  assert.deepEqual(
+    writes.map((chunk) => new FrameReader().push(chunk).map((body) => [body.length, body[0]])),
+    [[[1, 1]], [[200, 200]], [[3, 3]], [[5000, 5000 & 0xff]], [[2, 2]], [[100, 7], [100, 8]]],
+  );
+});

@@ -280,6 +280,53 @@ Deno.test("pipe transport writes all batches sent in one tick as one chunk", asy
   assert.equal(transport.stats().bytesSent, chunks[0]!.length);
 });
 
+Deno.test("pipe transport sends plain batches as JSON, with byte arrays as binary frames, others as V8", async () => {
+  const chunks: Uint8Array[] = [];
+  const writable = new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) });
+  const transport = pipeTransportFromStreams(new ReadableStream(), writable);
+  transport.send([{ id: 1, op: "tell" }, [1, "two", null]]);
+  transport.send([{ bytes: new Uint8Array([7, 8]) }]);
+  transport.send([new Map([[1, 2]])]);
+  transport.send([undefined]);
+  await within(transport.close(), DEADLINE_MS, "close");
+  const [json, binary, map, undef] = new FrameReader().push(chunks[0]!);
+  assert.equal(new TextDecoder().decode(json), '[{"id":1,"op":"tell"},[1,"two",null]]');
+  assert.equal(String.fromCharCode(binary![0]!), "B");
+  assert.deepEqual(binary!.subarray(binary!.length - 2), new Uint8Array([7, 8]), "raw bytes last");
+  assert.equal(map![0], 0xff, "a V8 serialization starts with its version tag");
+  assert.equal(undef![0], 0xff);
+});
+
+Deno.test("pipe transport uses a custom codec as given, and its frames only", async () => {
+  const calls = { encode: 0, decode: 0 };
+  const lines: Codec = {
+    name: "lines",
+    encode(batch) {
+      calls.encode++;
+      return new TextEncoder().encode(batch.join("\n"));
+    },
+    decode(bytes) {
+      calls.decode++;
+      return new TextDecoder().decode(bytes).split("\n");
+    },
+  };
+  const chunks: Uint8Array[] = [];
+  const tap = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      chunks.push(chunk.slice());
+      controller.enqueue(chunk);
+    },
+  });
+  const a = pipeTransportFromStreams(new ReadableStream(), tap.writable, { codec: lines });
+  const b = pipeTransportFromStreams(tap.readable, new WritableStream(), { codec: lines });
+  a.send(["[x", "B"]);
+  const batches = b.receive()[Symbol.asyncIterator]();
+  assert.deepEqual((await within(batches.next(), DEADLINE_MS, "the batch")).value, ["[x", "B"]);
+  assert.deepEqual(new FrameReader().push(chunks[0]!), [new TextEncoder().encode("[x\nB")]);
+  assert.deepEqual(calls, { encode: 1, decode: 1 });
+  await Promise.all([a.close(), b.close()]);
+});
+
 Deno.test("pipe transport send() returns a promise when the stream is full, resolved once read", async () => {
   const ab = new TransformStream<Uint8Array, Uint8Array>();
   const ba = new TransformStream<Uint8Array, Uint8Array>();

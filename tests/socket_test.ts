@@ -16,7 +16,7 @@ import {
   socketTransport,
 } from "../transports/socket.ts";
 import type { Transport } from "../transports/transport.ts";
-import { jsonCodec } from "../transports/codec.ts";
+import { type Codec, jsonCodec } from "../transports/codec.ts";
 import { within } from "./_helpers.ts";
 
 /** The bound on any single wait. */
@@ -678,6 +678,66 @@ Deno.test("socketTransport(): sends before the actor connects are queued in orde
   } finally {
     await link.local.close();
     await actor.close();
+  }
+});
+
+Deno.test("socketTransport(): batches queued before the actor connects are copied and decode as sent", async () => {
+  const link = await socketTransport().open("worker");
+  const bytes = new Uint8Array([1, 2, 3]);
+  const plain = { id: 1, list: ["a"] };
+  const batches: unknown[][] = [[plain], [bytes, { nested: bytes }], [
+    new Map([[1, 2n]]),
+    new Date(0),
+  ]];
+  for (const batch of batches) link.local.send(batch);
+  bytes.fill(0);
+  plain.list.push("changed");
+  const { connect } = await import(link.remote.module);
+  const actor: Transport = await within(connect(link.remote.options), WAIT_MS, "the actor");
+  try {
+    const iterator = actor.receive()[Symbol.asyncIterator]();
+    const expected = [
+      [{ id: 1, list: ["a"] }],
+      [new Uint8Array([1, 2, 3]), { nested: new Uint8Array([1, 2, 3]) }],
+      [new Map([[1, 2n]]), new Date(0)],
+    ];
+    for (const [i, batch] of expected.entries()) {
+      assert.deepEqual((await within(iterator.next(), WAIT_MS, `batch ${i}`)).value, batch);
+    }
+  } finally {
+    await link.local.close();
+    await actor.close();
+  }
+});
+
+Deno.test("a custom codec is used as given on both ends of a socket", async () => {
+  const calls = { encode: 0, decode: 0 };
+  const lines: Codec = {
+    name: "lines",
+    encode(batch) {
+      calls.encode++;
+      return encoder.encode(batch.join("\n"));
+    },
+    decode(bytes) {
+      calls.decode++;
+      return decoder.decode(bytes).split("\n");
+    },
+  };
+  await using server = await listenSocket({ codec: lines });
+  const client = await dialSocket({ path: server.addr.path, codec: lines });
+  const peer = await within(server.accept(), WAIT_MS, "the client");
+  try {
+    client.send(["[not json", "B", "\u00ff"]);
+    const iterator = peer.receive()[Symbol.asyncIterator]();
+    assert.deepEqual((await within(iterator.next(), WAIT_MS, "the batch")).value, [
+      "[not json",
+      "B",
+      "\u00ff",
+    ]);
+    assert.deepEqual(calls, { encode: 1, decode: 1 });
+  } finally {
+    await client.close();
+    await peer.close();
   }
 });
 

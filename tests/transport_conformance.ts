@@ -20,6 +20,7 @@
 import assert from "node:assert/strict";
 import { FrameTooLargeError, ProtocolError } from "../actors/errors.ts";
 import type { Transport } from "../transports/transport.ts";
+import { v8Codec } from "../transports/codec.ts";
 import { within as withinMs } from "./_helpers.ts";
 
 /** A capability the pair under test does not have, and why. */
@@ -243,6 +244,75 @@ const cases: Case[] = [
       assert.ok("present" in (batch[12] as object), "an undefined property is kept");
       assertSameError(batch[kinds.length], error, "error");
       assertSameError(batch[kinds.length + 1], range, "range error");
+    },
+  },
+  {
+    name: "decodes plain data, byte arrays and everything else exactly as V8 serialization does",
+    async run({ a, b }) {
+      const iterator = b.receive()[Symbol.asyncIterator]();
+      const shared = { n: 1 };
+      const cyclic: Record<string, unknown> = { name: "loop" };
+      cyclic.self = cyclic;
+      class Point {
+        constructor(public x: number) {}
+      }
+      const batches: unknown[][] = [
+        // Plain data (the JSON fast path of the byte transports).
+        [{ id: 1, op: "inc", n: 3 }, [1, "two", null, true, { deep: [{ deeper: "" }] }], "", 0],
+        [
+          "\u2028\ud800 lone",
+          "ü🎉",
+          2 ** 53 + 2,
+          1e-300,
+          Object.assign(Object.create(null), { a: 1 }),
+        ],
+        // Plain data with byte arrays (a binary frame), nested and as views.
+        [
+          {
+            bytes: new Uint8Array([1, 2, 3]),
+            list: [new Uint8Array(0), { deeper: pattern(300, 7) }],
+          },
+          new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]).subarray(2, 5),
+          { "\u0000bytes": [0, 1] },
+        ],
+        // Anything else (V8 serialization).
+        [new Map([[1, { n: 2 }]]), new Date(0), 5n, new Set(["s"]), { at: new Date(1) }],
+        [{ payload: new Map([["k", new Uint8Array([9])]]) }, -0, NaN, Infinity, undefined],
+        [{ present: undefined }, [1, , 3], Object.assign([1, 2], { extra: "kept" }), new Point(2)],
+        [
+          new Float64Array([1.5]),
+          /re/g,
+          JSON.parse('{"__proto__": {"p": true}, "constructor": 1}'),
+        ],
+        [shared, shared, { again: shared }],
+        [cyclic],
+        [],
+      ];
+      for (const batch of batches) {
+        const expected = v8Codec.decode(v8Codec.encode(batch));
+        await sendAll(a, batch);
+        assert.deepEqual(await nextBatch(iterator), expected);
+      }
+      await sendAll(a, [shared, { again: shared }]);
+      const [first, second] = (await nextBatch(iterator)) as [unknown, { again: unknown }];
+      assert.equal(first, second.again, "a shared reference stays shared");
+      await sendAll(a, [cyclic]);
+      const [loop] = (await nextBatch(iterator)) as Record<string, unknown>[];
+      assert.equal(loop!.self, loop, "a cycle stays a cycle");
+    },
+  },
+  {
+    name: "sends copies: byte arrays and objects changed right after send() arrive as sent",
+    async run({ a, b }) {
+      const iterator = b.receive()[Symbol.asyncIterator]();
+      const bytes = pattern(4000, 3);
+      const plain = { list: [1, 2] };
+      const room = a.send([bytes, { nested: bytes.subarray(0, 10) }, plain]);
+      bytes.fill(0);
+      plain.list.push(3);
+      const batch = await nextBatch(iterator);
+      if (room) await within(room, "room");
+      assert.deepEqual(batch, [pattern(4000, 3), { nested: pattern(10, 3) }, { list: [1, 2] }]);
     },
   },
   {

@@ -53,13 +53,22 @@ export function checkMaxFrameBytes(value: number | undefined, context: string): 
  * @returns The offset just past the frame.
  */
 function putFrame(target: Uint8Array, offset: number, body: Uint8Array): number {
-  const length = body.length;
+  const at = putLength(target, offset, body.length);
+  target.set(body, at);
+  return at + body.length;
+}
+
+/**
+ * Writes a frame's length prefix into `target` at `offset`.
+ *
+ * @returns The offset of the body.
+ */
+function putLength(target: Uint8Array, offset: number, length: number): number {
   target[offset] = length & 0xff;
   target[offset + 1] = (length >>> 8) & 0xff;
   target[offset + 2] = (length >>> 16) & 0xff;
   target[offset + 3] = (length >>> 24) & 0xff;
-  target.set(body, offset + FRAME_PREFIX_BYTES);
-  return offset + FRAME_PREFIX_BYTES + length;
+  return offset + FRAME_PREFIX_BYTES;
 }
 
 /**
@@ -198,21 +207,33 @@ function readLength(bytes: Uint8Array, offset: number): number {
  */
 export const COALESCE_LIMIT_BYTES: number = 1024 * 1024;
 
+/** The smallest coalescing buffer a {@linkcode FrameWriter} allocates. */
+const MIN_WRITE_BUFFER_BYTES = 256;
+/** The largest coalescing buffer a {@linkcode FrameWriter} keeps between ticks. */
+const KEPT_WRITE_BUFFER_BYTES = 256 * 1024;
+
 /**
  * Queues frame bodies and writes all those queued in one tick as one chunk.
  *
  * `add()` checks the size synchronously, so an oversized body throws at the
- * caller before anything is queued. The queued frames are flushed by a
- * microtask (or by `flush()`), in order, with one call to `write`: one write
- * per tick, except that a tick which queues `coalesceLimit` bytes or more
- * writes them as soon as they are queued.
+ * caller before anything is queued, and copies the frame into the chunk being
+ * built at once: the caller may reuse or change its bytes as soon as `add()`
+ * returns. The queued frames are flushed by a microtask (or by `flush()`), in
+ * order, with one call to `write`: one write per tick, except that a tick
+ * which queues `coalesceLimit` bytes or more writes them as soon as they are
+ * queued. Each chunk handed to `write` is the writer's no longer: it is never
+ * written to again.
  */
 export class FrameWriter {
   readonly #limit: number;
   readonly #coalesceLimit: number;
   readonly #write: (bytes: Uint8Array) => void;
-  #pending: Uint8Array[] = [];
+  /** The chunk being built; empty after it was handed to `write`. */
+  #buffer = new Uint8Array(0);
+  /** The size of the last chunk's buffer, for the next one. */
+  #nextBytes = MIN_WRITE_BUFFER_BYTES;
   #pendingBytes = 0;
+  #pendingFrames = 0;
   #scheduled = false;
 
   /**
@@ -234,7 +255,7 @@ export class FrameWriter {
 
   /** Frames queued and not yet written. */
   get pendingFrames(): number {
-    return this.#pending.length;
+    return this.#pendingFrames;
   }
 
   /** Bytes (prefixes included) queued and not yet written. */
@@ -243,17 +264,33 @@ export class FrameWriter {
   }
 
   /**
-   * Queues one frame body for the next flush.
+   * Queues one frame body for the next flush, copying it.
    *
-   * @param body The encoded batch.
+   * @param body The encoded batch: one array, or parts that make it up back to back.
    * @returns The bytes the frame takes on the wire (prefix and body).
    * @throws {FrameTooLargeError} When the body exceeds the limit; nothing is queued.
    */
-  add(body: Uint8Array): number {
-    if (body.length > this.#limit) throw new FrameTooLargeError(body.length, this.#limit);
-    const size = FRAME_PREFIX_BYTES + body.length;
-    this.#pending.push(body);
+  add(body: Uint8Array | readonly Uint8Array[]): number {
+    let length: number;
+    if (body instanceof Uint8Array) length = body.length;
+    else {
+      length = 0;
+      for (let i = 0; i < body.length; i++) length += body[i]!.length;
+    }
+    if (length > this.#limit) throw new FrameTooLargeError(length, this.#limit);
+    const size = FRAME_PREFIX_BYTES + length;
+    const buffer = this.#reserve(size);
+    let offset = putLength(buffer, this.#pendingBytes, length);
+    if (body instanceof Uint8Array) buffer.set(body, offset);
+    else {
+      for (let i = 0; i < body.length; i++) {
+        const part = body[i]!;
+        buffer.set(part, offset);
+        offset += part.length;
+      }
+    }
     this.#pendingBytes += size;
+    this.#pendingFrames++;
     if (this.#pendingBytes >= this.#coalesceLimit) {
       this.flush();
     } else if (!this.#scheduled) {
@@ -263,19 +300,45 @@ export class FrameWriter {
     return size;
   }
 
+  /** The chunk being built, with room for `size` more bytes. */
+  #reserve(size: number): Uint8Array {
+    const used = this.#pendingBytes;
+    const buffer = this.#buffer;
+    if (used + size <= buffer.length) return buffer;
+    const grown = new Uint8Array(Math.max(used + size, buffer.length * 2, this.#nextBytes));
+    if (used > 0) grown.set(buffer.subarray(0, used));
+    this.#buffer = grown;
+    return grown;
+  }
+
   /** Writes every queued frame now, as one chunk. Does nothing when none are queued. */
   flush(): void {
     this.#scheduled = false;
-    if (this.#pending.length === 0) return;
-    const bodies = this.#pending;
-    this.#pending = [];
+    if (this.#pendingFrames === 0) return;
+    const buffer = this.#buffer;
+    const used = this.#pendingBytes;
     this.#pendingBytes = 0;
-    this.#write(encodeFrames(bodies));
+    this.#pendingFrames = 0;
+    let chunk: Uint8Array;
+    if (used * 2 <= buffer.length) {
+      // Mostly empty: write a copy (a stream into a worker clones the whole
+      // buffer, slack included) and keep the buffer for the next tick.
+      chunk = buffer.slice(0, used);
+      if (buffer.length > KEPT_WRITE_BUFFER_BYTES) this.#buffer = new Uint8Array(0);
+    } else {
+      chunk = buffer.subarray(0, used);
+      this.#buffer = new Uint8Array(0);
+      this.#nextBytes = Math.min(
+        Math.max(buffer.length, MIN_WRITE_BUFFER_BYTES),
+        KEPT_WRITE_BUFFER_BYTES,
+      );
+    }
+    this.#write(chunk);
   }
 
   /** Drops the queued frames without writing them. */
   discard(): void {
-    this.#pending = [];
     this.#pendingBytes = 0;
+    this.#pendingFrames = 0;
   }
 }

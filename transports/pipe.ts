@@ -22,12 +22,21 @@
  *   `receive()` ends once it has read everything) and cancels the readable. It
  *   does not wait for the peer to read what is still queued.
  *
+ * With {@linkcode v8Codec} (the default) a batch of plain data travels as
+ * JSON text, plain data holding `Uint8Array`s as JSON followed by the raw
+ * bytes, and anything else as V8 serialization; each decodes to what V8 would
+ * give, and a frame's first byte tells which it is (`[`, `B` or `0xff`), so
+ * both ends must run this version. {@linkcode jsonCodec} frames are plain
+ * JSON; a custom codec's frames are exactly what it encodes. As with V8, a
+ * received `Uint8Array` is a view into the chunk its frame arrived in.
+ *
  * @module
  */
 
 import { ConnectionClosedError, ProtocolError } from "../actors/errors.ts";
 import { type Codec, jsonCodec, v8Codec } from "./codec.ts";
 import { checkMaxFrameBytes, FrameReader, FrameWriter } from "./_framing.ts";
+import { FrameCodec } from "./_frame_codec.ts";
 import {
   emptyStats,
   type HostKind,
@@ -114,7 +123,7 @@ async function boundedWait(promise: Promise<unknown>, ms: number): Promise<void>
 class StreamTransport implements Transport {
   readonly name = "pipe";
   readonly maxMessageBytes: number;
-  readonly #codec: Codec;
+  readonly #codec: FrameCodec;
   readonly #limit: number;
   readonly #readable: ReadableStream<Uint8Array> | undefined;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
@@ -133,7 +142,7 @@ class StreamTransport implements Transport {
     codec: Codec,
     maxFrameBytes: number,
   ) {
-    this.#codec = codec;
+    this.#codec = new FrameCodec(codec);
     this.#limit = maxFrameBytes;
     this.maxMessageBytes = maxFrameBytes;
     this.#readable = readable;
@@ -152,8 +161,8 @@ class StreamTransport implements Transport {
     if (this.#writeError) {
       throw new ConnectionClosedError("send", "peer", { cause: this.#writeError.error });
     }
-    const body = this.#codec.encode(messages);
-    this.#stats.bytesSent += this.#frames.add(body);
+    // The frame may live in the codec's scratch buffer: add() copies it at once.
+    this.#stats.bytesSent += this.#frames.add(this.#codec.encode(messages));
     this.#stats.batchesSent++;
     this.#stats.messagesSent += messages.length;
     const room = writer.desiredSize;

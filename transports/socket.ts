@@ -53,7 +53,9 @@
  * nonce); the server replies `{"ok":true}` (with `proof` = HMAC-SHA-256(secret,
  * `"troupe-socket/1 server\0"` + client nonce + server nonce)) or
  * `{"ok":false,"reason","error"}` and hangs up. After that each frame is one
- * batch: a JSON array of messages.
+ * batch: a JSON array of messages. (Between Troupe peers with the default
+ * `"v8"` codec, a frame holds JSON, JSON with raw bytes, or V8 serialization,
+ * as on the `pipe` transport.)
  *
  * @example A server and a client over a Unix socket
  * ```ts
@@ -78,6 +80,7 @@
 import { ConnectionClosedError, FrameTooLargeError } from "../actors/errors.ts";
 import { type Codec, jsonCodec, v8Codec } from "./codec.ts";
 import { checkMaxFrameBytes, encodeFrames, FRAME_PREFIX_BYTES } from "./_framing.ts";
+import { FrameCodec } from "./_frame_codec.ts";
 import { type BuiltinCodecName, pipeTransportFromStreams } from "./pipe.ts";
 import { ConnStreams } from "./_socket_conn.ts";
 import {
@@ -407,6 +410,8 @@ class SocketEnd implements SocketTransport {
   readonly #connected = Promise.withResolvers<boolean>();
   readonly #queuedStats = emptyStats();
   readonly #onClose: () => Promise<void>;
+  /** Encodes what is sent before the peer connected; then the pipe transport encodes. */
+  #queuedCodec: FrameCodec | undefined;
   #queued: Uint8Array[] = [];
   #queuedBytes = 0;
   #room: PromiseWithResolvers<void> | undefined;
@@ -476,8 +481,11 @@ class SocketEnd implements SocketTransport {
       if (this.#streams!.peerEnded) throw new ConnectionClosedError("send", "peer");
       return inner.send(messages);
     }
-    const body = this.#codec.encode(messages);
-    if (body.length > this.#limit) throw new FrameTooLargeError(body.length, this.#limit);
+    this.#queuedCodec ??= new FrameCodec(this.#codec);
+    const frame = this.#queuedCodec.encode(messages);
+    const length = this.#queuedCodec.length;
+    if (length > this.#limit) throw new FrameTooLargeError(length, this.#limit);
+    const body = this.#queuedCodec.keep(frame, 0).rest;
     this.#queued.push(body);
     this.#queuedBytes += FRAME_PREFIX_BYTES + body.length;
     this.#queuedStats.bytesSent += FRAME_PREFIX_BYTES + body.length;
