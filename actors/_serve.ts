@@ -270,6 +270,11 @@ export function serve(
         break;
       }
       handle(message);
+      if (uncredited >= creditEvery) {
+        // Mid-batch: the sender may refill the mailbox while this batch is handled.
+        credit(false);
+        out.flush();
+      }
     }
     if (head === queue.length) {
       queue.length = 0;
