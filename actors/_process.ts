@@ -12,6 +12,7 @@ import type { ProcessStdio, Transport } from "../transports/transport.ts";
 import type { BootMessage } from "./_protocol.ts";
 import { serve, type ServeControl } from "./_serve.ts";
 import { openPipeEnds } from "./_pipe_ends.ts";
+import { every } from "./_ticker.ts";
 
 /** What the parent sends first: the boot message and the transport's options. */
 export interface ProcessBoot {
@@ -120,10 +121,9 @@ export async function runProcessActor(
   }
   // A fallback for a parent that dies while something else holds our stdin open.
   const parent = Deno.ppid;
-  const watch = setInterval(() => {
+  every(500, () => {
     if (Deno.ppid !== parent) leave(0);
-  }, 500);
-  Deno.unrefTimer(watch as unknown as number);
+  });
 
   // Pipe ends in the args arrive as links of the bridge transport: open them.
   const args = await openPipeEnds(boot.boot.args, bridgeModule?.connect);

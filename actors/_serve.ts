@@ -4,6 +4,7 @@
 
 import type { Transport } from "../transports/transport.ts";
 import { Coalescer } from "./_coalesce.ts";
+import { every } from "./_ticker.ts";
 import { type RemoteErrorInfo, reviveError } from "./errors.ts";
 import { Semaphore, type SemaphoreHandle, type SemaphorePermit } from "./semaphore.ts";
 import { QueueClosedError, type QueueHandle, type QueueWaitOptions } from "./work_queue.ts";
@@ -135,7 +136,7 @@ export function serve(
   const out = new Coalescer<unknown[]>(deliver);
   let sending: Promise<void> | undefined;
   let ended = false;
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let stopHeartbeat: (() => void) | undefined;
 
   let state: unknown;
   let handlers: Handlers<unknown> = {};
@@ -306,7 +307,7 @@ export function serve(
     ended = true;
     for (const pending of calls.values()) pending.reject(new Error("The actor has ended"));
     calls.clear();
-    if (heartbeat !== undefined) clearInterval(heartbeat);
+    stopHeartbeat?.();
     setBusy(false);
     void transport.close().finally(onEnd);
   }
@@ -339,7 +340,7 @@ export function serve(
     }
     post([READY, Object.keys(handlers)]);
     if (boot.heartbeatMs > 0) {
-      heartbeat = setInterval(() => post([HEARTBEAT]), boot.heartbeatMs);
+      stopHeartbeat = every(boot.heartbeatMs, () => post([HEARTBEAT]));
     }
     try {
       for await (const batch of transport.receive()) {
@@ -365,7 +366,7 @@ export function serve(
       post([EXIT, code]);
       flushNow();
       ended = true;
-      if (heartbeat !== undefined) clearInterval(heartbeat);
+      stopHeartbeat?.();
     },
     crash(error: unknown): void {
       die(error);
