@@ -46,8 +46,8 @@ export interface BootMessage {
   args: unknown;
   capacity: number;
   heartbeatMs: number;
-  /** The channel, for worker actors (a process actor gets it on stdin). */
-  transport?: { module: string; options: unknown };
+  /** The channel's options, for worker actors (a process actor gets them on stdin). */
+  transport?: { options: unknown };
   /** This incarnation's owner id for semaphores (never reused). */
   owner: number;
   /** The system's semaphores when the actor started (worker actors share their memory). */

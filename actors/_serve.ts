@@ -5,9 +5,11 @@
 import type { Transport } from "../transports/transport.ts";
 import { Coalescer } from "./_coalesce.ts";
 import { every } from "./_ticker.ts";
-import { type RemoteErrorInfo, reviveError } from "./errors.ts";
-import { Semaphore, type SemaphoreHandle, type SemaphorePermit } from "./semaphore.ts";
-import { QueueClosedError, type QueueHandle, type QueueWaitOptions } from "./work_queue.ts";
+import { QueueClosedError, type RemoteErrorInfo, reviveError } from "./errors.ts";
+// Types only: the shared-memory semaphore is loaded when the actor is given one,
+// and the work queue lives in the parent.
+import type { SemaphoreHandle, SemaphorePermit } from "./semaphore.ts";
+import type { QueueHandle, QueueWaitOptions } from "./work_queue.ts";
 import {
   type ActorContext,
   type ActorDefinition,
@@ -73,13 +75,14 @@ function findDefinition(
 /**
  * Serves one actor over `transport` until its stop sentinel, its parent
  * closing the channel, or a crash. `onEnd` runs once, last. The actor module
- * is imported from `boot.module` unless the host `preloaded` it.
+ * is imported from `boot.module` unless the host `preloaded` it (or started
+ * loading it: a failed load is reported as the actor's init failure).
  */
 export function serve(
   boot: BootMessage,
   transport: Transport,
   onEnd: () => void,
-  preloaded?: Record<string, unknown>,
+  preloaded?: Record<string, unknown> | Promise<Record<string, unknown>>,
 ): ServeControl {
   const stopController = new AbortController();
   const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
@@ -105,6 +108,7 @@ export function serve(
       );
     }
   }
+  let semaphoreModule: typeof import("./semaphore.ts") | undefined;
   const queues = new Map<string, QueueHandle<unknown>>();
   const semaphores = new Map<string, SemaphoreHandle>();
   const ctx: ActorContext = {
@@ -123,7 +127,7 @@ export function serve(
       if (!handle) {
         const shared = boot.semaphores[name];
         handle = shared
-          ? Semaphore.from(shared, { owner: boot.owner })
+          ? semaphoreModule!.Semaphore.from(shared, { owner: boot.owner })
           : remoteSemaphore(name, boot.owner, call);
         semaphores.set(name, handle);
       }
@@ -326,7 +330,11 @@ export function serve(
 
   async function start(): Promise<void> {
     try {
-      const mod = preloaded ?? await import(boot.module);
+      const [mod, semaphores] = await Promise.all([
+        preloaded ?? import(boot.module),
+        Object.keys(boot.semaphores).length > 0 ? import("./semaphore.ts") : undefined,
+      ]);
+      semaphoreModule = semaphores;
       const spec = findDefinition(mod, boot.exportName).spec;
       handlers = spec.handlers;
       stopHook = spec.stop;

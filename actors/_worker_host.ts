@@ -1,11 +1,25 @@
-// Worker actors: a Deno Worker running actors/_worker.ts.
+// Worker actors: a Deno Worker running a data: module that statically imports
+// actors/_worker.ts and the transport module, and has the actor module loaded.
 
 import type { TransportFactory } from "../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "./_host.ts";
 import type { BootMessage } from "./_protocol.ts";
 import { bridgeToWorker } from "./_pipe_ends.ts";
 
-const WORKER_URL = new URL("./_worker.ts", import.meta.url);
+const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
+
+/**
+ * The worker's entry: plain JavaScript (nothing to transpile) naming the
+ * transport and actor modules, so that they load before the boot message
+ * arrives instead of after it.
+ */
+function entryModule(actorModule: string, transportModule: string): string {
+  const source = `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};
+import * as transport from ${JSON.stringify(transportModule)};
+runWorkerActor(transport, ${JSON.stringify(actorModule)});
+`;
+  return `data:text/javascript;base64,${btoa(source)}`;
+}
 
 /** A launcher for worker actors over channels from `factory`. */
 export function workerLauncher(
@@ -22,7 +36,7 @@ export function workerLauncher(
     if (permissions) options.deno = { permissions };
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_URL, options);
+      worker = new Worker(entryModule(boot.module, link.remote.module), options);
     } catch (error) {
       await ends.settle(true);
       throw error;
@@ -41,7 +55,7 @@ export function workerLauncher(
       {
         ...boot,
         args: ends.args,
-        transport: { module: link.remote.module, options: link.remote.options },
+        transport: { options: link.remote.options },
       },
       [...link.remote.transfer, ...ends.transfer],
     );
