@@ -11,7 +11,7 @@ import { v8Codec } from "../transports/codec.ts";
 import type { ProcessStdio, Transport } from "../transports/transport.ts";
 import type { BootMessage } from "./_protocol.ts";
 import { serve, type ServeControl } from "./_serve.ts";
-import { openPipeEnds } from "./_pipe_ends.ts";
+import type { openPipeEnds } from "./_pipe_ends.ts";
 import { every } from "./_ticker.ts";
 
 /** What the parent sends first: the boot message and the transport's options. */
@@ -82,7 +82,7 @@ function logsToStderr(): void {
 export async function runProcessActor(
   actorModule: Record<string, unknown>,
   transportModule: { connect: Connect },
-  bridgeModule?: { connect: Connect },
+  pipeEnds?: { connect: Connect; open: typeof openPipeEnds },
 ): Promise<void> {
   const live: { control?: ServeControl } = {};
   const exit = Deno.exit;
@@ -126,7 +126,7 @@ export async function runProcessActor(
   });
 
   // Pipe ends in the args arrive as links of the bridge transport: open them.
-  const args = await openPipeEnds(boot.boot.args, bridgeModule?.connect);
+  const args = pipeEnds ? await pipeEnds.open(boot.boot.args, pipeEnds.connect) : boot.boot.args;
   // The actor module was loaded statically by the data: entry.
   live.control = serve({ ...boot.boot, args }, transport, () => leave(0), actorModule);
 }
