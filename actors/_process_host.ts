@@ -13,6 +13,7 @@ import { bridgeToProcess } from "./_pipe_ends.ts";
 
 const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
 const PIPE_ENDS = new URL("./_pipe_ends.ts", import.meta.url).href;
+const PIPE_TRANSPORT = new URL("../transports/pipe.ts", import.meta.url).href;
 
 /** Options of a process actor, validated by the system. */
 export interface ProcessHostOptions {
@@ -159,7 +160,11 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
     const stdin = child.stdin.getWriter();
     const frame = bootFrame({
       boot: { ...boot, args: ends.args },
-      transport: { options: link.remote.options, usesStdio },
+      transport: {
+        options: link.remote.options,
+        usesStdio,
+        builtinPipe: link.remote.module === PIPE_TRANSPORT,
+      },
     });
     const plumbing: Promise<unknown>[] = [];
     let stdinWriter: WritableStreamDefaultWriter<Uint8Array> | undefined = stdin;
