@@ -72,17 +72,23 @@ function findDefinition(
   );
 }
 
+/** The shared-memory semaphore module, which a worker actor given semaphores needs. */
+export type SemaphoreModule = typeof import("./semaphore.ts");
+
 /**
  * Serves one actor over `transport` until its stop sentinel, its parent
- * closing the channel, or a crash. `onEnd` runs once, last. The actor module
- * is imported from `boot.module` unless the host `preloaded` it (or started
- * loading it: a failed load is reported as the actor's init failure).
+ * closing the channel, or a crash. `onEnd` runs once, last. The host loads
+ * the actor module (`actor`; a failed load is reported as the actor's init
+ * failure) and, for an actor given shared semaphores, `semaphoreModule`:
+ * the actor's side imports nothing itself, which a worker with restricted
+ * permissions might not be allowed to.
  */
 export function serve(
   boot: BootMessage,
   transport: Transport,
   onEnd: () => void,
-  preloaded?: Record<string, unknown> | Promise<Record<string, unknown>>,
+  actor: Record<string, unknown> | Promise<Record<string, unknown>>,
+  semaphoreModule?: SemaphoreModule,
 ): ServeControl {
   const stopController = new AbortController();
   const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
@@ -108,7 +114,6 @@ export function serve(
       );
     }
   }
-  let semaphoreModule: typeof import("./semaphore.ts") | undefined;
   const queues = new Map<string, QueueHandle<unknown>>();
   const semaphores = new Map<string, SemaphoreHandle>();
   const ctx: ActorContext = {
@@ -126,8 +131,8 @@ export function serve(
       let handle = semaphores.get(name);
       if (!handle) {
         const shared = boot.semaphores[name];
-        handle = shared
-          ? semaphoreModule!.Semaphore.from(shared, { owner: boot.owner })
+        handle = shared && semaphoreModule
+          ? semaphoreModule.Semaphore.from(shared, { owner: boot.owner })
           : remoteSemaphore(name, boot.owner, call);
         semaphores.set(name, handle);
       }
@@ -330,11 +335,7 @@ export function serve(
 
   async function start(): Promise<void> {
     try {
-      const [mod, semaphores] = await Promise.all([
-        preloaded ?? import(boot.module),
-        Object.keys(boot.semaphores).length > 0 ? import("./semaphore.ts") : undefined,
-      ]);
-      semaphoreModule = semaphores;
+      const mod = await actor;
       const spec = findDefinition(mod, boot.exportName).spec;
       handlers = spec.handlers;
       stopHook = spec.stop;

@@ -14,7 +14,7 @@
 
 import type { Transport } from "../transports/transport.ts";
 import type { BootMessage } from "./_protocol.ts";
-import { serve, type ServeControl } from "./_serve.ts";
+import { type SemaphoreModule, serve, type ServeControl } from "./_serve.ts";
 
 let control: ServeControl | undefined;
 
@@ -51,15 +51,20 @@ type Connect = (options: unknown) => Transport | Promise<Transport>;
 
 /**
  * Runs the actor of the module at `actorModule` over the transport module
- * `transportModule`, once the boot message arrives.
+ * `transportModule`, once the boot message arrives. `semaphoreModule` is
+ * there when the actor is given shared semaphores.
  */
-export function runWorkerActor(transportModule: { connect: Connect }, actorModule: string): void {
+export function runWorkerActor(
+  transportModule: { connect: Connect },
+  actorModule: string,
+  semaphoreModule?: SemaphoreModule,
+): void {
   // A failed load is the actor's init failure, reported by serve() over the channel.
   const loading: Promise<Record<string, unknown>> = import(actorModule);
   loading.catch(() => {});
   self.onmessage = (event: MessageEvent<BootMessage>) => {
     self.onmessage = null;
-    void boot(event.data, transportModule.connect, loading);
+    void boot(event.data, transportModule.connect, loading, semaphoreModule);
   };
 }
 
@@ -67,6 +72,7 @@ async function boot(
   message: BootMessage,
   connect: Connect,
   loading: Promise<Record<string, unknown>>,
+  semaphoreModule: SemaphoreModule | undefined,
 ): Promise<void> {
   let transport: Transport;
   try {
@@ -79,6 +85,6 @@ async function boot(
   // When the actor is done the worker stays up: the parent terminates it once
   // the goodbye has arrived. Closing here could drop the last frames still on
   // their way through a transferred stream.
-  control = serve(message, transport, () => {}, loading);
+  control = serve(message, transport, () => {}, loading, semaphoreModule);
   for (const error of early.splice(0)) control.crash(error);
 }

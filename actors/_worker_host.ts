@@ -7,17 +7,24 @@ import type { BootMessage } from "./_protocol.ts";
 import { bridgeToWorker } from "./_pipe_ends.ts";
 
 const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
+const SEMAPHORE = new URL("./semaphore.ts", import.meta.url).href;
 
 /**
  * The worker's entry: plain JavaScript (nothing to transpile) naming the
  * transport and actor modules, so that they load before the boot message
- * arrives instead of after it.
+ * arrives instead of after it. Static imports need no read permission; the
+ * shared-memory semaphore is imported only for an actor given semaphores.
  */
-function entryModule(actorModule: string, transportModule: string): string {
-  const source = `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};
-import * as transport from ${JSON.stringify(transportModule)};
-runWorkerActor(transport, ${JSON.stringify(actorModule)});
-`;
+function entryModule(actorModule: string, transportModule: string, semaphores: boolean): string {
+  const lines = [
+    `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};`,
+    `import * as transport from ${JSON.stringify(transportModule)};`,
+  ];
+  if (semaphores) lines.push(`import * as semaphores from ${JSON.stringify(SEMAPHORE)};`);
+  lines.push(
+    `runWorkerActor(transport, ${JSON.stringify(actorModule)}${semaphores ? ", semaphores" : ""});`,
+  );
+  const source = lines.join("\n");
   return `data:text/javascript;base64,${btoa(source)}`;
 }
 
@@ -36,7 +43,8 @@ export function workerLauncher(
     if (permissions) options.deno = { permissions };
     let worker: Worker;
     try {
-      worker = new Worker(entryModule(boot.module, link.remote.module), options);
+      const semaphores = Object.keys(boot.semaphores).length > 0;
+      worker = new Worker(entryModule(boot.module, link.remote.module, semaphores), options);
     } catch (error) {
       await ends.settle(true);
       throw error;
