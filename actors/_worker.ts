@@ -1,8 +1,7 @@
 // The bootstrap of a worker actor. The parent starts the worker on a small
 // data: module that statically imports this file and the transport module,
-// then calls runWorkerActor with the actor module's URL: the actor module
-// starts loading at once, while the boot message (the args and the channel)
-// is still on its way.
+// then calls runWorkerActor with the actor module's URL, which it imports
+// once the boot message (the args and the channel) has arrived.
 //
 // This module registers the message handler synchronously (so the boot
 // message cannot be lost), traps every uncaught error inside the worker (an
@@ -30,20 +29,15 @@ self.addEventListener("error", (event) => onUncaught(event, event.error ?? event
 self.addEventListener("unhandledrejection", (event) => onUncaught(event, event.reason));
 
 // `self.close()` and `Deno.exit()` end a worker without any event on the
-// parent's side: announce the exit first. An actor module that exits as it
-// loads has no channel yet, and says so on the worker's own port.
+// parent's side: announce the exit first.
 const close = self.close.bind(self);
 const exit = Deno.exit;
-function exiting(code: number): void {
-  if (control) control.exit(code);
-  else self.postMessage({ bootError: `the actor exited with code ${code} as it loaded` });
-}
 self.close = () => {
-  exiting(0);
+  control?.exit(0);
   close();
 };
 Deno.exit = ((code?: number) => {
-  exiting(code ?? 0);
+  control?.exit(code ?? 0);
   exit(code);
 }) as typeof Deno.exit;
 
@@ -59,19 +53,16 @@ export function runWorkerActor(
   actorModule: string,
   semaphoreModule?: SemaphoreModule,
 ): void {
-  // A failed load is the actor's init failure, reported by serve() over the channel.
-  const loading: Promise<Record<string, unknown>> = import(actorModule);
-  loading.catch(() => {});
   self.onmessage = (event: MessageEvent<BootMessage>) => {
     self.onmessage = null;
-    void boot(event.data, transportModule.connect, loading, semaphoreModule);
+    void boot(event.data, transportModule.connect, actorModule, semaphoreModule);
   };
 }
 
 async function boot(
   message: BootMessage,
   connect: Connect,
-  loading: Promise<Record<string, unknown>>,
+  actorModule: string,
   semaphoreModule: SemaphoreModule | undefined,
 ): Promise<void> {
   let transport: Transport;
@@ -85,6 +76,9 @@ async function boot(
   // When the actor is done the worker stays up: the parent terminates it once
   // the goodbye has arrived. Closing here could drop the last frames still on
   // their way through a transferred stream.
-  control = serve(message, transport, () => {}, loading, semaphoreModule);
+  // The actor module loads once the channel is open: loading it meanwhile
+  // would slow a handshake that has a deadline (socket) on this busy thread.
+  // A failed load is the actor's init failure, reported over the channel.
+  control = serve(message, transport, () => {}, import(actorModule), semaphoreModule);
   for (const error of early.splice(0)) control.crash(error);
 }

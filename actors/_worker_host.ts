@@ -1,5 +1,5 @@
 // Worker actors: a Deno Worker running a data: module that statically imports
-// actors/_worker.ts and the transport module, and has the actor module loaded.
+// actors/_worker.ts and the transport module and names the actor module.
 
 import type { TransportFactory } from "../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "./_host.ts";
@@ -10,10 +10,12 @@ const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
 const SEMAPHORE = new URL("./semaphore.ts", import.meta.url).href;
 
 /**
- * The worker's entry: plain JavaScript (nothing to transpile) naming the
- * transport and actor modules, so that they load before the boot message
- * arrives instead of after it. Static imports need no read permission; the
- * shared-memory semaphore is imported only for an actor given semaphores.
+ * The worker's entry: plain JavaScript (nothing to transpile) that imports
+ * the bootstrap and the transport module statically, so that both load in
+ * one go before the boot message is read, and names the actor module, which
+ * the bootstrap imports once the channel is open. Static imports need no
+ * read permission; the shared-memory semaphore is imported only for an actor
+ * given semaphores.
  */
 function entryModule(actorModule: string, transportModule: string, semaphores: boolean): string {
   const lines = [

@@ -62,7 +62,7 @@ function generator(seed: number): (depth: number) => unknown {
 Deno.test("V8 format: values written in JavaScript read back the same in node:v8 and in JavaScript", () => {
   const value = generator(1);
   let written = 0;
-  for (let i = 0; i < 5000; i++) {
+  for (let i = 0; i < 1500; i++) {
     const batch = [value(0), value(0)];
     const expected = v8.deserialize(v8.serialize(batch));
     const bytes = encode(batch);
@@ -71,20 +71,20 @@ Deno.test("V8 format: values written in JavaScript read back the same in node:v8
     assert.deepStrictEqual(v8.deserialize(bytes), expected);
     assert.deepStrictEqual(decode(bytes), expected);
   }
-  assert.ok(written > 2000, `only ${written} of 5000 batches were written in JavaScript`);
+  assert.ok(written > 600, `only ${written} of 1500 batches were written in JavaScript`);
 });
 
 Deno.test("V8 format: what node:v8 writes reads back the same in JavaScript", () => {
   const value = generator(2);
   let read = 0;
-  for (let i = 0; i < 5000; i++) {
+  for (let i = 0; i < 1500; i++) {
     const bytes = v8.serialize([value(0), value(0)]);
     const decoded = decode(bytes);
     if (decoded === UNSUPPORTED) continue;
     read++;
     assert.deepStrictEqual(decoded, v8.deserialize(bytes));
   }
-  assert.ok(read > 2000, `only ${read} of 5000 batches were read in JavaScript`);
+  assert.ok(read > 600, `only ${read} of 1500 batches were read in JavaScript`);
 });
 
 Deno.test("V8 format: shared and circular references, __proto__ keys and long strings", () => {
@@ -113,7 +113,7 @@ Deno.test("V8 format: truncated or corrupted bytes are read as node:v8 reads the
     [1, "a", { b: [2, 3] }, new Map([[1, { x: null }]]), new Set([1n]), new Date(5), "日本", true],
     [{ a: { b: { c: [1.5, -0, undefined] } } }],
   ].map((sample) => new Uint8Array(v8.serialize(sample)));
-  for (let i = 0; i < 20_000; i++) {
+  for (let i = 0; i < 6000; i++) {
     const sample = samples[i % samples.length]!;
     let bytes: Uint8Array;
     if (rnd() < 0.4) bytes = sample.slice(0, Math.floor(rnd() * sample.length));
