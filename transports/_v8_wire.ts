@@ -355,23 +355,26 @@ function readDouble(): number {
 
 const CHUNK = 4096;
 
-function isAscii(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return false;
-  return true;
-}
-
 /** UTF-8 text; TextDecoder refuses views of shared memory, so those are copied first. */
 function utf8Text(bytes: Uint8Array): string {
   return utf8Decoder.decode(bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice());
 }
 
+/** Shorter one-byte strings are built in JavaScript; longer ones tried as ASCII first. */
+const SHORT_STRING = 48;
+
 function readOneByteString(length: number): string {
   if (length > input.length - at) throw GIVE_UP;
   const bytes = input.subarray(at, at + length);
   at += length;
-  if (length <= CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  // Long and ASCII (where Latin-1 and UTF-8 agree): let the UTF-8 decoder do it.
-  if (isAscii(bytes)) return utf8Text(bytes);
+  if (length <= SHORT_STRING) {
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  // ASCII reads the same as Latin-1 and as UTF-8, and the UTF-8 decoder is
+  // native. Any other byte either joins a multi-byte character (the text
+  // comes out shorter) or is invalid (U+FFFD, which Latin-1 text never holds).
+  const ascii = utf8Text(bytes);
+  if (ascii.length === length && !ascii.includes("\ufffd")) return ascii;
   let text = "";
   for (let i = 0; i < length; i += CHUNK) {
     text += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
