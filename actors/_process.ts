@@ -11,30 +11,39 @@ import { v8Codec } from "../transports/codec.ts";
 import type { ProcessStdio, Transport } from "../transports/transport.ts";
 import type { BootMessage } from "./_protocol.ts";
 import { serve, type ServeControl } from "./_serve.ts";
-import { openPipeEnds } from "./_pipe_ends.ts";
+import type { openPipeEnds } from "./_pipe_ends.ts";
+import { every } from "./_ticker.ts";
+import { stdinReadable, stdoutWritable } from "./_stdio.ts";
 
 /** What the parent sends first: the boot message and the transport's options. */
 export interface ProcessBoot {
   boot: BootMessage;
-  transport: { options: unknown; usesStdio: boolean };
+  transport: {
+    options: unknown;
+    usesStdio: boolean;
+    /** The transport is the built-in pipe, which can do without web streams. */
+    builtinPipe: boolean;
+  };
 }
 
 type Connect = (options: unknown, stdio?: ProcessStdio) => Transport | Promise<Transport>;
 
-/** Reads the length-prefixed boot frame, then hands back the rest of stdin as a stream. */
-async function readBoot(
-  stdin: ReadableStream<Uint8Array>,
-): Promise<{ boot: ProcessBoot; rest: ReadableStream<Uint8Array> }> {
-  const reader = stdin.getReader();
+/**
+ * Reads the length-prefixed boot frame from stdin; returns it and the bytes
+ * read past it. Reads stdin directly, not through `Deno.stdin.readable`: see
+ * `_stdio.ts` for what web streams cost a fresh process.
+ */
+async function readBoot(): Promise<{ boot: ProcessBoot; leftover: Uint8Array }> {
+  const chunk = new Uint8Array(READ_SIZE);
   let buffered = new Uint8Array(0);
   let need = 4;
   let length = -1;
   while (buffered.length < need) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("stdin ended before the boot message");
-    const joined = new Uint8Array(buffered.length + value.length);
+    const n = await Deno.stdin.read(chunk);
+    if (n === null) throw new Error("stdin ended before the boot message");
+    const joined = new Uint8Array(buffered.length + n);
     joined.set(buffered);
-    joined.set(value, buffered.length);
+    joined.set(chunk.subarray(0, n), buffered.length);
     buffered = joined;
     if (length < 0 && buffered.length >= 4) {
       length = new DataView(buffered.buffer).getUint32(0, true);
@@ -42,23 +51,42 @@ async function readBoot(
     }
   }
   const [boot] = v8Codec.decode(buffered.subarray(4, 4 + length)) as [ProcessBoot];
-  let leftover: Uint8Array | undefined = buffered.subarray(4 + length);
-  const rest = new ReadableStream<Uint8Array>({
+  return { boot, leftover: buffered.subarray(4 + length) };
+}
+
+const READ_SIZE = 64 * 1024;
+
+/** Standard input as a real stream, after the bytes already read: for other transports. */
+function stdinStream(leftover: Uint8Array): ReadableStream<Uint8Array> {
+  let pending: Uint8Array | undefined = leftover;
+  return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (leftover && leftover.length > 0) {
-        controller.enqueue(leftover);
-        leftover = undefined;
+      if (pending !== undefined && pending.length > 0) {
+        controller.enqueue(pending);
+        pending = undefined;
         return;
       }
-      const { value, done } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
+      const chunk = new Uint8Array(READ_SIZE);
+      const n = await Deno.stdin.read(chunk);
+      if (n === null) controller.close();
+      else controller.enqueue(chunk.subarray(0, n));
     },
-    cancel(reason) {
-      return reader.cancel(reason);
+    cancel() {
+      Deno.stdin.close();
     },
   });
-  return { boot, rest };
+}
+
+/** Resolves when stdin ends (or fails), discarding what it reads. */
+async function stdinEnd(): Promise<void> {
+  const chunk = new Uint8Array(1024);
+  try {
+    while (await Deno.stdin.read(chunk) !== null) {
+      // Nothing is expected here but the end.
+    }
+  } catch {
+    // A failed stdin ends the same way.
+  }
 }
 
 const encoder = new TextEncoder();
@@ -81,7 +109,7 @@ function logsToStderr(): void {
 export async function runProcessActor(
   actorModule: Record<string, unknown>,
   transportModule: { connect: Connect },
-  bridgeModule?: { connect: Connect },
+  pipeEnds?: { connect: Connect; open: typeof openPipeEnds },
 ): Promise<void> {
   const live: { control?: ServeControl } = {};
   const exit = Deno.exit;
@@ -105,28 +133,29 @@ export async function runProcessActor(
     return leave(code ?? 0);
   }) as typeof Deno.exit;
 
-  const { boot, rest } = await readBoot(Deno.stdin.readable);
+  const { boot, leftover } = await readBoot();
   let transport: Transport;
   if (boot.transport.usesStdio) {
     logsToStderr();
-    transport = await transportModule.connect(boot.transport.options, {
-      readable: rest,
-      writable: Deno.stdout.writable,
-    });
+    // The built-in pipe transport uses only part of the streams API: it gets
+    // stdin and stdout without web streams. Other transports get real ones.
+    const stdio = boot.transport.builtinPipe
+      ? { readable: stdinReadable(leftover), writable: stdoutWritable() }
+      : { readable: stdinStream(leftover), writable: Deno.stdout.writable };
+    transport = await transportModule.connect(boot.transport.options, stdio);
   } else {
     transport = await transportModule.connect(boot.transport.options);
     // Nothing else comes on stdin: its end means the parent died.
-    void rest.pipeTo(new WritableStream()).finally(() => leave(0));
+    void stdinEnd().then(() => leave(0));
   }
   // A fallback for a parent that dies while something else holds our stdin open.
   const parent = Deno.ppid;
-  const watch = setInterval(() => {
+  every(500, () => {
     if (Deno.ppid !== parent) leave(0);
-  }, 500);
-  Deno.unrefTimer(watch as unknown as number);
+  });
 
   // Pipe ends in the args arrive as links of the bridge transport: open them.
-  const args = await openPipeEnds(boot.boot.args, bridgeModule?.connect);
+  const args = pipeEnds ? await pipeEnds.open(boot.boot.args, pipeEnds.connect) : boot.boot.args;
   // The actor module was loaded statically by the data: entry.
   live.control = serve({ ...boot.boot, args }, transport, () => leave(0), actorModule);
 }

@@ -12,6 +12,8 @@ import { type ActorPermissions, permissionFlags, withTransportNeeds } from "./pe
 import { bridgeToProcess } from "./_pipe_ends.ts";
 
 const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
+const PIPE_ENDS = new URL("./_pipe_ends.ts", import.meta.url).href;
+const PIPE_TRANSPORT = new URL("../transports/pipe.ts", import.meta.url).href;
 
 /** Options of a process actor, validated by the system. */
 export interface ProcessHostOptions {
@@ -38,15 +40,26 @@ function entryModule(
   transportModule: string,
   bridgeModule: string | undefined,
 ): string {
-  const bridge = bridgeModule === undefined
-    ? ""
-    : `import * as bridge from ${JSON.stringify(bridgeModule)};\n`;
-  const source = `import * as actor from ${JSON.stringify(actorModule)};
-import * as transport from ${JSON.stringify(transportModule)};
-${bridge}import { runProcessActor } from ${JSON.stringify(PROCESS_BOOTSTRAP)};
-await runProcessActor(actor, transport${bridge ? ", bridge" : ""});
-`;
-  return `data:application/typescript;base64,${btoa(source)}`;
+  const lines = [
+    `import * as actor from ${JSON.stringify(actorModule)};`,
+    `import * as transport from ${JSON.stringify(transportModule)};`,
+  ];
+  let ends = "";
+  if (bridgeModule !== undefined) {
+    // Pipe ends are rare: only an actor given some loads what opens them.
+    lines.push(
+      `import * as bridge from ${JSON.stringify(bridgeModule)};`,
+      `import { openPipeEnds } from ${JSON.stringify(PIPE_ENDS)};`,
+    );
+    ends = ", { connect: bridge.connect, open: openPipeEnds }";
+  }
+  lines.push(
+    `import { runProcessActor } from ${JSON.stringify(PROCESS_BOOTSTRAP)};`,
+    `await runProcessActor(actor, transport${ends});`,
+  );
+  const source = lines.join("\n");
+  // Plain JavaScript: nothing to transpile.
+  return `data:text/javascript;base64,${btoa(source)}`;
 }
 
 function bootFrame(boot: ProcessBoot): Uint8Array {
@@ -147,7 +160,11 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
     const stdin = child.stdin.getWriter();
     const frame = bootFrame({
       boot: { ...boot, args: ends.args },
-      transport: { options: link.remote.options, usesStdio },
+      transport: {
+        options: link.remote.options,
+        usesStdio,
+        builtinPipe: link.remote.module === PIPE_TRANSPORT,
+      },
     });
     const plumbing: Promise<unknown>[] = [];
     let stdinWriter: WritableStreamDefaultWriter<Uint8Array> | undefined = stdin;

@@ -3,8 +3,13 @@
 // primitives so every codec (structured clone, v8, JSON) carries them cheaply.
 
 import { MessageNotCloneableError, type RemoteErrorInfo } from "./errors.ts";
-import { type BatchKind, BYTES_KIND, NOT_PLAIN_KIND, PLAIN_KIND } from "../transports/_batch.ts";
-import { BYTES_KEY } from "../transports/_frame_codec.ts";
+import {
+  type BatchKind,
+  BYTES_KEY,
+  BYTES_KIND,
+  NOT_PLAIN_KIND,
+  PLAIN_KIND,
+} from "../transports/_batch.ts";
 
 /** Values nested deeper than this travel as V8 bytes, not JSON. */
 const MAX_PLAIN_DEPTH = 64;
@@ -51,8 +56,8 @@ export interface BootMessage {
   args: unknown;
   capacity: number;
   heartbeatMs: number;
-  /** The channel, for worker actors (a process actor gets it on stdin). */
-  transport?: { module: string; options: unknown };
+  /** The channel's options, for worker actors (a process actor gets them on stdin). */
+  transport?: { options: unknown };
   /** This incarnation's owner id for semaphores (never reused). */
   owner: number;
   /** The system's semaphores when the actor started (worker actors share their memory). */

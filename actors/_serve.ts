@@ -5,9 +5,12 @@
 import type { Transport } from "../transports/transport.ts";
 import { Coalescer, UNKNOWN_KIND } from "./_coalesce.ts";
 import { type BatchKind, PLAIN_KIND } from "../transports/_batch.ts";
-import { type RemoteErrorInfo, reviveError } from "./errors.ts";
-import { Semaphore, type SemaphoreHandle, type SemaphorePermit } from "./semaphore.ts";
-import { QueueClosedError, type QueueHandle, type QueueWaitOptions } from "./work_queue.ts";
+import { every } from "./_ticker.ts";
+import { QueueClosedError, type RemoteErrorInfo, reviveError } from "./errors.ts";
+// Types only: the shared-memory semaphore is loaded when the actor is given one,
+// and the work queue lives in the parent.
+import type { SemaphoreHandle, SemaphorePermit } from "./semaphore.ts";
+import type { QueueHandle, QueueWaitOptions } from "./work_queue.ts";
 import {
   type ActorContext,
   type ActorDefinition,
@@ -70,16 +73,23 @@ function findDefinition(
   );
 }
 
+/** The shared-memory semaphore module, which a worker actor given semaphores needs. */
+export type SemaphoreModule = typeof import("./semaphore.ts");
+
 /**
  * Serves one actor over `transport` until its stop sentinel, its parent
- * closing the channel, or a crash. `onEnd` runs once, last. The actor module
- * is imported from `boot.module` unless the host `preloaded` it.
+ * closing the channel, or a crash. `onEnd` runs once, last. The host loads
+ * the actor module (`actor`; a failed load is reported as the actor's init
+ * failure) and, for an actor given shared semaphores, `semaphoreModule`:
+ * the actor's side imports nothing itself, which a worker with restricted
+ * permissions might not be allowed to.
  */
 export function serve(
   boot: BootMessage,
   transport: Transport,
   onEnd: () => void,
-  preloaded?: Record<string, unknown>,
+  actor: Record<string, unknown> | Promise<Record<string, unknown>>,
+  semaphoreModule?: SemaphoreModule,
 ): ServeControl {
   const stopController = new AbortController();
   const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
@@ -122,8 +132,8 @@ export function serve(
       let handle = semaphores.get(name);
       if (!handle) {
         const shared = boot.semaphores[name];
-        handle = shared
-          ? Semaphore.from(shared, { owner: boot.owner })
+        handle = shared && semaphoreModule
+          ? semaphoreModule.Semaphore.from(shared, { owner: boot.owner })
           : remoteSemaphore(name, boot.owner, call);
         semaphores.set(name, handle);
       }
@@ -138,7 +148,7 @@ export function serve(
   const inspector = new PayloadInspector();
   let sending: Promise<void> | undefined;
   let ended = false;
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let stopHeartbeat: (() => void) | undefined;
 
   let state: unknown;
   let handlers: Handlers<unknown> = {};
@@ -318,7 +328,7 @@ export function serve(
     ended = true;
     for (const pending of calls.values()) pending.reject(new Error("The actor has ended"));
     calls.clear();
-    if (heartbeat !== undefined) clearInterval(heartbeat);
+    stopHeartbeat?.();
     setBusy(false);
     void transport.close().finally(onEnd);
   }
@@ -337,7 +347,7 @@ export function serve(
 
   async function start(): Promise<void> {
     try {
-      const mod = preloaded ?? await import(boot.module);
+      const mod = await actor;
       const spec = findDefinition(mod, boot.exportName).spec;
       handlers = spec.handlers;
       stopHook = spec.stop;
@@ -351,7 +361,7 @@ export function serve(
     }
     post([READY, Object.keys(handlers)]);
     if (boot.heartbeatMs > 0) {
-      heartbeat = setInterval(() => post([HEARTBEAT], PLAIN_KIND), boot.heartbeatMs);
+      stopHeartbeat = every(boot.heartbeatMs, () => post([HEARTBEAT], PLAIN_KIND));
     }
     try {
       for await (const batch of transport.receive()) {
@@ -377,7 +387,7 @@ export function serve(
       post([EXIT, code]);
       flushNow();
       ended = true;
-      if (heartbeat !== undefined) clearInterval(heartbeat);
+      stopHeartbeat?.();
     },
     crash(error: unknown): void {
       die(error);

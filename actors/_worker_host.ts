@@ -1,11 +1,34 @@
-// Worker actors: a Deno Worker running actors/_worker.ts.
+// Worker actors: a Deno Worker running a data: module that statically imports
+// actors/_worker.ts and the transport module and names the actor module.
 
 import type { TransportFactory } from "../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "./_host.ts";
 import type { BootMessage } from "./_protocol.ts";
 import { bridgeToWorker } from "./_pipe_ends.ts";
 
-const WORKER_URL = new URL("./_worker.ts", import.meta.url);
+const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
+const SEMAPHORE = new URL("./semaphore.ts", import.meta.url).href;
+
+/**
+ * The worker's entry: plain JavaScript (nothing to transpile) that imports
+ * the bootstrap and the transport module statically, so that both load in
+ * one go before the boot message is read, and names the actor module, which
+ * the bootstrap imports once the channel is open. Static imports need no
+ * read permission; the shared-memory semaphore is imported only for an actor
+ * given semaphores.
+ */
+function entryModule(actorModule: string, transportModule: string, semaphores: boolean): string {
+  const lines = [
+    `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};`,
+    `import * as transport from ${JSON.stringify(transportModule)};`,
+  ];
+  if (semaphores) lines.push(`import * as semaphores from ${JSON.stringify(SEMAPHORE)};`);
+  lines.push(
+    `runWorkerActor(transport, ${JSON.stringify(actorModule)}${semaphores ? ", semaphores" : ""});`,
+  );
+  const source = lines.join("\n");
+  return `data:text/javascript;base64,${btoa(source)}`;
+}
 
 /** A launcher for worker actors over channels from `factory`. */
 export function workerLauncher(
@@ -22,7 +45,8 @@ export function workerLauncher(
     if (permissions) options.deno = { permissions };
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_URL, options);
+      const semaphores = Object.keys(boot.semaphores).length > 0;
+      worker = new Worker(entryModule(boot.module, link.remote.module, semaphores), options);
     } catch (error) {
       await ends.settle(true);
       throw error;
@@ -41,7 +65,7 @@ export function workerLauncher(
       {
         ...boot,
         args: ends.args,
-        transport: { module: link.remote.module, options: link.remote.options },
+        transport: { options: link.remote.options },
       },
       [...link.remote.transfer, ...ends.transfer],
     );

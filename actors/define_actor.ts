@@ -82,7 +82,7 @@ export interface ActorDefinition<S, A, H extends Handlers<S>> {
  *
  * @example A counter actor (in its own module, say `counter.ts`)
  * ```ts
- * import { defineActor } from "@troupe/troupe";
+ * import { defineActor } from "@troupe/troupe/actor";
  * import assert from "node:assert/strict";
  *
  * export const counter = defineActor({

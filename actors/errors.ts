@@ -591,3 +591,27 @@ export class SupervisorGaveUpError extends Error {
     this.crashes = crashes;
   }
 }
+
+/**
+ * The queue was closed and is empty: nothing more will come.
+ *
+ * @example
+ * ```ts
+ * import { QueueClosedError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(new QueueClosedError("jobs").name, "QueueClosedError");
+ * ```
+ */
+export class QueueClosedError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param queue The queue's name.
+   * @param options Standard error options.
+   */
+  constructor(queue: string, options?: ErrorOptions) {
+    super(`Queue "${queue}" is closed`, options);
+    this.name = "QueueClosedError";
+  }
+}

@@ -22,6 +22,10 @@
  * @module
  */
 
+import { QueueClosedError } from "./errors.ts";
+
+export { QueueClosedError };
+
 /** Options of calls that may wait. */
 export interface QueueWaitOptions {
   /** Rejects with a `TimeoutError` `DOMException` after this many milliseconds. */
@@ -34,30 +38,6 @@ export interface QueueWaitOptions {
 export interface WorkQueueOptions {
   /** The most items it holds; `put` waits beyond. Default 1024. */
   capacity?: number;
-}
-
-/**
- * The queue was closed and is empty: nothing more will come.
- *
- * @example
- * ```ts
- * import { QueueClosedError } from "@troupe/troupe";
- * import assert from "node:assert/strict";
- *
- * assert.equal(new QueueClosedError("jobs").name, "QueueClosedError");
- * ```
- */
-export class QueueClosedError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param queue The queue's name.
-   * @param options Standard error options.
-   */
-  constructor(queue: string, options?: ErrorOptions) {
-    super(`Queue "${queue}" is closed`, options);
-    this.name = "QueueClosedError";
-  }
 }
 
 /**

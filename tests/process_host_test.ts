@@ -4,7 +4,9 @@ import {
   ActorError,
   ActorExitedError,
   ActorSystem,
+  pipeTransport,
   SpawnError,
+  type TransportFactory,
 } from "../mod.ts";
 import type { processProbe } from "./fixtures/process_actor.ts";
 import type { probe } from "./fixtures/probe_actor.ts";
@@ -232,4 +234,25 @@ Deno.test("an idle process actor outlives many heartbeat intervals", async () =>
   clearTimeout(timer);
   assert.match(await ref.ask("hello", "after a nap"), /^hi after a nap/);
   assert.match(await worker.ask("hello", "worker too"), /^hi worker too/);
+});
+
+Deno.test("a transport over stdio other than the built-in pipe gets real streams", async () => {
+  const module = new URL("./fixtures/stdio_transport.ts", import.meta.url).href;
+  const pipe = pipeTransport();
+  const copy: TransportFactory = {
+    name: "pipe-copy",
+    hosts: ["process"],
+    async open(host, stdio) {
+      const link = await pipe.open(host, stdio);
+      return { ...link, remote: { ...link.remote, module } };
+    },
+  };
+  await using system = await ActorSystem.start({ transports: [copy] });
+  const ref = await system.spawn<typeof processProbe>(ACTOR, {
+    host: "process",
+    transport: "pipe-copy",
+    args: { greeting: "hello" },
+  });
+  assert.match(await ref.ask("hello", "streams"), /^hello streams/);
+  assert.equal((await ref.stop()).reason, "normal");
 });

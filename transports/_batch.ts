@@ -25,6 +25,9 @@ export const NOT_PLAIN_KIND: BatchKind = 2;
 /** The key of a batch array under which its sender states its {@linkcode BatchKind}. */
 export const BATCH_KIND: unique symbol = Symbol("troupe.batchKind");
 
+/** The key of the JSON object that stands for a byte array in a binary frame. */
+export const BYTES_KEY = "\u0000bytes";
+
 /** A batch array that may state what its sender knows. */
 export type StatedBatch = readonly unknown[] & {
   [BATCH_KIND]?: BatchKind;

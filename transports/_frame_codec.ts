@@ -8,7 +8,7 @@
 
 import type { ReusePolicy } from "./_ring.ts";
 import { type Codec, jsonCodec, v8Codec } from "./codec.ts";
-import { BATCH_KIND, BYTES_KIND, NOT_PLAIN_KIND, type StatedBatch } from "./_batch.ts";
+import { BATCH_KIND, BYTES_KEY, BYTES_KIND, NOT_PLAIN_KIND, type StatedBatch } from "./_batch.ts";
 
 /** The first byte of every V8 serialization (its version tag). */
 const V8_VERSION_TAG = 0xff;
@@ -18,8 +18,6 @@ const JSON_ARRAY_START = 0x5b;
 const BINARY_TAG = 0x42;
 /** Bytes before the JSON text of a binary frame: the tag and the text's length. */
 const BINARY_PREFIX_BYTES = 5;
-/** The key of the JSON object that stands for a byte array in a binary frame. */
-export const BYTES_KEY = "\u0000bytes";
 /** Text up to this many characters is converted to and from bytes in JavaScript. */
 const SHORT_TEXT = 256;
 /** Encoded batches up to this size reuse one scratch buffer. */

@@ -6,14 +6,20 @@
  * @module
  */
 
+import { decode as decodeV8, encode as encodeV8, UNSUPPORTED } from "./_v8_wire.ts";
+
 type V8 = typeof import("node:v8");
+
+/** Batches of up to this many messages are encoded in JavaScript when they can be. */
+const JS_ENCODE_MAX = 4;
 
 let v8: V8 | undefined;
 
 /**
  * `node:v8`, loaded on first use: importing it starts Deno's Node layer,
  * which costs every worker tens of milliseconds and megabytes even when
- * its actor never encodes a byte.
+ * its actor never encodes a byte. Common values do not need it at all:
+ * `_v8_wire.ts` writes and reads them in V8's format itself.
  */
 function loadV8(): V8 {
   v8 ??= (globalThis as unknown as {
@@ -58,9 +64,12 @@ export interface Codec {
 }
 
 /**
- * The V8 structured-serialization codec (`node:v8`): objects, arrays, Map,
- * Set, Date, RegExp, typed arrays, ArrayBuffer, bigint, undefined and errors
- * round-trip as they do through `postMessage`.
+ * The V8 structured-serialization codec (`node:v8`'s format): objects,
+ * arrays, Map, Set, Date, RegExp, typed arrays, ArrayBuffer, bigint,
+ * undefined and errors round-trip as they do through `postMessage`. Plain
+ * data, Date, Map and Set are decoded, and encoded in batches of up to four
+ * messages, without loading `node:v8` (which starts Deno's Node layer); the
+ * rest goes through `node:v8`. The bytes are V8's format either way.
  *
  * @example
  * ```ts
@@ -74,10 +83,18 @@ export interface Codec {
 export const v8Codec: Codec = {
   name: "v8",
   encode(batch: readonly unknown[]): Uint8Array {
+    // Past a few messages node:v8 encodes faster (its setup is paid once per
+    // batch, its per-message work is native); fewer, as a fresh actor's
+    // first replies are, are faster here and need no Node layer.
+    if (batch.length <= JS_ENCODE_MAX) {
+      const bytes = encodeV8(batch);
+      if (bytes !== UNSUPPORTED) return bytes;
+    }
     return loadV8().serialize(batch);
   },
   decode(bytes: Uint8Array): unknown[] {
-    const value = loadV8().deserialize(bytes);
+    let value = decodeV8(bytes);
+    if (value === UNSUPPORTED) value = loadV8().deserialize(bytes);
     if (!Array.isArray(value)) throw new TypeError("Cannot decode batch: expected an array");
     return value;
   },

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** `echo` returns its payload, `ping` returns `"pong"`, `pid` the process id it runs in. */
 export const echo = defineActor({

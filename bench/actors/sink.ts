@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** Counts every `take`; `count` returns how many it took. */
 export const sink = defineActor({

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** `run` returns its argument plus one. */
 export const task = defineActor({

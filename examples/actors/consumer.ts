@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** Takes items from a system queue, marks each done, and stops at the sentinel. */
 export const consumer = defineActor({

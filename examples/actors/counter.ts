@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** Counts what it is told to add; `get` returns the count. */
 export const counter = defineActor({

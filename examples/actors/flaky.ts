@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** Answers pings; `crash` kills it with an uncaught error. */
 export const flaky = defineActor({

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** Enters the section under a "db" permit, or crashes while holding one. */
 export const guarded = defineActor({

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** The line that makes a parser crash on purpose (once). */
 export const POISON_LINE = "#! poisoned line: the parser that reads it crashes (once)";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** Makes a 1 MiB result for item `n` (every byte is `n`) and puts it in the "results" queue. */
 export const poolWorker = defineActor({

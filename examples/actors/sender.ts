@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** Bytes of padding after "hello N": far more than a pipe writes atomically (4 KiB). */
 export const PADDING = 64 * 1024;

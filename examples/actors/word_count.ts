@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defineActor } from "../../mod.ts";
+import { defineActor } from "../../actor.ts";
 
 /** Counts words; `count` replies with this text's counts, `totals` with everything so far. */
 export const wordCount = defineActor({
