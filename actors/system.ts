@@ -99,7 +99,7 @@ export interface SpawnOptions<A = unknown> {
    * each line prefixed with `[id]`.
    */
   onLog?: (line: string, stream: "stdout" | "stderr") => void;
-  /** The mailbox capacity: messages sent and not yet handled. Default 1024. */
+  /** The mailbox capacity: messages sent and not yet handled. Default 4096. */
   capacity?: number;
   /** What a full mailbox does. Default `"backpressure"`. */
   overflow?: OverflowPolicy;
@@ -179,7 +179,7 @@ export interface SystemStats {
   leaked: number;
 }
 
-const DEFAULT_CAPACITY = 1024;
+const DEFAULT_CAPACITY = 4096;
 /** Watchdog ticks without a sign of life after which a worker actor is declared dead. */
 const MISSED_HEARTBEATS = 3;
 

@@ -232,7 +232,7 @@ Deno.test("troupe status shows a running service's actors from another process, 
         "worker",
         "running",
         "0",
-        "0/1,024",
+        "0/4,096",
         "0",
         "0",
       ]);
