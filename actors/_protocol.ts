@@ -125,45 +125,30 @@ export function assertCloneable(value: unknown, path: string): number {
 export class PayloadInspector {
   /** What the last {@linkcode inspect} found: `PLAIN_KIND`, or `BYTES_KIND` and/or `NOT_PLAIN_KIND`. */
   kind: BatchKind = PLAIN_KIND;
+  /** What the walk in progress found so far. */
+  #found: BatchKind = PLAIN_KIND;
   #seen = new Set<object>();
   #keys: (string | number)[] = [];
   #busy = false;
 
   /** Checks `value` (named `path` in errors); returns its size estimate and sets {@linkcode kind}. */
   inspect(value: unknown, path: string): number {
-    switch (typeof value) {
-      case "string":
-        this.kind = PLAIN_KIND;
-        return (value as string).length;
-      case "boolean":
-        this.kind = PLAIN_KIND;
-        return 1;
-      case "number":
-        this.kind = plainNumber(value as number) ? PLAIN_KIND : NOT_PLAIN_KIND;
-        return 1;
-      case "bigint":
-      case "undefined":
-        this.kind = NOT_PLAIN_KIND;
-        return 1;
-      case "function":
-        throw new MessageNotCloneableError(path, "a function");
-      case "symbol":
-        throw new MessageNotCloneableError(path, "a symbol");
-    }
-    if (value === null) {
-      this.kind = PLAIN_KIND;
-      return 1;
-    }
     if (this.#busy) {
+      // A getter in the payload sent a message: walk that one on its own,
+      // leaving this walk's findings alone.
       const inner = new PayloadInspector();
       const size = inner.inspect(value, path);
       this.kind = inner.kind;
       return size;
     }
     this.#busy = true;
-    this.kind = PLAIN_KIND;
+    this.#found = PLAIN_KIND;
     try {
-      return this.#walk(value as object, path, 0);
+      const size = typeof value === "object" && value !== null
+        ? this.#walk(value, path, 0)
+        : this.#leaf(value, path);
+      this.kind = this.#found;
+      return size;
     } finally {
       this.#seen.clear();
       this.#keys.length = 0;
@@ -174,29 +159,29 @@ export class PayloadInspector {
   #walk(value: object, path: string, depth: number): number {
     if (this.#seen.has(value)) {
       // A shared reference: structured clone keeps it shared, JSON would not.
-      this.kind |= NOT_PLAIN_KIND;
+      this.#found |= NOT_PLAIN_KIND;
       return 1;
     }
     if (depth > 2000) {
       throw new MessageNotCloneableError(this.#path(path), "nested too deeply (over 2000 levels)");
     }
-    if (depth >= MAX_PLAIN_DEPTH) this.kind |= NOT_PLAIN_KIND;
+    if (depth >= MAX_PLAIN_DEPTH) this.#found |= NOT_PLAIN_KIND;
     this.#seen.add(value);
     let size = 2;
     const proto = Object.getPrototypeOf(value);
     if (Array.isArray(value)) {
-      if (proto !== Array.prototype) this.kind |= NOT_PLAIN_KIND;
+      if (proto !== Array.prototype) this.#found |= NOT_PLAIN_KIND;
       const array = value as unknown[];
       for (let i = 0; i < array.length; i++) size += this.#check(array[i], path, i, depth);
       // A hole reads as undefined (not plain): only named keys are left to find.
-      if (this.kind === PLAIN_KIND && Object.keys(array).length !== array.length) {
-        this.kind |= NOT_PLAIN_KIND;
+      if (this.#found === PLAIN_KIND && Object.keys(array).length !== array.length) {
+        this.#found |= NOT_PLAIN_KIND;
       }
       return size;
     }
     if (proto === Object.prototype || proto === null) {
       for (const key in value) {
-        if (key === BYTES_KEY) this.kind |= NOT_PLAIN_KIND;
+        if (key === BYTES_KEY) this.#found |= NOT_PLAIN_KIND;
         size += key.length + this.#check((value as Record<string, unknown>)[key], path, key, depth);
       }
       return size;
@@ -206,13 +191,13 @@ export class PayloadInspector {
       if (buffer instanceof ArrayBuffer && buffer.detached) {
         throw new MessageNotCloneableError(this.#path(path), "a view of a detached ArrayBuffer");
       }
-      this.kind |= proto === Uint8Array.prototype && buffer instanceof ArrayBuffer &&
+      this.#found |= proto === Uint8Array.prototype && buffer instanceof ArrayBuffer &&
           !buffer.detached
         ? BYTES_KIND
         : NOT_PLAIN_KIND;
       return size + value.byteLength;
     }
-    this.kind |= NOT_PLAIN_KIND;
+    this.#found |= NOT_PLAIN_KIND;
     if (value instanceof Map) {
       let i = 0;
       for (const [k, v] of value) {
@@ -244,31 +229,35 @@ export class PayloadInspector {
   }
 
   #check(value: unknown, path: string, key: string | number, depth: number): number {
+    const type = typeof value;
+    if (type === "object" && value !== null) {
+      this.#keys.push(key);
+      const size = this.#walk(value as object, path, depth + 1);
+      this.#keys.pop();
+      return size;
+    }
+    if (type === "function" || type === "symbol") this.#keys.push(key); // for the error's path
+    return this.#leaf(value, path);
+  }
+
+  /** A value that is not an object: its size; refuses a function or a symbol. */
+  #leaf(value: unknown, path: string): number {
     switch (typeof value) {
       case "string":
         return (value as string).length;
-      case "boolean":
-        return 1;
       case "number":
-        if (!plainNumber(value as number)) this.kind |= NOT_PLAIN_KIND;
+        if (!plainNumber(value as number)) this.#found |= NOT_PLAIN_KIND;
         return 1;
       case "bigint":
       case "undefined":
-        this.kind |= NOT_PLAIN_KIND;
+        this.#found |= NOT_PLAIN_KIND;
         return 1;
-      case "object": {
-        if (value === null) return 1;
-        this.#keys.push(key);
-        const size = this.#walk(value as object, path, depth + 1);
-        this.#keys.pop();
-        return size;
-      }
-      default:
-        this.#keys.push(key);
-        throw new MessageNotCloneableError(
-          this.#path(path),
-          typeof value === "function" ? "a function" : "a symbol",
-        );
+      case "function":
+        throw new MessageNotCloneableError(this.#path(path), "a function");
+      case "symbol":
+        throw new MessageNotCloneableError(this.#path(path), "a symbol");
+      default: // boolean, null
+        return 1;
     }
   }
 

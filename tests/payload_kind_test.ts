@@ -1,5 +1,6 @@
-// The sender's one walk (PayloadInspector) must judge every payload exactly as
-// the byte transports' codec would on its own, since the codec trusts it.
+// The sender's one walk (PayloadInspector) decides whether a payload travels as
+// JSON, as JSON with raw bytes, or as V8 bytes: the codec trusts what the sender
+// states, and walks an unstated batch with the same inspector.
 import assert from "node:assert/strict";
 import { PayloadInspector } from "../actors/_protocol.ts";
 import { FrameCodec } from "../transports/_frame_codec.ts";
@@ -24,41 +25,41 @@ class Point {
 const detached = new Uint8Array(new ArrayBuffer(8));
 structuredClone(detached.buffer, { transfer: [detached.buffer] });
 
-const SAMPLES: Record<string, unknown> = {
-  "a string": "héllo",
-  "a number": 42.5,
-  "zero": 0,
-  "minus zero": -0,
-  "NaN": NaN,
-  "Infinity": Infinity,
-  "true": true,
-  "null": null,
-  "undefined": undefined,
-  "a bigint": 10n,
-  "a plain object": { a: 1, b: ["x", { c: null }] },
-  "an object with undefined": { a: undefined },
-  "a null-prototype object": Object.assign(Object.create(null), { a: 1 }),
-  "an array": [1, "two", [3]],
-  "an array with a hole": [1, , 3],
-  "an array with a named key": withExtraKey,
-  "a shared reference": { a: shared, b: shared },
-  "a cycle": (() => {
-    const o: Record<string, unknown> = {};
-    o.self = o;
-    return o;
-  })(),
-  "nesting past the JSON depth": deep,
-  "a Uint8Array": new Uint8Array([1, 2, 3]),
-  "bytes inside plain data": { id: 1, data: new Uint8Array(16) },
-  "a Uint8Array on shared memory": new Uint8Array(new SharedArrayBuffer(4)),
-  "a Uint16Array": new Uint16Array(2),
-  "a Date": new Date(0),
-  "a Map": new Map([[1, 2]]),
-  "a Set": new Set([1]),
-  "an Error": new Error("x"),
-  "a key the binary frame uses": { "\u0000bytes": [0, 1] },
-  "bytes and a bigint": { data: new Uint8Array(1), n: 1n },
-};
+const cycle: Record<string, unknown> = {};
+cycle.self = cycle;
+
+/** Each payload, and how JSON (with raw bytes beside it) can carry it exactly, if at all. */
+const SAMPLES: [string, unknown, BatchKind][] = [
+  ["a string", "héllo", PLAIN_KIND],
+  ["a number", 42.5, PLAIN_KIND],
+  ["zero", 0, PLAIN_KIND],
+  ["minus zero", -0, NOT_PLAIN_KIND],
+  ["NaN", NaN, NOT_PLAIN_KIND],
+  ["Infinity", Infinity, NOT_PLAIN_KIND],
+  ["true", true, PLAIN_KIND],
+  ["null", null, PLAIN_KIND],
+  ["undefined", undefined, NOT_PLAIN_KIND],
+  ["a bigint", 10n, NOT_PLAIN_KIND],
+  ["a plain object", { a: 1, b: ["x", { c: null }] }, PLAIN_KIND],
+  ["an object with undefined", { a: undefined }, NOT_PLAIN_KIND],
+  ["a null-prototype object", Object.assign(Object.create(null), { a: 1 }), PLAIN_KIND],
+  ["an array", [1, "two", [3]], PLAIN_KIND],
+  ["an array with a hole", [1, , 3], NOT_PLAIN_KIND],
+  ["an array with a named key", withExtraKey, NOT_PLAIN_KIND],
+  ["a shared reference", { a: shared, b: shared }, NOT_PLAIN_KIND],
+  ["a cycle", cycle, NOT_PLAIN_KIND],
+  ["nesting past the JSON depth", deep, NOT_PLAIN_KIND],
+  ["a Uint8Array", new Uint8Array([1, 2, 3]), BYTES_KIND],
+  ["bytes inside plain data", { id: 1, data: new Uint8Array(16) }, BYTES_KIND],
+  ["a Uint8Array on shared memory", new Uint8Array(new SharedArrayBuffer(4)), NOT_PLAIN_KIND],
+  ["a Uint16Array", new Uint16Array(2), NOT_PLAIN_KIND],
+  ["a Date", new Date(0), NOT_PLAIN_KIND],
+  ["a Map", new Map([[1, 2]]), NOT_PLAIN_KIND],
+  ["a Set", new Set([1]), NOT_PLAIN_KIND],
+  ["an Error", new Error("x"), NOT_PLAIN_KIND],
+  ["a key the binary frame uses", { "\u0000bytes": [0, 1] }, NOT_PLAIN_KIND],
+  ["bytes and a bigint", { data: new Uint8Array(1), n: 1n }, NOT_PLAIN_KIND],
+];
 
 /** What the codec picks for a one-message batch when nobody states the kind. */
 function codecChoice(value: unknown): BatchKind {
@@ -77,9 +78,10 @@ function inspectorChoice(value: unknown): BatchKind {
   return kind & NOT_PLAIN_KIND ? NOT_PLAIN_KIND : kind & BYTES_KIND ? BYTES_KIND : PLAIN_KIND;
 }
 
-for (const [name, value] of Object.entries(SAMPLES)) {
-  Deno.test(`the sender's walk and the codec agree on ${name}`, () => {
-    assert.equal(inspectorChoice(value), codecChoice(value));
+for (const [name, value, expected] of SAMPLES) {
+  Deno.test(`the sender's walk and the codec both judge ${name}`, () => {
+    assert.equal(inspectorChoice(value), expected);
+    assert.equal(codecChoice(value), expected);
   });
 }
 
@@ -109,6 +111,22 @@ Deno.test("one inspector judges each payload afresh, and names a bad field by it
   // Still usable after a throw: its state was reset.
   inspector.inspect({ a: shared }, "payload");
   assert.equal(inspector.kind, PLAIN_KIND);
+});
+
+Deno.test("a getter that sends from inside a walk neither spoils nor takes that walk's verdict", () => {
+  const inspector = new PayloadInspector();
+  let inner: number | undefined;
+  const payload = {
+    n: 1n,
+    get sends() {
+      inspector.inspect({ x: 1 }, "payload");
+      inner = inspector.kind;
+      return 1;
+    },
+  };
+  inspector.inspect(payload, "payload");
+  assert.equal(inner, PLAIN_KIND);
+  assert.equal(inspector.kind, NOT_PLAIN_KIND);
 });
 
 Deno.test("a stated batch kind is trusted: the codec does not walk the batch again", () => {

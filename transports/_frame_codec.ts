@@ -8,7 +8,15 @@
 
 import type { ReusePolicy } from "./_ring.ts";
 import { type Codec, jsonCodec, v8Codec } from "./codec.ts";
-import { BATCH_KIND, BYTES_KEY, BYTES_KIND, NOT_PLAIN_KIND, type StatedBatch } from "./_batch.ts";
+import {
+  BATCH_KIND,
+  type BatchKind,
+  BYTES_KEY,
+  BYTES_KIND,
+  NOT_PLAIN_KIND,
+  type StatedBatch,
+} from "./_batch.ts";
+import { PayloadInspector } from "../actors/_protocol.ts";
 
 /** The first byte of every V8 serialization (its version tag). */
 const V8_VERSION_TAG = 0xff;
@@ -22,8 +30,6 @@ const BINARY_PREFIX_BYTES = 5;
 const SHORT_TEXT = 256;
 /** Encoded batches up to this size reuse one scratch buffer. */
 const SCRATCH_LIMIT = 1024 * 1024;
-/** Deeper values take the V8 path. */
-const MAX_PLAIN_DEPTH = 64;
 
 function isJsonFrame(firstByte: number): boolean {
   return firstByte === JSON_ARRAY_START;
@@ -36,10 +42,6 @@ function always(): boolean {
 function never(): boolean {
   return false;
 }
-
-/** What {@linkcode isPlain} found. */
-const NOT_PLAIN = 0, PLAIN = 1, PLAIN_WITH_BYTES = 2;
-type Plainness = typeof NOT_PLAIN | typeof PLAIN | typeof PLAIN_WITH_BYTES;
 
 /** An encoded batch: one array, or parts to write back to back. */
 export type Frame = Uint8Array | Uint8Array[];
@@ -65,7 +67,7 @@ export class FrameCodec {
   length = 0;
   #codec: Codec;
   #scratch = new Uint8Array(0);
-  #seen = new Set<object>();
+  #inspector = new PayloadInspector();
   #blobs: Uint8Array[] = [];
   #blobBytes = 0;
   #encoder = new TextEncoder();
@@ -92,23 +94,10 @@ export class FrameCodec {
     const codec = this.#codec;
     let frame: Frame;
     if (codec === v8Codec) {
-      const stated = (batch as StatedBatch)[BATCH_KIND];
-      const plainness = stated === undefined
-        ? this.#plainness(batch)
-        : stated & NOT_PLAIN_KIND
-        ? NOT_PLAIN
-        : stated & BYTES_KIND
-        ? PLAIN_WITH_BYTES
-        : PLAIN;
-      switch (plainness) {
-        case PLAIN:
-          frame = this.#utf8(JSON.stringify(batch), 0);
-          break;
-        case PLAIN_WITH_BYTES:
-          return this.#binary(batch);
-        default:
-          frame = codec.encode(batch);
-      }
+      const kind = (batch as StatedBatch)[BATCH_KIND] ?? this.#kindOf(batch);
+      if (kind & NOT_PLAIN_KIND) frame = codec.encode(batch);
+      else if (kind & BYTES_KIND) return this.#binary(batch);
+      else frame = this.#utf8(JSON.stringify(batch), 0);
     } else if (codec === jsonCodec) {
       frame = this.#utf8(JSON.stringify(batch), 0);
     } else {
@@ -256,92 +245,18 @@ export class FrameCodec {
     });
   }
 
-  /** How the batch can travel; fills nothing, allocates nothing for plain batches. */
-  #plainness(batch: readonly unknown[]): Plainness {
-    const seen = this.#seen;
-    let result: Plainness = PLAIN;
+  /**
+   * What a batch nobody stated a kind for holds: the sender's own walk
+   * (`PayloadInspector`), over the whole batch so that an object shared by
+   * two messages keeps its identity. What that walk refuses, V8 judges.
+   */
+  #kindOf(batch: readonly unknown[]): BatchKind {
+    const inspector = this.#inspector;
     try {
-      for (let i = 0; i < batch.length; i++) {
-        const kind = isPlain(batch[i], seen, 0);
-        if (kind === NOT_PLAIN) return NOT_PLAIN;
-        if (kind === PLAIN_WITH_BYTES) result = PLAIN_WITH_BYTES;
-      }
-      return result;
-    } finally {
-      seen.clear();
+      inspector.inspect(batch, "batch");
+    } catch {
+      return NOT_PLAIN_KIND;
     }
+    return inspector.kind;
   }
-}
-
-/**
- * Whether JSON (with byte arrays beside it) carries `value` exactly as
- * structured clone does. `seen` catches shared references and cycles, which
- * JSON would duplicate or reject.
- *
- * This walk is a large part of the cost of a small message, so it is written
- * for speed: the items of a container that are not objects are checked
- * without a recursive call, and the set is looked up once per container.
- */
-function isPlain(value: unknown, seen: Set<object>, depth: number): Plainness {
-  if (typeof value !== "object" || value === null) {
-    return isPlainPrimitive(value) ? PLAIN : NOT_PLAIN;
-  }
-  return isPlainObject(value, seen, depth);
-}
-
-/** Whether JSON carries a value that is not an object (or is `null`) exactly. */
-function isPlainPrimitive(value: unknown): boolean {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return true;
-    case "number":
-      return Number.isFinite(value) && (value !== 0 || 1 / value > 0);
-    default:
-      return value === null;
-  }
-}
-
-function isPlainObject(value: object, seen: Set<object>, depth: number): Plainness {
-  const size = seen.size;
-  // One hash lookup: a value already seen leaves the size unchanged.
-  if (depth >= MAX_PLAIN_DEPTH || seen.add(value).size === size) return NOT_PLAIN;
-  let result: Plainness = PLAIN;
-  const proto = Object.getPrototypeOf(value);
-  if (proto === Array.prototype) {
-    const array = value as unknown[];
-    const length = array.length;
-    // A hole reads as undefined, which is not plain, so only named keys remain to check.
-    for (let i = 0; i < length; i++) {
-      const item = array[i];
-      if (typeof item !== "object" || item === null) {
-        if (isPlainPrimitive(item)) continue;
-        return NOT_PLAIN;
-      }
-      const kind = isPlainObject(item, seen, depth + 1);
-      if (kind === NOT_PLAIN) return NOT_PLAIN;
-      if (kind === PLAIN_WITH_BYTES) result = kind;
-    }
-    return Object.keys(array).length === length ? result : NOT_PLAIN;
-  }
-  if (proto === Object.prototype || proto === null) {
-    const object = value as Record<string, unknown>;
-    for (const key in object) {
-      if (key === BYTES_KEY) return NOT_PLAIN;
-      const item = object[key];
-      if (typeof item !== "object" || item === null) {
-        if (isPlainPrimitive(item)) continue;
-        return NOT_PLAIN;
-      }
-      const kind = isPlainObject(item, seen, depth + 1);
-      if (kind === NOT_PLAIN) return NOT_PLAIN;
-      if (kind === PLAIN_WITH_BYTES) result = kind;
-    }
-    return result;
-  }
-  if (proto === Uint8Array.prototype) {
-    const buffer = (value as Uint8Array).buffer;
-    return buffer instanceof ArrayBuffer && !buffer.detached ? PLAIN_WITH_BYTES : NOT_PLAIN;
-  }
-  return NOT_PLAIN;
 }
