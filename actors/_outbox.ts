@@ -33,8 +33,9 @@ interface Waiting {
   kind: BatchKind;
   bytes: number;
   counted: boolean;
-  resolve: (() => void) | undefined;
-  reject: ((error: unknown) => void) | undefined;
+  /** Set for a `tell` that waits for room (backpressure). */
+  resolve?: () => void;
+  reject?: (error: unknown) => void;
 }
 
 /** What `push` returns when the message is queued for sending now: one shared settled promise. */
@@ -94,14 +95,7 @@ export class Outbox {
     if (this.#closed !== undefined) throw this.#closed;
     if (!counted) {
       if (this.waiting > 0) {
-        this.#waiting.push({
-          message,
-          kind,
-          bytes,
-          counted,
-          resolve: undefined,
-          reject: undefined,
-        });
+        this.#waiting.push({ message, kind, bytes, counted });
       } else this.#enqueue(message, kind, bytes);
       return SENT;
     }
@@ -118,14 +112,7 @@ export class Outbox {
         return SENT;
       case "drop-oldest":
         if (this.waiting >= this.capacity) this.#dropOldestWaiting();
-        this.#waiting.push({
-          message,
-          kind,
-          bytes,
-          counted,
-          resolve: undefined,
-          reject: undefined,
-        });
+        this.#waiting.push({ message, kind, bytes, counted });
         return SENT;
       case "backpressure":
         if (this.waiting >= this.capacity) {
