@@ -3,13 +3,10 @@
 // `await ref.tell(...)` adds one per microtask turn) it steps back behind the
 // producer, so a busy loop fills a batch and a lone message leaves at once.
 
-import { BATCH_KIND, type BatchKind } from "../transports/_batch.ts";
+import { BATCH_KIND, type BatchKind, UNKNOWN_KIND } from "../transports/_batch.ts";
 
 /** Messages per batch before it is sent regardless. */
 const MAX_BATCH = 512;
-
-/** The kind of a message nobody walked: the transport's codec must look at it. */
-export const UNKNOWN_KIND: BatchKind = 4;
 
 export class Coalescer<T> {
   #items: T[] = [];

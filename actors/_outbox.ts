@@ -5,8 +5,8 @@
 // tick.
 
 import { MailboxFullError } from "./errors.ts";
-import { Coalescer, UNKNOWN_KIND } from "./_coalesce.ts";
-import type { BatchKind } from "../transports/_batch.ts";
+import { Coalescer } from "./_coalesce.ts";
+import { type BatchKind, UNKNOWN_KIND } from "../transports/_batch.ts";
 
 /**
  * What a full mailbox does with one more message:

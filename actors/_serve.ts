@@ -3,8 +3,8 @@
 // (or up to `concurrency`), returns credits, replies, and stops at the sentinel.
 
 import type { Transport } from "../transports/transport.ts";
-import { Coalescer, UNKNOWN_KIND } from "./_coalesce.ts";
-import { type BatchKind, PLAIN_KIND } from "../transports/_batch.ts";
+import { Coalescer } from "./_coalesce.ts";
+import { type BatchKind, PLAIN_KIND, UNKNOWN_KIND } from "../transports/_batch.ts";
 import { every } from "./_ticker.ts";
 import { QueueClosedError, type RemoteErrorInfo, reviveError } from "./errors.ts";
 // Types only: the shared-memory semaphore is loaded when the actor is given one,

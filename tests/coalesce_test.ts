@@ -1,7 +1,13 @@
 // The coalescer: what one batch holds, and what it states for the codec.
 import assert from "node:assert/strict";
-import { Coalescer, UNKNOWN_KIND } from "../actors/_coalesce.ts";
-import { BATCH_KIND, BYTES_KIND, NOT_PLAIN_KIND, PLAIN_KIND } from "../transports/_batch.ts";
+import { Coalescer } from "../actors/_coalesce.ts";
+import {
+  BATCH_KIND,
+  BYTES_KIND,
+  NOT_PLAIN_KIND,
+  PLAIN_KIND,
+  UNKNOWN_KIND,
+} from "../transports/_batch.ts";
 
 type Stated = number[] & { [BATCH_KIND]?: number };
 

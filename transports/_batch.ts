@@ -22,6 +22,11 @@ export const PLAIN_KIND: BatchKind = 0;
 export const BYTES_KIND: BatchKind = 1;
 /** Something JSON does not carry as structured clone does. */
 export const NOT_PLAIN_KIND: BatchKind = 2;
+/**
+ * The kind of a message its sender did not walk. Never stated on a batch: a
+ * batch holding one is left for the codec to walk.
+ */
+export const UNKNOWN_KIND: BatchKind = 4;
 /** The key of a batch array under which its sender states its {@linkcode BatchKind}. */
 export const BATCH_KIND: unique symbol = Symbol("troupe.batchKind");
 
