@@ -11,8 +11,7 @@
 // (`write`, `ready`, `desiredSize`, `closed`, `close`, `abort`,
 // `releaseLock`). Any other transport gets real streams.
 
-/** The size of each read from stdin, as Deno's own stdin stream reads. */
-const READ_SIZE = 64 * 1024;
+import { ReadArena } from "../transports/_read_arena.ts";
 
 /** Reads stdin through `Deno.stdin.read`, after the bytes already read (`leftover`). */
 export function stdinReadable(leftover: Uint8Array | undefined): ReadableStream<Uint8Array> {
@@ -35,6 +34,7 @@ export function stdinReadable(leftover: Uint8Array | undefined): ReadableStream<
     }
     return Promise.resolve();
   };
+  const arena = new ReadArena();
   const reader = {
     closed: closed.promise,
     async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
@@ -44,10 +44,9 @@ export function stdinReadable(leftover: Uint8Array | undefined): ReadableStream<
         return { value, done: false };
       }
       if (done) return { value: undefined, done: true };
-      const buffer = new Uint8Array(READ_SIZE);
       let n: number | null;
       try {
-        n = await Deno.stdin.read(buffer);
+        n = await Deno.stdin.read(arena.space());
       } catch (error) {
         if (done) return { value: undefined, done: true };
         throw error;
@@ -56,7 +55,7 @@ export function stdinReadable(leftover: Uint8Array | undefined): ReadableStream<
         finish();
         return { value: undefined, done: true };
       }
-      return { value: buffer.subarray(0, n), done: false };
+      return { value: arena.take(n), done: false };
     },
     cancel,
     releaseLock(): void {

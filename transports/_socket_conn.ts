@@ -18,10 +18,8 @@
  * @module
  */
 
-/** Bytes read per `conn.read()`. */
-const READ_BYTES = 64 * 1024;
-/** Reads shorter than this are copied out so the read buffer can be reused. */
-const COPY_BELOW_BYTES = 16 * 1024;
+import { ReadArena } from "./_read_arena.ts";
+
 /** Bytes the writable queues before it reports backpressure. */
 const WRITE_HIGH_WATER_BYTES = 1024 * 1024;
 
@@ -54,7 +52,7 @@ export class ConnStreams {
   readonly #conn: Deno.Conn;
   readonly #lingerMs: number;
   readonly #writeFinished = Promise.withResolvers<void>();
-  #buffer = new Uint8Array(READ_BYTES);
+  readonly #arena = new ReadArena();
   #reading: Promise<unknown> | undefined;
   #writing: Promise<unknown> | undefined;
   #readStopped = false;
@@ -95,10 +93,9 @@ export class ConnStreams {
       end(controller);
       return;
     }
-    const buffer = this.#buffer;
     let count: number | null;
     try {
-      const reading = this.#conn.read(buffer);
+      const reading = this.#conn.read(this.#arena.space());
       this.#reading = reading;
       count = await reading;
     } catch (error) {
@@ -120,15 +117,8 @@ export class ConnStreams {
       return;
     }
     if (this.#readStopped) return;
-    let chunk: Uint8Array;
-    if (count < COPY_BELOW_BYTES) {
-      chunk = buffer.slice(0, count);
-    } else {
-      // Hand the whole buffer over: the frame reader keeps views into it.
-      chunk = buffer.subarray(0, count);
-      this.#buffer = new Uint8Array(READ_BYTES);
-    }
-    controller.enqueue(chunk);
+    // The frame reader keeps views into the chunk: the arena never reuses it.
+    controller.enqueue(this.#arena.take(count));
   }
 
   async #write(chunk: Uint8Array): Promise<void> {
