@@ -4,11 +4,15 @@
  *
  * - Every case runs at least {@linkcode MIN_RUNS} times; each figure reports the median of its
  *   runs as its value, with the min and max beside it.
+ * - The suite runs in rounds: every case once per round, in order. A figure's n-th run and its
+ *   baseline's n-th run are therefore minutes apart at most, not the length of the suite.
  * - A case returns one number, or a record of several figures measured by one run (for example
  *   the p50 and the p99 of one ping-pong run). A case that returns a record declares its figure
  *   ids up front in `figures`, so filters, skips and the table know them before it runs.
  * - A figure that declares a `baseline` figure id and a `target` ratio is compared with that
- *   baseline as measured in the same run. For throughput units (higher is better) the target is
+ *   baseline as measured in the same run: its ratio is the median of the per-round ratios
+ *   (each run divided by the baseline's run of the same round), so a fast or slow phase of the
+ *   machine that spans a round moves both sides of a ratio together. For throughput units (higher is better) the target is
  *   the lowest acceptable ratio; for latency and memory units (lower is better) it is the highest.
  * - A failing or timed-out case is reported and makes the exit code 1; target misses are
  *   reported but do not change the exit code, because the machines are noisy.
@@ -375,6 +379,12 @@ export async function runSuite(
   const skipped: CaseNote[] = [];
   const failed: CaseNote[] = [];
   const started = performance.now();
+  const fail = (benchCase: BenchCase, error: unknown, label: string) => {
+    progress.update(`${label}: failed, ${errorText(error)}`);
+    failed.push({ caseId: benchCase.id, figures: figureIds(benchCase), reason: errorText(error) });
+  };
+  // Prepare every case first (installs, smoke tests), so that the rounds measure only.
+  const active: { benchCase: BenchCase; samples: Map<string, number[]> }[] = [];
   for (const [index, benchCase] of selected.entries()) {
     const label = `bench [${index + 1}/${selected.length}] ${benchCase.id}`;
     const ids = figureIds(benchCase);
@@ -389,9 +399,17 @@ export async function runSuite(
           continue;
         }
       }
-      const samples = new Map<string, number[]>(ids.map((id) => [id, []]));
-      for (let run = 1; run <= runs; run++) {
-        progress.update(`${label}: run ${run}/${runs}`);
+      active.push({ benchCase, samples: new Map(ids.map((id) => [id, []])) });
+    } catch (error) {
+      fail(benchCase, error, label);
+    }
+  }
+  for (let round = 1; round <= runs; round++) {
+    for (const [index, entry] of [...active.entries()]) {
+      const { benchCase, samples } = entry;
+      const label = `bench round ${round}/${runs} [${index + 1}/${active.length}] ${benchCase.id}`;
+      try {
+        progress.update(label);
         const value = await runOnce(
           benchCase.id,
           options.quick,
@@ -399,23 +417,24 @@ export async function runSuite(
           (o) => benchCase.run(o),
         );
         for (const [id, figure] of checkRun(benchCase, value)) samples.get(id)!.push(figure);
+      } catch (error) {
+        fail(benchCase, error, label);
+        active.splice(active.indexOf(entry), 1);
       }
-      for (const id of ids) {
-        const values = samples.get(id)!;
-        results.push({
-          id,
-          caseId: benchCase.id,
-          group: benchCase.group,
-          ...figureSettings(benchCase, id),
-          value: median(values),
-          min: Math.min(...values),
-          max: Math.max(...values),
-          samples: values,
-        });
-      }
-    } catch (error) {
-      progress.update(`${label}: failed, ${errorText(error)}`);
-      failed.push({ caseId: benchCase.id, figures: ids, reason: errorText(error) });
+    }
+  }
+  for (const { benchCase, samples } of active) {
+    for (const [id, values] of samples) {
+      results.push({
+        id,
+        caseId: benchCase.id,
+        group: benchCase.group,
+        ...figureSettings(benchCase, id),
+        value: median(values),
+        min: Math.min(...values),
+        max: Math.max(...values),
+        samples: values,
+      });
     }
   }
   progress.done();
@@ -446,14 +465,22 @@ export interface Comparison {
   readonly gapPercent: number;
 }
 
-/** Compares a figure with its baseline's value, or returns `undefined` when it has none. */
-export function compare(figure: FigureResult, baselineValue: number | undefined):
+/**
+ * Compares a figure with its baseline, or returns `undefined` when it has none. The ratio is
+ * the median of the per-round ratios when both have a run in every round, else the ratio of
+ * the medians.
+ */
+export function compare(figure: FigureResult, baseline: FigureResult | undefined):
   | Comparison
   | undefined {
-  if (figure.target === undefined || baselineValue === undefined || baselineValue === 0) {
+  if (figure.target === undefined || baseline === undefined || baseline.value === 0) {
     return undefined;
   }
-  const ratio = figure.value / baselineValue;
+  const paired = figure.samples.length === baseline.samples.length &&
+    baseline.samples.every((value) => value > 0);
+  const ratio = paired
+    ? median(figure.samples.map((value, i) => value / baseline.samples[i]!))
+    : figure.value / baseline.value;
   const higher = higherIsBetter(figure.unit);
   const met = higher ? ratio >= figure.target : ratio <= figure.target;
   const gapPercent = met ? 0 : Math.abs(ratio / figure.target - 1) * 100;
@@ -470,7 +497,7 @@ function pad(text: string, width: number, right: boolean): string {
 
 /** Renders the report as a plain-text table followed by notes. */
 export function formatTable(report: SuiteReport): string {
-  const values = new Map(report.results.map((r) => [r.id, r.value]));
+  const byId = new Map(report.results.map((r) => [r.id, r]));
   const header = ["id", "median", "min", "max", "unit", "ratio", "target", "vs baseline"];
   const right = [false, true, true, true, false, true, true, false];
   const rows: string[][] = [];
@@ -486,7 +513,7 @@ export function formatTable(report: SuiteReport): string {
     let against = "";
     if (r.target !== undefined && r.baseline !== undefined) {
       target = `${higherIsBetter(r.unit) ? ">=" : "<="}${r.target.toFixed(2)}x`;
-      const comparison = compare(r, values.get(r.baseline));
+      const comparison = compare(r, byId.get(r.baseline));
       if (comparison === undefined) {
         ratio = "n/a";
         against = `${r.baseline} (not measured)`;
@@ -517,9 +544,10 @@ export function formatTable(report: SuiteReport): string {
   const notes: string[] = [];
   const mode = report.quick ? "quick" : "full";
   notes.push(
-    `${report.results.length} figures, ${report.runs} runs per case (${mode}), ` +
+    `${report.results.length} figures, ${report.runs} rounds of every case (${mode}), ` +
       `${(report.elapsedMs / 1000).toFixed(1)} s, Deno ${Deno.version.deno}`,
   );
+  notes.push("ratio: the median of per-round ratios (each run against its baseline's run)");
   if (misses > 0) notes.push(`${misses} figure(s) missed their target`);
   for (const id of report.addedBaselines) {
     notes.push(`ran ${id} because a selected figure compares with it`);
@@ -532,14 +560,32 @@ export function formatTable(report: SuiteReport): string {
 /** The JSON document that `--json FILE` writes. */
 export interface BenchJson {
   readonly deno: string;
-  readonly results: Record<string, { value: number; unit: BenchUnit; min: number; max: number }>;
+  readonly results: Record<string, BenchJsonFigure>;
+}
+
+/** One figure in {@linkcode BenchJson}; `ratio` and `baseline` only where a baseline was measured. */
+export interface BenchJsonFigure {
+  value: number;
+  unit: BenchUnit;
+  min: number;
+  max: number;
+  /** The figure's ratio to its baseline, as in the table (median of per-round ratios). */
+  ratio?: number;
+  baseline?: string;
 }
 
 /** Returns the JSON document for a report. */
 export function toJson(report: SuiteReport): BenchJson {
+  const byId = new Map(report.results.map((r) => [r.id, r]));
   const results: BenchJson["results"] = {};
   for (const r of report.results) {
-    results[r.id] = { value: r.value, unit: r.unit, min: r.min, max: r.max };
+    const figure: BenchJsonFigure = { value: r.value, unit: r.unit, min: r.min, max: r.max };
+    const comparison = r.baseline === undefined ? undefined : compare(r, byId.get(r.baseline));
+    if (comparison !== undefined) {
+      figure.ratio = comparison.ratio;
+      figure.baseline = r.baseline;
+    }
+    results[r.id] = figure;
   }
   return { deno: Deno.version.deno, results };
 }
