@@ -425,7 +425,7 @@ Deno.test("troupe bench runs the suite, with a progress line and the table at th
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /^baseline\.postmessage\.small\tmsg\/s\tbaseline$/m);
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stderr, /^bench \[1\/1\] baseline\.memcpy\.64k: run 3\/3$/m);
+  assert.match(run.stderr, /^bench round 3\/3 \[1\/1\] baseline\.memcpy\.64k$/m);
   assert.match(run.stdout, /^id +median +min +max +unit/);
   assert.match(run.stdout, /^baseline\.memcpy\.64k +[\d,.]+ .* MB\/s/m);
   assert.equal(bad.code, 2);
