@@ -27,6 +27,19 @@ structuredClone(detached.buffer, { transfer: [detached.buffer] });
 
 const cycle: Record<string, unknown> = {};
 cycle.self = cycle;
+// The inspector keeps its first 16 objects in a list and the rest in a set.
+const manyObjects = Array.from({ length: 40 }, (_, i) => ({ i }));
+const lateShared = { s: 2 };
+const sharedPastTheList = [...Array.from({ length: 30 }, (_, i) => ({ i })), lateShared, [
+  lateShared,
+]];
+const cyclePastTheList: Record<string, unknown> = { items: manyObjects.map((o) => ({ ...o })) };
+(cyclePastTheList.items as Record<string, unknown>[])[35]!.back = cyclePastTheList;
+const sharedAcrossTheList = {
+  first: shared,
+  many: manyObjects.map((o) => ({ ...o })),
+  last: shared,
+};
 
 /** Each payload, and how JSON (with raw bytes beside it) can carry it exactly, if at all. */
 const SAMPLES: [string, unknown, BatchKind][] = [
@@ -48,6 +61,10 @@ const SAMPLES: [string, unknown, BatchKind][] = [
   ["an array with a named key", withExtraKey, NOT_PLAIN_KIND],
   ["a shared reference", { a: shared, b: shared }, NOT_PLAIN_KIND],
   ["a cycle", cycle, NOT_PLAIN_KIND],
+  ["forty distinct objects", manyObjects, PLAIN_KIND],
+  ["a shared reference past the first 16 objects", sharedPastTheList, NOT_PLAIN_KIND],
+  ["a cycle past the first 16 objects", cyclePastTheList, NOT_PLAIN_KIND],
+  ["a reference shared by the first and the 43rd object", sharedAcrossTheList, NOT_PLAIN_KIND],
   ["nesting past the JSON depth", deep, NOT_PLAIN_KIND],
   ["a Uint8Array", new Uint8Array([1, 2, 3]), BYTES_KIND],
   ["bytes inside plain data", { id: 1, data: new Uint8Array(16) }, BYTES_KIND],
@@ -138,4 +155,33 @@ Deno.test("a stated batch kind is trusted: the codec does not walk the batch aga
   assert.deepEqual(codec.decode(frame.slice()), [[0, "name", { a: 1 }]]);
   batch[BATCH_KIND] = PLAIN_KIND;
   assert.equal((codec.encode(batch) as Uint8Array)[0], 0x5b);
+});
+
+Deno.test("one inspector reused: nothing of a walk, failed or not, leaks into the next", () => {
+  const inspector = new PayloadInspector();
+  // Each earlier payload walks the same objects as the plain one, then fails or is not plain:
+  // an object remembered from it would make the plain payload look shared.
+  const plain = { list: manyObjects, one: shared };
+  const before = [
+    { list: manyObjects, one: shared, again: shared },
+    [shared, manyObjects, () => {}],
+    { list: manyObjects, deep: [{ one: shared, f: Symbol() }] },
+    [manyObjects, 10n],
+  ];
+  for (const payload of before) {
+    try {
+      inspector.inspect(payload, "before");
+      assert.ok(inspector.kind & NOT_PLAIN_KIND);
+    } catch (error) {
+      assert.ok(error instanceof MessageNotCloneableError);
+    }
+    inspector.inspect(plain, "payload");
+    assert.equal(inspector.kind, PLAIN_KIND);
+    // The path of a later error names only that payload's keys.
+    assert.throws(
+      () => inspector.inspect({ a: [1, { b: () => {} }] }, "payload"),
+      (error: Error) =>
+        error instanceof MessageNotCloneableError && /payload\.a\[1\]\.b\b/.test(error.message),
+    );
+  }
 });
