@@ -415,9 +415,8 @@ function routeCase(route: Route): BenchCase {
     async run({ quick, signal }) {
       const transport = await transportOf(route);
       return await withSystem(signal, async (system) => {
-        // One actor at a time, each stopped once measured: the system's watchdog declares an
-        // idle process actor dead after three heartbeat intervals (process actors send no
-        // heartbeats), so an actor waiting for its turn would be lost.
+        // One actor at a time, each stopped once measured, so an idle actor's process or
+        // thread does not share the two cores with the one being measured.
         const options = spawnOptions(route, transport, signal);
         const echoRef = await system.spawn<typeof echo>(ECHO, options);
         const out = await askLatency(echoRef, askPrefix, quick, signal);
