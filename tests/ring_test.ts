@@ -305,6 +305,10 @@ Deno.test("ring fast paths decode exactly what V8 serialization does", async () 
   const view = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]).subarray(2, 5);
   const nullProto = Object.assign(Object.create(null), { a: 1 });
   const protoKey = JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1}');
+  // Own "__proto__" keys (as JSON.parse makes them) that hold byte arrays.
+  const protoBytes = JSON.parse('{"__proto__": 0, "n": [{"__proto__": 1}]}');
+  Object.defineProperty(protoBytes, "__proto__", { value: new Uint8Array([9]) });
+  Object.defineProperty(protoBytes.n[0], "__proto__", { value: new Uint8Array([7, 8]) });
   const batches: unknown[][] = [
     [{ id: 1, op: "inc", n: 3 }, [1, "two", null, true, { deep: [{ deeper: "" }] }], "", 0],
     [-0, NaN, Infinity, -Infinity, 2 ** 53 + 2, 1e-300, "\u2028\ud800 lone", "ü🎉"],
@@ -312,6 +316,7 @@ Deno.test("ring fast paths decode exactly what V8 serialization does", async () 
     [shared, shared, { again: shared }],
     [cyclic],
     [view, { bytes: new Uint8Array(0) }, [new Uint8Array([255])], { "\u0000bytes": [0, 1] }],
+    [protoBytes, "after"],
     [new Date(0), new Map([[1, 2]]), new Set(["s"]), 5n, new Float64Array([1.5]), /re/g],
     [new Error("boom", { cause: "why" })],
     [],
@@ -324,6 +329,14 @@ Deno.test("ring fast paths decode exactly what V8 serialization does", async () 
       const got = await nextBatch(received, "a batch");
       const expected = v8Codec.decode(v8Codec.encode(batch));
       assert.deepEqual(got, expected);
+      if (batch[0] === protoBytes) {
+        const [object] = got as Record<string, unknown>[];
+        assert.equal(Object.getPrototypeOf(object), Object.prototype);
+        assert.deepEqual(
+          Object.getOwnPropertyDescriptor(object, "__proto__")?.value,
+          new Uint8Array([9]),
+        );
+      }
     }
   } finally {
     await a.close();
@@ -358,6 +371,43 @@ Deno.test("ring keeps shared references, cycles and fresh copies of byte arrays"
       await c.close();
       await d.close();
     }
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+Deno.test("ring delivers byte arrays aligned modulo 8 as they were sent, on the fast path", async () => {
+  const [a, b] = ringTransportPair({ ringBytes: 4096 });
+  try {
+    const received = b.receive()[Symbol.asyncIterator]();
+    const base = pattern(8 * 1024, 3);
+    // Views at every offset modulo 8, odd lengths, text of odd lengths between
+    // them, some larger than the ring (streamed), some behind odd records.
+    for (let round = 0; round < 3; round++) {
+      a.send(["x".repeat(round * 3 + 1)]);
+      await nextBatch(received, "an odd record");
+      const views = Array.from(
+        { length: 8 },
+        (_, i) => base.subarray(i, i + 1 + i * 7 + round * 1500),
+      );
+      const batch = views.map((view, i) => ({ label: "é".repeat(i), view }));
+      const sent = b.stats().bytesReceived;
+      // Larger than the ring: send() completes only as the receiver reads.
+      const sending = a.send(batch);
+      const got = (await nextBatch(received, "the views")) as { view: Uint8Array }[];
+      await sending;
+      assert.ok(b.stats().bytesReceived > sent);
+      for (let i = 0; i < views.length; i++) {
+        assert.deepEqual(got[i]!.view, views[i]);
+        assert.equal(got[i]!.view.byteOffset % 8, views[i]!.byteOffset % 8, `view ${i}`);
+      }
+    }
+    // An 8-aligned array arrives 8-aligned, so wider views of it work.
+    const doubles = new Float64Array([1.5, -2, Math.PI]);
+    a.send([{ raw: new Uint8Array(doubles.buffer) }]);
+    const [{ raw }] = (await nextBatch(received, "the doubles")) as { raw: Uint8Array }[];
+    assert.deepEqual(new Float64Array(raw.buffer, raw.byteOffset, 3), doubles);
   } finally {
     await a.close();
     await b.close();

@@ -30,6 +30,17 @@ const BINARY_PREFIX_BYTES = 5;
 const SHORT_TEXT = 256;
 /** Encoded batches up to this size reuse one scratch buffer. */
 const SCRATCH_LIMIT = 1024 * 1024;
+/**
+ * A binary frame's byte arrays start at offsets that agree, modulo this, with
+ * where they start in their own buffers (see {@linkcode FrameCodec}).
+ */
+const BYTES_ALIGN = 8;
+/** What pads a binary frame: up to 7 zero bytes between byte arrays. */
+const ZEROS = new Uint8Array(BYTES_ALIGN - 1);
+/** A space, which pads the JSON text of a binary frame. */
+const SPACE = 0x20;
+/** Plain payloads are under 64 levels deep (see `PayloadInspector`); deeper frames are refused. */
+const MAX_REVIVE_DEPTH = 100;
 
 function isJsonFrame(firstByte: number): boolean {
   return firstByte === JSON_ARRAY_START;
@@ -199,13 +210,29 @@ export class FrameCodec {
   /**
    * A binary frame: `B`, the JSON text's length (u32 little-endian), the
    * JSON text with each byte array replaced by `{"\u0000bytes": [offset,
-   * length]}`, then the byte arrays back to back.
+   * length]}`, then the byte arrays.
+   *
+   * Alignment: the text ends in spaces up to a multiple of 8 bytes, and each
+   * byte array starts at an offset that agrees modulo 8 with its own
+   * `byteOffset`, after up to 7 zero bytes. Copies between shared and
+   * non-shared memory (the ring's) run word by word only when source and
+   * target agree modulo 8, and seven times slower byte by byte otherwise; the
+   * ring starts every frame 8-aligned, so each array lands in the ring, and
+   * arrives, aligned as it was sent.
    */
   #binary(batch: readonly unknown[]): Frame {
     const blobs: Uint8Array[] = (this.#blobs = []);
     this.#blobBytes = 0;
     const text = JSON.stringify(batch, this.#replaceBytes);
-    const head = this.#utf8(text, BINARY_PREFIX_BYTES);
+    let head = this.#utf8(text, BINARY_PREFIX_BYTES);
+    const pad = -head.length & (BYTES_ALIGN - 1);
+    if (pad > 0) {
+      const end = head.byteOffset + head.length;
+      head = end + pad <= head.buffer.byteLength
+        ? new Uint8Array(head.buffer, head.byteOffset, head.length + pad)
+        : copyInto(new Uint8Array(head.length + pad), head);
+      head.fill(SPACE, head.length - pad);
+    }
     const textBytes = head.length - BINARY_PREFIX_BYTES;
     head[0] = BINARY_TAG;
     head[1] = textBytes;
@@ -219,6 +246,11 @@ export class FrameCodec {
 
   #replaceBytes = (_key: string, value: unknown): unknown => {
     if (!(value instanceof Uint8Array)) return value;
+    const gap = (value.byteOffset - this.#blobBytes) & (BYTES_ALIGN - 1);
+    if (gap > 0) {
+      this.#blobs.push(ZEROS.subarray(0, gap));
+      this.#blobBytes += gap;
+    }
     const placeholder = { [BYTES_KEY]: [this.#blobBytes, value.length] };
     this.#blobs.push(value);
     this.#blobBytes += value.length;
@@ -231,18 +263,12 @@ export class FrameCodec {
     if (base > bytes.length) {
       throw new TypeError("Cannot decode batch: a binary frame is truncated");
     }
-    const text = this.#decoder.decode(bytes.subarray(BINARY_PREFIX_BYTES, base));
-    return JSON.parse(text, (_key, value) => {
-      if (value === null || typeof value !== "object" || !Object.hasOwn(value, BYTES_KEY)) {
-        return value;
-      }
-      const [offset, length] = (value as Record<string, [number, number]>)[BYTES_KEY]!;
-      const start = base + offset;
-      if (!(offset >= 0 && length >= 0 && start + length <= bytes.length)) {
-        throw new TypeError("Cannot decode batch: a byte array lies outside its frame");
-      }
-      return bytes.subarray(start, start + length);
-    });
+    // A plain parse and then a walk that swaps the placeholders: several times
+    // faster than a reviver, which V8 calls for every value.
+    const value = JSON.parse(this.#decoder.decode(bytes.subarray(BINARY_PREFIX_BYTES, base)));
+    return typeof value === "object" && value !== null
+      ? revivePlaceholders(value, bytes, base, 0)
+      : value;
   }
 
   /**
@@ -259,4 +285,62 @@ export class FrameCodec {
     }
     return inspector.kind;
   }
+}
+
+/** Copies `bytes` to the start of `target` and returns `target`. */
+function copyInto(target: Uint8Array, bytes: Uint8Array): Uint8Array {
+  target.set(bytes);
+  return target;
+}
+
+/**
+ * Replaces, in place, each placeholder `{"\u0000bytes": [offset, length]}`
+ * under `value` (parsed JSON) with a view of `frame` at `base + offset`.
+ * Senders refuse the placeholder key in their own data, so every object
+ * that holds it is a placeholder.
+ *
+ * @returns `value`, or the view when `value` itself is a placeholder.
+ */
+function revivePlaceholders(
+  value: object,
+  frame: Uint8Array,
+  base: number,
+  depth: number,
+): unknown {
+  if (depth > MAX_REVIVE_DEPTH) throw new TypeError("Cannot decode batch: nested too deeply");
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item === "object" && item !== null) {
+        value[i] = revivePlaceholders(item, frame, base, depth + 1);
+      }
+    }
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  const ref = record[BYTES_KEY];
+  if (ref !== undefined) {
+    const [offset, length] = Array.isArray(ref) ? ref : [];
+    const start = base + offset;
+    if (!(offset >= 0 && length >= 0 && start + length <= frame.length)) {
+      throw new TypeError("Cannot decode batch: a byte array lies outside its frame");
+    }
+    return frame.subarray(start, start + length);
+  }
+  for (const key in record) {
+    const item = record[key];
+    if (typeof item !== "object" || item === null) continue;
+    const revived = revivePlaceholders(item, frame, base, depth + 1);
+    if (revived === item) continue;
+    // An own "__proto__" key from JSON.parse must stay an own property.
+    if (key === "__proto__") {
+      Object.defineProperty(record, key, {
+        value: revived,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    } else record[key] = revived;
+  }
+  return value;
 }
