@@ -361,6 +361,9 @@ export class ActorCell implements RefTarget {
       if (error instanceof ActorStoppedError) this.#dropped([TELL, name], "actor stopped");
       throw error;
     }
+    // No payload: the envelope ends early (it reads back as undefined), so the
+    // batch stays plain data for the JSON fast path.
+    if (payload === undefined) return this.#outbox.push([TELL, name], true, PLAIN_KIND, size);
     return this.#outbox.push([TELL, name, payload], true, this.#inspector.kind, size);
   }
 
@@ -376,7 +379,7 @@ export class ActorCell implements RefTarget {
     } catch (error) {
       return Promise.reject(error);
     }
-    const kind = this.#inspector.kind;
+    const kind = payload === undefined ? PLAIN_KIND : this.#inspector.kind;
     const id = this.#nextAsk++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const pending: PendingAsk = { name, resolve, reject, cleanup: undefined };
@@ -385,7 +388,8 @@ export class ActorCell implements RefTarget {
     if (options?.timeout !== undefined || options?.signal) this.#armAsk(id, pending, options);
     let queued: Promise<void>;
     try {
-      queued = this.#outbox.push([ASK, id, name, payload], true, kind, size);
+      const message = payload === undefined ? [ASK, id, name] : [ASK, id, name, payload];
+      queued = this.#outbox.push(message, true, kind, size);
     } catch (error) {
       this.#abortAsk(id, pending, error);
       return promise;

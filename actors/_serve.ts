@@ -223,8 +223,13 @@ export function serve(
     if (message[0] === ASK) {
       if (ok) {
         try {
-          const bytes = inspector.inspect(value, "reply");
-          post([REPLY, message[1], value], inspector.kind, bytes);
+          if (value === undefined) {
+            // Read back as undefined, and keeps the batch plain data (see ActorCell.tell).
+            post([REPLY, message[1]], PLAIN_KIND);
+          } else {
+            const bytes = inspector.inspect(value, "reply");
+            post([REPLY, message[1], value], inspector.kind, bytes);
+          }
         } catch (error) {
           post([FAIL, message[1], serializeError(error), false], PLAIN_KIND);
         }
