@@ -1,33 +1,48 @@
-// Collects messages and hands them over as one batch. The flush runs as a
+// Collects messages and hands them over in batches. The flush runs as a
 // microtask, but while the producer keeps adding messages (a loop of
 // `await ref.tell(...)` adds one per microtask turn) it steps back behind the
 // producer, so a busy loop fills a batch and a lone message leaves at once.
+//
+// A batch closes at 512 messages or at `maxBytes` of payload, whichever comes
+// first, however the messages arrive: one by one, or thousands at once (a
+// credit that releases every waiting message, or a channel that was busy while
+// they piled up). Closed batches are handed over one at a time, and a
+// `pause()` from the receiver of one (its channel is full) holds back the rest.
 
 import { BATCH_KIND, type BatchKind, UNKNOWN_KIND } from "../transports/_batch.ts";
 
 /** Messages per batch before it is sent regardless. */
 const MAX_BATCH = 512;
 
+type Batch<T> = T[] & { [BATCH_KIND]?: BatchKind };
+
 export class Coalescer<T> {
+  /** Full batches not yet handed over, oldest first, from `#closedHead` on. */
+  #closed: Batch<T>[] = [];
+  #closedHead = 0;
+  /** The batch being filled. */
   #items: T[] = [];
   /** The kinds of `#items`, or-ed: stated on the batch for the codec when all are known. */
   #kind: BatchKind = 0;
   /** Payload bytes in `#items`, as their senders estimated them. */
   #bytes = 0;
+  /** Items in full batches not yet handed over. */
+  #closedItems = 0;
   #seen = 0;
   #scheduled = false;
   #paused = false;
   #deliver: (batch: T[]) => void;
 
-  /** A batch is sent once it holds this many payload bytes (see `Transport.batchBytes`). */
+  /** A batch is closed once it holds this many payload bytes (see `Transport.batchBytes`). */
   maxBytes = Infinity;
 
   constructor(deliver: (batch: T[]) => void) {
     this.#deliver = deliver;
   }
 
+  /** Items not yet handed over. */
   get size(): number {
-    return this.#items.length;
+    return this.#closedItems + this.#items.length;
   }
 
   /**
@@ -37,7 +52,9 @@ export class Coalescer<T> {
   push(item: T, kind: BatchKind = UNKNOWN_KIND, bytes = 0): void {
     this.#kind |= kind;
     this.#bytes += bytes;
-    this.#items.push(item);
+    const items = this.#items;
+    items.push(item);
+    if (items.length >= MAX_BATCH || this.#bytes >= this.maxBytes) this.#close();
     if (!this.#scheduled && !this.#paused) {
       this.#scheduled = true;
       this.#seen = -1;
@@ -46,12 +63,13 @@ export class Coalescer<T> {
   }
 
   #tick = (): void => {
-    const size = this.#items.length;
+    if (!this.#paused && this.#closedItems > 0) this.#handOver();
     if (this.#paused) {
       this.#scheduled = false;
       return;
     }
-    if (size !== this.#seen && size < MAX_BATCH && this.#bytes < this.maxBytes) {
+    const size = this.#items.length;
+    if (size > 0 && size !== this.#seen) {
       this.#seen = size;
       queueMicrotask(this.#tick);
       return;
@@ -60,18 +78,38 @@ export class Coalescer<T> {
     this.flush();
   };
 
-  /** Hands over everything collected so far, now. */
-  flush(): void {
-    if (this.#items.length === 0 || this.#paused) return;
-    const batch = this.#items;
-    this.#items = [];
+  /** Closes the batch being filled, stating its kind when every item's is known. */
+  #close(): void {
+    const batch: Batch<T> = this.#items;
     const kind = this.#kind;
+    if ((kind & UNKNOWN_KIND) === 0) batch[BATCH_KIND] = kind;
+    this.#closed.push(batch);
+    this.#closedItems += batch.length;
+    this.#items = [];
     this.#kind = 0;
     this.#bytes = 0;
-    if ((kind & UNKNOWN_KIND) === 0) {
-      (batch as T[] & { [BATCH_KIND]?: BatchKind })[BATCH_KIND] = kind;
+  }
+
+  /** Hands over closed batches, in order, until none is left or the receiver pauses. */
+  #handOver(): void {
+    const closed = this.#closed;
+    while (this.#closedHead < closed.length && !this.#paused) {
+      const batch = closed[this.#closedHead]!;
+      closed[this.#closedHead++] = undefined as unknown as Batch<T>;
+      this.#closedItems -= batch.length;
+      this.#deliver(batch);
     }
-    this.#deliver(batch);
+    if (this.#closedHead === closed.length) {
+      this.#closed = [];
+      this.#closedHead = 0;
+    }
+  }
+
+  /** Hands over everything collected so far, now (unless paused). */
+  flush(): void {
+    if (this.#paused) return;
+    if (this.#items.length > 0) this.#close();
+    this.#handOver();
   }
 
   /** Holds batches back (the channel is busy) until `resume()`. */
@@ -87,7 +125,12 @@ export class Coalescer<T> {
 
   /** Takes everything not yet handed over. */
   take(): T[] {
-    const items = this.#items;
+    const items: T[] = [];
+    for (let i = this.#closedHead; i < this.#closed.length; i++) items.push(...this.#closed[i]!);
+    items.push(...this.#items);
+    this.#closed = [];
+    this.#closedHead = 0;
+    this.#closedItems = 0;
     this.#items = [];
     this.#kind = 0;
     this.#bytes = 0;

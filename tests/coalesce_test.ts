@@ -68,3 +68,54 @@ Deno.test("a batch states its kind only when every item's kind is known", async 
     PLAIN_KIND,
   ]);
 });
+
+Deno.test("items pushed all at once leave in batches of at most 512 or maxBytes", async () => {
+  const batches: Stated[] = [];
+  const coalescer = new Coalescer<number>((batch) => batches.push(batch));
+  // A credit that releases 1300 waiting messages pushes them in one go.
+  for (let i = 0; i < 1300; i++) coalescer.push(i, i === 700 ? NOT_PLAIN_KIND : PLAIN_KIND);
+  assert.equal(coalescer.size, 1300);
+  await settle();
+  assert.deepEqual(batches.map((b) => b.length), [512, 512, 276]);
+  assert.deepEqual(batches.flat(), Array.from({ length: 1300 }, (_, i) => i));
+  // Each batch states its own kind.
+  assert.deepEqual(batches.map((b) => b[BATCH_KIND]), [PLAIN_KIND, NOT_PLAIN_KIND, PLAIN_KIND]);
+  batches.length = 0;
+  coalescer.maxBytes = 1000;
+  for (let i = 0; i < 5; i++) coalescer.push(i, BYTES_KIND, 600);
+  await settle();
+  assert.deepEqual(batches.map((b) => [...b]), [[0, 1], [2, 3], [4]]);
+});
+
+Deno.test("a receiver that pauses on a batch holds back the rest until resume()", async () => {
+  const batches: number[][] = [];
+  const coalescer: Coalescer<number> = new Coalescer<number>((batch) => {
+    batches.push(batch);
+    coalescer.pause(); // its channel is full
+  });
+  for (let i = 0; i < 1100; i++) coalescer.push(i, PLAIN_KIND);
+  await settle();
+  assert.deepEqual(batches.map((b) => b.length), [512]);
+  assert.equal(coalescer.size, 588);
+  // Pushed while paused: queued behind what waits, in order.
+  coalescer.push(1100, PLAIN_KIND);
+  coalescer.resume();
+  assert.deepEqual(batches.map((b) => b.length), [512, 512]);
+  coalescer.resume();
+  assert.deepEqual(batches.map((b) => b.length), [512, 512, 77]);
+  assert.equal(coalescer.size, 0);
+  assert.deepEqual(batches.flat(), Array.from({ length: 1101 }, (_, i) => i));
+});
+
+Deno.test("take() hands back every item not yet handed over, in order", async () => {
+  const batches: number[][] = [];
+  const coalescer: Coalescer<number> = new Coalescer<number>((batch) => {
+    batches.push(batch);
+    coalescer.pause();
+  });
+  for (let i = 0; i < 1200; i++) coalescer.push(i, PLAIN_KIND);
+  await settle();
+  assert.equal(batches.length, 1);
+  assert.deepEqual(coalescer.take(), Array.from({ length: 688 }, (_, i) => 512 + i));
+  assert.equal(coalescer.size, 0);
+});
