@@ -414,6 +414,31 @@ Deno.test("ring delivers byte arrays aligned modulo 8 as they were sent, on the 
   }
 });
 
+Deno.test("ring keeps every received 64 KiB array intact while later batches share its buffer", async () => {
+  const [a, b] = ringTransportPair();
+  try {
+    const received = b.receive()[Symbol.asyncIterator]();
+    // Batches of two 64 KiB arrays: records just over 128 KiB, carved from
+    // the receiver's pooled chunks. Every array is kept until the end, so a
+    // chunk handed out twice would show in an earlier one.
+    const kept: Uint8Array[] = [];
+    for (let i = 0; i < 24; i++) {
+      const sending = a.send([pattern(65536, 2 * i), pattern(65536, 2 * i + 1)]);
+      const batch = (await nextBatch(received, `batch ${i}`)) as Uint8Array[];
+      await sending;
+      assert.equal(batch.length, 2);
+      kept.push(...batch);
+    }
+    // Seven such records fit a 1 MiB chunk: 24 batches take 4 chunks, not 24 buffers.
+    const buffers = new Set(kept.map((bytes) => bytes.buffer));
+    assert.ok(buffers.size <= 6, `24 batches arrived in ${buffers.size} buffers`);
+    kept.forEach((bytes, i) => assert.deepEqual(bytes, pattern(65536, i), `array ${i}`));
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 Deno.test("ring carries the JSON codec and a custom codec loaded in the worker", async () => {
   const [a, b] = ringTransportPair({ codec: jsonCodec });
   try {

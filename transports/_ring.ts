@@ -348,8 +348,14 @@ export class RingWriter extends RingSide {
  */
 export type ReusePolicy = (firstByte: number) => boolean;
 
-/** Records up to this size that cannot use the scratch buffer share pooled chunks. */
-const POOLED_RECORD_MAX = 128 * 1024;
+/**
+ * Records up to this size that cannot use the scratch buffer share pooled
+ * chunks. A batch closes once its payload reaches the transport's
+ * `batchBytes` (at most 128 KiB), so its record runs up to one message past
+ * that: two 64 KiB arrays and their envelope. Such records must stay pooled;
+ * an array of their own for each cost a 64 KiB stream ~20% of its throughput.
+ */
+const POOLED_RECORD_MAX = 256 * 1024;
 /** Bytes of one pooled chunk. */
 const POOL_CHUNK_BYTES = 1024 * 1024;
 
@@ -362,7 +368,7 @@ function never(): boolean {
  *
  * Where a complete record is copied to: records the {@linkcode ReusePolicy}
  * allows go to one scratch buffer reused by every call (no allocation);
- * others up to 128 KiB, and records streamed in pieces up to that size, are
+ * others up to 256 KiB, and records streamed in pieces up to that size, are
  * carved from shared 1 MiB chunks (one allocation amortised over many
  * records: allocating a 64 KiB `ArrayBuffer` costs several times more than
  * copying 64 KiB here); larger records get an array of their own.

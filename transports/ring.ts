@@ -34,9 +34,9 @@
  *   a peer that is slow to answer costs little.
  * - Fairness: while the peer keeps the ring full, `receive()` still lets the
  *   event loop run (timers, I/O, other channels) about every 0.2 ms.
- * - Memory: received `Uint8Array`s are views (as with `v8Codec`) into buffers
- *   that can hold other messages of up to 128 KiB; `slice()` one to keep it
- *   long without keeping its neighbours. On the fast path (plain data) each
+ * - Memory: received `Uint8Array`s are views (as with `v8Codec`) into 1 MiB
+ *   buffers shared with other messages (of batches up to 256 KiB); `slice()`
+ *   one to keep it long without keeping its neighbours. On the fast path (plain data) each
  *   keeps its sender's `byteOffset` modulo 8, so an 8-aligned array can be
  *   viewed as a `Float64Array` without a copy, and copies run word-wise.
  *
@@ -174,8 +174,9 @@ class RingTransport implements Transport, AsyncDisposable {
   readonly maxMessageBytes: number;
   /**
    * A quarter of the ring, at most 128 KiB: the receiver copies a batch out
-   * and decodes it while the sender writes the next, and it copies a batch of
-   * up to 128 KiB into a pooled buffer rather than one of its own.
+   * and decodes it while the sender writes the next, and it copies a batch
+   * (which ends up to one message past this size) into a pooled buffer rather
+   * than one of its own.
    */
   readonly batchBytes: number;
   #out: RingWriter;
