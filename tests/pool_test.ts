@@ -67,6 +67,8 @@ Deno.test("a task whose worker dies is retried once on another worker, and the w
   assert.equal(pool.stats().retried, 1);
   for await (const event of events) if (event.type === "restarted") break;
   assert.equal((await Promise.all([pool.ask("task", 1), pool.ask("task", 2)])).length, 2);
+  // Both the crashed attempt and the retry gave their worker's load back.
+  assert.deepEqual(pool.stats().load, { "r-1": 0, "r-2": 0 });
   await pool.close();
 });
 
@@ -82,6 +84,22 @@ Deno.test("without retry, a task whose worker dies fails with ActorCrashedError"
   Atomics.store(flags, 15, 1);
   await assert.rejects(pool.ask("crashOnce", 1), ActorCrashedError);
   assert.equal(pool.stats().failed, 1);
+  assert.deepEqual(pool.stats().load, { "nr-1": 0, "nr-2": 0 });
+  await pool.close();
+});
+
+Deno.test("tasks that fail give their worker's load back, so least-loaded keeps spreading", async () => {
+  await using system = await ActorSystem.start();
+  const pool = await system.pool<typeof poolWorker>(WORKER, { id: "f", size: 2 });
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 40 }, (_, n) => n % 2 ? pool.ask("fail", n) : pool.ask("task", n)),
+  );
+  assert.equal(outcomes.filter((o) => o.status === "rejected").length, 20);
+  const stats = pool.stats();
+  assert.deepEqual([stats.completed, stats.failed, stats.inflight], [20, 20, 0]);
+  assert.deepEqual(stats.load, { "f-1": 0, "f-2": 0 });
+  const workers = await Promise.all(Array.from({ length: 10 }, (_, n) => pool.ask("task", n)));
+  assert.deepEqual(new Set(workers.map((r) => r.worker)), new Set(["f-1", "f-2"]));
   await pool.close();
 });
 
