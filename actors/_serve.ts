@@ -298,6 +298,9 @@ export function serve(
     credit(head === queue.length);
     if (stopping && running === 0) void finish();
     setBusy(running > 0);
+    // Every handler has settled: nothing else will join these replies, so they
+    // leave now rather than a few microtask turns later (~3 us of an ask).
+    if (running === 0) out.flush();
   }
 
   async function finish(): Promise<void> {
