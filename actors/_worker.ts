@@ -75,7 +75,7 @@ async function boot(
   }
   // When the actor is done the worker stays up: the parent terminates it once
   // the goodbye has arrived. Closing here could drop the last frames still on
-  // their way through a transferred stream.
+  // their way through the channel.
   // The actor module loads once the channel is open: loading it meanwhile
   // would slow a handshake that has a deadline (socket) on this busy thread.
   // A failed load is the actor's init failure, reported over the channel.
