@@ -24,6 +24,7 @@ import {
   type BootMessage,
   BYE,
   CALL,
+  compactTells,
   CRASH,
   CREDIT,
   DEAD_LETTER,
@@ -123,7 +124,7 @@ export class ActorCell implements RefTarget {
         if (this.#pending.size === 0 && this.#outbox.waiting === 0) {
           (batch as unknown[] & { [BATCH_QUIET]?: boolean })[BATCH_QUIET] = true;
         }
-        return this.#transport!.send(batch);
+        return this.#transport!.send(compactTells(batch));
       },
       (message) => this.#dropped(message, "mailbox full"),
       (error, batch, written) => this.#sendFailed(error, batch, written),

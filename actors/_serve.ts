@@ -36,6 +36,7 @@ import {
   serializeError,
   STOP,
   TELL,
+  TELLS,
 } from "./_protocol.ts";
 
 /** Lets the host report exits and crashes that happen outside the message loop. */
@@ -157,6 +158,8 @@ export function serve(
 
   const queue: Message[] = [];
   let head = 0;
+  /** Payloads of the `TELLS` run at `queue[head]` already handled. */
+  let runAt = 0;
   let running = 0;
   let uncredited = 0;
   let stopping = false;
@@ -243,10 +246,14 @@ export function serve(
     }
   }
 
-  function handle(message: Message): void {
+  /**
+   * Handles one message: `message` is its envelope (`[TELL, name, payload]`,
+   * `[ASK, id, name, payload]`, or the `[TELLS, name, payloads]` run it came
+   * in, which settles like a tell) and `payload` its payload.
+   */
+  function handle(message: Message, payload: unknown): void {
     const isAsk = message[0] === ASK;
     const name = (isAsk ? message[2] : message[1]) as string;
-    const payload = isAsk ? message[3] : message[2];
     const handler = Object.hasOwn(handlers, name) ? handlers[name] : undefined;
     uncredited++;
     if (!handler) {
@@ -279,12 +286,23 @@ export function serve(
     setBusy(true);
     while (running < concurrency && head < queue.length && !stopping) {
       const message = queue[head]!;
-      queue[head++] = undefined as unknown as Message;
-      if (message[0] === STOP) {
-        stopping = true;
-        break;
+      if (message[0] === TELLS) {
+        // A run of tells: one payload per turn, the run leaves the queue after its last.
+        const payloads = message[2] as unknown[];
+        const payload = payloads[runAt++];
+        if (runAt === payloads.length) {
+          queue[head++] = undefined as unknown as Message;
+          runAt = 0;
+        }
+        handle(message, payload);
+      } else {
+        queue[head++] = undefined as unknown as Message;
+        if (message[0] === STOP) {
+          stopping = true;
+          break;
+        }
+        handle(message, message[0] === ASK ? message[3] : message[2]);
       }
-      handle(message);
       if (uncredited >= creditEvery) {
         // Mid-batch: the sender may refill the mailbox while this batch is handled.
         credit(false);
@@ -311,8 +329,12 @@ export function serve(
       const message = queue[i]!;
       if (message[0] === ASK) post([FAIL, message[1], serializeError(new Error("stopped")), false]);
       else if (message[0] === TELL) post([DEAD_LETTER, message[1], "sent after stop"]);
+      else if (message[0] === TELLS) {
+        const left = (message[2] as unknown[]).length - (i === head ? runAt : 0);
+        for (let k = 0; k < left; k++) post([DEAD_LETTER, message[1], "sent after stop"]);
+      }
     }
-    queue.length = head = 0;
+    queue.length = head = runAt = 0;
     try {
       await stopHook?.(state, ctx);
     } catch (error) {

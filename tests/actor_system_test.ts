@@ -122,6 +122,38 @@ Deno.test("a tell whose handler throws is reported as a dead letter", async () =
   assert.match(letters[0]!.reason, /oops/);
 });
 
+for (const transport of ["queue", "ring", "pipe"] as const) {
+  Deno.test(`[${transport}] tells sent in one tick keep their order, runs to one handler included`, async () => {
+    const letters: DeadLetter[] = [];
+    await using system = await ActorSystem.start({ onDeadLetter: (l) => letters.push(l) });
+    const ref = await system.spawn<typeof probe>(PROBE, { transport });
+    // One batch: runs of tells to one handler travel folded, and are handled
+    // one by one, in order, among the messages around them.
+    const sent = [
+      ref.tell("record", 1),
+      ref.tell("record", 2),
+      ref.tell("fail", "first"),
+      ref.tell("fail", "second"),
+      ref.tell("record", 3),
+      ref.tell("inc", 5),
+      ref.tell("inc", 6),
+      ref.tell("record", 4),
+      ref.tell("record", 5),
+      ref.tell("record", 6),
+    ];
+    const seen = ref.ask("seen");
+    await Promise.all(sent);
+    assert.deepEqual(await seen, [1, 2, 3, 4, 5, 6]);
+    assert.equal(await ref.ask("get"), 11);
+    assert.deepEqual(letters.map((l) => [l.messageName, l.reason.includes("first")]), [
+      ["fail", true],
+      ["fail", false],
+    ]);
+    assert.match(letters[1]!.reason, /second/);
+    assert.equal(ref.stats().handled, 12);
+  });
+}
+
 Deno.test("an unknown message name is an UnknownMessageError at the sender", async () => {
   await using system = await ActorSystem.start();
   const ref = await system.spawn<typeof probe>(PROBE);

@@ -1,8 +1,12 @@
-/** `assertCloneable`: what it refuses, where, and the size it estimates. */
+/**
+ * `assertCloneable`: what it refuses, where, and the size it estimates; and
+ * `compactTells`, which folds runs of tells for the wire.
+ */
 
 import assert from "node:assert/strict";
 import { MessageNotCloneableError } from "../actors/errors.ts";
-import { assertCloneable } from "../actors/_protocol.ts";
+import { ASK, assertCloneable, compactTells, TELL, TELLS } from "../actors/_protocol.ts";
+import { BATCH_QUIET, type StatedBatch } from "../transports/_batch.ts";
 
 Deno.test("assertCloneable() estimates a flat object and refuses what sits in it, by path", () => {
   assert.equal(assertCloneable({ ab: "xyz", n: 1 }, "payload"), 2 + 2 + 3 + 1 + 1);
@@ -29,4 +33,34 @@ Deno.test("assertCloneable() walks cycles and shared references once", () => {
     (error: unknown) =>
       error instanceof MessageNotCloneableError && error.path === "payload.bad.deeper.fn",
   );
+});
+
+Deno.test("compactTells() folds runs of tells to one handler and keeps everything else in place", () => {
+  const batch: StatedBatch = [
+    [TELL, "a", 1],
+    [TELL, "a", 2],
+    [TELL, "a", 3],
+    [ASK, 7, "a", 4],
+    [TELL, "a", 5],
+    [TELL, "b", 6],
+    [TELL, "b"], // no payload: JSON could not carry it inside a run
+    [TELL, "b", 8],
+    [TELL, "b", 9],
+  ];
+  batch[BATCH_QUIET] = true;
+  const compact = compactTells(batch) as StatedBatch;
+  assert.deepEqual([...compact], [
+    [TELLS, "a", [1, 2, 3]],
+    [ASK, 7, "a", 4],
+    [TELL, "a", 5],
+    [TELL, "b", 6],
+    [TELL, "b"],
+    [TELLS, "b", [8, 9]],
+  ]);
+  assert.equal(compact[BATCH_QUIET], true, "the batch's statements carry over");
+  assert.equal(batch.length, 9, "the sender's batch is left as it was");
+  // Nothing to fold: the same array goes out.
+  const none = [[TELL, "a", 1], [TELL, "b", 2], [ASK, 1, "a", 3], [TELL, "a", 4]];
+  assert.equal(compactTells(none), none);
+  assert.equal(compactTells([]).length, 0);
 });
