@@ -166,9 +166,9 @@ export class Pool<D extends AnyActorDefinition> implements AsyncDisposable {
 
   // One task: promise callbacks rather than nested async functions, whose
   // frames and promises cost the parent's thread more than the ask itself
-  // when a pool runs hundreds of small tasks at once. Each settlement
-  // callback gives the worker's load back itself: a `finally` would cost
-  // every task one more promise.
+  // when a pool runs hundreds of small tasks at once. The callbacks give the
+  // worker's load back themselves: a `finally` would cost every task one
+  // more promise.
   #run(name: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ActorStoppedError(this.id));
     this.#inflight++;
@@ -176,29 +176,26 @@ export class Pool<D extends AnyActorDefinition> implements AsyncDisposable {
     this.#pending.add(seq);
     const worker = this.#pick();
     return this.#call(worker, name, payload, options).then(
-      (value) => {
-        worker.load--;
-        return this.#settled(seq, true, value);
-      },
+      (value) => this.#done(worker, seq, true, value),
       (error) => {
-        worker.load--;
         if (!(this.#retry && error instanceof ActorCrashedError) || this.#closed) {
-          return this.#settled(seq, false, error);
+          return this.#done(worker, seq, false, error);
         }
+        worker.load--;
         this.#retried++;
         const other = this.#pick(worker);
         return this.#call(other, name, payload, options).then(
-          (value) => {
-            other.load--;
-            return this.#settled(seq, true, value);
-          },
-          (error) => {
-            other.load--;
-            return this.#settled(seq, false, error);
-          },
+          (value) => this.#done(other, seq, true, value),
+          (error) => this.#done(other, seq, false, error),
         );
       },
     );
+  }
+
+  /** Gives `worker`'s load back and settles the task. */
+  #done(worker: Worker, seq: number, ok: boolean, result: unknown): unknown {
+    worker.load--;
+    return this.#settled(seq, ok, result);
   }
 
   /** Counts a finished task and returns its value, or throws its error. */
