@@ -319,38 +319,34 @@ function plainNumber(value: number): boolean {
  */
 export function compactTells(messages: readonly unknown[]): readonly unknown[] {
   const batch = messages as readonly unknown[][];
-  let i = 0;
-  const n = batch.length;
-  // Find the first run; a batch without one (asks, replies, single tells) is sent as it is.
-  for (; i + 1 < n; i++) {
-    const a = batch[i]!, b = batch[i + 1]!;
-    if (a[0] === TELL && b[0] === TELL && a.length === 3 && b.length === 3 && a[1] === b[1]) break;
-  }
-  if (i + 1 >= n) return messages;
-  const out: unknown[][] = batch.slice(0, i);
+  // Built only once a run is found: a batch without one (asks, replies,
+  // single tells) is sent as it is.
+  let out: unknown[][] | undefined;
   let run: unknown[] | undefined;
-  let name: unknown;
-  for (; i < n; i++) {
+  for (let i = 0; i < batch.length; i++) {
     const message = batch[i]!;
-    if (message[0] === TELL && message.length === 3) {
-      if (run !== undefined && message[1] === name) {
-        run.push(message[2]);
-        continue;
-      }
-      const next = batch[i + 1];
-      if (next !== undefined && next[0] === TELL && next.length === 3 && next[1] === message[1]) {
-        name = message[1];
-        run = [message[2]];
-        out.push([TELLS, name, run]);
-        continue;
-      }
+    // Inside a run, the previous message was a tell to the run's handler.
+    if (run !== undefined && foldable(message) && message[1] === batch[i - 1]![1]) {
+      run.push(message[2]);
+      continue;
     }
     run = undefined;
-    out.push(message);
+    const next = batch[i + 1];
+    if (foldable(message) && next !== undefined && foldable(next) && next[1] === message[1]) {
+      out ??= batch.slice(0, i);
+      run = [message[2]];
+      out.push([TELLS, message[1], run]);
+    } else out?.push(message);
   }
+  if (out === undefined) return messages;
   for (const key of Object.getOwnPropertySymbols(batch)) {
     (out as unknown as Record<symbol, unknown>)[key] =
       (batch as unknown as Record<symbol, unknown>)[key];
   }
   return out;
+}
+
+/** A tell with a payload: one a run may take (JSON cannot hold a missing one in an array). */
+function foldable(message: readonly unknown[]): boolean {
+  return message[0] === TELL && message.length === 3;
 }

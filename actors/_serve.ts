@@ -330,11 +330,11 @@ export function serve(
       if (message[0] === ASK) post([FAIL, message[1], serializeError(new Error("stopped")), false]);
       else if (message[0] === TELL) post([DEAD_LETTER, message[1], "sent after stop"]);
       else if (message[0] === TELLS) {
-        const left = (message[2] as unknown[]).length - (i === head ? runAt : 0);
-        for (let k = 0; k < left; k++) post([DEAD_LETTER, message[1], "sent after stop"]);
+        // Untouched: the sentinel before it was taken only after the run ahead of it ended.
+        for (const _ of message[2] as unknown[]) post([DEAD_LETTER, message[1], "sent after stop"]);
       }
     }
-    queue.length = head = runAt = 0;
+    queue.length = head = 0;
     try {
       await stopHook?.(state, ctx);
     } catch (error) {
