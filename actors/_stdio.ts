@@ -5,17 +5,20 @@
 // on a loaded machine) of a fresh process's way to its first reply, where the
 // whole budget of a spawn is a few ms over a bare `deno run`.
 //
-// These objects implement only the part of the ReadableStream and
-// WritableStream API that the pipe transport uses: `getReader()` (`read`,
-// `cancel`, `releaseLock`, `closed`), `locked` and `cancel()`; `getWriter()`
-// (`write`, `ready`, `desiredSize`, `closed`, `close`, `abort`,
-// `releaseLock`). Any other transport gets real streams.
+// These are stand-ins (`transports/_stream_parts.ts`) implementing only the
+// part of the streams API that the pipe transport uses. Any other transport
+// gets real streams.
 
 import { ReadArena } from "../transports/_read_arena.ts";
+import {
+  type PartReader,
+  type PartWriter,
+  readableOver,
+  writableOver,
+} from "../transports/_stream_parts.ts";
 
 /** Reads stdin through `Deno.stdin.read`, after the bytes already read (`leftover`). */
 export function stdinReadable(leftover: Uint8Array | undefined): ReadableStream<Uint8Array> {
-  let locked = false;
   let done = false;
   const closed = Promise.withResolvers<undefined>();
   const finish = () => {
@@ -35,7 +38,7 @@ export function stdinReadable(leftover: Uint8Array | undefined): ReadableStream<
     return Promise.resolve();
   };
   const arena = new ReadArena();
-  const reader = {
+  const reader: PartReader = {
     closed: closed.promise,
     async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
       if (leftover !== undefined && leftover.length > 0) {
@@ -58,21 +61,8 @@ export function stdinReadable(leftover: Uint8Array | undefined): ReadableStream<
       return { value: arena.take(n), done: false };
     },
     cancel,
-    releaseLock(): void {
-      locked = false;
-    },
   };
-  return {
-    get locked() {
-      return locked;
-    },
-    getReader() {
-      if (locked) throw new TypeError("Cannot get a reader: stdin is locked");
-      locked = true;
-      return reader;
-    },
-    cancel,
-  } as unknown as ReadableStream<Uint8Array>;
+  return readableOver(reader, "stdin");
 }
 
 /**
@@ -117,7 +107,7 @@ export function stdoutWritable(): WritableStream<Uint8Array> {
     }
   };
 
-  const writer = {
+  const writer: PartWriter = {
     get closed() {
       return closed.promise;
     },
@@ -152,11 +142,6 @@ export function stdoutWritable(): WritableStream<Uint8Array> {
       fail(reason);
       return Promise.resolve();
     },
-    releaseLock(): void {},
   };
-  return {
-    getWriter() {
-      return writer;
-    },
-  } as unknown as WritableStream<Uint8Array>;
+  return writableOver(writer);
 }

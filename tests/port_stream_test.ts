@@ -140,3 +140,18 @@ Deno.test("a port reader hands over what arrived before the writer closed, then 
   await b!.writable.getWriter().close();
   await a!.readable.getReader().cancel();
 });
+
+Deno.test("a chunk that cannot be deserialized fails the port reader", async () => {
+  const channel = new MessageChannel();
+  const a = portStreams(channel.port1), b = portStreams(channel.port2);
+  const reader = b.readable.getReader();
+  const pending = reader.read();
+  // What the platform dispatches when a message does not deserialize.
+  channel.port2.dispatchEvent(new MessageEvent("messageerror"));
+  await assert.rejects(within(pending, DEADLINE_MS, "the reader to fail"), /deserialized/);
+  await assert.rejects(reader.closed, /deserialized/);
+  await assert.rejects(reader.read(), /deserialized/);
+  await b.writable.getWriter().close();
+  await a.writable.getWriter().close();
+  await a.readable.getReader().cancel();
+});

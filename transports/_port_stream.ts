@@ -6,11 +6,8 @@
 // the reader gives credit back in bytes: up to `windowBytes` may be in flight
 // before `desiredSize` drops to 0 and the writer waits on `ready`.
 //
-// These objects implement only the part of the streams API that the pipe
-// transport uses (as `actors/_stdio.ts` does for a process's stdio):
-// `getReader()` (`read`, `cancel`, `releaseLock`, `closed`), `locked` and
-// `cancel()`; `getWriter()` (`write`, `ready`, `desiredSize`, `closed`,
-// `close`, `abort`, `releaseLock`).
+// Both directions are stand-ins for web streams (`_stream_parts.ts`), as a
+// process actor's stdio is.
 //
 // Ownership: `write()` takes the chunk's whole buffer (from 16 KiB on it is
 // transferred, so the caller's views of it are detached). The pipe's frame
@@ -20,6 +17,8 @@
 // read), and a string is the end of a direction: END (the peer's writer
 // closed), ABORT (it aborted: the reader fails), CANCEL (the peer's reader
 // cancelled: this side's writer fails).
+
+import { type PartReader, type PartWriter, readableOver, writableOver } from "./_stream_parts.ts";
 
 const END = "\u0000troupe:end";
 const ABORT = "\u0000troupe:abort";
@@ -54,8 +53,8 @@ export function portStreams(
   let head = 0;
   let readDone = false;
   let readError: { error: unknown } | undefined;
+  /** A read waiting for a chunk; there is one only while `chunks` is empty. */
   let waiter: PromiseWithResolvers<ReadableStreamReadResult<Uint8Array>> | undefined;
-  let locked = false;
   /** Bytes read and not yet credited back. */
   let unacked = 0;
   const readClosed = Promise.withResolvers<undefined>();
@@ -94,10 +93,8 @@ export function portStreams(
     else readClosed.resolve(undefined);
     const pending = waiter;
     waiter = undefined;
-    if (pending) {
-      if (error && head === chunks.length) pending.reject(error.error);
-      else pending.resolve({ value: undefined, done: true });
-    }
+    if (error) pending?.reject(error.error);
+    else pending?.resolve({ value: undefined, done: true });
     maybeClosePort();
   };
 
@@ -116,7 +113,7 @@ export function portStreams(
     if (data instanceof Uint8Array) {
       if (readDone) return;
       const pending = waiter;
-      if (pending !== undefined && head === chunks.length) {
+      if (pending !== undefined) {
         waiter = undefined;
         credit(data.length);
         pending.resolve({ value: data, done: false });
@@ -159,7 +156,7 @@ export function portStreams(
     return Promise.resolve();
   };
 
-  const reader = {
+  const reader: PartReader = {
     closed: readClosed.promise,
     read(): Promise<ReadableStreamReadResult<Uint8Array>> {
       if (head < chunks.length) {
@@ -175,24 +172,9 @@ export function portStreams(
       return waiter.promise;
     },
     cancel,
-    releaseLock(): void {
-      locked = false;
-    },
   };
 
-  const readable = {
-    get locked() {
-      return locked;
-    },
-    getReader() {
-      if (locked) throw new TypeError("Cannot get a reader: the stream is locked");
-      locked = true;
-      return reader;
-    },
-    cancel,
-  } as unknown as ReadableStream<Uint8Array>;
-
-  const writer = {
+  const writer: PartWriter = {
     get closed() {
       return writeClosed.promise;
     },
@@ -237,14 +219,7 @@ export function portStreams(
       }
       return Promise.resolve();
     },
-    releaseLock(): void {},
   };
 
-  const writable = {
-    getWriter() {
-      return writer;
-    },
-  } as unknown as WritableStream<Uint8Array>;
-
-  return { readable, writable };
+  return { readable: readableOver(reader, "the stream"), writable: writableOver(writer) };
 }
