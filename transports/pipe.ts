@@ -415,9 +415,9 @@ function checkStreams(
  * The `pipe` transport factory, for worker and process actors.
  *
  * - Worker: the byte stream runs over a `MessagePort`: each chunk of frames
- *   is posted as it is written (its buffer transferred, not copied), and the
- *   reader gives credit back in bytes, so up to 1 MiB is in flight before
- *   `send()` waits. (A transferred web stream moves one chunk per round trip
+ *   is posted as it is written (from 16 KiB on its buffer is transferred,
+ *   not copied), and the reader gives credit back in bytes, so up to 1 MiB
+ *   is in flight before `send()` waits. (A transferred web stream moves one chunk per round trip
  *   between threads: 2-3 times slower.) A terminated worker neither ends nor
  *   errors the stream: the runtime closes the local end itself.
  * - Process: the channel is the child's stdin and stdout, which the runtime

@@ -36,9 +36,10 @@
  *   event loop run (timers, I/O, other channels) about every 0.2 ms.
  * - Memory: received `Uint8Array`s are views (as with `v8Codec`) into 1 MiB
  *   buffers shared with other messages (of batches up to 256 KiB); `slice()`
- *   one to keep it long without keeping its neighbours. On the fast path (plain data) each
- *   keeps its sender's `byteOffset` modulo 8, so an 8-aligned array can be
- *   viewed as a `Float64Array` without a copy, and copies run word-wise.
+ *   one to keep it long without keeping its neighbours. On the fast path
+ *   (plain data) each keeps its sender's `byteOffset` modulo 8, so an
+ *   8-aligned array can be viewed as a `Float64Array` without a copy, and
+ *   copies run word-wise.
  *
  * @module
  */
