@@ -36,7 +36,7 @@ export {
   defineActor,
   type Handler,
   type Handlers,
-} from "./actors/define_actor.ts";
-export { QueueClosedError } from "./actors/errors.ts";
-export type { QueueHandle, QueueWaitOptions } from "./actors/work_queue.ts";
-export type { SemaphoreHandle, SemaphorePermit } from "./actors/semaphore.ts";
+} from "./actors/core/define_actor.ts";
+export { QueueClosedError } from "./internal/errors.ts";
+export type { QueueHandle, QueueWaitOptions } from "./actors/sync/work_queue.ts";
+export type { SemaphoreHandle, SemaphorePermit } from "./actors/sync/semaphore.ts";

@@ -33,7 +33,7 @@ export {
   type MessageName,
   type PayloadArgs,
   type ReplyOf,
-} from "./actors/define_actor.ts";
+} from "./actors/core/define_actor.ts";
 export {
   type ActorExit,
   ActorRef,
@@ -42,7 +42,7 @@ export {
   type DeadLetter,
   type ExitReason,
   type StopOptions,
-} from "./actors/actor_ref.ts";
+} from "./actors/core/actor_ref.ts";
 export {
   ActorSystem,
   type OverflowPolicy,
@@ -52,7 +52,7 @@ export {
   type SpawnOptions,
   type SystemOptions,
   type SystemStats,
-} from "./actors/system.ts";
+} from "./actors/system/system.ts";
 export {
   ActorCrashedError,
   ActorError,
@@ -72,9 +72,9 @@ export {
   SpawnError,
   SupervisorGaveUpError,
   UnknownMessageError,
-} from "./actors/errors.ts";
-export type { ActorPermissions, PermissionValue } from "./actors/permissions.ts";
-export type { CrashRecord, LifecycleEvent, LifecycleEventType } from "./actors/events.ts";
+} from "./internal/errors.ts";
+export type { ActorPermissions, PermissionValue } from "./actors/hosts/permissions.ts";
+export type { CrashRecord, LifecycleEvent, LifecycleEventType } from "./actors/core/events.ts";
 export {
   SharedArray,
   type SharedArrayDescriptor,
@@ -82,7 +82,7 @@ export {
   SharedValue,
   type SharedValueDescriptor,
   type SharedValueType,
-} from "./actors/shared_value.ts";
+} from "./actors/sync/shared_value.ts";
 export {
   type LockOptions,
   Mutex,
@@ -91,7 +91,7 @@ export {
   type MutexHandleOptions,
   type MutexOptions,
   type TryLockOptions,
-} from "./actors/mutex.ts";
+} from "./actors/sync/mutex.ts";
 export {
   type AcquireOptions,
   Semaphore,
@@ -101,15 +101,20 @@ export {
   type SemaphoreOptions,
   type SemaphorePermit,
   type TryAcquireOptions,
-} from "./actors/semaphore.ts";
-export { Pool, type PoolOptions, type PoolStats, type PoolStrategy } from "./actors/pool.ts";
+} from "./actors/sync/semaphore.ts";
+export {
+  Pool,
+  type PoolOptions,
+  type PoolStats,
+  type PoolStrategy,
+} from "./actors/supervision/pool.ts";
 export {
   QueueClosedError,
   type QueueHandle,
   type QueueWaitOptions,
   WorkQueue,
   type WorkQueueOptions,
-} from "./actors/work_queue.ts";
+} from "./actors/sync/work_queue.ts";
 export {
   type BackoffOptions,
   type ChildSpec,
@@ -117,7 +122,7 @@ export {
   type RestartStrategy,
   Supervisor,
   type SupervisorSpec,
-} from "./actors/supervisor.ts";
+} from "./actors/supervision/supervisor.ts";
 export type {
   HostKind,
   ProcessStdio,
@@ -133,7 +138,7 @@ export {
   ringTransport,
   type RingTransportOptions,
   ringTransportPair,
-} from "./transports/ring.ts";
+} from "./transports/ring/ring.ts";
 export {
   type Connection,
   connectionFromStreams,
@@ -149,7 +154,7 @@ export {
   type RecvOptions,
   type WriteConnection,
   type WritePipeEnd,
-} from "./transports/pipe.ts";
+} from "./transports/pipe/pipe.ts";
 export {
   dialSocket,
   type DialSocketOptions,
@@ -169,5 +174,5 @@ export {
   type TcpListenOptions,
   type UnixDialOptions,
   type UnixListenOptions,
-} from "./transports/socket.ts";
+} from "./transports/socket/socket.ts";
 export { type Codec, jsonCodec, v8Codec } from "./transports/codec.ts";

@@ -1,8 +1,8 @@
 // Every transport on every host it reaches runs the same actor-level suite.
 // Adding a transport or host is one entry here.
-import { pipeTransport } from "../transports/pipe.ts";
-import { socketTransport } from "../transports/socket.ts";
-import { ringTransport } from "../transports/ring.ts";
+import { pipeTransport } from "../transports/pipe/pipe.ts";
+import { socketTransport } from "../transports/socket/socket.ts";
+import { ringTransport } from "../transports/ring/ring.ts";
 import { actorConformance, type ConformanceTarget } from "./actor_conformance.ts";
 
 const targets: ConformanceTarget[] = [

@@ -50,7 +50,7 @@ async function runtimeGraph(entry: URL): Promise<string[]> {
 Deno.test("@troupe/troupe/actor loads none of the parent's side of the runtime", async () => {
   assert.deepEqual(await runtimeGraph(new URL("../actor.ts", import.meta.url)), [
     "actor.ts",
-    "actors/define_actor.ts",
-    "actors/errors.ts",
+    "actors/core/define_actor.ts",
+    "internal/errors.ts",
   ]);
 });

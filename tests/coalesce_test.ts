@@ -1,13 +1,13 @@
 // The coalescer: what one batch holds, and what it states for the codec.
 import assert from "node:assert/strict";
-import { Coalescer } from "../actors/_coalesce.ts";
+import { Coalescer } from "../actors/core/_coalesce.ts";
 import {
   BATCH_KIND,
   BYTES_KIND,
   NOT_PLAIN_KIND,
   PLAIN_KIND,
   UNKNOWN_KIND,
-} from "../transports/_batch.ts";
+} from "../internal/batch.ts";
 
 type Stated = number[] & { [BATCH_KIND]?: number };
 

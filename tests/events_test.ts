@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EventHub } from "../actors/_events.ts";
+import { EventHub } from "../actors/core/event_hub.ts";
 import type { LifecycleEvent } from "../mod.ts";
 
 const started = (id: string): LifecycleEvent => ({ type: "started", id, host: "worker", time: 0 });

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { FrameTooLargeError, ProtocolError } from "../actors/errors.ts";
+import { FrameTooLargeError, ProtocolError } from "../internal/errors.ts";
 import {
   checkMaxFrameBytes,
   DEFAULT_MAX_FRAME_BYTES,
   encodeFrames,
   FrameReader,
   FrameWriter,
-} from "../transports/_framing.ts";
+} from "../transports/framing/framing.ts";
 
 function bytes(...values: number[]): Uint8Array {
   return new Uint8Array(values);

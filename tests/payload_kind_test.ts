@@ -2,15 +2,15 @@
 // JSON, as JSON with raw bytes, or as V8 bytes: the codec trusts what the sender
 // states, and walks an unstated batch with the same inspector.
 import assert from "node:assert/strict";
-import { PayloadInspector } from "../actors/_protocol.ts";
-import { FrameCodec } from "../transports/_frame_codec.ts";
+import { PayloadInspector } from "../actors/core/protocol.ts";
+import { FrameCodec } from "../transports/framing/frame_codec.ts";
 import {
   BATCH_KIND,
   type BatchKind,
   BYTES_KIND,
   NOT_PLAIN_KIND,
   PLAIN_KIND,
-} from "../transports/_batch.ts";
+} from "../internal/batch.ts";
 import { v8Codec } from "../transports/codec.ts";
 import { MessageNotCloneableError } from "../mod.ts";
 

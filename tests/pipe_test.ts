@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ConnectionClosedError, ProtocolError } from "../actors/errors.ts";
+import { ConnectionClosedError, ProtocolError } from "../internal/errors.ts";
 import { type Codec, jsonCodec } from "../transports/codec.ts";
-import { FrameReader } from "../transports/_framing.ts";
+import { FrameReader } from "../transports/framing/framing.ts";
 import {
   connect,
   connectionFromStreams,
@@ -9,7 +9,7 @@ import {
   pipeEnds,
   pipeTransport,
   pipeTransportFromStreams,
-} from "../transports/pipe.ts";
+} from "../transports/pipe/pipe.ts";
 import { within } from "./_helpers.ts";
 
 const DEADLINE_MS = 20_000;

@@ -4,9 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { MessageNotCloneableError } from "../actors/errors.ts";
-import { ASK, assertCloneable, compactTells, TELL, TELLS } from "../actors/_protocol.ts";
-import { BATCH_QUIET, type StatedBatch } from "../transports/_batch.ts";
+import { MessageNotCloneableError } from "../internal/errors.ts";
+import { ASK, assertCloneable, compactTells, TELL, TELLS } from "../actors/core/protocol.ts";
+import { BATCH_QUIET, type StatedBatch } from "../internal/batch.ts";
 
 Deno.test("assertCloneable() estimates a flat object and refuses what sits in it, by path", () => {
   assert.equal(assertCloneable({ ab: "xyz", n: 1 }, "payload"), 2 + 2 + 3 + 1 + 1);

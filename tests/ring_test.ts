@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { FrameTooLargeError, ProtocolError } from "../actors/errors.ts";
+import { FrameTooLargeError, ProtocolError } from "../internal/errors.ts";
 import { jsonCodec, v8Codec } from "../transports/codec.ts";
 import {
   connect,
@@ -14,7 +14,7 @@ import {
   ringTransport,
   type RingTransportOptions,
   ringTransportPair,
-} from "../transports/ring.ts";
+} from "../transports/ring/ring.ts";
 import type { Transport } from "../transports/transport.ts";
 import { within } from "./_helpers.ts";
 

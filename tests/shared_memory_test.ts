@@ -3,9 +3,9 @@
 // for by bumping an events word; the test re-checks on each bump, bounded.
 import assert from "node:assert/strict";
 import { ActorCrashedError, ActorSystem } from "../mod.ts";
-import { SharedArray, SharedValue } from "../actors/shared_value.ts";
-import { Mutex } from "../actors/mutex.ts";
-import { Semaphore } from "../actors/semaphore.ts";
+import { SharedArray, SharedValue } from "../actors/sync/shared_value.ts";
+import { Mutex } from "../actors/sync/mutex.ts";
+import { Semaphore } from "../actors/sync/semaphore.ts";
 import type { adder } from "./fixtures/shared_counter.ts";
 import type { updater } from "./fixtures/shared_mutex.ts";
 import type { contender, EnterResult } from "./fixtures/shared_semaphore.ts";

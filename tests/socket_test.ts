@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { AuthenticationError, ConnectionClosedError, ProtocolError } from "../actors/errors.ts";
+import { AuthenticationError, ConnectionClosedError, ProtocolError } from "../internal/errors.ts";
 import {
   dialSocket,
   type DialSocketOptions,
@@ -14,7 +14,7 @@ import {
   type SocketConnectOptions,
   type SocketRejection,
   socketTransport,
-} from "../transports/socket.ts";
+} from "../transports/socket/socket.ts";
 import type { Transport } from "../transports/transport.ts";
 import { type Codec, jsonCodec } from "../transports/codec.ts";
 import { within } from "./_helpers.ts";
@@ -243,7 +243,7 @@ Deno.test("socketTransport() listens in a private directory that is removed once
   const link = await socketTransport().open("worker");
   const options = link.remote.options as SocketConnectOptions & { path: string };
   assert.equal(options.transport, "unix");
-  assert.equal(link.remote.module, new URL("../transports/socket.ts", import.meta.url).href);
+  assert.equal(link.remote.module, new URL("../transports/socket/socket.ts", import.meta.url).href);
   assert.deepEqual(link.remote.transfer, []);
   assert.equal(structuredClone(options).path, options.path);
   const dir = dirname(options.path);

@@ -18,7 +18,7 @@
  */
 
 import assert from "node:assert/strict";
-import { FrameTooLargeError, ProtocolError } from "../actors/errors.ts";
+import { FrameTooLargeError, ProtocolError } from "../internal/errors.ts";
 import type { Transport } from "../transports/transport.ts";
 import { v8Codec } from "../transports/codec.ts";
 import { within as withinMs } from "./_helpers.ts";

@@ -9,9 +9,9 @@ import {
   type TransportPairHandle,
 } from "./transport_conformance.ts";
 import { queueTransportPair } from "../transports/queue.ts";
-import { pipeTransport, pipeTransportFromStreams } from "../transports/pipe.ts";
-import { connect, type RingConnectOptions, ringTransport } from "../transports/ring.ts";
-import { RingWriter } from "../transports/_ring.ts";
+import { pipeTransport, pipeTransportFromStreams } from "../transports/pipe/pipe.ts";
+import { connect, type RingConnectOptions, ringTransport } from "../transports/ring/ring.ts";
+import { RingWriter } from "../transports/ring/_ring.ts";
 import { openSocketPair, openWorkerSocketPair } from "./fixtures/socket_pairs.ts";
 import { openRelayedPair } from "./fixtures/relay_pair.ts";
 

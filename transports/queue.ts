@@ -5,7 +5,7 @@
  * @module
  */
 
-import { AsyncQueue } from "./_async_queue.ts";
+import { AsyncQueue } from "../internal/async_queue.ts";
 import {
   emptyStats,
   type HostKind,

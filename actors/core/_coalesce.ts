@@ -1,0 +1,139 @@
+// Collects messages and hands them over in batches. The flush runs as a
+// microtask, but while the producer keeps adding messages (a loop of
+// `await ref.tell(...)` adds one per microtask turn) it steps back behind the
+// producer, so a busy loop fills a batch and a lone message leaves at once.
+//
+// A batch closes at 512 messages or at `maxBytes` of payload, whichever comes
+// first, however the messages arrive: one by one, or thousands at once (a
+// credit that releases every waiting message, or a channel that was busy while
+// they piled up). Closed batches are handed over one at a time, and a
+// `pause()` from the receiver of one (its channel is full) holds back the rest.
+
+import { BATCH_KIND, type BatchKind, UNKNOWN_KIND } from "../../internal/batch.ts";
+
+/** Messages per batch before it is sent regardless. */
+const MAX_BATCH = 512;
+
+type Batch<T> = T[] & { [BATCH_KIND]?: BatchKind };
+
+export class Coalescer<T> {
+  /** Full batches not yet handed over, oldest first, from `#closedHead` on. */
+  #closed: Batch<T>[] = [];
+  #closedHead = 0;
+  /** The batch being filled. */
+  #items: T[] = [];
+  /** The kinds of `#items`, or-ed: stated on the batch for the codec when all are known. */
+  #kind: BatchKind = 0;
+  /** Payload bytes in `#items`, as their senders estimated them. */
+  #bytes = 0;
+  /** Items in full batches not yet handed over. */
+  #closedItems = 0;
+  #seen = 0;
+  #scheduled = false;
+  #paused = false;
+  #deliver: (batch: T[]) => void;
+
+  /** A batch is closed once it holds this many payload bytes (see `Transport.batchBytes`). */
+  maxBytes = Infinity;
+
+  constructor(deliver: (batch: T[]) => void) {
+    this.#deliver = deliver;
+  }
+
+  /** Items not yet handed over. */
+  get size(): number {
+    return this.#closedItems + this.#items.length;
+  }
+
+  /**
+   * Adds an item; `kind` is what its sender found walking it, if it did, and
+   * `bytes` the size it estimated.
+   */
+  push(item: T, kind: BatchKind = UNKNOWN_KIND, bytes = 0): void {
+    this.#kind |= kind;
+    this.#bytes += bytes;
+    const items = this.#items;
+    items.push(item);
+    if (items.length >= MAX_BATCH || this.#bytes >= this.maxBytes) this.#close();
+    if (!this.#scheduled && !this.#paused) {
+      this.#scheduled = true;
+      this.#seen = -1;
+      queueMicrotask(this.#tick);
+    }
+  }
+
+  #tick = (): void => {
+    if (!this.#paused && this.#closedItems > 0) this.#handOver();
+    if (this.#paused) {
+      this.#scheduled = false;
+      return;
+    }
+    const size = this.#items.length;
+    if (size > 0 && size !== this.#seen) {
+      this.#seen = size;
+      queueMicrotask(this.#tick);
+      return;
+    }
+    this.#scheduled = false;
+    this.flush();
+  };
+
+  /** Closes the batch being filled, stating its kind when every item's is known. */
+  #close(): void {
+    const batch: Batch<T> = this.#items;
+    const kind = this.#kind;
+    if ((kind & UNKNOWN_KIND) === 0) batch[BATCH_KIND] = kind;
+    this.#closed.push(batch);
+    this.#closedItems += batch.length;
+    this.#items = [];
+    this.#kind = 0;
+    this.#bytes = 0;
+  }
+
+  /** Hands over closed batches, in order, until none is left or the receiver pauses. */
+  #handOver(): void {
+    const closed = this.#closed;
+    while (this.#closedHead < closed.length && !this.#paused) {
+      const batch = closed[this.#closedHead]!;
+      closed[this.#closedHead++] = undefined as unknown as Batch<T>;
+      this.#closedItems -= batch.length;
+      this.#deliver(batch);
+    }
+    if (this.#closedHead === closed.length) {
+      this.#closed = [];
+      this.#closedHead = 0;
+    }
+  }
+
+  /** Hands over everything collected so far, now (unless paused). */
+  flush(): void {
+    if (this.#paused) return;
+    if (this.#items.length > 0) this.#close();
+    this.#handOver();
+  }
+
+  /** Holds batches back (the channel is busy) until `resume()`. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Sends what was held back. */
+  resume(): void {
+    this.#paused = false;
+    this.flush();
+  }
+
+  /** Takes everything not yet handed over. */
+  take(): T[] {
+    const items: T[] = [];
+    for (let i = this.#closedHead; i < this.#closed.length; i++) items.push(...this.#closed[i]!);
+    items.push(...this.#items);
+    this.#closed = [];
+    this.#closedHead = 0;
+    this.#closedItems = 0;
+    this.#items = [];
+    this.#kind = 0;
+    this.#bytes = 0;
+    return items;
+  }
+}

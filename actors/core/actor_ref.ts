@@ -1,0 +1,267 @@
+/**
+ * `ActorRef`: the typed handle a parent holds on a running actor.
+ *
+ * @module
+ */
+
+import type { RefTarget } from "./cell.ts";
+import type { CrashReason } from "../../internal/errors.ts";
+import type {
+  AnyActorDefinition,
+  HandlersOf,
+  MessageName,
+  PayloadArgs,
+  ReplyOf,
+} from "./define_actor.ts";
+
+/** How an actor ended. */
+export type ExitReason = "normal" | "timeout" | CrashReason;
+
+/**
+ * The one report every actor gives when it ends.
+ */
+export interface ActorExit {
+  /** The actor's id. */
+  id: string;
+  /**
+   * Why it ended: `"normal"` (stopped through its sentinel), `"timeout"`
+   * (missed its stop deadline and was terminated), `"killed"` (terminated
+   * without a stop), `"error"` (an uncaught error), `"exited"` (its code
+   * closed the worker) or `"lost-heartbeat"` (it stopped answering).
+   */
+  reason: ExitReason;
+  /** The error behind a crash, when there was one. */
+  error?: Error;
+  /** Messages the actor handled. */
+  handled: number;
+  /**
+   * `true` for a worker actor terminated while inside a handler: if that
+   * handler was a synchronous loop, its thread keeps running (JavaScript
+   * cannot pre-empt it). Run such code in a process actor.
+   */
+  leaked?: boolean;
+}
+
+/** A message the runtime could not deliver. */
+export interface DeadLetter {
+  /** The actor it was for. */
+  actorId: string;
+  /** The message name, when known. */
+  messageName: string | undefined;
+  /** Why it was not delivered, such as `"mailbox full"` or `"actor crashed"`. */
+  reason: string;
+  /** How many messages this report stands for. */
+  count: number;
+}
+
+/** Options of {@linkcode ActorRef.ask}. */
+export interface AskOptions {
+  /** Rejects with a `TimeoutError` `DOMException` after this many milliseconds. */
+  timeout?: number;
+  /** Rejects with the signal's reason when it aborts. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode ActorRef.stop}. */
+export interface StopOptions {
+  /** Milliseconds to wait for the actor to drain and run its stop hook before terminating it. Default 5000. */
+  timeout?: number;
+}
+
+/** A snapshot of one actor's counters. */
+export interface ActorStats {
+  /** The actor's id. */
+  id: string;
+  /** `"starting"`, `"running"`, `"restarting"` (supervised), `"stopping"` or `"stopped"`. */
+  state: "starting" | "running" | "restarting" | "stopping" | "stopped";
+  /** `"worker"` or `"process"`. */
+  host: "worker" | "process";
+  /** The child process id of a process actor. */
+  pid?: number;
+  /** Times a supervisor restarted it. */
+  restarts: number;
+  /** The transport's name. */
+  transport: string;
+  /** Messages the actor has handled. */
+  handled: number;
+  /** Messages sent and not yet handled (at most the mailbox capacity). */
+  inflight: number;
+  /** Messages waiting in the sender for room in the mailbox. */
+  waiting: number;
+  /** Asks waiting for their reply. */
+  pendingAsks: number;
+  /** The mailbox capacity. */
+  capacity: number;
+}
+
+/**
+ * A typed reference to a running actor. `D` is the type of the actor
+ * module's definition, so message names, payloads and replies are checked
+ * at compile time.
+ *
+ * Guarantees:
+ * - Messages from one sender are handled in the order sent, each at most once.
+ * - The mailbox is bounded; a full one applies the actor's overflow policy.
+ * - Every `ask` settles exactly once: the reply, the handler's error as
+ *   `ActorError`, or a typed error (timeout, abort, stopped, crashed).
+ * - `stop()` handles everything sent before it, runs the stop hook, then ends the actor.
+ *
+ * @example Talk to a counter actor
+ * ```ts
+ * import { ActorSystem } from "@troupe/troupe";
+ * import type { counter } from "../../examples/actors/counter.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await using system = await ActorSystem.start();
+ * const ref = await system.spawn<typeof counter>(
+ *   new URL("../../examples/actors/counter.ts", import.meta.url),
+ *   { args: { start: 1 } },
+ * );
+ * ref.tell("inc", 41);
+ * assert.equal(await ref.ask("get"), 42);
+ * ```
+ */
+export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
+  #cell: RefTarget;
+
+  /**
+   * Made by `ActorSystem.spawn`; not constructed directly.
+   *
+   * @param cell The runtime's record of the actor (internal).
+   */
+  constructor(cell: never) {
+    this.#cell = cell as RefTarget;
+  }
+
+  /** The actor's id, unique within its system. */
+  get id(): string {
+    return this.#cell.id;
+  }
+
+  /** Resolves once with how the actor ended, whatever ended it. */
+  get exited(): Promise<ActorExit> {
+    return this.#cell.exited;
+  }
+
+  /**
+   * Sends a message without waiting for a reply.
+   *
+   * Resolves at once when the mailbox has room. When it is full, the actor's
+   * overflow policy decides: under `"backpressure"` the promise resolves once
+   * there is room (await it before sending more), `"drop-newest"` and
+   * `"drop-oldest"` drop a message as a dead letter, and `"fail"` throws.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const ref = await system.spawn<typeof counter>(
+   *   new URL("../../examples/actors/counter.ts", import.meta.url),
+   * );
+   * for (let i = 0; i < 10; i++) await ref.tell("inc", 1);
+   * assert.equal(await ref.ask("get"), 10);
+   * ```
+   *
+   * @param name The handler's name.
+   * @param payload The handler's payload, when it takes one.
+   * @returns A promise that resolves once the message is in the mailbox.
+   * @throws {MessageNotCloneableError} When the payload holds a function, symbol or class instance.
+   * @throws {UnknownMessageError} When the actor has no such handler.
+   * @throws {ActorStoppedError} When the actor has stopped.
+   * @throws {MailboxFullError} When the mailbox is full and the policy is `"fail"`.
+   */
+  tell<K extends MessageName<D>>(
+    name: K,
+    ...payload: PayloadArgs<HandlersOf<D>[K]>
+  ): Promise<void> {
+    return this.#cell.tell(name, payload[0]);
+  }
+
+  /**
+   * Sends a message and waits for the handler's return value.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const ref = await system.spawn<typeof counter>(
+   *   new URL("../../examples/actors/counter.ts", import.meta.url),
+   * );
+   * assert.equal(await ref.ask("get", undefined, { timeout: 1000 }), 0);
+   * ```
+   *
+   * @param name The handler's name.
+   * @param args The payload (pass `undefined` for none), then optional {@linkcode AskOptions}.
+   * @returns The handler's return value.
+   * @throws {ActorError} When the handler throws.
+   * @throws {DOMException} `TimeoutError` after `timeout`, or the signal's reason when aborted.
+   * @throws {ActorStoppedError} When the actor stopped before replying.
+   * @throws {ActorCrashedError} When the actor died before replying.
+   */
+  ask<K extends MessageName<D>>(
+    name: K,
+    ...args: [...PayloadArgs<HandlersOf<D>[K]>, options?: AskOptions]
+  ): Promise<ReplyOf<HandlersOf<D>[K]>> {
+    return this.#cell.ask(name, args[0], args[1] as AskOptions | undefined) as Promise<
+      ReplyOf<HandlersOf<D>[K]>
+    >;
+  }
+
+  /**
+   * Stops the actor through its shutdown sentinel: it handles every message
+   * sent before, runs its stop hook, and ends. Past `timeout` it is terminated.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const ref = await system.spawn<typeof counter>(
+   *   new URL("../../examples/actors/counter.ts", import.meta.url),
+   * );
+   * const exit = await ref.stop();
+   * assert.equal(exit.reason, "normal");
+   * ```
+   *
+   * @param options The stop deadline.
+   * @returns How the actor ended.
+   */
+  stop(options?: StopOptions): Promise<ActorExit> {
+    return this.#cell.stop(options?.timeout ?? 5000);
+  }
+
+  /**
+   * A snapshot of the actor's counters.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const ref = await system.spawn<typeof counter>(
+   *   new URL("../../examples/actors/counter.ts", import.meta.url),
+   * );
+   * assert.equal(ref.stats().state, "running");
+   * ```
+   *
+   * @returns The counters now.
+   */
+  stats(): ActorStats {
+    return this.#cell.stats();
+  }
+
+  /** Stops the actor (see {@linkcode ActorRef.stop}). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,580 @@
+// The parent's side of one running actor: its host (a worker or a process),
+// its channel, its outbox, its pending asks, and the one place its exit is
+// decided.
+
+import type { Transport } from "../../transports/transport.ts";
+import type { Host, Launcher } from "./host.ts";
+import type { ActorExit, ActorStats, AskOptions, DeadLetter } from "./actor_ref.ts";
+import {
+  ActorCrashedError,
+  ActorError,
+  ActorStoppedError,
+  type CrashReason,
+  FrameTooLargeError,
+  MailboxFullError,
+  type RemoteErrorInfo,
+  reviveError,
+  SpawnError,
+  UnknownMessageError,
+} from "../../internal/errors.ts";
+import { Outbox, type OverflowPolicy, SENT } from "./outbox.ts";
+import { BATCH_QUIET, PLAIN_KIND } from "../../internal/batch.ts";
+import {
+  ASK,
+  type BootMessage,
+  BYE,
+  CALL,
+  compactTells,
+  CRASH,
+  CREDIT,
+  DEAD_LETTER,
+  EXIT,
+  FAIL,
+  INIT_FAILED,
+  PayloadInspector,
+  READY,
+  REPLY,
+  RESULT,
+  serializeError,
+  STOP,
+  TELL,
+} from "./protocol.ts";
+
+interface PendingAsk {
+  name: string;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  cleanup: (() => void) | undefined;
+}
+
+export interface CellOptions {
+  id: string;
+  module: string;
+  exportName: string | undefined;
+  args: unknown;
+  capacity: number;
+  overflow: OverflowPolicy;
+  heartbeatMs: number;
+  hostKind: "worker" | "process";
+  transportName: string;
+  /** This incarnation's semaphore owner id. */
+  owner: number;
+  /** Semaphores shared with a worker actor at start. */
+  semaphores: Record<string, { name: string; buffer: SharedArrayBuffer }>;
+  launch: Launcher;
+  onDeadLetter: (letter: DeadLetter) => void;
+  onExit: (exit: ActorExit) => void;
+  /** Serves the actor's requests to its system (queues, semaphores). */
+  onCall: (service: string, op: string, args: unknown[], actorId: string) => Promise<unknown>;
+}
+
+export type CellState = "starting" | "running" | "stopping" | "stopped";
+
+/** What an `ActorRef` talks to: a running actor, or a supervisor's slot for one. */
+export interface RefTarget {
+  readonly id: string;
+  readonly exited: Promise<ActorExit>;
+  tell(name: string, payload: unknown): Promise<void>;
+  ask(name: string, payload: unknown, options: AskOptions | undefined): Promise<unknown>;
+  stop(timeout: number): Promise<ActorExit>;
+  stats(): ActorStats;
+}
+
+/** How long a host's report of a death waits for the channel to deliver what was sent before it. */
+const DEATH_GRACE_MS = 1000;
+
+export class ActorCell implements RefTarget {
+  readonly id: string;
+  readonly module: string;
+  readonly transportName: string;
+  state: CellState = "starting";
+  handled = 0;
+  lastSeen = Date.now();
+  readonly exited: Promise<ActorExit>;
+  #options: CellOptions;
+  #transport: Transport | undefined;
+  #outbox: Outbox;
+  #host: Host | undefined;
+  #launching: Promise<void> | undefined;
+  #receiving: Promise<void> | undefined;
+  #death: { reason: CrashReason; error: Error } | undefined;
+  #deathReported: (() => void) | undefined;
+  #liveness = new Int32Array(new SharedArrayBuffer(4));
+  #pending = new Map<number, PendingAsk>();
+  #nextAsk = 1;
+  #names: Set<string> = new Set();
+  #inspector = new PayloadInspector();
+  #ready: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  #resolveExit!: (exit: ActorExit) => void;
+  #stopTimer: ReturnType<typeof setTimeout> | undefined;
+  #exit: ActorExit | undefined;
+
+  constructor(options: CellOptions) {
+    this.id = options.id;
+    this.module = options.module;
+    this.#options = options;
+    this.transportName = options.transportName;
+    this.exited = new Promise((resolve) => this.#resolveExit = resolve);
+    this.#outbox = new Outbox(
+      options.id,
+      options.capacity,
+      options.overflow,
+      (batch) => {
+        // Nothing to wait for: the transport should not hold this thread for a reply.
+        if (this.#pending.size === 0 && this.#outbox.waiting === 0) {
+          (batch as unknown[] & { [BATCH_QUIET]?: boolean })[BATCH_QUIET] = true;
+        }
+        return this.#transport!.send(compactTells(batch));
+      },
+      (message) => this.#dropped(message, "mailbox full"),
+      (error, batch, written) => this.#sendFailed(error, batch, written),
+    );
+  }
+
+  /** Messages sent and not yet handled. */
+  get inflight(): number {
+    return this.#outbox.inflight;
+  }
+
+  /** Messages waiting in the sender for room. */
+  get waiting(): number {
+    return this.#outbox.waiting;
+  }
+
+  /** Asks waiting for replies. */
+  get pendingAsks(): number {
+    return this.#pending.size;
+  }
+
+  /** The mailbox settings. */
+  get capacity(): number {
+    return this.#outbox.capacity;
+  }
+
+  /** Tells whether the actor looks busy in a handler (its thread may not answer heartbeats). */
+  get busy(): boolean {
+    return Atomics.load(this.#liveness, 0) === 1;
+  }
+
+  /** A snapshot of the actor's counters. */
+  stats(): ActorStats {
+    const stats: ActorStats = {
+      id: this.id,
+      state: this.state,
+      host: this.#options.hostKind,
+      transport: this.transportName,
+      handled: this.handled,
+      inflight: this.inflight,
+      waiting: this.waiting,
+      pendingAsks: this.pendingAsks,
+      capacity: this.capacity,
+      restarts: 0,
+    };
+    if (this.pid !== undefined) stats.pid = this.pid;
+    return stats;
+  }
+
+  /** This incarnation's semaphore owner id. */
+  get owner(): number {
+    return this.#options.owner;
+  }
+
+  /** The process id of a process actor. */
+  get pid(): number | undefined {
+    return this.#host?.pid;
+  }
+
+  /** Whether the actor sends heartbeats the watchdog should expect. */
+  get heartbeats(): boolean {
+    return this.#options.heartbeatMs > 0;
+  }
+
+  /** Where the actor runs. */
+  get hostKind(): "worker" | "process" {
+    return this.#options.hostKind;
+  }
+
+  /** Starts the actor's host and resolves once the actor's `init` has run. */
+  start(signal: AbortSignal | undefined): Promise<void> {
+    const ready = new Promise<void>((resolve, reject) => this.#ready = { resolve, reject });
+    const o = this.#options;
+    const boot: BootMessage = {
+      actorId: o.id,
+      module: o.module,
+      exportName: o.exportName,
+      args: o.args,
+      capacity: o.capacity,
+      heartbeatMs: o.heartbeatMs,
+      owner: o.owner,
+      semaphores: o.hostKind === "worker" ? o.semaphores : {},
+      liveness: o.hostKind === "worker" ? this.#liveness.buffer as SharedArrayBuffer : undefined,
+    };
+    this.#launching = o.launch(boot, { died: (reason, error) => this.#hostDied(reason, error) })
+      .then(({ host, transport }) => {
+        this.#host = host;
+        this.#transport = transport;
+        if (transport.batchBytes !== undefined) this.#outbox.batchBytes = transport.batchBytes;
+        if (this.#exit) return;
+        this.lastSeen = Date.now();
+        this.#receiving = this.#receive();
+      }, (error) => {
+        this.#crash("error", error instanceof Error ? error : new Error(String(error)));
+      });
+    const onAbort = () => this.kill(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    return ready.finally(() => signal?.removeEventListener("abort", onAbort));
+  }
+
+  // The host saw the actor die. What the actor sent before dying may still be
+  // on its way through the channel (a goodbye, replies): let it arrive first.
+  #hostDied(reason: CrashReason, error: Error): void {
+    if (this.#exit || this.#death) return;
+    this.#death = { reason, error };
+    this.#deathReported?.();
+    const receiving = this.#receiving;
+    if (!receiving) {
+      this.#crash(reason, error);
+      return;
+    }
+    void within(receiving, DEATH_GRACE_MS).then(() => this.#crash(reason, error));
+  }
+
+  async #receive(): Promise<void> {
+    try {
+      for await (const batch of this.#transport!.receive()) {
+        this.lastSeen = Date.now();
+        for (const message of batch) this.#dispatch(message as unknown[]);
+        if (this.#exit) return;
+      }
+    } catch (error) {
+      this.#crash("error", error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (this.#exit || this.#death) return;
+    // A host that can tell why (a process's exit status) reports it in a moment.
+    if (this.#options.hostKind === "process") {
+      await within(new Promise<void>((resolve) => this.#deathReported = resolve), DEATH_GRACE_MS);
+      if (this.#death) return; // #hostDied ends the actor with the host's reason
+    }
+    this.#crash("exited", new Error("The actor's channel closed without a goodbye"));
+  }
+
+  #dispatch(message: unknown[]): void {
+    switch (message[0]) {
+      case REPLY: {
+        const pending = this.#takePending(message[1] as number);
+        pending?.resolve(message[2]);
+        return;
+      }
+      case FAIL: {
+        const pending = this.#takePending(message[1] as number);
+        if (!pending) return;
+        const info = message[2] as RemoteErrorInfo;
+        if (message[3] === true) {
+          pending.reject(new UnknownMessageError(this.id, pending.name, [...this.#names]));
+        } else if (this.state === "stopping" && info.message === "stopped") {
+          pending.reject(new ActorStoppedError(this.id));
+        } else pending.reject(new ActorError(this.id, pending.name, info));
+        return;
+      }
+      case CALL: {
+        const id = message[1] as number;
+        this.#options.onCall(
+          message[2] as string,
+          message[3] as string,
+          message[4] as unknown[],
+          this.id,
+        )
+          .then(
+            (value) => this.#outbox.pushControl([RESULT, id, true, value]),
+            (error) => this.#outbox.pushControl([RESULT, id, false, serializeError(error)]),
+          );
+        return;
+      }
+      case CREDIT:
+        this.handled += message[1] as number;
+        this.#outbox.credit(message[1] as number);
+        return;
+      case DEAD_LETTER:
+        this.#options.onDeadLetter({
+          actorId: this.id,
+          messageName: message[1] as string,
+          reason: message[2] as string,
+          count: 1,
+        });
+        return;
+      case READY:
+        this.#names = new Set(message[1] as string[]);
+        if (this.state === "starting") this.state = "running";
+        this.#ready?.resolve();
+        this.#ready = undefined;
+        return;
+      case INIT_FAILED: {
+        const error = new SpawnError(this.id, this.module, {
+          cause: reviveError(message[1] as RemoteErrorInfo),
+        });
+        this.#ready?.reject(error);
+        this.#ready = undefined;
+        this.#finish({ id: this.id, reason: "error", error, handled: this.handled });
+        return;
+      }
+      case BYE:
+        this.#finish({ id: this.id, reason: "normal", handled: this.handled });
+        return;
+      case CRASH:
+        this.#crash("error", reviveError(message[1] as RemoteErrorInfo));
+        return;
+      case EXIT:
+        // A process's exit status (code, signal, stderr) arrives from its host.
+        if (this.#options.hostKind === "process") return;
+        this.#crash("exited", new Error(`The actor's code exited with code ${message[1]}`));
+        return;
+    }
+  }
+
+  #takePending(id: number): PendingAsk | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    this.#pending.delete(id);
+    pending.cleanup?.();
+    return pending;
+  }
+
+  /**
+   * Checks a message before it is queued; returns the payload's estimated
+   * size, and leaves its batch kind in `#inspector.kind`.
+   */
+  #checkSendable(name: string, payload: unknown): number {
+    if (this.state !== "running") throw new ActorStoppedError(this.id);
+    if (!this.#names.has(name)) throw new UnknownMessageError(this.id, name, [...this.#names]);
+    const size = this.#inspector.inspect(payload, "payload");
+    const limit = this.#transport?.maxMessageBytes;
+    if (limit !== undefined && size > limit) throw new FrameTooLargeError(size, limit);
+    return size;
+  }
+
+  tell(name: string, payload: unknown): Promise<void> {
+    let size: number;
+    try {
+      size = this.#checkSendable(name, payload);
+    } catch (error) {
+      if (error instanceof ActorStoppedError) this.#dropped([TELL, name], "actor stopped");
+      throw error;
+    }
+    // No payload: the envelope ends early (it reads back as undefined), so the
+    // batch stays plain data for the JSON fast path.
+    if (payload === undefined) return this.#outbox.push([TELL, name], true, PLAIN_KIND, size);
+    return this.#outbox.push([TELL, name, payload], true, this.#inspector.kind, size);
+  }
+
+  ask(
+    name: string,
+    payload: unknown,
+    options: { timeout?: number; signal?: AbortSignal } | undefined,
+  ): Promise<unknown> {
+    let size: number;
+    try {
+      size = this.#checkSendable(name, payload);
+      options?.signal?.throwIfAborted();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const kind = payload === undefined ? PLAIN_KIND : this.#inspector.kind;
+    const id = this.#nextAsk++;
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    const pending: PendingAsk = { name, resolve, reject, cleanup: undefined };
+    this.#pending.set(id, pending);
+    // Timers and listeners only for the asks that asked for them: this is per message.
+    if (options?.timeout !== undefined || options?.signal) this.#armAsk(id, pending, options);
+    let queued: Promise<void>;
+    try {
+      const message = payload === undefined ? [ASK, id, name] : [ASK, id, name, payload];
+      queued = this.#outbox.push(message, true, kind, size);
+    } catch (error) {
+      this.#abortAsk(id, pending, error);
+      return promise;
+    }
+    if (queued !== SENT) queued.catch((error) => this.#abortAsk(id, pending, error));
+    return promise;
+  }
+
+  /** Rejects a pending ask that is still pending (timeout, abort, refused by the outbox). */
+  #abortAsk(id: number, pending: PendingAsk, reason: unknown): void {
+    if (this.#pending.get(id) !== pending) return;
+    this.#pending.delete(id);
+    pending.cleanup?.();
+    pending.reject(reason);
+  }
+
+  #armAsk(id: number, pending: PendingAsk, options: AskOptions): void {
+    const { signal, timeout } = options;
+    const timer = timeout === undefined ? undefined : setTimeout(
+      () => this.#abortAsk(id, pending, new DOMException("Signal timed out.", "TimeoutError")),
+      timeout,
+    );
+    const onAbort = () => this.#abortAsk(id, pending, signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    pending.cleanup = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+  }
+
+  /** Queues the stop sentinel; terminates the actor if it has not stopped within `timeout` ms. */
+  stop(timeout: number): Promise<ActorExit> {
+    if (this.state === "running") {
+      this.state = "stopping";
+      this.#outbox.push([STOP], false, PLAIN_KIND);
+      this.#stopTimer = setTimeout(() => {
+        const exit: ActorExit = { id: this.id, reason: "timeout", handled: this.handled };
+        if (this.#options.hostKind === "worker" && this.busy) exit.leaked = true;
+        this.#terminate(exit);
+      }, timeout);
+    } else if (this.state === "starting") {
+      this.kill(new ActorStoppedError(this.id));
+    }
+    return this.exited;
+  }
+
+  /** Terminates the actor at once. */
+  kill(reason?: unknown): void {
+    const error = reason instanceof Error ? reason : undefined;
+    this.#terminate({
+      id: this.id,
+      reason: "killed",
+      handled: this.handled,
+      ...(error ? { error } : {}),
+    });
+  }
+
+  /** The watchdog found no sign of life for too long. */
+  lostHeartbeat(): void {
+    this.#crash("lost-heartbeat", new Error("The actor stopped sending heartbeats"));
+  }
+
+  #crash(reason: CrashReason, error: Error): void {
+    this.#terminate({ id: this.id, reason, error, handled: this.handled });
+  }
+
+  #terminate(exit: ActorExit): void {
+    this.#finish(exit, true);
+  }
+
+  #dropped(message: unknown[], reason: string): void {
+    if (message[0] === ASK) {
+      const pending = this.#takePending(message[1] as number);
+      pending?.reject(new MailboxFullError(this.id, this.#outbox.capacity));
+      return;
+    }
+    this.#options.onDeadLetter({
+      actorId: this.id,
+      messageName: message[1] as string,
+      reason,
+      count: 1,
+    });
+  }
+
+  // A batch failed to encode or write. Payloads were checked when sent, so
+  // this is rare: a message over the frame limit, or a closed channel. Send
+  // the messages one by one so that one bad message fails alone, in order.
+  async #sendFailed(error: unknown, batch: unknown[][], written: boolean): Promise<void> {
+    if (written) {
+      // The channel broke under a write already under way: the actor is lost.
+      this.#crash("error", new Error("The actor's channel failed", { cause: error }));
+      return;
+    }
+    if (batch.length === 1) {
+      this.#undeliverable(batch[0]!, error);
+      return;
+    }
+    for (const message of batch) {
+      if (this.#exit) return;
+      try {
+        await this.#transport!.send([message]);
+      } catch (failure) {
+        this.#undeliverable(message, failure);
+      }
+    }
+  }
+
+  #undeliverable(message: unknown[], error: unknown): void {
+    if (message[0] === STOP) {
+      this.#crash("error", new Error("Cannot send the stop sentinel", { cause: error }));
+      return;
+    }
+    this.#outbox.credit(1);
+    if (message[0] === ASK) {
+      this.#takePending(message[1] as number)?.reject(error);
+      return;
+    }
+    this.#options.onDeadLetter({
+      actorId: this.id,
+      messageName: message[1] as string,
+      reason: `cannot send: ${error instanceof Error ? error.message : String(error)}`,
+      count: 1,
+    });
+  }
+
+  #finish(exit: ActorExit, kill = false): void {
+    if (this.#exit) return;
+    this.#exit = exit;
+    this.state = "stopped";
+    if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer);
+    const error = exit.reason === "normal" || exit.reason === "timeout"
+      ? new ActorStoppedError(this.id)
+      : new ActorCrashedError(
+        this.id,
+        exit.reason === "killed" ? "killed" : exit.reason as CrashReason,
+        exit.error ? { cause: exit.error } : undefined,
+      );
+    if (this.#ready) {
+      this.#ready.reject(
+        exit.error instanceof SpawnError
+          ? exit.error
+          : new SpawnError(this.id, this.module, { cause: exit.error ?? error }),
+      );
+      this.#ready = undefined;
+    }
+    const unsent = this.#outbox.close(error);
+    const lost = this.#outbox.inflight + unsent.filter((m) => m[0] === TELL).length;
+    for (const pending of this.#pending.values()) {
+      pending.cleanup?.();
+      pending.reject(error);
+    }
+    this.#pending.clear();
+    if (lost > 0 && exit.reason !== "normal") {
+      this.#options.onDeadLetter({
+        actorId: this.id,
+        messageName: undefined,
+        reason: `actor ended (${exit.reason}) before handling them`,
+        count: lost,
+      });
+    }
+    void this.#release(kill).then(() => {
+      this.#resolveExit(exit);
+      this.#options.onExit(exit);
+    });
+  }
+
+  // Frees the host and the channel; `exited` resolves only after this, so a
+  // stopped actor leaves no worker, process or stream behind.
+  async #release(kill: boolean): Promise<void> {
+    await this.#launching;
+    await Promise.all([
+      this.#transport?.close().catch(() => {}),
+      kill ? this.#host?.kill() : this.#host?.release(),
+    ]);
+  }
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever is first. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  try {
+    await Promise.race([promise.catch(() => {}), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,58 @@
+// Fans lifecycle events out to every subscriber. A subscriber that does not
+// read keeps at most `limit` unread events; newer ones are dropped for it and
+// counted (ActorSystem.stats().eventsDropped).
+
+import { AsyncQueue } from "../../internal/async_queue.ts";
+import type { LifecycleEvent } from "./events.ts";
+
+export class EventHub {
+  readonly counts: Record<string, number> = {};
+  /** Events a subscriber missed because it had `limit` unread already. */
+  dropped = 0;
+  #subscribers = new Set<AsyncQueue<LifecycleEvent>>();
+  #limit: number;
+
+  constructor(limit = 10_000) {
+    this.#limit = limit;
+  }
+
+  emit(event: LifecycleEvent): void {
+    this.counts[event.type] = (this.counts[event.type] ?? 0) + 1;
+    for (const queue of this.#subscribers) {
+      if (queue.size >= this.#limit) {
+        this.dropped++;
+        continue;
+      }
+      queue.push(event);
+    }
+  }
+
+  subscribe(signal: AbortSignal | undefined): AsyncIterableIterator<LifecycleEvent> {
+    const queue = new AsyncQueue<LifecycleEvent>();
+    this.#subscribers.add(queue);
+    const end = () => {
+      this.#subscribers.delete(queue);
+      queue.end();
+    };
+    signal?.addEventListener("abort", end, { once: true });
+    if (signal?.aborted) end();
+    const iterator = queue[Symbol.asyncIterator]();
+    return {
+      next: () => iterator.next(),
+      return: () => {
+        signal?.removeEventListener("abort", end);
+        end();
+        return iterator.return!();
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** Ends every subscription (the system shut down). */
+  close(): void {
+    for (const queue of this.#subscribers) queue.end();
+    this.#subscribers.clear();
+  }
+}

@@ -1,0 +1,30 @@
+// Where an actor runs. The cell talks to a host only through this interface:
+// launch the actor, learn of deaths the channel cannot report, kill it.
+
+import type { CrashReason } from "../../internal/errors.ts";
+import type { Transport } from "../../transports/transport.ts";
+import type { BootMessage } from "./protocol.ts";
+
+/** What a host tells the cell about the actor's fate outside the channel. */
+export interface HostEvents {
+  /** The actor died in a way only the host can see (worker error, process exit). */
+  died(reason: CrashReason, error: Error): void;
+}
+
+/** A started actor's host. */
+export interface Host {
+  /** `"worker"` or `"process"`. */
+  readonly kind: "worker" | "process";
+  /** The child's pid, for process actors. */
+  readonly pid: number | undefined;
+  /** Ends the actor now (terminate / SIGTERM then SIGKILL); resolves once all is released. */
+  kill(): Promise<void>;
+  /** Resolves once the host released everything after a normal exit. */
+  release(): Promise<void>;
+}
+
+/** Starts an actor: returns its host and the parent's end of its channel. */
+export type Launcher = (
+  boot: BootMessage,
+  events: HostEvents,
+) => Promise<{ host: Host; transport: Transport }>;

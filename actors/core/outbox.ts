@@ -1,0 +1,215 @@
+// The sender's half of a bounded mailbox. The actor returns one credit per
+// message that leaves its mailbox; the outbox never has more than `capacity`
+// messages in flight. What happens to a message sent while the mailbox is full
+// is the overflow policy. Messages are coalesced into one transport batch per
+// tick.
+
+import { MailboxFullError } from "../../internal/errors.ts";
+import { Coalescer } from "./_coalesce.ts";
+import { type BatchKind, UNKNOWN_KIND } from "../../internal/batch.ts";
+
+/**
+ * What a full mailbox does with one more message:
+ * - `"backpressure"`: `tell` returns a promise that resolves once the
+ *   message is in the mailbox; up to `capacity` messages wait in the sender,
+ *   one more throws `MailboxFullError` (the sender ignored the promises).
+ * - `"drop-oldest"`: the oldest message still waiting in the sender is
+ *   dropped (a dead letter) to make room; `tell` never waits.
+ * - `"drop-newest"`: the new message is dropped (a dead letter).
+ * - `"fail"`: `tell` throws `MailboxFullError` at once.
+ */
+export type OverflowPolicy = "backpressure" | "drop-oldest" | "drop-newest" | "fail";
+
+/** The overflow policies, for validation. */
+export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = [
+  "backpressure",
+  "drop-oldest",
+  "drop-newest",
+  "fail",
+];
+
+interface Waiting {
+  message: unknown[];
+  kind: BatchKind;
+  bytes: number;
+  counted: boolean;
+  /** Set for a `tell` that waits for room (backpressure). */
+  resolve?: () => void;
+  reject?: (error: unknown) => void;
+}
+
+/** What `push` returns when the message is queued for sending now: one shared settled promise. */
+export const SENT: Promise<void> = Promise.resolve();
+
+/** Sends a batch; returns a promise when the caller must wait before the next one. */
+export type SendBatch = (batch: unknown[]) => void | Promise<void>;
+
+export class Outbox {
+  readonly capacity: number;
+  readonly policy: OverflowPolicy;
+  /** Messages sent and not yet credited back. */
+  inflight = 0;
+  #actorId: string;
+  #send: SendBatch;
+  #onDrop: (message: unknown[]) => void;
+  #onSendError: (error: unknown, batch: unknown[][], written: boolean) => void | Promise<void>;
+  #waiting: Waiting[] = [];
+  #waitingHead = 0;
+  #batch: Coalescer<unknown[]> = new Coalescer((batch) => this.#flush(batch));
+  #closed: unknown = undefined;
+
+  constructor(
+    actorId: string,
+    capacity: number,
+    policy: OverflowPolicy,
+    send: SendBatch,
+    onDrop: (message: unknown[]) => void,
+    onSendError: (error: unknown, batch: unknown[][], written: boolean) => void | Promise<void>,
+  ) {
+    this.#actorId = actorId;
+    this.capacity = capacity;
+    this.policy = policy;
+    this.#send = send;
+    this.#onDrop = onDrop;
+    this.#onSendError = onSendError;
+  }
+
+  /** Messages waiting in the sender for room in the mailbox. */
+  get waiting(): number {
+    return this.#waiting.length - this.#waitingHead;
+  }
+
+  /**
+   * Queues a message. `counted: false` is for the stop sentinel: it takes no
+   * room but keeps its place behind every message sent before it.
+   * `kind` is what the sender found walking the message, for the codec, and
+   * `bytes` the payload size it estimated.
+   * Returns a settled promise when the message is queued for sending now.
+   */
+  push(
+    message: unknown[],
+    counted = true,
+    kind: BatchKind = UNKNOWN_KIND,
+    bytes = 0,
+  ): Promise<void> {
+    if (this.#closed !== undefined) throw this.#closed;
+    if (!counted) {
+      if (this.waiting > 0) {
+        this.#waiting.push({ message, kind, bytes, counted });
+      } else this.#enqueue(message, kind, bytes);
+      return SENT;
+    }
+    if (this.inflight < this.capacity && this.waiting === 0) {
+      this.inflight++;
+      this.#enqueue(message, kind, bytes);
+      return SENT;
+    }
+    switch (this.policy) {
+      case "fail":
+        throw new MailboxFullError(this.#actorId, this.capacity);
+      case "drop-newest":
+        this.#onDrop(message);
+        return SENT;
+      case "drop-oldest":
+        if (this.waiting >= this.capacity) this.#dropOldestWaiting();
+        this.#waiting.push({ message, kind, bytes, counted });
+        return SENT;
+      case "backpressure":
+        if (this.waiting >= this.capacity) {
+          throw new MailboxFullError(this.#actorId, this.capacity, {
+            cause: new Error(
+              `${this.waiting} more messages already wait for room: await the promise tell returns`,
+            ),
+          });
+        }
+        return new Promise<void>((resolve, reject) => {
+          this.#waiting.push({ message, kind, bytes, counted, resolve, reject });
+        });
+    }
+  }
+
+  #dropOldestWaiting(): void {
+    for (let i = this.#waitingHead; i < this.#waiting.length; i++) {
+      const entry = this.#waiting[i]!;
+      if (!entry.counted) continue;
+      this.#waiting.splice(i, 1);
+      this.#onDrop(entry.message);
+      return;
+    }
+  }
+
+  /**
+   * Sends a control message (an answer to the actor's own request) at once:
+   * it takes no room and does not wait behind messages held for room, or an
+   * actor blocked on the answer could never make room.
+   */
+  pushControl(message: unknown[]): void {
+    if (this.#closed !== undefined) return;
+    this.#enqueue(message, UNKNOWN_KIND);
+  }
+
+  /** The actor reports that `n` messages left its mailbox. */
+  credit(n: number): void {
+    this.inflight = Math.max(0, this.inflight - n);
+    while (this.waiting > 0) {
+      const entry = this.#waiting[this.#waitingHead]!;
+      if (entry.counted) {
+        if (this.inflight >= this.capacity) break;
+        this.inflight++;
+      }
+      this.#waiting[this.#waitingHead++] = undefined as unknown as Waiting;
+      this.#enqueue(entry.message, entry.kind, entry.bytes);
+      entry.resolve?.();
+    }
+    if (this.#waitingHead > 0 && this.waiting === 0) {
+      this.#waiting = [];
+      this.#waitingHead = 0;
+    }
+  }
+
+  /**
+   * Refuses further messages with `error`, and hands back the messages that
+   * never left the sender (each waiting `tell` promise rejects with `error`).
+   */
+  close(error: unknown): unknown[][] {
+    if (this.#closed !== undefined) return [];
+    this.#closed = error;
+    const unsent: unknown[][] = this.#batch.take();
+    for (let i = this.#waitingHead; i < this.#waiting.length; i++) {
+      const entry = this.#waiting[i]!;
+      unsent.push(entry.message);
+      entry.reject?.(error);
+    }
+    this.#waiting = [];
+    this.#waitingHead = 0;
+    return unsent;
+  }
+
+  #enqueue(message: unknown[], kind: BatchKind, bytes = 0): void {
+    this.#batch.push(message, kind, bytes);
+  }
+
+  /** Payload bytes after which a batch is sent (the transport's `batchBytes`). */
+  set batchBytes(bytes: number) {
+    this.#batch.maxBytes = bytes;
+  }
+
+  #flush(batch: unknown[][]): void {
+    if (this.#closed !== undefined) return;
+    let pending: void | Promise<void>;
+    try {
+      pending = this.#send(batch);
+    } catch (error) {
+      // The batch did not go out; the owner may resend it piecewise. Later
+      // messages wait so that order is kept.
+      pending = this.#onSendError(error, batch, false);
+    }
+    if (pending) {
+      this.#batch.pause();
+      pending.then(
+        () => this.#batch.resume(),
+        (error) => this.#onSendError(error, batch, true),
+      );
+    }
+  }
+}

@@ -1,0 +1,84 @@
+// The bootstrap of a worker actor. The parent starts the worker on a small
+// data: module that statically imports this file and the transport module,
+// then calls runWorkerActor with the actor module's URL, which it imports
+// once the boot message (the args and the channel) has arrived.
+//
+// This module registers the message handler synchronously (so the boot
+// message cannot be lost), traps every uncaught error inside the worker (an
+// untrapped one would kill the parent process), and reports exits the
+// platform would keep silent.
+
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+
+import type { Transport } from "../../transports/transport.ts";
+import type { BootMessage } from "../core/protocol.ts";
+import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
+
+let control: ServeControl | undefined;
+
+const early: unknown[] = [];
+
+function onUncaught(event: Event, error: unknown): void {
+  event.preventDefault();
+  if (control) control.crash(error);
+  else early.push(error);
+}
+
+self.addEventListener("error", (event) => onUncaught(event, event.error ?? event.message));
+self.addEventListener("unhandledrejection", (event) => onUncaught(event, event.reason));
+
+// `self.close()` and `Deno.exit()` end a worker without any event on the
+// parent's side: announce the exit first.
+const close = self.close.bind(self);
+const exit = Deno.exit;
+self.close = () => {
+  control?.exit(0);
+  close();
+};
+Deno.exit = ((code?: number) => {
+  control?.exit(code ?? 0);
+  exit(code);
+}) as typeof Deno.exit;
+
+type Connect = (options: unknown) => Transport | Promise<Transport>;
+
+/**
+ * Runs the actor of the module at `actorModule` over the transport module
+ * `transportModule`, once the boot message arrives. `semaphoreModule` is
+ * there when the actor is given shared semaphores.
+ */
+export function runWorkerActor(
+  transportModule: { connect: Connect },
+  actorModule: string,
+  semaphoreModule?: SemaphoreModule,
+): void {
+  self.onmessage = (event: MessageEvent<BootMessage>) => {
+    self.onmessage = null;
+    void boot(event.data, transportModule.connect, actorModule, semaphoreModule);
+  };
+}
+
+async function boot(
+  message: BootMessage,
+  connect: Connect,
+  actorModule: string,
+  semaphoreModule: SemaphoreModule | undefined,
+): Promise<void> {
+  let transport: Transport;
+  try {
+    transport = await connect(message.transport!.options);
+  } catch (error) {
+    // Without a channel the only way to report is the worker's own port.
+    self.postMessage({ bootError: String(error instanceof Error ? error.stack : error) });
+    return;
+  }
+  // When the actor is done the worker stays up: the parent terminates it once
+  // the goodbye has arrived. Closing here could drop the last frames still on
+  // their way through the channel.
+  // The actor module loads once the channel is open: loading it meanwhile
+  // would slow a handshake that has a deadline (socket) on this busy thread.
+  // A failed load is the actor's init failure, reported over the channel.
+  control = serve(message, transport, () => {}, import(actorModule), semaphoreModule);
+  for (const error of early.splice(0)) control.crash(error);
+}

@@ -1,0 +1,240 @@
+// Process actors: a `deno run` child of the same Deno binary, with its own
+// permissions, environment and heap limit. The child runs a data: module that
+// statically imports the actor, the transport and actors/_process.ts.
+
+import { v8Codec } from "../../transports/codec.ts";
+import type { TransportFactory } from "../../transports/transport.ts";
+import { ActorExitedError, type ProcessExitInfo } from "../../internal/errors.ts";
+import type { Host, HostEvents, Launcher } from "../core/host.ts";
+import type { ProcessBoot } from "./_process.ts";
+import type { BootMessage } from "../core/protocol.ts";
+import { type ActorPermissions, permissionFlags, withTransportNeeds } from "./permissions.ts";
+import { bridgeToProcess } from "./_pipe_ends.ts";
+
+const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
+const PIPE_ENDS = new URL("./_pipe_ends.ts", import.meta.url).href;
+const PIPE_TRANSPORT = new URL("../../transports/pipe/pipe.ts", import.meta.url).href;
+
+/** Options of a process actor, validated by the system. */
+export interface ProcessHostOptions {
+  /** What the actor's spec grants (validated already). */
+  permissions: ActorPermissions | undefined;
+  env: Record<string, string>;
+  cwd: string | undefined;
+  maxHeapMiB: number;
+  /** Where the child's log lines go. */
+  onLog: (line: string, stream: "stdout" | "stderr") => void;
+  /** Milliseconds between SIGTERM and SIGKILL when the actor is killed. */
+  killGraceMs: number;
+  /** Carries pipe ends in the args to the child: a transport that needs no stdio. */
+  pipeBridge: TransportFactory;
+}
+
+/** Environment variables a child gets even with a cleared environment: where Deno keeps its cache. */
+const PASSED_ENV = ["DENO_DIR", "HOME", "XDG_CACHE_HOME", "TMPDIR", "NO_COLOR"];
+
+const TAIL_LINES = 20;
+
+function entryModule(
+  actorModule: string,
+  transportModule: string,
+  bridgeModule: string | undefined,
+): string {
+  const lines = [
+    `import * as actor from ${JSON.stringify(actorModule)};`,
+    `import * as transport from ${JSON.stringify(transportModule)};`,
+  ];
+  let ends = "";
+  if (bridgeModule !== undefined) {
+    // Pipe ends are rare: only an actor given some loads what opens them.
+    lines.push(
+      `import * as bridge from ${JSON.stringify(bridgeModule)};`,
+      `import { openPipeEnds } from ${JSON.stringify(PIPE_ENDS)};`,
+    );
+    ends = ", { connect: bridge.connect, open: openPipeEnds }";
+  }
+  lines.push(
+    `import { runProcessActor } from ${JSON.stringify(PROCESS_BOOTSTRAP)};`,
+    `await runProcessActor(actor, transport${ends});`,
+  );
+  const source = lines.join("\n");
+  // Plain JavaScript: nothing to transpile.
+  return `data:text/javascript;base64,${btoa(source)}`;
+}
+
+function bootFrame(boot: ProcessBoot): Uint8Array {
+  const body = v8Codec.encode([boot]);
+  const frame = new Uint8Array(4 + body.length);
+  new DataView(frame.buffer).setUint32(0, body.length, true);
+  frame.set(body, 4);
+  return frame;
+}
+
+/** Forwards a stream's lines to `onLine`, keeping the last few. */
+async function forwardLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+  tail: string[],
+): Promise<void> {
+  let partial = "";
+  const emit = (line: string) => {
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    onLine(line);
+  };
+  try {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) emit(line);
+    }
+  } catch {
+    // The child is gone; what was read is kept.
+  }
+  if (partial) emit(partial);
+}
+
+function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of PASSED_ENV) {
+    try {
+      const value = Deno.env.get(name);
+      if (value !== undefined) env[name] = value;
+    } catch {
+      // No env permission in the parent: the child starts with what it is given.
+    }
+  }
+  return env;
+}
+
+/** A launcher for process actors over channels from `factory`. */
+export function processLauncher(factory: TransportFactory, options: ProcessHostOptions): Launcher {
+  return async (boot: BootMessage, events: HostEvents) => {
+    // The transport's end faces proxy streams; the child's stdio is joined to
+    // them only after the boot frame went out first on stdin.
+    const toChild = new TransformStream<Uint8Array, Uint8Array>();
+    const fromChild = new TransformStream<Uint8Array, Uint8Array>();
+    const ends = await bridgeToProcess(boot.args, options.pipeBridge);
+    let link: Awaited<ReturnType<TransportFactory["open"]>>;
+    try {
+      link = await factory.open("process", {
+        readable: fromChild.readable,
+        writable: toChild.writable,
+      });
+    } catch (error) {
+      await ends.settle(true);
+      throw error;
+    }
+    const usesStdio = link.usesStdio === true;
+    const granted = withTransportNeeds(
+      withTransportNeeds(options.permissions, link.childPermissions),
+      ends.childPermissions,
+    );
+    const args = [
+      "run",
+      "--no-prompt",
+      `--v8-flags=--max-old-space-size=${options.maxHeapMiB}`,
+      ...permissionFlags(granted),
+      entryModule(boot.module, link.remote.module, ends.module),
+    ];
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(Deno.execPath(), {
+        args,
+        cwd: options.cwd,
+        clearEnv: true,
+        env: { ...inheritedEnv(), ...options.env },
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (error) {
+      await Promise.all([link.local.close(), ends.settle(true)]);
+      throw error;
+    }
+
+    const tail: string[] = [];
+    const logs = [
+      forwardLines(child.stderr, (line) => options.onLog(line, "stderr"), tail),
+    ];
+    const stdin = child.stdin.getWriter();
+    const frame = bootFrame({
+      boot: { ...boot, args: ends.args },
+      transport: {
+        options: link.remote.options,
+        usesStdio,
+        builtinPipe: link.remote.module === PIPE_TRANSPORT,
+      },
+    });
+    const plumbing: Promise<unknown>[] = [];
+    let stdinWriter: WritableStreamDefaultWriter<Uint8Array> | undefined = stdin;
+    try {
+      await stdin.write(frame);
+    } catch {
+      // The child died at once; its exit status says why.
+    }
+    if (usesStdio) {
+      stdin.releaseLock();
+      stdinWriter = undefined;
+      plumbing.push(
+        toChild.readable.pipeTo(child.stdin).catch(() => {}),
+        child.stdout.pipeTo(fromChild.writable).catch(() => {}),
+      );
+    } else {
+      // stdin stays open and silent: its end tells the child we are gone.
+      logs.push(forwardLines(child.stdout, (line) => options.onLog(line, "stdout"), []));
+      plumbing.push(toChild.readable.cancel().catch(() => {}), fromChild.writable.close());
+    }
+
+    let stopping = false;
+    const exited = child.status.then(async (status) => {
+      await Promise.all(logs);
+      const info: ProcessExitInfo = {
+        code: status.code,
+        signal: status.signal,
+        stderrTail: tail.slice(),
+      };
+      if (!stopping) events.died("exited", new ActorExitedError(boot.actorId, info));
+      return info;
+    });
+
+    const release = async (signal: "SIGTERM" | undefined): Promise<void> => {
+      stopping = true;
+      if (stdinWriter) {
+        await stdinWriter.close().catch(() => {});
+        stdinWriter = undefined;
+      }
+      if (signal) {
+        try {
+          child.kill(signal);
+        } catch {
+          // Already gone.
+        }
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const hard = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            try {
+              child.kill("SIGKILL");
+            } catch {
+              // Already gone.
+            }
+            resolve();
+          }, options.killGraceMs);
+        });
+        await Promise.race([exited, hard]);
+        clearTimeout(timer);
+      }
+      await exited;
+      if (ends.active) plumbing.push(ends.settle(signal !== undefined));
+      await Promise.all(plumbing);
+    };
+
+    const host: Host = {
+      kind: "process",
+      pid: child.pid,
+      kill: () => release("SIGTERM"),
+      release: () => release(undefined),
+    };
+    return { host, transport: link.local };
+  };
+}

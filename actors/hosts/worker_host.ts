@@ -1,0 +1,90 @@
+// Worker actors: a Deno Worker running a data: module that statically imports
+// actors/_worker.ts and the transport module and names the actor module.
+
+import type { TransportFactory } from "../../transports/transport.ts";
+import type { Host, HostEvents, Launcher } from "../core/host.ts";
+import type { BootMessage } from "../core/protocol.ts";
+import { bridgeToWorker } from "./_pipe_ends.ts";
+
+const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
+const SEMAPHORE = new URL("../sync/semaphore.ts", import.meta.url).href;
+
+/**
+ * The worker's entry: plain JavaScript (nothing to transpile) that imports
+ * the bootstrap and the transport module statically, so that both load in
+ * one go before the boot message is read, and names the actor module, which
+ * the bootstrap imports once the channel is open. Static imports need no
+ * read permission; the shared-memory semaphore is imported only for an actor
+ * given semaphores.
+ */
+function entryModule(actorModule: string, transportModule: string, semaphores: boolean): string {
+  const lines = [
+    `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};`,
+    `import * as transport from ${JSON.stringify(transportModule)};`,
+  ];
+  if (semaphores) lines.push(`import * as semaphores from ${JSON.stringify(SEMAPHORE)};`);
+  lines.push(
+    `runWorkerActor(transport, ${JSON.stringify(actorModule)}${semaphores ? ", semaphores" : ""});`,
+  );
+  const source = lines.join("\n");
+  return `data:text/javascript;base64,${btoa(source)}`;
+}
+
+/** A launcher for worker actors over channels from `factory`. */
+export function workerLauncher(
+  factory: TransportFactory,
+  permissions: Record<string, boolean | string[]> | undefined,
+): Launcher {
+  return async (boot: BootMessage, events: HostEvents) => {
+    const ends = bridgeToWorker(boot.args);
+    const link = await factory.open("worker").catch(async (error) => {
+      await ends.settle(true);
+      throw error;
+    });
+    const options: WorkerOptions & { deno?: unknown } = { type: "module", name: boot.actorId };
+    if (permissions) options.deno = { permissions };
+    let worker: Worker;
+    try {
+      const semaphores = Object.keys(boot.semaphores).length > 0;
+      worker = new Worker(entryModule(boot.module, link.remote.module, semaphores), options);
+    } catch (error) {
+      await ends.settle(true);
+      throw error;
+    }
+    worker.onerror = (event) => {
+      event.preventDefault();
+      events.died("error", new Error(event.message || "Uncaught error in worker"));
+    };
+    worker.onmessage = (event) => {
+      const data = event.data as { bootError?: string };
+      if (data?.bootError) {
+        events.died("error", new Error(`Cannot open the actor's channel: ${data.bootError}`));
+      }
+    };
+    worker.postMessage(
+      {
+        ...boot,
+        args: ends.args,
+        transport: { options: link.remote.options },
+      },
+      [...link.remote.transfer, ...ends.transfer],
+    );
+    const host: Host = {
+      kind: "worker",
+      pid: undefined,
+      kill() {
+        worker.terminate();
+        return ends.active ? ends.settle(true) : Promise.resolve();
+      },
+      release() {
+        if (!ends.active) {
+          worker.terminate();
+          return Promise.resolve();
+        }
+        // Let what the actor wrote to its pipe ends arrive before the worker goes.
+        return ends.settle(false).then(() => worker.terminate());
+      },
+    };
+    return { host, transport: link.local };
+  };
+}

@@ -1,0 +1,1104 @@
+/**
+ * `ActorSystem`: spawns actors into Deno Workers or `deno run` processes,
+ * supervises them, and shuts them all down through their sentinels.
+ *
+ * @module
+ */
+
+import type { HostKind, TransportFactory } from "../../transports/transport.ts";
+import { queueTransport } from "../../transports/queue.ts";
+import { pipeTransport } from "../../transports/pipe/pipe.ts";
+import { socketTransport } from "../../transports/socket/socket.ts";
+import { ringTransport } from "../../transports/ring/ring.ts";
+import { ActorCell } from "../core/cell.ts";
+import { workerLauncher } from "../hosts/worker_host.ts";
+import { processLauncher } from "../hosts/process_host.ts";
+import { type ActorPermissions, permissionFlags, workerPermissions } from "../hosts/permissions.ts";
+import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "../core/actor_ref.ts";
+import type { AnyActorDefinition, ArgsOf } from "../core/define_actor.ts";
+import { OVERFLOW_POLICIES, type OverflowPolicy } from "../core/outbox.ts";
+import { SpawnError } from "../../internal/errors.ts";
+import { EventHub } from "../core/event_hub.ts";
+import { Pool, type PoolOptions } from "../supervision/pool.ts";
+import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
+import { Semaphore } from "../sync/semaphore.ts";
+import type { LifecycleEvent } from "../core/events.ts";
+import {
+  type ChildSpec,
+  Supervisor,
+  SupervisorRuntime,
+  type SupervisorSpec,
+} from "../supervision/supervisor.ts";
+
+export type { OverflowPolicy } from "../core/outbox.ts";
+
+/** Options of {@linkcode ActorSystem.start}. */
+export interface SystemOptions {
+  /**
+   * Transports selectable by name in `spawn`, in addition to the built-in
+   * ones (`"queue"`, `"pipe"`, `"ring"`, `"socket"`); one with a built-in name replaces it.
+   */
+  transports?: readonly TransportFactory[];
+  /** Called for every message that could not be delivered (they are also counted in `stats()`). */
+  onDeadLetter?: (letter: DeadLetter) => void;
+  /**
+   * Milliseconds between an actor's heartbeats; an actor that sends none for
+   * three of the watchdog's ticks (one per interval) while not inside a
+   * handler is declared dead. The ticks run on the parent's thread, so a
+   * parent that is itself stalled holds no actor's silence against it. Default 1000;
+   * 0 turns the watchdog off. Process actors need none: their exit is seen.
+   */
+  heartbeatMs?: number;
+  /**
+   * Whether Deno runs with `--unstable-worker-options`, which worker actors
+   * with `permissions` need. Detected from the command line by default; set
+   * it when the option comes from deno.json's `"unstable"` list instead.
+   */
+  unstableWorkerOptions?: boolean;
+}
+
+/** Options of {@linkcode ActorSystem.spawn}. */
+export interface SpawnOptions<A = unknown> {
+  /** The actor's id. Default: the module's file name and a counter, such as `counter-1`. */
+  id?: string;
+  /**
+   * The argument passed to the actor's `init`. Sent by structured clone,
+   * except pipe ends from `pipeEnds()` found in it (in plain objects and
+   * arrays): those reach the actor as pipe ends it opens with
+   * `connectionFromStreams`, for worker and process actors alike. The
+   * parent's end closes when the actor ends; an end goes to one actor, once.
+   */
+  args?: A;
+  /** The name of the module's export to run, when it exports several actors. */
+  export?: string;
+  /**
+   * Where the actor runs: `"worker"` (a Deno Worker, the default) or
+   * `"process"` (a `deno run` child of the same Deno binary, with its own
+   * permissions, environment and heap limit).
+   */
+  host?: HostKind;
+  /**
+   * The mailbox transport, by name or as a factory. Default `"queue"` for
+   * workers and `"pipe"` for processes.
+   */
+  transport?: string | TransportFactory;
+  /**
+   * What the actor may do. Default: nothing beyond running its module. A
+   * process actor gets them as `--allow-*` flags; a worker actor as the
+   * Worker's `deno.permissions`, which needs `--unstable-worker-options`.
+   */
+  permissions?: ActorPermissions;
+  /** Environment variables of a process actor (its environment is otherwise empty). */
+  env?: Record<string, string>;
+  /** Working directory of a process actor. */
+  cwd?: string | URL;
+  /** Heap limit of a process actor in MiB (V8's old space). Default 256. */
+  maxHeapMiB?: number;
+  /**
+   * Where a process actor's log lines go. Default: the parent's stderr,
+   * each line prefixed with `[id]`.
+   */
+  onLog?: (line: string, stream: "stdout" | "stderr") => void;
+  /** The mailbox capacity: messages sent and not yet handled. Default 4096. */
+  capacity?: number;
+  /** What a full mailbox does. Default `"backpressure"`. */
+  overflow?: OverflowPolicy;
+  /** Milliseconds to wait for the actor's `init`. Default 30000. */
+  timeout?: number;
+  /** Aborts the spawn; the half-started actor is terminated. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode ActorSystem.shutdownOnSignals}. */
+export interface SignalShutdownOptions {
+  /** Milliseconds each actor has to stop after the first signal. Default 5000. */
+  timeout?: number;
+  /** The signals to handle. Default SIGINT and SIGTERM. */
+  signals?: Deno.Signal[];
+  /** Exit the process when the shutdown is over. Default true. */
+  exit?: boolean;
+  /** Called on each signal received, with how many have come so far. */
+  onSignal?: (signal: Deno.Signal, count: number) => void;
+}
+
+const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGTERM: 15,
+};
+
+/** Options of {@linkcode ActorSystem.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * Milliseconds each actor has to drain and run its stop hook before it is
+   * terminated. Default 5000. Caps supervised children's own `shutdown` too.
+   */
+  timeout?: number;
+}
+
+/** What a shutdown did to each actor. */
+export interface ShutdownResult {
+  /** `true` when every actor stopped through its sentinel in time. */
+  clean: boolean;
+  /** Actors that drained, ran their stop hook and ended. */
+  stopped: string[];
+  /** Actors that missed the deadline and were terminated. */
+  terminated: string[];
+  /** Of those, worker actors whose thread may still be running a synchronous loop. */
+  leaked: string[];
+  /** Actors that had crashed or were killed on the way. */
+  failed: string[];
+  /** Every actor's exit. */
+  exits: ActorExit[];
+}
+
+/** Counters of a whole system. */
+export interface SystemStats {
+  /** Actors running now. */
+  actors: number;
+  /** Actors ever spawned. */
+  spawned: number;
+  /** Actors that ended, by reason. */
+  exits: Record<string, number>;
+  /** Messages that could not be delivered. */
+  deadLetters: number;
+  /** Lifecycle events so far, by type (`started`, `crashed`, `restarted`, ...). */
+  events: Record<string, number>;
+  /**
+   * Events a subscriber of `events()` missed because it left 10,000 unread:
+   * a reader that falls that far behind loses the newest, counted here.
+   */
+  eventsDropped: number;
+  /** Supervisors running now. */
+  supervisors: number;
+  /**
+   * Worker actors terminated inside a handler, whose threads may still run
+   * (a synchronous loop cannot be stopped; see `ActorExit.leaked`).
+   */
+  leaked: number;
+}
+
+const DEFAULT_CAPACITY = 4096;
+/** Watchdog ticks without a sign of life after which a worker actor is declared dead. */
+const MISSED_HEARTBEATS = 3;
+
+/**
+ * A group of actors with one lifetime. Start it, spawn actors into Deno
+ * Workers or processes, supervise them, and shut it down (or let
+ * `await using` do it).
+ *
+ * Guarantees:
+ * - An actor module is loaded only inside its worker or process; `spawn` resolves once
+ *   its `init` ran, and rejects with `SpawnError` if loading or `init` failed.
+ * - `shutdown` stops every actor through its sentinel, terminates those
+ *   that miss the deadline, and reports which.
+ * - An uncaught error in an actor never takes the parent down: the actor
+ *   ends with reason `"error"` and its pending asks reject.
+ *
+ * Limits: a handler cannot be pre-empted. A worker stuck in a synchronous
+ * loop ignores `terminate()` and keeps its thread (its exit is marked
+ * `leaked`); run untrusted or runaway code in a process actor instead.
+ *
+ * @example Spawn, ask, shut down
+ * ```ts
+ * import { ActorSystem } from "@troupe/troupe";
+ * import type { counter } from "../../examples/actors/counter.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await using system = await ActorSystem.start();
+ * const ref = await system.spawn<typeof counter>(
+ *   new URL("../../examples/actors/counter.ts", import.meta.url),
+ *   { args: { start: 2 } },
+ * );
+ * await ref.tell("inc", 3);
+ * assert.equal(await ref.ask("get"), 5);
+ * const result = await system.shutdown();
+ * assert.deepEqual(result.stopped, [ref.id]);
+ * ```
+ */
+export class ActorSystem implements AsyncDisposable {
+  #transports = new Map<string, TransportFactory>();
+  #cells = new Map<string, ActorCell>();
+  #onDeadLetter: ((letter: DeadLetter) => void) | undefined;
+  #heartbeatMs: number;
+  #unstableWorkerOptions: boolean | undefined;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #counter = 0;
+  #spawned = 0;
+  #deadLetters = 0;
+  #exits: Record<string, number> = {};
+  #shutdown: Promise<ShutdownResult> | undefined;
+  #events = new EventHub();
+  #queues = new Map<string, WorkQueue<unknown>>();
+  #semaphores = new Map<string, Semaphore>();
+  #owners = 0;
+  #leaked = 0;
+  #recoveryTimers = new Set<ReturnType<typeof setTimeout>>();
+  #calls = new Map<
+    string,
+    { waits: Set<AbortController>; taken: [WorkQueue<unknown>, unknown][] }
+  >();
+  #supervisors: SupervisorRuntime[] = [];
+
+  private constructor(options: SystemOptions) {
+    const heartbeatMs = options.heartbeatMs ?? 1000;
+    if (!(heartbeatMs >= 0) || !Number.isFinite(heartbeatMs)) {
+      throw new RangeError(
+        `Cannot start actor system: heartbeatMs must be a finite number of at least 0, received ${heartbeatMs}`,
+      );
+    }
+    this.#heartbeatMs = heartbeatMs;
+    this.#unstableWorkerOptions = options.unstableWorkerOptions;
+    this.#onDeadLetter = options.onDeadLetter;
+    const builtin = [queueTransport(), pipeTransport(), ringTransport(), socketTransport()];
+    for (const factory of [...builtin, ...(options.transports ?? [])]) {
+      this.#transports.set(factory.name, factory);
+    }
+  }
+
+  /**
+   * Starts an actor system.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start({ heartbeatMs: 500 });
+   * assert.equal(system.stats().actors, 0);
+   * ```
+   *
+   * @param options Extra transports, a dead-letter callback, the heartbeat.
+   * @returns The running system.
+   */
+  static start(options: SystemOptions = {}): Promise<ActorSystem> {
+    try {
+      return Promise.resolve(new ActorSystem(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Spawns an actor from a module URL into a new Deno Worker (or, with
+   * `host: "process"`, a `deno run` child). Name the
+   * actor's definition type to get a typed ref:
+   * `spawn<typeof counter>(url)` with `import type { counter } from "./counter.ts"`.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const ref = await system.spawn<typeof counter>(
+   *   new URL("../../examples/actors/counter.ts", import.meta.url),
+   *   { id: "c1", capacity: 64, overflow: "backpressure" },
+   * );
+   * assert.equal(ref.id, "c1");
+   * ```
+   *
+   * @param module The actor module's URL.
+   * @param options Id, args, transport, mailbox settings, timeout, signal.
+   * @returns A typed ref, once the actor's `init` has run.
+   * @throws {SpawnError} When the module fails to load, exports no actor, or `init` throws.
+   * @throws {TypeError} When an option is invalid or the id is taken.
+   */
+  async spawn<D extends AnyActorDefinition>(
+    module: string | URL,
+    options: SpawnOptions<ArgsOf<D>> = {},
+  ): Promise<ActorRef<D>> {
+    const cell = await this.#spawnCell(module, options, undefined);
+    return new ActorRef<D>(cell as never);
+  }
+
+  async #spawnCell(
+    module: string | URL,
+    options: SpawnOptions,
+    supervisor: string | undefined,
+  ): Promise<ActorCell> {
+    if (this.#shutdown) {
+      throw new TypeError("Cannot spawn actor: the actor system is shutting down");
+    }
+    const url = new URL(module, import.meta.url).href;
+    const id = options.id ?? `${actorName(url)}-${++this.#counter}`;
+    const capacity = options.capacity ?? DEFAULT_CAPACITY;
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(
+        `Cannot spawn actor: mailbox capacity must be a positive integer, received ${capacity}`,
+      );
+    }
+    const overflow = options.overflow ?? "backpressure";
+    if (!OVERFLOW_POLICIES.includes(overflow)) {
+      throw new TypeError(
+        `Cannot spawn actor: overflow must be one of ${
+          OVERFLOW_POLICIES.join(", ")
+        }, received "${overflow}"`,
+      );
+    }
+    if (this.#cells.has(id)) {
+      throw new TypeError(`Cannot spawn actor: the id "${id}" is taken`);
+    }
+    const hostKind = options.host ?? "worker";
+    if (hostKind !== "worker" && hostKind !== "process") {
+      throw new TypeError(
+        `Cannot spawn actor: host must be "worker" or "process", received "${hostKind}"`,
+      );
+    }
+    const factory = this.#factory(options.transport ?? (hostKind === "worker" ? "queue" : "pipe"));
+    if (!factory.hosts.includes(hostKind)) {
+      throw new TypeError(
+        `Cannot spawn actor: the ${factory.name} transport cannot reach a ${hostKind} actor (it reaches ${
+          factory.hosts.join(" and ")
+        } actors only)`,
+      );
+    }
+    const launch = hostKind === "worker"
+      ? workerLauncher(factory, this.#workerPermissions(options.permissions))
+      : processLauncher(factory, {
+        permissions: validPermissions(options.permissions),
+        env: checkEnv(options.env),
+        cwd: options.cwd === undefined ? undefined : String(
+          options.cwd instanceof URL ? new URL(options.cwd).pathname : options.cwd,
+        ),
+        maxHeapMiB: checkHeap(options.maxHeapMiB),
+        onLog: options.onLog ?? ((line) => console.error(`[${id}] ${line}`)),
+        killGraceMs: 1000,
+        pipeBridge: socketTransport(),
+      });
+    if (hostKind === "process") checkNoSharedMemory(options.args);
+    const cell = new ActorCell({
+      id,
+      module: url,
+      exportName: options.export,
+      args: options.args,
+      capacity,
+      overflow,
+      heartbeatMs: hostKind === "worker" ? this.#heartbeatMs : 0,
+      hostKind,
+      transportName: factory.name,
+      owner: ++this.#owners,
+      semaphores: Object.fromEntries(
+        [...this.#semaphores].map(([name, semaphore]) => [name, semaphore.share()]),
+      ),
+      launch,
+      onDeadLetter: (letter) => this.#deadLetter(letter),
+      onExit: (exit) => this.#exited(exit, supervisor, cell.owner),
+      onCall: (service, op, args, actorId) => this.#serveCall(service, op, args, actorId),
+    });
+    this.#cells.set(id, cell);
+    this.#spawned++;
+    this.#startWatchdog();
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException("Signal timed out.", "TimeoutError")),
+      options.timeout ?? 30_000,
+    );
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, deadline.signal])
+      : deadline.signal;
+    try {
+      await cell.start(signal);
+    } catch (error) {
+      if (error instanceof SpawnError) throw error;
+      throw new SpawnError(id, url, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+    const started: LifecycleEvent = { type: "started", id, host: hostKind, time: Date.now() };
+    if (cell.pid !== undefined) started.pid = cell.pid;
+    if (supervisor !== undefined) started.supervisor = supervisor;
+    this.#events.emit(started);
+    return cell;
+  }
+
+  /**
+   * Starts a supervision tree: its children in order, restarted according to
+   * its strategy and intensity (see {@linkcode SupervisorSpec}).
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const url = new URL("../../examples/actors/counter.ts", import.meta.url);
+   * const root = await system.supervise({
+   *   id: "root",
+   *   strategy: "one-for-one",
+   *   maxRestarts: 3,
+   *   periodMs: 5000,
+   *   children: [{ id: "a", module: url }, { id: "b", module: url, restart: "transient" }],
+   * });
+   * assert.equal(await root.ref<typeof counter>("b").ask("get"), 0);
+   * ```
+   *
+   * @param spec The tree, as data.
+   * @returns The running supervisor, once every child has started.
+   * @throws {TypeError} When the spec is malformed.
+   * @throws {SpawnError} When a child fails to start (those started are stopped).
+   */
+  async supervise(spec: SupervisorSpec): Promise<Supervisor> {
+    return new Supervisor(await this.#startSupervisor(spec) as never);
+  }
+
+  async #startSupervisor(spec: SupervisorSpec): Promise<SupervisorRuntime> {
+    if (this.#shutdown) {
+      throw new TypeError("Cannot start supervisor: the actor system is shutting down");
+    }
+    const runtime = new SupervisorRuntime(spec, {
+      spawn: (child: ChildSpec, supervisor: string) =>
+        this.#spawnCell(child.module, { ...child, id: child.id }, supervisor),
+      emit: (event) => this.#events.emit(event),
+    });
+    this.#supervisors.push(runtime);
+    try {
+      await runtime.start();
+    } catch (error) {
+      this.#dropSupervisor(runtime);
+      throw error;
+    }
+    void runtime.done.then(
+      () => this.#dropSupervisor(runtime),
+      () => this.#dropSupervisor(runtime),
+    );
+    return runtime;
+  }
+
+  /**
+   * Starts a pool of `size` identical actors behind one typed handle (see
+   * {@linkcode Pool}): work is spread to the least-loaded worker, dead
+   * workers are replaced, `drain()` waits for every submitted task and
+   * `close()` sends one stop sentinel per worker.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const pool = await system.pool<typeof counter>(
+   *   new URL("../../examples/actors/counter.ts", import.meta.url),
+   *   { size: 2 },
+   * );
+   * for (let i = 0; i < 10; i++) await pool.tell("inc", 1);
+   * await pool.drain();
+   * assert.equal(pool.stats().completed, 10);
+   * await pool.close();
+   * ```
+   *
+   * @param module The worker actor module's URL.
+   * @param options Size, host, transport, args, strategy, retry, mailbox settings.
+   * @returns The pool, once every worker has started.
+   * @throws {RangeError} When the size is not a positive integer.
+   * @throws {SpawnError} When a worker fails to start.
+   */
+  async pool<D extends AnyActorDefinition>(
+    module: string | URL,
+    options: PoolOptions<ArgsOf<D>> = {},
+  ): Promise<Pool<D>> {
+    const size = options.size ?? navigator.hardwareConcurrency;
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(
+        `Cannot start pool: size must be a positive integer, received ${size}`,
+      );
+    }
+    const url = new URL(module, import.meta.url).href;
+    const id = options.id ?? `${actorName(url)}-pool-${++this.#counter}`;
+    const { strategy, retry, size: _size, id: _id, ...child } = options;
+    const spec: SupervisorSpec = {
+      id,
+      strategy: "one-for-one",
+      maxRestarts: Math.max(3, size * 2),
+      periodMs: 5000,
+      backoff: false,
+      children: Array.from({ length: size }, (_, i) => ({
+        ...child,
+        id: `${id}-${i + 1}`,
+        module: url,
+        restart: "permanent" as const,
+      })),
+    };
+    const runtime = await this.#startSupervisor(spec);
+    const refs = spec.children.map((c) => runtime.find(c.id)!.ref);
+    return new Pool<D>(
+      id,
+      {
+        runtime,
+        refs,
+        capacity: options.capacity ?? DEFAULT_CAPACITY,
+        deadLetter: (letter: DeadLetter) => this.#deadLetter(letter),
+      } as never,
+      { ...(strategy ? { strategy } : {}), ...(retry !== undefined ? { retry } : {}) },
+    );
+  }
+
+  /**
+   * Creates (or returns) the system's work queue of that name: a bounded
+   * MPMC queue with `taskDone`/`join` and close-as-sentinel, which actors reach
+   * with `ctx.queue(name)` (see {@linkcode WorkQueue}).
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const jobs = system.queue<number>("jobs", { capacity: 16 });
+   * await jobs.put(1);
+   * assert.equal(system.queue("jobs"), jobs);
+   * assert.equal(await jobs.get(), 1);
+   * ```
+   *
+   * @param name The queue's name.
+   * @param options Its capacity, when it is created by this call.
+   * @returns The queue.
+   */
+  queue<T>(name: string, options: WorkQueueOptions = {}): WorkQueue<T> {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new WorkQueue<unknown>(name, options);
+      this.#queues.set(name, queue);
+    }
+    return queue as WorkQueue<T>;
+  }
+
+  /**
+   * Creates (or returns) the system's counting semaphore of that name. Actors
+   * reach it with `ctx.semaphore(name)`: worker actors through shared memory,
+   * process actors through the system. Permits an actor still holds when it
+   * ends (crash, kill or normal stop) are given back, with a
+   * `permits-recovered` event. Create semaphores before spawning the actors
+   * that use them, so worker actors get the shared-memory fast path.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const db = system.semaphore("db", 2);
+   * {
+   *   await using permit = await db.acquire({ timeout: 1000 });
+   *   assert.equal(db.available, 1);
+   * }
+   * assert.equal(db.available, 2);
+   * ```
+   *
+   * @param name The semaphore's name.
+   * @param permits How many holders at once, when it is created by this call.
+   * @returns The parent's handle on it.
+   * @throws {TypeError} When it exists with a different number of permits.
+   */
+  semaphore(name: string, permits: number): Semaphore {
+    let semaphore = this.#semaphores.get(name);
+    if (!semaphore) {
+      semaphore = new Semaphore(permits, { name });
+      this.#semaphores.set(name, semaphore);
+    } else if (semaphore.permits !== permits) {
+      throw new TypeError(
+        `Cannot create semaphore "${name}": it exists with ${semaphore.permits} permits, not ${permits}`,
+      );
+    }
+    return semaphore;
+  }
+
+  /** Gives back the permits an ended actor held, and says so. */
+  #recoverPermits(actorId: string, owner: number): void {
+    for (const [name, semaphore] of this.#semaphores) {
+      const permits = semaphore.releaseAllOf(owner);
+      if (permits > 0) {
+        this.#events.emit({
+          type: "permits-recovered",
+          id: actorId,
+          semaphore: name,
+          permits,
+          time: Date.now(),
+        });
+      }
+    }
+  }
+
+  #serveCall(service: string, op: string, args: unknown[], actorId: string): Promise<unknown> {
+    if (service === "semaphore") {
+      const [name, timeout] = args as [string, number | undefined];
+      const semaphore = this.#semaphores.get(name);
+      const owner = this.#cells.get(actorId)?.owner;
+      if (!semaphore || owner === undefined) {
+        return Promise.reject(
+          new TypeError(
+            `No semaphore named "${name}": create it with system.semaphore("${name}", n)`,
+          ),
+        );
+      }
+      if (op === "release") {
+        try {
+          semaphore.release(owner);
+          return Promise.resolve();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
+      const calls = this.#callsOf(actorId);
+      const controller = new AbortController();
+      calls.waits.add(controller);
+      return semaphore.acquire({
+        owner,
+        signal: controller.signal,
+        ...(timeout === undefined ? {} : { timeout }),
+      }).then(() => undefined).finally(() => calls.waits.delete(controller));
+    }
+    if (service === "queue") {
+      const [name, ...rest] = args as [string, ...unknown[]];
+      const queue = this.#queues.get(name);
+      if (!queue) {
+        return Promise.reject(
+          new TypeError(`No queue named "${name}": create it with system.queue("${name}")`),
+        );
+      }
+      // Waits end when the actor ends: an item is never handed to a dead actor.
+      const calls = this.#callsOf(actorId);
+      const controller = new AbortController();
+      calls.waits.add(controller);
+      const wait = {
+        signal: controller.signal,
+        ...(typeof rest.at(-1) === "number" ? { timeout: rest.at(-1) as number } : {}),
+      };
+      const done = () => calls.waits.delete(controller);
+      switch (op) {
+        case "put":
+          return queue.put(rest[0], wait).finally(done);
+        case "get":
+          return queue.get(wait).finally(done).then((item) => {
+            if (!this.#cells.has(actorId)) {
+              queue.requeue(item);
+              throw new Error("The actor ended before it got the item");
+            }
+            calls.taken.push([queue, item]);
+            return item;
+          });
+        case "taskDone": {
+          done();
+          const index = calls.taken.findIndex(([q]) => q === queue);
+          try {
+            queue.taskDone();
+          } catch (error) {
+            return Promise.reject(error);
+          }
+          if (index >= 0) calls.taken.splice(index, 1);
+          return Promise.resolve();
+        }
+        case "join":
+          return queue.join(wait).finally(done);
+      }
+      done();
+    }
+    return Promise.reject(new TypeError(`Unknown system call ${service}.${op}`));
+  }
+
+  #callsOf(actorId: string) {
+    let calls = this.#calls.get(actorId);
+    if (!calls) {
+      calls = { waits: new Set(), taken: [] };
+      this.#calls.set(actorId, calls);
+    }
+    return calls;
+  }
+
+  /** An actor ended: end its waits, and put back the items it took and never finished. */
+  #releaseCalls(actorId: string): void {
+    const calls = this.#calls.get(actorId);
+    if (!calls) return;
+    this.#calls.delete(actorId);
+    for (const controller of calls.waits) controller.abort(new Error("The actor ended"));
+    for (const [queue, item] of calls.taken.reverse()) queue.requeue(item);
+  }
+
+  #dropSupervisor(runtime: SupervisorRuntime): void {
+    const index = this.#supervisors.indexOf(runtime);
+    if (index >= 0) this.#supervisors.splice(index, 1);
+  }
+
+  /**
+   * The lifecycle events from now on, as an async iterable: actors started,
+   * crashed (with the cause), restarted, stopped; supervisors that gave up;
+   * permits recovered. Ends when the signal aborts or the system shuts down.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const events = system.events();
+   * await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url), { id: "c" });
+   * const { value } = await events.next();
+   * assert.equal(value?.type, "started");
+   * await events.return?.();
+   * ```
+   *
+   * @param options A signal that ends the iteration.
+   * @returns The events, in the order they happened.
+   */
+  events(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<LifecycleEvent> {
+    return this.#events.subscribe(options.signal);
+  }
+
+  /**
+   * Resolves when the actor behind `ref` ends for good (for a supervised
+   * actor: when its supervisor no longer restarts it), with how it ended.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const ref = await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url));
+   * const watched = system.watch(ref);
+   * await ref.stop();
+   * assert.equal((await watched).reason, "normal");
+   * ```
+   *
+   * @param ref The actor to watch.
+   * @param options A signal that stops watching (the promise rejects with its reason).
+   * @returns How the actor ended.
+   */
+  watch(
+    ref: ActorRef<AnyActorDefinition>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ActorExit> {
+    const signal = options.signal;
+    if (!signal) return ref.exited;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      ref.exited.then((exit) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(exit);
+      });
+    });
+  }
+
+  #factory(transport: string | TransportFactory): TransportFactory {
+    if (typeof transport !== "string") return transport;
+    const factory = this.#transports.get(transport);
+    if (!factory) {
+      throw new TypeError(
+        `Cannot spawn actor: unknown transport "${transport}", known transports are ${
+          [...this.#transports.keys()].join(", ")
+        }`,
+      );
+    }
+    return factory;
+  }
+
+  #workerPermissions(
+    permissions: ActorPermissions | undefined,
+  ): Record<string, boolean | string[]> | undefined {
+    if (permissions === undefined) return undefined;
+    const granted = workerPermissions(permissions);
+    const enabled = this.#unstableWorkerOptions ?? workerOptionsFlag();
+    if (enabled !== true) {
+      throw new TypeError(
+        "Cannot spawn worker actor with permissions: Deno must run with --unstable-worker-options" +
+          (enabled === undefined
+            ? " (could not read /proc/self/cmdline to check; if it is enabled in deno.json, pass unstableWorkerOptions: true to ActorSystem.start)"
+            : '; add the flag, or use host: "process" which needs none'),
+      );
+    }
+    return granted;
+  }
+
+  #deadLetter(letter: DeadLetter): void {
+    this.#deadLetters += letter.count;
+    this.#onDeadLetter?.(letter);
+  }
+
+  #exited(exit: ActorExit, supervisor: string | undefined, owner: number): void {
+    this.#cells.delete(exit.id);
+    this.#releaseCalls(exit.id);
+    this.#recoverPermits(exit.id, owner);
+    if (exit.reason === "timeout" || exit.reason === "killed") {
+      // terminate() returns before a busy worker thread stops: look again.
+      const timer = setTimeout(() => {
+        this.#recoveryTimers.delete(timer);
+        this.#recoverPermits(exit.id, owner);
+      }, 100);
+      this.#recoveryTimers.add(timer);
+    }
+    this.#exits[exit.reason] = (this.#exits[exit.reason] ?? 0) + 1;
+    if (this.#cells.size === 0) this.#stopWatchdog();
+    const normal = exit.reason === "normal" || exit.reason === "timeout";
+    const event: LifecycleEvent = normal
+      ? { type: "stopped", id: exit.id, reason: exit.reason, time: Date.now() }
+      : { type: "crashed", id: exit.id, reason: exit.reason, time: Date.now() };
+    if (!normal && exit.error && event.type === "crashed") event.error = exit.error;
+    if (exit.leaked && event.type === "stopped") {
+      event.leaked = true;
+      this.#leaked++;
+    }
+    if (supervisor !== undefined) event.supervisor = supervisor;
+    this.#events.emit(event);
+  }
+
+  #startWatchdog(): void {
+    if (this.#watchdog !== undefined || this.#heartbeatMs === 0) return;
+    // Silence is counted in watchdog ticks, not read off the clock: when this
+    // thread itself stalls (a long synchronous task, a starved CPU), ticks
+    // stall with it, and heartbeats queued meanwhile are not held against
+    // the actors that sent them.
+    const judged = new WeakMap<ActorCell, { seen: number; silent: number }>();
+    this.#watchdog = setInterval(() => {
+      for (const cell of this.#cells.values()) {
+        // Only actors that send heartbeats are judged by them (process actors send
+        // none: their exit status says when they die).
+        if (!cell.heartbeats || cell.state === "starting") continue;
+        const record = judged.get(cell);
+        if (record === undefined || record.seen !== cell.lastSeen || cell.busy) {
+          judged.set(cell, { seen: cell.lastSeen, silent: 0 });
+        } else if (++record.silent >= MISSED_HEARTBEATS) {
+          cell.lostHeartbeat();
+        }
+      }
+    }, this.#heartbeatMs);
+    Deno.unrefTimer(this.#watchdog as unknown as number);
+  }
+
+  #stopWatchdog(): void {
+    if (this.#watchdog === undefined) return;
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  /**
+   * Counters of the whole system.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * assert.equal(system.stats().deadLetters, 0);
+   * ```
+   *
+   * @returns The counters now.
+   */
+  stats(): SystemStats {
+    return {
+      actors: this.#cells.size,
+      spawned: this.#spawned,
+      exits: { ...this.#exits },
+      deadLetters: this.#deadLetters,
+      events: { ...this.#events.counts },
+      eventsDropped: this.#events.dropped,
+      supervisors: this.#supervisors.length,
+      leaked: this.#leaked,
+    };
+  }
+
+  /**
+   * A snapshot of every running actor's counters (supervised ones included),
+   * in spawn order: what `troupe status` shows.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url), { id: "c" });
+   * assert.deepEqual(system.actors().map((a) => a.id), ["c"]);
+   * ```
+   *
+   * @returns One stats record per running actor.
+   */
+  actors(): ActorStats[] {
+    const restarts = new Map<string, number>();
+    for (const runtime of this.#supervisors) {
+      for (const [id, count] of runtime.restartCounts()) restarts.set(id, count);
+    }
+    return [...this.#cells.values()].map((cell) => ({
+      ...cell.stats(),
+      restarts: restarts.get(cell.id) ?? 0,
+    }));
+  }
+
+  /**
+   * Stops every actor through its sentinel, in parallel; actors that miss
+   * the deadline are terminated and named in the result. Calling it again
+   * returns the same result.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const system = await ActorSystem.start();
+   * const result = await system.shutdown({ timeout: 1000 });
+   * assert.equal(result.clean, true);
+   * ```
+   *
+   * @param options The per-actor deadline.
+   * @returns What happened to each actor.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
+    this.#shutdown ??= this.#doShutdown(options.timeout ?? 5000);
+    return this.#shutdown;
+  }
+
+  async #doShutdown(timeout: number): Promise<ShutdownResult> {
+    const cells = [...this.#cells.values()];
+    // Supervisors first, newest first: each stops its children in reverse order.
+    for (const runtime of this.#supervisors.slice().reverse()) await runtime.stop(timeout);
+    const exits = await Promise.all(cells.map((cell) => cell.stop(timeout)));
+    this.#stopWatchdog();
+    for (const timer of this.#recoveryTimers) clearTimeout(timer);
+    this.#recoveryTimers.clear();
+    this.#events.close();
+    const result: ShutdownResult = {
+      clean: true,
+      stopped: [],
+      terminated: [],
+      leaked: [],
+      failed: [],
+      exits,
+    };
+    for (const exit of exits) {
+      if (exit.reason === "normal") result.stopped.push(exit.id);
+      else if (exit.reason === "timeout") {
+        result.terminated.push(exit.id);
+        if (exit.leaked) result.leaked.push(exit.id);
+      } else result.failed.push(exit.id);
+    }
+    result.clean = result.terminated.length === 0 && result.failed.length === 0;
+    return result;
+  }
+
+  /**
+   * Turns SIGINT and SIGTERM into a graceful shutdown: the first signal stops
+   * every actor through its sentinel within `timeout`; a second signal forces
+   * it (every actor is terminated at once). Then the process exits: 0 when
+   * the shutdown was clean, 1 when an actor had to be terminated or had
+   * crashed, 128 + the signal's number (130 for SIGINT, 143 for SIGTERM) when
+   * forced. Dispose the result to remove the signal handlers.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * using handlers = system.shutdownOnSignals({ timeout: 2000 });
+   * assert.equal(typeof handlers[Symbol.dispose], "function");
+   * ```
+   *
+   * @param options The per-actor deadline, the signals, whether to exit, and a callback.
+   * @returns A handle whose disposal removes the signal handlers.
+   */
+  shutdownOnSignals(options: SignalShutdownOptions = {}): Disposable {
+    const signals = options.signals ?? ["SIGINT", "SIGTERM"];
+    const exit = options.exit ?? true;
+    let received = 0;
+    const handlers = signals.map((signal) => {
+      const handler = () => {
+        received++;
+        options.onSignal?.(signal, received);
+        if (received === 1) {
+          void this.shutdown({ timeout: options.timeout ?? 5000 }).then((result) => {
+            if (exit) Deno.exit(result.clean ? 0 : 1);
+          });
+        } else {
+          this.#forceStop();
+          if (exit) Deno.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
+        }
+      };
+      Deno.addSignalListener(signal, handler);
+      return [signal, handler] as const;
+    });
+    return {
+      [Symbol.dispose]() {
+        for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+      },
+    };
+  }
+
+  /** Terminates every actor now, without waiting for sentinels. */
+  #forceStop(): void {
+    for (const runtime of this.#supervisors) runtime.stopped = true;
+    for (const cell of this.#cells.values()) cell.kill(new Error("forced shutdown"));
+  }
+
+  /** Shuts the system down (see {@linkcode ActorSystem.shutdown}). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}
+
+/** Whether this process runs with worker options enabled, or `undefined` when that cannot be read. */
+function workerOptionsFlag(): boolean | undefined {
+  try {
+    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+    return args.includes("--unstable-worker-options") || args.includes("--unstable");
+  } catch {
+    return undefined;
+  }
+}
+
+function validPermissions(permissions: ActorPermissions | undefined): ActorPermissions | undefined {
+  permissionFlags(permissions); // throws on a malformed spec, before anything starts
+  return permissions;
+}
+
+function checkEnv(env: Record<string, string> | undefined): Record<string, string> {
+  if (env === undefined) return {};
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value !== "string" || name === "" || name.includes("=")) {
+      throw new TypeError(
+        `Cannot spawn actor: env entries must be NAME: "value" strings, received ${name}=${value}`,
+      );
+    }
+  }
+  return { ...env };
+}
+
+function checkHeap(maxHeapMiB: number | undefined): number {
+  const heap = maxHeapMiB ?? 256;
+  if (!Number.isInteger(heap) || heap < 16) {
+    throw new RangeError(
+      `Cannot spawn actor: maxHeapMiB must be an integer of at least 16, received ${heap}`,
+    );
+  }
+  return heap;
+}
+
+// Shared memory cannot cross a process boundary in Deno: refuse it clearly
+// instead of letting the child get a copy that silently stops being shared.
+function checkNoSharedMemory(value: unknown, path = "args", seen = new Set<unknown>()): void {
+  if (typeof value !== "object" || value === null || seen.has(value)) return;
+  seen.add(value);
+  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
+  if (buffer instanceof SharedArrayBuffer) {
+    throw new TypeError(
+      `Cannot spawn process actor: ${path} holds shared memory (a SharedArrayBuffer), which processes cannot share in Deno; use a worker actor, or send the data as messages`,
+    );
+  }
+  if (ArrayBuffer.isView(value)) return;
+  const entries = value instanceof Map
+    ? [...value.entries()].map(([k, v], i) => [`<entry ${i}>`, [k, v]] as const)
+    : value instanceof Set
+    ? [...value].map((v, i) => [`<item ${i}>`, v] as const)
+    : Object.entries(value);
+  for (const [key, item] of entries) checkNoSharedMemory(item, `${path}.${key}`, seen);
+}
+
+function actorName(url: string): string {
+  const file = url.split(/[\\/]/).pop() ?? "actor";
+  return file.replace(/\.[a-z]+$/i, "") || "actor";
+}

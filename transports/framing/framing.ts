@@ -1,0 +1,344 @@
+/**
+ * Length-prefixed frames for the byte transports (`pipe`, later `socket`).
+ *
+ * Wire format: each frame is a 4-byte unsigned length in little-endian byte
+ * order, followed by that many bytes of body (one codec-encoded batch). The
+ * length counts the body only, not the prefix. A zero-length body is a valid
+ * frame at this level; the codec decides whether it decodes.
+ *
+ * - {@linkcode FrameReader} turns byte chunks split anywhere (even inside a
+ *   length prefix) into whole bodies, and raises `ProtocolError` for a length
+ *   over the limit before allocating its body, and for a stream that ends
+ *   inside a frame.
+ * - {@linkcode FrameWriter} checks each outgoing body against the limit
+ *   (`FrameTooLargeError` before anything is written) and coalesces every
+ *   frame queued in one tick into a single write, flushed on a microtask
+ *   (or at once when a tick queues 1 MiB or more).
+ *
+ * @module
+ */
+
+import { FrameTooLargeError, ProtocolError } from "../../internal/errors.ts";
+
+/** Bytes in a frame's length prefix. */
+export const FRAME_PREFIX_BYTES = 4;
+
+/** The default largest frame body, 64 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES: number = 64 * 1024 * 1024;
+
+/** The largest body a 4-byte length prefix can describe. */
+export const LARGEST_FRAME_LIMIT = 0xffff_ffff;
+
+/**
+ * Checks a `maxFrameBytes` option and returns it, or the default when absent.
+ *
+ * @param value The option as given.
+ * @param context What is being set up, for the message, such as `"Cannot create pipe transport"`.
+ * @returns The limit in bytes.
+ * @throws {RangeError} When the value is not an integer from 1 to 2^32 - 1.
+ */
+export function checkMaxFrameBytes(value: number | undefined, context: string): number {
+  if (value === undefined) return DEFAULT_MAX_FRAME_BYTES;
+  if (!Number.isInteger(value) || value < 1 || value > LARGEST_FRAME_LIMIT) {
+    throw new RangeError(
+      `${context}: maxFrameBytes must be an integer from 1 to ${LARGEST_FRAME_LIMIT}, received ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Writes one frame (prefix and body) into `target` at `offset`.
+ *
+ * @returns The offset just past the frame.
+ */
+function putFrame(target: Uint8Array, offset: number, body: Uint8Array): number {
+  const at = putLength(target, offset, body.length);
+  target.set(body, at);
+  return at + body.length;
+}
+
+/**
+ * Writes a frame's length prefix into `target` at `offset`.
+ *
+ * @returns The offset of the body.
+ */
+function putLength(target: Uint8Array, offset: number, length: number): number {
+  target[offset] = length & 0xff;
+  target[offset + 1] = (length >>> 8) & 0xff;
+  target[offset + 2] = (length >>> 16) & 0xff;
+  target[offset + 3] = (length >>> 24) & 0xff;
+  return offset + FRAME_PREFIX_BYTES;
+}
+
+/**
+ * Frames the given bodies back to back in one buffer. Does not check sizes.
+ *
+ * @param bodies The frame bodies, in order.
+ * @returns Prefix and body of each frame, concatenated.
+ */
+export function encodeFrames(bodies: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const body of bodies) total += FRAME_PREFIX_BYTES + body.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const body of bodies) offset = putFrame(out, offset, body);
+  return out;
+}
+
+/**
+ * Reads frames out of a byte stream delivered in arbitrary chunks.
+ *
+ * Bodies that lie whole inside one pushed chunk are returned as views of that
+ * chunk (no copy): decode them before the chunk's memory is reused. A body
+ * split across chunks is copied into a buffer allocated once its length is
+ * known and checked. After a `ProtocolError` the reader stays failed.
+ */
+export class FrameReader {
+  readonly #limit: number;
+  readonly #prefix = new Uint8Array(FRAME_PREFIX_BYTES);
+  #prefixFilled = 0;
+  #body: Uint8Array | undefined;
+  #bodyFilled = 0;
+  #error: ProtocolError | undefined;
+
+  /**
+   * Creates a reader with no bytes buffered.
+   *
+   * @param maxFrameBytes The largest body accepted; a larger length prefix is a protocol error.
+   */
+  constructor(maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {
+    this.#limit = checkMaxFrameBytes(maxFrameBytes, "Cannot create frame reader");
+  }
+
+  /** Bytes of an incomplete frame held so far (prefix and body). */
+  get buffered(): number {
+    return this.#body ? FRAME_PREFIX_BYTES + this.#bodyFilled : this.#prefixFilled;
+  }
+
+  /**
+   * Consumes a chunk and returns the bodies it completes, in order.
+   *
+   * @param chunk The next bytes of the stream.
+   * @returns The frame bodies completed by this chunk (possibly none).
+   * @throws {ProtocolError} When a length prefix exceeds the limit.
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (this.#error) throw this.#error;
+    const frames: Uint8Array[] = [];
+    const end = chunk.length;
+    let offset = 0;
+    while (offset < end) {
+      const body = this.#body;
+      if (body !== undefined) {
+        const take = Math.min(body.length - this.#bodyFilled, end - offset);
+        body.set(chunk.subarray(offset, offset + take), this.#bodyFilled);
+        this.#bodyFilled += take;
+        offset += take;
+        if (this.#bodyFilled === body.length) {
+          frames.push(body);
+          this.#body = undefined;
+          this.#bodyFilled = 0;
+        }
+        continue;
+      }
+      let length: number;
+      if (this.#prefixFilled === 0 && end - offset >= FRAME_PREFIX_BYTES) {
+        length = readLength(chunk, offset);
+        offset += FRAME_PREFIX_BYTES;
+      } else {
+        const take = Math.min(FRAME_PREFIX_BYTES - this.#prefixFilled, end - offset);
+        this.#prefix.set(chunk.subarray(offset, offset + take), this.#prefixFilled);
+        this.#prefixFilled += take;
+        offset += take;
+        if (this.#prefixFilled < FRAME_PREFIX_BYTES) break;
+        this.#prefixFilled = 0;
+        length = readLength(this.#prefix, 0);
+      }
+      if (length > this.#limit) {
+        this.#error = new ProtocolError(
+          `Cannot read frame: its length prefix announces ${length} bytes, the limit is ${this.#limit} bytes`,
+        );
+        throw this.#error;
+      }
+      if (end - offset >= length) {
+        frames.push(chunk.subarray(offset, offset + length));
+        offset += length;
+      } else {
+        const partial = new Uint8Array(length);
+        partial.set(chunk.subarray(offset, end));
+        this.#body = partial;
+        this.#bodyFilled = end - offset;
+        offset = end;
+      }
+    }
+    return frames;
+  }
+
+  /**
+   * Declares the end of the stream.
+   *
+   * @throws {ProtocolError} When the stream ended inside a frame (a truncated frame).
+   */
+  end(): void {
+    if (this.#error) throw this.#error;
+    if (this.#body !== undefined) {
+      this.#error = new ProtocolError(
+        `Cannot read frame: the stream ended after ${this.#bodyFilled} of its ${this.#body.length} body bytes`,
+      );
+    } else if (this.#prefixFilled > 0) {
+      this.#error = new ProtocolError(
+        `Cannot read frame: the stream ended after ${this.#prefixFilled} of its ${FRAME_PREFIX_BYTES} length bytes`,
+      );
+    }
+    if (this.#error) throw this.#error;
+  }
+}
+
+function readLength(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) |
+    (bytes[offset + 3]! << 24)) >>> 0;
+}
+
+/**
+ * Once this many bytes are queued in one tick they are written at once, so a
+ * sender that queues a lot synchronously is bounded in memory and sees the
+ * stream's backpressure.
+ */
+export const COALESCE_LIMIT_BYTES: number = 1024 * 1024;
+
+/** The smallest coalescing buffer a {@linkcode FrameWriter} allocates. */
+const MIN_WRITE_BUFFER_BYTES = 256;
+/** The largest coalescing buffer a {@linkcode FrameWriter} keeps between ticks. */
+const KEPT_WRITE_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Queues frame bodies and writes all those queued in one tick as one chunk.
+ *
+ * `add()` checks the size synchronously, so an oversized body throws at the
+ * caller before anything is queued, and copies the frame into the chunk being
+ * built at once: the caller may reuse or change its bytes as soon as `add()`
+ * returns. The queued frames are flushed by a microtask (or by `flush()`), in
+ * order, with one call to `write`: one write per tick, except that a tick
+ * which queues `coalesceLimit` bytes or more writes them as soon as they are
+ * queued. Each chunk handed to `write` is the writer's no longer: it is never
+ * written to again.
+ */
+export class FrameWriter {
+  readonly #limit: number;
+  readonly #coalesceLimit: number;
+  readonly #write: (bytes: Uint8Array) => void;
+  /** The chunk being built; empty after it was handed to `write`. */
+  #buffer = new Uint8Array(0);
+  /** The size of the last chunk's buffer, for the next one. */
+  #nextBytes = MIN_WRITE_BUFFER_BYTES;
+  #pendingBytes = 0;
+  #pendingFrames = 0;
+  #scheduled = false;
+
+  /**
+   * Creates a writer with nothing queued.
+   *
+   * @param write Receives each coalesced chunk; called once per flush.
+   * @param maxFrameBytes The largest body accepted.
+   * @param coalesceLimit Queued bytes that trigger an immediate write.
+   */
+  constructor(
+    write: (bytes: Uint8Array) => void,
+    maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES,
+    coalesceLimit: number = COALESCE_LIMIT_BYTES,
+  ) {
+    this.#write = write;
+    this.#limit = checkMaxFrameBytes(maxFrameBytes, "Cannot create frame writer");
+    this.#coalesceLimit = coalesceLimit;
+  }
+
+  /** Frames queued and not yet written. */
+  get pendingFrames(): number {
+    return this.#pendingFrames;
+  }
+
+  /** Bytes (prefixes included) queued and not yet written. */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /**
+   * Queues one frame body for the next flush, copying it.
+   *
+   * @param body The encoded batch: one array, or parts that make it up back to back.
+   * @returns The bytes the frame takes on the wire (prefix and body).
+   * @throws {FrameTooLargeError} When the body exceeds the limit; nothing is queued.
+   */
+  add(body: Uint8Array | readonly Uint8Array[]): number {
+    let length: number;
+    if (body instanceof Uint8Array) length = body.length;
+    else {
+      length = 0;
+      for (let i = 0; i < body.length; i++) length += body[i]!.length;
+    }
+    if (length > this.#limit) throw new FrameTooLargeError(length, this.#limit);
+    const size = FRAME_PREFIX_BYTES + length;
+    const buffer = this.#reserve(size);
+    let offset = putLength(buffer, this.#pendingBytes, length);
+    if (body instanceof Uint8Array) buffer.set(body, offset);
+    else {
+      for (let i = 0; i < body.length; i++) {
+        const part = body[i]!;
+        buffer.set(part, offset);
+        offset += part.length;
+      }
+    }
+    this.#pendingBytes += size;
+    this.#pendingFrames++;
+    if (this.#pendingBytes >= this.#coalesceLimit) {
+      this.flush();
+    } else if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+    return size;
+  }
+
+  /** The chunk being built, with room for `size` more bytes. */
+  #reserve(size: number): Uint8Array {
+    const used = this.#pendingBytes;
+    const buffer = this.#buffer;
+    if (used + size <= buffer.length) return buffer;
+    const grown = new Uint8Array(Math.max(used + size, buffer.length * 2, this.#nextBytes));
+    if (used > 0) grown.set(buffer.subarray(0, used));
+    this.#buffer = grown;
+    return grown;
+  }
+
+  /** Writes every queued frame now, as one chunk. Does nothing when none are queued. */
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#pendingFrames === 0) return;
+    const buffer = this.#buffer;
+    const used = this.#pendingBytes;
+    this.#pendingBytes = 0;
+    this.#pendingFrames = 0;
+    let chunk: Uint8Array;
+    if (used * 2 <= buffer.length) {
+      // Mostly empty: write a copy (a stream into a worker clones the whole
+      // buffer, slack included) and keep the buffer for the next tick.
+      chunk = buffer.slice(0, used);
+      if (buffer.length > KEPT_WRITE_BUFFER_BYTES) this.#buffer = new Uint8Array(0);
+    } else {
+      chunk = buffer.subarray(0, used);
+      this.#buffer = new Uint8Array(0);
+      this.#nextBytes = Math.min(
+        Math.max(buffer.length, MIN_WRITE_BUFFER_BYTES),
+        KEPT_WRITE_BUFFER_BYTES,
+      );
+    }
+    this.#write(chunk);
+  }
+
+  /** Drops the queued frames without writing them. */
+  discard(): void {
+    this.#pendingBytes = 0;
+    this.#pendingFrames = 0;
+  }
+}

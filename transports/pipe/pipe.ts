@@ -1,0 +1,1031 @@
+/**
+ * The `pipe` transport: codec-encoded, length-prefixed frames over a pair of
+ * byte streams (`ReadableStream<Uint8Array>` in, `WritableStream<Uint8Array>`
+ * out), and {@linkcode Pipe}, a typed two-ended channel on top of it in the
+ * manner of Python's `multiprocessing.Pipe`.
+ *
+ * Guarantees:
+ * - Batches arrive whole and in order; every batch sent in one tick goes out
+ *   in one write (at most one write per microtask, except that a tick which
+ *   queues 1 MiB or more writes it at once).
+ * - `send()` encodes synchronously: a value the codec cannot encode, or a
+ *   batch over `maxFrameBytes`, throws at the sender and nothing of that batch
+ *   is written.
+ * - Backpressure: `send()` returns a promise only when the writable stream's
+ *   queue is full (`desiredSize <= 0`); await it before sending more. It
+ *   resolves when there is room, and rejects with `ConnectionClosedError` if
+ *   the stream fails first.
+ * - `receive()` ends when the peer closes its writable; it throws
+ *   `ProtocolError` on an oversized length prefix, a truncated frame, bytes the
+ *   codec cannot decode or a failed stream, and then closes this end.
+ * - `close()` flushes what was sent, closes the writable (the peer's
+ *   `receive()` ends once it has read everything) and cancels the readable. It
+ *   does not wait for the peer to read what is still queued.
+ *
+ * With {@linkcode v8Codec} (the default) a batch of plain data travels as
+ * JSON text, plain data holding `Uint8Array`s as JSON followed by the raw
+ * bytes, and anything else as V8 serialization; each decodes to what V8 would
+ * give, and a frame's first byte tells which it is (`[`, `B` or `0xff`), so
+ * both ends must run this version. {@linkcode jsonCodec} frames are plain
+ * JSON; a custom codec's frames are exactly what it encodes. As with V8, a
+ * received `Uint8Array` is a view into the chunk its frame arrived in.
+ *
+ * @module
+ */
+
+import { ConnectionClosedError, ProtocolError } from "../../internal/errors.ts";
+import { type Codec, jsonCodec, v8Codec } from "../codec.ts";
+import { checkMaxFrameBytes, FrameReader, FrameWriter } from "../framing/framing.ts";
+import { FrameCodec } from "../framing/frame_codec.ts";
+import { portStreams } from "./_port_stream.ts";
+import {
+  emptyStats,
+  type HostKind,
+  type ProcessStdio,
+  type Transport,
+  type TransportFactory,
+  type TransportLink,
+  type TransportStats,
+} from "../transport.ts";
+
+/** Options of the `pipe` transport. */
+export interface PipeTransportOptions {
+  /**
+   * How batches become bytes; both ends must use the same. Defaults to
+   * {@linkcode v8Codec}. A factory for worker actors accepts only the built-in
+   * codecs ({@linkcode v8Codec}, {@linkcode jsonCodec}), which the worker can
+   * load by name.
+   */
+  codec?: Codec;
+  /** The largest encoded batch, in bytes; defaults to 64 MiB, at most 2^32 - 1. */
+  maxFrameBytes?: number;
+}
+
+/** The name of a codec that both sides of a worker or process boundary can load. */
+export type BuiltinCodecName = "v8" | "json";
+
+/**
+ * What {@linkcode connect} needs to open the actor's end of a `pipe` channel.
+ * Structured-cloneable; the streams travel in the transfer list.
+ *
+ * - `"streams"`: the given streams (transferred to a worker actor).
+ * - `"port"`: a byte stream over a `MessagePort` (how the factory reaches a
+ *   worker actor: chunks are posted as written, with credit in bytes).
+ * - `"stdio"`: this process's standard input and output (a subprocess actor);
+ *   nothing else may write to standard output then.
+ */
+export type PipeConnectOptions =
+  | {
+    kind: "streams";
+    readable: ReadableStream<Uint8Array>;
+    writable: WritableStream<Uint8Array>;
+    codec: BuiltinCodecName;
+    maxFrameBytes: number;
+  }
+  | { kind: "port"; port: MessagePort; codec: BuiltinCodecName; maxFrameBytes: number }
+  | { kind: "stdio"; codec: BuiltinCodecName; maxFrameBytes: number };
+
+const BUILTIN_CODECS: Readonly<Record<BuiltinCodecName, Codec>> = { v8: v8Codec, json: jsonCodec };
+
+function checkCodec(codec: Codec | undefined, context: string): Codec {
+  if (codec === undefined) return v8Codec;
+  if (
+    codec === null || typeof codec !== "object" || typeof codec.encode !== "function" ||
+    typeof codec.decode !== "function"
+  ) {
+    throw new TypeError(`${context}: codec must have encode and decode methods, received ${codec}`);
+  }
+  return codec;
+}
+
+function builtinCodecName(codec: Codec, context: string): BuiltinCodecName {
+  for (const [name, builtin] of Object.entries(BUILTIN_CODECS)) {
+    if (builtin === codec) return name as BuiltinCodecName;
+  }
+  throw new TypeError(
+    `${context}: codec "${codec.name}" cannot be loaded on the other side, use v8Codec or jsonCodec`,
+  );
+}
+
+function noop(): void {}
+
+/** How long `close()` waits for written frames to leave. */
+const CLOSE_FLUSH_MS = 2000;
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+async function boundedWait(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  try {
+    await Promise.race([promise.catch(noop), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A {@linkcode Transport} over a readable and a writable byte stream; either may be absent. */
+class StreamTransport implements Transport {
+  readonly name = "pipe";
+  readonly maxMessageBytes: number;
+  readonly #codec: FrameCodec;
+  readonly #limit: number;
+  readonly #readable: ReadableStream<Uint8Array> | undefined;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  readonly #frames: FrameWriter;
+  readonly #stats = emptyStats();
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #receiving = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #writeError: { error: unknown } | undefined;
+  #room: PromiseWithResolvers<void> | undefined;
+
+  constructor(
+    readable: ReadableStream<Uint8Array> | undefined,
+    writable: WritableStream<Uint8Array> | undefined,
+    codec: Codec,
+    maxFrameBytes: number,
+  ) {
+    this.#codec = new FrameCodec(codec);
+    this.#limit = maxFrameBytes;
+    this.maxMessageBytes = maxFrameBytes;
+    this.#readable = readable;
+    const writer = writable?.getWriter();
+    this.#writer = writer;
+    this.#frames = new FrameWriter((bytes) => this.#write(bytes), maxFrameBytes);
+    writer?.closed.catch((error) => this.#writeFailed(error));
+  }
+
+  send(messages: readonly unknown[]): void | Promise<void> {
+    if (this.#closed) throw new ConnectionClosedError("send", "local");
+    const writer = this.#writer;
+    if (writer === undefined) {
+      throw new TypeError("Cannot send: this end of the pipe only receives");
+    }
+    if (this.#writeError) {
+      throw new ConnectionClosedError("send", "peer", { cause: this.#writeError.error });
+    }
+    // The frame may live in the codec's scratch buffer: add() copies it at once.
+    this.#stats.bytesSent += this.#frames.add(this.#codec.encode(messages));
+    this.#stats.batchesSent++;
+    this.#stats.messagesSent += messages.length;
+    const room = writer.desiredSize;
+    if (room !== null && room <= 0) return this.#waitForRoom(writer);
+  }
+
+  #write(bytes: Uint8Array): void {
+    if (this.#writeError) return;
+    this.#writer!.write(bytes).catch((error) => this.#writeFailed(error));
+  }
+
+  #writeFailed(error: unknown): void {
+    if (this.#writeError) return;
+    this.#writeError = { error };
+    this.#frames.discard();
+    const room = this.#room;
+    this.#room = undefined;
+    room?.reject(
+      new ConnectionClosedError("send", this.#closed ? "local" : "peer", { cause: error }),
+    );
+  }
+
+  #waitForRoom(writer: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
+    if (this.#room === undefined) {
+      const room = Promise.withResolvers<void>();
+      // A caller that drops the promise must not cause an unhandled rejection.
+      room.promise.catch(noop);
+      this.#room = room;
+      writer.ready.then(() => {
+        if (this.#room === room) this.#room = undefined;
+        room.resolve();
+      }, (error) => this.#writeFailed(error));
+    }
+    return this.#room.promise;
+  }
+
+  receive(): AsyncIterable<unknown[]> {
+    if (this.#readable === undefined) {
+      throw new TypeError("Cannot receive: this end of the pipe only sends");
+    }
+    if (this.#receiving) {
+      throw new TypeError("Cannot receive: receive() was already called on this transport");
+    }
+    this.#receiving = true;
+    return this.#read(this.#readable);
+  }
+
+  async *#read(readable: ReadableStream<Uint8Array>): AsyncGenerator<unknown[]> {
+    if (this.#closed) return;
+    const reader = readable.getReader();
+    this.#reader = reader;
+    const frames = new FrameReader(this.#limit);
+    let ended = false;
+    try {
+      while (true) {
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          if (this.#closed) return;
+          throw new ProtocolError("Cannot receive: the stream failed", { cause: error });
+        }
+        if (this.#closed) return;
+        if (result.done) {
+          ended = true;
+          frames.end();
+          return;
+        }
+        const chunk = result.value;
+        if (!(chunk instanceof Uint8Array)) {
+          throw new ProtocolError(
+            `Cannot receive: the stream yielded ${typeof chunk}, expected Uint8Array chunks`,
+          );
+        }
+        this.#stats.bytesReceived += chunk.length;
+        for (const body of frames.push(chunk)) {
+          let batch: unknown[];
+          try {
+            batch = this.#codec.decode(body);
+          } catch (error) {
+            throw new ProtocolError(
+              `Cannot receive: a ${body.length}-byte frame does not decode with the ${this.#codec.name} codec`,
+              { cause: error },
+            );
+          }
+          this.#stats.batchesReceived++;
+          this.#stats.messagesReceived += batch.length;
+          yield batch;
+          if (this.#closed) return;
+        }
+      }
+    } catch (error) {
+      this.#fail(error);
+      throw error;
+    } finally {
+      // The consumer stopped early, this end failed or was closed: stop reading.
+      if (!ended) reader.cancel().catch(noop);
+    }
+  }
+
+  /** Closes both directions at once after a protocol error. */
+  #fail(error: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#frames.discard();
+    this.#releaseRoom();
+    this.#writer?.abort(error).catch(noop);
+    this.#closing = Promise.resolve();
+  }
+
+  #releaseRoom(): void {
+    const room = this.#room;
+    this.#room = undefined;
+    room?.resolve();
+  }
+
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    this.#releaseRoom();
+    const writer = this.#writer;
+    let flushed: Promise<void> = Promise.resolve();
+    if (writer !== undefined && this.#writeError === undefined) {
+      this.#frames.flush();
+      // Wait for what was written to leave (a process about to exit must not
+      // lose its last frames), but not for a peer that stopped reading.
+      flushed = boundedWait(writer.close(), CLOSE_FLUSH_MS);
+    }
+    const reader = this.#reader;
+    const readable = this.#readable;
+    let cancelled: Promise<void> = Promise.resolve();
+    if (reader !== undefined) cancelled = reader.cancel();
+    else if (readable !== undefined && !readable.locked) cancelled = readable.cancel();
+    this.#closing = Promise.all([cancelled.catch(noop), flushed]).then(noop);
+    return this.#closing;
+  }
+
+  stats(): TransportStats {
+    return { ...this.#stats };
+  }
+}
+
+/**
+ * Opens the actor's end of a `pipe` channel. The runtime calls it inside the
+ * worker (or subprocess) with the options the parent's factory produced; it
+ * is not meant to be called by users, so `mod.ts` does not export it.
+ *
+ * @param options Which streams to use, the codec's name and the frame limit.
+ * @param stdio For `kind: "stdio"`, the streams standing for stdin and stdout
+ * (the process bootstrap passes stdin after its boot frame); default the real ones.
+ * @returns The actor's end.
+ * @throws {TypeError} When the options name an unknown kind or codec.
+ * @throws {RangeError} When `maxFrameBytes` is out of range.
+ */
+export function connect(options: PipeConnectOptions, stdio?: ProcessStdio): Transport {
+  const context = "Cannot connect pipe transport";
+  const codec = BUILTIN_CODECS[options.codec];
+  if (codec === undefined || !Object.hasOwn(BUILTIN_CODECS, options.codec)) {
+    throw new TypeError(`${context}: unknown codec "${options.codec}", expected "v8" or "json"`);
+  }
+  const limit = checkMaxFrameBytes(options.maxFrameBytes, context);
+  switch (options.kind) {
+    case "streams":
+      return new StreamTransport(options.readable, options.writable, codec, limit);
+    case "port": {
+      const { readable, writable } = portStreams(options.port);
+      return new StreamTransport(readable, writable, codec, limit);
+    }
+    case "stdio":
+      return new StreamTransport(
+        stdio?.readable ?? Deno.stdin.readable,
+        stdio?.writable ?? Deno.stdout.writable,
+        codec,
+        limit,
+      );
+    default:
+      throw new TypeError(
+        `${context}: unknown kind "${
+          (options as { kind: unknown }).kind
+        }", expected "streams", "port" or "stdio"`,
+      );
+  }
+}
+
+/**
+ * Creates a `pipe` transport over streams you already have, such as a
+ * subprocess's stdout and stdin or a socket's `readable` and `writable`.
+ *
+ * @example Two ends over two in-memory streams
+ * ```ts
+ * import { pipeTransportFromStreams } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const ab = new TransformStream<Uint8Array, Uint8Array>();
+ * const ba = new TransformStream<Uint8Array, Uint8Array>();
+ * const a = pipeTransportFromStreams(ba.readable, ab.writable);
+ * const b = pipeTransportFromStreams(ab.readable, ba.writable);
+ * a.send([new Map([["n", 1n]])]);
+ * for await (const batch of b.receive()) {
+ *   assert.deepEqual(batch, [new Map([["n", 1n]])]);
+ *   break;
+ * }
+ * await a.close();
+ * await b.close();
+ * ```
+ *
+ * @param readable The bytes the peer writes.
+ * @param writable Where this end writes.
+ * @param options The codec and frame limit.
+ * @returns A transport that owns both streams (it locks them).
+ * @throws {TypeError} When a stream is missing or locked, or the codec is not a codec.
+ * @throws {RangeError} When `maxFrameBytes` is out of range.
+ */
+export function pipeTransportFromStreams(
+  readable: ReadableStream<Uint8Array>,
+  writable: WritableStream<Uint8Array>,
+  options: PipeTransportOptions = {},
+): Transport {
+  const context = "Cannot create pipe transport";
+  checkStreams(readable, writable, context);
+  const codec = checkCodec(options.codec, context);
+  const limit = checkMaxFrameBytes(options.maxFrameBytes, context);
+  return new StreamTransport(readable, writable, codec, limit);
+}
+
+function checkStreams(
+  readable: ReadableStream<Uint8Array> | undefined,
+  writable: WritableStream<Uint8Array> | undefined,
+  context: string,
+): void {
+  if (readable !== undefined) {
+    if (!(readable instanceof ReadableStream)) {
+      throw new TypeError(`${context}: readable must be a ReadableStream, received ${readable}`);
+    }
+    if (readable.locked) throw new TypeError(`${context}: readable is locked by another reader`);
+  }
+  if (writable !== undefined) {
+    if (!(writable instanceof WritableStream)) {
+      throw new TypeError(`${context}: writable must be a WritableStream, received ${writable}`);
+    }
+    if (writable.locked) throw new TypeError(`${context}: writable is locked by another writer`);
+  }
+}
+
+/**
+ * The `pipe` transport factory, for worker and process actors.
+ *
+ * - Worker: the byte stream runs over a `MessagePort`: each chunk of frames
+ *   is posted as it is written (from 16 KiB on its buffer is transferred,
+ *   not copied), and the reader gives credit back in bytes, so up to 1 MiB
+ *   is in flight before `send()` waits. (A transferred web stream moves one chunk per round trip
+ *   between threads: 2-3 times slower.) A terminated worker neither ends nor
+ *   errors the stream: the runtime closes the local end itself.
+ * - Process: the channel is the child's stdin and stdout, which the runtime
+ *   passes as `stdio`; the link has `usesStdio: true` and the child must log
+ *   to stderr only.
+ *
+ * @example Pick the pipe transport with a smaller frame limit
+ * ```ts
+ * import { pipeTransport } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const factory = pipeTransport({ maxFrameBytes: 1024 * 1024 });
+ * assert.equal(factory.name, "pipe");
+ * assert.deepEqual(factory.hosts, ["worker", "process"]);
+ * ```
+ *
+ * @param options The codec (built-in codecs only) and frame limit.
+ * @returns A factory the actor system uses for `transport: "pipe"`.
+ * @throws {TypeError} When the codec is not {@linkcode v8Codec} or {@linkcode jsonCodec}.
+ * @throws {RangeError} When `maxFrameBytes` is out of range.
+ */
+export function pipeTransport(options: PipeTransportOptions = {}): TransportFactory {
+  const context = "Cannot create pipe transport";
+  const codec = checkCodec(options.codec, context);
+  const codecName = builtinCodecName(codec, context);
+  const limit = checkMaxFrameBytes(options.maxFrameBytes, context);
+  return {
+    name: "pipe",
+    hosts: ["worker", "process"],
+    open(host: HostKind, stdio?: ProcessStdio): Promise<TransportLink> {
+      if (host === "process") {
+        if (stdio === undefined) {
+          return Promise.reject(
+            new TypeError("Cannot open pipe transport to a process: the child's stdio is missing"),
+          );
+        }
+        const remote: PipeConnectOptions = {
+          kind: "stdio",
+          codec: codecName,
+          maxFrameBytes: limit,
+        };
+        return Promise.resolve({
+          local: new StreamTransport(stdio.readable, stdio.writable, codec, limit),
+          remote: { module: import.meta.url, options: remote, transfer: [] },
+          usesStdio: true,
+        });
+      }
+      if (host !== "worker") {
+        return Promise.reject(
+          new TypeError(
+            `Cannot open pipe transport: host must be "worker" or "process", received "${host}"`,
+          ),
+        );
+      }
+      const channel = new MessageChannel();
+      const remote: PipeConnectOptions = {
+        kind: "port",
+        port: channel.port2,
+        codec: codecName,
+        maxFrameBytes: limit,
+      };
+      const { readable, writable } = portStreams(channel.port1);
+      return Promise.resolve({
+        local: new StreamTransport(readable, writable, codec, limit),
+        remote: { module: import.meta.url, options: remote, transfer: [channel.port2] },
+      });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Pipe: the user-facing channel.
+
+/** Options of {@linkcode ReadConnection.recv}. */
+export interface RecvOptions {
+  /** Rejects the wait with `signal.reason` when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds to wait for a message; on expiry the call rejects with a
+   * `DOMException` named `"TimeoutError"`. Waits without limit when absent.
+   */
+  timeout?: number;
+}
+
+/**
+ * The receiving side of a connection: `recv()` one value at a time, or
+ * iterate until the peer closes.
+ *
+ * @example Wait for a value with a timeout
+ * ```ts
+ * import { Pipe, type ReadConnection } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [output, input] = Pipe<string>({ duplex: false });
+ * const reader: ReadConnection<string> = output;
+ * input.send("ready");
+ * assert.equal(await reader.recv({ timeout: 1000 }), "ready");
+ * await assert.rejects(reader.recv({ timeout: 10 }), { name: "TimeoutError" });
+ * await input.close();
+ * await reader.close();
+ * ```
+ *
+ * @typeParam T The type of the values carried.
+ */
+export interface ReadConnection<T> extends AsyncIterable<T>, AsyncDisposable {
+  /**
+   * Resolves with the next value, in the order they were sent.
+   *
+   * @param options A signal and a timeout.
+   * @returns The next value.
+   * @throws {ConnectionClosedError} When the peer closed (after the values it sent were
+   * received) or this end was closed.
+   * @throws {DOMException} `TimeoutError` when `timeout` passed; the abort reason when aborted.
+   * @throws {ProtocolError} When the peer sent bytes that are not a frame of this codec.
+   */
+  recv(options?: RecvOptions): Promise<T>;
+  /** Closes this end; pending and later `recv()` calls reject, the peer's ends close. */
+  close(): Promise<void>;
+}
+
+/**
+ * The sending side of a connection.
+ *
+ * @example Send with backpressure
+ * ```ts
+ * import { Pipe, type WriteConnection } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [output, input] = Pipe<number>({ duplex: false });
+ * const writer: WriteConnection<number> = input;
+ * const received = Array.fromAsync(output);
+ * for (let i = 0; i < 100; i++) await writer.send(i);
+ * await writer.close();
+ * assert.equal((await received).length, 100);
+ * await output.close();
+ * ```
+ *
+ * @typeParam T The type of the values carried.
+ */
+export interface WriteConnection<T> extends AsyncDisposable {
+  /**
+   * Sends a copy of the value (structured-clone semantics with the default
+   * codec). Returns a promise only when the pipe is full: await it before
+   * sending more.
+   *
+   * @param value The value to send.
+   * @throws {ConnectionClosedError} When this end or the peer closed.
+   * @throws {FrameTooLargeError} When the encoded value exceeds `maxFrameBytes`.
+   * @throws {Error} The codec's error when the value cannot be encoded (a function, a symbol).
+   */
+  send(value: T): void | Promise<void>;
+  /** Closes this end; the peer's `recv()` rejects once it has read what was sent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Both sides of a duplex connection end.
+ *
+ * @example Ask and answer over a duplex pipe
+ * ```ts
+ * import { type Connection, Pipe } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [client, server]: Connection<number>[] = Pipe<number>();
+ * client.send(20);
+ * server.send((await server.recv()) + 1);
+ * assert.equal(await client.recv(), 21);
+ * await client.close();
+ * await server.close();
+ * ```
+ *
+ * @typeParam T The type of the values carried.
+ */
+export interface Connection<T> extends ReadConnection<T>, WriteConnection<T> {}
+
+/**
+ * The streams behind a duplex pipe end; transferable to a worker.
+ *
+ * @example Transfer an end to a worker
+ * ```ts
+ * import { pipeEnds } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [, theirs] = pipeEnds();
+ * const { port1, port2 } = new MessageChannel();
+ * const arrived = new Promise<MessageEvent>((resolve) => port2.onmessage = resolve);
+ * port1.postMessage(theirs, [theirs.readable, theirs.writable]);
+ * const end = (await arrived).data;
+ * assert.ok(end.readable instanceof ReadableStream);
+ * assert.equal(theirs.readable.locked, true); // transferred away
+ * await end.readable.cancel();
+ * await end.writable.close();
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export interface PipeEnd {
+  /** Bytes from the other end. */
+  readable: ReadableStream<Uint8Array>;
+  /** Bytes to the other end. */
+  writable: WritableStream<Uint8Array>;
+}
+
+/** The stream behind the receiving end of a one-way pipe; transferable to a worker. */
+export interface ReadPipeEnd {
+  /** Bytes from the sending end. */
+  readable: ReadableStream<Uint8Array>;
+  /** Absent: this end cannot send. */
+  writable?: undefined;
+}
+
+/** The stream behind the sending end of a one-way pipe; transferable to a worker. */
+export interface WritePipeEnd {
+  /** Absent: this end cannot receive. */
+  readable?: undefined;
+  /** Bytes to the receiving end. */
+  writable: WritableStream<Uint8Array>;
+}
+
+/** Options of {@linkcode Pipe} and {@linkcode pipeEnds}. */
+export interface PipeOptions extends PipeTransportOptions {
+  /**
+   * `true` (the default): both ends send and receive. `false`: the first end
+   * only receives and the second only sends.
+   */
+  duplex?: boolean;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/** A connection end over a {@linkcode StreamTransport}; one class, capabilities checked at runtime. */
+class PipeConnection<T> implements Connection<T> {
+  readonly #transport: StreamTransport;
+  readonly #canSend: boolean;
+  readonly #canReceive: boolean;
+  #iterator: AsyncIterator<unknown[]> | undefined;
+  #buffer: T[] = [];
+  #head = 0;
+  #waiters: Waiter<T>[] = [];
+  #pulling = false;
+  #ended: { error: unknown } | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(transport: StreamTransport, canSend: boolean, canReceive: boolean) {
+    this.#transport = transport;
+    this.#canSend = canSend;
+    this.#canReceive = canReceive;
+  }
+
+  send(value: T): void | Promise<void> {
+    if (!this.#canSend) {
+      throw new TypeError("Cannot send: this end of a one-way pipe only receives");
+    }
+    if (this.#closing) throw new ConnectionClosedError("send", "local");
+    return this.#transport.send([value]);
+  }
+
+  recv(options: RecvOptions = {}): Promise<T> {
+    if (!this.#canReceive) {
+      return Promise.reject(new TypeError("Cannot receive: this end of a one-way pipe only sends"));
+    }
+    const { signal, timeout } = options;
+    if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot receive: timeout must be a non-negative number of milliseconds, received ${timeout}`,
+        ),
+      );
+    }
+    if (this.#head < this.#buffer.length && this.#waiters.length === 0) {
+      return Promise.resolve(this.#take());
+    }
+    if (this.#ended) return Promise.reject(this.#ended.error);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = (): boolean => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index === -1) return false;
+        this.#waiters.splice(index, 1);
+        return true;
+      };
+      const cleanup = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = (): void => {
+        cleanup();
+        if (settle()) reject(signal!.reason);
+      };
+      const waiter: Waiter<T> = {
+        resolve(value) {
+          cleanup();
+          resolve(value);
+        },
+        reject(error) {
+          cleanup();
+          reject(error);
+        },
+      };
+      if (timeout !== undefined && timeout !== Infinity) {
+        timer = setTimeout(() => {
+          timer = undefined;
+          cleanup();
+          if (settle()) {
+            reject(
+              new DOMException(
+                `Cannot receive: no message arrived within ${timeout} ms`,
+                "TimeoutError",
+              ),
+            );
+          }
+        }, timeout);
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+      this.#pull();
+    });
+  }
+
+  #take(): T {
+    const value = this.#buffer[this.#head]!;
+    this.#buffer[this.#head++] = undefined as T;
+    if (this.#head === this.#buffer.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    }
+    return value;
+  }
+
+  async #pull(): Promise<void> {
+    if (this.#pulling) return;
+    this.#pulling = true;
+    try {
+      this.#iterator ??= this.#transport.receive()[Symbol.asyncIterator]();
+      while (this.#waiters.length > 0 && this.#ended === undefined) {
+        const result = await this.#iterator.next();
+        if (result.done) {
+          this.#end(new ConnectionClosedError("receive", this.#closing ? "local" : "peer"));
+          return;
+        }
+        for (const value of result.value) this.#buffer.push(value as T);
+        while (this.#waiters.length > 0 && this.#head < this.#buffer.length) {
+          this.#waiters.shift()!.resolve(this.#take());
+        }
+      }
+    } catch (error) {
+      this.#end(error);
+    } finally {
+      this.#pulling = false;
+    }
+  }
+
+  #end(error: unknown): void {
+    if (this.#ended) return;
+    this.#ended = { error };
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  async *#iterate(): AsyncGenerator<T> {
+    while (true) {
+      let value: T;
+      try {
+        value = await this.recv();
+      } catch (error) {
+        if (error instanceof ConnectionClosedError) return;
+        throw error;
+      }
+      yield value;
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.#iterate();
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#buffer = [];
+      this.#head = 0;
+      this.#end(new ConnectionClosedError("receive", "local"));
+      this.#closing = this.#transport.close();
+    }
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Creates the streams of a pipe without opening it: two ends, each of which
+ * can be opened here with {@linkcode connectionFromStreams} or transferred to
+ * a worker (list its streams in `postMessage`'s transfer list) and opened
+ * there.
+ *
+ * @example Hand one end to a worker
+ * ```ts
+ * import { connectionFromStreams, pipeEnds } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [mine, theirs] = pipeEnds();
+ * // worker.postMessage(theirs, [theirs.readable, theirs.writable]);
+ * const here = connectionFromStreams<string>(mine);
+ * const there = connectionFromStreams<string>(theirs);
+ * there.send("hello");
+ * assert.equal(await here.recv(), "hello");
+ * await here.close();
+ * await there.close();
+ * ```
+ *
+ * @param options `duplex: false` for a one-way pipe.
+ * @returns The two ends' streams.
+ */
+export function pipeEnds(options?: { duplex?: true }): [PipeEnd, PipeEnd];
+/**
+ * Creates the streams of a one-way pipe: the first end receives, the second sends.
+ *
+ * @param options `{ duplex: false }`.
+ * @returns The receiving end's stream and the sending end's stream.
+ */
+export function pipeEnds(options: { duplex: false }): [ReadPipeEnd, WritePipeEnd];
+/**
+ * Creates the streams of a pipe, duplex unless `duplex` is `false`.
+ *
+ * @param options Whether the pipe is duplex.
+ * @returns The two ends' streams.
+ */
+export function pipeEnds(
+  options?: { duplex?: boolean },
+): [PipeEnd, PipeEnd] | [ReadPipeEnd, WritePipeEnd];
+export function pipeEnds(
+  options: { duplex?: boolean } = {},
+): [PipeEnd, PipeEnd] | [ReadPipeEnd, WritePipeEnd] {
+  const duplex = options.duplex ?? true;
+  if (typeof duplex !== "boolean") {
+    throw new TypeError(`Cannot create pipe: duplex must be a boolean, received ${duplex}`);
+  }
+  const forward = new TransformStream<Uint8Array, Uint8Array>();
+  if (!duplex) return [{ readable: forward.readable }, { writable: forward.writable }];
+  const backward = new TransformStream<Uint8Array, Uint8Array>();
+  return [
+    { readable: backward.readable, writable: forward.writable },
+    { readable: forward.readable, writable: backward.writable },
+  ];
+}
+
+/**
+ * Opens a connection end over pipe streams, such as an end made by
+ * {@linkcode pipeEnds} and transferred to this worker. Both ends must use the
+ * same codec.
+ *
+ * @example Open both ends of a one-way pipe
+ * ```ts
+ * import { connectionFromStreams, pipeEnds } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [readEnd, writeEnd] = pipeEnds({ duplex: false });
+ * const reader = connectionFromStreams<number>(readEnd);
+ * const writer = connectionFromStreams<number>(writeEnd);
+ * writer.send(42);
+ * assert.equal(await reader.recv(), 42);
+ * await writer.close();
+ * await reader.close();
+ * ```
+ *
+ * @typeParam T The type of the values carried.
+ * @param end The streams of the end: both for a duplex end, one for a one-way end.
+ * @param options The codec and frame limit.
+ * @returns A connection that can do what its streams allow.
+ * @throws {TypeError} When neither stream is given, a stream is locked, or the codec is not a codec.
+ * @throws {RangeError} When `maxFrameBytes` is out of range.
+ */
+export function connectionFromStreams<T = unknown>(
+  end: PipeEnd,
+  options?: PipeTransportOptions,
+): Connection<T>;
+/**
+ * Opens the receiving end of a one-way pipe over its stream.
+ *
+ * @typeParam T The type of the values carried.
+ * @param end The receiving end's readable stream.
+ * @param options The codec and frame limit.
+ * @returns A connection that only receives.
+ */
+export function connectionFromStreams<T = unknown>(
+  end: ReadPipeEnd,
+  options?: PipeTransportOptions,
+): ReadConnection<T>;
+/**
+ * Opens the sending end of a one-way pipe over its stream.
+ *
+ * @typeParam T The type of the values carried.
+ * @param end The sending end's writable stream.
+ * @param options The codec and frame limit.
+ * @returns A connection that only sends.
+ */
+export function connectionFromStreams<T = unknown>(
+  end: WritePipeEnd,
+  options?: PipeTransportOptions,
+): WriteConnection<T>;
+export function connectionFromStreams<T = unknown>(
+  end: PipeEnd | ReadPipeEnd | WritePipeEnd,
+  options: PipeTransportOptions = {},
+): Connection<T> | ReadConnection<T> | WriteConnection<T> {
+  const context = "Cannot open pipe connection";
+  const { readable, writable } = end;
+  if (readable === undefined && writable === undefined) {
+    throw new TypeError(`${context}: the end has neither a readable nor a writable stream`);
+  }
+  checkStreams(readable, writable, context);
+  const codec = checkCodec(options.codec, context);
+  const limit = checkMaxFrameBytes(options.maxFrameBytes, context);
+  const transport = new StreamTransport(readable, writable, codec, limit);
+  return new PipeConnection<T>(transport, writable !== undefined, readable !== undefined);
+}
+
+/**
+ * Creates a pipe: two connected ends, like Python's `multiprocessing.Pipe`.
+ *
+ * - Values arrive in the order they were sent, each once, as copies.
+ * - `recv()` never waits forever on a dead channel: it rejects with
+ *   `ConnectionClosedError` once the peer closed and everything it sent was
+ *   received, and honours `timeout` and `signal`.
+ * - With `duplex: false` the first end only receives and the second only
+ *   sends; the types have no `send` / `recv` on the wrong end, and calling one
+ *   anyway throws a `TypeError`.
+ * - Backpressure: `send()` returns a promise when the pipe is full.
+ *
+ * @example A duplex pipe
+ * ```ts
+ * import { Pipe } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [parent, child] = Pipe<string>();
+ * child.send("hello");
+ * assert.equal(await parent.recv({ timeout: 1000 }), "hello");
+ * parent.send("hi back");
+ * assert.equal(await child.recv(), "hi back");
+ * await child.close();
+ * await assert.rejects(parent.recv(), { name: "ConnectionClosedError" });
+ * await parent.close();
+ * ```
+ *
+ * @example A one-way pipe, iterated until the sender closes
+ * ```ts
+ * import { Pipe } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [output, input] = Pipe<number>({ duplex: false });
+ * for (let i = 0; i < 3; i++) input.send(i);
+ * await input.close();
+ * const got: number[] = [];
+ * for await (const n of output) got.push(n);
+ * assert.deepEqual(got, [0, 1, 2]);
+ * await output.close();
+ * ```
+ *
+ * @typeParam T The type of the values carried.
+ * @param options `duplex` (default `true`), the codec and the frame limit.
+ * @returns The two ends.
+ * @throws {TypeError} When `duplex` is not a boolean or the codec is not a codec.
+ * @throws {RangeError} When `maxFrameBytes` is out of range.
+ */
+export function Pipe<T = unknown>(
+  options?: PipeOptions & { duplex?: true },
+): [Connection<T>, Connection<T>];
+/**
+ * Creates a one-way pipe: the first end only receives, the second only sends.
+ *
+ * @typeParam T The type of the values carried.
+ * @param options `duplex: false`, the codec and the frame limit.
+ * @returns The receiving end and the sending end.
+ */
+export function Pipe<T = unknown>(
+  options: PipeOptions & { duplex: false },
+): [ReadConnection<T>, WriteConnection<T>];
+/**
+ * Creates a pipe, duplex unless `duplex` is `false`.
+ *
+ * @typeParam T The type of the values carried.
+ * @param options `duplex`, the codec and the frame limit.
+ * @returns The two ends.
+ */
+export function Pipe<T = unknown>(
+  options?: PipeOptions,
+): [Connection<T>, Connection<T>] | [ReadConnection<T>, WriteConnection<T>];
+export function Pipe<T = unknown>(
+  options: PipeOptions = {},
+): [Connection<T>, Connection<T>] | [ReadConnection<T>, WriteConnection<T>] {
+  const { duplex, ...rest } = options;
+  const codec = checkCodec(rest.codec, "Cannot create pipe");
+  const maxFrameBytes = checkMaxFrameBytes(rest.maxFrameBytes, "Cannot create pipe");
+  const settings = { codec, maxFrameBytes };
+  const ends = pipeEnds({ duplex });
+  if (duplex === false) {
+    const [readEnd, writeEnd] = ends as [ReadPipeEnd, WritePipeEnd];
+    return [
+      connectionFromStreams<T>(readEnd, settings),
+      connectionFromStreams<T>(writeEnd, settings),
+    ];
+  }
+  const [a, b] = ends as [PipeEnd, PipeEnd];
+  return [connectionFromStreams<T>(a, settings), connectionFromStreams<T>(b, settings)];
+}
