@@ -2,7 +2,7 @@
 // JSON, as JSON with raw bytes, or as V8 bytes: the codec trusts what the sender
 // states, and walks an unstated batch with the same inspector.
 import assert from "node:assert/strict";
-import { PayloadInspector } from "../actors/core/protocol.ts";
+import { PayloadInspector } from "../internal/payload.ts";
 import { FrameCodec } from "../transports/framing/frame_codec.ts";
 import {
   BATCH_KIND,

@@ -236,14 +236,15 @@ Deno.test("an idle process actor outlives many heartbeat intervals", async () =>
   assert.match(await worker.ask("hello", "worker too"), /^hi worker too/);
 });
 
-Deno.test("a transport over stdio other than the built-in pipe gets real streams", async () => {
+Deno.test("a transport over stdio that does not state minimalStdio gets real streams", async () => {
   const module = new URL("./fixtures/stdio_transport.ts", import.meta.url).href;
   const pipe = pipeTransport();
   const copy: TransportFactory = {
     name: "pipe-copy",
     hosts: ["process"],
     async open(host, stdio) {
-      const link = await pipe.open(host, stdio);
+      // The built-in pipe's link states minimalStdio; this copy does not.
+      const { minimalStdio: _, ...link } = await pipe.open(host, stdio);
       return { ...link, remote: { ...link.remote, module } };
     },
   };

@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import { MessageNotCloneableError } from "../internal/errors.ts";
-import { ASK, assertCloneable, compactTells, TELL, TELLS } from "../actors/core/protocol.ts";
+import { ASK, compactTells, TELL, TELLS } from "../actors/core/protocol.ts";
+import { assertCloneable } from "../internal/payload.ts";
 import { BATCH_QUIET, type StatedBatch } from "../internal/batch.ts";
 
 Deno.test("assertCloneable() estimates a flat object and refuses what sits in it, by path", () => {

@@ -118,6 +118,14 @@ export interface TransportLink {
    */
   usesStdio?: boolean;
   /**
+   * With `usesStdio`: `connect` on the actor's side uses its stdio only
+   * through `getReader()` / `read()` / `releaseLock()` and `getWriter()` /
+   * `write()` / `close()`, so the process host may hand it lighter
+   * stand-ins for the web streams (a fresh process starts faster without
+   * them). Default `false`: real web streams.
+   */
+  minimalStdio?: boolean;
+  /**
    * What a process actor must be allowed to do to open its end (a socket
    * path to read, write and connect to; a TCP host and port). The process
    * host adds these to the permissions the actor's spec grants.

@@ -4,7 +4,6 @@
  * @module
  */
 
-import type { RefTarget } from "./cell.ts";
 import type { CrashReason } from "../../internal/errors.ts";
 import type {
   AnyActorDefinition,
@@ -92,6 +91,16 @@ export interface ActorStats {
   pendingAsks: number;
   /** The mailbox capacity. */
   capacity: number;
+}
+
+/** What an `ActorRef` talks to: a running actor, or a supervisor's slot for one. */
+export interface RefTarget {
+  readonly id: string;
+  readonly exited: Promise<ActorExit>;
+  tell(name: string, payload: unknown): Promise<void>;
+  ask(name: string, payload: unknown, options: AskOptions | undefined): Promise<unknown>;
+  stop(timeout: number): Promise<ActorExit>;
+  stats(): ActorStats;
 }
 
 /**

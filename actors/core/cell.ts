@@ -4,7 +4,7 @@
 
 import type { Transport } from "../../transports/transport.ts";
 import type { Host, Launcher } from "./host.ts";
-import type { ActorExit, ActorStats, AskOptions, DeadLetter } from "./actor_ref.ts";
+import type { ActorExit, ActorStats, AskOptions, DeadLetter, RefTarget } from "./actor_ref.ts";
 import {
   ActorCrashedError,
   ActorError,
@@ -31,7 +31,6 @@ import {
   EXIT,
   FAIL,
   INIT_FAILED,
-  PayloadInspector,
   READY,
   REPLY,
   RESULT,
@@ -39,6 +38,7 @@ import {
   STOP,
   TELL,
 } from "./protocol.ts";
+import { PayloadInspector } from "../../internal/payload.ts";
 
 interface PendingAsk {
   name: string;
@@ -69,16 +69,6 @@ export interface CellOptions {
 }
 
 export type CellState = "starting" | "running" | "stopping" | "stopped";
-
-/** What an `ActorRef` talks to: a running actor, or a supervisor's slot for one. */
-export interface RefTarget {
-  readonly id: string;
-  readonly exited: Promise<ActorExit>;
-  tell(name: string, payload: unknown): Promise<void>;
-  ask(name: string, payload: unknown, options: AskOptions | undefined): Promise<unknown>;
-  stop(timeout: number): Promise<ActorExit>;
-  stats(): ActorStats;
-}
 
 /** How long a host's report of a death waits for the channel to deliver what was sent before it. */
 const DEATH_GRACE_MS = 1000;

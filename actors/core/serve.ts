@@ -29,7 +29,6 @@ import {
   FAIL,
   HEARTBEAT,
   INIT_FAILED,
-  PayloadInspector,
   READY,
   REPLY,
   RESULT,
@@ -38,6 +37,7 @@ import {
   TELL,
   TELLS,
 } from "./protocol.ts";
+import { PayloadInspector } from "../../internal/payload.ts";
 
 /** Lets the host report exits and crashes that happen outside the message loop. */
 export interface ServeControl {

@@ -21,8 +21,8 @@ export interface ProcessBoot {
   transport: {
     options: unknown;
     usesStdio: boolean;
-    /** The transport is the built-in pipe, which can do without web streams. */
-    builtinPipe: boolean;
+    /** The transport's `connect` can do without web streams (`TransportLink.minimalStdio`). */
+    minimalStdio: boolean;
   };
 }
 
@@ -137,9 +137,9 @@ export async function runProcessActor(
   let transport: Transport;
   if (boot.transport.usesStdio) {
     logsToStderr();
-    // The built-in pipe transport uses only part of the streams API: it gets
-    // stdin and stdout without web streams. Other transports get real ones.
-    const stdio = boot.transport.builtinPipe
+    // A transport that uses only part of the streams API (the built-in pipe)
+    // gets stdin and stdout without web streams. Other transports get real ones.
+    const stdio = boot.transport.minimalStdio
       ? { readable: stdinReadable(leftover), writable: stdoutWritable() }
       : { readable: stdinStream(leftover), writable: Deno.stdout.writable };
     transport = await transportModule.connect(boot.transport.options, stdio);

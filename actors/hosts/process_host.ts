@@ -13,7 +13,6 @@ import { bridgeToProcess } from "./_pipe_ends.ts";
 
 const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
 const PIPE_ENDS = new URL("./_pipe_ends.ts", import.meta.url).href;
-const PIPE_TRANSPORT = new URL("../../transports/pipe/pipe.ts", import.meta.url).href;
 
 /** Options of a process actor, validated by the system. */
 export interface ProcessHostOptions {
@@ -163,7 +162,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
       transport: {
         options: link.remote.options,
         usesStdio,
-        builtinPipe: link.remote.module === PIPE_TRANSPORT,
+        minimalStdio: usesStdio && link.minimalStdio === true,
       },
     });
     const plumbing: Promise<unknown>[] = [];

@@ -20,8 +20,8 @@
  * @module
  */
 
-import type { ActorCell, RefTarget } from "../core/cell.ts";
-import type { ActorExit, ActorStats, AskOptions } from "../core/actor_ref.ts";
+import type { ActorCell } from "../core/cell.ts";
+import type { ActorExit, ActorStats, AskOptions, RefTarget } from "../core/actor_ref.ts";
 import { ActorRef } from "../core/actor_ref.ts";
 import type { AnyActorDefinition } from "../core/define_actor.ts";
 import {
@@ -32,7 +32,7 @@ import {
   SupervisorGaveUpError,
 } from "../../internal/errors.ts";
 import type { CrashRecord, LifecycleEvent } from "../core/events.ts";
-import type { SpawnOptions } from "../system/system.ts";
+import type { SpawnOptions } from "../hosts/spawn_options.ts";
 
 /** When a supervisor restarts a child. */
 export type RestartPolicy = "permanent" | "transient" | "temporary";

@@ -5,24 +5,22 @@
  * @module
  */
 
-import type { HostKind, TransportFactory } from "../../transports/transport.ts";
-import { queueTransport } from "../../transports/queue.ts";
-import { pipeTransport } from "../../transports/pipe/pipe.ts";
-import { socketTransport } from "../../transports/socket/socket.ts";
-import { ringTransport } from "../../transports/ring/ring.ts";
+import type { TransportFactory } from "../../transports/transport.ts";
+import { builtinTransports, DEFAULT_TRANSPORT, pipeEndBridge } from "../../transports/preset.ts";
 import { ActorCell } from "../core/cell.ts";
 import { workerLauncher } from "../hosts/worker_host.ts";
 import { processLauncher } from "../hosts/process_host.ts";
 import { type ActorPermissions, permissionFlags, workerPermissions } from "../hosts/permissions.ts";
 import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "../core/actor_ref.ts";
 import type { AnyActorDefinition, ArgsOf } from "../core/define_actor.ts";
-import { OVERFLOW_POLICIES, type OverflowPolicy } from "../core/outbox.ts";
+import { OVERFLOW_POLICIES } from "../core/outbox.ts";
 import { SpawnError } from "../../internal/errors.ts";
 import { EventHub } from "../core/event_hub.ts";
 import { Pool, type PoolOptions } from "../supervision/pool.ts";
 import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
 import { Semaphore } from "../sync/semaphore.ts";
 import type { LifecycleEvent } from "../core/events.ts";
+import type { SpawnOptions } from "../hosts/spawn_options.ts";
 import {
   type ChildSpec,
   Supervisor,
@@ -31,6 +29,7 @@ import {
 } from "../supervision/supervisor.ts";
 
 export type { OverflowPolicy } from "../core/outbox.ts";
+export type { SpawnOptions } from "../hosts/spawn_options.ts";
 
 /** Options of {@linkcode ActorSystem.start}. */
 export interface SystemOptions {
@@ -55,58 +54,6 @@ export interface SystemOptions {
    * it when the option comes from deno.json's `"unstable"` list instead.
    */
   unstableWorkerOptions?: boolean;
-}
-
-/** Options of {@linkcode ActorSystem.spawn}. */
-export interface SpawnOptions<A = unknown> {
-  /** The actor's id. Default: the module's file name and a counter, such as `counter-1`. */
-  id?: string;
-  /**
-   * The argument passed to the actor's `init`. Sent by structured clone,
-   * except pipe ends from `pipeEnds()` found in it (in plain objects and
-   * arrays): those reach the actor as pipe ends it opens with
-   * `connectionFromStreams`, for worker and process actors alike. The
-   * parent's end closes when the actor ends; an end goes to one actor, once.
-   */
-  args?: A;
-  /** The name of the module's export to run, when it exports several actors. */
-  export?: string;
-  /**
-   * Where the actor runs: `"worker"` (a Deno Worker, the default) or
-   * `"process"` (a `deno run` child of the same Deno binary, with its own
-   * permissions, environment and heap limit).
-   */
-  host?: HostKind;
-  /**
-   * The mailbox transport, by name or as a factory. Default `"queue"` for
-   * workers and `"pipe"` for processes.
-   */
-  transport?: string | TransportFactory;
-  /**
-   * What the actor may do. Default: nothing beyond running its module. A
-   * process actor gets them as `--allow-*` flags; a worker actor as the
-   * Worker's `deno.permissions`, which needs `--unstable-worker-options`.
-   */
-  permissions?: ActorPermissions;
-  /** Environment variables of a process actor (its environment is otherwise empty). */
-  env?: Record<string, string>;
-  /** Working directory of a process actor. */
-  cwd?: string | URL;
-  /** Heap limit of a process actor in MiB (V8's old space). Default 256. */
-  maxHeapMiB?: number;
-  /**
-   * Where a process actor's log lines go. Default: the parent's stderr,
-   * each line prefixed with `[id]`.
-   */
-  onLog?: (line: string, stream: "stdout" | "stderr") => void;
-  /** The mailbox capacity: messages sent and not yet handled. Default 4096. */
-  capacity?: number;
-  /** What a full mailbox does. Default `"backpressure"`. */
-  overflow?: OverflowPolicy;
-  /** Milliseconds to wait for the actor's `init`. Default 30000. */
-  timeout?: number;
-  /** Aborts the spawn; the half-started actor is terminated. */
-  signal?: AbortSignal;
 }
 
 /** Options of {@linkcode ActorSystem.shutdownOnSignals}. */
@@ -251,8 +198,7 @@ export class ActorSystem implements AsyncDisposable {
     this.#heartbeatMs = heartbeatMs;
     this.#unstableWorkerOptions = options.unstableWorkerOptions;
     this.#onDeadLetter = options.onDeadLetter;
-    const builtin = [queueTransport(), pipeTransport(), ringTransport(), socketTransport()];
-    for (const factory of [...builtin, ...(options.transports ?? [])]) {
+    for (const factory of [...builtinTransports(), ...(options.transports ?? [])]) {
       this.#transports.set(factory.name, factory);
     }
   }
@@ -347,7 +293,7 @@ export class ActorSystem implements AsyncDisposable {
         `Cannot spawn actor: host must be "worker" or "process", received "${hostKind}"`,
       );
     }
-    const factory = this.#factory(options.transport ?? (hostKind === "worker" ? "queue" : "pipe"));
+    const factory = this.#factory(options.transport ?? DEFAULT_TRANSPORT[hostKind]);
     if (!factory.hosts.includes(hostKind)) {
       throw new TypeError(
         `Cannot spawn actor: the ${factory.name} transport cannot reach a ${hostKind} actor (it reaches ${
@@ -366,7 +312,7 @@ export class ActorSystem implements AsyncDisposable {
         maxHeapMiB: checkHeap(options.maxHeapMiB),
         onLog: options.onLog ?? ((line) => console.error(`[${id}] ${line}`)),
         killGraceMs: 1000,
-        pipeBridge: socketTransport(),
+        pipeBridge: pipeEndBridge(),
       });
     if (hostKind === "process") checkNoSharedMemory(options.args);
     const cell = new ActorCell({

@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { ReusePolicy } from "../ring/_ring.ts";
 import { type Codec, jsonCodec, v8Codec } from "../codec.ts";
 import {
   BATCH_KIND,
@@ -16,7 +15,14 @@ import {
   NOT_PLAIN_KIND,
   type StatedBatch,
 } from "../../internal/batch.ts";
-import { PayloadInspector } from "../../actors/core/protocol.ts";
+import { PayloadInspector } from "../../internal/payload.ts";
+
+/**
+ * Tells, from a record's first payload byte, whether its bytes may be handed
+ * out in a buffer that the next ring reader's next `read()` overwrites (the
+ * decoder copies everything it keeps, as `JSON.parse` does).
+ */
+export type ReusePolicy = (firstByte: number) => boolean;
 
 /** The first byte of every V8 serialization (its version tag). */
 const V8_VERSION_TAG = 0xff;

@@ -463,6 +463,7 @@ export function pipeTransport(options: PipeTransportOptions = {}): TransportFact
           local: new StreamTransport(stdio.readable, stdio.writable, codec, limit),
           remote: { module: import.meta.url, options: remote, transfer: [] },
           usesStdio: true,
+          minimalStdio: true,
         });
       }
       if (host !== "worker") {

@@ -56,6 +56,7 @@
  */
 
 import { ProtocolError } from "../../internal/errors.ts";
+import type { ReusePolicy } from "../framing/frame_codec.ts";
 
 /** Bytes of control words before the data area. */
 export const CONTROL_BYTES = 256;
@@ -340,13 +341,6 @@ export class RingWriter extends RingSide {
     return true;
   }
 }
-
-/**
- * Tells, from a record's first payload byte, whether its bytes may be handed
- * out in a buffer that the next {@linkcode RingReader.read} overwrites (the
- * decoder copies everything it keeps, as `JSON.parse` does).
- */
-export type ReusePolicy = (firstByte: number) => boolean;
 
 /**
  * Records up to this size that cannot use the scratch buffer share pooled

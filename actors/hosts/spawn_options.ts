@@ -1,0 +1,62 @@
+/**
+ * The options of a spawn, shared by the system that spawns and the
+ * supervisors and pools that spawn through it.
+ *
+ * @module
+ */
+
+import type { HostKind, TransportFactory } from "../../transports/transport.ts";
+import type { OverflowPolicy } from "../core/outbox.ts";
+import type { ActorPermissions } from "./permissions.ts";
+
+/** Options of `ActorSystem.spawn`: where and how an actor runs. */
+export interface SpawnOptions<A = unknown> {
+  /** The actor's id. Default: the module's file name and a counter, such as `counter-1`. */
+  id?: string;
+  /**
+   * The argument passed to the actor's `init`. Sent by structured clone,
+   * except pipe ends from `pipeEnds()` found in it (in plain objects and
+   * arrays): those reach the actor as pipe ends it opens with
+   * `connectionFromStreams`, for worker and process actors alike. The
+   * parent's end closes when the actor ends; an end goes to one actor, once.
+   */
+  args?: A;
+  /** The name of the module's export to run, when it exports several actors. */
+  export?: string;
+  /**
+   * Where the actor runs: `"worker"` (a Deno Worker, the default) or
+   * `"process"` (a `deno run` child of the same Deno binary, with its own
+   * permissions, environment and heap limit).
+   */
+  host?: HostKind;
+  /**
+   * The mailbox transport, by name or as a factory. Default `"queue"` for
+   * workers and `"pipe"` for processes.
+   */
+  transport?: string | TransportFactory;
+  /**
+   * What the actor may do. Default: nothing beyond running its module. A
+   * process actor gets them as `--allow-*` flags; a worker actor as the
+   * Worker's `deno.permissions`, which needs `--unstable-worker-options`.
+   */
+  permissions?: ActorPermissions;
+  /** Environment variables of a process actor (its environment is otherwise empty). */
+  env?: Record<string, string>;
+  /** Working directory of a process actor. */
+  cwd?: string | URL;
+  /** Heap limit of a process actor in MiB (V8's old space). Default 256. */
+  maxHeapMiB?: number;
+  /**
+   * Where a process actor's log lines go. Default: the parent's stderr,
+   * each line prefixed with `[id]`.
+   */
+  onLog?: (line: string, stream: "stdout" | "stderr") => void;
+  /** The mailbox capacity: messages sent and not yet handled. Default 4096. */
+  capacity?: number;
+  /** What a full mailbox does. Default `"backpressure"`. */
+  overflow?: OverflowPolicy;
+  /** Milliseconds to wait for the actor's `init`. Default 30000. */
+  timeout?: number;
+  /** Aborts the spawn; the half-started actor is terminated. */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,268 @@
+// The layout's rules, read from the source: every published module's imports
+// (static, dynamic, type-only, and module URLs built with `import.meta.url`)
+// must point down the layers below, never into another folder's `_private`
+// file, and never around a cycle. ARCHITECTURE.md draws the same layers.
+// Tests, benchmarks and examples sit above every layer and may look inside.
+
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/**
+ * The layers, lowest first. A file belongs to the layer with the longest
+ * matching path; it may import its own layer and the layers in `may`.
+ */
+export const LAYERS: readonly Layer[] = [
+  { name: "internal", paths: ["internal/"], may: [] },
+  {
+    name: "transport contract",
+    paths: ["transports/transport.ts", "transports/codec.ts", "transports/_v8_wire.ts"],
+    may: ["internal"],
+  },
+  { name: "transports", paths: ["transports/"], may: ["internal", "transport contract"] },
+  {
+    name: "transport preset",
+    paths: ["transports/preset.ts", "transports/mod.ts"],
+    may: ["internal", "transport contract", "transports"],
+  },
+  { name: "sync", paths: ["actors/sync/"], may: ["internal"] },
+  { name: "core", paths: ["actors/core/"], may: ["internal", "transport contract", "sync"] },
+  {
+    name: "hosts",
+    paths: ["actors/hosts/"],
+    may: ["internal", "transport contract", "sync", "core"],
+  },
+  {
+    name: "supervision",
+    paths: ["actors/supervision/"],
+    may: ["internal", "transport contract", "sync", "core", "hosts"],
+  },
+  {
+    name: "system",
+    paths: ["actors/system/"],
+    may: [
+      "internal",
+      "transport contract",
+      "transport preset",
+      "sync",
+      "core",
+      "hosts",
+      "supervision",
+    ],
+  },
+  {
+    name: "entries",
+    paths: ["mod.ts", "actor.ts"],
+    may: [
+      "internal",
+      "transport contract",
+      "transports",
+      "transport preset",
+      "sync",
+      "core",
+      "hosts",
+      "supervision",
+      "system",
+    ],
+  },
+  {
+    name: "cli",
+    paths: ["cli/"],
+    may: [
+      "internal",
+      "transport contract",
+      "transports",
+      "transport preset",
+      "sync",
+      "core",
+      "hosts",
+      "supervision",
+      "system",
+      "entries",
+    ],
+  },
+];
+
+/** One layer of the layout. */
+export interface Layer {
+  name: string;
+  /** Folders (ending in `/`) or files, relative to the package root. */
+  paths: string[];
+  /** The layers below it that it may import. */
+  may: string[];
+}
+
+/** The layer of a file, by its longest matching path, or undefined outside the package. */
+export function layerOf(file: string, layers: readonly Layer[] = LAYERS): Layer | undefined {
+  let best: Layer | undefined;
+  let bestLength = -1;
+  for (const layer of layers) {
+    for (const p of layer.paths) {
+      const match = p.endsWith("/") ? file.startsWith(p) : file === p;
+      if (match && p.length > bestLength) {
+        best = layer;
+        bestLength = p.length;
+      }
+    }
+  }
+  return best;
+}
+
+/** Removes comments (doc examples import the package by name; they are not arrows). */
+function stripComments(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+}
+
+const SPECIFIER = new RegExp(
+  [
+    String.raw`\bfrom\s*["']([^"']+)["']`,
+    String.raw`\bimport\s*["']([^"']+)["']`,
+    String.raw`\bimport\s*\(\s*["']([^"']+)["']\s*\)`,
+    String.raw`new URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url\s*\)`,
+  ].join("|"),
+  "g",
+);
+
+/** The relative modules a source file points at, as package-root paths. */
+export function importsOf(file: string, source: string): string[] {
+  const found = new Set<string>();
+  for (const match of stripComments(source).matchAll(SPECIFIER)) {
+    const specifier = match[1] ?? match[2] ?? match[3] ?? match[4];
+    if (!specifier.startsWith(".")) continue;
+    const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier));
+    if (/\.(ts|js|json)$/.test(target)) found.add(target);
+  }
+  return [...found];
+}
+
+/** What breaks the layout, one sentence per broken arrow or cycle. */
+export function violations(
+  graph: ReadonlyMap<string, readonly string[]>,
+  layers: readonly Layer[] = LAYERS,
+): string[] {
+  const problems: string[] = [];
+  for (const [file, imports] of graph) {
+    const from = layerOf(file, layers);
+    for (const target of imports) {
+      const to = layerOf(target, layers);
+      if (from && to && from !== to && !from.may.includes(to.name)) {
+        problems.push(`${file} (${from.name}) imports ${target} (${to.name}): not a layer below`);
+      }
+      const base = path.posix.basename(target);
+      if (base.startsWith("_") && path.posix.dirname(target) !== path.posix.dirname(file)) {
+        problems.push(`${file} imports ${target}: a private module of another folder`);
+      }
+    }
+  }
+  for (const cycle of cycles(graph)) {
+    problems.push(`import cycle: ${[...cycle, cycle[0]].join(" -> ")}`);
+  }
+  return problems;
+}
+
+/** Every strongly connected group of more than one file (or a file importing itself). */
+export function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  let index = 0;
+  const indices = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (node: string) => {
+    indices.set(node, index);
+    low.set(node, index);
+    index++;
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!graph.has(next)) continue;
+      if (!indices.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node)!, low.get(next)!));
+      } else if (onStack.has(next)) {
+        low.set(node, Math.min(low.get(node)!, indices.get(next)!));
+      }
+    }
+    if (low.get(node) === indices.get(node)) {
+      const group: string[] = [];
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        group.push(member);
+      } while (member !== node);
+      if (group.length > 1 || (graph.get(node) ?? []).includes(node)) found.push(group.reverse());
+    }
+  };
+  for (const node of [...graph.keys()].sort()) if (!indices.has(node)) visit(node);
+  return found;
+}
+
+/** The published source files (no tests) and their imports. */
+export async function packageGraph(root = ROOT): Promise<Map<string, string[]>> {
+  const graph = new Map<string, string[]>();
+  const add = async (file: string) => {
+    graph.set(file, importsOf(file, await Deno.readTextFile(path.join(root, file))));
+  };
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(path.join(root, dir))) {
+      const file = `${dir}${entry.name}`;
+      if (entry.isDirectory) await walk(`${file}/`);
+      else if (file.endsWith(".ts") && !file.endsWith("_test.ts")) await add(file);
+    }
+  };
+  for (const file of ["mod.ts", "actor.ts"]) await add(file);
+  for (const dir of ["internal/", "actors/", "transports/", "cli/"]) await walk(dir);
+  return graph;
+}
+
+Deno.test("every published module belongs to a layer", async () => {
+  const graph = await packageGraph();
+  const outside = [...graph.keys()].filter((file) => layerOf(file) === undefined);
+  assert.deepEqual(outside, []);
+});
+
+Deno.test("the package's imports point down the layers, into no other folder's private files, around no cycle", async () => {
+  assert.deepEqual(violations(await packageGraph()), []);
+});
+
+Deno.test("the layout check names an upward import, a private import and a cycle", () => {
+  const graph = new Map<string, string[]>([
+    ["transports/queue.ts", ["actors/core/cell.ts"]],
+    ["actors/core/cell.ts", ["actors/hosts/_stdio.ts", "actors/core/actor_ref.ts"]],
+    ["actors/core/actor_ref.ts", ["actors/core/cell.ts"]],
+    ["actors/hosts/_stdio.ts", []],
+  ]);
+  assert.deepEqual(violations(graph), [
+    "transports/queue.ts (transports) imports actors/core/cell.ts (core): not a layer below",
+    "actors/core/cell.ts (core) imports actors/hosts/_stdio.ts (hosts): not a layer below",
+    "actors/core/cell.ts imports actors/hosts/_stdio.ts: a private module of another folder",
+    "import cycle: actors/core/actor_ref.ts -> actors/core/cell.ts -> actors/core/actor_ref.ts",
+  ]);
+});
+
+Deno.test("the layout check reads static, type-only, dynamic and URL imports but not doc comments", () => {
+  const source = [
+    `import { a } from "./a.ts";`,
+    `import type { B } from "../b/b.ts";`,
+    `export * from "./c.ts";`,
+    `const d = await import("./d.ts");`,
+    `const e = new URL("./_e.ts", import.meta.url).href;`,
+    `import "./f.ts";`,
+    `import { x } from "npm:x";`,
+    `/**`,
+    ` * import { g } from "./g.ts";`,
+    ` */`,
+    `// import { h } from "./h.ts";`,
+  ].join("\n");
+  assert.deepEqual(importsOf("actors/core/z.ts", source).sort(), [
+    "actors/b/b.ts",
+    "actors/core/_e.ts",
+    "actors/core/a.ts",
+    "actors/core/c.ts",
+    "actors/core/d.ts",
+    "actors/core/f.ts",
+  ]);
+});

@@ -1,0 +1,36 @@
+/**
+ * The built-in transports, as one list: the actor system knows only the
+ * `TransportFactory` contract and takes its defaults from here (as Hono's
+ * presets hand a router to its core). Adding a transport is one module
+ * beside these and one line in {@linkcode builtinTransports} (and one in
+ * the conformance suite's list, `tests/transports_test.ts`).
+ *
+ * May import: the transport contract, the transports, `internal/`.
+ *
+ * @module
+ */
+
+import type { HostKind, TransportFactory } from "./transport.ts";
+import { queueTransport } from "./queue.ts";
+import { pipeTransport } from "./pipe/pipe.ts";
+import { ringTransport } from "./ring/ring.ts";
+import { socketTransport } from "./socket/socket.ts";
+
+/** Fresh factories of the built-in transports, selectable by their names. */
+export function builtinTransports(): TransportFactory[] {
+  return [queueTransport(), pipeTransport(), ringTransport(), socketTransport()];
+}
+
+/** The transport an actor gets when its spawn names none, by host. */
+export const DEFAULT_TRANSPORT: Readonly<Record<HostKind, string>> = {
+  worker: "queue",
+  process: "pipe",
+};
+
+/**
+ * The transport that carries pipe ends found in a process actor's args to
+ * the child (stdio is the mailbox's already): a socket per end.
+ */
+export function pipeEndBridge(): TransportFactory {
+  return socketTransport();
+}
