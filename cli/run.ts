@@ -22,6 +22,7 @@ import { checkName, EXIT, parse, parseDuration, UsageError, writeOut } from "./_
 import { controlPath, ControlServer } from "./_control.ts";
 import { errorData, errorText, Output } from "./_output.ts";
 import { formatCount, formatDuration, formatRate, plural } from "./_table.ts";
+import { settleWithin } from "../internal/abort.ts";
 
 /** The help text of `troupe run`. */
 export const RUN_HELP = `Usage: troupe run [options] <app.ts>
@@ -489,12 +490,6 @@ class Service {
       actors,
     };
   }
-}
-
-async function settleWithin(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
-  clearTimeout(timer);
 }
 
 function exitCode(request: StopRequest, result: ShutdownResult): number {

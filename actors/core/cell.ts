@@ -39,6 +39,7 @@ import {
   TELL,
 } from "./protocol.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
+import { settleWithin, watchDeadline } from "../../internal/abort.ts";
 
 interface PendingAsk {
   name: string;
@@ -210,10 +211,8 @@ export class ActorCell implements RefTarget {
       }, (error) => {
         this.#crash("error", error instanceof Error ? error : new Error(String(error)));
       });
-    const onAbort = () => this.kill(signal!.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (signal?.aborted) onAbort();
-    return ready.finally(() => signal?.removeEventListener("abort", onAbort));
+    const cancel = watchDeadline(signal, undefined, (reason) => this.kill(reason));
+    return ready.finally(cancel);
   }
 
   // The host saw the actor die. What the actor sent before dying may still be
@@ -227,7 +226,7 @@ export class ActorCell implements RefTarget {
       this.#crash(reason, error);
       return;
     }
-    void within(receiving, DEATH_GRACE_MS).then(() => this.#crash(reason, error));
+    void settleWithin(receiving, DEATH_GRACE_MS).then(() => this.#crash(reason, error));
   }
 
   async #receive(): Promise<void> {
@@ -244,7 +243,10 @@ export class ActorCell implements RefTarget {
     if (this.#exit || this.#death) return;
     // A host that can tell why (a process's exit status) reports it in a moment.
     if (this.#options.hostKind === "process") {
-      await within(new Promise<void>((resolve) => this.#deathReported = resolve), DEATH_GRACE_MS);
+      await settleWithin(
+        new Promise<void>((resolve) => this.#deathReported = resolve),
+        DEATH_GRACE_MS,
+      );
       if (this.#death) return; // #hostDied ends the actor with the host's reason
     }
     this.#crash("exited", new Error("The actor's channel closed without a goodbye"));
@@ -398,17 +400,11 @@ export class ActorCell implements RefTarget {
   }
 
   #armAsk(id: number, pending: PendingAsk, options: AskOptions): void {
-    const { signal, timeout } = options;
-    const timer = timeout === undefined ? undefined : setTimeout(
-      () => this.#abortAsk(id, pending, new DOMException("Signal timed out.", "TimeoutError")),
-      timeout,
+    pending.cleanup = watchDeadline(
+      options.signal,
+      options.timeout,
+      (reason) => this.#abortAsk(id, pending, reason),
     );
-    const onAbort = () => this.#abortAsk(id, pending, signal!.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    pending.cleanup = () => {
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
   }
 
   /** Queues the stop sentinel; terminates the actor if it has not stopped within `timeout` ms. */
@@ -555,16 +551,5 @@ export class ActorCell implements RefTarget {
       this.#transport?.close().catch(() => {}),
       kill ? this.#host?.kill() : this.#host?.release(),
     ]);
-  }
-}
-
-/** Resolves when `promise` settles or after `ms`, whichever is first. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-  try {
-    await Promise.race([promise.catch(() => {}), deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -4,6 +4,7 @@
 
 import { AsyncQueue } from "../../internal/async_queue.ts";
 import type { LifecycleEvent } from "./events.ts";
+import { watchDeadline } from "../../internal/abort.ts";
 
 export class EventHub {
   readonly counts: Record<string, number> = {};
@@ -34,13 +35,12 @@ export class EventHub {
       this.#subscribers.delete(queue);
       queue.end();
     };
-    signal?.addEventListener("abort", end, { once: true });
-    if (signal?.aborted) end();
+    const stopWatching = watchDeadline(signal, undefined, end);
     const iterator = queue[Symbol.asyncIterator]();
     return {
       next: () => iterator.next(),
       return: () => {
-        signal?.removeEventListener("abort", end);
+        stopWatching();
         end();
         return iterator.return!();
       },

@@ -13,6 +13,7 @@
 // and its `send()` fails. An end goes to one actor, once.
 
 import type { Transport, TransportFactory } from "../../transports/transport.ts";
+import { noop, settleWithin } from "../../internal/abort.ts";
 
 /** The streams of a pipe end, as `pipeEnds()` makes them. */
 export interface EndStreams {
@@ -46,8 +47,6 @@ export interface PipeBridges {
   /** Stops the pumps (after a short drain, unless `now`) and closes the parent's ends. */
   settle(now: boolean): Promise<void>;
 }
-
-function noop(): void {}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
@@ -142,23 +141,13 @@ function settler(
   return (now) => {
     settled ??= (async () => {
       const all = Promise.all(pumps);
-      if (!now) await bounded(all, GRACE_MS);
+      if (!now) await settleWithin(all, GRACE_MS);
       controller.abort();
-      await bounded(all, GRACE_MS);
+      await settleWithin(all, GRACE_MS);
       await close();
     })();
     return settled;
   };
-}
-
-async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-  try {
-    await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const NO_PERMISSIONS = { read: [], write: [], net: [] };

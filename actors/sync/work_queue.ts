@@ -23,6 +23,7 @@
  */
 
 import { QueueClosedError } from "../../internal/errors.ts";
+import { watchDeadline } from "../../internal/abort.ts";
 
 export { QueueClosedError };
 
@@ -137,8 +138,6 @@ export class WorkQueue<T> implements QueueHandle<T> {
   ): Promise<V> {
     if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
     return new Promise<V>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const signal = options?.signal;
       const waiter = {
         ...extra,
         resolve: (value: V) => {
@@ -149,24 +148,12 @@ export class WorkQueue<T> implements QueueHandle<T> {
           waiter.cleanup();
           reject(error);
         },
-        cleanup: () => {
-          if (timer !== undefined) clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-        },
       } as Waiter<V>;
-      const giveUp = (reason: unknown) => {
+      waiter.cleanup = watchDeadline(options?.signal, options?.timeout, (reason) => {
         const index = list.indexOf(waiter);
         if (index >= 0) list.splice(index, 1);
         waiter.reject(reason);
-      };
-      const onAbort = () => giveUp(signal!.reason);
-      if (options?.timeout !== undefined) {
-        timer = setTimeout(
-          () => giveUp(new DOMException("Signal timed out.", "TimeoutError")),
-          options.timeout,
-        );
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
+      });
       list.push(waiter);
     });
   }

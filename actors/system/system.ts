@@ -15,6 +15,7 @@ import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "../c
 import type { AnyActorDefinition, ArgsOf } from "../core/define_actor.ts";
 import { OVERFLOW_POLICIES } from "../core/outbox.ts";
 import { SpawnError } from "../../internal/errors.ts";
+import { abortable, watchDeadline } from "../../internal/abort.ts";
 import { EventHub } from "../core/event_hub.ts";
 import { Pool, type PoolOptions } from "../supervision/pool.ts";
 import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
@@ -338,20 +339,19 @@ export class ActorSystem implements AsyncDisposable {
     this.#spawned++;
     this.#startWatchdog();
     const deadline = new AbortController();
-    const timer = setTimeout(
-      () => deadline.abort(new DOMException("Signal timed out.", "TimeoutError")),
+    const stopWatching = watchDeadline(
+      options.signal,
       options.timeout ?? 30_000,
+      (reason) => deadline.abort(reason),
     );
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, deadline.signal])
-      : deadline.signal;
+    const signal = deadline.signal;
     try {
       await cell.start(signal);
     } catch (error) {
       if (error instanceof SpawnError) throw error;
       throw new SpawnError(id, url, { cause: error });
     } finally {
-      clearTimeout(timer);
+      stopWatching();
     }
     const started: LifecycleEvent = { type: "started", id, host: hostKind, time: Date.now() };
     if (cell.pid !== undefined) started.pid = cell.pid;
@@ -718,17 +718,7 @@ export class ActorSystem implements AsyncDisposable {
     ref: ActorRef<AnyActorDefinition>,
     options: { signal?: AbortSignal } = {},
   ): Promise<ActorExit> {
-    const signal = options.signal;
-    if (!signal) return ref.exited;
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      ref.exited.then((exit) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(exit);
-      });
-    });
+    return abortable(ref.exited, options.signal);
   }
 
   #factory(transport: string | TransportFactory): TransportFactory {

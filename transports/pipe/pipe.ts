@@ -47,6 +47,7 @@ import {
   type TransportLink,
   type TransportStats,
 } from "../transport.ts";
+import { noop, settleWithin } from "../../internal/abort.ts";
 
 /** Options of the `pipe` transport. */
 export interface PipeTransportOptions {
@@ -107,21 +108,8 @@ function builtinCodecName(codec: Codec, context: string): BuiltinCodecName {
   );
 }
 
-function noop(): void {}
-
 /** How long `close()` waits for written frames to leave. */
 const CLOSE_FLUSH_MS = 2000;
-
-/** Resolves when `promise` settles or after `ms`, whichever comes first. */
-async function boundedWait(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-  try {
-    await Promise.race([promise.catch(noop), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A {@linkcode Transport} over a readable and a writable byte stream; either may be absent. */
 class StreamTransport implements Transport {
@@ -288,12 +276,12 @@ class StreamTransport implements Transport {
     this.#closed = true;
     this.#releaseRoom();
     const writer = this.#writer;
-    let flushed: Promise<void> = Promise.resolve();
+    let flushed: Promise<unknown> = Promise.resolve();
     if (writer !== undefined && this.#writeError === undefined) {
       this.#frames.flush();
       // Wait for what was written to leave (a process about to exit must not
       // lose its last frames), but not for a peer that stopped reading.
-      flushed = boundedWait(writer.close(), CLOSE_FLUSH_MS);
+      flushed = settleWithin(writer.close(), CLOSE_FLUSH_MS);
     }
     const reader = this.#reader;
     const readable = this.#readable;

@@ -69,6 +69,7 @@ import {
   type TransportLink,
   type TransportStats,
 } from "../transport.ts";
+import { noop } from "../../internal/abort.ts";
 
 /** Default bytes of each ring's data area (see `RingTransportOptions.ringBytes`). */
 const DEFAULT_RING_BYTES = 1024 * 1024;
@@ -163,8 +164,6 @@ interface PendingWrite {
   done: number;
   resolve: () => void;
 }
-
-function noop(): void {}
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 

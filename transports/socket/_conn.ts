@@ -19,6 +19,7 @@
  */
 
 import { ReadArena } from "../../internal/read_arena.ts";
+import { noop } from "../../internal/abort.ts";
 
 /** Bytes the writable queues before it reports backpressure. */
 const WRITE_HIGH_WATER_BYTES = 1024 * 1024;
@@ -31,8 +32,6 @@ export function isConnectionLoss(error: unknown): boolean {
     error instanceof Deno.errors.ConnectionAborted ||
     error instanceof Deno.errors.UnexpectedEof;
 }
-
-function noop(): void {}
 
 /** Closes a readable's controller unless the stream was cancelled or closed already. */
 function end(controller: ReadableStreamDefaultController<Uint8Array>): void {

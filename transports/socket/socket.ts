@@ -99,6 +99,7 @@ import {
   type TransportLink,
   type TransportStats,
 } from "../transport.ts";
+import { noop } from "../../internal/abort.ts";
 
 /** Bytes queued before `send()` asks the caller to wait. */
 const QUEUED_LIMIT_BYTES = 1024 * 1024;
@@ -288,8 +289,6 @@ interface Settings {
   maxFrameBytes: number;
   handshakeTimeout: number;
 }
-
-function noop(): void {}
 
 function warnRejected(rejection: SocketRejection): void {
   console.warn(

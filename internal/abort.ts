@@ -1,0 +1,105 @@
+/**
+ * Waiting with a bound: the abort, deadline and bounded-wait helpers every
+ * layer uses, written once. Timeouts reject with the platform's own reason
+ * (a `DOMException` named `"TimeoutError"`, as `AbortSignal.timeout` gives),
+ * aborts with `signal.reason`.
+ *
+ * @module
+ */
+
+/** Does nothing: a listener or a `catch` for what is already handled elsewhere. */
+export function noop(): void {}
+
+/** The reason a timed-out wait rejects with: the one `AbortSignal.timeout()` uses. */
+export function timeoutError(): DOMException {
+  return new DOMException("Signal timed out.", "TimeoutError");
+}
+
+/**
+ * Calls `onEnd` once, with the reason, when `signal` aborts (its reason) or
+ * after `timeout` milliseconds (a {@linkcode timeoutError}), whichever comes
+ * first; at once (synchronously) when `signal` is already aborted. Returns a
+ * function that cancels both; call it when the wait ends another way.
+ *
+ * @param signal Aborts the wait, when given.
+ * @param timeout Milliseconds until the wait times out, when given.
+ * @param onEnd Called at most once, with why the wait ended.
+ * @param timeoutReason Makes the reason of a timeout; default {@linkcode timeoutError}
+ * (a wait that says what it waited for gives a `TimeoutError` with a message of its own).
+ * @returns A function that stops watching.
+ */
+export function watchDeadline(
+  signal: AbortSignal | undefined,
+  timeout: number | undefined,
+  onEnd: (reason: unknown) => void,
+  timeoutReason: () => unknown = timeoutError,
+): () => void {
+  if (signal === undefined && timeout === undefined) return noop;
+  let done = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cancel = () => {
+    done = true;
+    if (timer !== undefined) clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  };
+  const end = (reason: unknown) => {
+    if (done) return;
+    cancel();
+    onEnd(reason);
+  };
+  const onAbort = () => end(signal!.reason);
+  if (signal?.aborted) {
+    end(signal.reason);
+    return cancel;
+  }
+  if (timeout !== undefined) timer = setTimeout(() => end(timeoutReason()), timeout);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return cancel;
+}
+
+/**
+ * Resolves once `promise` settles (fulfilled or rejected: a rejection is
+ * swallowed) or `ms` milliseconds have passed, whichever comes first.
+ *
+ * @param promise What to wait for.
+ * @param ms The bound, in milliseconds.
+ * @returns `true` when `promise` settled in time, `false` when the bound passed first.
+ */
+export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true as const, () => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Resolves with what `promise` gives, or rejects with `signal.reason` when
+ * `signal` aborts first (at once if it is already aborted). `promise` goes
+ * on; a rejection it gives after the abort is handled.
+ *
+ * @param promise What to wait for.
+ * @param signal Aborts the wait, when given.
+ * @returns What `promise` resolves with.
+ */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const cancel = watchDeadline(signal, undefined, (reason) => {
+      promise.catch(noop);
+      reject(reason);
+    });
+    promise.then(
+      (value) => {
+        cancel();
+        resolve(value);
+      },
+      (error) => {
+        cancel();
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { abortable, settleWithin, timeoutError, watchDeadline } from "../internal/abort.ts";
+
+Deno.test("watchDeadline() ends a wait with the timeout's reason, once", async () => {
+  const reasons: unknown[] = [];
+  const ended = Promise.withResolvers<void>();
+  watchDeadline(undefined, 5, (reason) => {
+    reasons.push(reason);
+    ended.resolve();
+  });
+  await ended.promise;
+  assert.equal(reasons.length, 1);
+  assert.ok(reasons[0] instanceof DOMException);
+  assert.equal((reasons[0] as DOMException).name, "TimeoutError");
+});
+
+Deno.test("watchDeadline() ends a wait with the signal's reason, at once when already aborted", () => {
+  const reasons: unknown[] = [];
+  const controller = new AbortController();
+  const cancel = watchDeadline(controller.signal, 60_000, (reason) => reasons.push(reason));
+  controller.abort("first");
+  controller.abort("second");
+  cancel();
+  assert.deepEqual(reasons, ["first"]);
+  const early: unknown[] = [];
+  watchDeadline(AbortSignal.abort("already"), undefined, (reason) => early.push(reason));
+  assert.deepEqual(early, ["already"]);
+});
+
+Deno.test("watchDeadline()'s cancel stops both the timer and the listener", () => {
+  const controller = new AbortController();
+  const reasons: unknown[] = [];
+  const cancel = watchDeadline(controller.signal, 1, (reason) => reasons.push(reason));
+  cancel();
+  controller.abort("late");
+  assert.deepEqual(reasons, []);
+  // The sanitizer fails this test if the timer were left running.
+});
+
+Deno.test("watchDeadline() uses the caller's timeout reason", async () => {
+  const reason = await new Promise((resolve) =>
+    watchDeadline(undefined, 1, resolve, () => new DOMException("waited for x", "TimeoutError"))
+  );
+  assert.equal((reason as DOMException).message, "waited for x");
+});
+
+Deno.test("settleWithin() tells whether the promise settled in time and never rejects", async () => {
+  assert.equal(await settleWithin(Promise.resolve(1), 1000), true);
+  assert.equal(await settleWithin(Promise.reject(new Error("x")), 1000), true);
+  assert.equal(await settleWithin(new Promise(() => {}), 1), false);
+});
+
+Deno.test("abortable() gives the value, or the abort reason first", async () => {
+  assert.equal(await abortable(Promise.resolve(7), undefined), 7);
+  assert.equal(await abortable(Promise.resolve(7), new AbortController().signal), 7);
+  const controller = new AbortController();
+  const late = Promise.withResolvers<number>();
+  const waiting = abortable(late.promise, controller.signal);
+  controller.abort("stop");
+  await assert.rejects(waiting, (reason) => reason === "stop");
+  late.reject(new Error("after the abort: handled, not unhandled"));
+  await assert.rejects(
+    abortable(new Promise(() => {}), AbortSignal.abort("now")),
+    (r) => r === "now",
+  );
+});
+
+Deno.test("timeoutError() is the platform's TimeoutError", () => {
+  const error = timeoutError();
+  assert.equal(error.name, "TimeoutError");
+  assert.equal(error.message, "Signal timed out.");
+});
