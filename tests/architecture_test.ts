@@ -14,76 +14,49 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
  * The layers, lowest first. A file belongs to the layer with the longest
  * matching path; it may import its own layer and the layers in `may`.
  */
-export const LAYERS: readonly Layer[] = [
-  { name: "internal", paths: ["internal/"], may: [] },
-  {
-    name: "transport contract",
-    paths: ["transports/transport.ts", "transports/codec.ts", "transports/_v8_wire.ts"],
-    may: ["internal"],
-  },
-  { name: "transports", paths: ["transports/"], may: ["internal", "transport contract"] },
-  {
-    name: "transport preset",
-    paths: ["transports/preset.ts", "transports/mod.ts"],
-    may: ["internal", "transport contract", "transports"],
-  },
-  { name: "sync", paths: ["actors/sync/"], may: ["internal"] },
-  { name: "core", paths: ["actors/core/"], may: ["internal", "transport contract", "sync"] },
-  {
-    name: "hosts",
-    paths: ["actors/hosts/"],
-    may: ["internal", "transport contract", "sync", "core"],
-  },
-  {
-    name: "supervision",
-    paths: ["actors/supervision/"],
-    may: ["internal", "transport contract", "sync", "core", "hosts"],
-  },
-  {
-    name: "system",
-    paths: ["actors/system/"],
-    may: [
-      "internal",
-      "transport contract",
-      "transport preset",
-      "sync",
-      "core",
-      "hosts",
-      "supervision",
-    ],
-  },
-  {
-    name: "entries",
-    paths: ["mod.ts", "actor.ts"],
-    may: [
-      "internal",
-      "transport contract",
-      "transports",
-      "transport preset",
-      "sync",
-      "core",
-      "hosts",
-      "supervision",
-      "system",
-    ],
-  },
-  {
-    name: "cli",
-    paths: ["cli/"],
-    may: [
-      "internal",
-      "transport contract",
-      "transports",
-      "transport preset",
-      "sync",
-      "core",
-      "hosts",
-      "supervision",
-      "system",
-      "entries",
-    ],
-  },
-];
+export const LAYERS: readonly Layer[] = (() => {
+  const layer = (name: string, paths: string[], may: string[]): Layer => ({ name, paths, may });
+  /** What a layer directly above `below` may import: `below` and all it may. */
+  const over = (...below: Layer[]) => [...new Set(below.flatMap((l) => [...l.may, l.name]))];
+  const internal = layer("internal", ["internal/"], []);
+  const contract = layer(
+    "transport contract",
+    ["transports/transport.ts", "transports/codec.ts", "transports/_v8_wire.ts"],
+    over(internal),
+  );
+  const transports = layer("transports", ["transports/"], over(contract));
+  const preset = layer(
+    "transport preset",
+    ["transports/preset.ts", "transports/mod.ts"],
+    over(transports),
+  );
+  // The actor layers see the transport contract, never an implementation;
+  // only the system takes the built-ins, from the preset.
+  const sync = layer("sync", ["actors/sync/"], over(internal));
+  const core = layer("core", ["actors/core/"], over(contract, sync));
+  const hosts = layer("hosts", ["actors/hosts/"], over(core));
+  const supervision = layer("supervision", ["actors/supervision/"], over(hosts));
+  const system = layer(
+    "system",
+    ["actors/system/"],
+    over(supervision, preset).filter((n) => n !== "transports"),
+  );
+  const entries = layer("entries", ["mod.ts", "actor.ts"], over(system, preset));
+  const cli = layer("cli", ["cli/"], over(entries));
+  return [
+    internal,
+    contract,
+    transports,
+    preset,
+    sync,
+    core,
+    hosts,
+    supervision,
+    system,
+    entries,
+    cli,
+  ];
+})();
 
 /** One layer of the layout. */
 export interface Layer {
