@@ -1,15 +1,18 @@
-// The coalescer: what one batch holds, and what it states for the codec.
+// The coalescer: what one batch holds, and the kind it hands over with it.
 import assert from "node:assert/strict";
-import { Coalescer } from "../actors/core/_coalesce.ts";
-import {
-  BATCH_KIND,
-  BYTES_KIND,
-  NOT_PLAIN_KIND,
-  PLAIN_KIND,
-  UNKNOWN_KIND,
-} from "../internal/batch.ts";
+import { Coalescer, hintsFor } from "../actors/core/_coalesce.ts";
+import { BYTES_KIND, NOT_PLAIN_KIND, PLAIN_KIND, UNKNOWN_KIND } from "../internal/batch.ts";
 
-type Stated = number[] & { [BATCH_KIND]?: number };
+type Stated = number[] & { kind?: number };
+
+/** Keeps each batch with the kind it was handed over with. */
+function keeper(batches: Stated[]) {
+  return (batch: number[], kind: number | undefined) => {
+    const stated: Stated = batch;
+    stated.kind = kind;
+    batches.push(stated);
+  };
+}
 
 /** Lets every queued microtask (and the ones they queue) run. */
 function settle(): Promise<void> {
@@ -40,9 +43,9 @@ Deno.test("a batch closes once it holds maxBytes of payload", async () => {
   assert.deepEqual(batches.map((b) => [...b]), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
 });
 
-Deno.test("a batch states its kind only when every item's kind is known", async () => {
+Deno.test("a batch goes with its kind only when every item's kind is known", async () => {
   const batches: Stated[] = [];
-  const coalescer = new Coalescer<number>((batch) => batches.push(batch));
+  const coalescer = new Coalescer<number>(keeper(batches));
   coalescer.push(1, PLAIN_KIND);
   coalescer.push(2, PLAIN_KIND);
   await settle();
@@ -60,7 +63,7 @@ Deno.test("a batch states its kind only when every item's kind is known", async 
   coalescer.push(10, PLAIN_KIND);
   await settle();
   assert.deepEqual(batches.map((b) => [...b]), [[1, 2], [3, 4], [5, 6], [7, 8], [10]]);
-  assert.deepEqual(batches.map((b) => b[BATCH_KIND]), [
+  assert.deepEqual(batches.map((b) => b.kind), [
     PLAIN_KIND,
     BYTES_KIND,
     BYTES_KIND | NOT_PLAIN_KIND,
@@ -71,15 +74,15 @@ Deno.test("a batch states its kind only when every item's kind is known", async 
 
 Deno.test("items pushed all at once leave in batches of at most 512 or maxBytes", async () => {
   const batches: Stated[] = [];
-  const coalescer = new Coalescer<number>((batch) => batches.push(batch));
+  const coalescer = new Coalescer<number>(keeper(batches));
   // A credit that releases 1300 waiting messages pushes them in one go.
   for (let i = 0; i < 1300; i++) coalescer.push(i, i === 700 ? NOT_PLAIN_KIND : PLAIN_KIND);
   assert.equal(coalescer.size, 1300);
   await settle();
   assert.deepEqual(batches.map((b) => b.length), [512, 512, 276]);
   assert.deepEqual(batches.flat(), Array.from({ length: 1300 }, (_, i) => i));
-  // Each batch states its own kind.
-  assert.deepEqual(batches.map((b) => b[BATCH_KIND]), [PLAIN_KIND, NOT_PLAIN_KIND, PLAIN_KIND]);
+  // Each batch goes with its own kind.
+  assert.deepEqual(batches.map((b) => b.kind), [PLAIN_KIND, NOT_PLAIN_KIND, PLAIN_KIND]);
   batches.length = 0;
   coalescer.maxBytes = 1000;
   for (let i = 0; i < 5; i++) coalescer.push(i, BYTES_KIND, 600);
@@ -118,4 +121,12 @@ Deno.test("take() hands back every item not yet handed over, in order", async ()
   assert.equal(batches.length, 1);
   assert.deepEqual(coalescer.take(), Array.from({ length: 688 }, (_, i) => 512 + i));
   assert.equal(coalescer.size, 0);
+});
+
+Deno.test("hintsFor() gives one shared hint per kind and quietness", () => {
+  assert.deepEqual(hintsFor(BYTES_KIND | NOT_PLAIN_KIND, true), { kind: 3, quiet: true });
+  assert.deepEqual(hintsFor(PLAIN_KIND, false), { kind: 0, quiet: false });
+  assert.deepEqual(hintsFor(undefined, true), { quiet: true });
+  assert.equal(hintsFor(BYTES_KIND, false), hintsFor(BYTES_KIND, false), "made once");
+  assert.ok(Object.isFrozen(hintsFor(undefined, false)));
 });

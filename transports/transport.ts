@@ -16,6 +16,33 @@
  * @module
  */
 
+import type { BatchKind } from "../internal/batch.ts";
+
+export type { BatchKind } from "../internal/batch.ts";
+
+/**
+ * What the sender of a batch already knows about it, passed to
+ * {@linkcode Transport.send}. Every field is optional and only a hint: a
+ * transport that ignores them stays correct, one that reads them saves work.
+ */
+export interface SendHints {
+  /**
+   * What the sender found walking every message of the batch: `0` plain
+   * data only (JSON carries it exactly), or the flags `1` (it holds
+   * `Uint8Array`s) and `2` (it holds something JSON does not carry as
+   * structured clone does), or-ed. Absent when the sender did not walk
+   * every message; a codec then walks the batch itself.
+   */
+  kind?: BatchKind;
+  /**
+   * `true` when the sender awaits nothing in answer to this batch (no ask
+   * pending, nothing waiting for room): the transport need not hold the
+   * sender's thread waiting for a reply (the ring's short spin), which
+   * would only delay the sender's next batch.
+   */
+  quiet?: boolean;
+}
+
 /** Counters a transport keeps about its own traffic. */
 export interface TransportStats {
   /** Messages handed to `send()` and accepted. */
@@ -73,10 +100,11 @@ export interface Transport {
    * a slow stream); the caller awaits it before sending the next batch.
    *
    * @param messages The messages, in order.
+   * @param hints What the sender knows about the batch ({@linkcode SendHints}); optional.
    * @throws {DOMException} `DataCloneError` (or the codec's error) when a message cannot be encoded.
    * @throws {FrameTooLargeError} When an encoded batch exceeds the frame limit.
    */
-  send(messages: readonly unknown[]): void | Promise<void>;
+  send(messages: readonly unknown[], hints?: SendHints): void | Promise<void>;
   /**
    * The batches the peer sent, in order. Ends when the peer closes the
    * channel; throws `ProtocolError` when a frame is malformed. Call it once.

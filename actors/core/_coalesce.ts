@@ -9,20 +9,36 @@
 // they piled up). Closed batches are handed over one at a time, and a
 // `pause()` from the receiver of one (its channel is full) holds back the rest.
 
-import { BATCH_KIND, type BatchKind, UNKNOWN_KIND } from "../../internal/batch.ts";
+import { type BatchKind, UNKNOWN_KIND } from "../../internal/batch.ts";
+import type { SendHints } from "../../transports/transport.ts";
+
+/** Hints for every known kind (0 to 3) and quietness, made once: a batch allocates none. */
+const HINTS: readonly SendHints[] = [false, true].flatMap((quiet) =>
+  [0, 1, 2, 3].map((kind) => Object.freeze({ kind, quiet }))
+);
+const UNKNOWN_HINTS: readonly SendHints[] = [
+  Object.freeze({ quiet: false }),
+  Object.freeze({ quiet: true }),
+];
+
+/** The `SendHints` of a batch of the given kind (undefined: not known). */
+export function hintsFor(kind: BatchKind | undefined, quiet: boolean): SendHints {
+  if (kind === undefined) return UNKNOWN_HINTS[quiet ? 1 : 0]!;
+  return HINTS[(quiet ? 4 : 0) + kind]!;
+}
 
 /** Messages per batch before it is sent regardless. */
 const MAX_BATCH = 512;
 
-type Batch<T> = T[] & { [BATCH_KIND]?: BatchKind };
-
 export class Coalescer<T> {
   /** Full batches not yet handed over, oldest first, from `#closedHead` on. */
-  #closed: Batch<T>[] = [];
+  #closed: T[][] = [];
+  /** The kind of each closed batch, when every item's was known. */
+  #closedKinds: (BatchKind | undefined)[] = [];
   #closedHead = 0;
   /** The batch being filled. */
   #items: T[] = [];
-  /** The kinds of `#items`, or-ed: stated on the batch for the codec when all are known. */
+  /** The kinds of `#items`, or-ed: handed over with the batch when all are known. */
   #kind: BatchKind = 0;
   /** Payload bytes in `#items`, as their senders estimated them. */
   #bytes = 0;
@@ -31,12 +47,16 @@ export class Coalescer<T> {
   #seen = 0;
   #scheduled = false;
   #paused = false;
-  #deliver: (batch: T[]) => void;
+  #deliver: (batch: T[], kind: BatchKind | undefined) => void;
 
   /** A batch is closed once it holds this many payload bytes (see `Transport.batchBytes`). */
   maxBytes = Infinity;
 
-  constructor(deliver: (batch: T[]) => void) {
+  /**
+   * @param deliver Takes each batch, in order, with its kind when every
+   * item's kind was known (see `SendHints.kind`).
+   */
+  constructor(deliver: (batch: T[], kind: BatchKind | undefined) => void) {
     this.#deliver = deliver;
   }
 
@@ -78,12 +98,12 @@ export class Coalescer<T> {
     this.flush();
   };
 
-  /** Closes the batch being filled, stating its kind when every item's is known. */
+  /** Closes the batch being filled, keeping its kind when every item's is known. */
   #close(): void {
-    const batch: Batch<T> = this.#items;
+    const batch = this.#items;
     const kind = this.#kind;
-    if ((kind & UNKNOWN_KIND) === 0) batch[BATCH_KIND] = kind;
     this.#closed.push(batch);
+    this.#closedKinds.push((kind & UNKNOWN_KIND) === 0 ? kind : undefined);
     this.#closedItems += batch.length;
     this.#items = [];
     this.#kind = 0;
@@ -95,12 +115,14 @@ export class Coalescer<T> {
     const closed = this.#closed;
     while (this.#closedHead < closed.length && !this.#paused) {
       const batch = closed[this.#closedHead]!;
-      closed[this.#closedHead++] = undefined as unknown as Batch<T>;
+      const kind = this.#closedKinds[this.#closedHead];
+      closed[this.#closedHead++] = undefined as unknown as T[];
       this.#closedItems -= batch.length;
-      this.#deliver(batch);
+      this.#deliver(batch, kind);
     }
     if (this.#closedHead === closed.length) {
       this.#closed = [];
+      this.#closedKinds = [];
       this.#closedHead = 0;
     }
   }
@@ -129,6 +151,7 @@ export class Coalescer<T> {
     for (let i = this.#closedHead; i < this.#closed.length; i++) items.push(...this.#closed[i]!);
     items.push(...this.#items);
     this.#closed = [];
+    this.#closedKinds = [];
     this.#closedHead = 0;
     this.#closedItems = 0;
     this.#items = [];

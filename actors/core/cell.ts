@@ -18,7 +18,8 @@ import {
   UnknownMessageError,
 } from "../../internal/errors.ts";
 import { Outbox, type OverflowPolicy, SENT } from "./outbox.ts";
-import { BATCH_QUIET, PLAIN_KIND } from "../../internal/batch.ts";
+import { hintsFor } from "./_coalesce.ts";
+import { PLAIN_KIND } from "../../internal/batch.ts";
 import {
   ASK,
   type BootMessage,
@@ -110,13 +111,12 @@ export class ActorCell implements RefTarget {
       options.id,
       options.capacity,
       options.overflow,
-      (batch) => {
-        // Nothing to wait for: the transport should not hold this thread for a reply.
-        if (this.#pending.size === 0 && this.#outbox.waiting === 0) {
-          (batch as unknown[] & { [BATCH_QUIET]?: boolean })[BATCH_QUIET] = true;
-        }
-        return this.#transport!.send(compactTells(batch));
-      },
+      (batch, kind) =>
+        this.#transport!.send(
+          compactTells(batch),
+          // Quiet when nothing waits: the transport should not hold this thread for a reply.
+          hintsFor(kind, this.#pending.size === 0 && this.#outbox.waiting === 0),
+        ),
       (message) => this.#dropped(message, "mailbox full"),
       (error, batch, written) => this.#sendFailed(error, batch, written),
     );

@@ -41,8 +41,11 @@ interface Waiting {
 /** What `push` returns when the message is queued for sending now: one shared settled promise. */
 export const SENT: Promise<void> = Promise.resolve();
 
-/** Sends a batch; returns a promise when the caller must wait before the next one. */
-export type SendBatch = (batch: unknown[]) => void | Promise<void>;
+/**
+ * Sends a batch, with its kind when the outbox knows it; returns a promise
+ * when the caller must wait before the next one.
+ */
+export type SendBatch = (batch: unknown[], kind: BatchKind | undefined) => void | Promise<void>;
 
 export class Outbox {
   readonly capacity: number;
@@ -55,7 +58,7 @@ export class Outbox {
   #onSendError: (error: unknown, batch: unknown[][], written: boolean) => void | Promise<void>;
   #waiting: Waiting[] = [];
   #waitingHead = 0;
-  #batch: Coalescer<unknown[]> = new Coalescer((batch) => this.#flush(batch));
+  #batch: Coalescer<unknown[]> = new Coalescer((batch, kind) => this.#flush(batch, kind));
   #closed: unknown = undefined;
 
   constructor(
@@ -194,11 +197,11 @@ export class Outbox {
     this.#batch.maxBytes = bytes;
   }
 
-  #flush(batch: unknown[][]): void {
+  #flush(batch: unknown[][], kind: BatchKind | undefined): void {
     if (this.#closed !== undefined) return;
     let pending: void | Promise<void>;
     try {
-      pending = this.#send(batch);
+      pending = this.#send(batch, kind);
     } catch (error) {
       // The batch did not go out; the owner may resend it piecewise. Later
       // messages wait so that order is kept.

@@ -3,7 +3,7 @@
 // (or up to `concurrency`), returns credits, replies, and stops at the sentinel.
 
 import type { Transport } from "../../transports/transport.ts";
-import { Coalescer } from "./_coalesce.ts";
+import { Coalescer, hintsFor } from "./_coalesce.ts";
 import { type BatchKind, PLAIN_KIND, UNKNOWN_KIND } from "../../internal/batch.ts";
 import { every } from "../../internal/ticker.ts";
 import { QueueClosedError, type RemoteErrorInfo, reviveError } from "../../internal/errors.ts";
@@ -169,11 +169,11 @@ export function serve(
     out.push(message, kind, bytes);
   }
 
-  function deliver(batch: unknown[][]): void {
+  function deliver(batch: unknown[][], kind: BatchKind | undefined): void {
     if (ended) return;
     let pending: void | Promise<void>;
     try {
-      pending = transport.send(batch);
+      pending = transport.send(batch, hintsFor(kind, false));
     } catch {
       pending = sendOneByOne(batch);
     }

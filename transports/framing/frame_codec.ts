@@ -7,19 +7,12 @@
  */
 
 import { type Codec, jsonCodec, v8Codec } from "../codec.ts";
-import {
-  BATCH_KIND,
-  type BatchKind,
-  BYTES_KEY,
-  BYTES_KIND,
-  NOT_PLAIN_KIND,
-  type StatedBatch,
-} from "../../internal/batch.ts";
+import { type BatchKind, BYTES_KEY, BYTES_KIND, NOT_PLAIN_KIND } from "../../internal/batch.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 
 /**
  * Tells, from a record's first payload byte, whether its bytes may be handed
- * out in a buffer that the next ring reader's next `read()` overwrites (the
+ * out in a buffer that the ring reader's next `read()` overwrites (the
  * decoder copies everything it keeps, as `JSON.parse` does).
  */
 export type ReusePolicy = (firstByte: number) => boolean;
@@ -106,14 +99,17 @@ export class FrameCodec {
    * Encodes a batch and sets {@linkcode length}. The bytes may live in a
    * scratch buffer, or be the caller's own byte arrays, until the next call:
    * pass the frame through {@linkcode keep} to hold on to it.
+   *
+   * @param batch The messages.
+   * @param kind What the sender found in them (`SendHints.kind`), if it walked them all.
    */
-  encode(batch: readonly unknown[]): Frame {
+  encode(batch: readonly unknown[], kind?: BatchKind): Frame {
     const codec = this.#codec;
     let frame: Frame;
     if (codec === v8Codec) {
-      const kind = (batch as StatedBatch)[BATCH_KIND] ?? this.#kindOf(batch);
-      if (kind & NOT_PLAIN_KIND) frame = codec.encode(batch);
-      else if (kind & BYTES_KIND) return this.#binary(batch);
+      const found = kind ?? this.#kindOf(batch);
+      if (found & NOT_PLAIN_KIND) frame = codec.encode(batch);
+      else if (found & BYTES_KIND) return this.#binary(batch);
       else frame = this.#utf8(JSON.stringify(batch), 0);
     } else if (codec === jsonCodec) {
       frame = this.#utf8(JSON.stringify(batch), 0);

@@ -42,6 +42,7 @@ import {
   emptyStats,
   type HostKind,
   type ProcessStdio,
+  type SendHints,
   type Transport,
   type TransportFactory,
   type TransportLink,
@@ -144,7 +145,7 @@ class StreamTransport implements Transport {
     writer?.closed.catch((error) => this.#writeFailed(error));
   }
 
-  send(messages: readonly unknown[]): void | Promise<void> {
+  send(messages: readonly unknown[], hints?: SendHints): void | Promise<void> {
     if (this.#closed) throw new ConnectionClosedError("send", "local");
     const writer = this.#writer;
     if (writer === undefined) {
@@ -154,7 +155,7 @@ class StreamTransport implements Transport {
       throw new ConnectionClosedError("send", "peer", { cause: this.#writeError.error });
     }
     // The frame may live in the codec's scratch buffer: add() copies it at once.
-    this.#stats.bytesSent += this.#frames.add(this.#codec.encode(messages));
+    this.#stats.bytesSent += this.#frames.add(this.#codec.encode(messages, hints?.kind));
     this.#stats.batchesSent++;
     this.#stats.messagesSent += messages.length;
     const room = writer.desiredSize;

@@ -60,10 +60,10 @@ import {
 } from "./_ring.ts";
 import { type Codec, jsonCodec, v8Codec } from "../codec.ts";
 import { FrameCodec } from "../framing/frame_codec.ts";
-import { BATCH_QUIET, type StatedBatch } from "../../internal/batch.ts";
 import {
   emptyStats,
   type HostKind,
+  type SendHints,
   type Transport,
   type TransportFactory,
   type TransportLink,
@@ -233,20 +233,20 @@ class RingTransport implements Transport, AsyncDisposable {
     this.batchBytes = Math.min(this.#roomWanted, BATCH_BYTES);
   }
 
-  send(messages: readonly unknown[]): void | Promise<void> {
+  send(messages: readonly unknown[], hints?: SendHints): void | Promise<void> {
     if (this.#closed) throw new TypeError("Cannot send: the transport is closed");
     if (this.#out.readerClosed()) {
       throw new TypeError("Cannot send: the peer closed the transport");
     }
     const codec = this.#codec;
-    const frame = codec.encode(messages);
+    const frame = codec.encode(messages, hints?.kind);
     const length = codec.length;
     if (length > this.#maxBytes) throw new FrameTooLargeError(length, this.#maxBytes);
     const stats = this.#stats;
     stats.messagesSent += messages.length;
     stats.batchesSent++;
     stats.bytesSent += length;
-    if ((messages as StatedBatch)[BATCH_QUIET] !== true) this.#armSpin();
+    if (hints?.quiet !== true) this.#armSpin();
     let done = 0;
     if (this.#queue.length === 0) {
       done = this.#out.write(frame, length, 0);

@@ -94,6 +94,7 @@ import {
 import {
   emptyStats,
   type HostKind,
+  type SendHints,
   type Transport,
   type TransportFactory,
   type TransportLink,
@@ -473,15 +474,15 @@ class SocketEnd implements SocketTransport {
     this.#releaseRoom();
   }
 
-  send(messages: readonly unknown[]): void | Promise<void> {
+  send(messages: readonly unknown[], hints?: SendHints): void | Promise<void> {
     if (this.#closed) throw new ConnectionClosedError("send", "local");
     const inner = this.#inner;
     if (inner !== undefined) {
       if (this.#streams!.peerEnded) throw new ConnectionClosedError("send", "peer");
-      return inner.send(messages);
+      return inner.send(messages, hints);
     }
     this.#queuedCodec ??= new FrameCodec(this.#codec);
-    const frame = this.#queuedCodec.encode(messages);
+    const frame = this.#queuedCodec.encode(messages, hints?.kind);
     const length = this.#queuedCodec.length;
     if (length > this.#limit) throw new FrameTooLargeError(length, this.#limit);
     const body = this.#queuedCodec.keep(frame, 0).rest;
