@@ -124,9 +124,11 @@ export {
   type SupervisorSpec,
 } from "./actors/supervision/supervisor.ts";
 export type {
+  BatchKind,
   HostKind,
   ProcessStdio,
   RemoteEndpoint,
+  SendHints,
   Transport,
   TransportFactory,
   TransportLink,

@@ -62,8 +62,6 @@
 import { main } from "./main.ts";
 
 export type { AppContext, AppMain, AppModule, AppResult, AppTree, ProgressUpdate } from "./app.ts";
-// The package's types (as types only): an app's signatures use them, and their docs come along.
-export type * from "../mod.ts";
 export { main };
 
 if (import.meta.main) {
