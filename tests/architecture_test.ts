@@ -201,6 +201,38 @@ Deno.test("the package's imports point down the layers, into no other folder's p
   assert.deepEqual(violations(await packageGraph()), []);
 });
 
+/** Each layer folder's README and the layer whose rule it states. */
+const FOLDER_READMES: Record<string, string> = {
+  "internal/": "internal",
+  "transports/": "transports",
+  "actors/sync/": "sync",
+  "actors/core/": "core",
+  "actors/hosts/": "hosts",
+  "actors/supervision/": "supervision",
+  "actors/system/": "system",
+  "cli/": "cli",
+};
+
+Deno.test("each layer folder's README says what the folder may import, as the check enforces", async () => {
+  for (const [folder, name] of Object.entries(FOLDER_READMES)) {
+    const text = await Deno.readTextFile(path.join(ROOT, folder, "README.md"));
+    const line = text.replace(/\n(?!\n)/g, " ").match(/May import: ([^\n]*?)\.( |$)/)?.[1];
+    assert.ok(line !== undefined, `${folder}README.md has no "May import:" sentence`);
+    const layer = LAYERS.find((l) => l.name === name)!;
+    // Layers that live inside the folder itself go without saying.
+    const outside = (l: Layer) => !l.paths.every((p) => p.startsWith(folder));
+    const expected = line.startsWith("every layer")
+      ? LAYERS.filter((l) => l !== layer).map((l) => l.name)
+      : layer.may.filter((n) => outside(LAYERS.find((l) => l.name === n)!));
+    const stated = line.startsWith("every layer") || line.startsWith("nothing")
+      ? (line.startsWith("nothing") ? [] : expected)
+      : [...line.matchAll(/`([^`]+)`/g)].map((m) =>
+        layerOf(m[1].endsWith("/") ? `${m[1]}x.ts` : m[1])?.name ?? m[1]
+      );
+    assert.deepEqual([...new Set(stated)].sort(), [...expected].sort(), `${folder}README.md`);
+  }
+});
+
 Deno.test("the layout check names an upward import, a private import and a cycle", () => {
   const graph = new Map<string, string[]>([
     ["transports/queue.ts", ["actors/core/cell.ts"]],

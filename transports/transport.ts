@@ -193,7 +193,23 @@ export interface TransportFactory {
   open(host: HostKind, stdio?: ProcessStdio): Promise<TransportLink>;
 }
 
-/** Returns a fresh, zeroed stats record. */
+/**
+ * Returns a fresh, zeroed stats record: where a new transport starts its
+ * {@linkcode Transport.stats} counters.
+ *
+ * @returns Counters, all 0.
+ *
+ * @example A transport's counters start at zero
+ * ```ts
+ * import { emptyStats } from "@troupe/troupe/transport";
+ * import assert from "node:assert/strict";
+ *
+ * const stats = emptyStats();
+ * stats.messagesSent += 3;
+ * assert.equal(stats.messagesSent, 3);
+ * assert.equal(emptyStats().messagesSent, 0);
+ * ```
+ */
 export function emptyStats(): TransportStats {
   return {
     messagesSent: 0,

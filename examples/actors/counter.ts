@@ -1,5 +1,7 @@
 /**
  * A counter actor: the smallest useful actor, used by the docs and the demo.
+ * Published with the package, so that the doc examples that spawn it run
+ * from the published files alone.
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
  * A word-counting actor for the demo: counts the words of each text it gets
- * and keeps a running total of what it has seen.
+ * and keeps a running total of what it has seen. Published with the package
+ * for the doc examples that spawn it.
  *
  * @module
  */
