@@ -10,6 +10,7 @@ import type { ProcessBoot } from "./_process.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { type ActorPermissions, permissionFlags, withTransportNeeds } from "./permissions.ts";
 import { bridgeToProcess } from "./_pipe_ends.ts";
+import { parentResolution } from "./_resolution.ts";
 
 const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
 const PIPE_ENDS = new URL("./_pipe_ends.ts", import.meta.url).href;
@@ -132,6 +133,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
     const args = [
       "run",
       "--no-prompt",
+      ...parentResolution(),
       `--v8-flags=--max-old-space-size=${options.maxHeapMiB}`,
       ...permissionFlags(granted),
       entryModule(boot.module, link.remote.module, ends.module),
