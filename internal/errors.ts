@@ -190,6 +190,12 @@ export class ActorStoppedError extends Error {
   }
 }
 
+/** The cause's name and message, as `: Name: message`, when the cause is an `Error`; else empty. */
+function causeDetail(options: ErrorOptions | undefined): string {
+  const cause = options?.cause;
+  return cause instanceof Error ? `: ${cause.name}: ${cause.message}` : "";
+}
+
 /** Why an actor ended abnormally. */
 export type CrashReason = "error" | "exited" | "lost-heartbeat" | "killed";
 
@@ -221,10 +227,7 @@ export class ActorCrashedError extends Error {
    * @param options Standard error options; `cause` is the crash's error.
    */
   constructor(actorId: string, reason: CrashReason, options?: ErrorOptions) {
-    const detail = options?.cause instanceof Error
-      ? `: ${options.cause.name}: ${options.cause.message}`
-      : "";
-    super(`Actor "${actorId}" crashed (${reason})${detail}`, options);
+    super(`Actor "${actorId}" crashed (${reason})${causeDetail(options)}`, options);
     this.name = "ActorCrashedError";
     this.actorId = actorId;
     this.reason = reason;
@@ -258,10 +261,7 @@ export class SpawnError extends Error {
    * @param options Standard error options; `cause` is the load or init error.
    */
   constructor(actorId: string, module: string, options?: ErrorOptions) {
-    const detail = options?.cause instanceof Error
-      ? `: ${options.cause.name}: ${options.cause.message}`
-      : "";
-    super(`Cannot spawn actor "${actorId}" from ${module}${detail}`, options);
+    super(`Cannot spawn actor "${actorId}" from ${module}${causeDetail(options)}`, options);
     this.name = "SpawnError";
     this.actorId = actorId;
     this.module = module;

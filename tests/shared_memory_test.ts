@@ -567,6 +567,32 @@ Deno.test("Semaphore validates its options and rejects at once when the signal i
   );
 });
 
+Deno.test("Semaphore.acquire() keeps the event loop alive while it waits, with or without a timeout", async () => {
+  // In each child the only pending work is the wait and an unref'd timer that
+  // releases the permit: a pending Atomics.waitAsync alone would let the event
+  // loop end before the release.
+  const semaphore = new URL("../actors/sync/semaphore.ts", import.meta.url).href;
+  const child = (options: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { Semaphore } from ${JSON.stringify(semaphore)};
+        const sem = new Semaphore(1);
+        const held = sem.tryAcquire();
+        Deno.unrefTimer(setTimeout(() => held.release(), 50));
+        (await sem.acquire(${options})).release();
+        console.log("acquired");`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  for (const output of await Promise.all([child("{}"), child("{ timeout: 60_000 }")])) {
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(new TextDecoder().decode(output.stdout).trim(), "acquired", stderr);
+    assert.equal(output.code, 0, stderr);
+  }
+});
+
 Deno.test("Semaphore.releaseAllOf() on a live owner rejects its pending acquire", async () => {
   const sem = new Semaphore(1);
   const mine = sem.tryAcquire({ owner: 1 })!;

@@ -75,19 +75,16 @@ export interface MutexDescriptor {
 
 const ATTACH: unique symbol = Symbol("attach");
 
+// A mutex's lock is its semaphore's one permit under other names.
 function guard(permit: SemaphorePermit): MutexGuard {
-  const unlock = (): void => permit.release();
   return {
     owner: permit.owner,
     get unlocked(): boolean {
       return permit.released;
     },
-    unlock,
-    [Symbol.dispose]: unlock,
-    [Symbol.asyncDispose]: (): Promise<void> => {
-      unlock();
-      return Promise.resolve();
-    },
+    unlock: (): void => permit.release(),
+    [Symbol.dispose]: (): void => permit[Symbol.dispose](),
+    [Symbol.asyncDispose]: (): PromiseLike<void> => permit[Symbol.asyncDispose](),
   };
 }
 

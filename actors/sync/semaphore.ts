@@ -6,6 +6,7 @@
  * @module
  */
 
+import { noop, watchDeadline } from "../../internal/abort.ts";
 import { sharedDescriptor } from "./_shared_memory.ts";
 
 /** Options of the {@linkcode Semaphore} constructor. */
@@ -365,11 +366,7 @@ export class Semaphore {
 
   /** How many permits are free now (a snapshot). */
   get available(): number {
-    let free = 0;
-    for (let j = 0; j < this.#permits.length; j++) {
-      if (Atomics.load(this.#permits, j) === 0) free++;
-    }
-    return free;
+    return this.#count(0);
   }
 
   /** How many `acquire` calls hold a place in the queue now (a snapshot). */
@@ -378,8 +375,7 @@ export class Semaphore {
     const tail = Atomics.load(this.#header, H_TAIL);
     let count = 0;
     for (let t = head, n = 0; t !== tail && n <= this.#mask; t = (t + 1) | 0, n++) {
-      const rec = Atomics.load(this.#queue, t & this.#mask);
-      if (rec !== 0n && ticketOf(rec) === t && stateOf(rec) === WAITING) count++;
+      if (this.#isQueued(t, WAITING)) count++;
     }
     return count;
   }
@@ -403,12 +399,7 @@ export class Semaphore {
    * @throws {RangeError} When the owner id is out of range.
    */
   heldBy(owner: number): number {
-    const tag = checkOwner(owner, `count the permits of "${this.name}"`) + 1;
-    let held = 0;
-    for (let j = 0; j < this.#permits.length; j++) {
-      if (Atomics.load(this.#permits, j) === tag) held++;
-    }
-    return held;
+    return this.#count(checkOwner(owner, `count the permits of "${this.name}"`) + 1);
   }
 
   /**
@@ -554,7 +545,7 @@ export class Semaphore {
     const tail = Atomics.load(header, H_TAIL);
     const last = Atomics.load(queue, tail & this.#mask);
     if (last !== 0n && ticketOf(last) === tail) {
-      Atomics.compareExchange(header, H_TAIL, tail, (tail + 1) | 0);
+      this.#publish(tail);
     }
     for (let i = 0; i <= this.#mask; i++) {
       const rec = Atomics.load(queue, i);
@@ -568,10 +559,7 @@ export class Semaphore {
     }
     if (freed > 0) Atomics.add(header, H_GEN, 1);
     const head = Atomics.load(header, H_HEAD);
-    const first = Atomics.load(queue, head & this.#mask);
-    if (first !== 0n && ticketOf(first) === head && stateOf(first) === CANCELLED) {
-      this.#advance(head);
-    }
+    if (this.#isQueued(head, CANCELLED)) this.#advance(head);
     // The dead thread may have died between a change and its wake-up call.
     Atomics.notify(header, H_HEAD);
     Atomics.notify(header, H_GEN);
@@ -593,7 +581,7 @@ export class Semaphore {
         const held = ticketOf(old);
         if (held === tail) {
           // Recorded by another thread, not yet published: publish it for them.
-          Atomics.compareExchange(header, H_TAIL, tail, (tail + 1) | 0);
+          this.#publish(tail);
           continue;
         }
         if (((tail - held) | 0) <= 0) continue; // our tail was stale
@@ -601,9 +589,29 @@ export class Semaphore {
       if (Atomics.compareExchange(this.#queue, i, old, record(tail, owner, WAITING)) !== old) {
         continue;
       }
-      Atomics.compareExchange(header, H_TAIL, tail, (tail + 1) | 0);
+      this.#publish(tail);
       return tail;
     }
+  }
+
+  // Moves the tail past `tail`, whose record is written: publishes the ticket.
+  #publish(tail: number): void {
+    Atomics.compareExchange(this.#header, H_TAIL, tail, (tail + 1) | 0);
+  }
+
+  // Whether ticket `t`'s record is in the queue with state `state`.
+  #isQueued(t: number, state: number): boolean {
+    const rec = Atomics.load(this.#queue, t & this.#mask);
+    return rec !== 0n && ticketOf(rec) === t && stateOf(rec) === state;
+  }
+
+  // How many permit slots hold `tag` (0 when free, else owner + 1) now.
+  #count(tag: number): number {
+    let count = 0;
+    for (let j = 0; j < this.#permits.length; j++) {
+      if (Atomics.load(this.#permits, j) === tag) count++;
+    }
+    return count;
   }
 
   // Takes a free permit slot for `owner`; -1 when none is free.
@@ -640,8 +648,7 @@ export class Semaphore {
     while (Atomics.compareExchange(this.#header, H_HEAD, t, (t + 1) | 0) === t) {
       Atomics.notify(this.#header, H_HEAD);
       t = (t + 1) | 0;
-      const rec = Atomics.load(this.#queue, t & this.#mask);
-      if (rec === 0n || ticketOf(rec) !== t || stateOf(rec) !== CANCELLED) return;
+      if (!this.#isQueued(t, CANCELLED)) return;
     }
   }
 
@@ -686,25 +693,23 @@ export class Semaphore {
     let stopped = false;
     let reason: unknown;
     const interrupted = Promise.withResolvers<void>();
-    const stop = (why: () => unknown): void => {
-      if (!stopped) {
-        stopped = true;
-        reason = why();
-      }
-      interrupted.resolve();
-    };
-    const onAbort = (): void => stop(() => signal!.reason);
-    const timer = timeout === undefined ? setInterval(() => {}, KEEPALIVE_MS) : setTimeout(
-      () =>
-        stop(() =>
-          new DOMException(
-            `Timed out after ${timeout} ms waiting for "${this.name}"`,
-            "TimeoutError",
-          )
-        ),
+    const stopWatching = watchDeadline(
+      signal,
       timeout,
+      (why) => {
+        stopped = true;
+        reason = why;
+        interrupted.resolve();
+      },
+      () =>
+        new DOMException(
+          `Timed out after ${timeout} ms waiting for "${this.name}"`,
+          "TimeoutError",
+        ),
     );
-    signal?.addEventListener("abort", onAbort, { once: true });
+    // The deadline's timer keeps the event loop alive; without a deadline,
+    // a ref'd interval does.
+    const keepAlive = timeout === undefined ? setInterval(noop, KEEPALIVE_MS) : undefined;
     try {
       while (true) {
         if (stopped) {
@@ -743,9 +748,8 @@ export class Semaphore {
         if (result.async) await Promise.race([result.value, interrupted.promise]);
       }
     } finally {
-      if (timeout === undefined) clearInterval(timer);
-      else clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      stopWatching();
+      clearInterval(keepAlive);
     }
   }
 }

@@ -74,27 +74,17 @@ function checkKind(kind: unknown, what: string): asserts kind is SharedKind {
   }
 }
 
-function integerCells(view: Int32Array | Uint32Array): Cells<number> {
-  // Atomics' overloads do not take a union of array types; both behave alike.
+function atomicCells(view: Int32Array | Uint32Array | BigInt64Array): Cells<number | bigint> {
+  // Atomics' overloads do not take a union of array types; all three behave
+  // alike, a BigInt64Array with bigints where the others take numbers.
   const v = view as Int32Array;
   return {
     load: (i) => Atomics.load(v, i),
-    store: (i, value) => void Atomics.store(v, i, value),
-    add: (i, n) => Atomics.add(v, i, n),
-    exchange: (i, value) => Atomics.exchange(v, i, value),
+    store: (i, value) => void Atomics.store(v, i, value as number),
+    add: (i, n) => Atomics.add(v, i, n as number),
+    exchange: (i, value) => Atomics.exchange(v, i, value as number),
     compareExchange: (i, expected, replacement) =>
-      Atomics.compareExchange(v, i, expected, replacement),
-  };
-}
-
-function bigintCells(view: BigInt64Array): Cells<bigint> {
-  return {
-    load: (i) => Atomics.load(view, i),
-    store: (i, value) => void Atomics.store(view, i, value),
-    add: (i, n) => Atomics.add(view, i, n),
-    exchange: (i, value) => Atomics.exchange(view, i, value),
-    compareExchange: (i, expected, replacement) =>
-      Atomics.compareExchange(view, i, expected, replacement),
+      Atomics.compareExchange(v, i, expected as number, replacement as number),
   };
 }
 
@@ -141,11 +131,11 @@ function floatCells(bits: BigInt64Array): Cells<number> {
 function cellsFor(kind: SharedKind, buffer: SharedArrayBuffer): Cells<number | bigint> {
   switch (kind) {
     case "i32":
-      return integerCells(new Int32Array(buffer)) as Cells<number | bigint>;
+      return atomicCells(new Int32Array(buffer));
     case "u32":
-      return integerCells(new Uint32Array(buffer)) as Cells<number | bigint>;
+      return atomicCells(new Uint32Array(buffer));
     case "bigint64":
-      return bigintCells(new BigInt64Array(buffer)) as Cells<number | bigint>;
+      return atomicCells(new BigInt64Array(buffer));
     case "f64":
       return floatCells(new BigInt64Array(buffer)) as Cells<number | bigint>;
   }
@@ -156,21 +146,29 @@ const RANGES = {
   u32: [0, 2 ** 32 - 1],
 } as const;
 
+/** Checks that a value or amount has the kind's type: a bigint for bigint64, else a number. */
+function checkType(
+  kind: SharedKind,
+  value: unknown,
+  what: string,
+): asserts value is number | bigint {
+  const bigint = kind === "bigint64";
+  if (bigint ? typeof value !== "bigint" : typeof value !== "number") {
+    const type = bigint ? "bigint" : "number";
+    throw new TypeError(`Cannot ${what}: ${a(kind)} takes a ${type}, received ${typeof value}`);
+  }
+}
+
 /** Checks a value to store: an integer in range, a bigint in 64 bits, or any number for f64. */
 function checkValue(kind: SharedKind, value: unknown, what: string): void {
+  checkType(kind, value, what);
   if (kind === "bigint64") {
-    if (typeof value !== "bigint") {
-      throw new TypeError(`Cannot ${what}: a bigint64 takes a bigint, received ${typeof value}`);
-    }
-    if (BigInt.asIntN(64, value) !== value) {
+    if (BigInt.asIntN(64, value as bigint) !== value) {
       throw new RangeError(
         `Cannot ${what}: a bigint64 takes a bigint from -(2n ** 63n) to 2n ** 63n - 1n, received ${value}`,
       );
     }
     return;
-  }
-  if (typeof value !== "number") {
-    throw new TypeError(`Cannot ${what}: ${a(kind)} takes a number, received ${typeof value}`);
   }
   if (kind === "f64") return;
   const [min, max] = RANGES[kind];
@@ -183,22 +181,78 @@ function checkValue(kind: SharedKind, value: unknown, what: string): void {
 
 /** Checks an amount to add: integer kinds wrap around, so any safe integer is fine. */
 function checkAmount(kind: SharedKind, n: unknown, what: string): void {
-  if (kind === "bigint64") {
-    if (typeof n !== "bigint") {
-      throw new TypeError(`Cannot ${what}: a bigint64 takes a bigint, received ${typeof n}`);
-    }
-    return;
-  }
-  if (typeof n !== "number") {
-    throw new TypeError(`Cannot ${what}: ${a(kind)} takes a number, received ${typeof n}`);
-  }
-  if (kind !== "f64" && !Number.isSafeInteger(n)) {
+  checkType(kind, n, what);
+  if ((kind === "i32" || kind === "u32") && !Number.isSafeInteger(n)) {
     throw new RangeError(`Cannot ${what}: ${a(kind)} takes a safe integer, received ${n}`);
   }
 }
 
-function negate<T extends number | bigint>(n: T): T {
-  return (-n) as T;
+/**
+ * The elements of one shared buffer of one kind, each operation checked
+ * (the value, then the index) and atomic: what {@linkcode SharedValue} (one
+ * element) and {@linkcode SharedArray} are both made of. `what` names the
+ * operation in error messages.
+ */
+class Elements<K extends SharedKind> {
+  readonly length: number;
+  #kind: K;
+  #cells: Cells<SharedValueType<K>>;
+
+  constructor(kind: K, buffer: SharedArrayBuffer) {
+    this.length = buffer.byteLength / elementSize(kind);
+    this.#kind = kind;
+    this.#cells = cellsFor(kind, buffer) as Cells<SharedValueType<K>>;
+  }
+
+  #index(index: number, what: string): number {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
+      throw new RangeError(
+        `Cannot ${what}: index must be an integer from 0 to ${this.length - 1}, received ${index}`,
+      );
+    }
+    return index;
+  }
+
+  load(index: number, what: string): SharedValueType<K> {
+    return this.#cells.load(this.#index(index, what));
+  }
+
+  store(index: number, value: SharedValueType<K>, what: string): void {
+    checkValue(this.#kind, value, what);
+    this.#cells.store(this.#index(index, what), value);
+  }
+
+  add(index: number, n: SharedValueType<K>, what: string): SharedValueType<K> {
+    checkAmount(this.#kind, n, what);
+    return this.#cells.add(this.#index(index, what), n);
+  }
+
+  sub(index: number, n: SharedValueType<K>, what: string): SharedValueType<K> {
+    checkAmount(this.#kind, n, what);
+    return this.#cells.add(this.#index(index, what), -n as SharedValueType<K>);
+  }
+
+  exchange(index: number, value: SharedValueType<K>, what: string): SharedValueType<K> {
+    checkValue(this.#kind, value, what);
+    return this.#cells.exchange(this.#index(index, what), value);
+  }
+
+  compareExchange(
+    index: number,
+    expected: SharedValueType<K>,
+    replacement: SharedValueType<K>,
+    what: string,
+  ): SharedValueType<K> {
+    checkValue(this.#kind, expected, what);
+    checkValue(this.#kind, replacement, what);
+    return this.#cells.compareExchange(this.#index(index, what), expected, replacement);
+  }
+
+  toArray(): SharedValueType<K>[] {
+    const values: SharedValueType<K>[] = [];
+    for (let i = 0; i < this.length; i++) values.push(this.#cells.load(i));
+    return values;
+  }
 }
 
 /**
@@ -245,12 +299,12 @@ export class SharedValue<K extends SharedKind = SharedKind> {
   readonly kind: K;
   /** The shared memory holding the value. */
   readonly buffer: SharedArrayBuffer;
-  #cells: Cells<SharedValueType<K>>;
+  #value: Elements<K>;
 
   private constructor(kind: K, buffer: SharedArrayBuffer) {
     this.kind = kind;
     this.buffer = buffer;
-    this.#cells = cellsFor(kind, buffer) as Cells<SharedValueType<K>>;
+    this.#value = new Elements(kind, buffer);
   }
 
   /**
@@ -357,7 +411,7 @@ export class SharedValue<K extends SharedKind = SharedKind> {
    * @returns The current value.
    */
   load(): SharedValueType<K> {
-    return this.#cells.load(0);
+    return this.#value.load(0, "load shared value");
   }
 
   /**
@@ -378,8 +432,7 @@ export class SharedValue<K extends SharedKind = SharedKind> {
    * @throws {RangeError} When an integer does not fit the kind (`1.5` or `2 ** 31` in an `"i32"`).
    */
   store(value: SharedValueType<K>): void {
-    checkValue(this.kind, value, "store shared value");
-    this.#cells.store(0, value);
+    this.#value.store(0, value, "store shared value");
   }
 
   /**
@@ -401,8 +454,7 @@ export class SharedValue<K extends SharedKind = SharedKind> {
    * @throws {RangeError} When `n` is not a safe integer for an integer kind.
    */
   add(n: SharedValueType<K>): SharedValueType<K> {
-    checkAmount(this.kind, n, "add to shared value");
-    return this.#cells.add(0, n);
+    return this.#value.add(0, n, "add to shared value");
   }
 
   /**
@@ -424,8 +476,7 @@ export class SharedValue<K extends SharedKind = SharedKind> {
    * @throws {RangeError} When `n` is not a safe integer for an integer kind.
    */
   sub(n: SharedValueType<K>): SharedValueType<K> {
-    checkAmount(this.kind, n, "subtract from shared value");
-    return this.#cells.add(0, negate(n));
+    return this.#value.sub(0, n, "subtract from shared value");
   }
 
   /**
@@ -447,8 +498,7 @@ export class SharedValue<K extends SharedKind = SharedKind> {
    * @throws {RangeError} When an integer does not fit the kind.
    */
   exchange(value: SharedValueType<K>): SharedValueType<K> {
-    checkValue(this.kind, value, "exchange shared value");
-    return this.#cells.exchange(0, value);
+    return this.#value.exchange(0, value, "exchange shared value");
   }
 
   /**
@@ -485,9 +535,7 @@ export class SharedValue<K extends SharedKind = SharedKind> {
     expected: SharedValueType<K>,
     replacement: SharedValueType<K>,
   ): SharedValueType<K> {
-    checkValue(this.kind, expected, "compare-exchange shared value");
-    checkValue(this.kind, replacement, "compare-exchange shared value");
-    return this.#cells.compareExchange(0, expected, replacement);
+    return this.#value.compareExchange(0, expected, replacement, "compare-exchange shared value");
   }
 }
 
@@ -528,13 +576,13 @@ export class SharedArray<K extends SharedKind = SharedKind> {
   readonly buffer: SharedArrayBuffer;
   /** The number of elements. */
   readonly length: number;
-  #cells: Cells<SharedValueType<K>>;
+  #elements: Elements<K>;
 
   private constructor(kind: K, buffer: SharedArrayBuffer) {
     this.kind = kind;
     this.buffer = buffer;
-    this.length = buffer.byteLength / elementSize(kind);
-    this.#cells = cellsFor(kind, buffer) as Cells<SharedValueType<K>>;
+    this.#elements = new Elements(kind, buffer);
+    this.length = this.#elements.length;
   }
 
   /**
@@ -621,15 +669,6 @@ export class SharedArray<K extends SharedKind = SharedKind> {
     return { kind: this.kind, buffer: this.buffer };
   }
 
-  #index(index: number, what: string): number {
-    if (!Number.isInteger(index) || index < 0 || index >= this.length) {
-      throw new RangeError(
-        `Cannot ${what}: index must be an integer from 0 to ${this.length - 1}, received ${index}`,
-      );
-    }
-    return index;
-  }
-
   /**
    * Reads element `index`.
    *
@@ -646,7 +685,7 @@ export class SharedArray<K extends SharedKind = SharedKind> {
    * @throws {RangeError} When the index is out of bounds.
    */
   load(index: number): SharedValueType<K> {
-    return this.#cells.load(this.#index(index, "load shared array element"));
+    return this.#elements.load(index, "load shared array element");
   }
 
   /**
@@ -668,9 +707,7 @@ export class SharedArray<K extends SharedKind = SharedKind> {
    * @throws {RangeError} When the index is out of bounds or an integer does not fit the kind.
    */
   store(index: number, value: SharedValueType<K>): void {
-    const what = "store shared array element";
-    checkValue(this.kind, value, what);
-    this.#cells.store(this.#index(index, what), value);
+    this.#elements.store(index, value, "store shared array element");
   }
 
   /**
@@ -693,9 +730,7 @@ export class SharedArray<K extends SharedKind = SharedKind> {
    * @throws {RangeError} When the index is out of bounds or `n` is not a safe integer.
    */
   add(index: number, n: SharedValueType<K>): SharedValueType<K> {
-    const what = "add to shared array element";
-    checkAmount(this.kind, n, what);
-    return this.#cells.add(this.#index(index, what), n);
+    return this.#elements.add(index, n, "add to shared array element");
   }
 
   /**
@@ -718,9 +753,7 @@ export class SharedArray<K extends SharedKind = SharedKind> {
    * @throws {RangeError} When the index is out of bounds or `n` is not a safe integer.
    */
   sub(index: number, n: SharedValueType<K>): SharedValueType<K> {
-    const what = "subtract from shared array element";
-    checkAmount(this.kind, n, what);
-    return this.#cells.add(this.#index(index, what), negate(n));
+    return this.#elements.sub(index, n, "subtract from shared array element");
   }
 
   /**
@@ -742,9 +775,7 @@ export class SharedArray<K extends SharedKind = SharedKind> {
    * @throws {RangeError} When the index is out of bounds or an integer does not fit the kind.
    */
   exchange(index: number, value: SharedValueType<K>): SharedValueType<K> {
-    const what = "exchange shared array element";
-    checkValue(this.kind, value, what);
-    return this.#cells.exchange(this.#index(index, what), value);
+    return this.#elements.exchange(index, value, "exchange shared array element");
   }
 
   /**
@@ -774,10 +805,12 @@ export class SharedArray<K extends SharedKind = SharedKind> {
     expected: SharedValueType<K>,
     replacement: SharedValueType<K>,
   ): SharedValueType<K> {
-    const what = "compare-exchange shared array element";
-    checkValue(this.kind, expected, what);
-    checkValue(this.kind, replacement, what);
-    return this.#cells.compareExchange(this.#index(index, what), expected, replacement);
+    return this.#elements.compareExchange(
+      index,
+      expected,
+      replacement,
+      "compare-exchange shared array element",
+    );
   }
 
   /**
@@ -795,9 +828,7 @@ export class SharedArray<K extends SharedKind = SharedKind> {
    * @returns The elements' values.
    */
   toArray(): SharedValueType<K>[] {
-    const values: SharedValueType<K>[] = [];
-    for (let i = 0; i < this.length; i++) values.push(this.#cells.load(i));
-    return values;
+    return this.#elements.toArray();
   }
 }
 

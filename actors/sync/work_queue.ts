@@ -23,7 +23,7 @@
  */
 
 import { QueueClosedError } from "../../internal/errors.ts";
-import { watchDeadline } from "../../internal/abort.ts";
+import { noop, watchDeadline } from "../../internal/abort.ts";
 
 export { QueueClosedError };
 
@@ -59,7 +59,6 @@ export interface QueueHandle<T> extends AsyncIterable<T> {
 interface Waiter<T> {
   resolve: (value: T) => void;
   reject: (error: unknown) => void;
-  cleanup: () => void;
 }
 
 /**
@@ -136,25 +135,26 @@ export class WorkQueue<T> implements QueueHandle<T> {
     options: QueueWaitOptions | undefined,
     extra?: Partial<Waiter<V>> & Record<string, unknown>,
   ): Promise<V> {
-    if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
     return new Promise<V>((resolve, reject) => {
-      const waiter = {
+      let stopWatching = noop;
+      const waiter: Waiter<V> = {
         ...extra,
         resolve: (value: V) => {
-          waiter.cleanup();
+          stopWatching();
           resolve(value);
         },
         reject: (error: unknown) => {
-          waiter.cleanup();
+          stopWatching();
           reject(error);
         },
-      } as Waiter<V>;
-      waiter.cleanup = watchDeadline(options?.signal, options?.timeout, (reason) => {
+      };
+      list.push(waiter);
+      // A signal that is already aborted ends the wait here, before it starts.
+      stopWatching = watchDeadline(options?.signal, options?.timeout, (reason) => {
         const index = list.indexOf(waiter);
         if (index >= 0) list.splice(index, 1);
         waiter.reject(reason);
       });
-      list.push(waiter);
     });
   }
 
