@@ -34,7 +34,13 @@
  */
 
 import { ConnectionClosedError, ProtocolError } from "../../internal/errors.ts";
-import { type Codec, jsonCodec, v8Codec } from "../codec.ts";
+import type { Codec } from "../codec.ts";
+import {
+  type BuiltinCodecName,
+  builtinCodecName,
+  checkCodec,
+  codecNamed,
+} from "../framing/codec_options.ts";
 import { checkMaxFrameBytes, FrameReader, FrameWriter } from "../framing/framing.ts";
 import { FrameCodec } from "../framing/frame_codec.ts";
 import { portStreams } from "./_port_stream.ts";
@@ -63,9 +69,6 @@ export interface PipeTransportOptions {
   maxFrameBytes?: number;
 }
 
-/** The name of a codec that both sides of a worker or process boundary can load. */
-export type BuiltinCodecName = "v8" | "json";
-
 /**
  * What {@linkcode connect} needs to open the actor's end of a `pipe` channel.
  * Structured-cloneable; the streams travel in the transfer list.
@@ -86,28 +89,6 @@ export type PipeConnectOptions =
   }
   | { kind: "port"; port: MessagePort; codec: BuiltinCodecName; maxFrameBytes: number }
   | { kind: "stdio"; codec: BuiltinCodecName; maxFrameBytes: number };
-
-const BUILTIN_CODECS: Readonly<Record<BuiltinCodecName, Codec>> = { v8: v8Codec, json: jsonCodec };
-
-function checkCodec(codec: Codec | undefined, context: string): Codec {
-  if (codec === undefined) return v8Codec;
-  if (
-    codec === null || typeof codec !== "object" || typeof codec.encode !== "function" ||
-    typeof codec.decode !== "function"
-  ) {
-    throw new TypeError(`${context}: codec must have encode and decode methods, received ${codec}`);
-  }
-  return codec;
-}
-
-function builtinCodecName(codec: Codec, context: string): BuiltinCodecName {
-  for (const [name, builtin] of Object.entries(BUILTIN_CODECS)) {
-    if (builtin === codec) return name as BuiltinCodecName;
-  }
-  throw new TypeError(
-    `${context}: codec "${codec.name}" cannot be loaded on the other side, use v8Codec or jsonCodec`,
-  );
-}
 
 /** How long `close()` waits for written frames to leave. */
 const CLOSE_FLUSH_MS = 2000;
@@ -312,10 +293,7 @@ class StreamTransport implements Transport {
  */
 export function connect(options: PipeConnectOptions, stdio?: ProcessStdio): Transport {
   const context = "Cannot connect pipe transport";
-  const codec = BUILTIN_CODECS[options.codec];
-  if (codec === undefined || !Object.hasOwn(BUILTIN_CODECS, options.codec)) {
-    throw new TypeError(`${context}: unknown codec "${options.codec}", expected "v8" or "json"`);
-  }
+  const codec = codecNamed(options.codec, context);
   const limit = checkMaxFrameBytes(options.maxFrameBytes, context);
   switch (options.kind) {
     case "streams":

@@ -58,7 +58,8 @@ import {
   RingWriter,
   WRITER_WAIT,
 } from "./_ring.ts";
-import { type Codec, jsonCodec, v8Codec } from "../codec.ts";
+import type { Codec } from "../codec.ts";
+import { builtinCodec, builtinNameOf, checkCodec } from "../framing/codec_options.ts";
 import { FrameCodec } from "../framing/frame_codec.ts";
 import {
   emptyStats,
@@ -617,7 +618,6 @@ function settingsOf(options: RingTransportOptions, what: string): Settings {
   const {
     ringBytes = DEFAULT_RING_BYTES,
     maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
-    codec = v8Codec,
     codecModule,
     spinMicros = DEFAULT_SPIN_MICROS,
   } = options;
@@ -640,12 +640,7 @@ function settingsOf(options: RingTransportOptions, what: string): Settings {
       `Cannot create ${what}: spinMicros must be a number from 0 to 10000, received ${spinMicros}`,
     );
   }
-  if (
-    codec === null || typeof codec !== "object" || typeof codec.encode !== "function" ||
-    typeof codec.decode !== "function"
-  ) {
-    throw new TypeError(`Cannot create ${what}: codec must have encode() and decode() methods`);
-  }
+  const codec = checkCodec(options.codec, `Cannot create ${what}`);
   if (codecModule !== undefined && typeof codecModule !== "string") {
     throw new TypeError(
       `Cannot create ${what}: codecModule must be a module URL string, received ${typeof codecModule}`,
@@ -656,9 +651,7 @@ function settingsOf(options: RingTransportOptions, what: string): Settings {
 
 function codecTag(settings: Settings): RingConnectOptions["codec"] | undefined {
   if (settings.codecModule !== undefined) return "module";
-  if (settings.codec === v8Codec) return "v8";
-  if (settings.codec === jsonCodec) return "json";
-  return undefined;
+  return builtinNameOf(settings.codec);
 }
 
 /**
@@ -704,27 +697,25 @@ export function connect(options: RingConnectOptions): Transport | Promise<Transp
       settings.spinMicros,
     );
   };
-  switch (codec) {
-    case "v8":
-      return open(v8Codec);
-    case "json":
-      return open(jsonCodec);
-    case "module":
-      return import(String(codecModule)).then((module: { codec?: Codec }) => {
-        if (module.codec === undefined) {
-          throw new TypeError(
-            `Cannot connect ring transport: module ${codecModule} does not export "codec"`,
-          );
-        }
-        return open(module.codec);
-      });
-    default:
-      throw new TypeError(
-        `Cannot connect ring transport: codec must be "v8", "json" or "module", received ${
-          String(codec)
-        }`,
-      );
+  if (codec === "module") {
+    return import(String(codecModule)).then((module: { codec?: Codec }) => {
+      if (module.codec === undefined) {
+        throw new TypeError(
+          `Cannot connect ring transport: module ${codecModule} does not export "codec"`,
+        );
+      }
+      return open(module.codec);
+    });
   }
+  const builtin = builtinCodec(codec);
+  if (builtin === undefined) {
+    throw new TypeError(
+      `Cannot connect ring transport: codec must be "v8", "json" or "module", received ${
+        String(codec)
+      }`,
+    );
+  }
+  return open(builtin);
 }
 
 /**

@@ -78,10 +78,16 @@
  */
 
 import { ConnectionClosedError, FrameTooLargeError } from "../../internal/errors.ts";
-import { type Codec, jsonCodec, v8Codec } from "../codec.ts";
+import type { Codec } from "../codec.ts";
+import {
+  type BuiltinCodecName,
+  builtinCodecName,
+  checkCodec,
+  codecNamed,
+} from "../framing/codec_options.ts";
 import { checkMaxFrameBytes, encodeFrames, FRAME_PREFIX_BYTES } from "../framing/framing.ts";
 import { FrameCodec } from "../framing/frame_codec.ts";
-import { type BuiltinCodecName, pipeTransportFromStreams } from "../pipe/pipe.ts";
+import { pipeTransportFromStreams } from "../pipe/pipe.ts";
 import { ConnStreams } from "./_conn.ts";
 import {
   checkSecret,
@@ -110,8 +116,6 @@ const CLOSE_LINGER_MS = 2000;
 const MAX_PENDING_HANDSHAKES = 64;
 /** The default TCP hostname: loopback only. */
 const DEFAULT_HOSTNAME = "127.0.0.1";
-
-const BUILTIN_CODECS: Readonly<Record<BuiltinCodecName, Codec>> = { v8: v8Codec, json: jsonCodec };
 
 /** A shared secret: a string (its UTF-8 bytes) or bytes, at least 16 bytes long. */
 export type SocketSecret = string | Uint8Array;
@@ -307,29 +311,6 @@ function formatAddr(addr: Deno.Addr): string {
 
 // ---------------------------------------------------------------------------
 // Validation.
-
-function checkCodec(codec: unknown, context: string): Codec {
-  if (codec === undefined) return v8Codec;
-  if (
-    codec === null || typeof codec !== "object" ||
-    typeof (codec as Codec).encode !== "function" ||
-    typeof (codec as Codec).decode !== "function" || typeof (codec as Codec).name !== "string"
-  ) {
-    throw new TypeError(
-      `${context}: codec must have a name and encode and decode methods, received ${codec}`,
-    );
-  }
-  return codec as Codec;
-}
-
-function builtinCodecName(codec: Codec, context: string): BuiltinCodecName {
-  for (const [name, builtin] of Object.entries(BUILTIN_CODECS)) {
-    if (builtin === codec) return name as BuiltinCodecName;
-  }
-  throw new TypeError(
-    `${context}: codec "${codec.name}" cannot be loaded on the other side, use v8Codec or jsonCodec`,
-  );
-}
 
 function checkSettings(options: SocketOptions, context: string): Settings {
   const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
@@ -1181,10 +1162,7 @@ export async function dialSocket(options: DialSocketOptions): Promise<SocketTran
  */
 export async function connect(options: SocketConnectOptions): Promise<Transport> {
   const context = "Cannot connect socket transport";
-  const codec = BUILTIN_CODECS[options.codec];
-  if (codec === undefined || !Object.hasOwn(BUILTIN_CODECS, options.codec)) {
-    throw new TypeError(`${context}: unknown codec "${options.codec}", expected "v8" or "json"`);
-  }
+  const codec = codecNamed(options.codec, context);
   const settings = checkSettings({
     codec,
     maxFrameBytes: options.maxFrameBytes,
