@@ -33,7 +33,7 @@
  * @module
  */
 
-import { ConnectionClosedError, ProtocolError } from "../../internal/errors.ts";
+import { ConnectionClosedError } from "../../internal/errors.ts";
 import type { Codec } from "../codec.ts";
 import {
   type BuiltinCodecName,
@@ -41,20 +41,16 @@ import {
   checkCodec,
   codecNamed,
 } from "../framing/codec_options.ts";
-import { checkMaxFrameBytes, FrameReader, FrameWriter } from "../framing/framing.ts";
-import { FrameCodec } from "../framing/frame_codec.ts";
+import { checkMaxFrameBytes } from "../framing/framing.ts";
+import { checkStreams, StreamTransport } from "../framing/stream_transport.ts";
 import { portStreams } from "./_port_stream.ts";
-import {
-  emptyStats,
-  type HostKind,
-  type ProcessStdio,
-  type SendHints,
-  type Transport,
-  type TransportFactory,
-  type TransportLink,
-  type TransportStats,
+import type {
+  HostKind,
+  ProcessStdio,
+  Transport,
+  TransportFactory,
+  TransportLink,
 } from "../transport.ts";
-import { noop, settleWithin } from "../../internal/abort.ts";
 
 /** Options of the `pipe` transport. */
 export interface PipeTransportOptions {
@@ -89,195 +85,6 @@ export type PipeConnectOptions =
   }
   | { kind: "port"; port: MessagePort; codec: BuiltinCodecName; maxFrameBytes: number }
   | { kind: "stdio"; codec: BuiltinCodecName; maxFrameBytes: number };
-
-/** How long `close()` waits for written frames to leave. */
-const CLOSE_FLUSH_MS = 2000;
-
-/** A {@linkcode Transport} over a readable and a writable byte stream; either may be absent. */
-class StreamTransport implements Transport {
-  readonly name = "pipe";
-  readonly maxMessageBytes: number;
-  readonly #codec: FrameCodec;
-  readonly #limit: number;
-  readonly #readable: ReadableStream<Uint8Array> | undefined;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  readonly #frames: FrameWriter;
-  readonly #stats = emptyStats();
-  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  #receiving = false;
-  #closed = false;
-  #closing: Promise<void> | undefined;
-  #writeError: { error: unknown } | undefined;
-  #room: PromiseWithResolvers<void> | undefined;
-
-  constructor(
-    readable: ReadableStream<Uint8Array> | undefined,
-    writable: WritableStream<Uint8Array> | undefined,
-    codec: Codec,
-    maxFrameBytes: number,
-  ) {
-    this.#codec = new FrameCodec(codec);
-    this.#limit = maxFrameBytes;
-    this.maxMessageBytes = maxFrameBytes;
-    this.#readable = readable;
-    const writer = writable?.getWriter();
-    this.#writer = writer;
-    this.#frames = new FrameWriter((bytes) => this.#write(bytes), maxFrameBytes);
-    writer?.closed.catch((error) => this.#writeFailed(error));
-  }
-
-  send(messages: readonly unknown[], hints?: SendHints): void | Promise<void> {
-    if (this.#closed) throw new ConnectionClosedError("send", "local");
-    const writer = this.#writer;
-    if (writer === undefined) {
-      throw new TypeError("Cannot send: this end of the pipe only receives");
-    }
-    if (this.#writeError) {
-      throw new ConnectionClosedError("send", "peer", { cause: this.#writeError.error });
-    }
-    // The frame may live in the codec's scratch buffer: add() copies it at once.
-    this.#stats.bytesSent += this.#frames.add(this.#codec.encode(messages, hints?.kind));
-    this.#stats.batchesSent++;
-    this.#stats.messagesSent += messages.length;
-    const room = writer.desiredSize;
-    if (room !== null && room <= 0) return this.#waitForRoom(writer);
-  }
-
-  #write(bytes: Uint8Array): void {
-    if (this.#writeError) return;
-    this.#writer!.write(bytes).catch((error) => this.#writeFailed(error));
-  }
-
-  #writeFailed(error: unknown): void {
-    if (this.#writeError) return;
-    this.#writeError = { error };
-    this.#frames.discard();
-    const room = this.#room;
-    this.#room = undefined;
-    room?.reject(
-      new ConnectionClosedError("send", this.#closed ? "local" : "peer", { cause: error }),
-    );
-  }
-
-  #waitForRoom(writer: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
-    if (this.#room === undefined) {
-      const room = Promise.withResolvers<void>();
-      // A caller that drops the promise must not cause an unhandled rejection.
-      room.promise.catch(noop);
-      this.#room = room;
-      writer.ready.then(() => {
-        if (this.#room === room) this.#room = undefined;
-        room.resolve();
-      }, (error) => this.#writeFailed(error));
-    }
-    return this.#room.promise;
-  }
-
-  receive(): AsyncIterable<unknown[]> {
-    if (this.#readable === undefined) {
-      throw new TypeError("Cannot receive: this end of the pipe only sends");
-    }
-    if (this.#receiving) {
-      throw new TypeError("Cannot receive: receive() was already called on this transport");
-    }
-    this.#receiving = true;
-    return this.#read(this.#readable);
-  }
-
-  async *#read(readable: ReadableStream<Uint8Array>): AsyncGenerator<unknown[]> {
-    if (this.#closed) return;
-    const reader = readable.getReader();
-    this.#reader = reader;
-    const frames = new FrameReader(this.#limit);
-    let ended = false;
-    try {
-      while (true) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await reader.read();
-        } catch (error) {
-          if (this.#closed) return;
-          throw new ProtocolError("Cannot receive: the stream failed", { cause: error });
-        }
-        if (this.#closed) return;
-        if (result.done) {
-          ended = true;
-          frames.end();
-          return;
-        }
-        const chunk = result.value;
-        if (!(chunk instanceof Uint8Array)) {
-          throw new ProtocolError(
-            `Cannot receive: the stream yielded ${typeof chunk}, expected Uint8Array chunks`,
-          );
-        }
-        this.#stats.bytesReceived += chunk.length;
-        for (const body of frames.push(chunk)) {
-          let batch: unknown[];
-          try {
-            batch = this.#codec.decode(body);
-          } catch (error) {
-            throw new ProtocolError(
-              `Cannot receive: a ${body.length}-byte frame does not decode with the ${this.#codec.name} codec`,
-              { cause: error },
-            );
-          }
-          this.#stats.batchesReceived++;
-          this.#stats.messagesReceived += batch.length;
-          yield batch;
-          if (this.#closed) return;
-        }
-      }
-    } catch (error) {
-      this.#fail(error);
-      throw error;
-    } finally {
-      // The consumer stopped early, this end failed or was closed: stop reading.
-      if (!ended) reader.cancel().catch(noop);
-    }
-  }
-
-  /** Closes both directions at once after a protocol error. */
-  #fail(error: unknown): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#frames.discard();
-    this.#releaseRoom();
-    this.#writer?.abort(error).catch(noop);
-    this.#closing = Promise.resolve();
-  }
-
-  #releaseRoom(): void {
-    const room = this.#room;
-    this.#room = undefined;
-    room?.resolve();
-  }
-
-  close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    this.#closed = true;
-    this.#releaseRoom();
-    const writer = this.#writer;
-    let flushed: Promise<unknown> = Promise.resolve();
-    if (writer !== undefined && this.#writeError === undefined) {
-      this.#frames.flush();
-      // Wait for what was written to leave (a process about to exit must not
-      // lose its last frames), but not for a peer that stopped reading.
-      flushed = settleWithin(writer.close(), CLOSE_FLUSH_MS);
-    }
-    const reader = this.#reader;
-    const readable = this.#readable;
-    let cancelled: Promise<void> = Promise.resolve();
-    if (reader !== undefined) cancelled = reader.cancel();
-    else if (readable !== undefined && !readable.locked) cancelled = readable.cancel();
-    this.#closing = Promise.all([cancelled.catch(noop), flushed]).then(noop);
-    return this.#closing;
-  }
-
-  stats(): TransportStats {
-    return { ...this.#stats };
-  }
-}
 
 /**
  * Opens the actor's end of a `pipe` channel. The runtime calls it inside the
@@ -357,25 +164,6 @@ export function pipeTransportFromStreams(
   const codec = checkCodec(options.codec, context);
   const limit = checkMaxFrameBytes(options.maxFrameBytes, context);
   return new StreamTransport(readable, writable, codec, limit);
-}
-
-function checkStreams(
-  readable: ReadableStream<Uint8Array> | undefined,
-  writable: WritableStream<Uint8Array> | undefined,
-  context: string,
-): void {
-  if (readable !== undefined) {
-    if (!(readable instanceof ReadableStream)) {
-      throw new TypeError(`${context}: readable must be a ReadableStream, received ${readable}`);
-    }
-    if (readable.locked) throw new TypeError(`${context}: readable is locked by another reader`);
-  }
-  if (writable !== undefined) {
-    if (!(writable instanceof WritableStream)) {
-      throw new TypeError(`${context}: writable must be a WritableStream, received ${writable}`);
-    }
-    if (writable.locked) throw new TypeError(`${context}: writable is locked by another writer`);
-  }
 }
 
 /**

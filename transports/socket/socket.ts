@@ -87,7 +87,7 @@ import {
 } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes, encodeFrames, FRAME_PREFIX_BYTES } from "../framing/framing.ts";
 import { FrameCodec } from "../framing/frame_codec.ts";
-import { pipeTransportFromStreams } from "../pipe/pipe.ts";
+import { StreamTransport } from "../framing/stream_transport.ts";
 import { ConnStreams } from "./_conn.ts";
 import {
   checkSecret,
@@ -391,7 +391,7 @@ class SocketEnd implements SocketTransport {
   readonly #connected = Promise.withResolvers<boolean>();
   readonly #queuedStats = emptyStats();
   readonly #onClose: () => Promise<void>;
-  /** Encodes what is sent before the peer connected; then the pipe transport encodes. */
+  /** Encodes what is sent before the peer connected; then the stream transport encodes. */
   #queuedCodec: FrameCodec | undefined;
   #queued: Uint8Array[] = [];
   #queuedBytes = 0;
@@ -447,10 +447,7 @@ class SocketEnd implements SocketTransport {
     }
     this.#conn = conn;
     this.#streams = streams;
-    this.#inner = pipeTransportFromStreams(streams.readable, streams.writable, {
-      codec: this.#codec,
-      maxFrameBytes: this.#limit,
-    });
+    this.#inner = new StreamTransport(streams.readable, streams.writable, this.#codec, this.#limit);
     this.#connected.resolve(true);
     this.#releaseRoom();
   }
