@@ -140,21 +140,23 @@ export {
   ringTransportPair,
 } from "./transports/ring/ring.ts";
 export {
+  pipeTransport,
+  pipeTransportFromStreams,
+  type PipeTransportOptions,
+} from "./transports/pipe/pipe.ts";
+export {
   type Connection,
   connectionFromStreams,
   Pipe,
   type PipeEnd,
   pipeEnds,
   type PipeOptions,
-  pipeTransport,
-  pipeTransportFromStreams,
-  type PipeTransportOptions,
   type ReadConnection,
   type ReadPipeEnd,
   type RecvOptions,
   type WriteConnection,
   type WritePipeEnd,
-} from "./transports/pipe/pipe.ts";
+} from "./transports/pipe/channel.ts";
 export {
   dialSocket,
   type DialSocketOptions,
