@@ -10,6 +10,7 @@
  */
 
 import { ConnectionClosedError } from "../../internal/errors.ts";
+import { watchDeadline } from "../../internal/abort.ts";
 import { checkCodec } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes } from "../framing/framing.ts";
 import { checkStreams, StreamTransport } from "../framing/stream_transport.ts";
@@ -220,47 +221,32 @@ class PipeConnection<T> implements Connection<T> {
     if (this.#ended) return Promise.reject(this.#ended.error);
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const settle = (): boolean => {
-        const index = this.#waiters.indexOf(waiter);
-        if (index === -1) return false;
-        this.#waiters.splice(index, 1);
-        return true;
-      };
-      const cleanup = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const onAbort = (): void => {
-        cleanup();
-        if (settle()) reject(signal!.reason);
-      };
       const waiter: Waiter<T> = {
         resolve(value) {
-          cleanup();
+          stop();
           resolve(value);
         },
         reject(error) {
-          cleanup();
+          stop();
           reject(error);
         },
       };
-      if (timeout !== undefined && timeout !== Infinity) {
-        timer = setTimeout(() => {
-          timer = undefined;
-          cleanup();
-          if (settle()) {
-            reject(
-              new DOMException(
-                `Cannot receive: no message arrived within ${timeout} ms`,
-                "TimeoutError",
-              ),
-            );
-          }
-        }, timeout);
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(waiter);
+      const stop = watchDeadline(
+        signal,
+        timeout === Infinity ? undefined : timeout,
+        (reason) => {
+          const index = this.#waiters.indexOf(waiter);
+          if (index === -1) return;
+          this.#waiters.splice(index, 1);
+          reject(reason);
+        },
+        () =>
+          new DOMException(
+            `Cannot receive: no message arrived within ${timeout} ms`,
+            "TimeoutError",
+          ),
+      );
       this.#pull();
     });
   }

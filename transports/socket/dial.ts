@@ -6,7 +6,7 @@
  * @module
  */
 
-import { noop } from "../../internal/abort.ts";
+import { watchDeadline } from "../../internal/abort.ts";
 import { SocketEnd, type SocketTransport } from "./end.ts";
 import { checkSecret, clientHandshake, importSecret } from "./_handshake.ts";
 import {
@@ -69,20 +69,16 @@ function connectAbortably(address: Address, signal: AbortSignal | undefined): Pr
     : Deno.connect({ transport: "tcp", hostname: address.hostname, port: address.port });
   if (signal === undefined) return connecting;
   return new Promise<Deno.Conn>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason);
-      connecting.then((conn) => conn.close(), noop);
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
+    // An abort rejects at once; the connection, when it comes, is closed below.
+    const stop = watchDeadline(signal, undefined, reject);
     connecting.then(
       (conn) => {
-        signal.removeEventListener("abort", onAbort);
+        stop();
         if (signal.aborted) conn.close();
         else resolve(conn);
       },
       (error) => {
-        signal.removeEventListener("abort", onAbort);
+        stop();
         reject(error);
       },
     );

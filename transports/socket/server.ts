@@ -8,6 +8,7 @@
  */
 
 import { ConnectionClosedError } from "../../internal/errors.ts";
+import { watchDeadline } from "../../internal/abort.ts";
 import { bindPrivateUnix, bindTcp, bindUnixPath, type Bound, closeListener } from "./bind.ts";
 import { SocketEnd, type SocketTransport } from "./end.ts";
 import { checkSecret, importSecret, serverHandshake } from "./_handshake.ts";
@@ -240,23 +241,22 @@ class Server implements SocketServer {
     if (this.#failure) return Promise.reject(this.#failure.error);
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<SocketTransport>((resolve, reject) => {
-      const onAbort = (): void => {
-        const index = this.#waiters.indexOf(waiter);
-        if (index !== -1) this.#waiters.splice(index, 1);
-        reject(signal!.reason);
-      };
       const waiter: Waiter = {
         resolve(end) {
-          signal?.removeEventListener("abort", onAbort);
+          stop();
           resolve(end);
         },
         reject(error) {
-          signal?.removeEventListener("abort", onAbort);
+          stop();
           reject(error);
         },
       };
-      signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(waiter);
+      const stop = watchDeadline(signal, undefined, (reason) => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index !== -1) this.#waiters.splice(index, 1);
+        reject(reason);
+      });
     });
   }
 
