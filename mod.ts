@@ -142,39 +142,40 @@ export {
   ringTransportPair,
 } from "./transports/ring/ring.ts";
 export {
+  pipeTransport,
+  pipeTransportFromStreams,
+  type PipeTransportOptions,
+} from "./transports/pipe/pipe.ts";
+export {
   type Connection,
   connectionFromStreams,
   Pipe,
   type PipeEnd,
   pipeEnds,
   type PipeOptions,
-  pipeTransport,
-  pipeTransportFromStreams,
-  type PipeTransportOptions,
   type ReadConnection,
   type ReadPipeEnd,
   type RecvOptions,
   type WriteConnection,
   type WritePipeEnd,
-} from "./transports/pipe/pipe.ts";
-export {
-  dialSocket,
-  type DialSocketOptions,
-  listenSocket,
-  type ListenSocketOptions,
-  type SocketConnectOptions,
-  type SocketOptions,
-  type SocketRejection,
-  type SocketSecret,
-  type SocketServer,
-  type SocketServerOptions,
-  type SocketTransport,
-  socketTransport,
-  type SocketTransportOptions,
-  type SocketWaitOptions,
-  type TcpDialOptions,
-  type TcpListenOptions,
-  type UnixDialOptions,
-  type UnixListenOptions,
-} from "./transports/socket/socket.ts";
+} from "./transports/pipe/channel.ts";
+export { dialSocket } from "./transports/socket/dial.ts";
+export { listenSocket, type SocketServer } from "./transports/socket/server.ts";
+export type { SocketTransport } from "./transports/socket/end.ts";
+export { socketTransport } from "./transports/socket/socket.ts";
+export type {
+  DialSocketOptions,
+  ListenSocketOptions,
+  SocketConnectOptions,
+  SocketOptions,
+  SocketRejection,
+  SocketSecret,
+  SocketServerOptions,
+  SocketTransportOptions,
+  SocketWaitOptions,
+  TcpDialOptions,
+  TcpListenOptions,
+  UnixDialOptions,
+  UnixListenOptions,
+} from "./transports/socket/options.ts";
 export { type Codec, jsonCodec, v8Codec } from "./transports/codec.ts";

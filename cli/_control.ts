@@ -18,7 +18,7 @@
 // A request line may hold at most 64 KiB; a longer one ends the connection.
 
 import { dirname, join } from "node:path";
-import { removeStaleSocket } from "../transports/socket/socket.ts";
+import { removeStaleSocket } from "../transports/socket/bind.ts";
 import { UsageError } from "./_args.ts";
 
 /** The protocol name in the server's greeting. */

@@ -2,14 +2,8 @@ import assert from "node:assert/strict";
 import { ConnectionClosedError, ProtocolError } from "../internal/errors.ts";
 import { type Codec, jsonCodec } from "../transports/codec.ts";
 import { FrameReader } from "../transports/framing/framing.ts";
-import {
-  connect,
-  connectionFromStreams,
-  Pipe,
-  pipeEnds,
-  pipeTransport,
-  pipeTransportFromStreams,
-} from "../transports/pipe/pipe.ts";
+import { connect, pipeTransport, pipeTransportFromStreams } from "../transports/pipe/pipe.ts";
+import { connectionFromStreams, Pipe, pipeEnds } from "../transports/pipe/channel.ts";
 import { within } from "./_helpers.ts";
 
 const DEADLINE_MS = 20_000;

@@ -7,14 +7,14 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { AuthenticationError, ConnectionClosedError, ProtocolError } from "../internal/errors.ts";
-import {
-  dialSocket,
-  type DialSocketOptions,
-  listenSocket,
-  type SocketConnectOptions,
-  type SocketRejection,
-  socketTransport,
-} from "../transports/socket/socket.ts";
+import { dialSocket } from "../transports/socket/dial.ts";
+import { listenSocket } from "../transports/socket/server.ts";
+import { socketTransport } from "../transports/socket/socket.ts";
+import type {
+  DialSocketOptions,
+  SocketConnectOptions,
+  SocketRejection,
+} from "../transports/socket/options.ts";
 import type { Transport } from "../transports/transport.ts";
 import { type Codec, jsonCodec } from "../transports/codec.ts";
 import { within } from "./_helpers.ts";

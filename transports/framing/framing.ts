@@ -1,5 +1,5 @@
 /**
- * Length-prefixed frames for the byte transports (`pipe`, later `socket`).
+ * Length-prefixed frames for the byte transports (`pipe`, `socket`).
  *
  * Wire format: each frame is a 4-byte unsigned length in little-endian byte
  * order, followed by that many bytes of body (one codec-encoded batch). The

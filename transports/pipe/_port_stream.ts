@@ -1,22 +1,26 @@
-// A duplex byte stream over one MessagePort, for the `pipe` transport between
-// threads. A transferred web stream moves one chunk per round trip between
-// threads (the receiving side pulls each chunk with a message of its own),
-// which made a pipe to a worker 2-3 times slower than the port beneath it.
-// Here chunks are posted as they are written, their buffers transferred, and
-// the reader gives credit back in bytes: up to `windowBytes` may be in flight
-// before `desiredSize` drops to 0 and the writer waits on `ready`.
-//
-// Both directions are stand-ins for web streams (`_stream_parts.ts`), as a
-// process actor's stdio is.
-//
-// Ownership: `write()` takes the chunk's whole buffer (from 16 KiB on it is
-// transferred, so the caller's views of it are detached). The pipe's frame
-// writer hands each chunk over for good, which is what makes this safe.
-//
-// On the port: a `Uint8Array` is data, a number is credit (bytes the peer
-// read), and a string is the end of a direction: END (the peer's writer
-// closed), ABORT (it aborted: the reader fails), CANCEL (the peer's reader
-// cancelled: this side's writer fails).
+/**
+ * A duplex byte stream over one MessagePort, for the `pipe` transport between
+ * threads. A transferred web stream moves one chunk per round trip between
+ * threads (the receiving side pulls each chunk with a message of its own),
+ * which made a pipe to a worker 2-3 times slower than the port beneath it.
+ * Here chunks are posted as they are written, their buffers transferred, and
+ * the reader gives credit back in bytes: up to `windowBytes` may be in flight
+ * before `desiredSize` drops to 0 and the writer waits on `ready`.
+ *
+ * Both directions are stand-ins for web streams (`internal/stream_parts.ts`), as a
+ * process actor's stdio is.
+ *
+ * Ownership: `write()` takes the chunk's whole buffer (from 16 KiB on it is
+ * transferred, so the caller's views of it are detached). The pipe's frame
+ * writer hands each chunk over for good, which is what makes this safe.
+ *
+ * On the port: a `Uint8Array` is data, a number is credit (bytes the peer
+ * read), and a string is the end of a direction: END (the peer's writer
+ * closed), ABORT (it aborted: the reader fails), CANCEL (the peer's reader
+ * cancelled: this side's writer fails).
+ *
+ * @module
+ */
 
 import {
   type PartReader,

@@ -58,7 +58,8 @@ import {
   RingWriter,
   WRITER_WAIT,
 } from "./_ring.ts";
-import { type Codec, jsonCodec, v8Codec } from "../codec.ts";
+import type { Codec } from "../codec.ts";
+import { builtinCodec, builtinNameOf, checkCodec } from "../framing/codec_options.ts";
 import { FrameCodec } from "../framing/frame_codec.ts";
 import {
   emptyStats,
@@ -69,7 +70,7 @@ import {
   type TransportLink,
   type TransportStats,
 } from "../transport.ts";
-import { noop } from "../../internal/abort.ts";
+import { WaitPolicy } from "./_wait_policy.ts";
 
 /** Default bytes of each ring's data area (see `RingTransportOptions.ringBytes`). */
 const DEFAULT_RING_BYTES = 1024 * 1024;
@@ -79,16 +80,6 @@ const BATCH_BYTES = 128 * 1024;
 const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** Default longest spin while a reply is likely. */
 const DEFAULT_SPIN_MICROS = 50;
-/** The busy part of a spin, in ms; the rest of `spinMicros` blocks in `Atomics.wait`. */
-const BUSY_SPIN_MS = 0.025;
-/** Batches delivered between looks at the clock for {@linkcode FAIRNESS_MS}. */
-const FAIRNESS_CHECK_EVERY = 4;
-/** Longest run of batches delivered without letting the event loop run, in ms. */
-const FAIRNESS_MS = 0.2;
-/** Failed reply spins double a penalty (in spins skipped) up to this. */
-const MAX_SPIN_BACKOFF = 16;
-/** Largest delay a timer takes; the keep-alive timer never fires in practice. */
-const KEEP_ALIVE_MS = 2 ** 31 - 1;
 
 /** Options of {@linkcode ringTransport} and {@linkcode ringTransportPair}. */
 export interface RingTransportOptions {
@@ -192,29 +183,13 @@ class RingTransport implements Transport, AsyncDisposable {
   #ended = false;
   #frames: Uint8Array[] = [];
   #frameIndex = 0;
-  #parked: (() => void) | undefined;
-  #readerWait: Promise<unknown> | undefined;
 
-  // Spinning. `#armed`: sent since the last batch arrived, so a reply is
-  // likely. `#flowing`: batches have been arriving, so more are likely.
-  #spinMs: number;
-  #armed = false;
-  #flowing = false;
-  #spinBackoff = 0;
-  #spinSkip = 0;
-  #hopWord = new Int32Array(new SharedArrayBuffer(4));
-  #hopping = false;
-  // Fairness: batches delivered since the last check, and when the event loop last ran.
-  #streak = 0;
-  #lastBreak = performance.now();
+  // Spinning, sleeping, fairness and keep-alive.
+  readonly #wait: WaitPolicy;
 
   // Sending.
   #queue: PendingWrite[] = [];
   #pumping = false;
-
-  // Keeps the event loop alive while waiting: a pending waitAsync does not.
-  #timer: number | undefined;
-  #refs = 0;
 
   constructor(
     inbound: SharedArrayBuffer,
@@ -228,7 +203,7 @@ class RingTransport implements Transport, AsyncDisposable {
     this.#out = new RingWriter(outbound);
     this.#maxBytes = maxMessageBytes;
     this.maxMessageBytes = maxMessageBytes;
-    this.#spinMs = spinMicros / 1000;
+    this.#wait = new WaitPolicy(this.#in, this.#out, spinMicros);
     this.#roomWanted = Math.max(RECORD_HEADER_BYTES, ringCapacity(outbound) / 4);
     this.batchBytes = Math.min(this.#roomWanted, BATCH_BYTES);
   }
@@ -246,7 +221,7 @@ class RingTransport implements Transport, AsyncDisposable {
     stats.messagesSent += messages.length;
     stats.batchesSent++;
     stats.bytesSent += length;
-    if (hints?.quiet !== true) this.#armSpin();
+    if (hints?.quiet !== true) this.#wait.arm();
     let done = 0;
     if (this.#queue.length === 0) {
       done = this.#out.write(frame, length, 0);
@@ -268,7 +243,7 @@ class RingTransport implements Transport, AsyncDisposable {
       next: () => this.#next(),
       return: () => {
         this.#ended = true;
-        this.#wakeParked();
+        this.#wait.wake();
         return Promise.resolve(DONE);
       },
     };
@@ -287,12 +262,10 @@ class RingTransport implements Transport, AsyncDisposable {
     // Wake this end's own waiters: the receiver and a send waiting for room.
     Atomics.notify(this.#in.words, READER_SLEEP);
     Atomics.notify(this.#out.words, WRITER_WAIT);
-    this.#wakeParked();
+    this.#wait.close();
     const queue = this.#queue;
     this.#queue = [];
     for (const pending of queue) pending.resolve();
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
     return Promise.resolve();
   }
 
@@ -310,17 +283,9 @@ class RingTransport implements Transport, AsyncDisposable {
     if (this.#ended) return Promise.resolve(DONE);
     try {
       let batch = this.#poll();
-      // A reply to what this end just sent is likely: wait for it here. Not
-      // subject to the backoff, which would keep two sides that missed each
-      // other once in their slow, sleeping mode.
-      if (batch === undefined && !this.#ended && this.#armed && this.#spinMs > 0 && this.#spin()) {
-        batch = this.#poll();
-      }
-      if (batch !== undefined) {
-        this.#flowing = true;
-        if (++this.#streak >= FAIRNESS_CHECK_EVERY) return this.#fairly(batch);
-        return Promise.resolve({ value: batch, done: false });
-      }
+      // A reply to what this end just sent is likely: wait for it here.
+      if (batch === undefined && !this.#ended && this.#wait.spinForReply()) batch = this.#poll();
+      if (batch !== undefined) return this.#wait.deliver(batch);
       if (this.#ended) return Promise.resolve(DONE);
     } catch (error) {
       this.#ended = true;
@@ -329,33 +294,15 @@ class RingTransport implements Transport, AsyncDisposable {
     return this.#sleepingNext();
   }
 
-  /**
-   * Delivers a batch, but through a macrotask when batches have come
-   * without a break for a while, so timers and I/O on this thread still run
-   * while the peer keeps the ring full.
-   */
-  #fairly(batch: unknown[]): Promise<IteratorResult<unknown[]>> {
-    this.#streak = 0;
-    const now = performance.now();
-    if (now - this.#lastBreak < FAIRNESS_MS) return Promise.resolve({ value: batch, done: false });
-    this.#ref();
-    return this.#hop().then(() => {
-      this.#unref();
-      this.#lastBreak = performance.now();
-      return { value: batch, done: false };
-    });
-  }
-
   async #sleepingNext(): Promise<IteratorResult<unknown[]>> {
-    this.#ref();
+    const wait = this.#wait;
+    wait.ref();
     try {
       while (true) {
-        if (this.#armed || this.#flowing) this.#spinLater();
-        await this.#sleep();
-        this.#lastBreak = performance.now();
+        await wait.sleep();
         const batch = this.#poll();
         if (batch !== undefined) {
-          this.#flowing = true;
+          wait.flowing = true;
           return { value: batch, done: false };
         }
         if (this.#ended) return DONE;
@@ -364,7 +311,7 @@ class RingTransport implements Transport, AsyncDisposable {
       this.#ended = true;
       throw error;
     } finally {
-      this.#unref();
+      wait.unref();
     }
   }
 
@@ -397,7 +344,7 @@ class RingTransport implements Transport, AsyncDisposable {
         }
         return undefined;
       }
-      this.#armed = false;
+      this.#wait.armed = false;
     }
     const frame = frames[this.#frameIndex]!;
     frames[this.#frameIndex++] = undefined as unknown as Uint8Array;
@@ -417,129 +364,12 @@ class RingTransport implements Transport, AsyncDisposable {
     return batch;
   }
 
-  /** Sleeps until the peer publishes, closes, or this end wakes itself. */
-  async #sleep(): Promise<void> {
-    const reader = this.#in;
-    if (this.#closed || !reader.prepareSleep()) return;
-    if (this.#readerWait === undefined) {
-      const result = Atomics.waitAsync(reader.words, READER_SLEEP, 1);
-      if (!result.async) {
-        reader.awake();
-        return;
-      }
-      // One waiter at most: a sleep that ended early (a spin found data)
-      // leaves it pending, and the next sleep reuses it.
-      this.#readerWait = result.value.then(() => {
-        this.#readerWait = undefined;
-        this.#wakeParked();
-      });
-    }
-    await new Promise<void>((resolve) => (this.#parked = resolve));
-    reader.awake();
-  }
-
-  #wakeParked(): void {
-    const parked = this.#parked;
-    if (parked !== undefined) {
-      this.#parked = undefined;
-      parked();
-    }
-  }
-
-  /** Whether a spin may start: failed spins make the next ones skip, doubling up to a bound. */
-  #maySpin(): boolean {
-    if (this.#spinMs <= 0) return false;
-    if (this.#spinSkip === 0) return true;
-    this.#spinSkip--;
-    return false;
-  }
-
-  /**
-   * Waits, holding the thread, until data arrives, the peer closes, or
-   * `spinMicros` pass: a busy spin first, then a blocking `Atomics.wait` for
-   * the rest, which the peer's notify ends in a few microseconds (far sooner
-   * than it wakes an event loop) and which leaves the core to other threads
-   * when there are more threads than cores.
-   */
-  #spin(): boolean {
-    const reader = this.#in;
-    const start = performance.now();
-    const busyUntil = start + Math.min(this.#spinMs, BUSY_SPIN_MS);
-    const deadline = start + this.#spinMs;
-    let found = false;
-    for (let i = 1;; i++) {
-      if (reader.hasData()) {
-        found = true;
-        break;
-      }
-      if ((i & 63) === 0 && performance.now() >= busyUntil) break;
-      Atomics.pause();
-    }
-    while (!found) {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      if (!reader.prepareSleep()) {
-        found = true;
-        break;
-      }
-      Atomics.wait(reader.words, READER_SLEEP, 1, left);
-      reader.awake();
-      found = reader.hasData() || reader.writerClosed();
-    }
-    if (found) {
-      this.#spinBackoff = 0;
-      return true;
-    }
-    this.#spinBackoff = Math.min(this.#spinBackoff * 2 || 1, MAX_SPIN_BACKOFF);
-    this.#spinSkip = this.#spinBackoff;
-    this.#flowing = false;
-    return false;
-  }
-
-  /**
-   * Spins once the current macrotask is over, while the receiver sleeps: by
-   * then this thread has run what it had queued (the handlers of the batch
-   * just delivered, which may be what the peer waits for), so spinning holds
-   * nothing up, and data the peer sends next is caught without a wake-up.
-   */
-  #spinLater(): void {
-    if (this.#hopping || this.#spinMs <= 0) return;
-    this.#hopping = true;
-    this.#hop().then(this.#lateSpin);
-  }
-
-  #lateSpin = (): void => {
-    this.#hopping = false;
-    if (this.#parked === undefined || !(this.#armed || this.#flowing) || !this.#maySpin()) return;
-    // Awake while spinning, so the peer does not pay for a notify we do not need.
-    const reader = this.#in;
-    reader.awake();
-    if (this.#spin() || !reader.prepareSleep()) this.#wakeParked();
-  };
-
-  /**
-   * Resolves in a later macrotask: a self-notified `Atomics.waitAsync`
-   * settles through the event loop's task queue, in a few microseconds, with
-   * no port or timer to clean up. The caller keeps the loop alive meanwhile.
-   */
-  #hop(): Promise<unknown> {
-    const result = Atomics.waitAsync(this.#hopWord, 0, 0);
-    Atomics.notify(this.#hopWord, 0);
-    return result.async ? result.value : Promise.resolve();
-  }
-
-  /** A send makes a reply likely: spin for it, now or once the receiver sleeps. */
-  #armSpin(): void {
-    this.#armed = true;
-    if (this.#parked !== undefined) this.#spinLater();
-  }
-
   // ---- Sending ----
 
   /** Writes queued batches as room appears, in order. */
   async #pump(): Promise<void> {
     this.#pumping = true;
-    this.#ref();
+    this.#wait.ref();
     try {
       const out = this.#out;
       while (this.#queue.length > 0) {
@@ -560,56 +390,12 @@ class RingTransport implements Transport, AsyncDisposable {
         }
         // A record's start also needs room for the padding before its header.
         const slack = pending.done === 0 ? RECORD_ALIGN - 1 : 0;
-        await this.#waitForRoom(Math.min(total - pending.done, this.#roomWanted) + slack);
+        await this.#wait.waitForRoom(Math.min(total - pending.done, this.#roomWanted) + slack);
       }
     } finally {
       this.#pumping = false;
-      this.#unref();
+      this.#wait.unref();
     }
-  }
-
-  async #waitForRoom(bytes: number): Promise<void> {
-    const out = this.#out;
-    // A full ring drains soon: the reader is busy, or was woken by our last
-    // write. Spin, then block for the rest of the window, as `#spin()` does.
-    if (this.#spinMs > 0) {
-      const start = performance.now();
-      const busyUntil = start + Math.min(this.#spinMs, BUSY_SPIN_MS);
-      const deadline = start + this.#spinMs;
-      for (let i = 1;; i++) {
-        if (out.hasRoom(bytes)) return;
-        if ((i & 63) === 0 && performance.now() >= busyUntil) break;
-        Atomics.pause();
-      }
-      while (true) {
-        const left = deadline - performance.now();
-        if (left <= 0) break;
-        if (this.#closed || !out.prepareWait(bytes)) return;
-        Atomics.wait(out.words, WRITER_WAIT, 1, left);
-        Atomics.store(out.words, WRITER_WAIT, 0);
-        if (out.hasRoom(bytes) || out.readerClosed()) return;
-      }
-    }
-    if (this.#closed || !out.prepareWait(bytes)) return;
-    const result = Atomics.waitAsync(out.words, WRITER_WAIT, 1);
-    if (result.async) await result.value;
-    Atomics.store(out.words, WRITER_WAIT, 0);
-  }
-
-  // ---- Keep-alive ----
-
-  #ref(): void {
-    if (this.#closed) return;
-    if (this.#refs++ > 0) return;
-    // Deno's timers are numbers; the Node types in scope (node:v8) say otherwise.
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(noop, KEEP_ALIVE_MS) as unknown as number;
-    } else Deno.refTimer(this.#timer);
-  }
-
-  #unref(): void {
-    if (--this.#refs > 0 || this.#timer === undefined) return;
-    Deno.unrefTimer(this.#timer);
   }
 }
 
@@ -617,7 +403,6 @@ function settingsOf(options: RingTransportOptions, what: string): Settings {
   const {
     ringBytes = DEFAULT_RING_BYTES,
     maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
-    codec = v8Codec,
     codecModule,
     spinMicros = DEFAULT_SPIN_MICROS,
   } = options;
@@ -640,12 +425,7 @@ function settingsOf(options: RingTransportOptions, what: string): Settings {
       `Cannot create ${what}: spinMicros must be a number from 0 to 10000, received ${spinMicros}`,
     );
   }
-  if (
-    codec === null || typeof codec !== "object" || typeof codec.encode !== "function" ||
-    typeof codec.decode !== "function"
-  ) {
-    throw new TypeError(`Cannot create ${what}: codec must have encode() and decode() methods`);
-  }
+  const codec = checkCodec(options.codec, `Cannot create ${what}`);
   if (codecModule !== undefined && typeof codecModule !== "string") {
     throw new TypeError(
       `Cannot create ${what}: codecModule must be a module URL string, received ${typeof codecModule}`,
@@ -656,9 +436,7 @@ function settingsOf(options: RingTransportOptions, what: string): Settings {
 
 function codecTag(settings: Settings): RingConnectOptions["codec"] | undefined {
   if (settings.codecModule !== undefined) return "module";
-  if (settings.codec === v8Codec) return "v8";
-  if (settings.codec === jsonCodec) return "json";
-  return undefined;
+  return builtinNameOf(settings.codec);
 }
 
 /**
@@ -704,27 +482,25 @@ export function connect(options: RingConnectOptions): Transport | Promise<Transp
       settings.spinMicros,
     );
   };
-  switch (codec) {
-    case "v8":
-      return open(v8Codec);
-    case "json":
-      return open(jsonCodec);
-    case "module":
-      return import(String(codecModule)).then((module: { codec?: Codec }) => {
-        if (module.codec === undefined) {
-          throw new TypeError(
-            `Cannot connect ring transport: module ${codecModule} does not export "codec"`,
-          );
-        }
-        return open(module.codec);
-      });
-    default:
-      throw new TypeError(
-        `Cannot connect ring transport: codec must be "v8", "json" or "module", received ${
-          String(codec)
-        }`,
-      );
+  if (codec === "module") {
+    return import(String(codecModule)).then((module: { codec?: Codec }) => {
+      if (module.codec === undefined) {
+        throw new TypeError(
+          `Cannot connect ring transport: module ${codecModule} does not export "codec"`,
+        );
+      }
+      return open(module.codec);
+    });
   }
+  const builtin = builtinCodec(codec);
+  if (builtin === undefined) {
+    throw new TypeError(
+      `Cannot connect ring transport: codec must be "v8", "json" or "module", received ${
+        String(codec)
+      }`,
+    );
+  }
+  return open(builtin);
 }
 
 /**

@@ -19,7 +19,7 @@
  */
 
 import { ReadArena } from "../../internal/read_arena.ts";
-import { noop } from "../../internal/abort.ts";
+import { noop, settleWithin } from "../../internal/abort.ts";
 
 /** Bytes the writable queues before it reports backpressure. */
 const WRITE_HIGH_WATER_BYTES = 1024 * 1024;
@@ -158,12 +158,7 @@ export class ConnStreams {
   }
 
   async #shutdown(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const linger = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#lingerMs);
-    });
-    await Promise.race([this.#writeFinished.promise, linger]);
-    clearTimeout(timer);
+    await settleWithin(this.#writeFinished.promise, this.#lingerMs);
     try {
       this.#conn.close();
     } catch {

@@ -29,6 +29,7 @@ import {
   ConnectionClosedError,
   ProtocolError,
 } from "../../internal/errors.ts";
+import { watchDeadline } from "../../internal/abort.ts";
 import { encodeFrames, FRAME_PREFIX_BYTES } from "../framing/framing.ts";
 import { isConnectionLoss } from "./_conn.ts";
 
@@ -257,38 +258,31 @@ async function withDeadline(
 ): Promise<void> {
   const { signal, timeoutMs } = settings;
   signal?.throwIfAborted();
-  let expired = false;
-  let aborted = false;
-  const interrupt = (): void => {
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
-  };
-  const timer = setTimeout(() => {
-    expired = true;
-    interrupt();
-  }, timeoutMs);
-  const onAbort = (): void => {
-    aborted = true;
-    interrupt();
-  };
-  signal?.addEventListener("abort", onAbort, { once: true });
+  let interrupted: { reason: unknown } | undefined;
+  const stop = watchDeadline(
+    signal,
+    timeoutMs,
+    (reason) => {
+      interrupted = { reason };
+      try {
+        conn.close();
+      } catch {
+        // Closed already.
+      }
+    },
+    () =>
+      new DOMException(
+        `${context}: the handshake did not complete within ${timeoutMs} ms`,
+        "TimeoutError",
+      ),
+  );
   try {
     await body();
   } catch (error) {
-    if (aborted) throw signal!.reason;
-    if (expired) {
-      throw new DOMException(
-        `${context}: the handshake did not complete within ${timeoutMs} ms`,
-        "TimeoutError",
-      );
-    }
+    if (interrupted) throw interrupted.reason;
     throw error;
   } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
+    stop();
   }
 }
 

@@ -1,0 +1,541 @@
+/**
+ * {@linkcode Pipe}, the user-facing channel on the `pipe` framing: a typed
+ * two-ended connection in the manner of Python's `multiprocessing.Pipe`, the
+ * {@linkcode Connection}, {@linkcode ReadConnection} and
+ * {@linkcode WriteConnection} ends, and {@linkcode pipeEnds} and
+ * {@linkcode connectionFromStreams} to open an end in another worker. The
+ * bytes on the wire are the `pipe` transport's.
+ *
+ * @module
+ */
+
+import { ConnectionClosedError } from "../../internal/errors.ts";
+import { watchDeadline } from "../../internal/abort.ts";
+import { checkCodec } from "../framing/codec_options.ts";
+import { checkMaxFrameBytes } from "../framing/framing.ts";
+import { checkStreams, StreamTransport } from "../framing/stream_transport.ts";
+import type { PipeTransportOptions } from "./pipe.ts";
+
+/** Options of {@linkcode ReadConnection.recv}. */
+export interface RecvOptions {
+  /** Rejects the wait with `signal.reason` when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds to wait for a message; on expiry the call rejects with a
+   * `DOMException` named `"TimeoutError"`. Waits without limit when absent.
+   */
+  timeout?: number;
+}
+
+/**
+ * The receiving side of a connection: `recv()` one value at a time, or
+ * iterate until the peer closes.
+ *
+ * @example Wait for a value with a timeout
+ * ```ts
+ * import { Pipe, type ReadConnection } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [output, input] = Pipe<string>({ duplex: false });
+ * const reader: ReadConnection<string> = output;
+ * input.send("ready");
+ * assert.equal(await reader.recv({ timeout: 1000 }), "ready");
+ * await assert.rejects(reader.recv({ timeout: 10 }), { name: "TimeoutError" });
+ * await input.close();
+ * await reader.close();
+ * ```
+ *
+ * @typeParam T The type of the values carried.
+ */
+export interface ReadConnection<T> extends AsyncIterable<T>, AsyncDisposable {
+  /**
+   * Resolves with the next value, in the order they were sent.
+   *
+   * @param options A signal and a timeout.
+   * @returns The next value.
+   * @throws {ConnectionClosedError} When the peer closed (after the values it sent were
+   * received) or this end was closed.
+   * @throws {DOMException} `TimeoutError` when `timeout` passed; the abort reason when aborted.
+   * @throws {ProtocolError} When the peer sent bytes that are not a frame of this codec.
+   */
+  recv(options?: RecvOptions): Promise<T>;
+  /** Closes this end; pending and later `recv()` calls reject, the peer's ends close. */
+  close(): Promise<void>;
+}
+
+/**
+ * The sending side of a connection.
+ *
+ * @example Send with backpressure
+ * ```ts
+ * import { Pipe, type WriteConnection } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [output, input] = Pipe<number>({ duplex: false });
+ * const writer: WriteConnection<number> = input;
+ * const received = Array.fromAsync(output);
+ * for (let i = 0; i < 100; i++) await writer.send(i);
+ * await writer.close();
+ * assert.equal((await received).length, 100);
+ * await output.close();
+ * ```
+ *
+ * @typeParam T The type of the values carried.
+ */
+export interface WriteConnection<T> extends AsyncDisposable {
+  /**
+   * Sends a copy of the value (structured-clone semantics with the default
+   * codec). Returns a promise only when the pipe is full: await it before
+   * sending more.
+   *
+   * @param value The value to send.
+   * @throws {ConnectionClosedError} When this end or the peer closed.
+   * @throws {FrameTooLargeError} When the encoded value exceeds `maxFrameBytes`.
+   * @throws {Error} The codec's error when the value cannot be encoded (a function, a symbol).
+   */
+  send(value: T): void | Promise<void>;
+  /** Closes this end; the peer's `recv()` rejects once it has read what was sent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Both sides of a duplex connection end.
+ *
+ * @example Ask and answer over a duplex pipe
+ * ```ts
+ * import { type Connection, Pipe } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [client, server]: Connection<number>[] = Pipe<number>();
+ * client.send(20);
+ * server.send((await server.recv()) + 1);
+ * assert.equal(await client.recv(), 21);
+ * await client.close();
+ * await server.close();
+ * ```
+ *
+ * @typeParam T The type of the values carried.
+ */
+export interface Connection<T> extends ReadConnection<T>, WriteConnection<T> {}
+
+/**
+ * The streams behind a duplex pipe end; transferable to a worker.
+ *
+ * @example Transfer an end to a worker
+ * ```ts
+ * import { pipeEnds } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [, theirs] = pipeEnds();
+ * const { port1, port2 } = new MessageChannel();
+ * const arrived = new Promise<MessageEvent>((resolve) => port2.onmessage = resolve);
+ * port1.postMessage(theirs, [theirs.readable, theirs.writable]);
+ * const end = (await arrived).data;
+ * assert.ok(end.readable instanceof ReadableStream);
+ * assert.equal(theirs.readable.locked, true); // transferred away
+ * await end.readable.cancel();
+ * await end.writable.close();
+ * port1.close();
+ * port2.close();
+ * ```
+ */
+export interface PipeEnd {
+  /** Bytes from the other end. */
+  readable: ReadableStream<Uint8Array>;
+  /** Bytes to the other end. */
+  writable: WritableStream<Uint8Array>;
+}
+
+/** The stream behind the receiving end of a one-way pipe; transferable to a worker. */
+export interface ReadPipeEnd {
+  /** Bytes from the sending end. */
+  readable: ReadableStream<Uint8Array>;
+  /** Absent: this end cannot send. */
+  writable?: undefined;
+}
+
+/** The stream behind the sending end of a one-way pipe; transferable to a worker. */
+export interface WritePipeEnd {
+  /** Absent: this end cannot receive. */
+  readable?: undefined;
+  /** Bytes to the receiving end. */
+  writable: WritableStream<Uint8Array>;
+}
+
+/** Options of {@linkcode Pipe} and {@linkcode pipeEnds}. */
+export interface PipeOptions extends PipeTransportOptions {
+  /**
+   * `true` (the default): both ends send and receive. `false`: the first end
+   * only receives and the second only sends.
+   */
+  duplex?: boolean;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/** A connection end over a {@linkcode StreamTransport}; one class, capabilities checked at runtime. */
+class PipeConnection<T> implements Connection<T> {
+  readonly #transport: StreamTransport;
+  readonly #canSend: boolean;
+  readonly #canReceive: boolean;
+  #iterator: AsyncIterator<unknown[]> | undefined;
+  #buffer: T[] = [];
+  #head = 0;
+  #waiters: Waiter<T>[] = [];
+  #pulling = false;
+  #ended: { error: unknown } | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(transport: StreamTransport, canSend: boolean, canReceive: boolean) {
+    this.#transport = transport;
+    this.#canSend = canSend;
+    this.#canReceive = canReceive;
+  }
+
+  send(value: T): void | Promise<void> {
+    if (!this.#canSend) {
+      throw new TypeError("Cannot send: this end of a one-way pipe only receives");
+    }
+    if (this.#closing) throw new ConnectionClosedError("send", "local");
+    return this.#transport.send([value]);
+  }
+
+  recv(options: RecvOptions = {}): Promise<T> {
+    if (!this.#canReceive) {
+      return Promise.reject(new TypeError("Cannot receive: this end of a one-way pipe only sends"));
+    }
+    const { signal, timeout } = options;
+    if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot receive: timeout must be a non-negative number of milliseconds, received ${timeout}`,
+        ),
+      );
+    }
+    if (this.#head < this.#buffer.length && this.#waiters.length === 0) {
+      return Promise.resolve(this.#take());
+    }
+    if (this.#ended) return Promise.reject(this.#ended.error);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter<T> = {
+        resolve(value) {
+          stop();
+          resolve(value);
+        },
+        reject(error) {
+          stop();
+          reject(error);
+        },
+      };
+      this.#waiters.push(waiter);
+      const stop = watchDeadline(
+        signal,
+        timeout === Infinity ? undefined : timeout,
+        (reason) => {
+          const index = this.#waiters.indexOf(waiter);
+          if (index === -1) return;
+          this.#waiters.splice(index, 1);
+          reject(reason);
+        },
+        () =>
+          new DOMException(
+            `Cannot receive: no message arrived within ${timeout} ms`,
+            "TimeoutError",
+          ),
+      );
+      this.#pull();
+    });
+  }
+
+  #take(): T {
+    const value = this.#buffer[this.#head]!;
+    this.#buffer[this.#head++] = undefined as T;
+    if (this.#head === this.#buffer.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    }
+    return value;
+  }
+
+  async #pull(): Promise<void> {
+    if (this.#pulling) return;
+    this.#pulling = true;
+    try {
+      this.#iterator ??= this.#transport.receive()[Symbol.asyncIterator]();
+      while (this.#waiters.length > 0 && this.#ended === undefined) {
+        const result = await this.#iterator.next();
+        if (result.done) {
+          this.#end(new ConnectionClosedError("receive", this.#closing ? "local" : "peer"));
+          return;
+        }
+        for (const value of result.value) this.#buffer.push(value as T);
+        while (this.#waiters.length > 0 && this.#head < this.#buffer.length) {
+          this.#waiters.shift()!.resolve(this.#take());
+        }
+      }
+    } catch (error) {
+      this.#end(error);
+    } finally {
+      this.#pulling = false;
+    }
+  }
+
+  #end(error: unknown): void {
+    if (this.#ended) return;
+    this.#ended = { error };
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  async *#iterate(): AsyncGenerator<T> {
+    while (true) {
+      let value: T;
+      try {
+        value = await this.recv();
+      } catch (error) {
+        if (error instanceof ConnectionClosedError) return;
+        throw error;
+      }
+      yield value;
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.#iterate();
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#buffer = [];
+      this.#head = 0;
+      this.#end(new ConnectionClosedError("receive", "local"));
+      this.#closing = this.#transport.close();
+    }
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Creates the streams of a pipe without opening it: two ends, each of which
+ * can be opened here with {@linkcode connectionFromStreams} or transferred to
+ * a worker (list its streams in `postMessage`'s transfer list) and opened
+ * there.
+ *
+ * @example Hand one end to a worker
+ * ```ts
+ * import { connectionFromStreams, pipeEnds } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [mine, theirs] = pipeEnds();
+ * // worker.postMessage(theirs, [theirs.readable, theirs.writable]);
+ * const here = connectionFromStreams<string>(mine);
+ * const there = connectionFromStreams<string>(theirs);
+ * there.send("hello");
+ * assert.equal(await here.recv(), "hello");
+ * await here.close();
+ * await there.close();
+ * ```
+ *
+ * @param options `duplex: false` for a one-way pipe.
+ * @returns The two ends' streams.
+ */
+export function pipeEnds(options?: { duplex?: true }): [PipeEnd, PipeEnd];
+/**
+ * Creates the streams of a one-way pipe: the first end receives, the second sends.
+ *
+ * @param options `{ duplex: false }`.
+ * @returns The receiving end's stream and the sending end's stream.
+ */
+export function pipeEnds(options: { duplex: false }): [ReadPipeEnd, WritePipeEnd];
+/**
+ * Creates the streams of a pipe, duplex unless `duplex` is `false`.
+ *
+ * @param options Whether the pipe is duplex.
+ * @returns The two ends' streams.
+ */
+export function pipeEnds(
+  options?: { duplex?: boolean },
+): [PipeEnd, PipeEnd] | [ReadPipeEnd, WritePipeEnd];
+export function pipeEnds(
+  options: { duplex?: boolean } = {},
+): [PipeEnd, PipeEnd] | [ReadPipeEnd, WritePipeEnd] {
+  const duplex = options.duplex ?? true;
+  if (typeof duplex !== "boolean") {
+    throw new TypeError(`Cannot create pipe: duplex must be a boolean, received ${duplex}`);
+  }
+  const forward = new TransformStream<Uint8Array, Uint8Array>();
+  if (!duplex) return [{ readable: forward.readable }, { writable: forward.writable }];
+  const backward = new TransformStream<Uint8Array, Uint8Array>();
+  return [
+    { readable: backward.readable, writable: forward.writable },
+    { readable: forward.readable, writable: backward.writable },
+  ];
+}
+
+/**
+ * Opens a connection end over pipe streams, such as an end made by
+ * {@linkcode pipeEnds} and transferred to this worker. Both ends must use the
+ * same codec.
+ *
+ * @example Open both ends of a one-way pipe
+ * ```ts
+ * import { connectionFromStreams, pipeEnds } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [readEnd, writeEnd] = pipeEnds({ duplex: false });
+ * const reader = connectionFromStreams<number>(readEnd);
+ * const writer = connectionFromStreams<number>(writeEnd);
+ * writer.send(42);
+ * assert.equal(await reader.recv(), 42);
+ * await writer.close();
+ * await reader.close();
+ * ```
+ *
+ * @typeParam T The type of the values carried.
+ * @param end The streams of the end: both for a duplex end, one for a one-way end.
+ * @param options The codec and frame limit.
+ * @returns A connection that can do what its streams allow.
+ * @throws {TypeError} When neither stream is given, a stream is locked, or the codec is not a codec.
+ * @throws {RangeError} When `maxFrameBytes` is out of range.
+ */
+export function connectionFromStreams<T = unknown>(
+  end: PipeEnd,
+  options?: PipeTransportOptions,
+): Connection<T>;
+/**
+ * Opens the receiving end of a one-way pipe over its stream.
+ *
+ * @typeParam T The type of the values carried.
+ * @param end The receiving end's readable stream.
+ * @param options The codec and frame limit.
+ * @returns A connection that only receives.
+ */
+export function connectionFromStreams<T = unknown>(
+  end: ReadPipeEnd,
+  options?: PipeTransportOptions,
+): ReadConnection<T>;
+/**
+ * Opens the sending end of a one-way pipe over its stream.
+ *
+ * @typeParam T The type of the values carried.
+ * @param end The sending end's writable stream.
+ * @param options The codec and frame limit.
+ * @returns A connection that only sends.
+ */
+export function connectionFromStreams<T = unknown>(
+  end: WritePipeEnd,
+  options?: PipeTransportOptions,
+): WriteConnection<T>;
+export function connectionFromStreams<T = unknown>(
+  end: PipeEnd | ReadPipeEnd | WritePipeEnd,
+  options: PipeTransportOptions = {},
+): Connection<T> | ReadConnection<T> | WriteConnection<T> {
+  const context = "Cannot open pipe connection";
+  const { readable, writable } = end;
+  if (readable === undefined && writable === undefined) {
+    throw new TypeError(`${context}: the end has neither a readable nor a writable stream`);
+  }
+  checkStreams(readable, writable, context);
+  const codec = checkCodec(options.codec, context);
+  const limit = checkMaxFrameBytes(options.maxFrameBytes, context);
+  const transport = new StreamTransport(readable, writable, codec, limit);
+  return new PipeConnection<T>(transport, writable !== undefined, readable !== undefined);
+}
+
+/**
+ * Creates a pipe: two connected ends, like Python's `multiprocessing.Pipe`.
+ *
+ * - Values arrive in the order they were sent, each once, as copies.
+ * - `recv()` never waits forever on a dead channel: it rejects with
+ *   `ConnectionClosedError` once the peer closed and everything it sent was
+ *   received, and honours `timeout` and `signal`.
+ * - With `duplex: false` the first end only receives and the second only
+ *   sends; the types have no `send` / `recv` on the wrong end, and calling one
+ *   anyway throws a `TypeError`.
+ * - Backpressure: `send()` returns a promise when the pipe is full.
+ *
+ * @example A duplex pipe
+ * ```ts
+ * import { Pipe } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [parent, child] = Pipe<string>();
+ * child.send("hello");
+ * assert.equal(await parent.recv({ timeout: 1000 }), "hello");
+ * parent.send("hi back");
+ * assert.equal(await child.recv(), "hi back");
+ * await child.close();
+ * await assert.rejects(parent.recv(), { name: "ConnectionClosedError" });
+ * await parent.close();
+ * ```
+ *
+ * @example A one-way pipe, iterated until the sender closes
+ * ```ts
+ * import { Pipe } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const [output, input] = Pipe<number>({ duplex: false });
+ * for (let i = 0; i < 3; i++) input.send(i);
+ * await input.close();
+ * const got: number[] = [];
+ * for await (const n of output) got.push(n);
+ * assert.deepEqual(got, [0, 1, 2]);
+ * await output.close();
+ * ```
+ *
+ * @typeParam T The type of the values carried.
+ * @param options `duplex` (default `true`), the codec and the frame limit.
+ * @returns The two ends.
+ * @throws {TypeError} When `duplex` is not a boolean or the codec is not a codec.
+ * @throws {RangeError} When `maxFrameBytes` is out of range.
+ */
+export function Pipe<T = unknown>(
+  options?: PipeOptions & { duplex?: true },
+): [Connection<T>, Connection<T>];
+/**
+ * Creates a one-way pipe: the first end only receives, the second only sends.
+ *
+ * @typeParam T The type of the values carried.
+ * @param options `duplex: false`, the codec and the frame limit.
+ * @returns The receiving end and the sending end.
+ */
+export function Pipe<T = unknown>(
+  options: PipeOptions & { duplex: false },
+): [ReadConnection<T>, WriteConnection<T>];
+/**
+ * Creates a pipe, duplex unless `duplex` is `false`.
+ *
+ * @typeParam T The type of the values carried.
+ * @param options `duplex`, the codec and the frame limit.
+ * @returns The two ends.
+ */
+export function Pipe<T = unknown>(
+  options?: PipeOptions,
+): [Connection<T>, Connection<T>] | [ReadConnection<T>, WriteConnection<T>];
+export function Pipe<T = unknown>(
+  options: PipeOptions = {},
+): [Connection<T>, Connection<T>] | [ReadConnection<T>, WriteConnection<T>] {
+  const { duplex, ...rest } = options;
+  const codec = checkCodec(rest.codec, "Cannot create pipe");
+  const maxFrameBytes = checkMaxFrameBytes(rest.maxFrameBytes, "Cannot create pipe");
+  const settings = { codec, maxFrameBytes };
+  const ends = pipeEnds({ duplex });
+  if (duplex === false) {
+    const [readEnd, writeEnd] = ends as [ReadPipeEnd, WritePipeEnd];
+    return [
+      connectionFromStreams<T>(readEnd, settings),
+      connectionFromStreams<T>(writeEnd, settings),
+    ];
+  }
+  const [a, b] = ends as [PipeEnd, PipeEnd];
+  return [connectionFromStreams<T>(a, settings), connectionFromStreams<T>(b, settings)];
+}
