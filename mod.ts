@@ -134,18 +134,9 @@ export type {
   TransportLink,
   TransportStats,
 } from "./transports/transport.ts";
-export { queueTransport, queueTransportPair } from "./transports/queue.ts";
-export {
-  type RingConnectOptions,
-  ringTransport,
-  type RingTransportOptions,
-  ringTransportPair,
-} from "./transports/ring/ring.ts";
-export {
-  pipeTransport,
-  pipeTransportFromStreams,
-  type PipeTransportOptions,
-} from "./transports/pipe/pipe.ts";
+export { queueTransport } from "./transports/queue.ts";
+export { ringTransport, type RingTransportOptions } from "./transports/ring/ring.ts";
+export { pipeTransport, type PipeTransportOptions } from "./transports/pipe/pipe.ts";
 export {
   type Connection,
   connectionFromStreams,
@@ -166,7 +157,6 @@ export { socketTransport } from "./transports/socket/socket.ts";
 export type {
   DialSocketOptions,
   ListenSocketOptions,
-  SocketConnectOptions,
   SocketOptions,
   SocketRejection,
   SocketSecret,

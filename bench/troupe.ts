@@ -123,9 +123,7 @@ const ROUTES: readonly Route[] = [
  * imported. Its factory is passed to `spawn` directly, so it needs no registration; once it is
  * a built-in, its line here can go.
  */
-const PENDING_FACTORIES: Readonly<Record<string, { module: string; exportName: string }>> = {
-  ring: { module: "../transports/ring.ts", exportName: "ringTransport" },
-};
+const PENDING_FACTORIES: Readonly<Record<string, { module: string; exportName: string }>> = {};
 
 type Resolved = { transport: string | TransportFactory } | { skip: string };
 

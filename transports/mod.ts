@@ -53,4 +53,4 @@ export {
 export { queueTransportPair } from "./queue.ts";
 export { type RingConnectOptions, ringTransportPair } from "./ring/ring.ts";
 export { pipeTransportFromStreams } from "./pipe/pipe.ts";
-export type { SocketConnectOptions } from "./socket/socket.ts";
+export type { SocketConnectOptions } from "./socket/options.ts";

@@ -101,7 +101,7 @@ export function connect(options: { port: MessagePort }): Transport {
  *
  * @example
  * ```ts
- * import { queueTransportPair } from "@troupe/troupe";
+ * import { queueTransportPair } from "@troupe/troupe/transport";
  * import assert from "node:assert/strict";
  *
  * const [a, b] = queueTransportPair();

@@ -64,7 +64,7 @@ export interface TransportStats {
  *
  * @example Send and receive over a queue transport
  * ```ts
- * import { queueTransportPair } from "@troupe/troupe";
+ * import { queueTransportPair } from "@troupe/troupe/transport";
  * import assert from "node:assert/strict";
  *
  * const [a, b] = queueTransportPair();

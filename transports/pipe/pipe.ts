@@ -130,7 +130,7 @@ export function connect(options: PipeConnectOptions, stdio?: ProcessStdio): Tran
  *
  * @example Two ends over two in-memory streams
  * ```ts
- * import { pipeTransportFromStreams } from "@troupe/troupe";
+ * import { pipeTransportFromStreams } from "@troupe/troupe/transport";
  * import assert from "node:assert/strict";
  *
  * const ab = new TransformStream<Uint8Array, Uint8Array>();

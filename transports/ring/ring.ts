@@ -445,7 +445,8 @@ function codecTag(settings: Settings): RingConnectOptions["codec"] | undefined {
  *
  * @example Open both ends by hand, as the runtime does
  * ```ts
- * import { type RingConnectOptions, ringTransport, type Transport } from "@troupe/troupe";
+ * import { ringTransport } from "@troupe/troupe";
+ * import type { RingConnectOptions, Transport } from "@troupe/troupe/transport";
  * import assert from "node:assert/strict";
  *
  * const link = await ringTransport().open("worker");
@@ -509,7 +510,7 @@ export function connect(options: RingConnectOptions): Transport | Promise<Transp
  *
  * @example
  * ```ts
- * import { ringTransportPair } from "@troupe/troupe";
+ * import { ringTransportPair } from "@troupe/troupe/transport";
  * import assert from "node:assert/strict";
  *
  * const [a, b] = ringTransportPair({ ringBytes: 64 * 1024 });
