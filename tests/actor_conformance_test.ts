@@ -20,7 +20,7 @@ const targets: ConformanceTarget[] = [
   {
     transport: "ring",
     host: "worker",
-    small: (maxFrameBytes) => ringTransport({ maxMessageBytes: maxFrameBytes }),
+    small: (maxFrameBytes) => ringTransport({ maxFrameBytes: maxFrameBytes }),
   },
   {
     transport: "socket",

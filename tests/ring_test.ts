@@ -260,8 +260,8 @@ Deno.test("ring throws at the sender for a function and writes nothing of that b
   }
 });
 
-Deno.test("ring throws FrameTooLargeError at the sender above maxMessageBytes", async () => {
-  const [a, b] = ringTransportPair({ maxMessageBytes: 1000, ringBytes: 1024 });
+Deno.test("ring throws FrameTooLargeError at the sender above maxFrameBytes", async () => {
+  const [a, b] = ringTransportPair({ maxFrameBytes: 1000, ringBytes: 1024 });
   try {
     const batches = b.receive()[Symbol.asyncIterator]();
     assert.throws(() => a.send(["x".repeat(1000)]), (error: unknown) => {
@@ -280,9 +280,9 @@ Deno.test("ring throws FrameTooLargeError at the sender above maxMessageBytes", 
 });
 
 Deno.test("ring receive() throws ProtocolError for a record above its own limit", async () => {
-  const link = await ringTransport({ maxMessageBytes: 100_000 }).open("worker");
+  const link = await ringTransport({ maxFrameBytes: 100_000 }).open("worker");
   const options = link.remote.options as RingConnectOptions;
-  const remote = await connect({ ...options, maxMessageBytes: 100, spinMicros: 0 });
+  const remote = await connect({ ...options, maxFrameBytes: 100, spinMs: 0 });
   try {
     const batches = remote.receive()[Symbol.asyncIterator]();
     link.local.send(["x".repeat(500)]);
@@ -468,8 +468,8 @@ Deno.test("ringTransport() reaches workers only and validates its options", asyn
   await assert.rejects(factory.open("process"), TypeError);
   assert.throws(() => ringTransport({ ringBytes: 1000 }), RangeError);
   assert.throws(() => ringTransport({ ringBytes: 512 }), RangeError);
-  assert.throws(() => ringTransport({ maxMessageBytes: 0 }), RangeError);
-  assert.throws(() => ringTransport({ spinMicros: -1 }), RangeError);
+  assert.throws(() => ringTransport({ maxFrameBytes: 0 }), RangeError);
+  assert.throws(() => ringTransport({ spinMs: -1 }), RangeError);
   const custom = { name: "custom", encode: () => new Uint8Array(), decode: () => [] };
   assert.throws(() => ringTransport({ codec: custom }), TypeError);
   assert.throws(() => connect({} as RingConnectOptions), TypeError);

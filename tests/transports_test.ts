@@ -98,7 +98,7 @@ async function openWorkerPipePair(): Promise<TransportPairHandle> {
  * the thread). Raw bytes go straight into the ring `b` reads.
  */
 async function openRingPair(): Promise<TransportPairHandle> {
-  const factory = ringTransport({ maxMessageBytes: MAX_FRAME_BYTES, spinMicros: 0 });
+  const factory = ringTransport({ maxFrameBytes: MAX_FRAME_BYTES, spinMs: 0 });
   const link = await factory.open("worker");
   const options = link.remote.options as RingConnectOptions;
   const a = link.local, b = await connect(options);
@@ -127,7 +127,7 @@ async function openRingPair(): Promise<TransportPairHandle> {
 /** Two ring links to one real worker that relays between them, as for `pipe (worker)`. */
 async function openWorkerRingPair(): Promise<TransportPairHandle> {
   const { a, b, dispose } = await openRelayedPair(
-    ringTransport({ maxMessageBytes: MAX_FRAME_BYTES }),
+    ringTransport({ maxFrameBytes: MAX_FRAME_BYTES }),
     DEADLINE_MS,
   );
   return {

@@ -81,10 +81,12 @@ export interface Transport {
   /** The transport's name, such as `"queue"` or `"ring"`. */
   readonly name: string;
   /**
-   * The largest encoded message this end sends, when the transport has a
-   * limit. The runtime refuses a larger payload at the sender.
+   * The largest encoded frame (a batch) this end sends, in bytes, when the
+   * transport has a limit: the same name as the option that sets it on
+   * every built-in transport. The runtime refuses a larger payload at the
+   * sender.
    */
-  readonly maxMessageBytes?: number;
+  readonly maxFrameBytes?: number;
   /**
    * How many payload bytes the transport likes in one batch, when it has a
    * preference: the runtime closes a batch once it holds about that many

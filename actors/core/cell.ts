@@ -341,7 +341,7 @@ export class ActorCell implements RefTarget {
     if (this.state !== "running") throw new ActorStoppedError(this.id);
     if (!this.#names.has(name)) throw new UnknownMessageError(this.id, name, [...this.#names]);
     const size = this.#inspector.inspect(payload, "payload");
-    const limit = this.#transport?.maxMessageBytes;
+    const limit = this.#transport?.maxFrameBytes;
     if (limit !== undefined && size > limit) throw new FrameTooLargeError(size, limit);
     return size;
   }

@@ -24,7 +24,7 @@ const CLOSE_FLUSH_MS = 2000;
  */
 export class StreamTransport implements Transport {
   readonly name = "pipe";
-  readonly maxMessageBytes: number;
+  readonly maxFrameBytes: number;
   readonly #codec: FrameCodec;
   readonly #limit: number;
   readonly #readable: ReadableStream<Uint8Array> | undefined;
@@ -55,7 +55,7 @@ export class StreamTransport implements Transport {
   ) {
     this.#codec = new FrameCodec(codec);
     this.#limit = maxFrameBytes;
-    this.maxMessageBytes = maxFrameBytes;
+    this.maxFrameBytes = maxFrameBytes;
     this.#readable = readable;
     const writer = writable?.getWriter();
     this.#writer = writer;

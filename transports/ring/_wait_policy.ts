@@ -11,7 +11,7 @@
 import { noop } from "../../internal/abort.ts";
 import { READER_SLEEP, type RingReader, type RingWriter, WRITER_WAIT } from "./_ring.ts";
 
-/** The busy part of a spin, in ms; the rest of `spinMicros` blocks in `Atomics.wait`. */
+/** The busy part of a spin, in ms; the rest of `spinMs` blocks in `Atomics.wait`. */
 const BUSY_SPIN_MS = 0.025;
 /** Batches delivered between looks at the clock for {@linkcode FAIRNESS_MS}. */
 const FAIRNESS_CHECK_EVERY = 4;
@@ -56,12 +56,12 @@ export class WaitPolicy {
    *
    * @param reader The ring this end reads.
    * @param writer The ring this end writes.
-   * @param spinMicros The longest wait holding the thread; 0 never spins.
+   * @param spinMs The longest wait holding the thread; 0 never spins.
    */
-  constructor(reader: RingReader, writer: RingWriter, spinMicros: number) {
+  constructor(reader: RingReader, writer: RingWriter, spinMs: number) {
     this.#in = reader;
     this.#out = writer;
-    this.#spinMs = spinMicros / 1000;
+    this.#spinMs = spinMs;
   }
 
   /**
@@ -164,7 +164,7 @@ export class WaitPolicy {
 
   /**
    * Waits, holding the thread, until data arrives, the peer closes, or
-   * `spinMicros` pass: a busy spin first, then a blocking `Atomics.wait` for
+   * `spinMs` pass: a busy spin first, then a blocking `Atomics.wait` for
    * the rest, which the peer's notify ends in a few microseconds (far sooner
    * than it wakes an event loop) and which leaves the core to other threads
    * when there are more threads than cores.
@@ -244,7 +244,7 @@ export class WaitPolicy {
 
   /**
    * Resolves once the ring this end writes has room for `bytes` (or its
-   * reader closed, or this end did): spins and blocks up to `spinMicros`
+   * reader closed, or this end did): spins and blocks up to `spinMs`
    * holding the thread, then sleeps in `Atomics.waitAsync`. Call it with the
    * loop kept alive ({@linkcode WaitPolicy.ref}).
    *

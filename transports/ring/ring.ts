@@ -8,7 +8,7 @@
  * - Batches arrive whole, in the order they were sent, each once.
  * - `send()` encodes synchronously: a message the codec cannot encode throws
  *   at the sender and nothing of its batch is written; an encoded batch above
- *   `maxMessageBytes` throws `FrameTooLargeError`.
+ *   `maxFrameBytes` throws `FrameTooLargeError`.
  * - Backpressure: when the ring lacks room, `send()` returns a promise that
  *   resolves once the batch is written; later batches queue behind it.
  *   Batches larger than the ring itself are streamed through it in pieces.
@@ -25,7 +25,7 @@
  *   `Atomics.waitAsync`, with the event loop free, and the sender notifies only
  *   a receiver that sleeps. When more is likely soon (this end just sent, so a
  *   reply may come, or batches have been flowing) it first waits up to
- *   `spinMicros` (50 µs) holding the thread: a busy spin of up to 25 µs, then a
+ *   `spinMs` (0.05 ms, 50 µs) holding the thread: a busy spin of up to 25 µs, then a
  *   blocking `Atomics.wait`, which the peer's notify ends in microseconds and
  *   which frees the core when threads outnumber cores. It waits at once inside
  *   `receive()` only right after a send, otherwise after the current
@@ -77,9 +77,9 @@ const DEFAULT_RING_BYTES = 1024 * 1024;
 /** Largest {@linkcode RingTransport.batchBytes}. */
 const BATCH_BYTES = 128 * 1024;
 /** Default largest encoded batch. */
-const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 /** Default longest spin while a reply is likely. */
-const DEFAULT_SPIN_MICROS = 50;
+const DEFAULT_SPIN_MS = 0.05;
 
 /** Options of {@linkcode ringTransport} and {@linkcode ringTransportPair}. */
 export interface RingTransportOptions {
@@ -100,7 +100,7 @@ export interface RingTransportOptions {
    * `FrameTooLargeError` at the sender; a peer that declares a larger record
    * makes `receive()` throw `ProtocolError`. Default 64 MiB.
    */
-  maxMessageBytes?: number;
+  maxFrameBytes?: number;
   /** How batches become bytes. Default {@linkcode v8Codec}. */
   codec?: Codec;
   /**
@@ -111,12 +111,13 @@ export interface RingTransportOptions {
    */
   codecModule?: string;
   /**
-   * The longest a receiver waits holding its thread, in microseconds, when
+   * The longest a receiver waits holding its thread, in milliseconds (a
+   * fraction: 0.05 is 50 µs), when
    * data is likely soon (a reply to what it just sent, or more of a flowing
    * stream), before it sleeps and frees the event loop; the same bound holds
-   * for a sender waiting for room. 0 turns it off. Default 50.
+   * for a sender waiting for room. 0 turns it off. Default 0.05.
    */
-  spinMicros?: number;
+  spinMs?: number;
 }
 
 /**
@@ -130,9 +131,9 @@ export interface RingConnectOptions {
   /** The ring this end writes. */
   outbound: SharedArrayBuffer;
   /** The largest encoded batch, in bytes. */
-  maxMessageBytes: number;
+  maxFrameBytes: number;
   /** The longest reply spin, in microseconds. */
-  spinMicros: number;
+  spinMs: number;
   /** `"v8"`, `"json"`, or `"module"` to import `codecModule`. */
   codec: "v8" | "json" | "module";
   /** URL of a module exporting `codec`, when `codec` is `"module"`. */
@@ -141,10 +142,10 @@ export interface RingConnectOptions {
 
 interface Settings {
   ringBytes: number;
-  maxMessageBytes: number;
+  maxFrameBytes: number;
   codec: Codec;
   codecModule: string | undefined;
-  spinMicros: number;
+  spinMs: number;
 }
 
 interface PendingWrite {
@@ -162,7 +163,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, 
 class RingTransport implements Transport, AsyncDisposable {
   readonly name = "ring";
   /** The largest encoded message this end sends. */
-  readonly maxMessageBytes: number;
+  readonly maxFrameBytes: number;
   /**
    * A quarter of the ring, at most 128 KiB: the receiver copies a batch out
    * and decodes it while the sender writes the next, and it copies a batch
@@ -195,15 +196,15 @@ class RingTransport implements Transport, AsyncDisposable {
     inbound: SharedArrayBuffer,
     outbound: SharedArrayBuffer,
     codec: Codec,
-    maxMessageBytes: number,
-    spinMicros: number,
+    maxFrameBytes: number,
+    spinMs: number,
   ) {
     this.#codec = new FrameCodec(codec);
-    this.#in = new RingReader(inbound, maxMessageBytes, this.#codec.reusable);
+    this.#in = new RingReader(inbound, maxFrameBytes, this.#codec.reusable);
     this.#out = new RingWriter(outbound);
-    this.#maxBytes = maxMessageBytes;
-    this.maxMessageBytes = maxMessageBytes;
-    this.#wait = new WaitPolicy(this.#in, this.#out, spinMicros);
+    this.#maxBytes = maxFrameBytes;
+    this.maxFrameBytes = maxFrameBytes;
+    this.#wait = new WaitPolicy(this.#in, this.#out, spinMs);
     this.#roomWanted = Math.max(RECORD_HEADER_BYTES, ringCapacity(outbound) / 4);
     this.batchBytes = Math.min(this.#roomWanted, BATCH_BYTES);
   }
@@ -402,9 +403,9 @@ class RingTransport implements Transport, AsyncDisposable {
 function settingsOf(options: RingTransportOptions, what: string): Settings {
   const {
     ringBytes = DEFAULT_RING_BYTES,
-    maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
+    maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
     codecModule,
-    spinMicros = DEFAULT_SPIN_MICROS,
+    spinMs = DEFAULT_SPIN_MS,
   } = options;
   if (
     !isPowerOfTwo(ringBytes) || ringBytes < MIN_RING_BYTES || ringBytes > MAX_RING_BYTES
@@ -414,15 +415,15 @@ function settingsOf(options: RingTransportOptions, what: string): Settings {
     );
   }
   if (
-    !Number.isInteger(maxMessageBytes) || maxMessageBytes < 1 || maxMessageBytes > MAX_RING_BYTES
+    !Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > MAX_RING_BYTES
   ) {
     throw new RangeError(
-      `Cannot create ${what}: maxMessageBytes must be an integer from 1 to ${MAX_RING_BYTES}, received ${maxMessageBytes}`,
+      `Cannot create ${what}: maxFrameBytes must be an integer from 1 to ${MAX_RING_BYTES}, received ${maxFrameBytes}`,
     );
   }
-  if (typeof spinMicros !== "number" || !(spinMicros >= 0 && spinMicros <= 10_000)) {
+  if (typeof spinMs !== "number" || !(spinMs >= 0 && spinMs <= 10)) {
     throw new RangeError(
-      `Cannot create ${what}: spinMicros must be a number from 0 to 10000, received ${spinMicros}`,
+      `Cannot create ${what}: spinMs must be a number of milliseconds from 0 to 10, received ${spinMs}`,
     );
   }
   const codec = checkCodec(options.codec, `Cannot create ${what}`);
@@ -431,7 +432,7 @@ function settingsOf(options: RingTransportOptions, what: string): Settings {
       `Cannot create ${what}: codecModule must be a module URL string, received ${typeof codecModule}`,
     );
   }
-  return { ringBytes, maxMessageBytes, codec, codecModule, spinMicros };
+  return { ringBytes, maxFrameBytes, codec, codecModule, spinMs };
 }
 
 function codecTag(settings: Settings): RingConnectOptions["codec"] | undefined {
@@ -470,17 +471,17 @@ export function connect(options: RingConnectOptions): Transport | Promise<Transp
   if (options === null || typeof options !== "object") {
     throw new TypeError("Cannot connect ring transport: options must be an object");
   }
-  const { inbound, outbound, maxMessageBytes, spinMicros, codec, codecModule } = options;
+  const { inbound, outbound, maxFrameBytes, spinMs, codec, codecModule } = options;
   ringCapacity(inbound);
   ringCapacity(outbound);
   const open = (resolved: Codec): Transport => {
-    const settings = settingsOf({ maxMessageBytes, spinMicros, codec: resolved }, "ring transport");
+    const settings = settingsOf({ maxFrameBytes, spinMs, codec: resolved }, "ring transport");
     return new RingTransport(
       inbound,
       outbound,
       settings.codec,
-      settings.maxMessageBytes,
-      settings.spinMicros,
+      settings.maxFrameBytes,
+      settings.spinMs,
     );
   };
   if (codec === "module") {
@@ -532,10 +533,10 @@ export function ringTransportPair(options: RingTransportOptions = {}): [Transpor
   const settings = settingsOf(options, "ring transport pair");
   const aToB = allocateRing(settings.ringBytes);
   const bToA = allocateRing(settings.ringBytes);
-  const { codec, maxMessageBytes } = settings;
+  const { codec, maxFrameBytes } = settings;
   return [
-    new RingTransport(bToA, aToB, codec, maxMessageBytes, 0),
-    new RingTransport(aToB, bToA, codec, maxMessageBytes, 0),
+    new RingTransport(bToA, aToB, codec, maxFrameBytes, 0),
+    new RingTransport(aToB, bToA, codec, maxFrameBytes, 0),
   ];
 }
 
@@ -584,8 +585,8 @@ export function ringTransport(options: RingTransportOptions = {}): TransportFact
       const remote: RingConnectOptions = {
         inbound: toWorker,
         outbound: toParent,
-        maxMessageBytes: settings.maxMessageBytes,
-        spinMicros: settings.spinMicros,
+        maxFrameBytes: settings.maxFrameBytes,
+        spinMs: settings.spinMs,
         codec: tag,
       };
       if (settings.codecModule !== undefined) remote.codecModule = settings.codecModule;
@@ -594,8 +595,8 @@ export function ringTransport(options: RingTransportOptions = {}): TransportFact
           toParent,
           toWorker,
           settings.codec,
-          settings.maxMessageBytes,
-          settings.spinMicros,
+          settings.maxFrameBytes,
+          settings.spinMs,
         ),
         remote: { module: import.meta.url, options: remote, transfer: [] },
       });

@@ -36,7 +36,7 @@ export interface SocketTransport extends Transport {
  */
 export class SocketEnd implements SocketTransport {
   readonly name = "socket";
-  readonly maxMessageBytes: number;
+  readonly maxFrameBytes: number;
   readonly #codec: Codec;
   readonly #limit: number;
   readonly #connected = Promise.withResolvers<boolean>();
@@ -63,7 +63,7 @@ export class SocketEnd implements SocketTransport {
   constructor(settings: Settings, onClose: () => Promise<void> = () => Promise.resolve()) {
     this.#codec = settings.codec;
     this.#limit = settings.maxFrameBytes;
-    this.maxMessageBytes = settings.maxFrameBytes;
+    this.maxFrameBytes = settings.maxFrameBytes;
     this.#onClose = onClose;
     this.#connected.promise.catch(noop);
   }
