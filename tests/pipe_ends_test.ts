@@ -53,6 +53,23 @@ for (const host of ["worker", "process"] as const) {
     assert.throws(() => parent.send("anyone there?"), ConnectionClosedError);
   });
 
+  Deno.test(`[${host}] what the actor sent before it stopped is received, then recv() rejects`, async () => {
+    await using system = await ActorSystem.start();
+    const [mine, theirs] = pipeEnds();
+    const ref = await system.spawn<typeof pipeHolder>(HOLDER, {
+      host,
+      args: { label: "last words", end: theirs },
+    });
+    await using parent = connectionFromStreams<unknown>(mine);
+    await ref.ask("send", ["last", { words: true }]);
+    assert.equal((await ref.stop()).reason, "normal");
+    // Nobody was receiving while the actor stopped: its values wait here.
+    assert.equal(await parent.recv({ timeout: DEADLINE_MS }), "last");
+    assert.deepEqual(await parent.recv({ timeout: DEADLINE_MS }), { words: true });
+    await assert.rejects(parent.recv({ timeout: DEADLINE_MS }), ConnectionClosedError);
+    await assert.rejects(parent.recv({ timeout: DEADLINE_MS }), ConnectionClosedError);
+  });
+
   Deno.test(`[${host}] a one-way end: the actor sends, the parent reads until the actor stops`, async () => {
     await using system = await ActorSystem.start();
     const [output, input] = pipeEnds({ duplex: false });

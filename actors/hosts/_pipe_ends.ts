@@ -8,12 +8,13 @@
 //   which its bootstrap turns back into streams before `init` runs.
 //
 // The parent keeps a pump between the end it was given and the carrier. When
-// the actor ends, the pumps stop and the parent's end closes: its `recv()`
-// rejects with `ConnectionClosedError` instead of waiting for a dead peer,
-// and its `send()` fails. An end goes to one actor, once.
+// the actor ends, the pumps stop: the parent's end still gets everything the
+// actor sent, then closes, so its `recv()` rejects with `ConnectionClosedError`
+// instead of waiting for a dead peer, and its `send()` fails. An end goes to
+// one actor, once.
 
 import type { Transport, TransportFactory } from "../../transports/transport.ts";
-import { noop, settleWithin } from "../../internal/abort.ts";
+import { noop } from "../../internal/abort.ts";
 
 /** The streams of a pipe end, as `pipeEnds()` makes them. */
 export interface EndStreams {
@@ -29,7 +30,7 @@ interface EndPlaceholder {
 }
 
 const MARK = "troupe.pipeEnd";
-/** How long a normal stop waits for the pumps to drain before they are cut. */
+/** The longest a stopped actor's last bytes are waited for. */
 const GRACE_MS = 2000;
 
 /** The pipe ends of one actor: what to send it instead of its args, and how to end them. */
@@ -44,8 +45,11 @@ export interface PipeBridges {
   module: string | undefined;
   /** Whether there are any ends: without, `settle` does nothing. */
   active: boolean;
-  /** Stops the pumps (after a short drain, unless `now`) and closes the parent's ends. */
-  settle(now: boolean): Promise<void>;
+  /**
+   * The actor ended: stops the pumps, hands what it sent to the parent's
+   * ends, which then end, and closes the carriers.
+   */
+  settle(): Promise<void>;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -113,37 +117,101 @@ function findEnds(args: unknown): Map<EndStreams, string> {
   return ends;
 }
 
-/**
- * Pumps bytes from the end to the carrier and back. When the pumps are cut
- * (the actor ended), the parent's sends fail and its reads end cleanly.
- */
-function pump(end: EndStreams, carrier: EndStreams, signal: AbortSignal): Promise<unknown>[] {
-  const pumps: Promise<unknown>[] = [];
-  if (end.readable && carrier.writable) {
-    pumps.push(end.readable.pipeTo(carrier.writable, { signal }).catch(noop));
-  }
-  if (end.writable && carrier.readable) {
-    const writable = end.writable;
-    pumps.push(
-      carrier.readable.pipeTo(writable, { signal, preventAbort: true, preventClose: true })
-        .catch(noop).then(() => writable.close().catch(noop)),
-    );
-  }
-  return pumps;
+/** What is cut when the actor ends: the pumps of one or more ends. */
+interface Pump {
+  /**
+   * Stops the pumps: the parent's sends to the actor fail at once, and what
+   * the actor sent before it ended is handed to the parent's end, which then
+   * ends. Resolves once that is queued there (not once the parent read it).
+   */
+  cut(): Promise<void>;
 }
 
-function settler(
-  pumps: Promise<unknown>[],
-  controller: AbortController,
-  close: () => Promise<void>,
-): (now: boolean) => Promise<void> {
+/**
+ * How long the parent's end waits for more of what a stopped actor sent:
+ * bytes already on their way arrive within microseconds, and a stream from
+ * a worker that is gone never ends by itself.
+ */
+const QUIET_MS = 25;
+
+/** The next chunk, or `undefined` when none came within `QUIET_MS`. */
+async function quietRead(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<ReadableStreamReadResult<Uint8Array> | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const quiet = new Promise<undefined>((resolve) =>
+    timer = setTimeout(() => resolve(undefined), QUIET_MS)
+  );
+  try {
+    return await Promise.race([reader.read(), quiet]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * After the actor ended: moves what it sent and the parent has not read yet
+ * into the parent's end, without waiting for the parent to read it (what is
+ * left is bounded: the actor sends no more), then ends the parent's end.
+ */
+async function deliverRest(
+  source: ReadableStream<Uint8Array>,
+  destination: WritableStream<Uint8Array>,
+): Promise<void> {
+  const writer = destination.getWriter();
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  try {
+    reader = source.getReader();
+    const deadline = Date.now() + GRACE_MS;
+    while (Date.now() < deadline) {
+      const next = await quietRead(reader);
+      if (next === undefined || next.done) break;
+      writer.write(next.value).catch(noop);
+    }
+  } catch {
+    // The actor's side failed: what came before it is queued already.
+  } finally {
+    reader?.cancel().catch(noop);
+    writer.close().catch(noop);
+    writer.releaseLock();
+  }
+}
+
+/**
+ * Pumps bytes from the end to the carrier and back, with backpressure while
+ * the actor lives. `cut()` stops them when the actor ended: see {@linkcode Pump}.
+ */
+function pump(end: EndStreams, carrier: EndStreams): Pump {
+  const toActor = new AbortController();
+  const fromActor = new AbortController();
+  let sending: Promise<unknown> = Promise.resolve();
+  let receiving: Promise<void> = Promise.resolve();
+  if (end.readable && carrier.writable) {
+    sending = end.readable.pipeTo(carrier.writable, { signal: toActor.signal }).catch(noop);
+  }
+  if (end.writable && carrier.readable) {
+    const writable = end.writable, readable = carrier.readable;
+    // Cut without cancelling the source: what is queued in it is still to deliver.
+    const options = { signal: fromActor.signal, preventAbort: true, preventCancel: true };
+    receiving = readable.pipeTo(writable, { ...options, preventClose: true }).then(
+      () => writable.close().catch(noop),
+      () => deliverRest(readable, writable),
+    );
+  }
+  return {
+    cut: async () => {
+      toActor.abort();
+      fromActor.abort();
+      await Promise.all([sending, receiving]);
+    },
+  };
+}
+
+function settler(pumps: Pump[], close: () => Promise<void>): () => Promise<void> {
   let settled: Promise<void> | undefined;
-  return (now) => {
+  return () => {
     settled ??= (async () => {
-      const all = Promise.all(pumps);
-      if (!now) await settleWithin(all, GRACE_MS);
-      controller.abort();
-      await settleWithin(all, GRACE_MS);
+      await Promise.all(pumps.map((p) => p.cut()));
       await close();
     })();
     return settled;
@@ -171,9 +239,8 @@ function buffered(): TransformStream<Uint8Array, Uint8Array> {
  */
 export function bridgeToWorker(args: unknown): PipeBridges {
   const ends = findEnds(args);
-  const controller = new AbortController();
   const transfer: Transferable[] = [];
-  const pumps: Promise<unknown>[] = [];
+  const pumps: Pump[] = [];
   const replacements = new Map<EndStreams, EndStreams>();
   for (const end of ends.keys()) {
     const down = end.readable ? buffered() : undefined;
@@ -182,9 +249,7 @@ export function bridgeToWorker(args: unknown): PipeBridges {
     if (down) transfer.push(theirs.readable = down.readable);
     if (up) transfer.push(theirs.writable = up.writable);
     replacements.set(end, theirs);
-    pumps.push(
-      ...pump(end, { readable: up?.readable, writable: down?.writable }, controller.signal),
-    );
+    pumps.push(pump(end, { readable: up?.readable, writable: down?.writable }));
   }
   return {
     args: substitute(args, replacements),
@@ -192,7 +257,7 @@ export function bridgeToWorker(args: unknown): PipeBridges {
     childPermissions: NO_PERMISSIONS,
     module: undefined,
     active: ends.size > 0,
-    settle: settler(pumps, controller, () => Promise.resolve()),
+    settle: settler(pumps, () => Promise.resolve()),
   };
 }
 
@@ -208,8 +273,7 @@ export async function bridgeToProcess(
   factory: TransportFactory,
 ): Promise<PipeBridges> {
   const ends = findEnds(args);
-  const controller = new AbortController();
-  const pumps: Promise<unknown>[] = [];
+  const pumps: Pump[] = [];
   const locals: Transport[] = [];
   const replacements = new Map<EndStreams, EndPlaceholder>();
   const childPermissions = { read: [] as string[], write: [] as string[], net: [] as string[] };
@@ -225,10 +289,10 @@ export async function bridgeToProcess(
       const readable = end.readable !== undefined, writable = end.writable !== undefined;
       replacements.set(end, { [MARK]: link.remote.options, readable, writable });
       const carrier = streamsOverTransport(link.local, { send: readable, receive: writable });
-      pumps.push(...pump(end, carrier, controller.signal));
+      pumps.push(pump(end, carrier));
     }
   } catch (error) {
-    controller.abort();
+    await Promise.all(pumps.map((p) => p.cut()));
     await Promise.all(locals.map((local) => local.close().catch(noop)));
     throw error;
   }
@@ -238,7 +302,7 @@ export async function bridgeToProcess(
     childPermissions,
     module,
     active: ends.size > 0,
-    settle: settler(pumps, controller, async () => {
+    settle: settler(pumps, async () => {
       await Promise.all(locals.map((local) => local.close().catch(noop)));
     }),
   };

@@ -122,7 +122,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
         writable: toChild.writable,
       });
     } catch (error) {
-      await ends.settle(true);
+      await ends.settle();
       throw error;
     }
     const usesStdio = link.usesStdio === true;
@@ -150,7 +150,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
         stderr: "piped",
       }).spawn();
     } catch (error) {
-      await Promise.all([link.local.close(), ends.settle(true)]);
+      await Promise.all([link.local.close(), ends.settle()]);
       throw error;
     }
 
@@ -226,7 +226,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
         clearTimeout(timer);
       }
       await exited;
-      if (ends.active) plumbing.push(ends.settle(signal !== undefined));
+      if (ends.active) plumbing.push(ends.settle());
       await Promise.all(plumbing);
     };
 

@@ -38,7 +38,7 @@ export function workerLauncher(
   return async (boot: BootMessage, events: HostEvents) => {
     const ends = bridgeToWorker(boot.args);
     const link = await factory.open("worker").catch(async (error) => {
-      await ends.settle(true);
+      await ends.settle();
       throw error;
     });
     const options: WorkerOptions & { deno?: unknown } = { type: "module", name: boot.actorId };
@@ -48,7 +48,7 @@ export function workerLauncher(
       const semaphores = Object.keys(boot.semaphores).length > 0;
       worker = new Worker(entryModule(boot.module, link.remote.module, semaphores), options);
     } catch (error) {
-      await ends.settle(true);
+      await ends.settle();
       throw error;
     }
     worker.onerror = (event) => {
@@ -74,7 +74,7 @@ export function workerLauncher(
       pid: undefined,
       kill() {
         worker.terminate();
-        return ends.active ? ends.settle(true) : Promise.resolve();
+        return ends.active ? ends.settle() : Promise.resolve();
       },
       release() {
         if (!ends.active) {
@@ -82,7 +82,7 @@ export function workerLauncher(
           return Promise.resolve();
         }
         // Let what the actor wrote to its pipe ends arrive before the worker goes.
-        return ends.settle(false).then(() => worker.terminate());
+        return ends.settle().then(() => worker.terminate());
       },
     };
     return { host, transport: link.local };
