@@ -85,8 +85,18 @@ export class PayloadInspector {
       this.kind = this.#found;
       return size;
     } catch (error) {
+      // The walk may run out of stack before it reaches its own depth limit
+      // (a fresh program's first, unoptimised walk takes more stack per level).
+      const overflow = error instanceof RangeError && /call stack/i.test(error.message);
+      const typed = overflow
+        ? new MessageNotCloneableError(
+          this.#path(path),
+          "nested too deeply (the walk ran out of stack)",
+          { cause: error },
+        )
+        : error;
       this.#keys.length = 0;
-      throw error;
+      throw typed;
     } finally {
       const list = this.#seenList;
       for (let i = Math.min(this.#seenCount, SEEN_LIST) - 1; i >= 0; i--) list[i] = undefined;
@@ -216,12 +226,24 @@ export class PayloadInspector {
   }
 
   /** The path of the value being walked, for an error message. */
+  /** Where the walk is, from `root`; a very deep path keeps its two ends. */
   #path(root: string): string {
+    const keys = this.#keys;
+    const step = (key: string | number) => typeof key === "number" ? `[${key}]` : `.${key}`;
     let path = root;
-    for (const key of this.#keys) path += typeof key === "number" ? `[${key}]` : `.${key}`;
+    if (keys.length <= PATH_KEYS) {
+      for (const key of keys) path += step(key);
+      return path;
+    }
+    for (let i = 0; i < PATH_KEYS / 2; i++) path += step(keys[i]!);
+    path += `...(${keys.length - PATH_KEYS} levels)`;
+    for (let i = keys.length - PATH_KEYS / 2; i < keys.length; i++) path += step(keys[i]!);
     return path;
   }
 }
+
+/** Keys an error's path names in full; a deeper path keeps half at each end. */
+const PATH_KEYS = 40;
 
 /** Objects a walk remembers in a list before it uses a set. */
 const SEEN_LIST = 16;

@@ -248,6 +248,17 @@ export function actorConformance(target: ConformanceTarget): void {
     assert.equal(await ref.ask("get"), 0);
   });
 
+  test("a payload nested 100,000 deep is refused with the typed error, the first time too", async (h) => {
+    const ref = await h.spawn();
+    let deep: unknown = {};
+    for (let i = 0; i < 100_000; i++) deep = { v: deep };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      assert.throws(() => ref.tell("echo", deep), MessageNotCloneableError);
+      await assert.rejects(ref.ask("echo", deep), MessageNotCloneableError);
+    }
+    assert.equal(await ref.ask("get"), 0);
+  });
+
   if (target.small) {
     const small = target.small;
     test("a payload over the frame limit fails at the sender with FrameTooLargeError", async (h) => {

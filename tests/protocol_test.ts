@@ -62,3 +62,15 @@ Deno.test("compactTells() folds runs of tells to one handler and keeps everythin
   assert.equal(compactTells(none), none);
   assert.equal(compactTells([]).length, 0);
 });
+
+Deno.test("assertCloneable() names a very deep path by its two ends", () => {
+  let deep: unknown = () => 1;
+  for (let i = 0; i < 100; i++) deep = { v: deep };
+  assert.throws(
+    () => assertCloneable(deep, "payload"),
+    (error: Error) =>
+      error.message.includes(
+        `payload${".v".repeat(20)}...(60 levels)${".v".repeat(20)} is a function`,
+      ),
+  );
+});
