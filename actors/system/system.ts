@@ -6,14 +6,10 @@
  */
 
 import type { TransportFactory } from "../../transports/transport.ts";
-import { builtinTransports, DEFAULT_TRANSPORT, pipeEndBridge } from "../../transports/preset.ts";
+import { builtinTransports } from "../../transports/preset.ts";
 import { ActorCell } from "../core/cell.ts";
-import { workerLauncher } from "../hosts/worker_host.ts";
-import { processLauncher } from "../hosts/process_host.ts";
-import { type ActorPermissions, permissionFlags, workerPermissions } from "../hosts/permissions.ts";
 import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "../core/actor_ref.ts";
 import type { AnyActorDefinition, ArgsOf } from "../core/define_actor.ts";
-import { OVERFLOW_POLICIES } from "../core/outbox.ts";
 import { SpawnError } from "../../internal/errors.ts";
 import { abortable, watchDeadline } from "../../internal/abort.ts";
 import { EventHub } from "../core/event_hub.ts";
@@ -28,6 +24,7 @@ import {
   SupervisorRuntime,
   type SupervisorSpec,
 } from "../supervision/supervisor.ts";
+import { actorName, checkPoolSize, checkSpawn, DEFAULT_CAPACITY } from "./_spawn_options.ts";
 
 export type { OverflowPolicy } from "../core/outbox.ts";
 export type { SpawnOptions } from "../hosts/spawn_options.ts";
@@ -127,7 +124,6 @@ export interface SystemStats {
   leaked: number;
 }
 
-const DEFAULT_CAPACITY = 4096;
 /** Watchdog ticks without a sign of life after which a worker actor is declared dead. */
 const MISSED_HEARTBEATS = 3;
 
@@ -269,53 +265,12 @@ export class ActorSystem implements AsyncDisposable {
     if (this.#shutdown) {
       throw new TypeError("Cannot spawn actor: the actor system is shutting down");
     }
-    const url = new URL(module, import.meta.url).href;
-    const id = options.id ?? `${actorName(url)}-${++this.#counter}`;
-    const capacity = options.capacity ?? DEFAULT_CAPACITY;
-    if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new RangeError(
-        `Cannot spawn actor: mailbox capacity must be a positive integer, received ${capacity}`,
-      );
-    }
-    const overflow = options.overflow ?? "backpressure";
-    if (!OVERFLOW_POLICIES.includes(overflow)) {
-      throw new TypeError(
-        `Cannot spawn actor: overflow must be one of ${
-          OVERFLOW_POLICIES.join(", ")
-        }, received "${overflow}"`,
-      );
-    }
-    if (this.#cells.has(id)) {
-      throw new TypeError(`Cannot spawn actor: the id "${id}" is taken`);
-    }
-    const hostKind = options.host ?? "worker";
-    if (hostKind !== "worker" && hostKind !== "process") {
-      throw new TypeError(
-        `Cannot spawn actor: host must be "worker" or "process", received "${hostKind}"`,
-      );
-    }
-    const factory = this.#factory(options.transport ?? DEFAULT_TRANSPORT[hostKind]);
-    if (!factory.hosts.includes(hostKind)) {
-      throw new TypeError(
-        `Cannot spawn actor: the ${factory.name} transport cannot reach a ${hostKind} actor (it reaches ${
-          factory.hosts.join(" and ")
-        } actors only)`,
-      );
-    }
-    const launch = hostKind === "worker"
-      ? workerLauncher(factory, this.#workerPermissions(options.permissions))
-      : processLauncher(factory, {
-        permissions: validPermissions(options.permissions),
-        env: checkEnv(options.env),
-        cwd: options.cwd === undefined ? undefined : String(
-          options.cwd instanceof URL ? new URL(options.cwd).pathname : options.cwd,
-        ),
-        maxHeapMiB: checkHeap(options.maxHeapMiB),
-        onLog: options.onLog ?? ((line) => console.error(`[${id}] ${line}`)),
-        killGraceMs: 1000,
-        pipeBridge: pipeEndBridge(),
-      });
-    if (hostKind === "process") checkNoSharedMemory(options.args);
+    const { url, id, capacity, overflow, hostKind, factory, launch } = checkSpawn(module, options, {
+      transports: this.#transports,
+      unstableWorkerOptions: this.#unstableWorkerOptions,
+      taken: (id) => this.#cells.has(id),
+      nextNumber: () => ++this.#counter,
+    });
     const cell = new ActorCell({
       id,
       module: url,
@@ -447,12 +402,7 @@ export class ActorSystem implements AsyncDisposable {
     module: string | URL,
     options: PoolOptions<ArgsOf<D>> = {},
   ): Promise<Pool<D>> {
-    const size = options.size ?? navigator.hardwareConcurrency;
-    if (!Number.isInteger(size) || size < 1) {
-      throw new RangeError(
-        `Cannot start pool: size must be a positive integer, received ${size}`,
-      );
-    }
+    const size = checkPoolSize(options.size);
     const url = new URL(module, import.meta.url).href;
     const id = options.id ?? `${actorName(url)}-pool-${++this.#counter}`;
     const { strategy, retry, size: _size, id: _id, ...child } = options;
@@ -721,36 +671,6 @@ export class ActorSystem implements AsyncDisposable {
     return abortable(ref.exited, options.signal);
   }
 
-  #factory(transport: string | TransportFactory): TransportFactory {
-    if (typeof transport !== "string") return transport;
-    const factory = this.#transports.get(transport);
-    if (!factory) {
-      throw new TypeError(
-        `Cannot spawn actor: unknown transport "${transport}", known transports are ${
-          [...this.#transports.keys()].join(", ")
-        }`,
-      );
-    }
-    return factory;
-  }
-
-  #workerPermissions(
-    permissions: ActorPermissions | undefined,
-  ): Record<string, boolean | string[]> | undefined {
-    if (permissions === undefined) return undefined;
-    const granted = workerPermissions(permissions);
-    const enabled = this.#unstableWorkerOptions ?? workerOptionsFlag();
-    if (enabled !== true) {
-      throw new TypeError(
-        "Cannot spawn worker actor with permissions: Deno must run with --unstable-worker-options" +
-          (enabled === undefined
-            ? " (could not read /proc/self/cmdline to check; if it is enabled in deno.json, pass unstableWorkerOptions: true to ActorSystem.start)"
-            : '; add the flag, or use host: "process" which needs none'),
-      );
-    }
-    return granted;
-  }
-
   #deadLetter(letter: DeadLetter): void {
     this.#deadLetters += letter.count;
     this.#onDeadLetter?.(letter);
@@ -975,66 +895,4 @@ export class ActorSystem implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
-}
-
-/** Whether this process runs with worker options enabled, or `undefined` when that cannot be read. */
-function workerOptionsFlag(): boolean | undefined {
-  try {
-    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
-    return args.includes("--unstable-worker-options") || args.includes("--unstable");
-  } catch {
-    return undefined;
-  }
-}
-
-function validPermissions(permissions: ActorPermissions | undefined): ActorPermissions | undefined {
-  permissionFlags(permissions); // throws on a malformed spec, before anything starts
-  return permissions;
-}
-
-function checkEnv(env: Record<string, string> | undefined): Record<string, string> {
-  if (env === undefined) return {};
-  for (const [name, value] of Object.entries(env)) {
-    if (typeof value !== "string" || name === "" || name.includes("=")) {
-      throw new TypeError(
-        `Cannot spawn actor: env entries must be NAME: "value" strings, received ${name}=${value}`,
-      );
-    }
-  }
-  return { ...env };
-}
-
-function checkHeap(maxHeapMiB: number | undefined): number {
-  const heap = maxHeapMiB ?? 256;
-  if (!Number.isInteger(heap) || heap < 16) {
-    throw new RangeError(
-      `Cannot spawn actor: maxHeapMiB must be an integer of at least 16, received ${heap}`,
-    );
-  }
-  return heap;
-}
-
-// Shared memory cannot cross a process boundary in Deno: refuse it clearly
-// instead of letting the child get a copy that silently stops being shared.
-function checkNoSharedMemory(value: unknown, path = "args", seen = new Set<unknown>()): void {
-  if (typeof value !== "object" || value === null || seen.has(value)) return;
-  seen.add(value);
-  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
-  if (buffer instanceof SharedArrayBuffer) {
-    throw new TypeError(
-      `Cannot spawn process actor: ${path} holds shared memory (a SharedArrayBuffer), which processes cannot share in Deno; use a worker actor, or send the data as messages`,
-    );
-  }
-  if (ArrayBuffer.isView(value)) return;
-  const entries = value instanceof Map
-    ? [...value.entries()].map(([k, v], i) => [`<entry ${i}>`, [k, v]] as const)
-    : value instanceof Set
-    ? [...value].map((v, i) => [`<item ${i}>`, v] as const)
-    : Object.entries(value);
-  for (const [key, item] of entries) checkNoSharedMemory(item, `${path}.${key}`, seen);
-}
-
-function actorName(url: string): string {
-  const file = url.split(/[\\/]/).pop() ?? "actor";
-  return file.replace(/\.[a-z]+$/i, "") || "actor";
 }
