@@ -25,6 +25,7 @@ import {
   type SupervisorSpec,
 } from "../supervision/supervisor.ts";
 import { actorName, checkPoolSize, checkSpawn, DEFAULT_CAPACITY } from "./_spawn_options.ts";
+import { CallServer } from "./_calls.ts";
 
 export type { OverflowPolicy } from "../core/outbox.ts";
 export type { SpawnOptions } from "../hosts/spawn_options.ts";
@@ -178,11 +179,7 @@ export class ActorSystem implements AsyncDisposable {
   #semaphores = new Map<string, Semaphore>();
   #owners = 0;
   #leaked = 0;
-  #recoveryTimers = new Set<ReturnType<typeof setTimeout>>();
-  #calls = new Map<
-    string,
-    { waits: Set<AbortController>; taken: [WorkQueue<unknown>, unknown][] }
-  >();
+  #calls: CallServer;
   #supervisors: SupervisorRuntime[] = [];
 
   private constructor(options: SystemOptions) {
@@ -198,6 +195,12 @@ export class ActorSystem implements AsyncDisposable {
     for (const factory of [...builtinTransports(), ...(options.transports ?? [])]) {
       this.#transports.set(factory.name, factory);
     }
+    this.#calls = new CallServer({
+      queues: this.#queues,
+      semaphores: this.#semaphores,
+      ownerOf: (actorId) => this.#cells.get(actorId)?.owner,
+      emit: (event) => this.#events.emit(event),
+    });
   }
 
   /**
@@ -288,7 +291,7 @@ export class ActorSystem implements AsyncDisposable {
       launch,
       onDeadLetter: (letter) => this.#deadLetter(letter),
       onExit: (exit) => this.#exited(exit, supervisor, cell.owner),
-      onCall: (service, op, args, actorId) => this.#serveCall(service, op, args, actorId),
+      onCall: (call, actorId) => this.#calls.serve(call, actorId),
     });
     this.#cells.set(id, cell);
     this.#spawned++;
@@ -503,117 +506,6 @@ export class ActorSystem implements AsyncDisposable {
     return semaphore;
   }
 
-  /** Gives back the permits an ended actor held, and says so. */
-  #recoverPermits(actorId: string, owner: number): void {
-    for (const [name, semaphore] of this.#semaphores) {
-      const permits = semaphore.releaseAllOf(owner);
-      if (permits > 0) {
-        this.#events.emit({
-          type: "permits-recovered",
-          id: actorId,
-          semaphore: name,
-          permits,
-          time: Date.now(),
-        });
-      }
-    }
-  }
-
-  #serveCall(service: string, op: string, args: unknown[], actorId: string): Promise<unknown> {
-    if (service === "semaphore") {
-      const [name, timeout] = args as [string, number | undefined];
-      const semaphore = this.#semaphores.get(name);
-      const owner = this.#cells.get(actorId)?.owner;
-      if (!semaphore || owner === undefined) {
-        return Promise.reject(
-          new TypeError(
-            `No semaphore named "${name}": create it with system.semaphore("${name}", n)`,
-          ),
-        );
-      }
-      if (op === "release") {
-        try {
-          semaphore.release(owner);
-          return Promise.resolve();
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      }
-      const calls = this.#callsOf(actorId);
-      const controller = new AbortController();
-      calls.waits.add(controller);
-      return semaphore.acquire({
-        owner,
-        signal: controller.signal,
-        ...(timeout === undefined ? {} : { timeout }),
-      }).then(() => undefined).finally(() => calls.waits.delete(controller));
-    }
-    if (service === "queue") {
-      const [name, ...rest] = args as [string, ...unknown[]];
-      const queue = this.#queues.get(name);
-      if (!queue) {
-        return Promise.reject(
-          new TypeError(`No queue named "${name}": create it with system.queue("${name}")`),
-        );
-      }
-      // Waits end when the actor ends: an item is never handed to a dead actor.
-      const calls = this.#callsOf(actorId);
-      const controller = new AbortController();
-      calls.waits.add(controller);
-      const wait = {
-        signal: controller.signal,
-        ...(typeof rest.at(-1) === "number" ? { timeout: rest.at(-1) as number } : {}),
-      };
-      const done = () => calls.waits.delete(controller);
-      switch (op) {
-        case "put":
-          return queue.put(rest[0], wait).finally(done);
-        case "get":
-          return queue.get(wait).finally(done).then((item) => {
-            if (!this.#cells.has(actorId)) {
-              queue.requeue(item);
-              throw new Error("The actor ended before it got the item");
-            }
-            calls.taken.push([queue, item]);
-            return item;
-          });
-        case "taskDone": {
-          done();
-          const index = calls.taken.findIndex(([q]) => q === queue);
-          try {
-            queue.taskDone();
-          } catch (error) {
-            return Promise.reject(error);
-          }
-          if (index >= 0) calls.taken.splice(index, 1);
-          return Promise.resolve();
-        }
-        case "join":
-          return queue.join(wait).finally(done);
-      }
-      done();
-    }
-    return Promise.reject(new TypeError(`Unknown system call ${service}.${op}`));
-  }
-
-  #callsOf(actorId: string) {
-    let calls = this.#calls.get(actorId);
-    if (!calls) {
-      calls = { waits: new Set(), taken: [] };
-      this.#calls.set(actorId, calls);
-    }
-    return calls;
-  }
-
-  /** An actor ended: end its waits, and put back the items it took and never finished. */
-  #releaseCalls(actorId: string): void {
-    const calls = this.#calls.get(actorId);
-    if (!calls) return;
-    this.#calls.delete(actorId);
-    for (const controller of calls.waits) controller.abort(new Error("The actor ended"));
-    for (const [queue, item] of calls.taken.reverse()) queue.requeue(item);
-  }
-
   #dropSupervisor(runtime: SupervisorRuntime): void {
     const index = this.#supervisors.indexOf(runtime);
     if (index >= 0) this.#supervisors.splice(index, 1);
@@ -678,16 +570,7 @@ export class ActorSystem implements AsyncDisposable {
 
   #exited(exit: ActorExit, supervisor: string | undefined, owner: number): void {
     this.#cells.delete(exit.id);
-    this.#releaseCalls(exit.id);
-    this.#recoverPermits(exit.id, owner);
-    if (exit.reason === "timeout" || exit.reason === "killed") {
-      // terminate() returns before a busy worker thread stops: look again.
-      const timer = setTimeout(() => {
-        this.#recoveryTimers.delete(timer);
-        this.#recoverPermits(exit.id, owner);
-      }, 100);
-      this.#recoveryTimers.add(timer);
-    }
+    this.#calls.ended(exit.id, owner, exit.reason === "timeout" || exit.reason === "killed");
     this.#exits[exit.reason] = (this.#exits[exit.reason] ?? 0) + 1;
     if (this.#cells.size === 0) this.#stopWatchdog();
     const normal = exit.reason === "normal" || exit.reason === "timeout";
@@ -815,8 +698,7 @@ export class ActorSystem implements AsyncDisposable {
     for (const runtime of this.#supervisors.slice().reverse()) await runtime.stop(timeout);
     const exits = await Promise.all(cells.map((cell) => cell.stop(timeout)));
     this.#stopWatchdog();
-    for (const timer of this.#recoveryTimers) clearTimeout(timer);
-    this.#recoveryTimers.clear();
+    this.#calls.close();
     this.#events.close();
     const result: ShutdownResult = {
       clean: true,
