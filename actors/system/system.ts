@@ -26,6 +26,7 @@ import {
 } from "../supervision/supervisor.ts";
 import { actorName, checkPoolSize, checkSpawn, DEFAULT_CAPACITY } from "./_spawn_options.ts";
 import { CallServer } from "./_calls.ts";
+import { Watchdog } from "./_watchdog.ts";
 
 export type { OverflowPolicy } from "../core/outbox.ts";
 export type { SpawnOptions } from "../hosts/spawn_options.ts";
@@ -125,9 +126,6 @@ export interface SystemStats {
   leaked: number;
 }
 
-/** Watchdog ticks without a sign of life after which a worker actor is declared dead. */
-const MISSED_HEARTBEATS = 3;
-
 /**
  * A group of actors with one lifetime. Start it, spawn actors into Deno
  * Workers or processes, supervise them, and shut it down (or let
@@ -168,7 +166,7 @@ export class ActorSystem implements AsyncDisposable {
   #onDeadLetter: ((letter: DeadLetter) => void) | undefined;
   #heartbeatMs: number;
   #unstableWorkerOptions: boolean | undefined;
-  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #watchdog: Watchdog;
   #counter = 0;
   #spawned = 0;
   #deadLetters = 0;
@@ -195,6 +193,7 @@ export class ActorSystem implements AsyncDisposable {
     for (const factory of [...builtinTransports(), ...(options.transports ?? [])]) {
       this.#transports.set(factory.name, factory);
     }
+    this.#watchdog = new Watchdog(heartbeatMs, () => this.#cells.values());
     this.#calls = new CallServer({
       queues: this.#queues,
       semaphores: this.#semaphores,
@@ -295,7 +294,7 @@ export class ActorSystem implements AsyncDisposable {
     });
     this.#cells.set(id, cell);
     this.#spawned++;
-    this.#startWatchdog();
+    this.#watchdog.start();
     const deadline = new AbortController();
     const stopWatching = watchDeadline(
       options.signal,
@@ -572,7 +571,7 @@ export class ActorSystem implements AsyncDisposable {
     this.#cells.delete(exit.id);
     this.#calls.ended(exit.id, owner, exit.reason === "timeout" || exit.reason === "killed");
     this.#exits[exit.reason] = (this.#exits[exit.reason] ?? 0) + 1;
-    if (this.#cells.size === 0) this.#stopWatchdog();
+    if (this.#cells.size === 0) this.#watchdog.stop();
     const normal = exit.reason === "normal" || exit.reason === "timeout";
     const event: LifecycleEvent = normal
       ? { type: "stopped", id: exit.id, reason: exit.reason, time: Date.now() }
@@ -584,35 +583,6 @@ export class ActorSystem implements AsyncDisposable {
     }
     if (supervisor !== undefined) event.supervisor = supervisor;
     this.#events.emit(event);
-  }
-
-  #startWatchdog(): void {
-    if (this.#watchdog !== undefined || this.#heartbeatMs === 0) return;
-    // Silence is counted in watchdog ticks, not read off the clock: when this
-    // thread itself stalls (a long synchronous task, a starved CPU), ticks
-    // stall with it, and heartbeats queued meanwhile are not held against
-    // the actors that sent them.
-    const judged = new WeakMap<ActorCell, { seen: number; silent: number }>();
-    this.#watchdog = setInterval(() => {
-      for (const cell of this.#cells.values()) {
-        // Only actors that send heartbeats are judged by them (process actors send
-        // none: their exit status says when they die).
-        if (!cell.heartbeats || cell.state === "starting") continue;
-        const record = judged.get(cell);
-        if (record === undefined || record.seen !== cell.lastSeen || cell.busy) {
-          judged.set(cell, { seen: cell.lastSeen, silent: 0 });
-        } else if (++record.silent >= MISSED_HEARTBEATS) {
-          cell.lostHeartbeat();
-        }
-      }
-    }, this.#heartbeatMs);
-    Deno.unrefTimer(this.#watchdog as unknown as number);
-  }
-
-  #stopWatchdog(): void {
-    if (this.#watchdog === undefined) return;
-    clearInterval(this.#watchdog);
-    this.#watchdog = undefined;
   }
 
   /**
@@ -697,7 +667,7 @@ export class ActorSystem implements AsyncDisposable {
     // Supervisors first, newest first: each stops its children in reverse order.
     for (const runtime of this.#supervisors.slice().reverse()) await runtime.stop(timeout);
     const exits = await Promise.all(cells.map((cell) => cell.stop(timeout)));
-    this.#stopWatchdog();
+    this.#watchdog.stop();
     this.#calls.close();
     this.#events.close();
     const result: ShutdownResult = {
