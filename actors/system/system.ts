@@ -27,9 +27,12 @@ import {
 import { actorName, checkPoolSize, checkSpawn, DEFAULT_CAPACITY } from "./_spawn_options.ts";
 import { CallServer } from "./_calls.ts";
 import { Watchdog } from "./_watchdog.ts";
+import type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
+import { forceStop, shutDown, shutdownOnSignals, type ShutdownTargets } from "./_shutdown.ts";
 
 export type { OverflowPolicy } from "../core/outbox.ts";
 export type { SpawnOptions } from "../hosts/spawn_options.ts";
+export type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
 
 /** Options of {@linkcode ActorSystem.start}. */
 export interface SystemOptions {
@@ -54,50 +57,6 @@ export interface SystemOptions {
    * it when the option comes from deno.json's `"unstable"` list instead.
    */
   unstableWorkerOptions?: boolean;
-}
-
-/** Options of {@linkcode ActorSystem.shutdownOnSignals}. */
-export interface SignalShutdownOptions {
-  /** Milliseconds each actor has to stop after the first signal. Default 5000. */
-  timeout?: number;
-  /** The signals to handle. Default SIGINT and SIGTERM. */
-  signals?: Deno.Signal[];
-  /** Exit the process when the shutdown is over. Default true. */
-  exit?: boolean;
-  /** Called on each signal received, with how many have come so far. */
-  onSignal?: (signal: Deno.Signal, count: number) => void;
-}
-
-const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGTERM: 15,
-};
-
-/** Options of {@linkcode ActorSystem.shutdown}. */
-export interface ShutdownOptions {
-  /**
-   * Milliseconds each actor has to drain and run its stop hook before it is
-   * terminated. Default 5000. Caps supervised children's own `shutdown` too.
-   */
-  timeout?: number;
-}
-
-/** What a shutdown did to each actor. */
-export interface ShutdownResult {
-  /** `true` when every actor stopped through its sentinel in time. */
-  clean: boolean;
-  /** Actors that drained, ran their stop hook and ended. */
-  stopped: string[];
-  /** Actors that missed the deadline and were terminated. */
-  terminated: string[];
-  /** Of those, worker actors whose thread may still be running a synchronous loop. */
-  leaked: string[];
-  /** Actors that had crashed or were killed on the way. */
-  failed: string[];
-  /** Every actor's exit. */
-  exits: ActorExit[];
 }
 
 /** Counters of a whole system. */
@@ -179,6 +138,16 @@ export class ActorSystem implements AsyncDisposable {
   #leaked = 0;
   #calls: CallServer;
   #supervisors: SupervisorRuntime[] = [];
+  /** What a shutdown stops and ends. */
+  #ending: ShutdownTargets = {
+    supervisors: this.#supervisors,
+    cells: () => this.#cells.values(),
+    close: () => {
+      this.#watchdog.stop();
+      this.#calls.close();
+      this.#events.close();
+    },
+  };
 
   private constructor(options: SystemOptions) {
     const heartbeatMs = options.heartbeatMs ?? 1000;
@@ -658,35 +627,8 @@ export class ActorSystem implements AsyncDisposable {
    * @returns What happened to each actor.
    */
   shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
-    this.#shutdown ??= this.#doShutdown(options.timeout ?? 5000);
+    this.#shutdown ??= shutDown(this.#ending, options.timeout ?? 5000);
     return this.#shutdown;
-  }
-
-  async #doShutdown(timeout: number): Promise<ShutdownResult> {
-    const cells = [...this.#cells.values()];
-    // Supervisors first, newest first: each stops its children in reverse order.
-    for (const runtime of this.#supervisors.slice().reverse()) await runtime.stop(timeout);
-    const exits = await Promise.all(cells.map((cell) => cell.stop(timeout)));
-    this.#watchdog.stop();
-    this.#calls.close();
-    this.#events.close();
-    const result: ShutdownResult = {
-      clean: true,
-      stopped: [],
-      terminated: [],
-      leaked: [],
-      failed: [],
-      exits,
-    };
-    for (const exit of exits) {
-      if (exit.reason === "normal") result.stopped.push(exit.id);
-      else if (exit.reason === "timeout") {
-        result.terminated.push(exit.id);
-        if (exit.leaked) result.leaked.push(exit.id);
-      } else result.failed.push(exit.id);
-    }
-    result.clean = result.terminated.length === 0 && result.failed.length === 0;
-    return result;
   }
 
   /**
@@ -711,36 +653,11 @@ export class ActorSystem implements AsyncDisposable {
    * @returns A handle whose disposal removes the signal handlers.
    */
   shutdownOnSignals(options: SignalShutdownOptions = {}): Disposable {
-    const signals = options.signals ?? ["SIGINT", "SIGTERM"];
-    const exit = options.exit ?? true;
-    let received = 0;
-    const handlers = signals.map((signal) => {
-      const handler = () => {
-        received++;
-        options.onSignal?.(signal, received);
-        if (received === 1) {
-          void this.shutdown({ timeout: options.timeout ?? 5000 }).then((result) => {
-            if (exit) Deno.exit(result.clean ? 0 : 1);
-          });
-        } else {
-          this.#forceStop();
-          if (exit) Deno.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
-        }
-      };
-      Deno.addSignalListener(signal, handler);
-      return [signal, handler] as const;
-    });
-    return {
-      [Symbol.dispose]() {
-        for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
-      },
-    };
-  }
-
-  /** Terminates every actor now, without waiting for sentinels. */
-  #forceStop(): void {
-    for (const runtime of this.#supervisors) runtime.stopped = true;
-    for (const cell of this.#cells.values()) cell.kill(new Error("forced shutdown"));
+    return shutdownOnSignals(
+      options,
+      (timeout) => this.shutdown({ timeout }),
+      () => forceStop(this.#ending),
+    );
   }
 
   /** Shuts the system down (see {@linkcode ActorSystem.shutdown}). */
