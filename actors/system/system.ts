@@ -7,11 +7,9 @@
 
 import type { TransportFactory } from "../../transports/transport.ts";
 import { builtinTransports } from "../../transports/preset.ts";
-import { ActorCell } from "../core/cell.ts";
 import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "../core/actor_ref.ts";
 import type { AnyActorDefinition, ArgsOf } from "../core/define_actor.ts";
-import { SpawnError } from "../../internal/errors.ts";
-import { abortable, watchDeadline } from "../../internal/abort.ts";
+import { abortable } from "../../internal/abort.ts";
 import { EventHub } from "../core/event_hub.ts";
 import { Pool, type PoolOptions } from "../supervision/pool.ts";
 import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
@@ -24,8 +22,9 @@ import {
   SupervisorRuntime,
   type SupervisorSpec,
 } from "../supervision/supervisor.ts";
-import { actorName, checkPoolSize, checkSpawn, DEFAULT_CAPACITY } from "./_spawn_options.ts";
+import { actorName, checkPoolSize, DEFAULT_CAPACITY } from "./_spawn_options.ts";
 import { CallServer } from "./_calls.ts";
+import { ActorCells } from "./_cells.ts";
 import { Watchdog } from "./_watchdog.ts";
 import type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
 import { forceStop, shutDown, shutdownOnSignals, type ShutdownTargets } from "./_shutdown.ts";
@@ -120,34 +119,27 @@ export interface SystemStats {
  * ```
  */
 export class ActorSystem implements AsyncDisposable {
-  #transports = new Map<string, TransportFactory>();
-  #cells = new Map<string, ActorCell>();
   #onDeadLetter: ((letter: DeadLetter) => void) | undefined;
-  #heartbeatMs: number;
-  #unstableWorkerOptions: boolean | undefined;
-  #watchdog: Watchdog;
   #counter = 0;
-  #spawned = 0;
   #deadLetters = 0;
-  #exits: Record<string, number> = {};
   #shutdown: Promise<ShutdownResult> | undefined;
   #events = new EventHub();
   #queues = new Map<string, WorkQueue<unknown>>();
   #semaphores = new Map<string, Semaphore>();
-  #owners = 0;
-  #leaked = 0;
-  #calls: CallServer;
   #supervisors: SupervisorRuntime[] = [];
   /** What a shutdown stops and ends. */
   #ending: ShutdownTargets = {
     supervisors: this.#supervisors,
-    cells: () => this.#cells.values(),
+    cells: () => this.#cells.running.values(),
     close: () => {
       this.#watchdog.stop();
       this.#calls.close();
       this.#events.close();
     },
   };
+  #watchdog: Watchdog;
+  #calls: CallServer;
+  #cells: ActorCells;
 
   private constructor(options: SystemOptions) {
     const heartbeatMs = options.heartbeatMs ?? 1000;
@@ -156,18 +148,29 @@ export class ActorSystem implements AsyncDisposable {
         `Cannot start actor system: heartbeatMs must be a finite number of at least 0, received ${heartbeatMs}`,
       );
     }
-    this.#heartbeatMs = heartbeatMs;
-    this.#unstableWorkerOptions = options.unstableWorkerOptions;
     this.#onDeadLetter = options.onDeadLetter;
+    const transports = new Map<string, TransportFactory>();
     for (const factory of [...builtinTransports(), ...(options.transports ?? [])]) {
-      this.#transports.set(factory.name, factory);
+      transports.set(factory.name, factory);
     }
-    this.#watchdog = new Watchdog(heartbeatMs, () => this.#cells.values());
+    this.#watchdog = new Watchdog(heartbeatMs, () => this.#cells.running.values());
     this.#calls = new CallServer({
       queues: this.#queues,
       semaphores: this.#semaphores,
-      ownerOf: (actorId) => this.#cells.get(actorId)?.owner,
+      ownerOf: (actorId) => this.#cells.running.get(actorId)?.owner,
       emit: (event) => this.#events.emit(event),
+    });
+    this.#cells = new ActorCells({
+      transports,
+      unstableWorkerOptions: options.unstableWorkerOptions,
+      heartbeatMs,
+      semaphores: this.#semaphores,
+      calls: this.#calls,
+      watchdog: this.#watchdog,
+      closed: () => this.#shutdown !== undefined,
+      nextNumber: () => ++this.#counter,
+      emit: (event) => this.#events.emit(event),
+      deadLetter: (letter) => this.#deadLetter(letter),
     });
   }
 
@@ -224,66 +227,8 @@ export class ActorSystem implements AsyncDisposable {
     module: string | URL,
     options: SpawnOptions<ArgsOf<D>> = {},
   ): Promise<ActorRef<D>> {
-    const cell = await this.#spawnCell(module, options, undefined);
+    const cell = await this.#cells.spawn(module, options, undefined);
     return new ActorRef<D>(cell as never);
-  }
-
-  async #spawnCell(
-    module: string | URL,
-    options: SpawnOptions,
-    supervisor: string | undefined,
-  ): Promise<ActorCell> {
-    if (this.#shutdown) {
-      throw new TypeError("Cannot spawn actor: the actor system is shutting down");
-    }
-    const { url, id, capacity, overflow, hostKind, factory, launch } = checkSpawn(module, options, {
-      transports: this.#transports,
-      unstableWorkerOptions: this.#unstableWorkerOptions,
-      taken: (id) => this.#cells.has(id),
-      nextNumber: () => ++this.#counter,
-    });
-    const cell = new ActorCell({
-      id,
-      module: url,
-      exportName: options.export,
-      args: options.args,
-      capacity,
-      overflow,
-      heartbeatMs: hostKind === "worker" ? this.#heartbeatMs : 0,
-      hostKind,
-      transportName: factory.name,
-      owner: ++this.#owners,
-      semaphores: Object.fromEntries(
-        [...this.#semaphores].map(([name, semaphore]) => [name, semaphore.share()]),
-      ),
-      launch,
-      onDeadLetter: (letter) => this.#deadLetter(letter),
-      onExit: (exit) => this.#exited(exit, supervisor, cell.owner),
-      onCall: (call, actorId) => this.#calls.serve(call, actorId),
-    });
-    this.#cells.set(id, cell);
-    this.#spawned++;
-    this.#watchdog.start();
-    const deadline = new AbortController();
-    const stopWatching = watchDeadline(
-      options.signal,
-      options.timeout ?? 30_000,
-      (reason) => deadline.abort(reason),
-    );
-    const signal = deadline.signal;
-    try {
-      await cell.start(signal);
-    } catch (error) {
-      if (error instanceof SpawnError) throw error;
-      throw new SpawnError(id, url, { cause: error });
-    } finally {
-      stopWatching();
-    }
-    const started: LifecycleEvent = { type: "started", id, host: hostKind, time: Date.now() };
-    if (cell.pid !== undefined) started.pid = cell.pid;
-    if (supervisor !== undefined) started.supervisor = supervisor;
-    this.#events.emit(started);
-    return cell;
   }
 
   /**
@@ -323,7 +268,7 @@ export class ActorSystem implements AsyncDisposable {
     }
     const runtime = new SupervisorRuntime(spec, {
       spawn: (child: ChildSpec, supervisor: string) =>
-        this.#spawnCell(child.module, { ...child, id: child.id }, supervisor),
+        this.#cells.spawn(child.module, { ...child, id: child.id }, supervisor),
       emit: (event) => this.#events.emit(event),
     });
     this.#supervisors.push(runtime);
@@ -536,24 +481,6 @@ export class ActorSystem implements AsyncDisposable {
     this.#onDeadLetter?.(letter);
   }
 
-  #exited(exit: ActorExit, supervisor: string | undefined, owner: number): void {
-    this.#cells.delete(exit.id);
-    this.#calls.ended(exit.id, owner, exit.reason === "timeout" || exit.reason === "killed");
-    this.#exits[exit.reason] = (this.#exits[exit.reason] ?? 0) + 1;
-    if (this.#cells.size === 0) this.#watchdog.stop();
-    const normal = exit.reason === "normal" || exit.reason === "timeout";
-    const event: LifecycleEvent = normal
-      ? { type: "stopped", id: exit.id, reason: exit.reason, time: Date.now() }
-      : { type: "crashed", id: exit.id, reason: exit.reason, time: Date.now() };
-    if (!normal && exit.error && event.type === "crashed") event.error = exit.error;
-    if (exit.leaked && event.type === "stopped") {
-      event.leaked = true;
-      this.#leaked++;
-    }
-    if (supervisor !== undefined) event.supervisor = supervisor;
-    this.#events.emit(event);
-  }
-
   /**
    * Counters of the whole system.
    *
@@ -570,14 +497,14 @@ export class ActorSystem implements AsyncDisposable {
    */
   stats(): SystemStats {
     return {
-      actors: this.#cells.size,
-      spawned: this.#spawned,
-      exits: { ...this.#exits },
+      actors: this.#cells.running.size,
+      spawned: this.#cells.spawned,
+      exits: { ...this.#cells.exits },
       deadLetters: this.#deadLetters,
       events: { ...this.#events.counts },
       eventsDropped: this.#events.dropped,
       supervisors: this.#supervisors.length,
-      leaked: this.#leaked,
+      leaked: this.#cells.leaked,
     };
   }
 
@@ -602,7 +529,7 @@ export class ActorSystem implements AsyncDisposable {
     for (const runtime of this.#supervisors) {
       for (const [id, count] of runtime.restartCounts()) restarts.set(id, count);
     }
-    return [...this.#cells.values()].map((cell) => ({
+    return [...this.#cells.running.values()].map((cell) => ({
       ...cell.stats(),
       restarts: restarts.get(cell.id) ?? 0,
     }));
