@@ -59,6 +59,7 @@ export class ActorCells {
    * @param module The actor module's URL.
    * @param options The spawn's options.
    * @param supervisor The id of its supervisor, if it has one.
+   * @param starting Gets the new cell, when given, even if its start fails.
    * @returns The running actor's cell.
    * @throws {SpawnError} When the module fails to load, exports no actor, or `init` throws.
    * @throws {TypeError} When an option is invalid, the id is taken, or the system shuts down.
@@ -67,6 +68,7 @@ export class ActorCells {
     module: string | URL,
     options: SpawnOptions,
     supervisor: string | undefined,
+    starting?: Set<ActorCell>,
   ): Promise<ActorCell> {
     const kit = this.#kit;
     if (kit.closed()) {
@@ -98,6 +100,7 @@ export class ActorCells {
       onCall: (call, actorId) => kit.calls.serve(call, actorId),
     });
     this.running.set(id, cell);
+    starting?.add(cell);
     this.spawned++;
     kit.watchdog.start();
     const deadline = new AbortController();

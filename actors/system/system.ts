@@ -17,16 +17,16 @@ import { Semaphore } from "../sync/semaphore.ts";
 import type { LifecycleEvent } from "../core/events.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
 import {
-  type ChildSpec,
   Supervisor,
-  SupervisorRuntime,
+  type SupervisorRuntime,
   type SupervisorSpec,
 } from "../supervision/supervisor.ts";
+import type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
 import { actorName, checkPoolSize, DEFAULT_CAPACITY } from "./_spawn_options.ts";
 import { CallServer } from "./_calls.ts";
 import { ActorCells } from "./_cells.ts";
+import { poolSpec, startSupervisor, type SupervisionKit } from "./_supervise.ts";
 import { Watchdog } from "./_watchdog.ts";
-import type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
 import { forceStop, shutDown, shutdownOnSignals, type ShutdownTargets } from "./_shutdown.ts";
 
 export type { OverflowPolicy } from "../core/outbox.ts";
@@ -127,6 +127,17 @@ export class ActorSystem implements AsyncDisposable {
   #queues = new Map<string, WorkQueue<unknown>>();
   #semaphores = new Map<string, Semaphore>();
   #supervisors: SupervisorRuntime[] = [];
+  #watchdog: Watchdog;
+  #calls: CallServer;
+  #cells: ActorCells;
+  /** What a supervision tree needs of the system. */
+  #supervision: SupervisionKit = {
+    supervisors: this.#supervisors,
+    closed: () => this.#shutdown !== undefined,
+    spawn: (module, options, supervisor, starting) =>
+      this.#cells.spawn(module, options, supervisor, starting),
+    emit: (event) => this.#events.emit(event),
+  };
   /** What a shutdown stops and ends. */
   #ending: ShutdownTargets = {
     supervisors: this.#supervisors,
@@ -137,9 +148,6 @@ export class ActorSystem implements AsyncDisposable {
       this.#events.close();
     },
   };
-  #watchdog: Watchdog;
-  #calls: CallServer;
-  #cells: ActorCells;
 
   private constructor(options: SystemOptions) {
     const heartbeatMs = options.heartbeatMs ?? 1000;
@@ -235,6 +243,11 @@ export class ActorSystem implements AsyncDisposable {
    * Starts a supervision tree: its children in order, restarted according to
    * its strategy and intensity (see {@linkcode SupervisorSpec}).
    *
+   * Aborting `options.signal` while the children start stops those started
+   * so far (the one starting is terminated) and rejects with the signal's
+   * reason; an already-aborted signal rejects at once. Once the supervisor
+   * runs, the signal no longer matters.
+   *
    * @example
    * ```ts
    * import { ActorSystem } from "@troupe/troupe";
@@ -253,36 +266,36 @@ export class ActorSystem implements AsyncDisposable {
    * assert.equal(await root.ref<typeof counter>("b").ask("get"), 0);
    * ```
    *
+   * @example Abandon the start
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const url = new URL("../../examples/actors/counter.ts", import.meta.url);
+   * const reason = new Error("no time left");
+   * await assert.rejects(
+   *   system.supervise({ id: "root", children: [{ id: "a", module: url }] }, {
+   *     signal: AbortSignal.abort(reason),
+   *   }),
+   *   reason,
+   * );
+   * assert.equal(system.stats().actors, 0);
+   * ```
+   *
    * @param spec The tree, as data.
+   * @param options A signal that abandons the start.
    * @returns The running supervisor, once every child has started.
    * @throws {TypeError} When the spec is malformed.
    * @throws {SpawnError} When a child fails to start (those started are stopped).
    */
-  async supervise(spec: SupervisorSpec): Promise<Supervisor> {
-    return new Supervisor(await this.#startSupervisor(spec) as never);
-  }
-
-  async #startSupervisor(spec: SupervisorSpec): Promise<SupervisorRuntime> {
-    if (this.#shutdown) {
-      throw new TypeError("Cannot start supervisor: the actor system is shutting down");
-    }
-    const runtime = new SupervisorRuntime(spec, {
-      spawn: (child: ChildSpec, supervisor: string) =>
-        this.#cells.spawn(child.module, { ...child, id: child.id }, supervisor),
-      emit: (event) => this.#events.emit(event),
-    });
-    this.#supervisors.push(runtime);
-    try {
-      await runtime.start();
-    } catch (error) {
-      this.#dropSupervisor(runtime);
-      throw error;
-    }
-    void runtime.done.then(
-      () => this.#dropSupervisor(runtime),
-      () => this.#dropSupervisor(runtime),
+  async supervise(
+    spec: SupervisorSpec,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Supervisor> {
+    return new Supervisor(
+      await startSupervisor(this.#supervision, spec, options.signal) as never,
     );
-    return runtime;
   }
 
   /**
@@ -290,6 +303,10 @@ export class ActorSystem implements AsyncDisposable {
    * {@linkcode Pool}): work is spread to the least-loaded worker, dead
    * workers are replaced, `drain()` waits for every submitted task and
    * `close()` sends one stop sentinel per worker.
+   *
+   * Aborting `options.signal` while the workers start stops those started so
+   * far and rejects with the signal's reason; an already-aborted signal
+   * rejects at once.
    *
    * @example
    * ```ts
@@ -309,7 +326,7 @@ export class ActorSystem implements AsyncDisposable {
    * ```
    *
    * @param module The worker actor module's URL.
-   * @param options Size, host, transport, args, strategy, retry, mailbox settings.
+   * @param options Size, host, transport, args, strategy, retry, mailbox settings, signal.
    * @returns The pool, once every worker has started.
    * @throws {RangeError} When the size is not a positive integer.
    * @throws {SpawnError} When a worker fails to start.
@@ -318,24 +335,13 @@ export class ActorSystem implements AsyncDisposable {
     module: string | URL,
     options: PoolOptions<ArgsOf<D>> = {},
   ): Promise<Pool<D>> {
+    options.signal?.throwIfAborted();
     const size = checkPoolSize(options.size);
     const url = new URL(module, import.meta.url).href;
     const id = options.id ?? `${actorName(url)}-pool-${++this.#counter}`;
-    const { strategy, retry, size: _size, id: _id, ...child } = options;
-    const spec: SupervisorSpec = {
-      id,
-      strategy: "one-for-one",
-      maxRestarts: Math.max(3, size * 2),
-      periodMs: 5000,
-      backoff: false,
-      children: Array.from({ length: size }, (_, i) => ({
-        ...child,
-        id: `${id}-${i + 1}`,
-        module: url,
-        restart: "permanent" as const,
-      })),
-    };
-    const runtime = await this.#startSupervisor(spec);
+    const { strategy, retry, size: _size, id: _id, signal, ...child } = options;
+    const spec = poolSpec(id, url, size, child);
+    const runtime = await startSupervisor(this.#supervision, spec, signal);
     const refs = spec.children.map((c) => runtime.find(c.id)!.ref);
     return new Pool<D>(
       id,
@@ -417,11 +423,6 @@ export class ActorSystem implements AsyncDisposable {
       );
     }
     return semaphore;
-  }
-
-  #dropSupervisor(runtime: SupervisorRuntime): void {
-    const index = this.#supervisors.indexOf(runtime);
-    if (index >= 0) this.#supervisors.splice(index, 1);
   }
 
   /**
