@@ -25,13 +25,17 @@ export interface CellsKit {
   readonly heartbeatMs: number;
   /** The system's semaphores, shared with each worker actor when it starts. */
   readonly semaphores: ReadonlyMap<string, Semaphore>;
+  /** Serves the actors' calls, and puts right what an ended one left. */
   readonly calls: CallServer;
+  /** Runs while there are actors. */
   readonly watchdog: Watchdog;
   /** Whether the system is shutting down (no actor may start then). */
   closed(): boolean;
   /** A number never given before, for a default id. */
   nextNumber(): number;
+  /** Publishes a lifecycle event. */
   emit(event: LifecycleEvent): void;
+  /** Counts and reports a message that could not be delivered. */
   deadLetter(letter: DeadLetter): void;
 }
 

@@ -34,11 +34,17 @@ export interface SpawnChecks {
 export interface CheckedSpawn {
   /** The actor module's URL. */
   url: string;
+  /** The actor's id: the one asked for, or the module's name and a number. */
   id: string;
+  /** The mailbox capacity. */
   capacity: number;
+  /** What a full mailbox does. */
   overflow: OverflowPolicy;
+  /** Where the actor runs. */
   hostKind: HostKind;
+  /** The transport of its mailbox. */
   factory: TransportFactory;
+  /** Starts the actor on its host. */
   launch: Launcher;
 }
 

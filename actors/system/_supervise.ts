@@ -27,6 +27,7 @@ export interface SupervisionKit {
     supervisor: string,
     starting?: Set<ActorCell>,
   ): Promise<ActorCell>;
+  /** Publishes a lifecycle event. */
   emit(event: LifecycleEvent): void;
 }
 
