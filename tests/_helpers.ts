@@ -1,6 +1,8 @@
 // Shared test helpers: bounded waits and shared-memory handshakes, so no test
 // synchronises by sleeping and none can hang CI.
 
+import assert from "node:assert/strict";
+
 /** Resolves like `promise`, or rejects if it takes longer than `ms`. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -70,4 +72,34 @@ export class Flags {
       if (result.async) await result.value;
     }
   }
+}
+
+/** The held-init fixture: each incarnation counts itself, the second and later wait in init. */
+export const HELD_INIT: URL = new URL("./fixtures/held_init_actor.ts", import.meta.url);
+
+/**
+ * Starts something whose actors run the held-init fixture, aborts the start
+ * once the second actor is inside its init, and checks that the start
+ * rejects with the abort's reason and leaves nothing running: the first
+ * actor stopped, the second killed, no other spawned.
+ */
+export async function abortWhileStarting(
+  system: { stats(): { actors: number; supervisors: number; spawned: number; exits: object } },
+  start: (
+    args: { flags: SharedArrayBuffer; holdAt: number },
+    signal: AbortSignal,
+  ) => Promise<unknown>,
+): Promise<void> {
+  const flags = new Flags();
+  const controller = new AbortController();
+  const reason = new Error("no time left");
+  const starting = start({ flags: flags.buffer, holdAt: 2 }, controller.signal);
+  await flags.until(0, 2);
+  controller.abort(reason);
+  await assert.rejects(within(starting, 15_000, "the aborted start"), (error) => error === reason);
+  const stats = system.stats();
+  assert.deepEqual(
+    [stats.actors, stats.supervisors, stats.spawned, stats.exits],
+    [0, 0, 2, { normal: 1, killed: 1 }],
+  );
 }

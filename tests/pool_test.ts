@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ActorCrashedError, ActorStoppedError, ActorSystem } from "../mod.ts";
 import type { poolWorker } from "./fixtures/pool_worker.ts";
+import { abortWhileStarting, HELD_INIT } from "./_helpers.ts";
 
 const WORKER = new URL("./fixtures/pool_worker.ts", import.meta.url);
 
@@ -118,4 +119,23 @@ Deno.test("a pool of process actors works the same way", async () => {
 Deno.test("pool() validates its size", async () => {
   await using system = await ActorSystem.start();
   await assert.rejects(system.pool(WORKER, { size: 0 }), /size must be a positive integer/);
+});
+
+Deno.test("pool() aborted while its workers start stops those started and rejects with the reason", async () => {
+  await using system = await ActorSystem.start();
+  // Worker 1 starts; worker 2 is held in its init until the abort; 3 and 4 never start.
+  await abortWhileStarting(
+    system,
+    (args, signal) => system.pool(HELD_INIT, { id: "p", size: 4, args, signal }),
+  );
+});
+
+Deno.test("pool() with an aborted signal rejects at once and starts nothing", async () => {
+  await using system = await ActorSystem.start();
+  const reason = new Error("aborted before");
+  await assert.rejects(
+    system.pool(WORKER, { size: 2, signal: AbortSignal.abort(reason) }),
+    (error) => error === reason,
+  );
+  assert.equal(system.stats().spawned, 0);
 });

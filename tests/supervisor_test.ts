@@ -8,7 +8,7 @@ import {
   type SupervisorSpec,
 } from "../mod.ts";
 import type { crashy } from "./fixtures/crashy_actor.ts";
-import { within } from "./_helpers.ts";
+import { abortWhileStarting, HELD_INIT, within } from "./_helpers.ts";
 
 const CRASHY = new URL("./fixtures/crashy_actor.ts", import.meta.url);
 const child = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -302,4 +302,44 @@ Deno.test("system.shutdown({ timeout }) caps a supervised child's own shutdown t
   const result = await within(system.shutdown({ timeout: 3000 }), 20_000, "capped shutdown");
   assert.deepEqual(result.stopped.sort(), ["quick"]);
   assert.deepEqual(result.terminated, ["slow"]);
+});
+
+Deno.test("supervise() aborted while its children start stops those started and rejects with the reason", async () => {
+  await using system = await ActorSystem.start();
+  // "a" starts; "b", inside a nested supervisor, is held in its init until the abort.
+  await abortWhileStarting(system, (args, signal) =>
+    system.supervise({
+      id: "root",
+      children: [
+        { id: "a", module: HELD_INIT, args },
+        { id: "inner", children: [{ id: "b", module: HELD_INIT, args }] },
+        { id: "c", module: HELD_INIT, args },
+      ],
+    }, { signal }));
+});
+
+Deno.test("supervise() with an aborted signal rejects at once and starts nothing", async () => {
+  await using system = await ActorSystem.start();
+  const reason = new Error("aborted before");
+  await assert.rejects(
+    system.supervise({ id: "root", children: [child("a")] }, { signal: AbortSignal.abort(reason) }),
+    (error) => error === reason,
+  );
+  assert.equal(system.stats().spawned, 0);
+  assert.equal(system.stats().supervisors, 0);
+});
+
+Deno.test("a supervisor started with a signal restarts its children after the signal aborts", async () => {
+  const controller = new AbortController();
+  await using system = await ActorSystem.start();
+  const events = system.events();
+  const root = await system.supervise(
+    { id: "root", backoff: false, children: [child("a")] },
+    { signal: controller.signal },
+  );
+  controller.abort(new Error("too late to matter"));
+  await crash(system, root, "a");
+  await collect(events, (e) => e.type === "restarted" && e.id === "a");
+  assert.equal(await root.ref<typeof crashy>("a").ask("get"), 0);
+  await events.return?.();
 });

@@ -37,6 +37,7 @@ import {
   RESULT,
   serializeError,
   STOP,
+  type SystemCall,
   TELL,
 } from "./protocol.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
@@ -67,7 +68,7 @@ export interface CellOptions {
   onDeadLetter: (letter: DeadLetter) => void;
   onExit: (exit: ActorExit) => void;
   /** Serves the actor's requests to its system (queues, semaphores). */
-  onCall: (service: string, op: string, args: unknown[], actorId: string) => Promise<unknown>;
+  onCall: (call: SystemCall, actorId: string) => Promise<unknown>;
 }
 
 export type CellState = "starting" | "running" | "stopping" | "stopped";
@@ -272,12 +273,7 @@ export class ActorCell implements RefTarget {
       }
       case CALL: {
         const id = message[1] as number;
-        this.#options.onCall(
-          message[2] as string,
-          message[3] as string,
-          message[4] as unknown[],
-          this.id,
-        )
+        this.#options.onCall(message.slice(2) as SystemCall, this.id)
           .then(
             (value) => this.#outbox.pushControl([RESULT, id, true, value]),
             (error) => this.#outbox.pushControl([RESULT, id, false, serializeError(error)]),

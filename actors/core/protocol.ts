@@ -40,8 +40,24 @@ export const CRASH = 17;
 export const EXIT = 18;
 /** `[HEARTBEAT]` */
 export const HEARTBEAT = 19;
-/** `[CALL, id, service, op, args]`: the actor asks its system for something (a queue, a semaphore). */
+/**
+ * `[CALL, id, service, op, args]`: the actor asks its system for something (a
+ * queue, a semaphore); `[service, op, args]` is a {@linkcode SystemCall}.
+ */
 export const CALL = 20;
+
+/**
+ * What an actor's CALL asks its system for, after the call's id: one kind per
+ * operation on a system queue or semaphore, told apart by `service` and `op`.
+ * A timeout is in milliseconds; `undefined` waits for as long as it takes.
+ */
+export type SystemCall =
+  | [service: "queue", op: "put", args: [name: string, item: unknown, timeout: number | undefined]]
+  | [service: "queue", op: "get", args: [name: string, timeout: number | undefined]]
+  | [service: "queue", op: "taskDone", args: [name: string]]
+  | [service: "queue", op: "join", args: [name: string, timeout: number | undefined]]
+  | [service: "semaphore", op: "acquire", args: [name: string, timeout: number | undefined]]
+  | [service: "semaphore", op: "release", args: [name: string]];
 
 /** What the parent sends a fresh worker before anything else. */
 export interface BootMessage {

@@ -34,6 +34,7 @@ import {
   RESULT,
   serializeError,
   STOP,
+  type SystemCall,
   TELL,
   TELLS,
 } from "./protocol.ts";
@@ -96,7 +97,7 @@ export function serve(
   const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let nextCall = 1;
   /** Asks the parent's system for a service; the answer comes back as a RESULT. */
-  function call(service: string, op: string, args: unknown[]): Promise<unknown> {
+  function call(...[service, op, args]: SystemCall): Promise<unknown> {
     if (ended) return Promise.reject(new Error("The actor has ended"));
     const id = nextCall++;
     return new Promise((resolve, reject) => {
@@ -428,7 +429,7 @@ export function serve(
 /** An actor's handle on a system queue: every operation is a call to the parent. */
 function remoteQueue(
   name: string,
-  call: (service: string, op: string, args: unknown[]) => Promise<unknown>,
+  call: (...call: SystemCall) => Promise<unknown>,
 ): QueueHandle<unknown> {
   const timeoutOf = (options?: QueueWaitOptions) => {
     if (options?.signal) {
@@ -461,7 +462,7 @@ function remoteQueue(
 function remoteSemaphore(
   name: string,
   owner: number,
-  call: (service: string, op: string, args: unknown[]) => Promise<unknown>,
+  call: (...call: SystemCall) => Promise<unknown>,
 ): SemaphoreHandle {
   return {
     name,

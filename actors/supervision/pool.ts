@@ -44,6 +44,11 @@ export interface PoolOptions<A = unknown> extends Omit<ChildSpec, "id" | "module
   strategy?: PoolStrategy;
   /** Retry a task once on another worker when its worker dies under it. Default true. */
   retry?: boolean;
+  /**
+   * Abandons the start: the workers started so far are stopped, and the
+   * pool's promise rejects with the signal's reason. It does not outlive the start.
+   */
+  signal?: AbortSignal;
 }
 
 /** A snapshot of a pool's counters. */

@@ -6,16 +6,10 @@
  */
 
 import type { TransportFactory } from "../../transports/transport.ts";
-import { builtinTransports, DEFAULT_TRANSPORT, pipeEndBridge } from "../../transports/preset.ts";
-import { ActorCell } from "../core/cell.ts";
-import { workerLauncher } from "../hosts/worker_host.ts";
-import { processLauncher } from "../hosts/process_host.ts";
-import { type ActorPermissions, permissionFlags, workerPermissions } from "../hosts/permissions.ts";
+import { builtinTransports } from "../../transports/preset.ts";
 import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "../core/actor_ref.ts";
 import type { AnyActorDefinition, ArgsOf } from "../core/define_actor.ts";
-import { OVERFLOW_POLICIES } from "../core/outbox.ts";
-import { SpawnError } from "../../internal/errors.ts";
-import { abortable, watchDeadline } from "../../internal/abort.ts";
+import { abortable } from "../../internal/abort.ts";
 import { EventHub } from "../core/event_hub.ts";
 import { Pool, type PoolOptions } from "../supervision/pool.ts";
 import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
@@ -23,14 +17,21 @@ import { Semaphore } from "../sync/semaphore.ts";
 import type { LifecycleEvent } from "../core/events.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
 import {
-  type ChildSpec,
   Supervisor,
-  SupervisorRuntime,
+  type SupervisorRuntime,
   type SupervisorSpec,
 } from "../supervision/supervisor.ts";
+import type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
+import { actorName, checkPoolSize, DEFAULT_CAPACITY } from "./_spawn_options.ts";
+import { CallServer } from "./_calls.ts";
+import { ActorCells } from "./_cells.ts";
+import { poolSpec, startSupervisor, type SupervisionKit } from "./_supervise.ts";
+import { Watchdog } from "./_watchdog.ts";
+import { forceStop, shutDown, shutdownOnSignals, type ShutdownTargets } from "./_shutdown.ts";
 
 export type { OverflowPolicy } from "../core/outbox.ts";
 export type { SpawnOptions } from "../hosts/spawn_options.ts";
+export type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
 
 /** Options of {@linkcode ActorSystem.start}. */
 export interface SystemOptions {
@@ -55,50 +56,6 @@ export interface SystemOptions {
    * it when the option comes from deno.json's `"unstable"` list instead.
    */
   unstableWorkerOptions?: boolean;
-}
-
-/** Options of {@linkcode ActorSystem.shutdownOnSignals}. */
-export interface SignalShutdownOptions {
-  /** Milliseconds each actor has to stop after the first signal. Default 5000. */
-  timeout?: number;
-  /** The signals to handle. Default SIGINT and SIGTERM. */
-  signals?: Deno.Signal[];
-  /** Exit the process when the shutdown is over. Default true. */
-  exit?: boolean;
-  /** Called on each signal received, with how many have come so far. */
-  onSignal?: (signal: Deno.Signal, count: number) => void;
-}
-
-const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGTERM: 15,
-};
-
-/** Options of {@linkcode ActorSystem.shutdown}. */
-export interface ShutdownOptions {
-  /**
-   * Milliseconds each actor has to drain and run its stop hook before it is
-   * terminated. Default 5000. Caps supervised children's own `shutdown` too.
-   */
-  timeout?: number;
-}
-
-/** What a shutdown did to each actor. */
-export interface ShutdownResult {
-  /** `true` when every actor stopped through its sentinel in time. */
-  clean: boolean;
-  /** Actors that drained, ran their stop hook and ended. */
-  stopped: string[];
-  /** Actors that missed the deadline and were terminated. */
-  terminated: string[];
-  /** Of those, worker actors whose thread may still be running a synchronous loop. */
-  leaked: string[];
-  /** Actors that had crashed or were killed on the way. */
-  failed: string[];
-  /** Every actor's exit. */
-  exits: ActorExit[];
 }
 
 /** Counters of a whole system. */
@@ -126,10 +83,6 @@ export interface SystemStats {
    */
   leaked: number;
 }
-
-const DEFAULT_CAPACITY = 4096;
-/** Watchdog ticks without a sign of life after which a worker actor is declared dead. */
-const MISSED_HEARTBEATS = 3;
 
 /**
  * A group of actors with one lifetime. Start it, spawn actors into Deno
@@ -166,28 +119,35 @@ const MISSED_HEARTBEATS = 3;
  * ```
  */
 export class ActorSystem implements AsyncDisposable {
-  #transports = new Map<string, TransportFactory>();
-  #cells = new Map<string, ActorCell>();
   #onDeadLetter: ((letter: DeadLetter) => void) | undefined;
-  #heartbeatMs: number;
-  #unstableWorkerOptions: boolean | undefined;
-  #watchdog: ReturnType<typeof setInterval> | undefined;
   #counter = 0;
-  #spawned = 0;
   #deadLetters = 0;
-  #exits: Record<string, number> = {};
   #shutdown: Promise<ShutdownResult> | undefined;
   #events = new EventHub();
   #queues = new Map<string, WorkQueue<unknown>>();
   #semaphores = new Map<string, Semaphore>();
-  #owners = 0;
-  #leaked = 0;
-  #recoveryTimers = new Set<ReturnType<typeof setTimeout>>();
-  #calls = new Map<
-    string,
-    { waits: Set<AbortController>; taken: [WorkQueue<unknown>, unknown][] }
-  >();
   #supervisors: SupervisorRuntime[] = [];
+  #watchdog: Watchdog;
+  #calls: CallServer;
+  #cells: ActorCells;
+  /** What a supervision tree needs of the system. */
+  #supervision: SupervisionKit = {
+    supervisors: this.#supervisors,
+    closed: () => this.#shutdown !== undefined,
+    spawn: (module, options, supervisor, starting) =>
+      this.#cells.spawn(module, options, supervisor, starting),
+    emit: (event) => this.#events.emit(event),
+  };
+  /** What a shutdown stops and ends. */
+  #ending: ShutdownTargets = {
+    supervisors: this.#supervisors,
+    cells: () => this.#cells.running.values(),
+    close: () => {
+      this.#watchdog.stop();
+      this.#calls.close();
+      this.#events.close();
+    },
+  };
 
   private constructor(options: SystemOptions) {
     const heartbeatMs = options.heartbeatMs ?? 1000;
@@ -196,12 +156,30 @@ export class ActorSystem implements AsyncDisposable {
         `Cannot start actor system: heartbeatMs must be a finite number of at least 0, received ${heartbeatMs}`,
       );
     }
-    this.#heartbeatMs = heartbeatMs;
-    this.#unstableWorkerOptions = options.unstableWorkerOptions;
     this.#onDeadLetter = options.onDeadLetter;
+    const transports = new Map<string, TransportFactory>();
     for (const factory of [...builtinTransports(), ...(options.transports ?? [])]) {
-      this.#transports.set(factory.name, factory);
+      transports.set(factory.name, factory);
     }
+    this.#watchdog = new Watchdog(heartbeatMs, () => this.#cells.running.values());
+    this.#calls = new CallServer({
+      queues: this.#queues,
+      semaphores: this.#semaphores,
+      ownerOf: (actorId) => this.#cells.running.get(actorId)?.owner,
+      emit: (event) => this.#events.emit(event),
+    });
+    this.#cells = new ActorCells({
+      transports,
+      unstableWorkerOptions: options.unstableWorkerOptions,
+      heartbeatMs,
+      semaphores: this.#semaphores,
+      calls: this.#calls,
+      watchdog: this.#watchdog,
+      closed: () => this.#shutdown !== undefined,
+      nextNumber: () => ++this.#counter,
+      emit: (event) => this.#events.emit(event),
+      deadLetter: (letter) => this.#deadLetter(letter),
+    });
   }
 
   /**
@@ -257,112 +235,18 @@ export class ActorSystem implements AsyncDisposable {
     module: string | URL,
     options: SpawnOptions<ArgsOf<D>> = {},
   ): Promise<ActorRef<D>> {
-    const cell = await this.#spawnCell(module, options, undefined);
+    const cell = await this.#cells.spawn(module, options, undefined);
     return new ActorRef<D>(cell as never);
-  }
-
-  async #spawnCell(
-    module: string | URL,
-    options: SpawnOptions,
-    supervisor: string | undefined,
-  ): Promise<ActorCell> {
-    if (this.#shutdown) {
-      throw new TypeError("Cannot spawn actor: the actor system is shutting down");
-    }
-    const url = new URL(module, import.meta.url).href;
-    const id = options.id ?? `${actorName(url)}-${++this.#counter}`;
-    const capacity = options.capacity ?? DEFAULT_CAPACITY;
-    if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new RangeError(
-        `Cannot spawn actor: mailbox capacity must be a positive integer, received ${capacity}`,
-      );
-    }
-    const overflow = options.overflow ?? "backpressure";
-    if (!OVERFLOW_POLICIES.includes(overflow)) {
-      throw new TypeError(
-        `Cannot spawn actor: overflow must be one of ${
-          OVERFLOW_POLICIES.join(", ")
-        }, received "${overflow}"`,
-      );
-    }
-    if (this.#cells.has(id)) {
-      throw new TypeError(`Cannot spawn actor: the id "${id}" is taken`);
-    }
-    const hostKind = options.host ?? "worker";
-    if (hostKind !== "worker" && hostKind !== "process") {
-      throw new TypeError(
-        `Cannot spawn actor: host must be "worker" or "process", received "${hostKind}"`,
-      );
-    }
-    const factory = this.#factory(options.transport ?? DEFAULT_TRANSPORT[hostKind]);
-    if (!factory.hosts.includes(hostKind)) {
-      throw new TypeError(
-        `Cannot spawn actor: the ${factory.name} transport cannot reach a ${hostKind} actor (it reaches ${
-          factory.hosts.join(" and ")
-        } actors only)`,
-      );
-    }
-    const launch = hostKind === "worker"
-      ? workerLauncher(factory, this.#workerPermissions(options.permissions))
-      : processLauncher(factory, {
-        permissions: validPermissions(options.permissions),
-        env: checkEnv(options.env),
-        cwd: options.cwd === undefined ? undefined : String(
-          options.cwd instanceof URL ? new URL(options.cwd).pathname : options.cwd,
-        ),
-        maxHeapMiB: checkHeap(options.maxHeapMiB),
-        onLog: options.onLog ?? ((line) => console.error(`[${id}] ${line}`)),
-        killGraceMs: 1000,
-        pipeBridge: pipeEndBridge(),
-      });
-    if (hostKind === "process") checkNoSharedMemory(options.args);
-    const cell = new ActorCell({
-      id,
-      module: url,
-      exportName: options.export,
-      args: options.args,
-      capacity,
-      overflow,
-      heartbeatMs: hostKind === "worker" ? this.#heartbeatMs : 0,
-      hostKind,
-      transportName: factory.name,
-      owner: ++this.#owners,
-      semaphores: Object.fromEntries(
-        [...this.#semaphores].map(([name, semaphore]) => [name, semaphore.share()]),
-      ),
-      launch,
-      onDeadLetter: (letter) => this.#deadLetter(letter),
-      onExit: (exit) => this.#exited(exit, supervisor, cell.owner),
-      onCall: (service, op, args, actorId) => this.#serveCall(service, op, args, actorId),
-    });
-    this.#cells.set(id, cell);
-    this.#spawned++;
-    this.#startWatchdog();
-    const deadline = new AbortController();
-    const stopWatching = watchDeadline(
-      options.signal,
-      options.timeout ?? 30_000,
-      (reason) => deadline.abort(reason),
-    );
-    const signal = deadline.signal;
-    try {
-      await cell.start(signal);
-    } catch (error) {
-      if (error instanceof SpawnError) throw error;
-      throw new SpawnError(id, url, { cause: error });
-    } finally {
-      stopWatching();
-    }
-    const started: LifecycleEvent = { type: "started", id, host: hostKind, time: Date.now() };
-    if (cell.pid !== undefined) started.pid = cell.pid;
-    if (supervisor !== undefined) started.supervisor = supervisor;
-    this.#events.emit(started);
-    return cell;
   }
 
   /**
    * Starts a supervision tree: its children in order, restarted according to
    * its strategy and intensity (see {@linkcode SupervisorSpec}).
+   *
+   * Aborting `options.signal` while the children start stops those started
+   * so far (the one starting is terminated) and rejects with the signal's
+   * reason; an already-aborted signal rejects at once. Once the supervisor
+   * runs, the signal no longer matters.
    *
    * @example
    * ```ts
@@ -382,36 +266,36 @@ export class ActorSystem implements AsyncDisposable {
    * assert.equal(await root.ref<typeof counter>("b").ask("get"), 0);
    * ```
    *
+   * @example Abandon the start
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const url = new URL("../../examples/actors/counter.ts", import.meta.url);
+   * const reason = new Error("no time left");
+   * await assert.rejects(
+   *   system.supervise({ id: "root", children: [{ id: "a", module: url }] }, {
+   *     signal: AbortSignal.abort(reason),
+   *   }),
+   *   reason,
+   * );
+   * assert.equal(system.stats().actors, 0);
+   * ```
+   *
    * @param spec The tree, as data.
+   * @param options A signal that abandons the start.
    * @returns The running supervisor, once every child has started.
    * @throws {TypeError} When the spec is malformed.
    * @throws {SpawnError} When a child fails to start (those started are stopped).
    */
-  async supervise(spec: SupervisorSpec): Promise<Supervisor> {
-    return new Supervisor(await this.#startSupervisor(spec) as never);
-  }
-
-  async #startSupervisor(spec: SupervisorSpec): Promise<SupervisorRuntime> {
-    if (this.#shutdown) {
-      throw new TypeError("Cannot start supervisor: the actor system is shutting down");
-    }
-    const runtime = new SupervisorRuntime(spec, {
-      spawn: (child: ChildSpec, supervisor: string) =>
-        this.#spawnCell(child.module, { ...child, id: child.id }, supervisor),
-      emit: (event) => this.#events.emit(event),
-    });
-    this.#supervisors.push(runtime);
-    try {
-      await runtime.start();
-    } catch (error) {
-      this.#dropSupervisor(runtime);
-      throw error;
-    }
-    void runtime.done.then(
-      () => this.#dropSupervisor(runtime),
-      () => this.#dropSupervisor(runtime),
+  async supervise(
+    spec: SupervisorSpec,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Supervisor> {
+    return new Supervisor(
+      await startSupervisor(this.#supervision, spec, options.signal) as never,
     );
-    return runtime;
   }
 
   /**
@@ -419,6 +303,10 @@ export class ActorSystem implements AsyncDisposable {
    * {@linkcode Pool}): work is spread to the least-loaded worker, dead
    * workers are replaced, `drain()` waits for every submitted task and
    * `close()` sends one stop sentinel per worker.
+   *
+   * Aborting `options.signal` while the workers start stops those started so
+   * far and rejects with the signal's reason; an already-aborted signal
+   * rejects at once.
    *
    * @example
    * ```ts
@@ -438,7 +326,7 @@ export class ActorSystem implements AsyncDisposable {
    * ```
    *
    * @param module The worker actor module's URL.
-   * @param options Size, host, transport, args, strategy, retry, mailbox settings.
+   * @param options Size, host, transport, args, strategy, retry, mailbox settings, signal.
    * @returns The pool, once every worker has started.
    * @throws {RangeError} When the size is not a positive integer.
    * @throws {SpawnError} When a worker fails to start.
@@ -447,29 +335,13 @@ export class ActorSystem implements AsyncDisposable {
     module: string | URL,
     options: PoolOptions<ArgsOf<D>> = {},
   ): Promise<Pool<D>> {
-    const size = options.size ?? navigator.hardwareConcurrency;
-    if (!Number.isInteger(size) || size < 1) {
-      throw new RangeError(
-        `Cannot start pool: size must be a positive integer, received ${size}`,
-      );
-    }
+    options.signal?.throwIfAborted();
+    const size = checkPoolSize(options.size);
     const url = new URL(module, import.meta.url).href;
     const id = options.id ?? `${actorName(url)}-pool-${++this.#counter}`;
-    const { strategy, retry, size: _size, id: _id, ...child } = options;
-    const spec: SupervisorSpec = {
-      id,
-      strategy: "one-for-one",
-      maxRestarts: Math.max(3, size * 2),
-      periodMs: 5000,
-      backoff: false,
-      children: Array.from({ length: size }, (_, i) => ({
-        ...child,
-        id: `${id}-${i + 1}`,
-        module: url,
-        restart: "permanent" as const,
-      })),
-    };
-    const runtime = await this.#startSupervisor(spec);
+    const { strategy, retry, size: _size, id: _id, signal, ...child } = options;
+    const spec = poolSpec(id, url, size, child);
+    const runtime = await startSupervisor(this.#supervision, spec, signal);
     const refs = spec.children.map((c) => runtime.find(c.id)!.ref);
     return new Pool<D>(
       id,
@@ -553,122 +425,6 @@ export class ActorSystem implements AsyncDisposable {
     return semaphore;
   }
 
-  /** Gives back the permits an ended actor held, and says so. */
-  #recoverPermits(actorId: string, owner: number): void {
-    for (const [name, semaphore] of this.#semaphores) {
-      const permits = semaphore.releaseAllOf(owner);
-      if (permits > 0) {
-        this.#events.emit({
-          type: "permits-recovered",
-          id: actorId,
-          semaphore: name,
-          permits,
-          time: Date.now(),
-        });
-      }
-    }
-  }
-
-  #serveCall(service: string, op: string, args: unknown[], actorId: string): Promise<unknown> {
-    if (service === "semaphore") {
-      const [name, timeout] = args as [string, number | undefined];
-      const semaphore = this.#semaphores.get(name);
-      const owner = this.#cells.get(actorId)?.owner;
-      if (!semaphore || owner === undefined) {
-        return Promise.reject(
-          new TypeError(
-            `No semaphore named "${name}": create it with system.semaphore("${name}", n)`,
-          ),
-        );
-      }
-      if (op === "release") {
-        try {
-          semaphore.release(owner);
-          return Promise.resolve();
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      }
-      const calls = this.#callsOf(actorId);
-      const controller = new AbortController();
-      calls.waits.add(controller);
-      return semaphore.acquire({
-        owner,
-        signal: controller.signal,
-        ...(timeout === undefined ? {} : { timeout }),
-      }).then(() => undefined).finally(() => calls.waits.delete(controller));
-    }
-    if (service === "queue") {
-      const [name, ...rest] = args as [string, ...unknown[]];
-      const queue = this.#queues.get(name);
-      if (!queue) {
-        return Promise.reject(
-          new TypeError(`No queue named "${name}": create it with system.queue("${name}")`),
-        );
-      }
-      // Waits end when the actor ends: an item is never handed to a dead actor.
-      const calls = this.#callsOf(actorId);
-      const controller = new AbortController();
-      calls.waits.add(controller);
-      const wait = {
-        signal: controller.signal,
-        ...(typeof rest.at(-1) === "number" ? { timeout: rest.at(-1) as number } : {}),
-      };
-      const done = () => calls.waits.delete(controller);
-      switch (op) {
-        case "put":
-          return queue.put(rest[0], wait).finally(done);
-        case "get":
-          return queue.get(wait).finally(done).then((item) => {
-            if (!this.#cells.has(actorId)) {
-              queue.requeue(item);
-              throw new Error("The actor ended before it got the item");
-            }
-            calls.taken.push([queue, item]);
-            return item;
-          });
-        case "taskDone": {
-          done();
-          const index = calls.taken.findIndex(([q]) => q === queue);
-          try {
-            queue.taskDone();
-          } catch (error) {
-            return Promise.reject(error);
-          }
-          if (index >= 0) calls.taken.splice(index, 1);
-          return Promise.resolve();
-        }
-        case "join":
-          return queue.join(wait).finally(done);
-      }
-      done();
-    }
-    return Promise.reject(new TypeError(`Unknown system call ${service}.${op}`));
-  }
-
-  #callsOf(actorId: string) {
-    let calls = this.#calls.get(actorId);
-    if (!calls) {
-      calls = { waits: new Set(), taken: [] };
-      this.#calls.set(actorId, calls);
-    }
-    return calls;
-  }
-
-  /** An actor ended: end its waits, and put back the items it took and never finished. */
-  #releaseCalls(actorId: string): void {
-    const calls = this.#calls.get(actorId);
-    if (!calls) return;
-    this.#calls.delete(actorId);
-    for (const controller of calls.waits) controller.abort(new Error("The actor ended"));
-    for (const [queue, item] of calls.taken.reverse()) queue.requeue(item);
-  }
-
-  #dropSupervisor(runtime: SupervisorRuntime): void {
-    const index = this.#supervisors.indexOf(runtime);
-    if (index >= 0) this.#supervisors.splice(index, 1);
-  }
-
   /**
    * The lifecycle events from now on, as an async iterable: actors started,
    * crashed (with the cause), restarted, stopped; supervisors that gave up;
@@ -721,95 +477,9 @@ export class ActorSystem implements AsyncDisposable {
     return abortable(ref.exited, options.signal);
   }
 
-  #factory(transport: string | TransportFactory): TransportFactory {
-    if (typeof transport !== "string") return transport;
-    const factory = this.#transports.get(transport);
-    if (!factory) {
-      throw new TypeError(
-        `Cannot spawn actor: unknown transport "${transport}", known transports are ${
-          [...this.#transports.keys()].join(", ")
-        }`,
-      );
-    }
-    return factory;
-  }
-
-  #workerPermissions(
-    permissions: ActorPermissions | undefined,
-  ): Record<string, boolean | string[]> | undefined {
-    if (permissions === undefined) return undefined;
-    const granted = workerPermissions(permissions);
-    const enabled = this.#unstableWorkerOptions ?? workerOptionsFlag();
-    if (enabled !== true) {
-      throw new TypeError(
-        "Cannot spawn worker actor with permissions: Deno must run with --unstable-worker-options" +
-          (enabled === undefined
-            ? " (could not read /proc/self/cmdline to check; if it is enabled in deno.json, pass unstableWorkerOptions: true to ActorSystem.start)"
-            : '; add the flag, or use host: "process" which needs none'),
-      );
-    }
-    return granted;
-  }
-
   #deadLetter(letter: DeadLetter): void {
     this.#deadLetters += letter.count;
     this.#onDeadLetter?.(letter);
-  }
-
-  #exited(exit: ActorExit, supervisor: string | undefined, owner: number): void {
-    this.#cells.delete(exit.id);
-    this.#releaseCalls(exit.id);
-    this.#recoverPermits(exit.id, owner);
-    if (exit.reason === "timeout" || exit.reason === "killed") {
-      // terminate() returns before a busy worker thread stops: look again.
-      const timer = setTimeout(() => {
-        this.#recoveryTimers.delete(timer);
-        this.#recoverPermits(exit.id, owner);
-      }, 100);
-      this.#recoveryTimers.add(timer);
-    }
-    this.#exits[exit.reason] = (this.#exits[exit.reason] ?? 0) + 1;
-    if (this.#cells.size === 0) this.#stopWatchdog();
-    const normal = exit.reason === "normal" || exit.reason === "timeout";
-    const event: LifecycleEvent = normal
-      ? { type: "stopped", id: exit.id, reason: exit.reason, time: Date.now() }
-      : { type: "crashed", id: exit.id, reason: exit.reason, time: Date.now() };
-    if (!normal && exit.error && event.type === "crashed") event.error = exit.error;
-    if (exit.leaked && event.type === "stopped") {
-      event.leaked = true;
-      this.#leaked++;
-    }
-    if (supervisor !== undefined) event.supervisor = supervisor;
-    this.#events.emit(event);
-  }
-
-  #startWatchdog(): void {
-    if (this.#watchdog !== undefined || this.#heartbeatMs === 0) return;
-    // Silence is counted in watchdog ticks, not read off the clock: when this
-    // thread itself stalls (a long synchronous task, a starved CPU), ticks
-    // stall with it, and heartbeats queued meanwhile are not held against
-    // the actors that sent them.
-    const judged = new WeakMap<ActorCell, { seen: number; silent: number }>();
-    this.#watchdog = setInterval(() => {
-      for (const cell of this.#cells.values()) {
-        // Only actors that send heartbeats are judged by them (process actors send
-        // none: their exit status says when they die).
-        if (!cell.heartbeats || cell.state === "starting") continue;
-        const record = judged.get(cell);
-        if (record === undefined || record.seen !== cell.lastSeen || cell.busy) {
-          judged.set(cell, { seen: cell.lastSeen, silent: 0 });
-        } else if (++record.silent >= MISSED_HEARTBEATS) {
-          cell.lostHeartbeat();
-        }
-      }
-    }, this.#heartbeatMs);
-    Deno.unrefTimer(this.#watchdog as unknown as number);
-  }
-
-  #stopWatchdog(): void {
-    if (this.#watchdog === undefined) return;
-    clearInterval(this.#watchdog);
-    this.#watchdog = undefined;
   }
 
   /**
@@ -828,14 +498,14 @@ export class ActorSystem implements AsyncDisposable {
    */
   stats(): SystemStats {
     return {
-      actors: this.#cells.size,
-      spawned: this.#spawned,
-      exits: { ...this.#exits },
+      actors: this.#cells.running.size,
+      spawned: this.#cells.spawned,
+      exits: { ...this.#cells.exits },
       deadLetters: this.#deadLetters,
       events: { ...this.#events.counts },
       eventsDropped: this.#events.dropped,
       supervisors: this.#supervisors.length,
-      leaked: this.#leaked,
+      leaked: this.#cells.leaked,
     };
   }
 
@@ -860,7 +530,7 @@ export class ActorSystem implements AsyncDisposable {
     for (const runtime of this.#supervisors) {
       for (const [id, count] of runtime.restartCounts()) restarts.set(id, count);
     }
-    return [...this.#cells.values()].map((cell) => ({
+    return [...this.#cells.running.values()].map((cell) => ({
       ...cell.stats(),
       restarts: restarts.get(cell.id) ?? 0,
     }));
@@ -885,36 +555,8 @@ export class ActorSystem implements AsyncDisposable {
    * @returns What happened to each actor.
    */
   shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
-    this.#shutdown ??= this.#doShutdown(options.timeout ?? 5000);
+    this.#shutdown ??= shutDown(this.#ending, options.timeout ?? 5000);
     return this.#shutdown;
-  }
-
-  async #doShutdown(timeout: number): Promise<ShutdownResult> {
-    const cells = [...this.#cells.values()];
-    // Supervisors first, newest first: each stops its children in reverse order.
-    for (const runtime of this.#supervisors.slice().reverse()) await runtime.stop(timeout);
-    const exits = await Promise.all(cells.map((cell) => cell.stop(timeout)));
-    this.#stopWatchdog();
-    for (const timer of this.#recoveryTimers) clearTimeout(timer);
-    this.#recoveryTimers.clear();
-    this.#events.close();
-    const result: ShutdownResult = {
-      clean: true,
-      stopped: [],
-      terminated: [],
-      leaked: [],
-      failed: [],
-      exits,
-    };
-    for (const exit of exits) {
-      if (exit.reason === "normal") result.stopped.push(exit.id);
-      else if (exit.reason === "timeout") {
-        result.terminated.push(exit.id);
-        if (exit.leaked) result.leaked.push(exit.id);
-      } else result.failed.push(exit.id);
-    }
-    result.clean = result.terminated.length === 0 && result.failed.length === 0;
-    return result;
   }
 
   /**
@@ -939,102 +581,15 @@ export class ActorSystem implements AsyncDisposable {
    * @returns A handle whose disposal removes the signal handlers.
    */
   shutdownOnSignals(options: SignalShutdownOptions = {}): Disposable {
-    const signals = options.signals ?? ["SIGINT", "SIGTERM"];
-    const exit = options.exit ?? true;
-    let received = 0;
-    const handlers = signals.map((signal) => {
-      const handler = () => {
-        received++;
-        options.onSignal?.(signal, received);
-        if (received === 1) {
-          void this.shutdown({ timeout: options.timeout ?? 5000 }).then((result) => {
-            if (exit) Deno.exit(result.clean ? 0 : 1);
-          });
-        } else {
-          this.#forceStop();
-          if (exit) Deno.exit(128 + (SIGNAL_NUMBERS[signal] ?? 15));
-        }
-      };
-      Deno.addSignalListener(signal, handler);
-      return [signal, handler] as const;
-    });
-    return {
-      [Symbol.dispose]() {
-        for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
-      },
-    };
-  }
-
-  /** Terminates every actor now, without waiting for sentinels. */
-  #forceStop(): void {
-    for (const runtime of this.#supervisors) runtime.stopped = true;
-    for (const cell of this.#cells.values()) cell.kill(new Error("forced shutdown"));
+    return shutdownOnSignals(
+      options,
+      (timeout) => this.shutdown({ timeout }),
+      () => forceStop(this.#ending),
+    );
   }
 
   /** Shuts the system down (see {@linkcode ActorSystem.shutdown}). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
-}
-
-/** Whether this process runs with worker options enabled, or `undefined` when that cannot be read. */
-function workerOptionsFlag(): boolean | undefined {
-  try {
-    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
-    return args.includes("--unstable-worker-options") || args.includes("--unstable");
-  } catch {
-    return undefined;
-  }
-}
-
-function validPermissions(permissions: ActorPermissions | undefined): ActorPermissions | undefined {
-  permissionFlags(permissions); // throws on a malformed spec, before anything starts
-  return permissions;
-}
-
-function checkEnv(env: Record<string, string> | undefined): Record<string, string> {
-  if (env === undefined) return {};
-  for (const [name, value] of Object.entries(env)) {
-    if (typeof value !== "string" || name === "" || name.includes("=")) {
-      throw new TypeError(
-        `Cannot spawn actor: env entries must be NAME: "value" strings, received ${name}=${value}`,
-      );
-    }
-  }
-  return { ...env };
-}
-
-function checkHeap(maxHeapMiB: number | undefined): number {
-  const heap = maxHeapMiB ?? 256;
-  if (!Number.isInteger(heap) || heap < 16) {
-    throw new RangeError(
-      `Cannot spawn actor: maxHeapMiB must be an integer of at least 16, received ${heap}`,
-    );
-  }
-  return heap;
-}
-
-// Shared memory cannot cross a process boundary in Deno: refuse it clearly
-// instead of letting the child get a copy that silently stops being shared.
-function checkNoSharedMemory(value: unknown, path = "args", seen = new Set<unknown>()): void {
-  if (typeof value !== "object" || value === null || seen.has(value)) return;
-  seen.add(value);
-  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
-  if (buffer instanceof SharedArrayBuffer) {
-    throw new TypeError(
-      `Cannot spawn process actor: ${path} holds shared memory (a SharedArrayBuffer), which processes cannot share in Deno; use a worker actor, or send the data as messages`,
-    );
-  }
-  if (ArrayBuffer.isView(value)) return;
-  const entries = value instanceof Map
-    ? [...value.entries()].map(([k, v], i) => [`<entry ${i}>`, [k, v]] as const)
-    : value instanceof Set
-    ? [...value].map((v, i) => [`<item ${i}>`, v] as const)
-    : Object.entries(value);
-  for (const [key, item] of entries) checkNoSharedMemory(item, `${path}.${key}`, seen);
-}
-
-function actorName(url: string): string {
-  const file = url.split(/[\\/]/).pop() ?? "actor";
-  return file.replace(/\.[a-z]+$/i, "") || "actor";
 }

@@ -1,0 +1,234 @@
+// Checking a spawn's options before anything starts: the mailbox capacity and
+// overflow policy, the id (a default one from the module's name), the host
+// and the transport that must reach it, and the host's own settings
+// (permissions, and the worker options flag they need; a process actor's
+// environment, heap limit and args without shared memory), turned into the
+// launcher that starts the actor. Every check throws a `TypeError` or a
+// `RangeError` saying what failed and what it received.
+
+import type { HostKind, TransportFactory } from "../../transports/transport.ts";
+import { DEFAULT_TRANSPORT, pipeEndBridge } from "../../transports/preset.ts";
+import type { Launcher } from "../core/host.ts";
+import { OVERFLOW_POLICIES, type OverflowPolicy } from "../core/outbox.ts";
+import { type ActorPermissions, permissionFlags, workerPermissions } from "../hosts/permissions.ts";
+import { processLauncher } from "../hosts/process_host.ts";
+import type { SpawnOptions } from "../hosts/spawn_options.ts";
+import { workerLauncher } from "../hosts/worker_host.ts";
+
+/** The mailbox capacity of an actor whose spawn names none. */
+export const DEFAULT_CAPACITY = 4096;
+
+/** What a spawn's options are checked against: the system's transports, ids and flags. */
+export interface SpawnChecks {
+  /** The transports a spawn may name. */
+  readonly transports: ReadonlyMap<string, TransportFactory>;
+  /** The system's `unstableWorkerOptions` option. */
+  readonly unstableWorkerOptions: boolean | undefined;
+  /** Whether an actor of that id runs now. */
+  taken(id: string): boolean;
+  /** A number never given before, for a default id. */
+  nextNumber(): number;
+}
+
+/** A spawn's options, checked and with their defaults, and the launcher they pick. */
+export interface CheckedSpawn {
+  /** The actor module's URL. */
+  url: string;
+  /** The actor's id: the one asked for, or the module's name and a number. */
+  id: string;
+  /** The mailbox capacity. */
+  capacity: number;
+  /** What a full mailbox does. */
+  overflow: OverflowPolicy;
+  /** Where the actor runs. */
+  hostKind: HostKind;
+  /** The transport of its mailbox. */
+  factory: TransportFactory;
+  /** Starts the actor on its host. */
+  launch: Launcher;
+}
+
+/**
+ * Checks a spawn's options, in the order a reader meets them, and builds the
+ * launcher of its host.
+ *
+ * @param module The actor module's URL.
+ * @param options The spawn's options.
+ * @param checks The system's state they are checked against.
+ * @returns The options with their defaults, and the launcher.
+ * @throws {RangeError} For a capacity or a heap limit out of range.
+ * @throws {TypeError} For any other invalid option, or an id that is taken.
+ */
+export function checkSpawn(
+  module: string | URL,
+  options: SpawnOptions,
+  checks: SpawnChecks,
+): CheckedSpawn {
+  const url = new URL(module, import.meta.url).href;
+  const id = options.id ?? `${actorName(url)}-${checks.nextNumber()}`;
+  const capacity = options.capacity ?? DEFAULT_CAPACITY;
+  if (!Number.isInteger(capacity) || capacity < 1) {
+    throw new RangeError(
+      `Cannot spawn actor: mailbox capacity must be a positive integer, received ${capacity}`,
+    );
+  }
+  const overflow = options.overflow ?? "backpressure";
+  if (!OVERFLOW_POLICIES.includes(overflow)) {
+    throw new TypeError(
+      `Cannot spawn actor: overflow must be one of ${
+        OVERFLOW_POLICIES.join(", ")
+      }, received "${overflow}"`,
+    );
+  }
+  if (checks.taken(id)) {
+    throw new TypeError(`Cannot spawn actor: the id "${id}" is taken`);
+  }
+  const hostKind = options.host ?? "worker";
+  if (hostKind !== "worker" && hostKind !== "process") {
+    throw new TypeError(
+      `Cannot spawn actor: host must be "worker" or "process", received "${hostKind}"`,
+    );
+  }
+  const factory = transportFor(options.transport ?? DEFAULT_TRANSPORT[hostKind], checks.transports);
+  if (!factory.hosts.includes(hostKind)) {
+    throw new TypeError(
+      `Cannot spawn actor: the ${factory.name} transport cannot reach a ${hostKind} actor (it reaches ${
+        factory.hosts.join(" and ")
+      } actors only)`,
+    );
+  }
+  const launch = hostKind === "worker"
+    ? workerLauncher(factory, checkWorkerPermissions(options.permissions, checks))
+    : processLauncher(factory, {
+      permissions: checkPermissions(options.permissions),
+      env: checkEnv(options.env),
+      cwd: options.cwd === undefined ? undefined : String(
+        options.cwd instanceof URL ? new URL(options.cwd).pathname : options.cwd,
+      ),
+      maxHeapMiB: checkHeap(options.maxHeapMiB),
+      onLog: options.onLog ?? ((line) => console.error(`[${id}] ${line}`)),
+      killGraceMs: 1000,
+      pipeBridge: pipeEndBridge(),
+    });
+  if (hostKind === "process") checkNoSharedMemory(options.args);
+  return { url, id, capacity, overflow, hostKind, factory, launch };
+}
+
+/**
+ * Checks a pool's size.
+ *
+ * @param size The size asked for, or `undefined` for one worker per core.
+ * @returns The size.
+ * @throws {RangeError} When it is not a positive integer.
+ */
+export function checkPoolSize(size: number | undefined): number {
+  const checked = size ?? navigator.hardwareConcurrency;
+  if (!Number.isInteger(checked) || checked < 1) {
+    throw new RangeError(
+      `Cannot start pool: size must be a positive integer, received ${checked}`,
+    );
+  }
+  return checked;
+}
+
+/**
+ * The name default ids start with: the module's file name without its extension.
+ *
+ * @param url The actor module's URL.
+ * @returns The name, or `"actor"` when the URL names no file.
+ */
+export function actorName(url: string): string {
+  const file = url.split(/[\\/]/).pop() ?? "actor";
+  return file.replace(/\.[a-z]+$/i, "") || "actor";
+}
+
+function transportFor(
+  transport: string | TransportFactory,
+  transports: ReadonlyMap<string, TransportFactory>,
+): TransportFactory {
+  if (typeof transport !== "string") return transport;
+  const factory = transports.get(transport);
+  if (!factory) {
+    throw new TypeError(
+      `Cannot spawn actor: unknown transport "${transport}", known transports are ${
+        [...transports.keys()].join(", ")
+      }`,
+    );
+  }
+  return factory;
+}
+
+function checkWorkerPermissions(
+  permissions: ActorPermissions | undefined,
+  checks: SpawnChecks,
+): Record<string, boolean | string[]> | undefined {
+  if (permissions === undefined) return undefined;
+  const granted = workerPermissions(permissions);
+  const enabled = checks.unstableWorkerOptions ?? workerOptionsFlag();
+  if (enabled !== true) {
+    throw new TypeError(
+      "Cannot spawn worker actor with permissions: Deno must run with --unstable-worker-options" +
+        (enabled === undefined
+          ? " (could not read /proc/self/cmdline to check; if it is enabled in deno.json, pass unstableWorkerOptions: true to ActorSystem.start)"
+          : '; add the flag, or use host: "process" which needs none'),
+    );
+  }
+  return granted;
+}
+
+/** Whether this process runs with worker options enabled, or `undefined` when that cannot be read. */
+function workerOptionsFlag(): boolean | undefined {
+  try {
+    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+    return args.includes("--unstable-worker-options") || args.includes("--unstable");
+  } catch {
+    return undefined;
+  }
+}
+
+function checkPermissions(permissions: ActorPermissions | undefined): ActorPermissions | undefined {
+  permissionFlags(permissions); // throws on a malformed spec, before anything starts
+  return permissions;
+}
+
+function checkEnv(env: Record<string, string> | undefined): Record<string, string> {
+  if (env === undefined) return {};
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value !== "string" || name === "" || name.includes("=")) {
+      throw new TypeError(
+        `Cannot spawn actor: env entries must be NAME: "value" strings, received ${name}=${value}`,
+      );
+    }
+  }
+  return { ...env };
+}
+
+function checkHeap(maxHeapMiB: number | undefined): number {
+  const heap = maxHeapMiB ?? 256;
+  if (!Number.isInteger(heap) || heap < 16) {
+    throw new RangeError(
+      `Cannot spawn actor: maxHeapMiB must be an integer of at least 16, received ${heap}`,
+    );
+  }
+  return heap;
+}
+
+// Shared memory cannot cross a process boundary in Deno: refuse it clearly
+// instead of letting the child get a copy that silently stops being shared.
+function checkNoSharedMemory(value: unknown, path = "args", seen = new Set<unknown>()): void {
+  if (typeof value !== "object" || value === null || seen.has(value)) return;
+  seen.add(value);
+  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
+  if (buffer instanceof SharedArrayBuffer) {
+    throw new TypeError(
+      `Cannot spawn process actor: ${path} holds shared memory (a SharedArrayBuffer), which processes cannot share in Deno; use a worker actor, or send the data as messages`,
+    );
+  }
+  if (ArrayBuffer.isView(value)) return;
+  const entries = value instanceof Map
+    ? [...value.entries()].map(([k, v], i) => [`<entry ${i}>`, [k, v]] as const)
+    : value instanceof Set
+    ? [...value].map((v, i) => [`<item ${i}>`, v] as const)
+    : Object.entries(value);
+  for (const [key, item] of entries) checkNoSharedMemory(item, `${path}.${key}`, seen);
+}

@@ -1,0 +1,45 @@
+/**
+ * The options and the result of an actor system's shutdown, shared by the
+ * system and the module that carries the shutdown out.
+ *
+ * @module
+ */
+
+import type { ActorExit } from "../core/actor_ref.ts";
+
+/** Options of {@linkcode ActorSystem.shutdownOnSignals}. */
+export interface SignalShutdownOptions {
+  /** Milliseconds each actor has to stop after the first signal. Default 5000. */
+  timeout?: number;
+  /** The signals to handle. Default SIGINT and SIGTERM. */
+  signals?: Deno.Signal[];
+  /** Exit the process when the shutdown is over. Default true. */
+  exit?: boolean;
+  /** Called on each signal received, with how many have come so far. */
+  onSignal?: (signal: Deno.Signal, count: number) => void;
+}
+
+/** Options of {@linkcode ActorSystem.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * Milliseconds each actor has to drain and run its stop hook before it is
+   * terminated. Default 5000. Caps supervised children's own `shutdown` too.
+   */
+  timeout?: number;
+}
+
+/** What a shutdown did to each actor. */
+export interface ShutdownResult {
+  /** `true` when every actor stopped through its sentinel in time. */
+  clean: boolean;
+  /** Actors that drained, ran their stop hook and ended. */
+  stopped: string[];
+  /** Actors that missed the deadline and were terminated. */
+  terminated: string[];
+  /** Of those, worker actors whose thread may still be running a synchronous loop. */
+  leaked: string[];
+  /** Actors that had crashed or were killed on the way. */
+  failed: string[];
+  /** Every actor's exit. */
+  exits: ActorExit[];
+}
