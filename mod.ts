@@ -76,13 +76,12 @@ export {
 export type { ActorPermissions, PermissionValue } from "./actors/hosts/permissions.ts";
 export type { CrashRecord, LifecycleEvent, LifecycleEventType } from "./actors/core/events.ts";
 export {
-  SharedArray,
-  type SharedArrayDescriptor,
   type SharedKind,
   SharedValue,
   type SharedValueDescriptor,
   type SharedValueType,
 } from "./actors/sync/shared_value.ts";
+export { SharedArray, type SharedArrayDescriptor } from "./actors/sync/shared_array.ts";
 export {
   type LockOptions,
   Mutex,

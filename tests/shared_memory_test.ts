@@ -3,7 +3,8 @@
 // for by bumping an events word; the test re-checks on each bump, bounded.
 import assert from "node:assert/strict";
 import { ActorCrashedError, ActorSystem } from "../mod.ts";
-import { SharedArray, SharedValue } from "../actors/sync/shared_value.ts";
+import { SharedArray } from "../actors/sync/shared_array.ts";
+import { SharedValue } from "../actors/sync/shared_value.ts";
 import { Mutex } from "../actors/sync/mutex.ts";
 import { Semaphore } from "../actors/sync/semaphore.ts";
 import type { adder } from "./fixtures/shared_counter.ts";
