@@ -13,6 +13,7 @@ import {
   ActorError,
   ActorStoppedError,
   MailboxFullError,
+  type RemoteErrorInfo,
   SpawnError,
   UnknownMessageError,
 } from "../internal/errors.ts";
@@ -352,6 +353,23 @@ Deno.test("ActorCell answers the actor's CALL with a RESULT, past messages waiti
   h.actor.send([wire.CREDIT, 1]);
   await soon(waiting, "room for the second tell");
   assert.deepEqual(await h.actor.next("the second tell"), [wire.TELL, "inc", 2]);
+  h.actor.send([wire.CREDIT, 1]);
+  await stopPlayed(h);
+});
+
+Deno.test("ActorCell fails a CALL whose result cannot be sent, instead of leaving the actor waiting", async () => {
+  const h = await running(["inc"], {
+    onCall: () => Promise.resolve({ handler: () => "a function cannot be cloned" }),
+  });
+  void h.cell.tell("inc", 1);
+  await h.actor.next("the tell");
+  h.actor.send([wire.CALL, 4, "queue", "get", ["jobs"]]);
+  const result = await h.actor.next("the RESULT");
+  assert.deepEqual([result[0], result[1], result[2]], [wire.RESULT, 4, false]);
+  assert.equal((result[3] as RemoteErrorInfo).name, "DataCloneError");
+  // A RESULT takes no room in the mailbox: failing to send it frees none.
+  assert.equal(h.cell.inflight, 1);
+  assert.deepEqual(h.deadLetters, []);
   h.actor.send([wire.CREDIT, 1]);
   await stopPlayed(h);
 });

@@ -489,6 +489,15 @@ export class ActorCell implements RefTarget {
       this.#crash("error", new Error("Cannot send the stop sentinel", { cause: error }));
       return;
     }
+    if (message[0] === RESULT) {
+      // The answer to the actor's own call (a queue item that cannot be
+      // cloned, say) took no room, and the actor waits for it: fail the call.
+      // A failure that cannot go either means the channel is broken.
+      if (message[2] === true) {
+        this.#outbox.pushControl([RESULT, message[1], false, serializeError(error)]);
+      }
+      return;
+    }
     this.#outbox.credit(1);
     if (message[0] === ASK) {
       this.#takePending(message[1] as number)?.reject(error);
