@@ -40,7 +40,7 @@ import {
   TELL,
 } from "./protocol.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
-import { settleWithin, watchDeadline } from "../../internal/abort.ts";
+import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
 
 interface PendingAsk {
   name: string;
@@ -98,7 +98,8 @@ export class ActorCell implements RefTarget {
   #inspector = new PayloadInspector();
   #ready: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   #resolveExit!: (exit: ActorExit) => void;
-  #stopTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the stop deadline (see `stop()`). */
+  #cancelStopDeadline: () => void = noop;
   #exit: ActorExit | undefined;
 
   constructor(options: CellOptions) {
@@ -412,11 +413,11 @@ export class ActorCell implements RefTarget {
     if (this.state === "running") {
       this.state = "stopping";
       this.#outbox.push([STOP], false, PLAIN_KIND);
-      this.#stopTimer = setTimeout(() => {
+      this.#cancelStopDeadline = watchDeadline(undefined, timeout, () => {
         const exit: ActorExit = { id: this.id, reason: "timeout", handled: this.handled };
         if (this.#options.hostKind === "worker" && this.busy) exit.leaked = true;
         this.#terminate(exit);
-      }, timeout);
+      });
     } else if (this.state === "starting") {
       this.kill(new ActorStoppedError(this.id));
     }
@@ -515,7 +516,7 @@ export class ActorCell implements RefTarget {
     if (this.#exit) return;
     this.#exit = exit;
     this.state = "stopped";
-    if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer);
+    this.#cancelStopDeadline();
     const error = exit.reason === "normal" || exit.reason === "timeout"
       ? new ActorStoppedError(this.id)
       : new ActorCrashedError(
@@ -557,7 +558,7 @@ export class ActorCell implements RefTarget {
   async #release(kill: boolean): Promise<void> {
     await this.#launching;
     await Promise.all([
-      this.#transport?.close().catch(() => {}),
+      this.#transport?.close().catch(noop),
       kill ? this.#host?.kill() : this.#host?.release(),
     ]);
   }
