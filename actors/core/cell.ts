@@ -41,7 +41,7 @@ import {
   TELL,
 } from "./protocol.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
-import { settleWithin, watchDeadline } from "../../internal/abort.ts";
+import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
 
 interface PendingAsk {
   name: string;
@@ -99,7 +99,8 @@ export class ActorCell implements RefTarget {
   #inspector = new PayloadInspector();
   #ready: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   #resolveExit!: (exit: ActorExit) => void;
-  #stopTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the stop deadline (see `stop()`). */
+  #cancelStopDeadline: () => void = noop;
   #exit: ActorExit | undefined;
 
   constructor(options: CellOptions) {
@@ -408,11 +409,11 @@ export class ActorCell implements RefTarget {
     if (this.state === "running") {
       this.state = "stopping";
       this.#outbox.push([STOP], false, PLAIN_KIND);
-      this.#stopTimer = setTimeout(() => {
+      this.#cancelStopDeadline = watchDeadline(undefined, timeout, () => {
         const exit: ActorExit = { id: this.id, reason: "timeout", handled: this.handled };
         if (this.#options.hostKind === "worker" && this.busy) exit.leaked = true;
         this.#terminate(exit);
-      }, timeout);
+      });
     } else if (this.state === "starting") {
       this.kill(new ActorStoppedError(this.id));
     }
@@ -485,6 +486,15 @@ export class ActorCell implements RefTarget {
       this.#crash("error", new Error("Cannot send the stop sentinel", { cause: error }));
       return;
     }
+    if (message[0] === RESULT) {
+      // The answer to the actor's own call (a queue item that cannot be
+      // cloned, say) took no room, and the actor waits for it: fail the call.
+      // A failure that cannot go either means the channel is broken.
+      if (message[2] === true) {
+        this.#outbox.pushControl([RESULT, message[1], false, serializeError(error)]);
+      }
+      return;
+    }
     this.#outbox.credit(1);
     if (message[0] === ASK) {
       this.#takePending(message[1] as number)?.reject(error);
@@ -502,7 +512,7 @@ export class ActorCell implements RefTarget {
     if (this.#exit) return;
     this.#exit = exit;
     this.state = "stopped";
-    if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer);
+    this.#cancelStopDeadline();
     const error = exit.reason === "normal" || exit.reason === "timeout"
       ? new ActorStoppedError(this.id)
       : new ActorCrashedError(
@@ -544,7 +554,7 @@ export class ActorCell implements RefTarget {
   async #release(kill: boolean): Promise<void> {
     await this.#launching;
     await Promise.all([
-      this.#transport?.close().catch(() => {}),
+      this.#transport?.close().catch(noop),
       kill ? this.#host?.kill() : this.#host?.release(),
     ]);
   }

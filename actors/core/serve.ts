@@ -1,10 +1,12 @@
 // The actor's side of the runtime, independent of where it runs (worker or
 // process): loads the actor module, runs init, handles messages one at a time
 // (or up to `concurrency`), returns credits, replies, and stops at the sentinel.
+// This file holds the actor's life (`ServedActor`) and its calls to the parent
+// (`ParentCalls`, the remote queue and semaphore handles); the mailbox pump is
+// in `_mailbox.ts`, everything sent to the parent in `_outgoing.ts`.
 
 import type { Transport } from "../../transports/transport.ts";
-import { Coalescer, hintsFor } from "./_coalesce.ts";
-import { type BatchKind, PLAIN_KIND, UNKNOWN_KIND } from "../../internal/batch.ts";
+import { PLAIN_KIND } from "../../internal/batch.ts";
 import { every } from "../../internal/ticker.ts";
 import { QueueClosedError, type RemoteErrorInfo, reviveError } from "../../internal/errors.ts";
 // Types only: the shared-memory semaphore is loaded when the actor is given one,
@@ -18,27 +20,20 @@ import {
   isActorDefinition,
 } from "./define_actor.ts";
 import {
-  ASK,
   type BootMessage,
   BYE,
   CALL,
   CRASH,
-  CREDIT,
-  DEAD_LETTER,
   EXIT,
-  FAIL,
   HEARTBEAT,
   INIT_FAILED,
   READY,
-  REPLY,
   RESULT,
   serializeError,
-  STOP,
   type SystemCall,
-  TELL,
-  TELLS,
 } from "./protocol.ts";
-import { PayloadInspector } from "../../internal/payload.ts";
+import { Mailbox } from "./_mailbox.ts";
+import { type Message, Outgoing } from "./_outgoing.ts";
 
 /** Lets the host report exits and crashes that happen outside the message loop. */
 export interface ServeControl {
@@ -47,8 +42,6 @@ export interface ServeControl {
   /** An uncaught error or unhandled rejection: the actor is dying. */
   crash(error: unknown): void;
 }
-
-type Message = unknown[];
 
 type LoadedDefinition = ActorDefinition<unknown, unknown, Handlers<unknown>>;
 
@@ -93,22 +86,166 @@ export function serve(
   actor: Record<string, unknown> | Promise<Record<string, unknown>>,
   semaphoreModule?: SemaphoreModule,
 ): ServeControl {
-  const stopController = new AbortController();
-  const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  let nextCall = 1;
-  /** Asks the parent's system for a service; the answer comes back as a RESULT. */
-  function call(...[service, op, args]: SystemCall): Promise<unknown> {
-    if (ended) return Promise.reject(new Error("The actor has ended"));
-    const id = nextCall++;
-    return new Promise((resolve, reject) => {
-      calls.set(id, { resolve, reject });
-      post([CALL, id, service, op, args]);
-    });
+  return new ServedActor(boot, transport, onEnd, actor, semaphoreModule);
+}
+
+/**
+ * One actor's life on its side of the channel: start (load, init, READY),
+ * the receive loop that feeds the mailbox, and the three ways to end:
+ * stopping at the sentinel, the parent closing the channel, dying.
+ * The units it wires: `Outgoing` (all that goes to the parent), `Mailbox`
+ * (what waits and runs), `ParentCalls` (the actor's calls to its system).
+ * The actor has ended once `Outgoing` is closed.
+ */
+class ServedActor implements ServeControl {
+  #boot: BootMessage;
+  #transport: Transport;
+  #onEnd: () => void;
+  #stopController = new AbortController();
+  #out: Outgoing;
+  #calls: ParentCalls;
+  #ctx: ActorContext;
+  /** There once `init` has run. */
+  #mailbox: Mailbox | undefined;
+  #state: unknown;
+  #stopHook: ((state: unknown, ctx: ActorContext) => unknown) | undefined;
+  #stopHeartbeat: (() => void) | undefined;
+
+  constructor(
+    boot: BootMessage,
+    transport: Transport,
+    onEnd: () => void,
+    actor: Record<string, unknown> | Promise<Record<string, unknown>>,
+    semaphoreModule: SemaphoreModule | undefined,
+  ) {
+    this.#boot = boot;
+    this.#transport = transport;
+    this.#onEnd = onEnd;
+    this.#out = new Outgoing(transport, boot.capacity, (error) => this.#die(error));
+    this.#calls = new ParentCalls(this.#out);
+    this.#ctx = actorContext(boot, this.#stopController.signal, this.#calls, semaphoreModule);
+    void this.#start(actor);
   }
-  function settleCall(message: Message): void {
-    const pending = calls.get(message[1] as number);
+
+  async #start(actor: Record<string, unknown> | Promise<Record<string, unknown>>): Promise<void> {
+    const boot = this.#boot;
+    const out = this.#out;
+    let spec: LoadedDefinition["spec"];
+    try {
+      const mod = await actor;
+      spec = findDefinition(mod, boot.exportName).spec;
+      this.#stopHook = spec.stop;
+      if (spec.init) this.#state = await spec.init(boot.args, this.#ctx);
+    } catch (error) {
+      out.post([INIT_FAILED, serializeError(error)]);
+      await out.drain();
+      this.#end();
+      return;
+    }
+    const mailbox = this.#mailbox = new Mailbox({
+      handlers: spec.handlers,
+      state: this.#state,
+      ctx: this.#ctx,
+      concurrency: spec.concurrency ?? 1,
+      out,
+      liveness: boot.liveness ? new Int32Array(boot.liveness) : undefined,
+      stopped: () => void this.#finish(),
+    });
+    out.post([READY, Object.keys(spec.handlers)]);
+    if (boot.heartbeatMs > 0) {
+      this.#stopHeartbeat = every(boot.heartbeatMs, () => out.post([HEARTBEAT], PLAIN_KIND));
+    }
+    try {
+      for await (const batch of this.#transport.receive()) {
+        for (const message of batch) {
+          if ((message as Message)[0] === RESULT) this.#calls.settle(message as Message);
+          else mailbox.push(message as Message);
+        }
+        if (!mailbox.stopping) mailbox.pump();
+      }
+    } catch (error) {
+      this.#die(error);
+      return;
+    }
+    // The parent closed the channel without a sentinel: it is gone or killing us.
+    if (!mailbox.stopping) this.#end();
+  }
+
+  /** The sentinel was reached and every handler has settled: stop cleanly. */
+  async #finish(): Promise<void> {
+    const out = this.#out;
+    if (out.closed) return;
+    this.#stopController.abort(new Error("actor stopping"));
+    // Messages after the sentinel cannot be handled: report them.
+    this.#mailbox!.refuseRest();
+    try {
+      await this.#stopHook?.(this.#state, this.#ctx);
+    } catch (error) {
+      out.post([CRASH, serializeError(error)]);
+    }
+    out.post([BYE]);
+    await out.drain();
+    this.#end();
+  }
+
+  #end(): void {
+    if (this.#out.closed) return;
+    this.#out.close();
+    this.#calls.rejectAll();
+    this.#stopHeartbeat?.();
+    this.#mailbox?.idle();
+    void this.#transport.close().finally(this.#onEnd);
+  }
+
+  #die(error: unknown): void {
+    if (this.#out.closed) return;
+    this.#stopController.abort(error);
+    this.#out.flushNow([CRASH, serializeError(error)]);
+    this.#end();
+  }
+
+  exit(code: number): void {
+    const out = this.#out;
+    if (out.closed) return;
+    out.post([EXIT, code]);
+    out.flushNow();
+    out.close();
+    this.#stopHeartbeat?.();
+  }
+
+  crash(error: unknown): void {
+    this.#die(error);
+  }
+}
+
+/**
+ * The actor's calls to its parent's system (queues, semaphores): each goes
+ * out as a CALL and is answered by a RESULT with the same id.
+ */
+class ParentCalls {
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  #nextCall = 1;
+  #out: Outgoing;
+
+  constructor(out: Outgoing) {
+    this.#out = out;
+  }
+
+  /** Asks the parent's system for a service; the answer comes back as a RESULT. */
+  call = (...[service, op, args]: SystemCall): Promise<unknown> => {
+    if (this.#out.closed) return Promise.reject(new Error("The actor has ended"));
+    const id = this.#nextCall++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#out.post([CALL, id, service, op, args]);
+    });
+  };
+
+  /** Settles the call a `[RESULT, id, ok, valueOrError]` answers. */
+  settle(message: Message): void {
+    const pending = this.#pending.get(message[1] as number);
     if (!pending) return;
-    calls.delete(message[1] as number);
+    this.#pending.delete(message[1] as number);
     if (message[2] === true) pending.resolve(message[3]);
     else {
       const info = message[3] as RemoteErrorInfo;
@@ -117,11 +254,27 @@ export function serve(
       );
     }
   }
+
+  /** The actor has ended: no answer will come. */
+  rejectAll(): void {
+    for (const pending of this.#pending.values()) pending.reject(new Error("The actor has ended"));
+    this.#pending.clear();
+  }
+}
+
+/** The context handlers get: queues and semaphores are reached through the parent's system. */
+function actorContext(
+  boot: BootMessage,
+  signal: AbortSignal,
+  calls: ParentCalls,
+  semaphoreModule: SemaphoreModule | undefined,
+): ActorContext {
+  const call = calls.call;
   const queues = new Map<string, QueueHandle<unknown>>();
   const semaphores = new Map<string, SemaphoreHandle>();
-  const ctx: ActorContext = {
+  return {
     id: boot.actorId,
-    signal: stopController.signal,
+    signal,
     queue<T>(name: string): QueueHandle<T> {
       let handle = queues.get(name);
       if (!handle) {
@@ -140,288 +293,6 @@ export function serve(
         semaphores.set(name, handle);
       }
       return handle;
-    },
-  };
-  const liveness = boot.liveness ? new Int32Array(boot.liveness) : undefined;
-  const creditEvery = Math.max(1, Math.floor(boot.capacity / 8));
-
-  const out = new Coalescer<unknown[]>(deliver);
-  if (transport.batchBytes !== undefined) out.maxBytes = transport.batchBytes;
-  const inspector = new PayloadInspector();
-  let sending: Promise<void> | undefined;
-  let ended = false;
-  let stopHeartbeat: (() => void) | undefined;
-
-  let state: unknown;
-  let handlers: Handlers<unknown> = {};
-  let stopHook: ((state: unknown, ctx: ActorContext) => unknown) | undefined;
-  let concurrency = 1;
-
-  const queue: Message[] = [];
-  let head = 0;
-  /** Payloads of the `TELLS` run at `queue[head]` already handled. */
-  let runAt = 0;
-  let running = 0;
-  let uncredited = 0;
-  let stopping = false;
-
-  /** Queues a message; `kind` says what travels in it, when known (see `PayloadInspector`). */
-  function post(message: unknown[], kind: BatchKind = UNKNOWN_KIND, bytes = 0): void {
-    out.push(message, kind, bytes);
-  }
-
-  function deliver(batch: unknown[][], kind: BatchKind | undefined): void {
-    if (ended) return;
-    let pending: void | Promise<void>;
-    try {
-      pending = transport.send(batch, hintsFor(kind, false));
-    } catch {
-      pending = sendOneByOne(batch);
-    }
-    if (pending) {
-      out.pause();
-      sending = pending.then(() => {
-        sending = undefined;
-        out.resume();
-      }, (error) => die(error));
-    }
-  }
-
-  // A batch failed to encode (a reply over the frame limit, say): send it
-  // message by message, in order, turning a reply that cannot go into a
-  // failure of that ask. Anything else failing means the channel is broken,
-  // and the rejection ends the actor through deliver().
-  async function sendOneByOne(batch: unknown[][]): Promise<void> {
-    for (const message of batch) {
-      try {
-        await transport.send([message]);
-      } catch (error) {
-        if ((message as Message)[0] !== REPLY) throw error;
-        await transport.send([[FAIL, (message as Message)[1], serializeError(error), false]]);
-      }
-    }
-  }
-
-  function flushNow(): void {
-    const batch = out.take();
-    if (batch.length === 0 || ended) return;
-    try {
-      void transport.send(batch);
-    } catch {
-      // Best effort: the actor is going away.
-    }
-  }
-
-  function setBusy(busy: boolean): void {
-    if (liveness) Atomics.store(liveness, 0, busy ? 1 : 0);
-  }
-
-  function credit(force: boolean): void {
-    if (uncredited > 0 && (force || uncredited >= creditEvery)) {
-      post([CREDIT, uncredited], PLAIN_KIND);
-      uncredited = 0;
-    }
-  }
-
-  function settle(message: Message, ok: boolean, value: unknown): void {
-    if (message[0] === ASK) {
-      if (ok) {
-        try {
-          if (value === undefined) {
-            // Read back as undefined, and keeps the batch plain data (see ActorCell.tell).
-            post([REPLY, message[1]], PLAIN_KIND);
-          } else {
-            const bytes = inspector.inspect(value, "reply");
-            post([REPLY, message[1], value], inspector.kind, bytes);
-          }
-        } catch (error) {
-          post([FAIL, message[1], serializeError(error), false], PLAIN_KIND);
-        }
-      } else post([FAIL, message[1], serializeError(value), false], PLAIN_KIND);
-    } else if (!ok) {
-      // A tell has nobody to answer; the error is reported as a dead letter.
-      post(
-        [DEAD_LETTER, message[1], `handler threw ${serializeError(value).message}`],
-        PLAIN_KIND,
-      );
-    }
-  }
-
-  /**
-   * Handles one message: `message` is its envelope (`[TELL, name, payload]`,
-   * `[ASK, id, name, payload]`, or the `[TELLS, name, payloads]` run it came
-   * in, which settles like a tell) and `payload` its payload.
-   */
-  function handle(message: Message, payload: unknown): void {
-    const isAsk = message[0] === ASK;
-    const name = (isAsk ? message[2] : message[1]) as string;
-    const handler = Object.hasOwn(handlers, name) ? handlers[name] : undefined;
-    uncredited++;
-    if (!handler) {
-      if (isAsk) post([FAIL, message[1], serializeError(new Error("unknown")), true], PLAIN_KIND);
-      else post([DEAD_LETTER, name, "unknown message"], PLAIN_KIND);
-      return;
-    }
-    let result: unknown;
-    try {
-      result = handler(state, payload, ctx);
-    } catch (error) {
-      settle(message, false, error);
-      return;
-    }
-    if (result instanceof Promise) {
-      running++;
-      result.then(
-        (value) => settle(message, true, value),
-        (error) => settle(message, false, error),
-      ).finally(() => {
-        running--;
-        pump();
-      });
-      return;
-    }
-    settle(message, true, result);
-  }
-
-  function pump(): void {
-    setBusy(true);
-    while (running < concurrency && head < queue.length && !stopping) {
-      const message = queue[head]!;
-      if (message[0] === TELLS) {
-        // A run of tells: one payload per turn, the run leaves the queue after its last.
-        const payloads = message[2] as unknown[];
-        const payload = payloads[runAt++];
-        if (runAt === payloads.length) {
-          queue[head++] = undefined as unknown as Message;
-          runAt = 0;
-        }
-        handle(message, payload);
-      } else {
-        queue[head++] = undefined as unknown as Message;
-        if (message[0] === STOP) {
-          stopping = true;
-          break;
-        }
-        handle(message, message[0] === ASK ? message[3] : message[2]);
-      }
-      if (uncredited >= creditEvery) {
-        // Mid-batch: the sender may refill the mailbox while this batch is handled.
-        credit(false);
-        out.flush();
-      }
-    }
-    if (head === queue.length) {
-      queue.length = 0;
-      head = 0;
-    }
-    credit(head === queue.length);
-    if (stopping && running === 0) void finish();
-    setBusy(running > 0);
-    // Every handler has settled: nothing else will join these replies, so they
-    // leave now rather than a few microtask turns later (~3 us of an ask).
-    if (running === 0) out.flush();
-  }
-
-  async function finish(): Promise<void> {
-    if (ended) return;
-    stopController.abort(new Error("actor stopping"));
-    // Messages after the sentinel cannot be handled: report them.
-    for (let i = head; i < queue.length; i++) {
-      const message = queue[i]!;
-      if (message[0] === ASK) post([FAIL, message[1], serializeError(new Error("stopped")), false]);
-      else if (message[0] === TELL) post([DEAD_LETTER, message[1], "sent after stop"]);
-      else if (message[0] === TELLS) {
-        // Untouched: the sentinel before it was taken only after the run ahead of it ended.
-        for (const _ of message[2] as unknown[]) post([DEAD_LETTER, message[1], "sent after stop"]);
-      }
-    }
-    queue.length = head = 0;
-    try {
-      await stopHook?.(state, ctx);
-    } catch (error) {
-      post([CRASH, serializeError(error)]);
-    }
-    post([BYE]);
-    await drainOut();
-    end();
-  }
-
-  async function drainOut(): Promise<void> {
-    while (sending || out.size > 0) {
-      if (sending) await sending.catch(() => {});
-      else out.flush();
-      if (ended) return;
-    }
-  }
-
-  function end(): void {
-    if (ended) return;
-    ended = true;
-    for (const pending of calls.values()) pending.reject(new Error("The actor has ended"));
-    calls.clear();
-    stopHeartbeat?.();
-    setBusy(false);
-    void transport.close().finally(onEnd);
-  }
-
-  function die(error: unknown): void {
-    if (ended) return;
-    stopController.abort(error);
-    flushNow();
-    try {
-      void transport.send([[CRASH, serializeError(error)]]);
-    } catch {
-      // The channel itself is broken; the host's error path reports it.
-    }
-    end();
-  }
-
-  async function start(): Promise<void> {
-    try {
-      const mod = await actor;
-      const spec = findDefinition(mod, boot.exportName).spec;
-      handlers = spec.handlers;
-      stopHook = spec.stop;
-      concurrency = spec.concurrency ?? 1;
-      if (spec.init) state = await spec.init(boot.args, ctx);
-    } catch (error) {
-      post([INIT_FAILED, serializeError(error)]);
-      await drainOut();
-      end();
-      return;
-    }
-    post([READY, Object.keys(handlers)]);
-    if (boot.heartbeatMs > 0) {
-      stopHeartbeat = every(boot.heartbeatMs, () => post([HEARTBEAT], PLAIN_KIND));
-    }
-    try {
-      for await (const batch of transport.receive()) {
-        for (const message of batch) {
-          if ((message as Message)[0] === RESULT) settleCall(message as Message);
-          else queue.push(message as Message);
-        }
-        if (!stopping) pump();
-      }
-    } catch (error) {
-      die(error);
-      return;
-    }
-    // The parent closed the channel without a sentinel: it is gone or killing us.
-    if (!stopping) end();
-  }
-
-  void start();
-
-  return {
-    exit(code: number): void {
-      if (ended) return;
-      post([EXIT, code]);
-      flushNow();
-      ended = true;
-      stopHeartbeat?.();
-    },
-    crash(error: unknown): void {
-      die(error);
     },
   };
 }

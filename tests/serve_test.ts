@@ -1,0 +1,433 @@
+// serve(), the actor's side of the protocol, in this thread: the test plays
+// the parent on the other end of a queue transport pair.
+import assert from "node:assert/strict";
+import { serve, type ServeControl } from "../actors/core/serve.ts";
+import { type ActorContext, defineActor, type Handlers } from "../actors/core/define_actor.ts";
+import * as wire from "../actors/core/protocol.ts";
+import { queueTransportPair } from "../transports/queue.ts";
+import type { Transport } from "../transports/transport.ts";
+import type { RemoteErrorInfo } from "../internal/errors.ts";
+import { deferred, type Message, Peer, soon } from "./_channel.ts";
+
+function bootMessage(capacity: number): wire.BootMessage {
+  return {
+    actorId: "served",
+    module: "test:served",
+    exportName: undefined,
+    args: { start: 0 },
+    capacity,
+    heartbeatMs: 0,
+    owner: 1,
+    semaphores: {},
+    liveness: undefined,
+  };
+}
+
+interface Served {
+  /** The test's end: it plays the parent. */
+  parent: Peer;
+  control: ServeControl;
+  /** Resolves when serve() calls its `onEnd`. */
+  ended: Promise<void>;
+}
+
+interface ServeOptions {
+  capacity?: number;
+  init?: (args: unknown, ctx: ActorContext) => unknown;
+  stop?: (state: unknown, ctx: ActorContext) => void | Promise<void>;
+  concurrency?: number;
+  /** Wraps the actor's end of the channel (to make its sends fail, say). */
+  wrap?: (transport: Transport) => Transport;
+}
+
+/** Serves an actor with `handlers` and returns the parent's end, after READY. */
+async function served(handlers: Handlers<unknown>, options: ServeOptions = {}): Promise<Served> {
+  const [parentEnd, actorEnd] = queueTransportPair();
+  const parent = new Peer(parentEnd);
+  const ended = deferred();
+  const actor = defineActor<unknown, unknown>({
+    handlers,
+    ...(options.init ? { init: options.init } : {}),
+    ...(options.stop ? { stop: options.stop } : {}),
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+  });
+  const control = serve(
+    bootMessage(options.capacity ?? 64),
+    options.wrap?.(actorEnd) ?? actorEnd,
+    () => ended.resolve(),
+    { actor },
+  );
+  assert.deepEqual(await parent.next("READY"), [wire.READY, Object.keys(handlers)]);
+  return { parent, control, ended: ended.promise };
+}
+
+/** Stops the actor through its sentinel and waits for it to end. */
+async function stopped({ parent, ended }: Served): Promise<Message[]> {
+  parent.send([wire.STOP]);
+  await parent.untilClosed("the actor to close the channel after its sentinel");
+  await soon(ended, "onEnd");
+  return parent.messages.rest();
+}
+
+function errorOf(message: Message, at: number): RemoteErrorInfo {
+  return message[at] as RemoteErrorInfo;
+}
+
+Deno.test("serve() handles tells, runs of tells and asks one at a time, in arrival order", async () => {
+  const seen: unknown[] = [];
+  const actor = await served({
+    note(_state, n: number) {
+      seen.push(n);
+    },
+    async slow(_state, n: number) {
+      await null;
+      seen.push(n);
+    },
+    seen: () => [...seen],
+  });
+  actor.parent.send(
+    [wire.TELL, "note", 1],
+    [wire.ASK, 1, "slow", 2],
+    [wire.TELLS, "note", [3, 4]],
+    [wire.TELL, "slow", 5],
+    [wire.ASK, 2, "seen"],
+  );
+  const replies = await actor.parent.take(3, "two replies and a credit");
+  assert.deepEqual(replies, [[wire.REPLY, 1], [wire.REPLY, 2, [1, 2, 3, 4, 5]], [wire.CREDIT, 6]]);
+  assert.deepEqual(await stopped(actor), [[wire.BYE]]);
+});
+
+Deno.test("serve() sends the replies of one batch of asks together, in one batch", async () => {
+  const actor = await served({ double: (_state, n: number) => n * 2 });
+  actor.parent.send(...[1, 2, 3].map((n) => [wire.ASK, n, "double", n]));
+  await actor.parent.take(4, "three replies and a credit");
+  assert.deepEqual(actor.parent.batches.at(-1), [
+    [wire.REPLY, 1, 2],
+    [wire.REPLY, 2, 4],
+    [wire.REPLY, 3, 6],
+    [wire.CREDIT, 3],
+  ]);
+  await stopped(actor);
+});
+
+Deno.test("serve() fails an ask whose handler throws and reports a throwing tell as a dead letter", async () => {
+  const actor = await served({
+    boom() {
+      throw new RangeError("boom");
+    },
+    async later() {
+      await null;
+      throw new TypeError("later");
+    },
+    ok: () => "still running",
+  });
+  actor.parent.send(
+    [wire.ASK, 1, "boom"],
+    [wire.ASK, 2, "later"],
+    [wire.TELL, "boom"],
+    [wire.ASK, 3, "ok"],
+  );
+  const [fail, failLater, dead, reply, credit] = await actor.parent.take(5, "the answers");
+  assert.deepEqual([fail![0], fail![1], fail![3]], [wire.FAIL, 1, false]);
+  assert.deepEqual([errorOf(fail!, 2).name, errorOf(fail!, 2).message], ["RangeError", "boom"]);
+  assert.deepEqual([failLater![0], failLater![1], errorOf(failLater!, 2).message], [
+    wire.FAIL,
+    2,
+    "later",
+  ]);
+  assert.deepEqual(dead, [wire.DEAD_LETTER, "boom", "handler threw boom"]);
+  assert.deepEqual(reply, [wire.REPLY, 3, "still running"]);
+  assert.deepEqual(credit, [wire.CREDIT, 4]);
+  await stopped(actor);
+});
+
+Deno.test("serve() fails an ask to an unknown name as unknown and reports an unknown tell as a dead letter", async () => {
+  const actor = await served({ known: () => 1 });
+  // Own properties only: a name on Object.prototype is no handler either.
+  actor.parent.send([wire.ASK, 1, "missing"], [wire.TELL, "toString", 1], [wire.ASK, 2, "known"]);
+  const [fail, dead, reply, credit] = await actor.parent.take(4, "the answers");
+  assert.deepEqual([fail![0], fail![1], fail![3]], [wire.FAIL, 1, true]);
+  assert.deepEqual(dead, [wire.DEAD_LETTER, "toString", "unknown message"]);
+  assert.deepEqual(reply, [wire.REPLY, 2, 1]);
+  assert.deepEqual(credit, [wire.CREDIT, 3]);
+  await stopped(actor);
+});
+
+Deno.test("serve() credits every eighth of its capacity mid-batch and the rest once the mailbox is empty", async () => {
+  const actor = await served({ note() {} }, { capacity: 16 });
+  actor.parent.send(...[1, 2, 3, 4, 5].map((n) => [wire.TELL, "note", n]));
+  assert.deepEqual(await actor.parent.take(3, "the credits"), [
+    [wire.CREDIT, 2],
+    [wire.CREDIT, 2],
+    [wire.CREDIT, 1],
+  ]);
+  // The first credit left at once, in a batch of its own, before the batch was handled.
+  assert.deepEqual(actor.parent.batches.at(-3), [[wire.CREDIT, 2]]);
+  await stopped(actor);
+});
+
+Deno.test("serve() runs the stop hook after the last message before the sentinel, then says BYE and ends", async () => {
+  const order: string[] = [];
+  const gate = deferred();
+  const started = deferred();
+  let signal: AbortSignal | undefined;
+  const actor = await served({
+    async wait(_state, _payload, ctx) {
+      signal = ctx.signal;
+      started.resolve();
+      await gate.promise;
+      order.push("handler");
+    },
+  }, {
+    stop(state) {
+      order.push(`stop ${(state as { count: number }).count}`);
+    },
+    init: () => ({ count: 7 }),
+  });
+  actor.parent.send([wire.ASK, 1, "wait"], [wire.STOP]);
+  await soon(started.promise, "the handler to start");
+  assert.deepEqual(order, []);
+  assert.equal(signal!.aborted, false);
+  gate.resolve();
+  assert.deepEqual(await actor.parent.take(3, "the reply, the credit and BYE"), [
+    [wire.REPLY, 1],
+    [wire.CREDIT, 1],
+    [wire.BYE],
+  ]);
+  await actor.parent.untilClosed("the actor to close the channel");
+  await soon(actor.ended, "onEnd");
+  assert.deepEqual(order, ["handler", "stop 7"]);
+  assert.equal(signal!.aborted, true);
+});
+
+Deno.test("serve() refuses every message behind the sentinel: asks fail as stopped, tells are dead letters", async () => {
+  const actor = await served({ note() {}, get: () => 1 });
+  actor.parent.send(
+    [wire.TELL, "note", 1],
+    [wire.STOP],
+    [wire.ASK, 1, "get"],
+    [wire.TELL, "note", 2],
+    [wire.TELLS, "note", [3, 4]],
+  );
+  await actor.parent.untilClosed("the actor to close the channel");
+  const rest = actor.parent.messages.rest().filter((m) => m[0] !== wire.CREDIT);
+  assert.deepEqual(
+    rest.map((m) => m[0] === wire.FAIL ? [wire.FAIL, m[1], errorOf(m, 2).message] : m),
+    [
+      [wire.FAIL, 1, "stopped"],
+      [wire.DEAD_LETTER, "note", "sent after stop"],
+      [wire.DEAD_LETTER, "note", "sent after stop"],
+      [wire.DEAD_LETTER, "note", "sent after stop"],
+      [wire.BYE],
+    ],
+  );
+  await soon(actor.ended, "onEnd");
+});
+
+Deno.test("serve() with concurrency 2 runs two handlers at once and takes the sentinel after both", async () => {
+  const inside = deferred();
+  const gate = deferred();
+  let running = 0;
+  let most = 0;
+  const actor = await served({
+    async work() {
+      most = Math.max(most, ++running);
+      if (running === 2) inside.resolve();
+      await gate.promise;
+      running--;
+    },
+  }, { concurrency: 2 });
+  actor.parent.send(...[1, 2, 3].map((id) => [wire.ASK, id, "work"]), [wire.STOP]);
+  await soon(inside.promise, "two handlers to be inside at once");
+  gate.resolve();
+  await actor.parent.untilClosed("the actor to close the channel after its sentinel");
+  await soon(actor.ended, "onEnd");
+  const rest = actor.parent.messages.rest();
+  assert.equal(most, 2);
+  assert.deepEqual(rest.filter((m) => m[0] === wire.REPLY || m[0] === wire.BYE), [
+    [wire.REPLY, 1],
+    [wire.REPLY, 2],
+    [wire.REPLY, 3],
+    [wire.BYE],
+  ]);
+});
+
+Deno.test("serve() reports a crash the host caught, aborts the actor's signal with it, and ends", async () => {
+  let signal: AbortSignal | undefined;
+  const actor = await served({}, {
+    init: (_args, ctx) => {
+      signal = ctx.signal;
+    },
+  });
+  const error = new Error("uncaught in the actor");
+  actor.control.crash(error);
+  const crash = await actor.parent.next("CRASH");
+  assert.deepEqual([crash[0], errorOf(crash, 1).message], [wire.CRASH, "uncaught in the actor"]);
+  await actor.parent.untilClosed("the actor to close the channel");
+  await soon(actor.ended, "onEnd");
+  assert.equal(signal!.reason, error);
+  assert.deepEqual(actor.parent.messages.rest(), []);
+});
+
+Deno.test("serve() reports an init that throws as INIT_FAILED and ends", async () => {
+  const [parentEnd, actorEnd] = queueTransportPair();
+  const parent = new Peer(parentEnd);
+  const ended = deferred();
+  const actor = defineActor({
+    init(): never {
+      throw new RangeError("init refused");
+    },
+    handlers: {},
+  });
+  serve(bootMessage(8), actorEnd, () => ended.resolve(), { actor });
+  const failed = await parent.next("INIT_FAILED");
+  assert.deepEqual([failed[0], errorOf(failed, 1).name], [wire.INIT_FAILED, "RangeError"]);
+  await parent.untilClosed("the actor to close the channel");
+  await soon(ended.promise, "onEnd");
+});
+
+Deno.test("serve() ends without a goodbye when the parent closes the channel", async () => {
+  let stopHookRan = false;
+  const actor = await served({}, {
+    stop() {
+      stopHookRan = true;
+    },
+  });
+  await actor.parent.close();
+  await soon(actor.ended, "onEnd");
+  assert.equal(stopHookRan, false);
+  assert.deepEqual(actor.parent.messages.rest(), []);
+});
+
+Deno.test("serve() announces an exit of the actor's code at once", async () => {
+  const actor = await served({});
+  actor.control.exit(3);
+  assert.deepEqual(await actor.parent.next("EXIT"), [wire.EXIT, 3]);
+  // The host ends the thread; here the test closes both ends.
+  await actor.parent.close();
+});
+
+Deno.test("serve() sends a queue call as CALL and settles it with the RESULT of the same id", async () => {
+  const actor = await served({
+    take: (_state, _payload, ctx: ActorContext) => ctx.queue<number>("jobs").get({ timeout: 50 }),
+    async drain(_state, _payload, ctx: ActorContext) {
+      const got: number[] = [];
+      for await (const job of ctx.queue<number>("jobs")) got.push(job);
+      return got;
+    },
+  });
+  actor.parent.send([wire.ASK, 1, "take"]);
+  // The ask left the mailbox when its handler started: its credit goes first.
+  assert.deepEqual(await actor.parent.take(2, "the CALL"), [
+    [wire.CALL, 1, "queue", "get", ["jobs", 50]],
+    [wire.CREDIT, 1],
+  ]);
+  actor.parent.send([wire.RESULT, 1, true, 42]);
+  assert.deepEqual(await actor.parent.next("the reply"), [wire.REPLY, 1, 42]);
+
+  // A closed queue ends the actor's loop over it: QueueClosedError is revived as one.
+  actor.parent.send([wire.ASK, 2, "drain"]);
+  assert.deepEqual(await actor.parent.take(2, "get"), [
+    [wire.CALL, 2, "queue", "get", ["jobs", undefined]],
+    [wire.CREDIT, 1],
+  ]);
+  actor.parent.send([wire.RESULT, 2, true, 5]);
+  assert.deepEqual(await actor.parent.next("get"), [wire.CALL, 3, "queue", "get", [
+    "jobs",
+    undefined,
+  ]]);
+  actor.parent.send([wire.RESULT, 3, false, { name: "QueueClosedError", message: "closed" }]);
+  assert.deepEqual(await actor.parent.next("the reply"), [wire.REPLY, 2, [5]]);
+  await stopped(actor);
+});
+
+Deno.test("serve() rejects the calls still waiting for a RESULT when the actor ends", async () => {
+  const outcome = deferred<unknown>();
+  const actor = await served({
+    wait(_state, _payload, ctx: ActorContext) {
+      ctx.semaphore("s").acquire({ timeout: 100 }).then(outcome.resolve, outcome.resolve);
+    },
+  });
+  actor.parent.send([wire.TELL, "wait"]);
+  assert.deepEqual(await actor.parent.next("the CALL"), [
+    wire.CALL,
+    1,
+    "semaphore",
+    "acquire",
+    ["s", 100],
+  ]);
+  actor.control.crash(new Error("gone"));
+  const error = await soon(outcome.promise, "the call to settle");
+  assert.ok(error instanceof Error);
+  assert.equal(error.message, "The actor has ended");
+  await actor.parent.untilClosed("the actor to close the channel");
+  await soon(actor.ended, "onEnd");
+});
+
+Deno.test("serve() sends a batch that cannot be encoded one message at a time, failing only the reply that cannot go", async () => {
+  /** Refuses every batch holding the reply "too big", as a frame limit would. */
+  const strict = (transport: Transport): Transport => ({
+    name: transport.name,
+    send(messages, hints) {
+      const tooBig = (messages as Message[]).some((m) => m[0] === wire.REPLY && m[2] === "too big");
+      if (tooBig) throw new RangeError("Cannot send frame: too big");
+      return transport.send(messages, hints);
+    },
+    receive: () => transport.receive(),
+    close: () => transport.close(),
+    stats: () => transport.stats(),
+  });
+  const actor = await served({ echo: (_state, value: string) => value }, { wrap: strict });
+  actor.parent.send(
+    [wire.ASK, 1, "echo", "small"],
+    [wire.ASK, 2, "echo", "too big"],
+    [wire.ASK, 3, "echo", "ok"],
+  );
+  const [first, fail, third, credit] = await actor.parent.take(4, "the answers");
+  assert.deepEqual(first, [wire.REPLY, 1, "small"]);
+  assert.deepEqual([fail![0], fail![1], errorOf(fail!, 2).message, fail![3]], [
+    wire.FAIL,
+    2,
+    "Cannot send frame: too big",
+    false,
+  ]);
+  assert.deepEqual(third, [wire.REPLY, 3, "ok"]);
+  assert.deepEqual(credit, [wire.CREDIT, 3]);
+  await stopped(actor);
+});
+
+Deno.test("serve() holds its next batch while the channel waits for room, and sends it after", async () => {
+  const room = deferred();
+  let batchesSent = 0;
+  /** Says the channel is full after the first batch it takes, until the test makes room. */
+  const narrow = (transport: Transport): Transport => ({
+    name: transport.name,
+    send(messages, hints) {
+      transport.send(messages, hints);
+      return ++batchesSent === 1 ? room.promise : undefined;
+    },
+    receive: () => transport.receive(),
+    close: () => transport.close(),
+    stats: () => transport.stats(),
+  });
+  const handled = deferred();
+  const actor = await served({
+    one: () => 1,
+    two() {
+      handled.resolve();
+      return 2;
+    },
+  }, { wrap: narrow });
+  // READY went in the batch that filled the channel.
+  actor.parent.send([wire.ASK, 1, "one"], [wire.ASK, 2, "two"]);
+  // The pump sends what its handlers gave as it ends, before this test resumes.
+  await soon(handled.promise, "both asks to be handled");
+  assert.equal(batchesSent, 1, "nothing but READY was sent while the channel was full");
+  room.resolve();
+  assert.deepEqual(await actor.parent.take(3, "the replies"), [
+    [wire.REPLY, 1, 1],
+    [wire.REPLY, 2, 2],
+    [wire.CREDIT, 2],
+  ]);
+  await stopped(actor);
+});
