@@ -331,13 +331,7 @@ export async function openPipeEnds(
     if (placeholder.writable) end.writable = carrier.writable;
     opened.set(placeholder, end);
   }
-  return replaceIn(
-    args,
-    (v) => opened.has(v as EndPlaceholder),
-    (v) => opened.get(v as EndPlaceholder),
-    "args",
-    new Set(),
-  );
+  return substitute(args, opened);
 }
 
 /**
@@ -407,13 +401,13 @@ function streamsOverTransport(
   return streams;
 }
 
-/** `args` with each pipe end swapped for what stands in for it on the actor's side. */
-function substitute(args: unknown, replacements: Map<EndStreams, unknown>): unknown {
+/** `args` with each key of `replacements` (pipe ends, or what stands for them) swapped. */
+function substitute(args: unknown, replacements: ReadonlyMap<unknown, unknown>): unknown {
   if (replacements.size === 0) return args;
   return replaceIn(
     args,
-    (v) => replacements.has(v as EndStreams),
-    (v) => replacements.get(v as EndStreams),
+    (v) => replacements.has(v),
+    (v) => replacements.get(v),
     "args",
     new Set(),
   );
