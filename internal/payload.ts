@@ -225,8 +225,7 @@ export class PayloadInspector {
     }
   }
 
-  /** The path of the value being walked, for an error message. */
-  /** Where the walk is, from `root`; a very deep path keeps its two ends. */
+  /** Where the walk is, from `root`, for an error message; a very deep path keeps its two ends. */
   #path(root: string): string {
     const keys = this.#keys;
     const step = (key: string | number) => typeof key === "number" ? `[${key}]` : `.${key}`;
