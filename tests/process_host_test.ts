@@ -257,3 +257,24 @@ Deno.test("a transport over stdio that does not state minimalStdio gets real str
   assert.match(await ref.ask("hello", "streams"), /^hello streams/);
   assert.equal((await ref.stop()).reason, "normal");
 });
+
+for (const transport of ["pipe", "socket"] as const) {
+  Deno.test(`[${transport}] a process actor's own writes to Deno.stdout arrive as log lines`, async () => {
+    await using system = await ActorSystem.start();
+    const lines: string[] = [];
+    const logged = Promise.withResolvers<void>();
+    const ref = await system.spawn<typeof processProbe>(ACTOR, {
+      host: "process",
+      transport,
+      onLog: (line) => {
+        if (line === "raw output") lines.push(line);
+        if (lines.length === 3) logged.resolve();
+      },
+    });
+    assert.equal(await ref.ask("rawStdout", "raw output"), 10);
+    // The actor still answers: its channel was not written into.
+    assert.match(await ref.ask("hello", "after"), /^hi after/);
+    await within(logged.promise, 20_000, "three log lines");
+    assert.equal((await ref.stop()).reason, "normal");
+  });
+}

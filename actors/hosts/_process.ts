@@ -13,7 +13,7 @@ import type { BootMessage } from "../core/protocol.ts";
 import { serve, type ServeControl } from "../core/serve.ts";
 import type { openPipeEnds } from "./_pipe_ends.ts";
 import { every } from "../../internal/ticker.ts";
-import { stdinReadable, stdoutWritable } from "./_stdio.ts";
+import { stdinReadable, stdoutToStderr, stdoutWritable } from "./_stdio.ts";
 
 /** What the parent sends first: the boot message and the transport's options. */
 export interface ProcessBoot {
@@ -143,6 +143,7 @@ export async function runProcessActor(
       ? { readable: stdinReadable(leftover), writable: stdoutWritable() }
       : { readable: stdinStream(leftover), writable: Deno.stdout.writable };
     transport = await transportModule.connect(boot.transport.options, stdio);
+    stdoutToStderr();
   } else {
     transport = await transportModule.connect(boot.transport.options);
     // Nothing else comes on stdin: its end means the parent died.

@@ -66,11 +66,17 @@ export function stdinReadable(leftover: Uint8Array | undefined): ReadableStream<
 }
 
 /**
- * Writes to stdout through `Deno.stdout.write`, one chunk after the other.
+ * Writes to stdout through `Deno.stdout.write` (as it is when this is
+ * called), one chunk after the other.
  * Like Deno's stdout stream, it has room for one chunk: `desiredSize` is 0
  * while a chunk is being written, and `ready` resolves once it is out.
  */
 export function stdoutWritable(): WritableStream<Uint8Array> {
+  // Bound now: the actor's own writes to Deno.stdout are sent to stderr later
+  // (see `stdoutToStderr`), and these bytes must still reach the channel.
+  const stdout = Deno.stdout;
+  const write = stdout.write.bind(stdout);
+  const close = stdout.close.bind(stdout);
   let tail: Promise<void> = Promise.resolve();
   let pending = 0;
   let failure: { error: unknown } | undefined;
@@ -87,7 +93,7 @@ export function stdoutWritable(): WritableStream<Uint8Array> {
     ready.reject(error);
     ready.promise.catch(() => {});
     try {
-      Deno.stdout.close();
+      close();
     } catch {
       // Already closed.
     }
@@ -97,7 +103,7 @@ export function stdoutWritable(): WritableStream<Uint8Array> {
     if (failure) throw failure.error;
     try {
       for (let written = 0; written < bytes.length;) {
-        written += await Deno.stdout.write(bytes.subarray(written));
+        written += await write(bytes.subarray(written));
       }
     } catch (error) {
       fail(error);
@@ -132,7 +138,7 @@ export function stdoutWritable(): WritableStream<Uint8Array> {
       await tail;
       if (failure) throw (failure as { error: unknown }).error;
       try {
-        Deno.stdout.close();
+        close();
       } catch {
         // Already closed.
       }
@@ -144,4 +150,20 @@ export function stdoutWritable(): WritableStream<Uint8Array> {
     },
   };
   return writableOver(writer);
+}
+
+/**
+ * Sends the actor's own writes to `Deno.stdout` (`write`, `writeSync`,
+ * `writable`) to stderr, where they become log lines like `console` output:
+ * once the channel runs over stdout, a stray byte there would corrupt its
+ * frames. Call it after the transport has its stdout.
+ */
+export function stdoutToStderr(): void {
+  const stdout = Deno.stdout;
+  const stderr = Deno.stderr;
+  const own = (name: string, descriptor: PropertyDescriptor) =>
+    Object.defineProperty(stdout, name, { configurable: true, ...descriptor });
+  own("write", { value: (bytes: Uint8Array) => stderr.write(bytes), writable: true });
+  own("writeSync", { value: (bytes: Uint8Array) => stderr.writeSync(bytes), writable: true });
+  own("writable", { get: () => stderr.writable });
 }
