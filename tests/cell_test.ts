@@ -24,6 +24,7 @@ import { deferred, Peer, soon } from "./_channel.ts";
 class FakeHost implements Host {
   readonly kind = "worker" as const;
   readonly pid = undefined;
+  readonly killGraceMs = 0;
   kills = 0;
   releases = 0;
   kill(): Promise<void> {

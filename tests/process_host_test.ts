@@ -278,3 +278,16 @@ for (const transport of ["pipe", "socket"] as const) {
     assert.equal((await ref.stop()).reason, "normal");
   });
 }
+
+Deno.test("a stop's timeout includes the SIGTERM-to-SIGKILL grace of a process that ignores SIGTERM", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof processProbe>(ACTOR, { host: "process", ...quiet });
+  await ref.ask("ignoreSigterm");
+  void ref.tell("spin");
+  const start = performance.now();
+  const exit = await ref.stop({ timeout: 1000 });
+  const took = performance.now() - start;
+  assert.equal(exit.reason, "timeout");
+  // Without the grace counted in, this took the timeout plus a fixed second.
+  assert.ok(took < 1600, `the stop took ${Math.round(took)} ms for a 1000 ms timeout`);
+});

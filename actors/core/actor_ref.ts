@@ -63,7 +63,12 @@ export interface AskOptions {
 
 /** Options of {@linkcode ActorRef.stop}. */
 export interface StopOptions {
-  /** Milliseconds to wait for the actor to drain and run its stop hook before terminating it. Default 5000. */
+  /**
+   * Milliseconds the whole stop may take: the actor drains and runs its stop
+   * hook, and past the deadline it is terminated. For a process actor the
+   * last tenth (at most 1 s) is the grace between SIGTERM and SIGKILL, so the
+   * kill lands by the deadline. Default 5000.
+   */
   timeout?: number;
 }
 

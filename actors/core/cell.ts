@@ -101,6 +101,8 @@ export class ActorCell implements RefTarget {
   #resolveExit!: (exit: ActorExit) => void;
   /** Cancels the stop deadline (see `stop()`). */
   #cancelStopDeadline: () => void = noop;
+  /** The SIGTERM-to-SIGKILL grace a stop past its deadline leaves (undefined: the host's). */
+  #killGraceMs: number | undefined;
   #exit: ActorExit | undefined;
 
   constructor(options: CellOptions) {
@@ -409,7 +411,11 @@ export class ActorCell implements RefTarget {
     if (this.state === "running") {
       this.state = "stopping";
       this.#outbox.push([STOP], false, PLAIN_KIND);
-      this.#cancelStopDeadline = watchDeadline(undefined, timeout, () => {
+      // The kill fits in the timeout: a process gets SIGTERM in time for its
+      // SIGKILL to land at the deadline (the last tenth, at most its grace).
+      const grace = Math.min(this.#host?.killGraceMs ?? 0, timeout / 10);
+      this.#killGraceMs = grace;
+      this.#cancelStopDeadline = watchDeadline(undefined, timeout - grace, () => {
         const exit: ActorExit = { id: this.id, reason: "timeout", handled: this.handled };
         if (this.#options.hostKind === "worker" && this.busy) exit.leaked = true;
         this.#terminate(exit);
@@ -555,7 +561,7 @@ export class ActorCell implements RefTarget {
     await this.#launching;
     await Promise.all([
       this.#transport?.close().catch(noop),
-      kill ? this.#host?.kill() : this.#host?.release(),
+      kill ? this.#host?.kill(this.#killGraceMs) : this.#host?.release(),
     ]);
   }
 }

@@ -17,8 +17,16 @@ export interface Host {
   readonly kind: "worker" | "process";
   /** The child's pid, for process actors. */
   readonly pid: number | undefined;
-  /** Ends the actor now (terminate / SIGTERM then SIGKILL); resolves once all is released. */
-  kill(): Promise<void>;
+  /**
+   * The most a kill takes: for a process, the time between SIGTERM and
+   * SIGKILL; 0 for a worker, which is terminated at once.
+   */
+  readonly killGraceMs: number;
+  /**
+   * Ends the actor now (terminate / SIGTERM then SIGKILL after `graceMs`,
+   * default {@linkcode Host.killGraceMs}); resolves once all is released.
+   */
+  kill(graceMs?: number): Promise<void>;
   /** Resolves once the host released everything after a normal exit. */
   release(): Promise<void>;
 }

@@ -199,7 +199,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
       return info;
     });
 
-    const release = async (signal: "SIGTERM" | undefined): Promise<void> => {
+    const release = async (signal: "SIGTERM" | undefined, graceMs: number): Promise<void> => {
       stopping = true;
       if (stdinWriter) {
         await stdinWriter.close().catch(() => {});
@@ -220,7 +220,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
               // Already gone.
             }
             resolve();
-          }, options.killGraceMs);
+          }, graceMs);
         });
         await Promise.race([exited, hard]);
         clearTimeout(timer);
@@ -233,8 +233,9 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
     const host: Host = {
       kind: "process",
       pid: child.pid,
-      kill: () => release("SIGTERM"),
-      release: () => release(undefined),
+      killGraceMs: options.killGraceMs,
+      kill: (graceMs = options.killGraceMs) => release("SIGTERM", graceMs),
+      release: () => release(undefined, 0),
     };
     return { host, transport: link.local };
   };

@@ -72,6 +72,7 @@ export function workerLauncher(
     const host: Host = {
       kind: "worker",
       pid: undefined,
+      killGraceMs: 0,
       kill() {
         worker.terminate();
         return ends.active ? ends.settle() : Promise.resolve();
