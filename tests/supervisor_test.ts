@@ -217,6 +217,29 @@ Deno.test("backoff doubles the delay before each restart, measured", async () =>
   }
 });
 
+Deno.test("jittered backoff stays between initialMs and maxMs", async () => {
+  const { system, events, root } = await start({
+    id: "root",
+    maxRestarts: 10,
+    periodMs: 60_000,
+    backoff: { initialMs: 20, maxMs: 50, jitter: true },
+    children: [child("a")],
+  });
+  try {
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await crash(system, root, "a");
+      const seen = await collect(events, (e) => e.type === "restarted");
+      const restarted = seen.find((e) => e.type === "restarted")!;
+      if (restarted.type === "restarted") delays.push(restarted.delayMs);
+    }
+    assert.equal(delays.length, 5);
+    for (const delay of delays) assert.ok(delay >= 20 && delay <= 50, `delay ${delay} ms`);
+  } finally {
+    await system.shutdown();
+  }
+});
+
 Deno.test("messages sent while a child restarts wait for it, or fail if it says so", async () => {
   const { system, events, root } = await start({
     id: "root",

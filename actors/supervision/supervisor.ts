@@ -46,7 +46,11 @@ export interface BackoffOptions {
   initialMs?: number;
   /** The largest delay. Default 30,000 ms. */
   maxMs?: number;
-  /** Scale each delay by a random factor in [0.5, 1) so restarts do not fall in step. Default true. */
+  /**
+   * Scale each delay by a random factor in [1, 1.5), capped at `maxMs`, so
+   * restarts do not fall in step; a delay is never under `initialMs`.
+   * Default true.
+   */
   jitter?: boolean;
 }
 
@@ -552,7 +556,8 @@ export class SupervisorRuntime {
     if (backoff === false) return 0;
     const { initialMs = 100, maxMs = 30_000, jitter = true } = backoff;
     const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-    return Math.round(jitter ? base * (0.5 + Math.random() * 0.5) : base);
+    // Jitter spreads restarts upwards, never under initialMs nor over maxMs.
+    return Math.round(jitter ? Math.min(maxMs, base * (1 + Math.random() * 0.5)) : base);
   }
 
   async #giveUp(max: number, period: number): Promise<void> {

@@ -205,7 +205,7 @@ class PipeConnection<T> implements Connection<T> {
 
   recv(options: RecvOptions = {}): Promise<T> {
     if (!this.#canReceive) {
-      return Promise.reject(new TypeError("Cannot receive: this end of a one-way pipe only sends"));
+      throw new TypeError("Cannot receive: this end of a one-way pipe only sends");
     }
     const { signal, timeout } = options;
     if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
