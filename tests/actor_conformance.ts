@@ -282,6 +282,21 @@ export function actorConformance(target: ConformanceTarget): void {
     });
   }
 
+  for (const how of ["exit", "close"] as const) {
+    if (how === "close" && target.host === "process") continue; // a process has no self.close()
+    test(`an actor whose handler calls ${how === "exit" ? "Deno.exit()" : "self.close()"} is seen to end, and its asks reject`, async (h) => {
+      const ref = await h.spawn();
+      const pending = [ref.ask("quit", how), ref.ask("get")];
+      const results = await within(Promise.allSettled(pending), 10_000, "the exit to be seen");
+      for (const result of results) {
+        assert.equal(result.status, "rejected");
+        assert.ok((result as PromiseRejectedResult).reason instanceof ActorCrashedError);
+      }
+      const exit = await within(ref.exited, 10_000, "the exit");
+      assert.notEqual(exit.reason, "normal");
+    });
+  }
+
   test("an actor that dies with asks in flight rejects them all", async (h) => {
     const ref = await h.spawn();
     const pending = [ref.ask("crashSoon"), ref.ask("get"), ref.ask("get")];

@@ -204,7 +204,9 @@ export class ActorCell implements RefTarget {
       semaphores: o.hostKind === "worker" ? o.semaphores : {},
       liveness: o.hostKind === "worker" ? this.#liveness.buffer as SharedArrayBuffer : undefined,
     };
-    this.#launching = o.launch(boot, { died: (reason, error) => this.#hostDied(reason, error) })
+    this.#launching = o.launch(boot, {
+      died: (reason, error, graceMs) => this.#hostDied(reason, error, graceMs),
+    })
       .then(({ host, transport }) => {
         this.#host = host;
         this.#transport = transport;
@@ -221,7 +223,7 @@ export class ActorCell implements RefTarget {
 
   // The host saw the actor die. What the actor sent before dying may still be
   // on its way through the channel (a goodbye, replies): let it arrive first.
-  #hostDied(reason: CrashReason, error: Error): void {
+  #hostDied(reason: CrashReason, error: Error, graceMs = DEATH_GRACE_MS): void {
     if (this.#exit || this.#death) return;
     this.#death = { reason, error };
     this.#deathReported?.();
@@ -230,7 +232,7 @@ export class ActorCell implements RefTarget {
       this.#crash(reason, error);
       return;
     }
-    void settleWithin(receiving, DEATH_GRACE_MS).then(() => this.#crash(reason, error));
+    void settleWithin(receiving, graceMs).then(() => this.#crash(reason, error));
   }
 
   async #receive(): Promise<void> {

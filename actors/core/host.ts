@@ -7,8 +7,12 @@ import type { BootMessage } from "./protocol.ts";
 
 /** What a host tells the cell about the actor's fate outside the channel. */
 export interface HostEvents {
-  /** The actor died in a way only the host can see (worker error, process exit). */
-  died(reason: CrashReason, error: Error): void;
+  /**
+   * The actor died in a way only the host can see (worker error, process
+   * exit). The cell first lets the channel deliver what the actor sent
+   * before, for up to `graceMs` (default 1 s) or until the channel ends.
+   */
+  died(reason: CrashReason, error: Error, graceMs?: number): void;
 }
 
 /** A started actor's host. */

@@ -29,15 +29,22 @@ self.addEventListener("error", (event) => onUncaught(event, event.error ?? event
 self.addEventListener("unhandledrejection", (event) => onUncaught(event, event.reason));
 
 // `self.close()` and `Deno.exit()` end a worker without any event on the
-// parent's side: announce the exit first.
+// parent's side: announce the exit first, on the channel and on the worker's
+// own port. A channel whose frames leave asynchronously (the pipe's port
+// stream) may not get its last frame out before the thread is gone; the
+// port message is posted at once, and the host reports it.
 const close = self.close.bind(self);
 const exit = Deno.exit;
+function announceExit(code: number): void {
+  control?.exit(code);
+  self.postMessage({ exited: code });
+}
 self.close = () => {
-  control?.exit(0);
+  announceExit(0);
   close();
 };
 Deno.exit = ((code?: number) => {
-  control?.exit(code ?? 0);
+  announceExit(code ?? 0);
   exit(code);
 }) as typeof Deno.exit;
 

@@ -30,6 +30,9 @@ function entryModule(actorModule: string, transportModule: string, semaphores: b
   return `data:text/javascript;base64,${btoa(source)}`;
 }
 
+/** How long a worker's reported exit waits for the frames it sent before it. */
+const EXIT_GRACE_MS = 50;
+
 /** A launcher for worker actors over channels from `factory`. */
 export function workerLauncher(
   factory: TransportFactory,
@@ -56,9 +59,13 @@ export function workerLauncher(
       events.died("error", new Error(event.message || "Uncaught error in worker"));
     };
     worker.onmessage = (event) => {
-      const data = event.data as { bootError?: string };
+      const data = event.data as { bootError?: string; exited?: number };
       if (data?.bootError) {
         events.died("error", new Error(`Cannot open the actor's channel: ${data.bootError}`));
+      } else if (typeof data?.exited === "number") {
+        // What the thread sent before it ended is already on its way here.
+        const error = new Error(`The actor's code exited with code ${data.exited}`);
+        events.died("exited", error, EXIT_GRACE_MS);
       }
     };
     worker.postMessage(
