@@ -291,3 +291,21 @@ Deno.test("a stop's timeout includes the SIGTERM-to-SIGKILL grace of a process t
   // Without the grace counted in, this took the timeout plus a fixed second.
   assert.ok(took < 1600, `the stop took ${Math.round(took)} ms for a 1000 ms timeout`);
 });
+
+Deno.test("a process actor killed in the middle of a frame reports the kill, not a truncated frame", async () => {
+  await using system = await ActorSystem.start();
+  const written = Promise.withResolvers<void>();
+  const ref = await system.spawn<typeof processProbe>(ACTOR, {
+    host: "process",
+    onLog: (line) => {
+      if (line === "partial frame written") written.resolve();
+    },
+  });
+  const pending = ref.ask("partialFrame");
+  await within(written.promise, 20_000, "the partial frame");
+  Deno.kill(ref.stats().pid!, "SIGKILL");
+  const error = await pending.catch((e) => e);
+  assert.ok(error instanceof ActorCrashedError, String(error));
+  assert.ok(error.cause instanceof ActorExitedError, `cause: ${error.cause}`);
+  assert.equal(error.cause.signal, "SIGKILL");
+});

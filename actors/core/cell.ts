@@ -243,19 +243,31 @@ export class ActorCell implements RefTarget {
         if (this.#exit) return;
       }
     } catch (error) {
+      // A frame cut short is what a kill looks like from here: let the
+      // host's exit status (the signal) say why, when it has one.
+      if (await this.#hostWillReport()) return;
       this.#crash("error", error instanceof Error ? error : new Error(String(error)));
       return;
     }
     if (this.#exit || this.#death) return;
-    // A host that can tell why (a process's exit status) reports it in a moment.
-    if (this.#options.hostKind === "process") {
-      await settleWithin(
-        new Promise<void>((resolve) => this.#deathReported = resolve),
-        DEATH_GRACE_MS,
-      );
-      if (this.#death) return; // #hostDied ends the actor with the host's reason
-    }
+    if (await this.#hostWillReport()) return;
     this.#crash("exited", new Error("The actor's channel closed without a goodbye"));
+  }
+
+  /**
+   * After the channel ended or broke: waits a moment for a host that can
+   * tell why (a process's exit status); `true` when it did, and so ends the
+   * actor with its reason (see `#hostDied`).
+   */
+  async #hostWillReport(): Promise<boolean> {
+    if (this.#exit) return true;
+    if (this.#death) return true;
+    if (this.#options.hostKind !== "process") return false;
+    await settleWithin(
+      new Promise<void>((resolve) => this.#deathReported = resolve),
+      DEATH_GRACE_MS,
+    );
+    return this.#death !== undefined;
   }
 
   #dispatch(message: unknown[]): void {
