@@ -339,3 +339,30 @@ Deno.test("shutdown completes past a worker stuck in a synchronous loop, and nam
     statsLeaked: 1,
   });
 });
+
+Deno.test("ActorRef.stop() with a signal terminates the actor at once when aborted", async () => {
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE, { id: "stuck" });
+  const pending = ref.ask("hang").catch((error) => error);
+  const controller = new AbortController();
+  const stopping = ref.stop({ timeout: 60_000, signal: controller.signal });
+  controller.abort(new Error("enough"));
+  const exit = await within(stopping, 10_000, "the aborted stop");
+  assert.equal(exit.reason, "killed");
+  assert.equal(exit.error?.message, "enough");
+  assert.ok((await pending) instanceof Error);
+});
+
+Deno.test("ActorSystem.shutdown() with a signal terminates what is still stopping when aborted", async () => {
+  const system = await ActorSystem.start();
+  const hung = await system.spawn<typeof probe>(PROBE, { id: "hung" });
+  const pending = hung.ask("hang").catch((error) => error);
+  const controller = new AbortController();
+  const shutting = system.shutdown({ timeout: 60_000, signal: controller.signal });
+  controller.abort();
+  const result = await within(shutting, 10_000, "the aborted shutdown");
+  assert.deepEqual(result.failed, ["hung"]);
+  assert.equal(result.exits[0]!.reason, "killed");
+  assert.equal(result.clean, false);
+  assert.ok((await pending) instanceof Error);
+});

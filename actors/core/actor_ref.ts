@@ -70,6 +70,12 @@ export interface StopOptions {
    * kill lands by the deadline. Default 5000.
    */
   timeout?: number;
+  /**
+   * Ends the wait early: on abort the actor is terminated at once (its exit
+   * reason is `"killed"`, with the abort reason as its error when that is an
+   * `Error`). A supervised child's incarnation is terminated the same way.
+   */
+  signal?: AbortSignal;
 }
 
 /** A snapshot of one actor's counters. */
@@ -104,7 +110,7 @@ export interface RefTarget {
   readonly exited: Promise<ActorExit>;
   tell(name: string, payload: unknown): Promise<void>;
   ask(name: string, payload: unknown, options: AskOptions | undefined): Promise<unknown>;
-  stop(timeout: number): Promise<ActorExit>;
+  stop(timeout: number, signal?: AbortSignal): Promise<ActorExit>;
   stats(): ActorStats;
 }
 
@@ -245,11 +251,11 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * assert.equal(exit.reason, "normal");
    * ```
    *
-   * @param options The stop deadline.
+   * @param options The stop deadline, and a signal that terminates the actor at once.
    * @returns How the actor ended.
    */
   stop(options?: StopOptions): Promise<ActorExit> {
-    return this.#cell.stop(options?.timeout ?? 5000);
+    return this.#cell.stop(options?.timeout ?? 5000, options?.signal);
   }
 
   /**

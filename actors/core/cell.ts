@@ -421,7 +421,11 @@ export class ActorCell implements RefTarget {
   }
 
   /** Queues the stop sentinel; terminates the actor if it has not stopped within `timeout` ms. */
-  stop(timeout: number): Promise<ActorExit> {
+  stop(timeout: number, signal?: AbortSignal): Promise<ActorExit> {
+    if (signal !== undefined && this.state !== "stopped") {
+      const cancel = watchDeadline(signal, undefined, (reason) => this.kill(reason));
+      void this.exited.then(cancel);
+    }
     if (this.state === "running") {
       this.state = "stopping";
       this.#outbox.push([STOP], false, PLAIN_KIND);

@@ -33,6 +33,7 @@ import {
 } from "../../internal/errors.ts";
 import type { CrashRecord, LifecycleEvent } from "../core/events.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
+import { watchDeadline } from "../../internal/abort.ts";
 
 /** When a supervisor restarts a child. */
 export type RestartPolicy = "permanent" | "transient" | "temporary";
@@ -341,8 +342,14 @@ class ActorSlot implements Child, RefTarget {
     });
   }
 
-  async stop(_timeout: number): Promise<ActorExit> {
-    await this.#owner.stopChild(this);
+  async stop(_timeout: number, signal?: AbortSignal): Promise<ActorExit> {
+    // The child spec's shutdown is the deadline; an abort ends the incarnation now.
+    const cancel = watchDeadline(signal, undefined, (reason) => this.#cell?.kill(reason));
+    try {
+      await this.#owner.stopChild(this);
+    } finally {
+      cancel();
+    }
     return this.exited;
   }
 

@@ -26,6 +26,12 @@ export interface ShutdownOptions {
    * terminated. Default 5000. Caps supervised children's own `shutdown` too.
    */
   timeout?: number;
+  /**
+   * Ends the wait early: on abort every actor still stopping is killed at
+   * once, as a second signal does (`shutdownOnSignals`); the result lists
+   * them under `failed` (their exit reason is `"killed"`).
+   */
+  signal?: AbortSignal;
 }
 
 /** What a shutdown did to each actor. */

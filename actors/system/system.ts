@@ -9,7 +9,7 @@ import type { TransportFactory } from "../../transports/transport.ts";
 import { builtinTransports } from "../../transports/preset.ts";
 import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "../core/actor_ref.ts";
 import type { AnyActorDefinition, ArgsOf } from "../core/define_actor.ts";
-import { abortable } from "../../internal/abort.ts";
+import { abortable, watchDeadline } from "../../internal/abort.ts";
 import { EventHub } from "../core/event_hub.ts";
 import { Pool, type PoolOptions } from "../supervision/pool.ts";
 import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
@@ -556,6 +556,10 @@ export class ActorSystem implements AsyncDisposable {
    */
   shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
     this.#shutdown ??= shutDown(this.#ending, options.timeout ?? 5000);
+    if (options.signal !== undefined) {
+      const cancel = watchDeadline(options.signal, undefined, () => forceStop(this.#ending));
+      void this.#shutdown.then(cancel);
+    }
     return this.#shutdown;
   }
 
