@@ -8,6 +8,7 @@
 import type { ActorStats, SystemStats } from "../mod.ts";
 import { EXIT, parse, UsageError, writeErr, writeOut } from "./_args.ts";
 import { ControlClient, resolveControl } from "./_control.ts";
+import { settleWithin } from "../internal/abort.ts";
 import {
   type Column,
   formatCount,
@@ -153,7 +154,8 @@ async function watch(client: ControlClient, json: boolean): Promise<number> {
       try {
         status = await client.request("status") as ServiceStatus;
       } catch (error) {
-        if (await settledWithin(stopped)) break;
+        // The service says it stopped (or goes away) within a second.
+        if (await settleWithin(stopped, 1000)) break;
         throw error;
       }
       if (json) writeOut(`${JSON.stringify(status)}\n`);
@@ -168,19 +170,6 @@ async function watch(client: ControlClient, json: boolean): Promise<number> {
   }
   writeOut(`troupe: the service ${client.greeting.name ?? ""} stopped\n`);
   return EXIT.ok;
-}
-
-/** Whether the service says it stopped (or goes away) within a second. */
-async function settledWithin(stopped: Promise<unknown>): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      stopped.then(() => true),
-      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 1000)),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function waitFor(

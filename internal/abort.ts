@@ -66,10 +66,25 @@ export function watchDeadline(
  * @returns `true` when `promise` settled in time, `false` when the bound passed first.
  */
 export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const settled = promise.then(() => true, () => true);
+  return await valueWithin(settled, ms) ?? false;
+}
+
+/**
+ * Resolves with what `promise` gives, or with `undefined` once `ms`
+ * milliseconds have passed first; rejects as `promise` does, in time.
+ *
+ * @param promise What to wait for.
+ * @param ms The bound, in milliseconds.
+ * @returns The value, or `undefined` when the bound passed first.
+ */
+export async function valueWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  const late = new Promise<undefined>((resolve) =>
+    timer = setTimeout(() => resolve(undefined), ms)
+  );
   try {
-    return await Promise.race([promise.then(() => true as const, () => true as const), late]);
+    return await Promise.race([promise, late]);
   } finally {
     clearTimeout(timer);
   }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { abortable, settleWithin, timeoutError, watchDeadline } from "../internal/abort.ts";
+import {
+  abortable,
+  settleWithin,
+  timeoutError,
+  valueWithin,
+  watchDeadline,
+} from "../internal/abort.ts";
 
 Deno.test("watchDeadline() ends a wait with the timeout's reason, once", async () => {
   const reasons: unknown[] = [];
@@ -69,4 +75,10 @@ Deno.test("timeoutError() is the platform's TimeoutError", () => {
   const error = timeoutError();
   assert.equal(error.name, "TimeoutError");
   assert.equal(error.message, "Signal timed out.");
+});
+
+Deno.test("valueWithin() gives the value in time, undefined after the bound, and the rejection", async () => {
+  assert.equal(await valueWithin(Promise.resolve(5), 1000), 5);
+  assert.equal(await valueWithin(new Promise(() => {}), 1), undefined);
+  await assert.rejects(valueWithin(Promise.reject(new Error("no")), 1000), /no/);
 });

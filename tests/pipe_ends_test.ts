@@ -14,15 +14,19 @@ import { within } from "./_helpers.ts";
 const HOLDER = new URL("./fixtures/pipe_end_actor.ts", import.meta.url);
 const DEADLINE_MS = 20_000;
 
+/** An actor of `host` holding one end of a duplex pipe, and the parent's end, open. */
+async function holding(system: ActorSystem, host: "worker" | "process", label: string) {
+  const [mine, theirs] = pipeEnds();
+  const ref = await system.spawn<typeof pipeHolder>(HOLDER, { host, args: { label, end: theirs } });
+  const parent = connectionFromStreams<unknown>(mine);
+  return { ref, parent, [Symbol.asyncDispose]: () => parent.close() };
+}
+
 for (const host of ["worker", "process"] as const) {
   Deno.test(`[${host}] a pipe end in spawn args reaches the actor and carries values both ways`, async () => {
     await using system = await ActorSystem.start();
-    const [mine, theirs] = pipeEnds();
-    const ref = await system.spawn<typeof pipeHolder>(HOLDER, {
-      host,
-      args: { label: "nested", end: theirs },
-    });
-    await using parent = connectionFromStreams<unknown>(mine);
+    await using held = await holding(system, host, "nested");
+    const { ref, parent } = held;
     const big = new Uint8Array(3 << 20).fill(7); // several chunks on the way
     const echoed = ref.ask("echo", 3);
     for (const value of ["one", { two: 2 }, big]) await parent.send(value);
@@ -36,12 +40,8 @@ for (const host of ["worker", "process"] as const) {
 
   Deno.test(`[${host}] when the actor holding a pipe end crashes, the parent's end closes`, async () => {
     await using system = await ActorSystem.start();
-    const [mine, theirs] = pipeEnds();
-    const ref = await system.spawn<typeof pipeHolder>(HOLDER, {
-      host,
-      args: { label: "crashy", end: theirs },
-    });
-    await using parent = connectionFromStreams<unknown>(mine);
+    await using held = await holding(system, host, "crashy");
+    const { ref, parent } = held;
     // Not a timeout: the parent learns at once that nobody will ever send.
     const waiting = assert.rejects(parent.recv({ timeout: DEADLINE_MS }), {
       name: "ConnectionClosedError",
@@ -55,12 +55,8 @@ for (const host of ["worker", "process"] as const) {
 
   Deno.test(`[${host}] what the actor sent before it stopped is received, then recv() rejects`, async () => {
     await using system = await ActorSystem.start();
-    const [mine, theirs] = pipeEnds();
-    const ref = await system.spawn<typeof pipeHolder>(HOLDER, {
-      host,
-      args: { label: "last words", end: theirs },
-    });
-    await using parent = connectionFromStreams<unknown>(mine);
+    await using held = await holding(system, host, "last words");
+    const { ref, parent } = held;
     await ref.ask("send", ["last", { words: true }]);
     assert.equal((await ref.stop()).reason, "normal");
     // Nobody was receiving while the actor stopped: its values wait here.

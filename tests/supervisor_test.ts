@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   ActorRestartingError,
   ActorSystem,
+  type BackoffOptions,
   type LifecycleEvent,
   type Supervisor,
   SupervisorGaveUpError,
@@ -193,16 +194,21 @@ Deno.test("a nested supervisor that gives up is restarted by its parent", async 
   }
 });
 
-Deno.test("backoff doubles the delay before each restart, measured", async () => {
+/**
+ * Crashes child "a" of a supervisor with `backoff` `times` times; returns each
+ * restart's stated delay, checking it passed between the crash and the restart.
+ */
+async function restartDelays(backoff: BackoffOptions, times: number): Promise<number[]> {
   const { system, events, root } = await start({
     id: "root",
-    maxRestarts: 5,
-    backoff: { initialMs: 40, maxMs: 1000, jitter: false },
+    maxRestarts: times + 5,
+    periodMs: 60_000,
+    backoff,
     children: [child("a")],
   });
   try {
     const delays: number[] = [];
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < times; i++) {
       await crash(system, root, "a");
       const seen = await collect(events, (e) => e.type === "restarted");
       const crashed = seen.find((e) => e.type === "crashed")!;
@@ -211,30 +217,36 @@ Deno.test("backoff doubles the delay before each restart, measured", async () =>
       if (restarted.type === "restarted") delays.push(restarted.delayMs);
       assert.ok(restarted.time - crashed.time >= delays[i]!, "restarted before its delay");
     }
-    assert.deepEqual(delays, [40, 80]);
+    return delays;
   } finally {
     await system.shutdown();
   }
+}
+
+Deno.test("backoff doubles the delay before each restart, measured", async () => {
+  assert.deepEqual(await restartDelays({ initialMs: 40, maxMs: 1000, jitter: false }, 2), [40, 80]);
 });
 
 Deno.test("jittered backoff stays between initialMs and maxMs", async () => {
-  const { system, events, root } = await start({
+  const delays = await restartDelays({ initialMs: 20, maxMs: 50, jitter: true }, 5);
+  assert.equal(delays.length, 5);
+  for (const delay of delays) assert.ok(delay >= 20 && delay <= 50, `delay ${delay} ms`);
+});
+
+Deno.test("a supervised ref's stop() with a signal kills the incarnation when aborted", async () => {
+  const { system, root } = await start({
     id: "root",
-    maxRestarts: 10,
-    periodMs: 60_000,
-    backoff: { initialMs: 20, maxMs: 50, jitter: true },
-    children: [child("a")],
+    children: [child("stuck", { shutdown: 60_000 })],
   });
   try {
-    const delays: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      await crash(system, root, "a");
-      const seen = await collect(events, (e) => e.type === "restarted");
-      const restarted = seen.find((e) => e.type === "restarted")!;
-      if (restarted.type === "restarted") delays.push(restarted.delayMs);
-    }
-    assert.equal(delays.length, 5);
-    for (const delay of delays) assert.ok(delay >= 20 && delay <= 50, `delay ${delay} ms`);
+    const ref = root.ref<typeof crashy>("stuck");
+    const pending = ref.ask("hang").catch((error) => error);
+    const controller = new AbortController();
+    const stopping = ref.stop({ signal: controller.signal });
+    controller.abort(new Error("enough"));
+    const exit = await within(stopping, 10_000, "the aborted stop");
+    assert.equal(exit.reason, "killed");
+    assert.ok((await pending) instanceof Error);
   } finally {
     await system.shutdown();
   }

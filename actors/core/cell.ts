@@ -249,7 +249,6 @@ export class ActorCell implements RefTarget {
       this.#crash("error", error instanceof Error ? error : new Error(String(error)));
       return;
     }
-    if (this.#exit || this.#death) return;
     if (await this.#hostWillReport()) return;
     this.#crash("exited", new Error("The actor's channel closed without a goodbye"));
   }
@@ -260,8 +259,7 @@ export class ActorCell implements RefTarget {
    * actor with its reason (see `#hostDied`).
    */
   async #hostWillReport(): Promise<boolean> {
-    if (this.#exit) return true;
-    if (this.#death) return true;
+    if (this.#exit || this.#death) return true;
     if (this.#options.hostKind !== "process") return false;
     await settleWithin(
       new Promise<void>((resolve) => this.#deathReported = resolve),

@@ -14,7 +14,7 @@
 // one actor, once.
 
 import type { Transport, TransportFactory } from "../../transports/transport.ts";
-import { noop } from "../../internal/abort.ts";
+import { noop, valueWithin } from "../../internal/abort.ts";
 
 /** The streams of a pipe end, as `pipeEnds()` makes them. */
 export interface EndStreams {
@@ -134,21 +134,6 @@ interface Pump {
  */
 const QUIET_MS = 25;
 
-/** The next chunk, or `undefined` when none came within `QUIET_MS`. */
-async function quietRead(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): Promise<ReadableStreamReadResult<Uint8Array> | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const quiet = new Promise<undefined>((resolve) =>
-    timer = setTimeout(() => resolve(undefined), QUIET_MS)
-  );
-  try {
-    return await Promise.race([reader.read(), quiet]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * After the actor ended: moves what it sent and the parent has not read yet
  * into the parent's end, without waiting for the parent to read it (what is
@@ -164,7 +149,8 @@ async function deliverRest(
     reader = source.getReader();
     const deadline = Date.now() + GRACE_MS;
     while (Date.now() < deadline) {
-      const next = await quietRead(reader);
+      // The next chunk, or undefined when none came within QUIET_MS.
+      const next = await valueWithin(reader.read(), QUIET_MS);
       if (next === undefined || next.done) break;
       writer.write(next.value).catch(noop);
     }

@@ -88,8 +88,8 @@ export function discoverConfig(dir: string): string | undefined {
 
 function readCommandLine(): string[] | undefined {
   try {
-    const raw = Deno.readTextFileSync("/proc/self/cmdline");
-    return raw.split("\u0000").filter((part, i, all) => part !== "" || i < all.length - 1);
+    // Each argument ends with a NUL.
+    return Deno.readTextFileSync("/proc/self/cmdline").split("\u0000").slice(0, -1);
   } catch {
     // No /proc (not Linux), or no permission to read it.
     return undefined;
