@@ -378,3 +378,59 @@ Deno.test("a supervisor started with a signal restarts its children after the si
   assert.equal(await root.ref<typeof crashy>("a").ask("get"), 0);
   await events.return?.();
 });
+
+Deno.test("supervisor.stop({ signal }) kills the children still stopping when aborted", async () => {
+  const { system, events, root } = await start({
+    id: "root",
+    children: [
+      child("first"),
+      { id: "inner", children: [child("stuck", { shutdown: 60_000 })] },
+      child("quick"),
+    ],
+  });
+  try {
+    const stuck = root.ref<typeof crashy>("stuck");
+    const pending = stuck.ask("hang").catch((error) => error);
+    const watched = system.watch(stuck);
+    const controller = new AbortController();
+    const stopping = root.stop({ signal: controller.signal });
+    // "quick" stops through its sentinel; "stuck" hangs in its handler until the abort.
+    await collect(events, (e) => e.type === "stopped" && e.id === "quick");
+    controller.abort(new Error("enough"));
+    await within(stopping, 10_000, "the aborted supervisor stop");
+    assert.equal((await watched).reason, "killed");
+    assert.ok((await pending) instanceof Error);
+    assert.equal(root.ref("first").stats().state, "stopped");
+    assert.equal(system.stats().events.restarted ?? 0, 0);
+    assert.equal(system.stats().actors, 0);
+    await root.done;
+  } finally {
+    await events.return?.();
+    await system.shutdown();
+  }
+});
+
+Deno.test("a group restart does not start again a sibling stopped for good through its ref", async () => {
+  const { system, events, root } = await start({
+    id: "root",
+    strategy: "one-for-all",
+    backoff: false,
+    children: [child("a"), child("b"), child("c")],
+  });
+  try {
+    const c = root.ref<typeof crashy>("c");
+    assert.equal((await c.stop()).reason, "normal");
+    await crash(system, root, "a");
+    const seen = await collect(
+      events,
+      (_, all) => all.filter((e) => e.type === "restarted").length === 2,
+    );
+    assert.deepEqual(seen.filter((e) => e.type === "restarted").map((e) => e.id), ["a", "b"]);
+    assert.equal(await root.ref<typeof crashy>("b").ask("get"), 0);
+    assert.equal(c.stats().state, "stopped");
+    assert.equal(system.stats().actors, 2);
+  } finally {
+    await events.return?.();
+    await system.shutdown();
+  }
+});

@@ -4,6 +4,7 @@
 // when the start rejects with the signal's reason). A running tree is kept in
 // the system's list until it ends.
 
+import type { DeadLetter } from "../core/actor_ref.ts";
 import type { ActorCell } from "../core/cell.ts";
 import type { LifecycleEvent } from "../core/events.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
@@ -29,6 +30,8 @@ export interface SupervisionKit {
   ): Promise<ActorCell>;
   /** Publishes a lifecycle event. */
   emit(event: LifecycleEvent): void;
+  /** Reports a tell a supervised ref could not deliver. */
+  deadLetter(letter: DeadLetter): void;
 }
 
 /**
@@ -60,6 +63,7 @@ export async function startSupervisor(
       return kit.spawn(child.module, options, supervisor, starting?.cells);
     },
     emit: (event) => kit.emit(event),
+    deadLetter: (letter) => kit.deadLetter(letter),
   });
   kit.supervisors.push(runtime);
   const drop = () => {

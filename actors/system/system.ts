@@ -137,6 +137,7 @@ export class ActorSystem implements AsyncDisposable {
     spawn: (module, options, supervisor, starting) =>
       this.#cells.spawn(module, options, supervisor, starting),
     emit: (event) => this.#events.emit(event),
+    deadLetter: (letter) => this.#deadLetter(letter),
   };
   /** What a shutdown stops and ends. */
   #ending: ShutdownTargets = {

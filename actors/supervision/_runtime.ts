@@ -1,0 +1,284 @@
+// The running state of one supervisor: its children's slots, the crashes in
+// its intensity window, and the one queue its decisions go through (a
+// child's exit, then the stops, the backoff and the starts of a restart).
+
+import type { ActorExit } from "../core/actor_ref.ts";
+import type { CrashRecord } from "../core/events.ts";
+import { type CrashSummary, SupervisorGaveUpError } from "../../internal/errors.ts";
+import { noop } from "../../internal/abort.ts";
+import { checkSpec, isSupervisorSpec, type SupervisorKit, type SupervisorSpec } from "./spec.ts";
+import {
+  ActorSlot,
+  type Child,
+  type NestedRuntime,
+  type SlotOwner,
+  SupervisorSlot,
+} from "./_slots.ts";
+
+/** The running state of one supervisor. */
+export class SupervisorRuntime implements SlotOwner, NestedRuntime {
+  readonly id: string;
+  readonly kit: SupervisorKit;
+  readonly done: Promise<void>;
+  stopped = false;
+  #spec: SupervisorSpec;
+  /** A nested supervisor leaves its children down when it gives up: its parent decides. */
+  #nested: boolean;
+  #children: Child[];
+  #crashes: CrashRecord[] = [];
+  #queue: Promise<void> = Promise.resolve();
+  #resolveDone!: () => void;
+  #rejectDone!: (error: unknown) => void;
+  #halting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  /** Set by `kill`: whatever is stopped from then on is terminated, not stopped. */
+  #killed: { reason: unknown } | undefined;
+  #wake: (() => void) | undefined;
+
+  /**
+   * @param spec The supervisor.
+   * @param kit What it needs of its system.
+   * @param previous The runtime it replaces, when its parent restarts it: the
+   * new one takes over its children's slots (and so every ref to them).
+   */
+  constructor(spec: SupervisorSpec, kit: SupervisorKit, previous?: SupervisorRuntime) {
+    if (!previous) checkSpec(spec, new Set([spec.id]));
+    this.id = spec.id;
+    this.kit = kit;
+    this.#spec = spec;
+    this.#nested = false;
+    this.done = new Promise((resolve, reject) => {
+      this.#resolveDone = resolve;
+      this.#rejectDone = reject;
+    });
+    this.done.catch(noop); // observed through Supervisor.done or the parent
+    this.#children = previous
+      ? previous.#children
+      : spec.children.map((child) =>
+        isSupervisorSpec(child) ? new SupervisorSlot(child, this) : new ActorSlot(child, this)
+      );
+    for (const child of this.#children) child.adopt(this);
+  }
+
+  /** A runtime for a nested supervisor of this one. */
+  nest(spec: SupervisorSpec, previous: NestedRuntime | undefined): NestedRuntime {
+    const runtime = new SupervisorRuntime(
+      spec,
+      this.kit,
+      previous as SupervisorRuntime | undefined,
+    );
+    runtime.#nested = true;
+    return runtime;
+  }
+
+  /** Restart counts of the actor children, at any depth. */
+  *restartCounts(): Iterable<[string, number]> {
+    for (const child of this.#children) {
+      if (child instanceof ActorSlot) yield [child.id, child.stats().restarts];
+      else if (child instanceof SupervisorSlot && child.runtime) {
+        yield* child.runtime.restartCounts();
+      }
+    }
+  }
+
+  /** Finds an actor child at any depth. */
+  find(id: string): ActorSlot | undefined {
+    for (const child of this.#children) {
+      if (child instanceof ActorSlot && child.id === id) return child;
+      if (child instanceof SupervisorSlot) {
+        const found = child.runtime?.find(id);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  }
+
+  /** Starts the children in order; if one fails, stops those started and throws. */
+  async start(): Promise<void> {
+    const started: Child[] = [];
+    try {
+      for (const child of this.#children) {
+        await child.start();
+        started.push(child);
+      }
+    } catch (error) {
+      this.stopped = true;
+      for (const child of started.reverse()) await child.halt(Infinity, false).catch(noop);
+      throw error;
+    }
+  }
+
+  /** A child ended without being asked to: decide, one event at a time. */
+  childExited(child: Child, exit: ActorExit, generation: number): void {
+    this.#queue = this.#queue.then(() => this.#handleExit(child, exit, generation));
+  }
+
+  async #handleExit(child: Child, exit: ActorExit, generation: number): Promise<void> {
+    // Stale: the child was restarted since (with its whole group, say).
+    if (this.stopped || generation !== child.generation) return;
+    const abnormal = exit.reason !== "normal";
+    const restart = child.restart === "permanent" ||
+      (child.restart === "transient" && abnormal);
+    if (!restart) {
+      await child.retire(exit);
+      return;
+    }
+    const now = Date.now();
+    const record: CrashRecord = { id: child.id, reason: exit.reason, time: now };
+    if (exit.error) record.error = exit.error;
+    this.#crashes.push(record);
+    const period = this.#spec.periodMs ?? 5000;
+    this.#crashes = this.#crashes.filter((c) => now - c.time <= period);
+    const max = this.#spec.maxRestarts ?? 3;
+    if (this.#crashes.length > max) {
+      await this.#giveUp(max, period);
+      return;
+    }
+    const index = this.#children.indexOf(child);
+    const strategy = this.#spec.strategy ?? "one-for-one";
+    const group = strategy === "one-for-one"
+      ? [child]
+      : strategy === "one-for-all"
+      ? this.#children.slice()
+      : this.#children.slice(index);
+    // Stop the rest of the group in reverse order, for a restart: messages to
+    // them wait for their next incarnation. The crashed one is gone already.
+    for (const other of group.slice().reverse()) {
+      if (other !== child && other.running) await other.halt(Infinity, false);
+    }
+    const attempt = this.#crashes.filter((c) => c.id === child.id).length;
+    const delayMs = this.#delay(attempt);
+    if (delayMs > 0) {
+      await this.#sleep(delayMs);
+      if (this.stopped) return;
+    }
+    for (const member of group) {
+      if (member.retired) continue;
+      try {
+        await member.start();
+      } catch (error) {
+        // A failed restart is one more crash.
+        this.childExited(member, {
+          id: member.id,
+          reason: "error",
+          error: error instanceof Error ? error : new Error(String(error)),
+          handled: 0,
+        }, member.generation);
+        return;
+      }
+      this.kit.emit({
+        type: "restarted",
+        id: member.id,
+        supervisor: this.id,
+        attempt,
+        delayMs: member === child ? delayMs : 0,
+        time: Date.now(),
+      });
+    }
+  }
+
+  /** Waits `ms`, or less if the supervisor stops meanwhile. */
+  async #sleep(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      timer = setTimeout(resolve, ms);
+    });
+    clearTimeout(timer);
+    this.#wake = undefined;
+  }
+
+  #delay(attempt: number): number {
+    const backoff = this.#spec.backoff ?? {};
+    if (backoff === false) return 0;
+    const { initialMs = 100, maxMs = 30_000, jitter = true } = backoff;
+    const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
+    // Jitter spreads restarts upwards, never under initialMs nor over maxMs.
+    return Math.round(jitter ? Math.min(maxMs, base * (1 + Math.random() * 0.5)) : base);
+  }
+
+  async #giveUp(max: number, period: number): Promise<void> {
+    this.stopped = true;
+    // Nested, its children stay down for the restart its parent may make;
+    // at the top, nothing restarts them.
+    if (this.#nested) await this.#haltChildren(Infinity);
+    else await this.#stopChildren();
+    const crashes: CrashSummary[] = this.#crashes.map((c) => ({
+      id: c.id,
+      reason: c.reason,
+      time: c.time,
+      ...(c.error ? { message: c.error.message } : {}),
+    }));
+    const error = new SupervisorGaveUpError(this.id, max, period, crashes, {
+      cause: this.#crashes.at(-1)?.error,
+    });
+    this.kit.emit({
+      type: "gave-up",
+      id: this.id,
+      crashes: this.#crashes.slice(),
+      error,
+      time: Date.now(),
+    });
+    this.#rejectDone(error);
+  }
+
+  async #haltChildren(cap: number): Promise<void> {
+    for (const child of this.#children.slice().reverse()) {
+      if (this.#killed) child.kill(this.#killed.reason);
+      await child.halt(cap, false).catch(noop);
+    }
+  }
+
+  async #stopChildren(cap = Infinity): Promise<void> {
+    for (const child of this.#children.slice().reverse()) await this.stopChild(child, cap);
+  }
+
+  /**
+   * Stops one child for good (at its ref's request, or with all the others),
+   * within its `shutdown` timeout or `cap` milliseconds, whichever is shorter.
+   */
+  async stopChild(child: Child, cap = Infinity): Promise<void> {
+    if (this.#killed) child.kill(this.#killed.reason);
+    const exit = await child.halt(cap, true).catch(() => undefined);
+    await child.retire(exit ?? { id: child.id, reason: "normal", handled: 0 });
+  }
+
+  /**
+   * Stops every child in reverse order for a restart of this (nested)
+   * supervisor by its parent: messages to them wait for the next start.
+   */
+  halt(cap = Infinity): Promise<void> {
+    this.#halting ??= (async () => {
+      this.stopped = true;
+      this.#wake?.();
+      await this.#queue.catch(noop);
+      await this.#haltChildren(cap);
+      this.#resolveDone();
+    })();
+    return this.#halting;
+  }
+
+  /** Stops every child in reverse order, for good, each within `cap` ms at most. */
+  stop(cap = Infinity): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.stopped = true;
+      this.#wake?.();
+      await this.#queue.catch(noop);
+      await this.#halting;
+      await this.#stopChildren(cap);
+      this.#resolveDone();
+    })();
+    return this.#stopping;
+  }
+
+  /**
+   * Terminates every incarnation at any depth now, and every one stopped from
+   * now on; nothing is restarted. A stop under way then ends at once.
+   */
+  kill(reason: unknown): void {
+    this.stopped = true;
+    this.#killed ??= { reason };
+    this.#wake?.();
+    for (const child of this.#children) child.kill(reason);
+  }
+}
