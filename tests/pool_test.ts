@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ActorCrashedError, ActorStoppedError, ActorSystem } from "../mod.ts";
 import type { poolWorker } from "./fixtures/pool_worker.ts";
-import { abortWhileStarting, HELD_INIT } from "./_helpers.ts";
+import { abortWhileStarting, HELD_INIT, within } from "./_helpers.ts";
 
 const WORKER = new URL("./fixtures/pool_worker.ts", import.meta.url);
 
@@ -138,4 +138,50 @@ Deno.test("pool() with an aborted signal rejects at once and starts nothing", as
     (error) => error === reason,
   );
   assert.equal(system.stats().spawned, 0);
+});
+
+Deno.test("drain({ signal }) rejects with the reason when aborted; the tasks go on", async () => {
+  const flags = new Int32Array(new SharedArrayBuffer(64));
+  await using system = await ActorSystem.start();
+  const pool = await system.pool<typeof poolWorker>(WORKER, {
+    id: "ds",
+    size: 2,
+    args: flags.buffer as SharedArrayBuffer,
+  });
+  const tasks = Array.from({ length: 4 }, (_, n) => pool.ask("held", n));
+  tasks.forEach((task) => task.catch(() => {})); // awaited below, unless the test fails first
+  const controller = new AbortController();
+  const drained = pool.drain({ signal: controller.signal });
+  const reason = new Error("stop waiting");
+  controller.abort(reason);
+  await assert.rejects(within(drained, 10_000, "the aborted drain"), (error) => error === reason);
+  await assert.rejects(pool.drain({ signal: AbortSignal.abort(reason) }), (e) => e === reason);
+  Atomics.store(flags, 14, 1);
+  Atomics.notify(flags, 14);
+  assert.deepEqual(await Promise.all(tasks), [0, 1, 2, 3]);
+  await pool.drain({ signal: controller.signal }); // nothing pending: an aborted signal after is moot
+  await pool.close();
+});
+
+Deno.test("close({ signal }) kills the workers still stopping when aborted", async () => {
+  const flags = new Int32Array(new SharedArrayBuffer(64));
+  await using system = await ActorSystem.start();
+  const pool = await system.pool<typeof poolWorker>(WORKER, {
+    id: "cs",
+    size: 2,
+    shutdown: 60_000,
+    args: flags.buffer as SharedArrayBuffer,
+  });
+  // Both workers hang in a task until the gate opens, which it never does.
+  const tasks = [pool.ask("held", 1), pool.ask("held", 2)].map((t) => t.catch((e) => e));
+  const controller = new AbortController();
+  const closing = pool.close({ signal: controller.signal });
+  controller.abort(new Error("no time left"));
+  await within(closing, 10_000, "the aborted close");
+  for (const outcome of await Promise.all(tasks)) {
+    assert.ok(outcome instanceof ActorCrashedError, String(outcome));
+  }
+  assert.deepEqual([...flags.subarray(1, 3)], [0, 0], "no stop hook ran");
+  assert.deepEqual(system.stats().exits, { killed: 2 });
+  assert.equal(system.stats().events.restarted ?? 0, 0);
 });

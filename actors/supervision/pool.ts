@@ -28,6 +28,7 @@ import type {
 } from "../core/define_actor.ts";
 import { ActorCrashedError, ActorStoppedError } from "../../internal/errors.ts";
 import type { ChildSpec, SupervisorRuntime } from "./supervisor.ts";
+import { abortable, watchDeadline } from "../../internal/abort.ts";
 
 /** How a pool picks the worker for a task. */
 export type PoolStrategy = "least-loaded" | "round-robin";
@@ -283,23 +284,61 @@ export class Pool<D extends AnyActorDefinition> implements AsyncDisposable {
    * Resolves once every task submitted before the call has settled, like
    * `JoinableQueue.join()`.
    *
+   * @example Wait for the pool to catch up, for at most two seconds
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const url = new URL("../../examples/actors/counter.ts", import.meta.url);
+   * const pool = await system.pool<typeof counter>(url, { size: 2 });
+   * for (let i = 0; i < 10; i++) await pool.tell("inc", 1);
+   * await pool.drain({ signal: AbortSignal.timeout(2000) });
+   * assert.equal(pool.stats().completed, 10);
+   * await pool.close();
+   * ```
+   *
+   * @param options A signal that ends the wait: the promise rejects with its
+   * reason (the tasks go on).
    * @returns When the pool has caught up.
    */
-  drain(): Promise<void> {
+  drain(options: { signal?: AbortSignal } = {}): Promise<void> {
     const target = this.#submitted;
     this.#wake();
     if (this.#lowest >= target) return Promise.resolve();
-    return new Promise((resolve) => this.#drains.push({ target, resolve }));
+    const drained = new Promise<void>((resolve) => this.#drains.push({ target, resolve }));
+    return abortable(drained, options.signal);
   }
 
   /**
    * Stops the pool: each worker gets exactly one stop sentinel, behind the
    * tasks already queued to it, handles them, runs its stop hook and exits.
    *
+   * @example Close, killing the workers still busy after two seconds
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const url = new URL("../../examples/actors/counter.ts", import.meta.url);
+   * const pool = await system.pool<typeof counter>(url, { size: 2 });
+   * await pool.close({ signal: AbortSignal.timeout(2000) });
+   * assert.equal(system.stats().actors, 0);
+   * ```
+   *
+   * @param options A signal: on abort every worker still running or stopping
+   * is terminated at once (exit reason `"killed"`); its tasks fail with
+   * `ActorCrashedError`, and no worker is restarted.
    * @returns Once every worker has ended.
    */
-  close(): Promise<void> {
+  close(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#closed ??= this.#kit.runtime.stop();
+    if (options.signal !== undefined) {
+      const cancel = watchDeadline(options.signal, undefined, (r) => this.#kit.runtime.kill(r));
+      void this.#closed.then(cancel);
+    }
     return this.#closed;
   }
 
