@@ -322,3 +322,28 @@ Deno.test("a ref whose supervisor is gone: tell rejects (never throws) and is a 
     count: 1,
   });
 });
+
+Deno.test("messages held for a restart that never comes fail with ActorStoppedError", async () => {
+  const flags = new Flags();
+  const letters: DeadLetter[] = [];
+  await using system = await ActorSystem.start({ onDeadLetter: (l) => letters.push(l) });
+  const events = system.events();
+  const root = await system.supervise({
+    id: "root",
+    backoff: { initialMs: 60_000, maxMs: 60_000, jitter: false },
+    children: [child("a", flags, 0)],
+  });
+  const a = root.ref<typeof restartActor>("a");
+  void a.tell("crash");
+  await next(events, (e) => e.type === "crashed" && e.id === "a");
+  // In its 60 s backoff: held, until the supervisor stops instead.
+  const told = a.tell("tick");
+  const asked = a.ask("echo", 1);
+  assert.equal(a.stats().waiting, 2);
+  await within(root.stop(), 10_000, "the stop during the backoff");
+  await assert.rejects(told, ActorStoppedError);
+  await assert.rejects(asked, ActorStoppedError);
+  assert.deepEqual(letters.map((l) => [l.messageName, l.reason]), [["tick", "actor stopped"]]);
+  assert.equal((await system.watch(a)).reason, "error");
+  await events.return?.();
+});

@@ -171,6 +171,11 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * there is room (await it before sending more), `"drop-newest"` and
    * `"drop-oldest"` drop a message as a dead letter, and `"fail"` throws.
    *
+   * A ref from a supervisor never throws here: while its child restarts the
+   * message waits for the next incarnation (or the promise rejects with
+   * `ActorRestartingError` under `whileRestarting: "fail"`), and a tell it
+   * cannot deliver is a dead letter whose promise rejects (already handled).
+   *
    * @example
    * ```ts
    * import { ActorSystem } from "@troupe/troupe";
@@ -190,7 +195,7 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * @returns A promise that resolves once the message is in the mailbox.
    * @throws {MessageNotCloneableError} When the payload holds a function, symbol or class instance.
    * @throws {UnknownMessageError} When the actor has no such handler.
-   * @throws {ActorStoppedError} When the actor has stopped.
+   * @throws {ActorStoppedError} When the actor has stopped (a supervised ref rejects instead).
    * @throws {MailboxFullError} When the mailbox is full and the policy is `"fail"`.
    */
   tell<K extends MessageName<D>>(
@@ -223,6 +228,7 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * @throws {DOMException} `TimeoutError` after `timeout`, or the signal's reason when aborted.
    * @throws {ActorStoppedError} When the actor stopped before replying.
    * @throws {ActorCrashedError} When the actor died before replying.
+   * @throws {ActorRestartingError} When a supervised child restarts under `whileRestarting: "fail"`.
    */
   ask<K extends MessageName<D>>(
     name: K,
