@@ -11,8 +11,10 @@ import {
   ActorSystem,
   type DeadLetter,
   type LifecycleEvent,
+  MessageNotCloneableError,
   type RestartStrategy,
   type SupervisorSpec,
+  UnknownMessageError,
 } from "../mod.ts";
 import type { restartActor, RestartArgs } from "./fixtures/restart_actor.ts";
 import { Flags, within } from "./_helpers.ts";
@@ -346,4 +348,22 @@ Deno.test("messages held for a restart that never comes fail with ActorStoppedEr
   assert.deepEqual(letters.map((l) => [l.messageName, l.reason]), [["tick", "actor stopped"]]);
   assert.equal((await system.watch(a)).reason, "error");
   await events.return?.();
+});
+
+Deno.test("a supervised ref's tell rejects bad input instead of throwing it", async () => {
+  const flags = new Flags();
+  await using system = await ActorSystem.start();
+  const root = await system.supervise({ id: "root", children: [child("a", flags, 0)] });
+  const a = root.ref<typeof restartActor>("a");
+  let unknown: Promise<void> | undefined, uncloneable: Promise<void> | undefined;
+  assert.doesNotThrow(() => unknown = a.tell("nope" as "tick"));
+  assert.doesNotThrow(() =>
+    uncloneable = (a.tell as (n: string, p: unknown) => Promise<void>)(
+      "tick",
+      { f: () => {} },
+    )
+  );
+  await assert.rejects(unknown!, UnknownMessageError);
+  await assert.rejects(uncloneable!, MessageNotCloneableError);
+  assert.deepEqual(await a.ask("ticks"), { incarnation: 1, ticks: 0 });
 });

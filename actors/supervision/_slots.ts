@@ -177,6 +177,11 @@ export class ActorSlot implements Child, RefTarget {
     return Promise.resolve();
   }
 
+  /** The mailbox capacity: the incarnation's (the system resolved the default). */
+  get #capacity(): number {
+    return this.#cell?.capacity ?? this.#spec.capacity ?? 4096;
+  }
+
   // The current incarnation, when messages may go straight to it. One that
   // is being stopped, or just died (its exit is still being handled), is not.
   #live(): ActorCell | undefined {
@@ -190,7 +195,7 @@ export class ActorSlot implements Child, RefTarget {
       return new ActorStoppedError(this.id);
     }
     if (this.#spec.whileRestarting === "fail") return new ActorRestartingError(this.id);
-    const capacity = this.#spec.capacity ?? 1024;
+    const capacity = this.#capacity;
     if (this.#held.size >= capacity) return new MailboxFullError(this.id, capacity);
     return undefined;
   }
@@ -300,7 +305,7 @@ export class ActorSlot implements Child, RefTarget {
       inflight: base?.inflight ?? 0,
       waiting: (base?.waiting ?? 0) + this.#held.size,
       pendingAsks: base?.pendingAsks ?? 0,
-      capacity: base?.capacity ?? this.#spec.capacity ?? 1024,
+      capacity: this.#capacity,
       restarts: this.#restarts,
       ...(base?.pid !== undefined ? { pid: base.pid } : {}),
     };
