@@ -367,3 +367,29 @@ Deno.test("a supervised ref's tell rejects bad input instead of throwing it", as
   await assert.rejects(uncloneable!, MessageNotCloneableError);
   assert.deepEqual(await a.ask("ticks"), { incarnation: 1, ticks: 0 });
 });
+
+Deno.test("refs into a temporary nested supervisor that gave up stop for good with it", async () => {
+  const flags = new Flags();
+  await using system = await ActorSystem.start();
+  const events = system.events();
+  const root = await system.supervise({
+    id: "root",
+    children: [
+      { id: "sub", restart: "temporary", maxRestarts: 0, children: [child("x", flags, 0)] },
+      child("z", flags, 1),
+    ],
+  });
+  const x = root.ref<typeof restartActor>("x");
+  const watched = system.watch(x);
+  void x.tell("crash");
+  await next(events, (e) => e.type === "gave-up" && e.id === "sub");
+  assert.equal((await within(watched, 10_000, "x ends for good")).reason, "error");
+  assert.equal(x.stats().state, "stopped");
+  await assert.rejects(x.tell("tick"), ActorStoppedError);
+  assert.deepEqual(await root.ref<typeof restartActor>("z").ask("echo", 1), {
+    incarnation: 1,
+    n: 1,
+  });
+  assert.equal(system.stats().events.restarted ?? 0, 0);
+  await events.return?.();
+});
