@@ -238,6 +238,23 @@ export function actorConformance(target: ConformanceTarget): void {
     assert.equal(await ref.ask("get"), 2);
   });
 
+  // A finished ask's reply leaves before the actor starts its next handler, however long that
+  // one runs: here it holds the actor's thread for a second, and the first reply must not wait.
+  for (const first of ["echo", "later"] as const) {
+    test(`the reply of ${first === "echo" ? "a" : "an async"} handler does not wait for the long handler after it`, async (h) => {
+      const ref = await h.spawn();
+      const STALL_MS = 1000;
+      await ref.ask("get"); // warm: the first ask pays for compiling the paths
+      const start = performance.now();
+      const replied = ref.ask(first, "first").then(() => performance.now() - start);
+      const stalled = ref.ask("stall", STALL_MS);
+      const [ms, held] = await within(Promise.all([replied, stalled]), 15_000, "both replies");
+      assert.ok(held >= STALL_MS * 0.9, `the stall held the actor's thread only ${held} ms`);
+      // Generous: the reply is due at once; it is late only if it waited for the stall.
+      assert.ok(ms < STALL_MS / 2, `the first reply took ${ms.toFixed(1)} ms`);
+    });
+  }
+
   test("a payload that cannot be sent is refused at the sender", async (h) => {
     const ref = await h.spawn();
     assert.throws(() => ref.tell("echo", { f: () => 1 }), MessageNotCloneableError);

@@ -41,6 +41,12 @@ export class Mailbox {
   /** Handlers whose promise has not settled yet. */
   #running = 0;
   #stopping = false;
+  /** Waiting for the channel to write what earlier handlers gave before the next one starts. */
+  #releasing = false;
+  #released = (): void => {
+    this.#releasing = false;
+    if (!this.#stopping) this.pump();
+  };
 
   constructor(options: MailboxOptions) {
     this.#handlers = options.handlers;
@@ -66,8 +72,21 @@ export class Mailbox {
   pump(): void {
     this.#setBusy(true);
     const queue = this.#queue;
-    while (this.#running < this.#concurrency && this.#head < queue.length && !this.#stopping) {
+    while (
+      this.#running < this.#concurrency && this.#head < queue.length && !this.#stopping &&
+      !this.#releasing
+    ) {
       const message = queue[this.#head]!;
+      if (message[0] !== STOP) {
+        // What earlier handlers gave leaves before this one runs: it may hold the thread
+        // for long, and a reply must never wait for the next handler.
+        const released = this.#out.release();
+        if (released !== undefined) {
+          this.#releasing = true;
+          released.then(this.#released);
+          break;
+        }
+      }
       if (message[0] === TELLS) {
         // A run of tells: one payload per turn, the run leaves the queue after its last.
         const payloads = message[2] as unknown[];
