@@ -334,6 +334,30 @@ Deno.test("serve() reports a crash the host caught, aborts the actor's signal wi
   assert.deepEqual(actor.parent.messages.rest(), []);
 });
 
+Deno.test("serve() credits what left its mailbox and names what it was handling as it dies", async () => {
+  const started = deferred();
+  const actor = await served({
+    done: () => {},
+    forever: () => {
+      started.resolve();
+      return new Promise<never>(() => {});
+    },
+  });
+  // The tell and the ask behind the running ask wait in the mailbox: not credited.
+  actor.parent.send([wire.TELL, "done"], [wire.ASK, 1, "forever"], [wire.TELL, "forever"], [
+    wire.ASK,
+    2,
+    "done",
+  ]);
+  await soon(started.promise, "the ask to start");
+  actor.control.crash(new Error("uncaught"));
+  const [credit, crash] = await actor.parent.take(2, "the credit and the crash");
+  assert.deepEqual(credit, [wire.CREDIT, 2]);
+  assert.deepEqual([crash![0], crash![2]], [wire.CRASH, [["forever", true]]]);
+  await actor.parent.untilClosed("the actor to close the channel");
+  await soon(actor.ended, "onEnd");
+});
+
 Deno.test("serve() reports an init that throws as INIT_FAILED and ends", async () => {
   const [parentEnd, actorEnd] = queueTransportPair();
   const parent = new Peer(parentEnd);
@@ -367,7 +391,7 @@ Deno.test("serve() ends without a goodbye when the parent closes the channel", a
 Deno.test("serve() announces an exit of the actor's code at once", async () => {
   const actor = await served({});
   actor.control.exit(3);
-  assert.deepEqual(await actor.parent.next("EXIT"), [wire.EXIT, 3]);
+  assert.deepEqual(await actor.parent.next("EXIT"), [wire.EXIT, 3, []]);
   // The host ends the thread; here the test closes both ends.
   await actor.parent.close();
 });

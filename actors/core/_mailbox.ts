@@ -4,7 +4,12 @@
 
 import type { ActorContext, Handlers } from "./define_actor.ts";
 import type { Message, Outgoing } from "./_outgoing.ts";
-import { ASK, STOP, TELLS } from "./protocol.ts";
+import { ASK, type Handling, STOP, TELLS } from "./protocol.ts";
+
+/** A message's name, and whether it is an ask. */
+function nameOf(message: Message): [name: string, ask: boolean] {
+  return message[0] === ASK ? [message[2] as string, true] : [message[1] as string, false];
+}
 
 /** What a mailbox needs from the actor it serves. */
 export interface MailboxOptions {
@@ -40,6 +45,10 @@ export class Mailbox {
   #runAt = 0;
   /** Handlers whose promise has not settled yet. */
   #running = 0;
+  /** The envelope whose handler is running synchronously now. */
+  #current: Message | undefined;
+  /** The envelopes whose handler's promise has not settled yet. */
+  #pending = new Set<Message>();
   #stopping = false;
   /** Waiting for the channel to write what earlier handlers gave before the next one starts. */
   #releasing = false;
@@ -136,24 +145,43 @@ export class Mailbox {
       return;
     }
     let result: unknown;
+    this.#current = message;
     try {
       result = handler(this.#state, payload, this.#ctx);
     } catch (error) {
       out.settle(message, false, error);
       return;
+    } finally {
+      this.#current = undefined;
     }
     if (result instanceof Promise) {
       this.#running++;
+      this.#pending.add(message);
       result.then(
         (value) => out.settle(message, true, value),
         (error) => out.settle(message, false, error),
       ).finally(() => {
+        this.#pending.delete(message);
         this.#running--;
         this.pump();
       });
       return;
     }
     out.settle(message, true, result);
+  }
+
+  /**
+   * The messages being handled now, by name (the actor is dying: its report
+   * names them): the one whose synchronous handler is running, and those
+   * whose handler's promise has not settled.
+   */
+  handling(): Handling {
+    const handling: Handling = [];
+    for (const message of this.#pending) handling.push(nameOf(message));
+    if (this.#current !== undefined && !this.#pending.has(this.#current)) {
+      handling.push(nameOf(this.#current));
+    }
+    return handling;
   }
 
   /**

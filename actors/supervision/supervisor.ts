@@ -496,6 +496,7 @@ export class SupervisorRuntime {
     const now = Date.now();
     const record: CrashRecord = { id: child.id, reason: exit.reason, time: now };
     if (exit.error) record.error = exit.error;
+    if (exit.handling) record.handling = exit.handling;
     this.#crashes.push(record);
     const period = this.#spec.periodMs ?? 5000;
     this.#crashes = this.#crashes.filter((c) => now - c.time <= period);
