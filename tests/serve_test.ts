@@ -109,6 +109,18 @@ Deno.test("serve() sends each reply before the next handler starts, and the cred
   await stopped(actor);
 });
 
+Deno.test("serve() lets replies wait, to leave together, only for a handler known to be short", async () => {
+  const actor = await served({ double: (_state, n: number) => n * 2 });
+  // Each run under the bound counts; from the fourth on, replies wait for the next one.
+  for (let round = 0; round < 2; round++) {
+    actor.parent.send(...[1, 2, 3, 4, 5, 6].map((n) => [wire.ASK, n, "double", n]));
+    await actor.parent.take(7, "six replies and a credit");
+  }
+  const last = actor.parent.batches.at(-1)!;
+  assert.ok(last.length > 2, `the last round's replies were not batched: ${JSON.stringify(last)}`);
+  await stopped(actor);
+});
+
 Deno.test("serve() hands a reply to the channel, flushed, before a handler that holds the thread starts", async () => {
   const log: string[] = [];
   /** Records sends and flushes, as a stream transport would see them. */

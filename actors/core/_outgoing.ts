@@ -54,6 +54,11 @@ export class Outgoing {
     this.#out.push(message, kind, bytes);
   }
 
+  /** `true` when something other than a credit waits to be released (see `release()`). */
+  get due(): boolean {
+    return this.#due;
+  }
+
   /**
    * Hands what was posted (replies, failures, dead letters, calls) to the
    * channel before the actor runs a handler that may hold its thread: it
