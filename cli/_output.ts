@@ -46,7 +46,9 @@ export function eventText(event: LifecycleEvent): string {
       detail = `${event.host}${event.pid !== undefined ? ` pid ${event.pid}` : ""}${under}`;
       break;
     case "crashed":
-      detail = `${event.reason}${event.error ? `: ${errorText(event.error)}` : ""}${under}`;
+      detail = `${event.reason}${event.error ? `: ${errorText(event.error)}` : ""}${
+        event.handling?.length ? `, handling ${event.handling.join(", ")}` : ""
+      }${under}`;
       break;
     case "stopped":
       detail = `${event.reason}${under}${

@@ -21,6 +21,7 @@ import {
   type DeadLetter,
   FrameTooLargeError,
   type HostKind,
+  type LifecycleEvent,
   MailboxFullError,
   MessageNotCloneableError,
   type SpawnOptions,
@@ -238,6 +239,23 @@ export function actorConformance(target: ConformanceTarget): void {
     assert.equal(await ref.ask("get"), 2);
   });
 
+  // A finished ask's reply leaves before the actor starts its next handler, however long that
+  // one runs: here it holds the actor's thread for a second, and the first reply must not wait.
+  for (const first of ["echo", "later"] as const) {
+    test(`the reply of ${first === "echo" ? "a" : "an async"} handler does not wait for the long handler after it`, async (h) => {
+      const ref = await h.spawn();
+      const STALL_MS = 1000;
+      await ref.ask("get"); // warm: the first ask pays for compiling the paths
+      const start = performance.now();
+      const replied = ref.ask(first, "first").then(() => performance.now() - start);
+      const stalled = ref.ask("stall", STALL_MS);
+      const [ms, held] = await within(Promise.all([replied, stalled]), 15_000, "both replies");
+      assert.ok(held >= STALL_MS * 0.9, `the stall held the actor's thread only ${held} ms`);
+      // Generous: the reply is due at once; it is late only if it waited for the stall.
+      assert.ok(ms < STALL_MS / 2, `the first reply took ${ms.toFixed(1)} ms`);
+    });
+  }
+
   test("a payload that cannot be sent is refused at the sender", async (h) => {
     const ref = await h.spawn();
     assert.throws(() => ref.tell("echo", { f: () => 1 }), MessageNotCloneableError);
@@ -271,6 +289,42 @@ export function actorConformance(target: ConformanceTarget): void {
       assert.equal(await ref.ask("size", new Uint8Array(1000)), 1000);
     });
 
+    test("a tell that fits the frame limit only before it is wrapped fails at the sender", async (h) => {
+      const LIMIT = 64 * 1024;
+      const ref = await h.spawn({ transport: small(LIMIT) });
+      const fits = (n: number): boolean => {
+        try {
+          ref.tell("take", new Uint8Array(n));
+          return true;
+        } catch (error) {
+          assert.ok(error instanceof FrameTooLargeError, String(error));
+          assert.ok(error.size > LIMIT && error.limit === LIMIT, error.message);
+          return false;
+        }
+      };
+      // The largest payload the sender accepts, found by bisection: the envelope
+      // and the encoding take some of the limit.
+      let [low, high] = [0, LIMIT + 1];
+      let accepted = 0;
+      while (high - low > 1) {
+        const middle = (low + high) >>> 1;
+        if (fits(middle)) {
+          low = middle;
+          accepted += middle;
+        } else high = middle;
+      }
+      assert.ok(
+        low < LIMIT,
+        `a ${low}-byte payload cannot fit a ${LIMIT}-byte frame with its envelope`,
+      );
+      assert.equal(fits(low + 1), false, "one byte more than the largest is refused");
+      assert.equal(fits(low), true, "the largest is accepted again");
+      accepted += low;
+      // Everything accepted was handled, nothing became a dead letter.
+      assert.equal(await ref.ask("get"), accepted);
+      assert.deepEqual(h.letters, []);
+    });
+
     test("a reply over the frame limit fails that ask only, at the actor", async (h) => {
       const ref = await h.spawn({ transport: small(64 * 1024) });
       const error = await ref.ask("make", 100 * 1024).catch((e) => e);
@@ -296,6 +350,30 @@ export function actorConformance(target: ConformanceTarget): void {
       assert.notEqual(exit.reason, "normal");
     });
   }
+
+  test("a tell that crashes its actor is named in the crash and counted as a dead letter", async (h) => {
+    const events = h.system.events();
+    const ref = await h.spawn();
+    await ref.tell("inc", 1);
+    await ref.tell("crashSoon");
+    const exit = await within(ref.exited, 10_000, "the crash");
+    assert.equal(exit.reason, "error");
+    assert.deepEqual(exit.handling, ["crashSoon"]);
+    let crashed: LifecycleEvent | undefined;
+    for await (const event of events) {
+      if (event.type === "crashed") {
+        crashed = event;
+        break;
+      }
+    }
+    assert.deepEqual(crashed?.type === "crashed" && crashed.handling, ["crashSoon"]);
+    // The crashing tell is a dead letter, by name; the handled one is not lost.
+    assert.deepEqual(
+      h.letters.map((l) => [l.messageName, l.count]),
+      [["crashSoon", 1]],
+      JSON.stringify(h.letters),
+    );
+  });
 
   test("an actor that dies with asks in flight rejects them all", async (h) => {
     const ref = await h.spawn();

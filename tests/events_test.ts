@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { EventHub } from "../actors/core/event_hub.ts";
-import type { LifecycleEvent } from "../mod.ts";
+import { ActorSystem, type LifecycleEvent } from "../mod.ts";
+import { within } from "./_helpers.ts";
 
 const started = (id: string): LifecycleEvent => ({ type: "started", id, host: "worker", time: 0 });
 
@@ -28,4 +29,31 @@ Deno.test("an aborted subscription ends and receives no more events", async () =
   assert.equal((await events.next()).value?.id, "a");
   assert.equal((await events.next()).done, true);
   assert.equal(hub.dropped, 0);
+});
+
+Deno.test("a supervisor's crash record names the message its child was handling", async () => {
+  await using system = await ActorSystem.start({ onDeadLetter: () => {} });
+  const events = system.events();
+  const root = await system.supervise({
+    id: "root",
+    maxRestarts: 0,
+    backoff: false,
+    restart: "temporary",
+    children: [{
+      id: "child",
+      module: new URL("./fixtures/conformance_actor.ts", import.meta.url).href,
+    }],
+  });
+  root.ref("child").tell("crashSoon");
+  const gaveUp = await within(
+    (async () => {
+      for await (const event of events) if (event.type === "gave-up") return event;
+      return undefined;
+    })(),
+    10_000,
+    "the supervisor to give up",
+  );
+  assert.deepEqual(gaveUp?.crashes.map((c) => [c.id, c.reason, c.handling]), [
+    ["child", "error", ["crashSoon"]],
+  ]);
 });

@@ -2,7 +2,7 @@
 // send function stands in for the transport.
 import assert from "node:assert/strict";
 import { Outbox, type OverflowPolicy, SENT } from "../actors/core/outbox.ts";
-import { MailboxFullError } from "../internal/errors.ts";
+import { FrameTooLargeError, MailboxFullError } from "../internal/errors.ts";
 import { PLAIN_KIND } from "../internal/batch.ts";
 import { afterMicrotasks, Arrivals, deferred, type Message, soon } from "./_channel.ts";
 
@@ -249,5 +249,24 @@ Deno.test("Outbox.batchBytes closes a batch once it holds that many payload byte
   outbox.batchBytes = 100;
   for (const n of [1, 2, 3]) outbox.push([n], true, PLAIN_KIND, 60);
   assert.deepEqual(await batches.take(2, "the batches"), [[[1], [2]], [[3]]]);
+  outbox.close(new Error("done"));
+});
+
+Deno.test("a message that may come near the frame limit goes alone at once, and a refused frame throws at the sender", () => {
+  const { outbox, batches } = recorded(8, "fail", {
+    // As a transport with a 1000-byte frame limit: the envelope counts too.
+    send(batch) {
+      const size = JSON.stringify(batch).length;
+      if (size > 1000) throw new FrameTooLargeError(size, 1000);
+    },
+  });
+  outbox.maxFrameBytes = 1000;
+  outbox.push(["small"], true, PLAIN_KIND, 5);
+  outbox.push(["x".repeat(900)], true, PLAIN_KIND, 900);
+  // Sent at once, after what was queued before it.
+  assert.deepEqual(batches.all, [[["small"]], [["x".repeat(900)]]]);
+  assert.throws(() => outbox.push(["x".repeat(996)], true, PLAIN_KIND, 996), FrameTooLargeError);
+  assert.equal(outbox.inflight, 2, "the refused message takes no room");
+  assert.equal(batches.all.length, 3);
   outbox.close(new Error("done"));
 });

@@ -97,16 +97,93 @@ Deno.test("serve() handles tells, runs of tells and asks one at a time, in arriv
   assert.deepEqual(await stopped(actor), [[wire.BYE]]);
 });
 
-Deno.test("serve() sends the replies of one batch of asks together, in one batch", async () => {
+Deno.test("serve() sends each reply before the next handler starts, and the credit with the last", async () => {
   const actor = await served({ double: (_state, n: number) => n * 2 });
   actor.parent.send(...[1, 2, 3].map((n) => [wire.ASK, n, "double", n]));
   await actor.parent.take(4, "three replies and a credit");
-  assert.deepEqual(actor.parent.batches.at(-1), [
-    [wire.REPLY, 1, 2],
-    [wire.REPLY, 2, 4],
-    [wire.REPLY, 3, 6],
-    [wire.CREDIT, 3],
+  assert.deepEqual(actor.parent.batches.slice(-3), [
+    [[wire.REPLY, 1, 2]],
+    [[wire.REPLY, 2, 4]],
+    [[wire.REPLY, 3, 6], [wire.CREDIT, 3]],
   ]);
+  await stopped(actor);
+});
+
+Deno.test("serve() lets replies wait, to leave together, only for a handler known to be short", async () => {
+  const actor = await served({ double: (_state, n: number) => n * 2 });
+  // Each run under the bound counts; from the fourth on, replies wait for the next one.
+  for (let round = 0; round < 2; round++) {
+    actor.parent.send(...[1, 2, 3, 4, 5, 6].map((n) => [wire.ASK, n, "double", n]));
+    await actor.parent.take(7, "six replies and a credit");
+  }
+  const last = actor.parent.batches.at(-1)!;
+  assert.ok(last.length > 2, `the last round's replies were not batched: ${JSON.stringify(last)}`);
+  await stopped(actor);
+});
+
+Deno.test("serve() hands a reply to the channel, flushed, before a handler that holds the thread starts", async () => {
+  const log: string[] = [];
+  /** Records sends and flushes, as a stream transport would see them. */
+  const recording = (transport: Transport): Transport => ({
+    name: transport.name,
+    send(messages, hints) {
+      for (const m of messages as Message[]) if (m[0] === wire.REPLY) log.push(`send ${m[2]}`);
+      return transport.send(messages, hints);
+    },
+    flush() {
+      log.push("flush");
+      // As a stream's write does: it leaves once the thread is back in its event loop.
+      return new Promise<void>((resolve) => setTimeout(resolve, 0));
+    },
+    receive: () => transport.receive(),
+    close: () => transport.close(),
+    stats: () => transport.stats(),
+  });
+  const actor = await served({
+    quick: () => "quick",
+    async later() {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return "later";
+    },
+    hold() {
+      log.push("hold");
+      return "held";
+    },
+  }, { wrap: recording });
+  actor.parent.send([wire.ASK, 1, "quick"], [wire.ASK, 2, "hold"], [wire.ASK, 3, "later"], [
+    wire.ASK,
+    4,
+    "hold",
+  ]);
+  const replies = await actor.parent.take(5, "four replies and a credit");
+  assert.deepEqual(replies.map((m) => m.slice(1)), [
+    [1, "quick"],
+    [2, "held"],
+    [3, "later"],
+    [4, "held"],
+    [4],
+  ]);
+  // (A flush may come first: READY was sent before.)
+  assert.deepEqual(log.slice(log.indexOf("send quick")), [
+    "send quick",
+    "flush",
+    "hold",
+    "send held",
+    "flush",
+    "send later",
+    "flush",
+    "hold",
+    "send held",
+  ]);
+  await stopped(actor);
+});
+
+Deno.test("serve() batches credits across handlers: a run of tells sends no batch per tell", async () => {
+  const actor = await served({ note: () => {} }, { capacity: 64 });
+  const before = actor.parent.batches.length;
+  actor.parent.send(...Array.from({ length: 6 }, (_, i) => [wire.TELL, "note", i]));
+  assert.deepEqual(await actor.parent.next("the credit"), [wire.CREDIT, 6]);
+  assert.equal(actor.parent.batches.length, before + 1);
   await stopped(actor);
 });
 
@@ -269,6 +346,30 @@ Deno.test("serve() reports a crash the host caught, aborts the actor's signal wi
   assert.deepEqual(actor.parent.messages.rest(), []);
 });
 
+Deno.test("serve() credits what left its mailbox and names what it was handling as it dies", async () => {
+  const started = deferred();
+  const actor = await served({
+    done: () => {},
+    forever: () => {
+      started.resolve();
+      return new Promise<never>(() => {});
+    },
+  });
+  // The tell and the ask behind the running ask wait in the mailbox: not credited.
+  actor.parent.send([wire.TELL, "done"], [wire.ASK, 1, "forever"], [wire.TELL, "forever"], [
+    wire.ASK,
+    2,
+    "done",
+  ]);
+  await soon(started.promise, "the ask to start");
+  actor.control.crash(new Error("uncaught"));
+  const [credit, crash] = await actor.parent.take(2, "the credit and the crash");
+  assert.deepEqual(credit, [wire.CREDIT, 2]);
+  assert.deepEqual([crash![0], crash![2]], [wire.CRASH, [["forever", true]]]);
+  await actor.parent.untilClosed("the actor to close the channel");
+  await soon(actor.ended, "onEnd");
+});
+
 Deno.test("serve() reports an init that throws as INIT_FAILED and ends", async () => {
   const [parentEnd, actorEnd] = queueTransportPair();
   const parent = new Peer(parentEnd);
@@ -302,7 +403,7 @@ Deno.test("serve() ends without a goodbye when the parent closes the channel", a
 Deno.test("serve() announces an exit of the actor's code at once", async () => {
   const actor = await served({});
   actor.control.exit(3);
-  assert.deepEqual(await actor.parent.next("EXIT"), [wire.EXIT, 3]);
+  assert.deepEqual(await actor.parent.next("EXIT"), [wire.EXIT, 3, []]);
   // The host ends the thread; here the test closes both ends.
   await actor.parent.close();
 });

@@ -108,6 +108,19 @@ export interface Transport {
    */
   send(messages: readonly unknown[], hints?: SendHints): void | Promise<void>;
   /**
+   * Hands what was sent so far to the channel now (the port, the OS), where
+   * the transport would otherwise gather the batches of a microtask turn
+   * into one write. The runtime calls it before it runs code that may hold
+   * the thread (an actor's next handler), so that replies already sent do
+   * not wait for that code.
+   *
+   * Returns a promise when the bytes leave only once the thread is back in
+   * its event loop (an asynchronous write): the caller awaits it before
+   * holding the thread. It never rejects; a failed write shows in `send()`
+   * and `receive()`. A transport whose `send()` writes at once needs none.
+   */
+  flush?(): void | Promise<void>;
+  /**
    * The batches the peer sent, in order. Ends when the peer closes the
    * channel; throws `ProtocolError` when a frame is malformed. Call it once.
    */

@@ -134,6 +134,11 @@ export class Coalescer<T> {
     this.#handOver();
   }
 
+  /** `true` while batches are held back (see `pause()`). */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
   /** Holds batches back (the channel is busy) until `resume()`. */
   pause(): void {
     this.#paused = true;

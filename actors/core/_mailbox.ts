@@ -4,7 +4,22 @@
 
 import type { ActorContext, Handlers } from "./define_actor.ts";
 import type { Message, Outgoing } from "./_outgoing.ts";
-import { ASK, STOP, TELLS } from "./protocol.ts";
+import { ASK, type Handling, STOP, TELLS } from "./protocol.ts";
+
+/** A message's name, and whether it is an ask. */
+function nameOf(message: Message): [name: string, ask: boolean] {
+  return message[0] === ASK ? [message[2] as string, true] : [message[1] as string, false];
+}
+
+/**
+ * A handler whose last `SHORT_RUNS` runs each held the thread under
+ * `SHORT_MS` is known to be short: answers of the handlers before it may
+ * wait for it, for up to `HOLD_MS` in all, and leave in one batch. Before
+ * any other handler, they leave first.
+ */
+const SHORT_RUNS = 4;
+const SHORT_MS = 0.05;
+const HOLD_MS = 0.5;
 
 /** What a mailbox needs from the actor it serves. */
 export interface MailboxOptions {
@@ -40,7 +55,21 @@ export class Mailbox {
   #runAt = 0;
   /** Handlers whose promise has not settled yet. */
   #running = 0;
+  /** The envelope whose handler is running synchronously now. */
+  #current: Message | undefined;
+  /** The envelopes whose handler's promise has not settled yet. */
+  #pending = new Set<Message>();
   #stopping = false;
+  /** Waiting for the channel to write what earlier handlers gave before the next one starts. */
+  #releasing = false;
+  /** Runs in a row under `SHORT_MS` of each handler, by name, up to `SHORT_RUNS`. */
+  #short = new Map<string, number>();
+  /** When answers began to wait for known-short handlers (`Infinity`: none wait). */
+  #heldSince = Infinity;
+  #released = (): void => {
+    this.#releasing = false;
+    if (!this.#stopping) this.pump();
+  };
 
   constructor(options: MailboxOptions) {
     this.#handlers = options.handlers;
@@ -66,8 +95,31 @@ export class Mailbox {
   pump(): void {
     this.#setBusy(true);
     const queue = this.#queue;
-    while (this.#running < this.#concurrency && this.#head < queue.length && !this.#stopping) {
+    while (
+      this.#running < this.#concurrency && this.#head < queue.length && !this.#stopping &&
+      !this.#releasing
+    ) {
       const message = queue[this.#head]!;
+      // When answers wait, this handler is timed: it may hold the thread.
+      let started = -1;
+      if (message[0] !== STOP && this.#out.due) {
+        started = performance.now();
+        const name = (message[0] === ASK ? message[2] : message[1]) as string;
+        if ((this.#short.get(name) ?? 0) >= SHORT_RUNS && started - this.#heldSince < HOLD_MS) {
+          // Known to be short: the answers wait for it, to leave in one batch.
+          if (this.#heldSince === Infinity) this.#heldSince = started;
+        } else {
+          // What earlier handlers gave leaves before this one runs: it may hold the thread
+          // for long, and a reply must not wait for it.
+          this.#heldSince = Infinity;
+          const released = this.#out.release();
+          if (released !== undefined) {
+            this.#releasing = true;
+            released.then(this.#released);
+            break;
+          }
+        }
+      }
       if (message[0] === TELLS) {
         // A run of tells: one payload per turn, the run leaves the queue after its last.
         const payloads = message[2] as unknown[];
@@ -77,13 +129,16 @@ export class Mailbox {
           this.#runAt = 0;
         }
         this.#handle(message, payload);
+        if (started >= 0) this.#timed(message[1] as string, started);
       } else {
         queue[this.#head++] = undefined as unknown as Message;
         if (message[0] === STOP) {
           this.#stopping = true;
           break;
         }
-        this.#handle(message, message[0] === ASK ? message[3] : message[2]);
+        const isAsk = message[0] === ASK;
+        this.#handle(message, isAsk ? message[3] : message[2]);
+        if (started >= 0) this.#timed((isAsk ? message[2] : message[1]) as string, started);
       }
       // Mid-batch: the sender may refill the mailbox while this batch is handled.
       this.#out.creditIfDue();
@@ -98,6 +153,16 @@ export class Mailbox {
     // Every handler has settled: nothing else will join these replies, so they
     // leave now rather than a few microtask turns later (~3 us of an ask).
     if (this.#running === 0) this.#out.flush();
+    this.#heldSince = Infinity;
+  }
+
+  /** Counts a handler's run toward its being known short, or forgets that it was. */
+  #timed(name: string, started: number): void {
+    const short = this.#short;
+    if (performance.now() - started < SHORT_MS) {
+      const runs = short.get(name) ?? 0;
+      if (runs < SHORT_RUNS) short.set(name, runs + 1);
+    } else short.set(name, 0);
   }
 
   /**
@@ -117,24 +182,43 @@ export class Mailbox {
       return;
     }
     let result: unknown;
+    this.#current = message;
     try {
       result = handler(this.#state, payload, this.#ctx);
     } catch (error) {
       out.settle(message, false, error);
       return;
+    } finally {
+      this.#current = undefined;
     }
     if (result instanceof Promise) {
       this.#running++;
+      this.#pending.add(message);
       result.then(
         (value) => out.settle(message, true, value),
         (error) => out.settle(message, false, error),
       ).finally(() => {
+        this.#pending.delete(message);
         this.#running--;
         this.pump();
       });
       return;
     }
     out.settle(message, true, result);
+  }
+
+  /**
+   * The messages being handled now, by name (the actor is dying: its report
+   * names them): the one whose synchronous handler is running, and those
+   * whose handler's promise has not settled.
+   */
+  handling(): Handling {
+    const handling: Handling = [];
+    for (const message of this.#pending) handling.push(nameOf(message));
+    if (this.#current !== undefined && !this.#pending.has(this.#current)) {
+      handling.push(nameOf(this.#current));
+    }
+    return handling;
   }
 
   /**

@@ -22,6 +22,8 @@ export class Outgoing {
   /** The write the channel asked to wait for, while it lasts. */
   #sending: Promise<void> | undefined;
   #closed = false;
+  /** Something other than a credit was posted since the last `release()`. */
+  #due = false;
   /** Messages that left the mailbox since the last credit. */
   #uncredited = 0;
   #creditEvery: number;
@@ -47,7 +49,31 @@ export class Outgoing {
 
   /** Queues a message; `kind` says what travels in it, when known (see `PayloadInspector`). */
   post(message: Message, kind: BatchKind = UNKNOWN_KIND, bytes = 0): void {
+    // A credit alone may wait for the next batch; anything else is an answer someone awaits.
+    if (message[0] !== CREDIT) this.#due = true;
     this.#out.push(message, kind, bytes);
+  }
+
+  /** `true` when something other than a credit waits to be released (see `release()`). */
+  get due(): boolean {
+    return this.#due;
+  }
+
+  /**
+   * Hands what was posted (replies, failures, dead letters, calls) to the
+   * channel before the actor runs a handler that may hold its thread: it
+   * leaves now rather than after that handler. Returns a promise when the
+   * channel writes only once the thread is back in its event loop (a pipe or
+   * socket stream): the handler may start once it resolves (it never
+   * rejects). Does nothing when only credits wait, or while the channel is
+   * full (what waits leaves as soon as it has room).
+   */
+  release(): void | Promise<void> {
+    if (!this.#due || this.#closed || this.#sending) return;
+    this.#due = false;
+    this.#out.flush();
+    if (this.#sending) return;
+    return this.#transport.flush?.();
   }
 
   /** Sends what is queued now rather than a few microtask turns later. */

@@ -31,6 +31,11 @@ export interface ActorExit {
   reason: ExitReason;
   /** The error behind a crash, when there was one. */
   error?: Error;
+  /**
+   * The names of the messages the actor was handling when it crashed or
+   * exited, when it could say (a process killed from outside cannot).
+   */
+  handling?: string[];
   /** Messages the actor handled. */
   handled: number;
   /**

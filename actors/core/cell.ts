@@ -31,6 +31,7 @@ import {
   DEAD_LETTER,
   EXIT,
   FAIL,
+  type Handling,
   INIT_FAILED,
   READY,
   REPLY,
@@ -104,6 +105,8 @@ export class ActorCell implements RefTarget {
   /** The SIGTERM-to-SIGKILL grace a stop past its deadline leaves (undefined: the host's). */
   #killGraceMs: number | undefined;
   #exit: ActorExit | undefined;
+  /** What the actor said it was handling as it died (its CRASH or EXIT). */
+  #handling: Handling | undefined;
 
   constructor(options: CellOptions) {
     this.id = options.id;
@@ -211,6 +214,9 @@ export class ActorCell implements RefTarget {
         this.#host = host;
         this.#transport = transport;
         if (transport.batchBytes !== undefined) this.#outbox.batchBytes = transport.batchBytes;
+        if (transport.maxFrameBytes !== undefined) {
+          this.#outbox.maxFrameBytes = transport.maxFrameBytes;
+        }
         if (this.#exit) return;
         this.lastSeen = Date.now();
         this.#receiving = this.#receive();
@@ -326,9 +332,11 @@ export class ActorCell implements RefTarget {
         this.#finish({ id: this.id, reason: "normal", handled: this.handled });
         return;
       case CRASH:
+        this.#handling = message[2] as Handling | undefined;
         this.#crash("error", reviveError(message[1] as RemoteErrorInfo));
         return;
       case EXIT:
+        this.#handling = message[2] as Handling | undefined;
         // A process's exit status (code, signal, stderr) arrives from its host.
         if (this.#options.hostKind === "process") return;
         this.#crash("exited", new Error(`The actor's code exited with code ${message[1]}`));
@@ -557,6 +565,20 @@ export class ActorCell implements RefTarget {
       pending.reject(error);
     }
     this.#pending.clear();
+    const handling = exit.reason === "normal" ? undefined : this.#handling;
+    if (handling !== undefined && handling.length > 0) {
+      exit.handling = handling.map(([name]) => name);
+      // A tell has nobody to tell that it died with its actor: it is a dead letter.
+      for (const [name, ask] of handling) {
+        if (ask) continue;
+        this.#options.onDeadLetter({
+          actorId: this.id,
+          messageName: name,
+          reason: `actor ended (${exit.reason}) while handling it`,
+          count: 1,
+        });
+      }
+    }
     if (lost > 0 && exit.reason !== "normal") {
       this.#options.onDeadLetter({
         actorId: this.id,

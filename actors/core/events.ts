@@ -15,6 +15,8 @@ export interface CrashRecord {
   reason: ExitReason;
   /** The error behind it, when there was one. */
   error?: Error;
+  /** The names of the messages it was handling, when it could say (see `ActorExit.handling`). */
+  handling?: string[];
   /** When, in milliseconds since the epoch. */
   time: number;
 }
@@ -22,7 +24,8 @@ export interface CrashRecord {
 /**
  * Something that happened to an actor or a supervisor:
  * - `started`: an actor is up (its `init` ran);
- * - `crashed`: an actor ended abnormally (`reason` and `error` say how);
+ * - `crashed`: an actor ended abnormally (`reason` and `error` say how, `handling` names the
+ *   messages it was handling);
  * - `stopped`: an actor ended through its stop sentinel or was terminated at its deadline;
  * - `restarted`: a supervisor started a child again after `delayMs` of backoff;
  * - `gave-up`: a supervisor exceeded its restart intensity, stopped its children and failed;
@@ -54,6 +57,8 @@ export type LifecycleEvent =
     id: string;
     reason: ExitReason;
     error?: Error;
+    /** The names of the messages it was handling, when it could say (see `ActorExit.handling`). */
+    handling?: string[];
     supervisor?: string;
     time: number;
   }

@@ -4,7 +4,7 @@
 // is the overflow policy. Messages are coalesced into one transport batch per
 // tick.
 
-import { MailboxFullError } from "../../internal/errors.ts";
+import { FrameTooLargeError, MailboxFullError } from "../../internal/errors.ts";
 import { Coalescer } from "./_coalesce.ts";
 import { type BatchKind, UNKNOWN_KIND } from "../../internal/batch.ts";
 
@@ -38,6 +38,13 @@ interface Waiting {
   reject?: (error: unknown) => void;
 }
 
+/**
+ * A payload whose size estimate is at least this fraction of the frame limit
+ * is sent alone (see `Outbox.push`): its encoding may take several times the
+ * estimate (JSON escapes a control character in six bytes).
+ */
+const LARGE_FRACTION = 16;
+
 /** What `push` returns when the message is queued for sending now: one shared settled promise. */
 export const SENT: Promise<void> = Promise.resolve();
 
@@ -60,6 +67,7 @@ export class Outbox {
   #waitingHead = 0;
   #batch: Coalescer<unknown[]> = new Coalescer((batch, kind) => this.#flush(batch, kind));
   #closed: unknown = undefined;
+  #maxFrameBytes: number | undefined;
 
   constructor(
     actorId: string,
@@ -104,7 +112,8 @@ export class Outbox {
     }
     if (this.inflight < this.capacity && this.waiting === 0) {
       this.inflight++;
-      this.#enqueue(message, kind, bytes);
+      if (this.#large(bytes)) this.#sendAlone(message, kind, bytes);
+      else this.#enqueue(message, kind, bytes);
       return SENT;
     }
     switch (this.policy) {
@@ -188,6 +197,41 @@ export class Outbox {
     return unsent;
   }
 
+  /**
+   * Whether a payload this size may come near the frame limit once encoded
+   * (its estimate is a lower bound: text can take a few bytes a character).
+   */
+  #large(bytes: number): boolean {
+    return this.#maxFrameBytes !== undefined && bytes * LARGE_FRACTION >= this.#maxFrameBytes;
+  }
+
+  /**
+   * Sends a large message now, alone, after what was queued before it, so
+   * that a frame the transport refuses (`FrameTooLargeError`: the envelope
+   * and the encoding count, not just the payload) throws at the sender, as
+   * if it never was sent. While the channel is full it waits its turn as
+   * any message does.
+   */
+  #sendAlone(message: unknown[], kind: BatchKind, bytes: number): void {
+    this.#batch.flush();
+    if (this.#batch.paused) {
+      this.#enqueue(message, kind, bytes);
+      return;
+    }
+    const batch = [message];
+    let pending: void | Promise<void>;
+    try {
+      pending = this.#send(batch, kind);
+    } catch (error) {
+      if (error instanceof FrameTooLargeError) {
+        this.inflight--;
+        throw error;
+      }
+      pending = this.#onSendError(error, batch, false);
+    }
+    this.#hold(pending, batch);
+  }
+
   #enqueue(message: unknown[], kind: BatchKind, bytes = 0): void {
     this.#batch.push(message, kind, bytes);
   }
@@ -195,6 +239,11 @@ export class Outbox {
   /** Payload bytes after which a batch is sent (the transport's `batchBytes`). */
   set batchBytes(bytes: number) {
     this.#batch.maxBytes = bytes;
+  }
+
+  /** The transport's frame limit: a message that may come near it is sent alone, at once. */
+  set maxFrameBytes(bytes: number) {
+    this.#maxFrameBytes = bytes;
   }
 
   #flush(batch: unknown[][], kind: BatchKind | undefined): void {
@@ -207,6 +256,11 @@ export class Outbox {
       // messages wait so that order is kept.
       pending = this.#onSendError(error, batch, false);
     }
+    this.#hold(pending, batch);
+  }
+
+  /** Holds the next batches back until a send that asked to wait is done. */
+  #hold(pending: void | Promise<void>, batch: unknown[][]): void {
     if (pending) {
       this.#batch.pause();
       pending.then(

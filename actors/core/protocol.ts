@@ -34,10 +34,19 @@ export const CREDIT = 14;
 export const DEAD_LETTER = 15;
 /** `[BYE]`: the stop hook ran; the actor is gone. */
 export const BYE = 16;
-/** `[CRASH, error]`: an uncaught error; the actor is dying. */
+/**
+ * `[CRASH, error, handling]`: an uncaught error; the actor is dying while
+ * handling the messages in `handling` ({@linkcode Handling}).
+ */
 export const CRASH = 17;
-/** `[EXIT, code]`: the actor's code called `self.close()` or `Deno.exit()`. */
+/** `[EXIT, code, handling]`: the actor's code called `self.close()` or `Deno.exit()`. */
 export const EXIT = 18;
+
+/**
+ * The messages an actor was handling when it died, by name (never their
+ * payload), and whether each was an ask, in the order they arrived.
+ */
+export type Handling = [name: string, ask: boolean][];
 /** `[HEARTBEAT]` */
 export const HEARTBEAT = 19;
 /**

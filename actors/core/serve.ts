@@ -200,14 +200,18 @@ class ServedActor implements ServeControl {
   #die(error: unknown): void {
     if (this.#out.closed) return;
     this.#stopController.abort(error);
-    this.#out.flushNow([CRASH, serializeError(error)]);
+    // Credit what left the mailbox: the parent then counts as lost exactly the
+    // messages never taken, and the report names the ones being handled.
+    this.#out.credit(true);
+    this.#out.flushNow([CRASH, serializeError(error), this.#mailbox?.handling() ?? []]);
     this.#end();
   }
 
   exit(code: number): void {
     const out = this.#out;
     if (out.closed) return;
-    out.post([EXIT, code]);
+    out.credit(true);
+    out.post([EXIT, code, this.#mailbox?.handling() ?? []]);
     out.flushNow();
     out.close();
     this.#stopHeartbeat?.();

@@ -126,6 +126,7 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
     const now = Date.now();
     const record: CrashRecord = { id: child.id, reason: exit.reason, time: now };
     if (exit.error) record.error = exit.error;
+    if (exit.handling) record.handling = exit.handling;
     this.#crashes.push(record);
     const period = this.#spec.periodMs ?? 5000;
     this.#crashes = this.#crashes.filter((c) => now - c.time <= period);

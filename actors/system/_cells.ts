@@ -138,6 +138,7 @@ export class ActorCells {
       ? { type: "stopped", id: exit.id, reason: exit.reason, time: Date.now() }
       : { type: "crashed", id: exit.id, reason: exit.reason, time: Date.now() };
     if (!normal && exit.error && event.type === "crashed") event.error = exit.error;
+    if (exit.handling && event.type === "crashed") event.handling = exit.handling;
     if (exit.leaked && event.type === "stopped") {
       event.leaked = true;
       this.leaked++;

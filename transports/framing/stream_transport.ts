@@ -37,6 +37,8 @@ export class StreamTransport implements Transport {
   #closing: Promise<void> | undefined;
   #writeError: { error: unknown } | undefined;
   #room: PromiseWithResolvers<void> | undefined;
+  /** The last write, until it has completed. */
+  #written: Promise<void> | undefined;
 
   /**
    * Takes over the streams (it locks the writable at once, the readable when
@@ -82,7 +84,22 @@ export class StreamTransport implements Transport {
 
   #write(bytes: Uint8Array): void {
     if (this.#writeError) return;
-    this.#writer!.write(bytes).catch((error) => this.#writeFailed(error));
+    const written = this.#writer!.write(bytes).catch((error) => this.#writeFailed(error));
+    this.#written = written;
+    written.then(() => {
+      if (this.#written === written) this.#written = undefined;
+    });
+  }
+
+  /**
+   * Writes the frames queued this microtask turn now; the promise resolves
+   * once the last write has left (a stream's writes complete only in the
+   * event loop).
+   */
+  flush(): void | Promise<void> {
+    if (this.#closed || this.#writeError || this.#writer === undefined) return;
+    this.#frames.flush();
+    return this.#written;
   }
 
   #writeFailed(error: unknown): void {

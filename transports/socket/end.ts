@@ -135,6 +135,10 @@ export class SocketEnd implements SocketTransport {
     }
   }
 
+  flush(): void | Promise<void> {
+    return this.#inner?.flush?.();
+  }
+
   #releaseRoom(): void {
     const room = this.#room;
     this.#room = undefined;
