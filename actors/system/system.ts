@@ -566,7 +566,9 @@ export class ActorSystem implements AsyncDisposable {
   /**
    * Turns SIGINT and SIGTERM into a graceful shutdown: the first signal stops
    * every actor through its sentinel within `timeout`; a second signal forces
-   * it (every actor is terminated at once). Then the process exits: 0 when
+   * it (every actor is terminated at once). A signal within 500 ms of the
+   * first is its echo (one Ctrl-C under `deno task` arrives twice) and is
+   * ignored. Then the process exits: 0 when
    * the shutdown was clean, 1 when an actor had to be terminated or had
    * crashed, 128 + the signal's number (130 for SIGINT, 143 for SIGTERM) when
    * forced. Dispose the result to remove the signal handlers.
