@@ -5,6 +5,7 @@ import type { TransportFactory } from "../../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker } from "./_pipe_ends.ts";
+import { newWorkerThread, threadIds, threadRunning } from "./_threads.ts";
 
 const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
 const SEMAPHORE = new URL("../sync/semaphore.ts", import.meta.url).href;
@@ -30,8 +31,23 @@ function entryModule(actorModule: string, transportModule: string, semaphores: b
   return `data:text/javascript;base64,${btoa(source)}`;
 }
 
+/**
+ * How long a kill waits for the worker's thread to end: it takes 2 to 4 ms
+ * after `terminate()` (more on a loaded machine), and one spinning in
+ * synchronous code never ends. Only such a leak waits this long.
+ */
+const THREAD_END_MS = 200;
+
 /** How long a worker's reported exit waits for the frames it sent before it. */
 const EXIT_GRACE_MS = 50;
+
+/**
+ * Whether this process can see its worker threads (Linux, with read access
+ * to `/proc/self/task`): then a worker reported leaked surely still runs.
+ */
+export function workerThreadsVisible(): boolean {
+  return threadIds() !== undefined;
+}
 
 /** A launcher for worker actors over channels from `factory`. */
 export function workerLauncher(
@@ -47,9 +63,12 @@ export function workerLauncher(
     const options: WorkerOptions & { deno?: unknown } = { type: "module", name: boot.actorId };
     if (permissions) options.deno = { permissions };
     let worker: Worker;
+    let thread: string | undefined;
     try {
       const semaphores = Object.keys(boot.semaphores).length > 0;
+      const before = threadIds();
       worker = new Worker(entryModule(boot.module, link.remote.module, semaphores), options);
+      thread = newWorkerThread(before);
     } catch (error) {
       await ends.settle();
       throw error;
@@ -91,6 +110,14 @@ export function workerLauncher(
         }
         // Let what the actor wrote to its pipe ends arrive before the worker goes.
         return ends.settle().then(() => worker.terminate());
+      },
+      async thread() {
+        if (thread === undefined) return undefined;
+        const deadline = performance.now() + THREAD_END_MS;
+        while (threadRunning(thread) && performance.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        return threadRunning(thread) ? "running" : "ended";
       },
     };
     return { host, transport: link.local };
