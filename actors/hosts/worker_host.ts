@@ -6,6 +6,7 @@ import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker } from "./_pipe_ends.ts";
 import { newWorkerThread, threadIds, threadRunning } from "./_threads.ts";
+export { workerOptionsEnabled } from "./_resolution.ts";
 
 const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
 const SEMAPHORE = new URL("../sync/semaphore.ts", import.meta.url).href;
@@ -18,14 +19,24 @@ const SEMAPHORE = new URL("../sync/semaphore.ts", import.meta.url).href;
  * read permission; the shared-memory semaphore is imported only for an actor
  * given semaphores.
  */
-function entryModule(actorModule: string, transportModule: string, semaphores: boolean): string {
+function entryModule(
+  actorModule: string,
+  transportModule: string,
+  semaphores: boolean,
+  restricted: boolean,
+): string {
   const lines = [
     `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};`,
     `import * as transport from ${JSON.stringify(transportModule)};`,
   ];
   if (semaphores) lines.push(`import * as semaphores from ${JSON.stringify(SEMAPHORE)};`);
+  // A worker with restricted permissions may not read its own module for a
+  // dynamic import; a static import needs no read permission.
+  if (restricted) lines.push(`import * as actor from ${JSON.stringify(actorModule)};`);
   lines.push(
-    `runWorkerActor(transport, ${JSON.stringify(actorModule)}${semaphores ? ", semaphores" : ""});`,
+    `runWorkerActor(transport, ${JSON.stringify(actorModule)}, ${
+      semaphores ? "semaphores" : "undefined"
+    }${restricted ? ", actor" : ""});`,
   );
   const source = lines.join("\n");
   return `data:text/javascript;base64,${btoa(source)}`;
@@ -52,7 +63,7 @@ export function workerThreadsVisible(): boolean {
 /** A launcher for worker actors over channels from `factory`. */
 export function workerLauncher(
   factory: TransportFactory,
-  permissions: Record<string, boolean | string[]> | undefined,
+  permissions: Record<string, boolean | string[] | "inherit"> | undefined,
 ): Launcher {
   return async (boot: BootMessage, events: HostEvents) => {
     const ends = bridgeToWorker(boot.args);
@@ -67,7 +78,8 @@ export function workerLauncher(
     try {
       const semaphores = Object.keys(boot.semaphores).length > 0;
       const before = threadIds();
-      worker = new Worker(entryModule(boot.module, link.remote.module, semaphores), options);
+      const entry = entryModule(boot.module, link.remote.module, semaphores, !!permissions);
+      worker = new Worker(entry, options);
       thread = newWorkerThread(before);
     } catch (error) {
       await ends.settle();
