@@ -23,6 +23,7 @@ import { controlPath, ControlServer } from "./_control.ts";
 import { errorData, errorText, Output } from "./_output.ts";
 import { formatCount, formatDuration, formatRate, plural } from "./_table.ts";
 import { settleWithin } from "../internal/abort.ts";
+import { signalClassifier } from "../internal/signal_echo.ts";
 
 /** The help text of `troupe run`. */
 export const RUN_HELP = `Usage: troupe run [options] <app.ts>
@@ -34,7 +35,7 @@ socket serves \`troupe status\` and \`troupe stop\`.
 When app.ts also exports \`main(system, root, context)\`, main runs once the tree is up; when it
 resolves, the service stops cleanly, prints a summary and exits 0. Without main, the service runs
 until it is stopped. SIGINT or SIGTERM stops it through every actor's sentinel (each drains its
-mailbox and runs its stop hook); a second signal forces it.
+mailbox and runs its stop hook); a second signal, 500 ms or more after the first, forces it.
 
 Options:
   --json                   print one JSON object per line instead of text
@@ -148,6 +149,7 @@ class Service {
   #state: "starting" | "running" | "stopping" = "starting";
   #started = Date.now();
   #request: StopRequest | undefined;
+  #signals = signalClassifier();
   #requested!: (request: StopRequest) => void;
   #stopRequested = new Promise<StopRequest>((resolve) => this.#requested = resolve);
   #abort = new AbortController();
@@ -289,10 +291,13 @@ class Service {
   }
 
   #onSignal(signal: Deno.Signal): void {
+    const meaning = this.#signals();
     if (!this.#request) {
       this.#stop({ kind: "signal", signal });
       return;
     }
+    // One Ctrl-C under `deno task` arrives twice, a millisecond apart.
+    if (meaning === "echo") return;
     // A second signal, or a signal after another kind of stop began: force it.
     const out = this.#out;
     out.endProgress();

@@ -71,6 +71,7 @@ Deno.test("ActorSystem.shutdown() terminates an actor that misses the deadline a
   const hung = await system.spawn<typeof probe>(PROBE, { id: "hung" });
   await good.tell("inc", 1);
   const pending = hung.ask("hang");
+  pending.catch(() => {}); // it rejects when hung is terminated, before the shutdown returns
   // Long enough for "good" to drain and stop on a loaded machine; "hung" never will.
   const result = await system.shutdown({ timeout: 3000 });
   assert.deepEqual(result.stopped, ["good"]);
@@ -365,4 +366,45 @@ Deno.test("ActorSystem.shutdown() with a signal terminates what is still stoppin
   assert.equal(result.exits[0]!.reason, "killed");
   assert.equal(result.clean, false);
   assert.ok((await pending) instanceof Error);
+});
+
+Deno.test("a script whose worker actor spins still ends, and stderr says which actor and why", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./fixtures/spin_script.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Without the fix it never ends: the watchdog kills it and the test fails.
+  const watchdog = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const output = await child.output();
+  clearTimeout(watchdog);
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.signal, null, `killed by the watchdog; stderr: ${stderr}`);
+  assert.equal(output.code, 1, stderr);
+  assert.match(new TextDecoder().decode(output.stdout), /end of script/);
+  assert.match(stderr, /worker actor "stuck" still runs after it was terminated/);
+  assert.match(stderr, /host: "process"/);
+});
+
+Deno.test("with exitOnLeak: false the spinning actor is named on stderr and the process stays", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./fixtures/spin_script.ts", import.meta.url).pathname, "stay"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    while (!text.includes("Deno.exit()")) {
+      const { value, done } = await within(reader.read(), 15_000, "the leak on stderr");
+      if (done) break;
+      text += value;
+    }
+    assert.match(text, /worker actor "stuck" still runs after it was terminated/);
+    assert.match(text, /End the process with Deno\.exit\(\)/);
+  } finally {
+    child.kill("SIGKILL");
+    await reader.cancel();
+    await child.status;
+  }
 });

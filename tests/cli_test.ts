@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { within } from "./_helpers.ts";
+import { SIGNAL_ECHO_MS } from "../internal/signal_echo.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const CLI = new URL("./cli/mod.ts", ROOT).pathname;
@@ -51,11 +52,17 @@ class Background {
   #ended = false;
   #stderr: Promise<string>;
 
-  constructor(args: string[], env: Record<string, string>) {
+  /**
+   * With `terminal`, it runs as `deno task troupe ...` in a process group of
+   * its own, the way a shell runs a foreground job: Ctrl-C is then
+   * {@linkcode Background.interrupt}, SIGINT to the whole group.
+   */
+  constructor(args: string[], env: Record<string, string>, terminal = false) {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, ...args],
+      args: terminal ? ["task", "-q", "troupe", ...args] : ["run", "-A", CLI, ...args],
       cwd: ROOT.pathname,
       env,
+      detached: terminal,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -104,6 +111,11 @@ class Background {
     };
   }
 
+  /** What a terminal's Ctrl-C does: SIGINT to every process of the job's group. */
+  interrupt(): void {
+    Deno.kill(-this.child.pid, "SIGINT");
+  }
+
   /** Kills it for good (after a failed test). */
   async kill(): Promise<void> {
     try {
@@ -115,6 +127,11 @@ class Background {
     await this.child.status;
     await this.#stderr.catch(() => {});
   }
+}
+
+/** Waits out the time within which a repeated signal counts as the first one's echo. */
+function pastEchoWindow(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, SIGNAL_ECHO_MS));
 }
 
 /** A private state dir for one test (XDG_RUNTIME_DIR), removed afterwards. */
@@ -339,6 +356,25 @@ Deno.test("Ctrl-C (SIGINT) stops the service through its sentinels and exits 130
   });
 });
 
+Deno.test("one Ctrl-C under deno task is one graceful stop, and process actors stop in order", async () => {
+  await withStateDir(async (env) => {
+    const service = new Background(["run", fixture("cli_app.ts")], env, true);
+    try {
+      await service.waitFor(/^troupe: running /);
+      service.interrupt();
+      const result = await service.finish();
+      assert.equal(result.code, 130, result.stderr);
+      assert.doesNotMatch(result.stdout, /forcing/);
+      // beta is a process actor: the terminal's SIGINT must not reach it behind the supervisor.
+      assert.doesNotMatch(result.stdout + result.stderr, /SIGINT\b.*beta|beta.*SIGINT/);
+      assertStopHooks(result.stderr, ["alpha", "beta", "gamma"]);
+      assert.match(result.stdout, /troupe: stopped cleanly/);
+    } finally {
+      await service.kill();
+    }
+  });
+});
+
 Deno.test("a second signal forces a stop that cannot finish", async () => {
   await withStateDir(async (env) => {
     const service = new Background(
@@ -349,6 +385,7 @@ Deno.test("a second signal forces a stop that cannot finish", async () => {
       await service.waitFor(/^stuck is hanging$/);
       service.child.kill("SIGTERM");
       await service.waitFor(/^troupe: SIGTERM received, stopping within 30 s/);
+      await pastEchoWindow(); // sooner, it is taken for the first one's echo
       service.child.kill("SIGTERM");
       const result = await service.finish();
       assert.equal(result.code, 143, result.stderr);

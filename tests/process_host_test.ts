@@ -175,7 +175,7 @@ Deno.test("spawn() of a process actor whose module is missing rejects with Spawn
   assert.match(String(error.message + (error.cause as Error)?.message), /missing\.ts/);
 });
 
-Deno.test("killing the parent with SIGKILL leaves no process actor alive a second later", async () => {
+Deno.test("killing the parent with SIGKILL ends every process actor within 100 ms", async () => {
   const parent = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${FIXTURES}orphan_parent.ts`],
     stdout: "piped",
@@ -189,16 +189,21 @@ Deno.test("killing the parent with SIGKILL leaves no process actor alive a secon
     text += value;
   }
   const pids = JSON.parse(text) as number[];
-  assert.equal(pids.length, 3);
+  assert.equal(pids.length, 4);
   assert.ok(pids.every(processAlive));
   parent.kill("SIGKILL");
+  const killed = performance.now();
   await parent.status;
   await reader.cancel();
-  const deadline = Date.now() + 1000;
-  while (pids.some(processAlive) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20)); // polling a deadline, not synchronising
+  // Polling a deadline, not synchronising: nothing tells a test that an unrelated pid ended.
+  while (pids.some(processAlive) && performance.now() - killed < 2000) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
-  assert.deepEqual(pids.filter(processAlive), [], "children outlived their parent by a second");
+  const elapsed = performance.now() - killed;
+  console.log(`orphans gone ${elapsed.toFixed(1)} ms after the parent's SIGKILL`);
+  assert.deepEqual(pids.filter(processAlive), [], "children outlived their parent by 2 s");
+  // The bound is 100 ms (3-30 ms measured); the margin is for a loaded 2-core machine.
+  assert.ok(elapsed < 400, `children took ${elapsed.toFixed(0)} ms to follow their parent`);
 });
 
 Deno.test("worker actors with permissions need --unstable-worker-options, and say so", async () => {

@@ -62,8 +62,11 @@ for (const host of ["worker", "process"] as const) {
     });
     const waiter = await system.spawn<typeof semaphoreUser>(USER, { id: "waiter", host });
     await assert.rejects(holder.ask("holdThenCrash"), ActorCrashedError);
-    await within(waiter.ask("hold"), 15_000, "the waiter to get the permit");
+    // The waiter learns that its predecessor died holding the permit (EOWNERDEAD).
+    assert.equal(await within(waiter.ask("hold"), 15_000, "the waiter to get the permit"), true);
     assert.equal(db.available, 0);
+    await waiter.ask("release");
+    assert.equal(await waiter.ask("hold"), false, "a permit released normally carries no news");
     let recovered: LifecycleEvent | undefined;
     while (!recovered) {
       const { value } = await within(events.next(), 15_000, "the recovery event");

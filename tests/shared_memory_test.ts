@@ -480,6 +480,31 @@ Deno.test("Semaphore.releaseAllOf() gives back the permit of a worker that crash
   assert.equal(sem.releaseAllOf(7), 0);
 });
 
+Deno.test("the next holder of a permit taken back from a dead holder is told so, once", () => {
+  const sem = new Semaphore(3);
+  const clean = sem.tryAcquire({ owner: 1 })!;
+  assert.equal(clean.previousHolderDied, false);
+  sem.tryAcquire({ owner: 7 }); // an actor's permit, never released: the actor dies
+  assert.equal(sem.releaseAllOf(7), 1);
+  assert.equal(sem.available, 2);
+  // The orphaned permit goes first, so the very next holder learns of the death.
+  const next = sem.tryAcquire({ owner: 8 })!;
+  assert.equal(next.previousHolderDied, true);
+  const other = sem.tryAcquire({ owner: 9 })!;
+  assert.equal(other.previousHolderDied, false);
+  next.release();
+  const after = sem.tryAcquire({ owner: 10 })!;
+  assert.equal(after.previousHolderDied, false, "a permit released normally carries no news");
+  for (const permit of [clean, other, after]) permit.release();
+  assert.equal(sem.available, 3);
+
+  const mutex = new Mutex();
+  mutex.tryLock({ owner: 4 });
+  assert.equal(mutex.releaseAllOf(4), true);
+  using guard = mutex.tryLock({ owner: 5 })!;
+  assert.equal(guard.previousHolderDied, true);
+});
+
 Deno.test("Semaphore.releaseAllOf() drops the queued wait of a worker that crashed while waiting", async () => {
   await using system = await ActorSystem.start();
   const sem = new Semaphore(1);

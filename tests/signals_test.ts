@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { within } from "./_helpers.ts";
+import { SIGNAL_ECHO_MS } from "../internal/signal_echo.ts";
 
 const SERVICE = new URL("./fixtures/signal_service.ts", import.meta.url).pathname;
 
@@ -38,11 +39,30 @@ Deno.test("SIGTERM shuts a service down through its sentinels and exits 0", asyn
   assert.match(stderr, /\[b\] STOP \{"count":7,/);
 });
 
+Deno.test("a signal repeated at once (deno task's echo of Ctrl-C) does not force", async () => {
+  const service = startService("hang");
+  await service.waitFor("ready");
+  service.child.kill("SIGTERM");
+  await service.waitFor("signal SIGTERM 1");
+  service.child.kill("SIGTERM"); // within the echo window: the same stop goes on
+  const ended = await Promise.race([
+    service.child.status.then(() => "exited"),
+    new Promise((resolve) => setTimeout(resolve, SIGNAL_ECHO_MS, "still stopping")),
+  ]);
+  assert.equal(ended, "still stopping");
+  service.child.kill("SIGTERM"); // past the window: the user asks again
+  await service.waitFor("signal SIGTERM 2");
+  const { status, stderr } = await service.finish();
+  assert.equal(status.code, 143, stderr);
+});
+
 Deno.test("a second signal forces the shutdown, and the exit code says so", async () => {
   const service = startService("hang");
   await service.waitFor("ready");
   service.child.kill("SIGTERM");
   await service.waitFor("signal SIGTERM 1");
+  // Sooner, the second signal is taken for the first one's echo.
+  await new Promise((resolve) => setTimeout(resolve, SIGNAL_ECHO_MS));
   service.child.kill("SIGTERM");
   const { status, stderr } = await service.finish();
   assert.equal(status.code, 143, stderr);

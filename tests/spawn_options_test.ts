@@ -89,7 +89,7 @@ Deno.test("checkSpawn() refuses worker permissions without --unstable-worker-opt
   assert.deepEqual(
     refusal({ permissions: { read: true } }, { unstableWorkerOptions: false }),
     new TypeError(
-      'Cannot spawn worker actor with permissions: Deno must run with --unstable-worker-options; add the flag, or use host: "process" which needs none',
+      'Cannot spawn worker actor with permissions: Deno must run with --unstable-worker-options (or "worker-options" in deno.json\'s "unstable" list); add it, or use host: "process", which needs none',
     ),
   );
   assert.equal(

@@ -39,9 +39,13 @@ export interface ActorExit {
   /** Messages the actor handled. */
   handled: number;
   /**
-   * `true` for a worker actor terminated while inside a handler: if that
-   * handler was a synchronous loop, its thread keeps running (JavaScript
-   * cannot pre-empt it). Run such code in a process actor.
+   * `true` for a worker actor whose thread still ran after it was terminated:
+   * a handler stuck in synchronous code, which JavaScript cannot pre-empt.
+   * (Where the parent cannot read `/proc/self/task`, any worker terminated
+   * inside a handler is counted.) The system names it on stderr, and by
+   * default the process exits once the system has shut down and the main
+   * module has finished (`SystemOptions.exitOnLeak`). Run such code in a
+   * process actor.
    */
   leaked?: boolean;
 }

@@ -192,6 +192,11 @@ export class ActorCell implements RefTarget {
     return this.#options.hostKind;
   }
 
+  /** After a kill: whether a worker's thread still runs (see `Host.thread`). */
+  thread(): Promise<"running" | "ended" | undefined> {
+    return this.#host?.thread?.() ?? Promise.resolve(undefined);
+  }
+
   /** Starts the actor's host and resolves once the actor's `init` has run. */
   start(signal: AbortSignal | undefined): Promise<void> {
     const ready = new Promise<void>((resolve, reject) => this.#ready = { resolve, reject });
@@ -587,7 +592,14 @@ export class ActorCell implements RefTarget {
         count: lost,
       });
     }
-    void this.#release(kill).then(() => {
+    void this.#release(kill).then(async () => {
+      // A worker that may be stuck in a handler: a leak is a thread that still
+      // runs (when the host cannot tell, one terminated inside a handler).
+      if (exit.leaked || exit.reason === "lost-heartbeat") {
+        const thread = await this.thread();
+        if (thread === "running") exit.leaked = true;
+        else if (thread === "ended") delete exit.leaked;
+      }
       this.#resolveExit(exit);
       this.#options.onExit(exit);
     });

@@ -66,7 +66,7 @@ export type LifecycleEvent =
     type: "stopped";
     id: string;
     reason: ExitReason;
-    /** A worker terminated inside a handler whose thread may still run (see `ActorExit.leaked`). */
+    /** A worker whose thread still ran after its termination (see `ActorExit.leaked`). */
     leaked?: boolean;
     supervisor?: string;
     time: number;

@@ -33,6 +33,12 @@ export interface Host {
   kill(graceMs?: number): Promise<void>;
   /** Resolves once the host released everything after a normal exit. */
   release(): Promise<void>;
+  /**
+   * For a worker after its kill: whether its thread still runs, once it has
+   * had a moment to end (a thread spinning in synchronous code never does),
+   * or `undefined` when the host cannot tell.
+   */
+  thread?(): Promise<"running" | "ended" | undefined>;
 }
 
 /** Starts an actor: returns its host and the parent's end of its channel. */

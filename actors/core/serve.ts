@@ -347,13 +347,14 @@ function remoteSemaphore(
           `Cannot acquire "${name}" with a signal from a process actor: pass a timeout`,
         );
       }
-      await call("semaphore", "acquire", [name, options?.timeout]);
+      const previousHolderDied = await call("semaphore", "acquire", [name, options?.timeout]);
       let released = false;
       const permit: SemaphorePermit = {
         owner,
         get released() {
           return released;
         },
+        previousHolderDied: previousHolderDied === true,
         release() {
           if (released) return;
           released = true;

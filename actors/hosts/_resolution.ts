@@ -120,3 +120,27 @@ export function parentResolution(): readonly string[] {
   }
   return inherited = flags;
 }
+
+/**
+ * Whether this process runs with worker options enabled (the
+ * `--unstable-worker-options` flag, or `"worker-options"` in the `unstable`
+ * list of its deno.json), or `undefined` when it cannot read its own
+ * command line to tell.
+ */
+export function workerOptionsEnabled(): boolean | undefined {
+  const argv = readCommandLine();
+  if (argv === undefined) return undefined;
+  const script = argv.findIndex((arg, i) => i > 0 && !arg.startsWith("-") && !SUBCOMMANDS.has(arg));
+  const flags = script === -1 ? argv.slice(1) : argv.slice(1, script);
+  if (flags.includes("--unstable-worker-options") || flags.includes("--unstable")) return true;
+  const config = parentResolution().find((flag) => flag.startsWith("--config="));
+  if (config === undefined) return false;
+  try {
+    const text = Deno.readTextFileSync(config.slice("--config=".length));
+    // deno.jsonc: drop comments (a string holding "//" is not expected in these files).
+    const json = JSON.parse(text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, ""));
+    return Array.isArray(json?.unstable) && json.unstable.includes("worker-options");
+  } catch {
+    return false;
+  }
+}

@@ -53,23 +53,26 @@ type Connect = (options: unknown) => Transport | Promise<Transport>;
 /**
  * Runs the actor of the module at `actorModule` over the transport module
  * `transportModule`, once the boot message arrives. `semaphoreModule` is
- * there when the actor is given shared semaphores.
+ * there when the actor is given shared semaphores, `loaded` when the entry
+ * imported the actor module itself (a worker with restricted permissions).
  */
 export function runWorkerActor(
   transportModule: { connect: Connect },
   actorModule: string,
   semaphoreModule?: SemaphoreModule,
+  loaded?: Record<string, unknown>,
 ): void {
   self.onmessage = (event: MessageEvent<BootMessage>) => {
     self.onmessage = null;
-    void boot(event.data, transportModule.connect, actorModule, semaphoreModule);
+    const actor = loaded ? Promise.resolve(loaded) : undefined;
+    void boot(event.data, transportModule.connect, actor ?? actorModule, semaphoreModule);
   };
 }
 
 async function boot(
   message: BootMessage,
   connect: Connect,
-  actorModule: string,
+  actorModule: string | Promise<Record<string, unknown>>,
   semaphoreModule: SemaphoreModule | undefined,
 ): Promise<void> {
   let transport: Transport;
@@ -86,6 +89,7 @@ async function boot(
   // The actor module loads once the channel is open: loading it meanwhile
   // would slow a handshake that has a deadline (socket) on this busy thread.
   // A failed load is the actor's init failure, reported over the channel.
-  control = serve(message, transport, () => {}, import(actorModule), semaphoreModule);
+  const actor = typeof actorModule === "string" ? import(actorModule) : actorModule;
+  control = serve(message, transport, () => {}, actor, semaphoreModule);
   for (const error of early.splice(0)) control.crash(error);
 }

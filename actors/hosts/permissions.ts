@@ -109,12 +109,62 @@ export function withTransportNeeds(
  */
 export function workerPermissions(
   permissions: ActorPermissions,
-): Record<string, boolean | string[]> {
+): Record<string, boolean | string[] | "inherit"> {
   permissionFlags(permissions); // validates
-  const result: Record<string, boolean | string[]> = { import: true };
+  // Module imports (`--allow-import`) stay as the parent has them: asking for
+  // all would escalate past a parent that has only Deno's default hosts.
+  const result: Record<string, boolean | string[] | "inherit"> = { import: "inherit" };
   for (const kind of KINDS) {
     const value = permissions[kind];
     result[kind] = value === undefined ? false : Array.isArray(value) ? [...value] : value === true;
   }
   return result;
+}
+
+/** The permission descriptor Deno queries for one entry of a kind. */
+function descriptor(kind: (typeof KINDS)[number], entry?: string): Deno.PermissionDescriptor {
+  if (entry === undefined) return { name: kind } as Deno.PermissionDescriptor;
+  switch (kind) {
+    case "read":
+    case "write":
+    case "ffi":
+      return { name: kind, path: entry };
+    case "net":
+      return { name: "net", host: entry };
+    case "env":
+      return { name: "env", variable: entry };
+    case "run":
+      return { name: "run", command: entry };
+    case "sys":
+      return { name: "sys", kind: entry as Deno.SysPermissionDescriptor["kind"] };
+  }
+}
+
+/**
+ * What `permissions` grants that this process does not hold itself, as
+ * `kind` (in full) or `kind:entry` strings. A process actor can be given
+ * more than its parent (the parent only needs `--allow-run`), which is an
+ * escalation: `spawn` refuses it unless asked to allow it.
+ *
+ * @param permissions What a spawn grants.
+ * @returns The grants beyond this process's own, empty when none.
+ */
+export function beyondParent(permissions: ActorPermissions | undefined): string[] {
+  if (permissions === undefined) return [];
+  const beyond: string[] = [];
+  for (const kind of KINDS) {
+    const value = permissions[kind];
+    if (value === undefined || value === false) continue;
+    const entries = value === true ? [undefined] : value;
+    for (const entry of entries) {
+      let state: Deno.PermissionState;
+      try {
+        state = Deno.permissions.querySync(descriptor(kind, entry)).state;
+      } catch {
+        state = "denied"; // a malformed entry: Deno would refuse it too
+      }
+      if (state !== "granted") beyond.push(entry === undefined ? kind : `${kind}:${entry}`);
+    }
+  }
+  return beyond;
 }

@@ -145,6 +145,11 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
         cwd: options.cwd,
         clearEnv: true,
         env: { ...inheritedEnv(), ...options.env },
+        // A session and process group of its own: a terminal's Ctrl-C (SIGINT
+        // to the foreground group) reaches the parent, which stops its actors
+        // in order through their sentinels. The child still dies with its
+        // parent: its stdin ends when the parent does.
+        detached: true,
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",

@@ -35,11 +35,20 @@ export interface SpawnOptions<A = unknown> {
    */
   transport?: string | TransportFactory;
   /**
-   * What the actor may do. Default: nothing beyond running its module. A
-   * process actor gets them as `--allow-*` flags; a worker actor as the
-   * Worker's `deno.permissions`, which needs `--unstable-worker-options`.
+   * What the actor may do. A process actor gets exactly these as `--allow-*`
+   * flags: by default nothing beyond running its module. A worker actor gets
+   * them as the Worker's `deno.permissions` (which needs
+   * `--unstable-worker-options`), everything not listed denied; without this
+   * option a worker inherits all of its parent's permissions (Deno's default
+   * for workers), so pass `{}` for least privilege.
    */
   permissions?: ActorPermissions;
+  /**
+   * Allows a process actor to be granted what this process does not hold
+   * itself (possible because the parent may run programs). Default `false`:
+   * such a spawn throws a `TypeError` naming the grants.
+   */
+  escalate?: boolean;
   /** Environment variables of a process actor (its environment is otherwise empty). */
   env?: Record<string, string>;
   /** Working directory of a process actor. */

@@ -5,6 +5,8 @@ import type { TransportFactory } from "../../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker } from "./_pipe_ends.ts";
+import { newWorkerThread, threadIds, threadRunning } from "./_threads.ts";
+export { workerOptionsEnabled } from "./_resolution.ts";
 
 const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
 const SEMAPHORE = new URL("../sync/semaphore.ts", import.meta.url).href;
@@ -17,26 +19,51 @@ const SEMAPHORE = new URL("../sync/semaphore.ts", import.meta.url).href;
  * read permission; the shared-memory semaphore is imported only for an actor
  * given semaphores.
  */
-function entryModule(actorModule: string, transportModule: string, semaphores: boolean): string {
+function entryModule(
+  actorModule: string,
+  transportModule: string,
+  semaphores: boolean,
+  restricted: boolean,
+): string {
   const lines = [
     `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};`,
     `import * as transport from ${JSON.stringify(transportModule)};`,
   ];
   if (semaphores) lines.push(`import * as semaphores from ${JSON.stringify(SEMAPHORE)};`);
+  // A worker with restricted permissions may not read its own module for a
+  // dynamic import; a static import needs no read permission.
+  if (restricted) lines.push(`import * as actor from ${JSON.stringify(actorModule)};`);
   lines.push(
-    `runWorkerActor(transport, ${JSON.stringify(actorModule)}${semaphores ? ", semaphores" : ""});`,
+    `runWorkerActor(transport, ${JSON.stringify(actorModule)}, ${
+      semaphores ? "semaphores" : "undefined"
+    }${restricted ? ", actor" : ""});`,
   );
   const source = lines.join("\n");
   return `data:text/javascript;base64,${btoa(source)}`;
 }
 
+/**
+ * How long a kill waits for the worker's thread to end: it takes 2 to 4 ms
+ * after `terminate()` (more on a loaded machine), and one spinning in
+ * synchronous code never ends. Only such a leak waits this long.
+ */
+const THREAD_END_MS = 200;
+
 /** How long a worker's reported exit waits for the frames it sent before it. */
 const EXIT_GRACE_MS = 50;
+
+/**
+ * Whether this process can see its worker threads (Linux, with read access
+ * to `/proc/self/task`): then a worker reported leaked surely still runs.
+ */
+export function workerThreadsVisible(): boolean {
+  return threadIds() !== undefined;
+}
 
 /** A launcher for worker actors over channels from `factory`. */
 export function workerLauncher(
   factory: TransportFactory,
-  permissions: Record<string, boolean | string[]> | undefined,
+  permissions: Record<string, boolean | string[] | "inherit"> | undefined,
 ): Launcher {
   return async (boot: BootMessage, events: HostEvents) => {
     const ends = bridgeToWorker(boot.args);
@@ -47,9 +74,13 @@ export function workerLauncher(
     const options: WorkerOptions & { deno?: unknown } = { type: "module", name: boot.actorId };
     if (permissions) options.deno = { permissions };
     let worker: Worker;
+    let thread: string | undefined;
     try {
       const semaphores = Object.keys(boot.semaphores).length > 0;
-      worker = new Worker(entryModule(boot.module, link.remote.module, semaphores), options);
+      const before = threadIds();
+      const entry = entryModule(boot.module, link.remote.module, semaphores, !!permissions);
+      worker = new Worker(entry, options);
+      thread = newWorkerThread(before);
     } catch (error) {
       await ends.settle();
       throw error;
@@ -91,6 +122,14 @@ export function workerLauncher(
         }
         // Let what the actor wrote to its pipe ends arrive before the worker goes.
         return ends.settle().then(() => worker.terminate());
+      },
+      async thread() {
+        if (thread === undefined) return undefined;
+        const deadline = performance.now() + THREAD_END_MS;
+        while (threadRunning(thread) && performance.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        return threadRunning(thread) ? "running" : "ended";
       },
     };
     return { host, transport: link.local };

@@ -56,6 +56,13 @@ export interface MutexGuard extends Disposable, AsyncDisposable {
   /** Whether `unlock()` (or disposal) has run. */
   readonly unlocked: boolean;
   /**
+   * `true` when the previous holder ended holding the lock (it crashed, was
+   * killed, or stopped without unlocking, and {@linkcode Mutex.releaseAllOf}
+   * took the lock back), like a robust mutex's `EOWNERDEAD`: the data it
+   * guarded may be half-updated, so check or repair it first.
+   */
+  readonly previousHolderDied: boolean;
+  /**
    * Unlocks the mutex and wakes the first waiter. Calling it again does
    * nothing, and neither does unlocking a lock that `releaseAllOf` took back.
    */
@@ -82,6 +89,7 @@ function guard(permit: SemaphorePermit): MutexGuard {
     get unlocked(): boolean {
       return permit.released;
     },
+    previousHolderDied: permit.previousHolderDied,
     unlock: (): void => permit.release(),
     [Symbol.dispose]: (): void => permit[Symbol.dispose](),
     [Symbol.asyncDispose]: (): PromiseLike<void> => permit[Symbol.asyncDispose](),

@@ -58,6 +58,14 @@ export interface SemaphorePermit extends Disposable, AsyncDisposable {
   /** Whether `release()` (or disposal) has run. */
   readonly released: boolean;
   /**
+   * `true` when the permit's previous holder ended holding it (it crashed,
+   * was killed, or stopped without releasing, and its permit came back
+   * through {@linkcode Semaphore.releaseAllOf}), like a robust mutex's
+   * `EOWNERDEAD`: what that holder guarded may be half-changed, so check or
+   * repair it before going on.
+   */
+  readonly previousHolderDied: boolean;
+  /**
    * Gives the permit back and wakes the first waiter. Calling it again does
    * nothing, and neither does releasing a permit that `releaseAllOf` took back.
    */
@@ -92,9 +100,11 @@ export interface SemaphoreDescriptor {
 }
 
 // Layout of the shared buffer:
-//   Int32 header (8 words): magic, permits, queue size, head, tail, gen, 2 spare
+//   Int32 header (8 words): magic, permits, queue size, head, tail, gen,
+//     orphans (free permits taken back from dead holders), 1 spare
 //   BigInt64 queue ring (queue size words): one record per ticket
-//   Int32 permit table (permits words): 0 when free, else owner + 1
+//   Int32 permit table (permits words): 0 when free, ORPHANED when free and
+//     taken back from a holder that died, else owner + 1
 //
 // Tickets are int32 counters that wrap around: `tail` is the next ticket to
 // hand out, `head` the ticket at the front. Ticket t's record lives at
@@ -117,6 +127,8 @@ const H_QUEUE = 2;
 const H_HEAD = 3;
 const H_TAIL = 4;
 const H_GEN = 5;
+const H_ORPHANS = 6;
+const ORPHANED = -1;
 const WAITING = 1;
 const CANCELLED = 2;
 const OWNER_MASK = 0x3fff_ffff;
@@ -255,6 +267,8 @@ export class Semaphore {
   #header: Int32Array;
   #queue: BigInt64Array;
   #permits: Int32Array;
+  /** Whether the slot `#take` took last had been taken back from a dead holder. */
+  #orphan = false;
   #mask: number;
   #hint = 0;
 
@@ -366,7 +380,7 @@ export class Semaphore {
 
   /** How many permits are free now (a snapshot). */
   get available(): number {
-    return this.#count(0);
+    return this.#count(0) + this.#count(ORPHANED);
   }
 
   /** How many `acquire` calls hold a place in the queue now (a snapshot). */
@@ -555,9 +569,13 @@ export class Semaphore {
     }
     let freed = 0;
     for (let j = 0; j < this.#permits.length; j++) {
-      if (Atomics.compareExchange(this.#permits, j, o + 1, 0) === o + 1) freed++;
+      if (Atomics.compareExchange(this.#permits, j, o + 1, ORPHANED) === o + 1) freed++;
     }
-    if (freed > 0) Atomics.add(header, H_GEN, 1);
+    if (freed > 0) {
+      // The next holders learn that their predecessor died (`previousHolderDied`).
+      Atomics.add(header, H_ORPHANS, freed);
+      Atomics.add(header, H_GEN, 1);
+    }
     const head = Atomics.load(header, H_HEAD);
     if (this.#isQueued(head, CANCELLED)) this.#advance(head);
     // The dead thread may have died between a change and its wake-up call.
@@ -614,17 +632,25 @@ export class Semaphore {
     return count;
   }
 
-  // Takes a free permit slot for `owner`; -1 when none is free.
+  // Takes a free permit slot for `owner`; -1 when none is free. A slot taken
+  // back from a dead holder goes first, so the next holder learns of the death;
+  // `#orphan` says whether the slot taken was one.
   #take(owner: number): number {
     const permits = this.#permits;
     const n = permits.length;
-    for (let k = 0; k < n; k++) {
-      const j = (this.#hint + k) % n;
-      if (
-        Atomics.load(permits, j) === 0 && Atomics.compareExchange(permits, j, 0, owner + 1) === 0
-      ) {
-        this.#hint = (j + 1) % n;
-        return j;
+    const orphans = Atomics.load(this.#header, H_ORPHANS) > 0;
+    for (const free of orphans ? [ORPHANED, 0] : [0]) {
+      for (let k = 0; k < n; k++) {
+        const j = (this.#hint + k) % n;
+        if (
+          Atomics.load(permits, j) === free &&
+          Atomics.compareExchange(permits, j, free, owner + 1) === free
+        ) {
+          this.#orphan = free === ORPHANED;
+          if (this.#orphan) Atomics.sub(this.#header, H_ORPHANS, 1);
+          this.#hint = (j + 1) % n;
+          return j;
+        }
       }
     }
     return -1;
@@ -663,6 +689,8 @@ export class Semaphore {
   }
 
   #permit(slot: number, owner: number): SemaphorePermit {
+    const previousHolderDied = this.#orphan;
+    this.#orphan = false;
     let released = false;
     const release = (): void => {
       if (released) return;
@@ -674,6 +702,7 @@ export class Semaphore {
       get released(): boolean {
         return released;
       },
+      previousHolderDied,
       release,
       [Symbol.dispose]: release,
       [Symbol.asyncDispose]: (): Promise<void> => {

@@ -213,12 +213,13 @@ async function acquire(
   owner: number,
   caller: Caller,
   timeout: number | undefined,
-): Promise<void> {
-  await semaphore.acquire({
+): Promise<boolean> {
+  const permit = await semaphore.acquire({
     owner,
     signal: caller.ended.signal,
     ...(timeout === undefined ? {} : { timeout }),
   });
+  return permit.previousHolderDied;
 }
 
 function release(semaphore: Semaphore, owner: number): Promise<void> {

@@ -37,6 +37,8 @@ export interface CellsKit {
   emit(event: LifecycleEvent): void;
   /** Counts and reports a message that could not be delivered. */
   deadLetter(letter: DeadLetter): void;
+  /** A worker's thread outlived its termination (see `ActorExit.leaked`); `thread` looks again. */
+  leaked(id: string, thread: () => Promise<"running" | "ended" | undefined>): void;
 }
 
 /** The running actors of a system, by id, and the counts of those it ran. */
@@ -129,7 +131,9 @@ export class ActorCells {
   }
 
   #exited(exit: ActorExit, supervisor: string | undefined, owner: number): void {
+    const cell = this.running.get(exit.id);
     this.running.delete(exit.id);
+    if (exit.leaked && cell) this.#kit.leaked(exit.id, () => cell.thread());
     this.#kit.calls.ended(exit.id, owner, exit.reason === "timeout" || exit.reason === "killed");
     this.exits[exit.reason] = (this.exits[exit.reason] ?? 0) + 1;
     if (this.running.size === 0) this.#kit.watchdog.stop();

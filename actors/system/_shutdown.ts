@@ -7,6 +7,7 @@ import type { ActorExit } from "../core/actor_ref.ts";
 import type { ActorCell } from "../core/cell.ts";
 import type { SupervisorRuntime } from "../supervision/supervisor.ts";
 import type { ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
+import { signalClassifier } from "../../internal/signal_echo.ts";
 
 const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
   SIGHUP: 1,
@@ -71,8 +72,11 @@ export function shutdownOnSignals(
   const signals = options.signals ?? ["SIGINT", "SIGTERM"];
   const exit = options.exit ?? true;
   let received = 0;
+  const classify = signalClassifier();
   const handlers = signals.map((signal) => {
     const handler = () => {
+      // One Ctrl-C under `deno task` arrives twice, a millisecond apart.
+      if (classify() === "echo") return;
       received++;
       options.onSignal?.(signal, received);
       if (received === 1) {

@@ -10,10 +10,15 @@ import type { HostKind, TransportFactory } from "../../transports/transport.ts";
 import { DEFAULT_TRANSPORT, pipeEndBridge } from "../../transports/preset.ts";
 import type { Launcher } from "../core/host.ts";
 import { OVERFLOW_POLICIES, type OverflowPolicy } from "../core/outbox.ts";
-import { type ActorPermissions, permissionFlags, workerPermissions } from "../hosts/permissions.ts";
+import {
+  type ActorPermissions,
+  beyondParent,
+  permissionFlags,
+  workerPermissions,
+} from "../hosts/permissions.ts";
 import { processLauncher } from "../hosts/process_host.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
-import { workerLauncher } from "../hosts/worker_host.ts";
+import { workerLauncher, workerOptionsEnabled } from "../hosts/worker_host.ts";
 
 /** The mailbox capacity of an actor whose spawn names none. */
 export const DEFAULT_CAPACITY = 4096;
@@ -100,7 +105,7 @@ export function checkSpawn(
   const launch = hostKind === "worker"
     ? workerLauncher(factory, checkWorkerPermissions(options.permissions, checks))
     : processLauncher(factory, {
-      permissions: checkPermissions(options.permissions),
+      permissions: checkProcessPermissions(id, options.permissions, options.escalate === true),
       env: checkEnv(options.env),
       cwd: options.cwd === undefined ? undefined : String(
         options.cwd instanceof URL ? new URL(options.cwd).pathname : options.cwd,
@@ -161,33 +166,46 @@ function transportFor(
 function checkWorkerPermissions(
   permissions: ActorPermissions | undefined,
   checks: SpawnChecks,
-): Record<string, boolean | string[]> | undefined {
+): Record<string, boolean | string[] | "inherit"> | undefined {
   if (permissions === undefined) return undefined;
   const granted = workerPermissions(permissions);
-  const enabled = checks.unstableWorkerOptions ?? workerOptionsFlag();
-  if (enabled !== true) {
+  const enabled = checks.unstableWorkerOptions ?? workerOptionsEnabled();
+  if (enabled === undefined) {
     throw new TypeError(
-      "Cannot spawn worker actor with permissions: Deno must run with --unstable-worker-options" +
-        (enabled === undefined
-          ? " (could not read /proc/self/cmdline to check; if it is enabled in deno.json, pass unstableWorkerOptions: true to ActorSystem.start)"
-          : '; add the flag, or use host: "process" which needs none'),
+      "Cannot spawn worker actor with permissions: cannot tell whether Deno runs with " +
+        "--unstable-worker-options, which they need (Deno lets only a process with --allow-all " +
+        'read /proc/self/cmdline to check). If it does, or deno.json\'s "unstable" list has ' +
+        '"worker-options", pass ' +
+        "unstableWorkerOptions: true to ActorSystem.start; if not, add the flag, or use " +
+        'host: "process", which needs none',
+    );
+  }
+  if (!enabled) {
+    throw new TypeError(
+      "Cannot spawn worker actor with permissions: Deno must run with --unstable-worker-options " +
+        '(or "worker-options" in deno.json\'s "unstable" list); add it, or use host: "process", ' +
+        "which needs none",
     );
   }
   return granted;
 }
 
-/** Whether this process runs with worker options enabled, or `undefined` when that cannot be read. */
-function workerOptionsFlag(): boolean | undefined {
-  try {
-    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
-    return args.includes("--unstable-worker-options") || args.includes("--unstable");
-  } catch {
-    return undefined;
-  }
-}
-
-function checkPermissions(permissions: ActorPermissions | undefined): ActorPermissions | undefined {
+function checkProcessPermissions(
+  id: string,
+  permissions: ActorPermissions | undefined,
+  escalate: boolean,
+): ActorPermissions | undefined {
   permissionFlags(permissions); // throws on a malformed spec, before anything starts
+  const beyond = escalate ? [] : beyondParent(permissions);
+  if (beyond.length > 0) {
+    throw new TypeError(
+      `Cannot spawn process actor "${id}": it would be granted ${
+        beyond.join(", ")
+      }, which this process does not hold itself. A child can get more than its parent only ` +
+        "because the parent may run programs (--allow-run); grant only what this process holds, " +
+        "or pass escalate: true to spawn if you mean it",
+    );
+  }
   return permissions;
 }
 

@@ -28,6 +28,8 @@ import { ActorCells } from "./_cells.ts";
 import { poolSpec, startSupervisor, type SupervisionKit } from "./_supervise.ts";
 import { Watchdog } from "./_watchdog.ts";
 import { forceStop, shutDown, shutdownOnSignals, type ShutdownTargets } from "./_shutdown.ts";
+import { LeakWatch } from "./_leaks.ts";
+import { workerThreadsVisible } from "../hosts/worker_host.ts";
 
 export type { OverflowPolicy } from "../core/outbox.ts";
 export type { SpawnOptions } from "../hosts/spawn_options.ts";
@@ -56,6 +58,15 @@ export interface SystemOptions {
    * it when the option comes from deno.json's `"unstable"` list instead.
    */
   unstableWorkerOptions?: boolean;
+  /**
+   * What to do when a worker actor's thread outlives its termination (it
+   * spins in synchronous code, which Deno cannot stop, so the process could
+   * never exit on its own). The actor is named on stderr either way. With
+   * `true` (the default) the process exits with code 1 once the system has
+   * shut down and the main module has finished, instead of hanging; with
+   * `false` it keeps running until `Deno.exit()`.
+   */
+  exitOnLeak?: boolean;
 }
 
 /** Counters of a whole system. */
@@ -130,6 +141,7 @@ export class ActorSystem implements AsyncDisposable {
   #watchdog: Watchdog;
   #calls: CallServer;
   #cells: ActorCells;
+  #leaks: LeakWatch;
   /** What a supervision tree needs of the system. */
   #supervision: SupervisionKit = {
     supervisors: this.#supervisors,
@@ -158,6 +170,7 @@ export class ActorSystem implements AsyncDisposable {
       );
     }
     this.#onDeadLetter = options.onDeadLetter;
+    this.#leaks = new LeakWatch(options.exitOnLeak ?? true);
     const transports = new Map<string, TransportFactory>();
     for (const factory of [...builtinTransports(), ...(options.transports ?? [])]) {
       transports.set(factory.name, factory);
@@ -180,6 +193,7 @@ export class ActorSystem implements AsyncDisposable {
       nextNumber: () => ++this.#counter,
       emit: (event) => this.#events.emit(event),
       deadLetter: (letter) => this.#deadLetter(letter),
+      leaked: (id, thread) => this.#leaks.leaked(id, workerThreadsVisible() ? thread : undefined),
     });
   }
 
@@ -556,7 +570,11 @@ export class ActorSystem implements AsyncDisposable {
    * @returns What happened to each actor.
    */
   shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
-    this.#shutdown ??= shutDown(this.#ending, options.timeout ?? 5000);
+    // A thread that leaked and still runs then ends the process (exitOnLeak).
+    this.#shutdown ??= shutDown(this.#ending, options.timeout ?? 5000).then(async (result) => {
+      await this.#leaks.down();
+      return result;
+    });
     if (options.signal !== undefined) {
       const cancel = watchDeadline(options.signal, undefined, () => forceStop(this.#ending));
       void this.#shutdown.then(cancel);
@@ -567,7 +585,9 @@ export class ActorSystem implements AsyncDisposable {
   /**
    * Turns SIGINT and SIGTERM into a graceful shutdown: the first signal stops
    * every actor through its sentinel within `timeout`; a second signal forces
-   * it (every actor is terminated at once). Then the process exits: 0 when
+   * it (every actor is terminated at once). A signal within 500 ms of the
+   * first is its echo (one Ctrl-C under `deno task` arrives twice) and is
+   * ignored. Then the process exits: 0 when
    * the shutdown was clean, 1 when an actor had to be terminated or had
    * crashed, 128 + the signal's number (130 for SIGINT, 143 for SIGTERM) when
    * forced. Dispose the result to remove the signal handlers.

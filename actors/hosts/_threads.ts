@@ -1,0 +1,67 @@
+// Which thread a worker actor runs on, so that after `terminate()` the
+// parent can tell a thread that ended from one still spinning in synchronous
+// code (Deno cannot stop those: see ../../ARCHITECTURE.md and the README's
+// "What JavaScript cannot do"). Linux names a Deno worker's thread
+// "worker-<n>"; the constructor starts it synchronously, so the one new
+// such thread across `new Worker(...)` is the actor's.
+
+const TASKS = "/proc/self/task";
+
+let readable: boolean | undefined;
+
+/** Whether this process may read its own thread list (Linux, with read permission). */
+function canRead(): boolean {
+  if (readable === undefined) {
+    try {
+      readable = Deno.build.os === "linux" &&
+        Deno.permissions.querySync({ name: "read", path: TASKS }).state === "granted";
+    } catch {
+      readable = false;
+    }
+  }
+  return readable;
+}
+
+/** The ids of this process's threads now, or `undefined` when they cannot be read. */
+export function threadIds(): Set<string> | undefined {
+  if (!canRead()) return undefined;
+  try {
+    const ids = new Set<string>();
+    for (const entry of Deno.readDirSync(TASKS)) ids.add(entry.name);
+    return ids;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The one worker thread started since `before` was taken; `undefined` unless exactly one. */
+export function newWorkerThread(before: Set<string> | undefined): string | undefined {
+  const now = before && threadIds();
+  if (!now) return undefined;
+  let found: string | undefined;
+  for (const id of now) {
+    if (before!.has(id) || !threadName(id)?.startsWith("worker-")) continue;
+    if (found !== undefined) return undefined; // another thread started a worker meanwhile
+    found = id;
+  }
+  return found;
+}
+
+function threadName(id: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(`${TASKS}/${id}/comm`).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the thread `id` of this process still exists (and is not a zombie). */
+export function threadRunning(id: string): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`${TASKS}/${id}/stat`);
+    const state = stat[stat.lastIndexOf(")") + 2];
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
