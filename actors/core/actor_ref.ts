@@ -24,9 +24,12 @@ export interface ActorExit {
   id: string;
   /**
    * Why it ended: `"normal"` (stopped through its sentinel), `"timeout"`
-   * (missed its stop deadline and was terminated), `"killed"` (terminated
-   * without a stop), `"error"` (an uncaught error), `"exited"` (its code
-   * closed the worker) or `"lost-heartbeat"` (it stopped answering).
+   * (missed its stop deadline and was terminated: what OTP reports as
+   * `killed` after a child's shutdown timeout), `"killed"` (terminated
+   * without waiting for a stop: `kill`, an aborted `stop` or shutdown, or a
+   * forced one), `"error"` (an uncaught error), `"exited"` (its code closed
+   * the worker) or `"lost-heartbeat"` (it stopped answering). A supervisor
+   * restarts a transient child after any of them but `"normal"`.
    */
   reason: ExitReason;
   /** The error behind a crash, when there was one. */
