@@ -9,7 +9,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { AskOptions } from "../core/actor_ref.ts";
 import { EventHub } from "../core/event_hub.ts";
-import { abortable, settleWithin } from "../../internal/abort.ts";
+import { abortable, noop, settleWithin } from "../../internal/abort.ts";
 import { AuthenticationError, BrokerUnavailableError } from "../../internal/errors.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import type { ClusterEvent } from "./cluster_events.ts";
@@ -196,6 +196,9 @@ export class NatsNode implements AsyncDisposable {
           this.#connected = true;
           this.#asks.connected = true;
           this.#reconnects++;
+          // The client has resent its subscriptions; a round trip makes sure
+          // the server holds them, so the event means "served again".
+          await this.#nc.flush().catch(noop);
           this.#events.emit({
             type: "nats-reconnected",
             server: redactServer(status.server),
