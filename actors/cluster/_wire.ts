@@ -61,12 +61,16 @@ export function encodeValue(value: unknown): Uint8Array {
  * Encodes a payload a caller sends, refusing what JSON does not carry as it
  * is (functions, symbols, class instances, `Map`, `Date`, byte arrays).
  */
-export function encodePayload(inspector: PayloadInspector, payload: unknown): Uint8Array {
+export function encodePayload(
+  inspector: PayloadInspector,
+  payload: unknown,
+  path = "payload",
+): Uint8Array {
   if (payload === undefined) return EMPTY;
-  inspector.inspect(payload, "payload");
+  inspector.inspect(payload, path);
   if (inspector.kind !== PLAIN_KIND) {
     throw new MessageNotCloneableError(
-      "payload",
+      path,
       "not plain JSON data (a Map, Set, Date, byte array, undefined inside, or a shared reference)",
     );
   }
@@ -97,6 +101,7 @@ export interface WireError {
   reason?: string;
   size?: number;
   limit?: number;
+  path?: string;
 }
 
 /** A caller's request that broke the wire format (answered, never handled). */
@@ -166,6 +171,9 @@ export function errorToWire(error: unknown): WireError {
     };
   }
   if (error instanceof BadRequest) return { type: "BadRequest", message: error.message };
+  if (error instanceof MessageNotCloneableError) {
+    return { type: "MessageNotCloneableError", message: error.message, path: error.path };
+  }
   if (error instanceof DOMException && error.name === "TimeoutError") {
     return { type: "TimeoutError", message: error.message };
   }
@@ -224,6 +232,10 @@ export function errorFromWire(value: unknown, target: string, messageName: strin
       return new FrameTooLargeError(num(wire.size), num(wire.limit));
     case "TimeoutError":
       return new DOMException(message || "Signal timed out.", "TimeoutError");
+    case "MessageNotCloneableError":
+      return new MessageNotCloneableError(str(wire.path, "reply"), "not plain JSON data", {
+        cause: new Error(message),
+      });
     case "BadRequest":
       return new ProtocolError(`Actor "${target}" refused the request: ${message}`);
     default:

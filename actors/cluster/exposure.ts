@@ -13,12 +13,14 @@ import {
 } from "@nats-io/transport-node";
 import type { AskOptions } from "../core/actor_ref.ts";
 import { MailboxFullError } from "../../internal/errors.ts";
+import { PayloadInspector } from "../../internal/payload.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
 import type { ClusterEvent } from "./cluster_events.ts";
 import type { ExposeSettings } from "./_options.ts";
 import {
   BadRequest,
   decodeValue,
+  encodePayload,
   encodeValue,
   errorToWire,
   ID_HEADER,
@@ -126,6 +128,7 @@ export class Exposure implements AsyncDisposable {
   #sub: Subscription;
   #closing: Promise<void> | undefined;
   #abort = new AbortController();
+  #inspector = new PayloadInspector();
   #inflight = new Set<Promise<unknown>>();
   #counts = { received: 0, replied: 0, failed: 0, told: 0, deadLetters: 0, badRequests: 0 };
 
@@ -267,7 +270,7 @@ export class Exposure implements AsyncDisposable {
         if (kind === "ask") {
           let body: Uint8Array;
           try {
-            body = encodeValue(value);
+            body = encodePayload(this.#inspector, value, "reply");
           } catch (error) {
             this.#counts.failed++;
             this.#replyError(msg, id, error);
