@@ -44,6 +44,7 @@ export interface NodeSettings {
   name: string;
   namespace: string;
   askTimeout: number;
+  discovery: boolean;
 }
 
 /** Checks the options; returns the settings and the client's connection options. */
@@ -125,7 +126,13 @@ export function nodeOptions(
     ...(options.tls !== undefined ? { tls: { ...options.tls } } : {}),
   };
   return {
-    settings: { displayServers: servers.map(redactServer), name, namespace, askTimeout },
+    settings: {
+      displayServers: servers.map(redactServer),
+      name,
+      namespace,
+      askTimeout,
+      discovery: options.discovery ?? true,
+    },
     connection,
   };
 }

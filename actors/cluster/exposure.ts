@@ -73,6 +73,10 @@ export interface ExposureStats {
   badRequests: number;
   /** Requests being handled now. */
   pending: number;
+  /** Milliseconds spent handling requests, summed (from arrival to reply). */
+  processingMs: number;
+  /** The last error answered or dead-lettered, as `Name: message`. */
+  lastError: string | undefined;
 }
 
 /** What an exposure needs from its node (internal). */
@@ -131,6 +135,8 @@ export class Exposure implements AsyncDisposable {
   #inspector = new PayloadInspector();
   #inflight = new Set<Promise<unknown>>();
   #counts = { received: 0, replied: 0, failed: 0, told: 0, deadLetters: 0, badRequests: 0 };
+  #processingMs = 0;
+  #lastError: string | undefined;
 
   /**
    * Made by `NatsNode.expose`; not constructed directly.
@@ -173,6 +179,7 @@ export class Exposure implements AsyncDisposable {
   }
 
   #replyError(msg: Msg, id: string | undefined, error: unknown): void {
+    this.#lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     let body: Uint8Array;
     try {
       body = encodeValue({ error: errorToWire(error) });
@@ -257,6 +264,7 @@ export class Exposure implements AsyncDisposable {
       return;
     }
     const target = this.#target as unknown as Untyped;
+    const started = performance.now();
     let work: Promise<unknown>;
     try {
       work = kind === "ask"
@@ -289,7 +297,10 @@ export class Exposure implements AsyncDisposable {
           this.#replyError(msg, id, error);
         } else this.#deadLetter(messageName, error, msg, id);
       },
-    ).finally(() => this.#inflight.delete(settled));
+    ).finally(() => {
+      this.#processingMs += performance.now() - started;
+      this.#inflight.delete(settled);
+    });
     this.#inflight.add(settled);
   }
 
@@ -334,6 +345,8 @@ export class Exposure implements AsyncDisposable {
       target: this.#target.id,
       ...this.#counts,
       pending: this.#inflight.size,
+      processingMs: this.#processingMs,
+      lastError: this.#lastError,
     };
   }
 

@@ -18,6 +18,7 @@ import type { ExposeOptions, NatsNodeOptions } from "./nats_options.ts";
 import { type ActorOf, RemoteRef } from "./remote_ref.ts";
 import { Asks } from "./_asks.ts";
 import { connectNats } from "./_connect.ts";
+import { Discovery } from "./_discovery.ts";
 import { exposeOptions, nodeOptions, type NodeSettings, redactServer } from "./_options.ts";
 import { encodePayload, isSubjectPart, subjectOf } from "./_wire.ts";
 
@@ -25,6 +26,8 @@ import { encodePayload, isSubjectPart, subjectOf } from "./_wire.ts";
 export interface NatsNodeStats {
   /** The connection's name. */
   name: string;
+  /** The node's id as a service instance (in `$SRV` answers). */
+  id: string;
   /** The app's namespace. */
   namespace: string;
   /** The configured servers. */
@@ -109,6 +112,9 @@ export class NatsNode implements AsyncDisposable {
   #reconnects = 0;
   #closing: Promise<void> | undefined;
   #kit: ExposureKit;
+  #targets = new Map<Exposure, Exposable>();
+  #discovery: Discovery | undefined;
+  #id = crypto.randomUUID().replaceAll("-", "").slice(0, 22).toUpperCase();
 
   private constructor(nc: NatsConnection, settings: NodeSettings) {
     this.#nc = nc;
@@ -120,8 +126,33 @@ export class NatsNode implements AsyncDisposable {
       emit: (event) => this.#events.emit(event),
       forget: (exposure) => {
         if (this.#exposures.get(exposure.name) === exposure) this.#exposures.delete(exposure.name);
+        this.#targets.delete(exposure);
       },
     };
+    if (settings.discovery) {
+      let host = "";
+      try {
+        host = Deno.hostname();
+      } catch {
+        // No --allow-sys: the host stays unnamed.
+      }
+      this.#discovery = new Discovery(nc, {
+        name: `troupe-${settings.namespace.replaceAll(".", "-")}`,
+        id: this.#id,
+        metadata: {
+          namespace: settings.namespace,
+          connection: settings.name,
+          host,
+          pid: `${Deno.pid}`,
+        },
+        started: new Date().toISOString(),
+        exposed: () =>
+          [...this.#exposures.values()].map((exposure) => ({
+            stats: exposure.stats(),
+            target: this.#targets.get(exposure),
+          })),
+      });
+    }
     this.#watching = this.#watch();
   }
 
@@ -278,6 +309,7 @@ export class NatsNode implements AsyncDisposable {
       this.#kit as never,
     );
     this.#exposures.set(name, exposure);
+    this.#targets.set(exposure, target);
     await this.#nc.flush();
     return exposure;
   }
@@ -393,6 +425,7 @@ export class NatsNode implements AsyncDisposable {
   stats(): NatsNodeStats {
     return {
       name: this.#settings.name,
+      id: this.#id,
       namespace: this.#settings.namespace,
       servers: [...this.#settings.displayServers],
       server: this.#connected && !this.#nc.isClosed()
@@ -436,6 +469,7 @@ export class NatsNode implements AsyncDisposable {
       await Promise.all([...this.#exposures.values()].map((e) => e.close({ timeout })));
       await settleWithin(this.#asks.idle(), timeout);
       this.#asks.close();
+      this.#discovery?.close();
       // Draining needs the server; while disconnected (or past the timeout)
       // the connection is closed without it.
       const drained = this.#connected &&

@@ -71,6 +71,12 @@ export interface NatsNodeOptions {
   reconnectWait?: number;
   /** Reconnect attempts before giving up; -1 (the default) tries forever. */
   maxReconnectAttempts?: number;
+  /**
+   * Answer the NATS services protocol (`$SRV.PING`, `$SRV.INFO`,
+   * `$SRV.STATS`) as service `troupe-<namespace>`, one endpoint per exposed
+   * name, so `nats micro ls` and other NATS tooling list the node. Default true.
+   */
+  discovery?: boolean;
   /** Abandons the first connect. */
   signal?: AbortSignal;
 }
