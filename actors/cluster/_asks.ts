@@ -20,8 +20,6 @@ import {
 import {
   decodeValue,
   errorFromWire,
-  ID_HEADER,
-  KIND_HEADER,
   MESSAGE_HEADER,
   STATUS_HEADER,
   TIMEOUT_HEADER,
@@ -103,9 +101,9 @@ export class Asks {
         reject(reason);
       });
       const h = headers();
+      // Kind and id go without saying: a reply subject makes it an ask, and
+      // the reply subject carries the id.
       h.set(MESSAGE_HEADER, messageName);
-      h.set(KIND_HEADER, "ask");
-      h.set(ID_HEADER, String(id));
       h.set(TIMEOUT_HEADER, String(Math.ceil(timeout)));
       try {
         this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}`, headers: h });
@@ -124,7 +122,6 @@ export class Asks {
     this.#limit(data.length);
     const h = headers();
     h.set(MESSAGE_HEADER, messageName);
-    h.set(KIND_HEADER, "tell");
     this.#nc.publish(subject, data, { headers: h });
     this.told++;
   }

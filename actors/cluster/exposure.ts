@@ -44,6 +44,8 @@ export interface Exposable {
   ask(name: never, ...args: never[]): Promise<unknown>;
 }
 
+const EMPTY = new Uint8Array(0);
+
 interface Untyped {
   tell(name: string, payload: unknown): Promise<void>;
   ask(name: string, payload: unknown, options?: AskOptions): Promise<unknown>;
@@ -273,34 +275,39 @@ export class Exposure implements AsyncDisposable {
     } catch (error) {
       work = Promise.reject(error);
     }
-    const settled = work.then(
+    // One `then` with both callbacks, each giving the slot back: a
+    // `finally` would cost every request one more promise.
+    const done = () => {
+      this.#processingMs += performance.now() - started;
+      this.#inflight.delete(settled);
+    };
+    const settled: Promise<void> = work.then(
       (value) => {
-        if (kind === "ask") {
-          let body: Uint8Array;
-          try {
-            body = encodePayload(this.#inspector, value, "reply");
-          } catch (error) {
-            this.#counts.failed++;
-            this.#replyError(msg, id, error);
-            return;
-          }
-          this.#counts.replied++;
-          this.#reply(msg, id, true, body);
-        } else {
+        done();
+        if (kind === "tell") {
           this.#counts.told++;
-          this.#reply(msg, id, true, new Uint8Array(0));
+          this.#reply(msg, id, true, EMPTY);
+          return;
         }
+        let body: Uint8Array;
+        try {
+          body = encodePayload(this.#inspector, value, "reply");
+        } catch (error) {
+          this.#counts.failed++;
+          this.#replyError(msg, id, error);
+          return;
+        }
+        this.#counts.replied++;
+        this.#reply(msg, id, true, body);
       },
       (error) => {
+        done();
         if (kind === "ask") {
           this.#counts.failed++;
           this.#replyError(msg, id, error);
         } else this.#deadLetter(messageName, error, msg, id);
       },
-    ).finally(() => {
-      this.#processingMs += performance.now() - started;
-      this.#inflight.delete(settled);
-    });
+    );
     this.#inflight.add(settled);
   }
 

@@ -111,6 +111,10 @@ Deno.test("malformed requests get an error reply and never reach or block the se
     const polluting = '{"constructor":{"prototype":{"polluted":true}},"__proto__":{"x":1},"ok":1}';
     const echoed = await call(nc, subject, polluting, { "Troupe-Message": "echo" });
     assert.deepEqual(decode(echoed), { ok: 1 });
+    // Spelled with escapes, the same keys are dropped too.
+    const escaped = '{"\\u005f_proto__":{"x":1},"constructo\\u0072":{"p":1},"ok":2}';
+    const echoedEscaped = await call(nc, subject, escaped, { "Troupe-Message": "echo" });
+    assert.deepEqual(decode(echoedEscaped), { ok: 2 });
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     // The actor served on through all of it.
     const got = await call(nc, subject, "", { "Troupe-Message": "get" });
