@@ -19,7 +19,9 @@
  * - `nats-dead-letter`: a remote tell the actor could not take (unknown
  *   message, full mailbox, stopped actor);
  * - `nats-error`: the server reported an error (such as a permission violation);
- * - `nats-closed`: the node closed its connection.
+ * - `nats-closed`: the connection closed for good: by `close()`, or because
+ *   the client gave up reconnecting (then asks and tells reject with
+ *   `ConnectionClosedError`).
  *
  * @example Count disconnects
  * ```ts
@@ -46,7 +48,12 @@ export type ClusterEvent =
     time: number;
   }
   | { type: "nats-error"; message: string; time: number }
-  | { type: "nats-closed"; time: number };
+  | {
+    type: "nats-closed";
+    /** `"closed"` by `close()`, or `"gave up reconnecting"` past `maxReconnectAttempts`. */
+    reason: "closed" | "gave up reconnecting";
+    time: number;
+  };
 
 /** The `type`s of cluster events. */
 export type ClusterEventType = ClusterEvent["type"];

@@ -252,6 +252,14 @@ export class NatsNode implements AsyncDisposable {
           break;
       }
     }
+    if (this.#closing === undefined) {
+      // The client closed by itself: it gave up reconnecting
+      // (`maxReconnectAttempts`). The node is closed for good.
+      this.#connected = false;
+      this.#asks.close();
+      this.#discovery?.close();
+      this.#events.emit({ type: "nats-closed", reason: "gave up reconnecting", time: Date.now() });
+    }
   }
 
   /** The app's namespace. */
@@ -478,7 +486,9 @@ export class NatsNode implements AsyncDisposable {
       await this.#nc.closed();
       await this.#watching;
       this.#connected = false;
-      this.#events.emit({ type: "nats-closed", time: Date.now() });
+      if (this.#events.counts["nats-closed"] === undefined) {
+        this.#events.emit({ type: "nats-closed", reason: "closed", time: Date.now() });
+      }
       this.#events.close();
     })();
     return this.#closing;

@@ -2,7 +2,7 @@
 // mode): the ask in flight rejects at once with a typed error, the events say
 // disconnected and reconnected, and the name is served again afterwards.
 import assert from "node:assert/strict";
-import { ActorSystem, ConnectionLostError } from "../../mod.ts";
+import { ActorSystem, ConnectionClosedError, ConnectionLostError } from "../../mod.ts";
 import { type ClusterEvent, NatsNode } from "../../actors/cluster/mod.ts";
 import { within } from "../_helpers.ts";
 import { startNatsServer } from "./_server.ts";
@@ -135,4 +135,24 @@ Deno.test("close() settles while the server is down: nothing waits for a drain t
   await events.reading;
   assert.equal(node.stats().connected, false);
   assert.equal(ref.stats().state, "running");
+});
+
+Deno.test("a client that gives up reconnecting closes the node for good, with one nats-closed event", async () => {
+  await using server = await startNatsServer();
+  const node = await NatsNode.connect({
+    servers: server.url,
+    namespace: "o4",
+    reconnectWait: 50,
+    maxReconnectAttempts: 2,
+  });
+  const events = recorder(node);
+  const remote = node.lookup<NatsProbeModule>("probe");
+  await server.stop();
+  const closed = await within(events.next("nats-closed", 0), 10_000, "the client gave up");
+  assert.equal(closed.type === "nats-closed" && closed.reason, "gave up reconnecting");
+  await assert.rejects(remote.ask("get"), ConnectionClosedError);
+  await assert.rejects(remote.tell("inc", 1), ConnectionClosedError);
+  await within(node.close(), 5000, "close after the client gave up");
+  await events.reading;
+  assert.deepEqual(events.seen.map((e) => e.type), ["nats-disconnected", "nats-closed"]);
 });
