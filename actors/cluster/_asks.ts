@@ -4,7 +4,6 @@
 
 import {
   createInbox,
-  headers,
   type Msg,
   type NatsConnection,
   type Subscription,
@@ -20,6 +19,7 @@ import {
 import {
   decodeValue,
   errorFromWire,
+  HeaderCache,
   MESSAGE_HEADER,
   STATUS_HEADER,
   TIMEOUT_HEADER,
@@ -47,6 +47,7 @@ export class Asks {
   /** Set by the node from the client's status: a publish while down would be lost. */
   connected = true;
   #idle: (() => void)[] = [];
+  #headers = new HeaderCache();
   sent = 0;
   told = 0;
 
@@ -100,11 +101,12 @@ export class Asks {
         this.#settle(id);
         reject(reason);
       });
-      const h = headers();
       // Kind and id go without saying: a reply subject makes it an ask, and
       // the reply subject carries the id.
-      h.set(MESSAGE_HEADER, messageName);
-      h.set(TIMEOUT_HEADER, String(Math.ceil(timeout)));
+      const h = this.#headers.get([
+        [MESSAGE_HEADER, messageName],
+        [TIMEOUT_HEADER, String(Math.ceil(timeout))],
+      ]);
       try {
         this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}`, headers: h });
         this.sent++;
@@ -120,8 +122,7 @@ export class Asks {
     if (this.#closed) throw new ConnectionClosedError("send", "local");
     if (!this.connected) throw new ConnectionLostError(target, messageName, false);
     this.#limit(data.length);
-    const h = headers();
-    h.set(MESSAGE_HEADER, messageName);
+    const h = this.#headers.get([[MESSAGE_HEADER, messageName]]);
     this.#nc.publish(subject, data, { headers: h });
     this.told++;
   }

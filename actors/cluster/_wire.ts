@@ -17,6 +17,7 @@ import {
   UnknownMessageError,
 } from "../../internal/errors.ts";
 import type { PayloadInspector } from "../../internal/payload.ts";
+import { type MsgHdrs, MsgHdrsImpl } from "@nats-io/transport-node";
 import { PLAIN_KIND } from "../../internal/batch.ts";
 
 /** The handler's name. Required on every request. */
@@ -245,5 +246,37 @@ export function errorFromWire(value: unknown, target: string, messageName: strin
       return new ProtocolError(`Actor "${target}" refused the request: ${message}`);
     default:
       return new ActorError(actor, name, remoteFrom(wire.remote ?? { message }));
+  }
+}
+
+/**
+ * Headers encoded once and reused: the client re-encodes a header object on
+ * every publish, and a node sends the same few (message name and deadline,
+ * reply status) over and over.
+ */
+class FrozenHeaders extends MsgHdrsImpl {
+  #bytes: Uint8Array | undefined;
+
+  override encode(): Uint8Array {
+    return this.#bytes ??= super.encode();
+  }
+}
+
+const HEADER_CACHE_LIMIT = 1024;
+
+/** The headers of one (name, value) list, built and encoded once per distinct list. */
+export class HeaderCache {
+  #cache = new Map<string, MsgHdrs>();
+
+  get(pairs: readonly (readonly [string, string])[]): MsgHdrs {
+    const key = pairs.map(([k, v]) => `${k}\u0000${v}`).join("\u0001");
+    let h = this.#cache.get(key);
+    if (h === undefined) {
+      if (this.#cache.size >= HEADER_CACHE_LIMIT) this.#cache.clear();
+      h = new FrozenHeaders();
+      for (const [k, v] of pairs) h.set(k, v);
+      this.#cache.set(key, h);
+    }
+    return h;
   }
 }

@@ -4,13 +4,7 @@
  * @module
  */
 
-import {
-  headers,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-  type Subscription,
-} from "@nats-io/transport-node";
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { AskOptions } from "../core/actor_ref.ts";
 import { MailboxFullError } from "../../internal/errors.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
@@ -23,6 +17,7 @@ import {
   encodePayload,
   encodeValue,
   errorToWire,
+  HeaderCache,
   ID_HEADER,
   KIND_HEADER,
   MESSAGE_HEADER,
@@ -135,6 +130,7 @@ export class Exposure implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   #abort = new AbortController();
   #inspector = new PayloadInspector();
+  #headers = new HeaderCache();
   #inflight = new Set<Promise<unknown>>();
   #counts = { received: 0, replied: 0, failed: 0, told: 0, deadLetters: 0, badRequests: 0 };
   #processingMs = 0;
@@ -170,9 +166,8 @@ export class Exposure implements AsyncDisposable {
 
   #reply(msg: Msg, id: string | undefined, ok: boolean, body: Uint8Array): void {
     if (!msg.reply) return;
-    const h = headers();
-    h.set(STATUS_HEADER, ok ? "ok" : "error");
-    if (id !== undefined) h.set(ID_HEADER, id);
+    const status: [string, string] = [STATUS_HEADER, ok ? "ok" : "error"];
+    const h = this.#headers.get(id === undefined ? [status] : [status, [ID_HEADER, id]]);
     try {
       msg.respond(body, { headers: h });
     } catch {
