@@ -8,6 +8,7 @@
 import { benchMain } from "./_harness.ts";
 import { atomicsCases } from "./baselines/atomics.ts";
 import { memcpyCases } from "./baselines/memcpy.ts";
+import { natsCases } from "./nats.ts";
 import { piscinaCases } from "./baselines/piscina.ts";
 import { postMessageCases } from "./baselines/postmessage.ts";
 import { pythonCases } from "./baselines/python.ts";
@@ -27,6 +28,7 @@ if (import.meta.main) {
     ...piscinaCases,
     ...spawnCases,
     ...troupeCases,
+    ...natsCases,
   ], Deno.args);
   // Every case cleans up after itself; exiting explicitly still keeps a leak in a future case
   // from holding the finished bench open.

@@ -36,13 +36,17 @@ export const LAYERS: readonly Layer[] = (() => {
   const core = layer("core", ["actors/core/"], over(contract, sync));
   const hosts = layer("hosts", ["actors/hosts/"], over(core));
   const supervision = layer("supervision", ["actors/supervision/"], over(hosts));
+  // The cluster layer (actors over NATS) sits above the core, beside the
+  // hosts: it serves and calls refs, and neither the core nor the system
+  // imports it (its own entry, `@troupe/troupe/nats`, is its front door).
+  const cluster = layer("cluster", ["actors/cluster/"], over(core));
   const system = layer(
     "system",
     ["actors/system/"],
     over(supervision, preset).filter((n) => n !== "transports"),
   );
   const entries = layer("entries", ["mod.ts", "actor.ts"], over(system, preset));
-  const cli = layer("cli", ["cli/"], over(entries));
+  const cli = layer("cli", ["cli/"], over(entries, cluster));
   return [
     internal,
     contract,
@@ -52,6 +56,7 @@ export const LAYERS: readonly Layer[] = (() => {
     core,
     hosts,
     supervision,
+    cluster,
     system,
     entries,
     cli,
@@ -210,6 +215,7 @@ const FOLDER_READMES: Record<string, string> = {
   "actors/hosts/": "hosts",
   "actors/supervision/": "supervision",
   "actors/system/": "system",
+  "actors/cluster/": "cluster",
   "cli/": "cli",
 };
 
@@ -273,4 +279,25 @@ Deno.test("the layout check reads static, type-only, dynamic and URL imports but
     "actors/core/d.ts",
     "actors/core/f.ts",
   ]);
+});
+
+Deno.test("only the cluster layer imports the NATS client, so mod.ts users never load it", async () => {
+  const outside: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(path.join(ROOT, dir))) {
+      const file = `${dir}${entry.name}`;
+      if (entry.isDirectory) await walk(`${file}/`);
+      else if (file.endsWith(".ts") && !file.startsWith("actors/cluster/")) {
+        const source = stripComments(await Deno.readTextFile(path.join(ROOT, file)));
+        if (/["'](npm:)?@nats-io\//.test(source)) outside.push(file);
+      }
+    }
+  };
+  for (const dir of ["internal/", "actors/", "transports/", "cli/"]) await walk(dir);
+  for (const file of ["mod.ts", "actor.ts"]) {
+    if (/@nats-io\//.test(stripComments(await Deno.readTextFile(path.join(ROOT, file))))) {
+      outside.push(file);
+    }
+  }
+  assert.deepEqual(outside, []);
 });

@@ -1,23 +1,24 @@
 // Fans lifecycle events out to every subscriber. A subscriber that does not
 // read keeps at most `limit` unread events; newer ones are dropped for it and
-// counted (ActorSystem.stats().eventsDropped).
+// counted (ActorSystem.stats().eventsDropped). Generic over the event type, so
+// the cluster layer fans its own events out the same way.
 
 import { AsyncQueue } from "../../internal/async_queue.ts";
 import type { LifecycleEvent } from "./events.ts";
 import { watchDeadline } from "../../internal/abort.ts";
 
-export class EventHub {
+export class EventHub<E extends { type: string } = LifecycleEvent> {
   readonly counts: Record<string, number> = {};
   /** Events a subscriber missed because it had `limit` unread already. */
   dropped = 0;
-  #subscribers = new Set<AsyncQueue<LifecycleEvent>>();
+  #subscribers = new Set<AsyncQueue<E>>();
   #limit: number;
 
   constructor(limit = 10_000) {
     this.#limit = limit;
   }
 
-  emit(event: LifecycleEvent): void {
+  emit(event: E): void {
     this.counts[event.type] = (this.counts[event.type] ?? 0) + 1;
     for (const queue of this.#subscribers) {
       if (queue.size >= this.#limit) {
@@ -28,8 +29,8 @@ export class EventHub {
     }
   }
 
-  subscribe(signal: AbortSignal | undefined): AsyncIterableIterator<LifecycleEvent> {
-    const queue = new AsyncQueue<LifecycleEvent>();
+  subscribe(signal: AbortSignal | undefined): AsyncIterableIterator<E> {
+    const queue = new AsyncQueue<E>();
     this.#subscribers.add(queue);
     const end = () => {
       this.#subscribers.delete(queue);

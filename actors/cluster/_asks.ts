@@ -1,0 +1,201 @@
+// The asking side: one inbox subscription per node carries every reply
+// (`<inbox>.<id>`), so an ask is one publish and one map entry, with its own
+// deadline, abort, and a prompt typed rejection when the connection drops.
+
+import {
+  createInbox,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
+import { watchDeadline } from "../../internal/abort.ts";
+import {
+  ConnectionClosedError,
+  ConnectionLostError,
+  FrameTooLargeError,
+  NoRespondersError,
+  ProtocolError,
+} from "../../internal/errors.ts";
+import {
+  decodeValue,
+  errorFromWire,
+  HeaderCache,
+  MESSAGE_HEADER,
+  STATUS_HEADER,
+  TIMEOUT_HEADER,
+} from "./_wire.ts";
+
+interface PendingAsk {
+  target: string;
+  subject: string;
+  messageName: string;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  cancel(): void;
+}
+
+/** Room left in a message for the headers, under the server's payload limit. */
+const HEADER_ROOM = 512;
+
+export class Asks {
+  #nc: NatsConnection;
+  #prefix: string;
+  #sub: Subscription;
+  #pending = new Map<number, PendingAsk>();
+  #next = 0;
+  #closed = false;
+  /** Set by the node from the client's status: a publish while down would be lost. */
+  connected = true;
+  #idle: (() => void)[] = [];
+  #headers = new HeaderCache();
+  sent = 0;
+  told = 0;
+
+  constructor(nc: NatsConnection) {
+    this.#nc = nc;
+    this.#prefix = createInbox();
+    this.#sub = nc.subscribe(`${this.#prefix}.*`, {
+      callback: (error, msg) => {
+        if (error === null) this.#reply(msg);
+      },
+    });
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  #limit(size: number): void {
+    const limit = this.#nc.info?.max_payload;
+    if (limit !== undefined && size + HEADER_ROOM > limit) {
+      throw new FrameTooLargeError(size, limit - HEADER_ROOM);
+    }
+  }
+
+  ask(
+    target: string,
+    subject: string,
+    messageName: string,
+    data: Uint8Array,
+    timeout: number,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new ConnectionClosedError("send", "local"));
+    signal?.throwIfAborted();
+    if (!this.connected) {
+      return Promise.reject(new ConnectionLostError(target, messageName, false));
+    }
+    this.#limit(data.length);
+    const id = ++this.#next;
+    return new Promise((resolve, reject) => {
+      const entry: PendingAsk = {
+        target,
+        subject,
+        messageName,
+        resolve,
+        reject,
+        cancel: () => {},
+      };
+      this.#pending.set(id, entry);
+      entry.cancel = watchDeadline(signal, timeout, (reason) => {
+        this.#settle(id);
+        reject(reason);
+      });
+      // Kind and id go without saying: a reply subject makes it an ask, and
+      // the reply subject carries the id.
+      const h = this.#headers.get([
+        [MESSAGE_HEADER, messageName],
+        [TIMEOUT_HEADER, String(Math.ceil(timeout))],
+      ]);
+      try {
+        this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}`, headers: h });
+        this.sent++;
+      } catch (error) {
+        entry.cancel();
+        this.#settle(id);
+        reject(error);
+      }
+    });
+  }
+
+  tell(target: string, subject: string, messageName: string, data: Uint8Array): void {
+    if (this.#closed) throw new ConnectionClosedError("send", "local");
+    if (!this.connected) throw new ConnectionLostError(target, messageName, false);
+    this.#limit(data.length);
+    const h = this.#headers.get([[MESSAGE_HEADER, messageName]]);
+    this.#nc.publish(subject, data, { headers: h });
+    this.told++;
+  }
+
+  #settle(id: number): PendingAsk | undefined {
+    const entry = this.#pending.get(id);
+    if (entry === undefined) return undefined;
+    this.#pending.delete(id);
+    if (this.#pending.size === 0 && this.#idle.length > 0) {
+      for (const wake of this.#idle.splice(0)) wake();
+    }
+    return entry;
+  }
+
+  #reply(msg: Msg): void {
+    const id = Number(msg.subject.slice(this.#prefix.length + 1));
+    const entry = this.#settle(id);
+    if (entry === undefined) return; // Late: its ask timed out or was aborted.
+    entry.cancel();
+    const h = msg.headers;
+    if (h !== undefined && h.code === 503 && msg.data.length === 0) {
+      entry.reject(new NoRespondersError(entry.target, entry.subject));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = decodeValue(msg.data);
+    } catch (error) {
+      entry.reject(
+        new ProtocolError(`Actor "${entry.target}" sent a reply that is not JSON`, {
+          cause: error,
+        }),
+      );
+      return;
+    }
+    const status = h?.get(STATUS_HEADER);
+    if (status === "ok") entry.resolve(value);
+    else if (status === "error") {
+      const wire = (value as { error?: unknown } | undefined)?.error;
+      entry.reject(errorFromWire(wire, entry.target, entry.messageName));
+    } else {
+      entry.reject(
+        new ProtocolError(
+          `Actor "${entry.target}" sent a reply without a ${STATUS_HEADER} header of ok or error`,
+        ),
+      );
+    }
+  }
+
+  /** Rejects every ask in flight (the connection dropped); returns how many. */
+  failAll(): number {
+    const entries = [...this.#pending.keys()].map((id) => this.#settle(id)!);
+    for (const entry of entries) {
+      entry.cancel();
+      entry.reject(new ConnectionLostError(entry.target, entry.messageName, true));
+    }
+    return entries.length;
+  }
+
+  /** Resolves once no ask is in flight. */
+  idle(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Takes no more asks; rejects those left with `ConnectionClosedError`. */
+  close(): void {
+    this.#closed = true;
+    const entries = [...this.#pending.keys()].map((id) => this.#settle(id)!);
+    for (const entry of entries) {
+      entry.cancel();
+      entry.reject(new ConnectionClosedError("receive", "local"));
+    }
+    this.#sub.unsubscribe();
+  }
+}

@@ -1,0 +1,171 @@
+// Checks a node's options eagerly and turns them into the NATS client's
+// connection options. Credentials go to the client and nowhere else: what the
+// node keeps for display is `servers` with any `user:pass@` removed.
+
+import {
+  type Authenticator,
+  type ConnectionOptions,
+  credsAuthenticator,
+  nkeyAuthenticator,
+} from "@nats-io/transport-node";
+import type { ExposeOptions, NatsNodeOptions } from "./nats_options.ts";
+import { isSubjectPart } from "./_wire.ts";
+
+export const DEFAULT_SERVER = "nats://127.0.0.1:4222";
+export const DEFAULT_ASK_TIMEOUT = 30_000;
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+export const DEFAULT_MAX_PENDING = 1024;
+
+/** A server URL without credentials: `nats://user:pass@host:4222` becomes `nats://host:4222`. */
+export function redactServer(server: string): string {
+  return server.replace(/^([a-z]+:\/\/)?[^@/]*@/i, (_, scheme: string | undefined) => scheme ?? "");
+}
+
+function positive(what: string, value: number | undefined, fallback: number, where: string) {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${where}: ${what} must be a positive number, received ${value}`);
+  }
+  return value;
+}
+
+function text(what: string, value: unknown, where: string): void {
+  if (value !== undefined && typeof value !== "string") {
+    throw new TypeError(`${where}: ${what} must be a string, received ${typeof value}`);
+  }
+}
+
+const bytes = (value: string | Uint8Array): Uint8Array =>
+  typeof value === "string" ? new TextEncoder().encode(value) : value;
+
+/** What the node keeps of its options (no credentials). */
+export interface NodeSettings {
+  displayServers: string[];
+  name: string;
+  namespace: string;
+  askTimeout: number;
+  discovery: boolean;
+}
+
+/** Checks the options; returns the settings and the client's connection options. */
+export function nodeOptions(
+  options: NatsNodeOptions,
+): { settings: NodeSettings; connection: ConnectionOptions } {
+  const where = "Cannot connect to NATS";
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`${where}: options must be an object, received ${options}`);
+  }
+  const servers = options.servers === undefined
+    ? [DEFAULT_SERVER]
+    : typeof options.servers === "string"
+    ? [options.servers]
+    : [...options.servers];
+  if (servers.length === 0 || servers.some((s) => typeof s !== "string" || s.length === 0)) {
+    throw new TypeError(`${where}: servers must be one or more non-empty URLs`);
+  }
+  const namespace = options.namespace ?? "default";
+  if (!isSubjectPart(namespace)) {
+    throw new TypeError(
+      `${where}: namespace must be letters, digits, "_" and "-" in dot-separated tokens, received ${
+        JSON.stringify(namespace)
+      }`,
+    );
+  }
+  for (const key of ["name", "user", "pass", "token"] as const) text(key, options[key], where);
+  // Credentials in a URL (`nats://user:pass@host`, `nats://token@host`) are
+  // taken out of it: the client gets them as options, and the URL without them.
+  let user = options.user, pass = options.pass, token = options.token;
+  const infos = new Set<string>();
+  for (const server of servers) {
+    const info = server.match(/^(?:[a-z]+:\/\/)?([^@/]*)@/i)?.[1];
+    if (info !== undefined) infos.add(info);
+  }
+  if (infos.size > 1) throw new TypeError(`${where}: the server URLs carry different credentials`);
+  const [info] = infos;
+  if (info !== undefined && user === undefined && token === undefined) {
+    const colon = info.indexOf(":");
+    if (colon >= 0) {
+      user = decodeURIComponent(info.slice(0, colon));
+      pass = decodeURIComponent(info.slice(colon + 1));
+    } else token = decodeURIComponent(info);
+  }
+  if ((user === undefined) !== (pass === undefined)) {
+    throw new TypeError(`${where}: user and pass go together`);
+  }
+  const authenticators: Authenticator[] = [];
+  if (options.creds !== undefined) authenticators.push(credsAuthenticator(bytes(options.creds)));
+  if (options.nkeySeed !== undefined) {
+    authenticators.push(nkeyAuthenticator(bytes(options.nkeySeed)));
+  }
+  const askTimeout = positive("askTimeout", options.askTimeout, DEFAULT_ASK_TIMEOUT, where);
+  const connectTimeout = positive("connectTimeout", options.connectTimeout, 5000, where);
+  const pingInterval = positive("pingInterval", options.pingInterval, 5000, where);
+  const reconnectWait = positive("reconnectWait", options.reconnectWait, 250, where);
+  const maxReconnectAttempts = options.maxReconnectAttempts ?? -1;
+  if (!Number.isInteger(maxReconnectAttempts) || maxReconnectAttempts < -1) {
+    throw new RangeError(
+      `${where}: maxReconnectAttempts must be an integer of at least -1, received ${maxReconnectAttempts}`,
+    );
+  }
+  const name = options.name ?? `troupe-${Deno.pid}`;
+  const connection: ConnectionOptions = {
+    servers: servers.map(redactServer),
+    name,
+    timeout: connectTimeout,
+    pingInterval,
+    maxPingOut: 2,
+    reconnect: true,
+    reconnectTimeWait: reconnectWait,
+    reconnectJitter: Math.min(100, reconnectWait),
+    maxReconnectAttempts,
+    waitOnFirstConnect: false,
+    noAsyncTraces: true,
+    ...(user !== undefined ? { user, pass } : {}),
+    ...(token !== undefined ? { token } : {}),
+    ...(authenticators.length > 0 ? { authenticator: authenticators } : {}),
+    ...(options.tls !== undefined ? { tls: { ...options.tls } } : {}),
+  };
+  return {
+    settings: {
+      displayServers: servers.map(redactServer),
+      name,
+      namespace,
+      askTimeout,
+      discovery: options.discovery ?? true,
+    },
+    connection,
+  };
+}
+
+/** What an exposure keeps of its options. */
+export interface ExposeSettings {
+  queue: string | undefined;
+  maxPayload: number;
+  maxPending: number;
+  askTimeout: number;
+}
+
+/** Checks an exposure's name and options. */
+export function exposeOptions(name: string, options: ExposeOptions): ExposeSettings {
+  const where = `Cannot expose "${name}"`;
+  if (!isSubjectPart(name)) {
+    throw new TypeError(
+      `Cannot expose actor: the name must be letters, digits, "_" and "-" in dot-separated tokens, received ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  if (options.queue !== undefined && !isSubjectPart(options.queue)) {
+    throw new TypeError(`${where}: queue must be a subject-safe name, received ${options.queue}`);
+  }
+  const maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+  if (!Number.isInteger(maxPending) || maxPending < 1) {
+    throw new RangeError(`${where}: maxPending must be a positive integer, received ${maxPending}`);
+  }
+  return {
+    queue: options.queue,
+    maxPayload: positive("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD, where),
+    maxPending,
+    askTimeout: positive("askTimeout", options.askTimeout, DEFAULT_ASK_TIMEOUT, where),
+  };
+}

@@ -1,0 +1,282 @@
+// The wire format over NATS: subjects from a namespace and a name, the
+// headers that carry the message name, kind, id and deadline, JSON bodies,
+// and errors as JSON objects. Written once, for the asking and the serving
+// side; README.md's "Past one machine" documents the same format.
+
+import {
+  ActorCrashedError,
+  ActorError,
+  ActorRestartingError,
+  ActorStoppedError,
+  type CrashReason,
+  FrameTooLargeError,
+  MailboxFullError,
+  MessageNotCloneableError,
+  ProtocolError,
+  type RemoteErrorInfo,
+  UnknownMessageError,
+} from "../../internal/errors.ts";
+import type { PayloadInspector } from "../../internal/payload.ts";
+import { type MsgHdrs, MsgHdrsImpl } from "@nats-io/transport-node";
+import { PLAIN_KIND } from "../../internal/batch.ts";
+
+/** The handler's name. Required on every request. */
+export const MESSAGE_HEADER = "Troupe-Message";
+/** `ask` or `tell`; without it, a request with a reply subject is an ask. */
+export const KIND_HEADER = "Troupe-Kind";
+/** The caller's id of the request, echoed on the reply. */
+export const ID_HEADER = "Troupe-Id";
+/** Milliseconds the caller waits; the serving side stops waiting after it too. */
+export const TIMEOUT_HEADER = "Troupe-Timeout";
+/** `ok` or `error`, on every reply. */
+export const STATUS_HEADER = "Troupe-Status";
+
+/** The first token of every subject Troupe serves on. */
+export const SUBJECT_ROOT = "troupe";
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/** Whether `value` is one or more dot-separated tokens of letters, digits, `_` and `-`. */
+export function isSubjectPart(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= 200 &&
+    value.split(".").every((token) => TOKEN.test(token));
+}
+
+/** The subject a name is served on: `troupe.<namespace>.<name>`. */
+export function subjectOf(namespace: string, name: string): string {
+  return `${SUBJECT_ROOT}.${namespace}.${name}`;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const EMPTY = new Uint8Array(0);
+
+/** Encodes a reply value or a payload as JSON; `undefined` is the empty body. */
+export function encodeValue(value: unknown): Uint8Array {
+  if (value === undefined) return EMPTY;
+  const text = JSON.stringify(value);
+  return text === undefined ? EMPTY : encoder.encode(text);
+}
+
+/**
+ * Encodes a payload a caller sends, refusing what JSON does not carry as it
+ * is (functions, symbols, class instances, `Map`, `Date`, byte arrays).
+ */
+export function encodePayload(
+  inspector: PayloadInspector,
+  payload: unknown,
+  path = "payload",
+): Uint8Array {
+  if (payload === undefined) return EMPTY;
+  inspector.inspect(payload, path);
+  if (inspector.kind !== PLAIN_KIND) {
+    throw new MessageNotCloneableError(
+      path,
+      "not plain JSON data (a Map, Set, Date, byte array, undefined inside, or a shared reference)",
+    );
+  }
+  return encodeValue(payload);
+}
+
+/** Decodes a JSON body; the empty body is `undefined`. Throws on bad UTF-8 or JSON. */
+export function decodeValue(bytes: Uint8Array): unknown {
+  if (bytes.length === 0) return undefined;
+  const text = decoder.decode(bytes);
+  // A reviver makes JSON.parse several times slower: only text that names a
+  // prototype key, or has escapes that could spell one, needs it.
+  return PROTOTYPE_KEY.test(text) ? JSON.parse(text, dropPrototypeKeys) : JSON.parse(text);
+}
+
+const PROTOTYPE_KEY = /__proto__|constructor|prototype|\\/;
+
+function dropPrototypeKeys(key: string, value: unknown): unknown {
+  return key === "__proto__" || key === "constructor" || key === "prototype" ? undefined : value;
+}
+
+/** An error as it travels in a reply's body: `{ "error": WireError }`. */
+export interface WireError {
+  /** The Troupe error class, or `BadRequest`, or the platform's name such as `TimeoutError`. */
+  type: string;
+  message: string;
+  /** ActorError: the handler's error. */
+  remote?: RemoteErrorInfo;
+  actor?: string;
+  messageName?: string;
+  known?: string[];
+  capacity?: number;
+  reason?: string;
+  size?: number;
+  limit?: number;
+  path?: string;
+}
+
+/** A caller's request that broke the wire format (answered, never handled). */
+export class BadRequest extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BadRequest";
+  }
+}
+
+function remoteInfo(error: unknown): RemoteErrorInfo {
+  if (error instanceof Error) {
+    return {
+      name: error.name,
+      message: error.message,
+      ...(error.stack !== undefined ? { stack: error.stack } : {}),
+    };
+  }
+  return { name: "Error", message: String(error) };
+}
+
+/** The wire form of an error the serving side met. */
+export function errorToWire(error: unknown): WireError {
+  if (error instanceof ActorError) {
+    return {
+      type: "ActorError",
+      message: error.message,
+      actor: error.actorId,
+      messageName: error.messageName,
+      remote: error.remote,
+    };
+  }
+  if (error instanceof UnknownMessageError) {
+    return {
+      type: "UnknownMessageError",
+      message: error.message,
+      actor: error.actorId,
+      messageName: error.messageName,
+      known: [...error.known],
+    };
+  }
+  if (error instanceof MailboxFullError) {
+    return {
+      type: "MailboxFullError",
+      message: error.message,
+      actor: error.actorId,
+      capacity: error.capacity,
+    };
+  }
+  if (error instanceof ActorCrashedError) {
+    return {
+      type: "ActorCrashedError",
+      message: error.message,
+      actor: error.actorId,
+      reason: error.reason,
+    };
+  }
+  if (error instanceof ActorStoppedError || error instanceof ActorRestartingError) {
+    return { type: error.name, message: error.message, actor: error.actorId };
+  }
+  if (error instanceof FrameTooLargeError) {
+    return {
+      type: "FrameTooLargeError",
+      message: error.message,
+      size: error.size,
+      limit: error.limit,
+    };
+  }
+  if (error instanceof BadRequest) return { type: "BadRequest", message: error.message };
+  if (error instanceof MessageNotCloneableError) {
+    return { type: "MessageNotCloneableError", message: error.message, path: error.path };
+  }
+  if (error instanceof DOMException && error.name === "TimeoutError") {
+    return { type: "TimeoutError", message: error.message };
+  }
+  const info = remoteInfo(error);
+  return { type: "Error", message: info.message, remote: info };
+}
+
+const str = (value: unknown, fallback: string): string =>
+  typeof value === "string" ? value : fallback;
+const num = (value: unknown): number => typeof value === "number" ? value : 0;
+
+function remoteFrom(value: unknown): RemoteErrorInfo {
+  const info = (typeof value === "object" && value !== null ? value : {}) as Record<
+    string,
+    unknown
+  >;
+  return {
+    name: str(info.name, "Error"),
+    message: str(info.message, ""),
+    ...(typeof info.stack === "string" ? { stack: info.stack } : {}),
+    ...(info.cause !== undefined ? { cause: remoteFrom(info.cause) } : {}),
+  };
+}
+
+/**
+ * Rebuilds the error a reply carried as the local class, so a remote caller
+ * catches what a local one would. `target` names the actor when the reply
+ * does not.
+ */
+export function errorFromWire(value: unknown, target: string, messageName: string): Error {
+  const wire = (typeof value === "object" && value !== null ? value : {}) as Record<
+    string,
+    unknown
+  >;
+  const actor = str(wire.actor, target);
+  const name = str(wire.messageName, messageName);
+  const message = str(wire.message, "");
+  switch (wire.type) {
+    case "ActorError":
+      return new ActorError(actor, name, remoteFrom(wire.remote));
+    case "UnknownMessageError":
+      return new UnknownMessageError(
+        actor,
+        name,
+        Array.isArray(wire.known) ? wire.known.filter((k) => typeof k === "string") : [],
+      );
+    case "MailboxFullError":
+      return new MailboxFullError(actor, num(wire.capacity));
+    case "ActorCrashedError":
+      return new ActorCrashedError(actor, str(wire.reason, "error") as CrashReason);
+    case "ActorStoppedError":
+      return new ActorStoppedError(actor);
+    case "ActorRestartingError":
+      return new ActorRestartingError(actor);
+    case "FrameTooLargeError":
+      return new FrameTooLargeError(num(wire.size), num(wire.limit));
+    case "TimeoutError":
+      return new DOMException(message || "Signal timed out.", "TimeoutError");
+    case "MessageNotCloneableError":
+      return new MessageNotCloneableError(str(wire.path, "reply"), "not plain JSON data", {
+        cause: new Error(message),
+      });
+    case "BadRequest":
+      return new ProtocolError(`Actor "${target}" refused the request: ${message}`);
+    default:
+      return new ActorError(actor, name, remoteFrom(wire.remote ?? { message }));
+  }
+}
+
+/**
+ * Headers encoded once and reused: the client re-encodes a header object on
+ * every publish, and a node sends the same few (message name and deadline,
+ * reply status) over and over.
+ */
+class FrozenHeaders extends MsgHdrsImpl {
+  #bytes: Uint8Array | undefined;
+
+  override encode(): Uint8Array {
+    return this.#bytes ??= super.encode();
+  }
+}
+
+const HEADER_CACHE_LIMIT = 1024;
+
+/** The headers of one (name, value) list, built and encoded once per distinct list. */
+export class HeaderCache {
+  #cache = new Map<string, MsgHdrs>();
+
+  get(pairs: readonly (readonly [string, string])[]): MsgHdrs {
+    const key = pairs.map(([k, v]) => `${k}\u0000${v}`).join("\u0001");
+    let h = this.#cache.get(key);
+    if (h === undefined) {
+      if (this.#cache.size >= HEADER_CACHE_LIMIT) this.#cache.clear();
+      h = new FrozenHeaders();
+      for (const [k, v] of pairs) h.set(k, v);
+      this.#cache.set(key, h);
+    }
+    return h;
+  }
+}

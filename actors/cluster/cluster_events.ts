@@ -1,0 +1,59 @@
+/**
+ * Cluster events: what happened to a node's connection to the broker and to
+ * the names it serves. Read them from `NatsNode.events()`; their counts are
+ * in `NatsNode.stats()`. Server addresses in them carry no credentials.
+ *
+ * @module
+ */
+
+/**
+ * Something that happened to a node's link to NATS:
+ * - `nats-disconnected`: the connection to `server` dropped; asks in flight
+ *   rejected with `ConnectionLostError` (`failedAsks` of them);
+ * - `nats-reconnected`: the client is connected again (to `server`), and the
+ *   node's exposed names are served again;
+ * - `nats-slow-consumer`: the client dropped messages for an exposed name
+ *   that arrived faster than they were read (`pending` waiting);
+ * - `nats-bad-request`: a request broke the wire format (not JSON, no
+ *   message name, too large...); it got an error reply and was not handled;
+ * - `nats-dead-letter`: a remote tell the actor could not take (unknown
+ *   message, full mailbox, stopped actor);
+ * - `nats-error`: the server reported an error (such as a permission violation);
+ * - `nats-closed`: the connection closed for good: by `close()`, or because
+ *   the client gave up reconnecting (then asks and tells reject with
+ *   `ConnectionClosedError`).
+ *
+ * @example Count disconnects
+ * ```ts
+ * import type { ClusterEvent } from "@troupe/troupe/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const events: ClusterEvent[] = [
+ *   { type: "nats-disconnected", server: "127.0.0.1:4222", failedAsks: 0, time: 0 },
+ *   { type: "nats-reconnected", server: "127.0.0.1:4222", time: 1 },
+ * ];
+ * assert.equal(events.filter((e) => e.type === "nats-disconnected").length, 1);
+ * ```
+ */
+export type ClusterEvent =
+  | { type: "nats-disconnected"; server: string; failedAsks: number; time: number }
+  | { type: "nats-reconnected"; server: string; time: number }
+  | { type: "nats-slow-consumer"; name: string; pending: number; time: number }
+  | { type: "nats-bad-request"; name: string; reason: string; time: number }
+  | {
+    type: "nats-dead-letter";
+    name: string;
+    messageName: string;
+    reason: string;
+    time: number;
+  }
+  | { type: "nats-error"; message: string; time: number }
+  | {
+    type: "nats-closed";
+    /** `"closed"` by `close()`, or `"gave up reconnecting"` past `maxReconnectAttempts`. */
+    reason: "closed" | "gave up reconnecting";
+    time: number;
+  };
+
+/** The `type`s of cluster events. */
+export type ClusterEventType = ClusterEvent["type"];

@@ -1,0 +1,408 @@
+/**
+ * `Exposure`: one name a node serves on NATS, and what it has handled.
+ *
+ * @module
+ */
+
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { AskOptions } from "../core/actor_ref.ts";
+import { MailboxFullError } from "../../internal/errors.ts";
+import { PayloadInspector } from "../../internal/payload.ts";
+import { noop, settleWithin } from "../../internal/abort.ts";
+import type { ClusterEvent } from "./cluster_events.ts";
+import type { ExposeSettings } from "./_options.ts";
+import {
+  BadRequest,
+  decodeValue,
+  encodePayload,
+  encodeValue,
+  errorToWire,
+  HeaderCache,
+  ID_HEADER,
+  KIND_HEADER,
+  MESSAGE_HEADER,
+  STATUS_HEADER,
+  TIMEOUT_HEADER,
+} from "./_wire.ts";
+
+/**
+ * What can be exposed: anything with an actor's `tell` and `ask`, such as an
+ * `ActorRef` (a supervised child's ref stays valid across its restarts) or a
+ * `Pool`.
+ */
+export interface Exposable {
+  /** The actor's or pool's id. */
+  readonly id: string;
+  /** Sends a message (`ActorRef.tell`, `Pool.tell`). */
+  tell(name: never, ...payload: never[]): Promise<void>;
+  /** Sends a message and waits for the reply (`ActorRef.ask`, `Pool.ask`). */
+  ask(name: never, ...args: never[]): Promise<unknown>;
+}
+
+const EMPTY = new Uint8Array(0);
+
+interface Untyped {
+  tell(name: string, payload: unknown): Promise<void>;
+  ask(name: string, payload: unknown, options?: AskOptions): Promise<unknown>;
+}
+
+/** Counters of one exposed name, in this process. */
+export interface ExposureStats {
+  /** The exposed name. */
+  name: string;
+  /** The subject it is served on. */
+  subject: string;
+  /** The queue group it joined. */
+  queue: string;
+  /** The id of the actor or pool behind it. */
+  target: string;
+  /** Requests that arrived. */
+  received: number;
+  /** Asks answered with the handler's value. */
+  replied: number;
+  /** Asks answered with an error (the handler threw, unknown name, full mailbox...). */
+  failed: number;
+  /** Tells delivered into the mailbox. */
+  told: number;
+  /** Tells that could not be delivered. */
+  deadLetters: number;
+  /** Requests refused for breaking the wire format. */
+  badRequests: number;
+  /** Requests being handled now. */
+  pending: number;
+  /** Milliseconds spent handling requests, summed (from arrival to reply). */
+  processingMs: number;
+  /** The last error answered or dead-lettered, as `Name: message`. */
+  lastError: string | undefined;
+}
+
+/** What an exposure needs from its node (internal). */
+export interface ExposureKit {
+  nc: NatsConnection;
+  connected(): boolean;
+  emit(event: ClusterEvent): void;
+  forget(exposure: Exposure): void;
+}
+
+/**
+ * One name a node serves: requests on its subject go to the actor or pool
+ * behind it. Made by `NatsNode.expose`.
+ *
+ * Guarantees:
+ * - A request that breaks the wire format (no message name, a body that is
+ *   not JSON, one over `maxPayload`) is answered with an error and never
+ *   reaches the actor.
+ * - The actor's own mailbox rules hold: a full mailbox under `"fail"`
+ *   answers `MailboxFullError`; under `"backpressure"` a request waits for
+ *   room, at most `maxPending` of them at once.
+ * - `close()` stops taking requests, lets those being handled finish (within
+ *   its timeout) and leaves the actor running.
+ *
+ * @example Expose a counter and see it counted
+ * ```ts
+ * import { ActorSystem } from "@troupe/troupe";
+ * import { NatsNode } from "@troupe/troupe/nats";
+ * import type { counter } from "../../examples/actors/counter.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const url = Deno.env.get("TROUPE_NATS_URL");
+ * if (url) {
+ *   await using system = await ActorSystem.start();
+ *   await using node = await NatsNode.connect({ servers: url, namespace: "docs" });
+ *   const ref = await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url));
+ *   await using exposure = await node.expose("counter", ref);
+ *   await node.lookup<typeof counter>("counter").ask("get", undefined, { timeout: 2000 });
+ *   assert.equal(exposure.stats().replied, 1);
+ * }
+ * ```
+ */
+export class Exposure implements AsyncDisposable {
+  /** The exposed name. */
+  readonly name: string;
+  /** The subject it is served on. */
+  readonly subject: string;
+  /** The queue group it joined. */
+  readonly queue: string;
+  #target: Exposable;
+  #settings: ExposeSettings;
+  #kit: ExposureKit;
+  #sub: Subscription;
+  #closing: Promise<void> | undefined;
+  #abort = new AbortController();
+  #inspector = new PayloadInspector();
+  #headers = new HeaderCache();
+  #inflight = new Set<Promise<unknown>>();
+  #counts = { received: 0, replied: 0, failed: 0, told: 0, deadLetters: 0, badRequests: 0 };
+  #processingMs = 0;
+  #lastError: string | undefined;
+
+  /**
+   * Made by `NatsNode.expose`; not constructed directly.
+   *
+   * @param name The exposed name (internal).
+   * @param subject Its subject (internal).
+   * @param target What serves it (internal).
+   * @param settings The checked options (internal).
+   * @param kit The node's end (internal).
+   */
+  constructor(name: string, subject: string, target: never, settings: never, kit: never) {
+    this.name = name;
+    this.subject = subject;
+    this.#target = target as Exposable;
+    this.#settings = settings as ExposeSettings;
+    this.queue = this.#settings.queue ?? subject;
+    this.#kit = kit as ExposureKit;
+    this.#sub = this.#kit.nc.subscribe(this.subject, {
+      queue: this.queue,
+      callback: (error, msg) => {
+        if (error !== null) {
+          this.#kit.emit({ type: "nats-error", message: error.message, time: Date.now() });
+          return;
+        }
+        this.#receive(msg);
+      },
+    });
+  }
+
+  #reply(msg: Msg, id: string | undefined, ok: boolean, body: Uint8Array): void {
+    if (!msg.reply) return;
+    const status: [string, string] = [STATUS_HEADER, ok ? "ok" : "error"];
+    const h = this.#headers.get(id === undefined ? [status] : [status, [ID_HEADER, id]]);
+    try {
+      msg.respond(body, { headers: h });
+    } catch {
+      // The connection is closing or gone: the caller's ask fails on its side.
+    }
+  }
+
+  #replyError(msg: Msg, id: string | undefined, error: unknown): void {
+    this.#lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    let body: Uint8Array;
+    try {
+      body = encodeValue({ error: errorToWire(error) });
+    } catch {
+      body = encodeValue({ error: { type: "Error", message: "the error could not be encoded" } });
+    }
+    this.#reply(msg, id, false, body);
+  }
+
+  #bad(msg: Msg, id: string | undefined, error: Error): void {
+    this.#counts.badRequests++;
+    this.#kit.emit({
+      type: "nats-bad-request",
+      name: this.name,
+      reason: error.message,
+      time: Date.now(),
+    });
+    this.#replyError(msg, id, error);
+  }
+
+  #receive(msg: Msg): void {
+    this.#counts.received++;
+    let h: MsgHdrs | undefined;
+    try {
+      h = msg.headers;
+    } catch {
+      this.#bad(msg, undefined, new BadRequest("the headers do not parse"));
+      return;
+    }
+    const id = h?.get(ID_HEADER) || undefined;
+    if (msg.data.length > this.#settings.maxPayload) {
+      this.#bad(
+        msg,
+        id,
+        new BadRequest(
+          `the body is ${msg.data.length} bytes, the limit is ${this.#settings.maxPayload} bytes`,
+        ),
+      );
+      return;
+    }
+    const messageName = h?.get(MESSAGE_HEADER) ?? "";
+    if (messageName === "") {
+      this.#bad(msg, id, new BadRequest(`the ${MESSAGE_HEADER} header is missing`));
+      return;
+    }
+    const kind = h?.get(KIND_HEADER) || (msg.reply ? "ask" : "tell");
+    if (kind !== "ask" && kind !== "tell") {
+      this.#bad(msg, id, new BadRequest(`${KIND_HEADER} must be ask or tell, received ${kind}`));
+      return;
+    }
+    if (kind === "ask" && !msg.reply) {
+      this.#bad(msg, id, new BadRequest("an ask needs a reply subject"));
+      return;
+    }
+    let timeout = this.#settings.askTimeout;
+    const given = h?.get(TIMEOUT_HEADER);
+    if (given) {
+      const ms = Number(given);
+      if (!Number.isFinite(ms) || ms <= 0) {
+        this.#bad(msg, id, new BadRequest(`${TIMEOUT_HEADER} must be a positive number of ms`));
+        return;
+      }
+      timeout = Math.min(timeout, ms);
+    }
+    let payload: unknown;
+    try {
+      payload = decodeValue(msg.data);
+    } catch (error) {
+      this.#bad(
+        msg,
+        id,
+        new BadRequest(`the body is not JSON: ${error instanceof Error ? error.message : error}`),
+      );
+      return;
+    }
+    if (this.#inflight.size >= this.#settings.maxPending) {
+      const full = new MailboxFullError(this.name, this.#settings.maxPending);
+      if (kind === "ask") {
+        this.#counts.failed++;
+        this.#replyError(msg, id, full);
+      } else this.#deadLetter(messageName, full, msg, id);
+      return;
+    }
+    const target = this.#target as unknown as Untyped;
+    const started = performance.now();
+    let work: Promise<unknown>;
+    try {
+      work = kind === "ask"
+        ? target.ask(messageName, payload, { timeout, signal: this.#abort.signal })
+        : target.tell(messageName, payload);
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    // One `then` with both callbacks, each giving the slot back: a
+    // `finally` would cost every request one more promise.
+    const done = () => {
+      this.#processingMs += performance.now() - started;
+      this.#inflight.delete(settled);
+    };
+    const settled: Promise<void> = work.then(
+      (value) => {
+        done();
+        if (kind === "tell") {
+          this.#counts.told++;
+          this.#reply(msg, id, true, EMPTY);
+          return;
+        }
+        let body: Uint8Array;
+        try {
+          body = encodePayload(this.#inspector, value, "reply");
+        } catch (error) {
+          this.#counts.failed++;
+          this.#replyError(msg, id, error);
+          return;
+        }
+        this.#counts.replied++;
+        this.#reply(msg, id, true, body);
+      },
+      (error) => {
+        done();
+        if (kind === "ask") {
+          this.#counts.failed++;
+          this.#replyError(msg, id, error);
+        } else this.#deadLetter(messageName, error, msg, id);
+      },
+    );
+    this.#inflight.add(settled);
+  }
+
+  #deadLetter(messageName: string, error: unknown, msg: Msg, id: string | undefined): void {
+    this.#counts.deadLetters++;
+    this.#kit.emit({
+      type: "nats-dead-letter",
+      name: this.name,
+      messageName,
+      reason: error instanceof Error ? error.message : String(error),
+      time: Date.now(),
+    });
+    this.#replyError(msg, id, error);
+  }
+
+  /**
+   * A snapshot of this exposure's counters.
+   *
+   * @example
+   * ```ts
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   await using system = await ActorSystem.start();
+   *   await using node = await NatsNode.connect({ servers: url });
+   *   const ref = await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url));
+   *   const exposure = await node.expose("counter", ref);
+   *   assert.equal(exposure.stats().received, 0);
+   * }
+   * ```
+   *
+   * @returns The counters now.
+   */
+  stats(): ExposureStats {
+    return {
+      name: this.name,
+      subject: this.subject,
+      queue: this.queue,
+      target: this.#target.id,
+      ...this.#counts,
+      pending: this.#inflight.size,
+      processingMs: this.#processingMs,
+      lastError: this.#lastError,
+    };
+  }
+
+  /**
+   * Stops serving the name: unsubscribes (other processes in the queue group
+   * take its traffic), waits up to `timeout` for requests being handled, then
+   * aborts the asks left (their callers get an error reply). The actor
+   * behind it keeps running.
+   *
+   * @example
+   * ```ts
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   await using system = await ActorSystem.start();
+   *   await using node = await NatsNode.connect({ servers: url });
+   *   const ref = await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url));
+   *   const exposure = await node.expose("counter", ref);
+   *   await exposure.close();
+   *   assert.equal(ref.stats().state, "running");
+   * }
+   * ```
+   *
+   * @param options Milliseconds to wait for requests being handled (default 5000).
+   * @returns Once the name is no longer served here.
+   */
+  close(options: { timeout?: number } = {}): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#kit.forget(this);
+      const timeout = options.timeout ?? 5000;
+      // Draining needs the server; while disconnected the subscription is dropped.
+      const sub = this.#sub;
+      const drained = this.#kit.connected() && await settleWithin(sub.drain(), timeout);
+      if (!drained) {
+        try {
+          sub.unsubscribe();
+        } catch {
+          // The connection closed first: the subscription went with it.
+        }
+      }
+      const all = Promise.all([...this.#inflight]);
+      if (!await settleWithin(all, timeout)) {
+        this.#abort.abort(new DOMException("The exposure closed.", "AbortError"));
+        await all.catch(noop);
+      }
+    })();
+    return this.#closing;
+  }
+
+  /** Closes the exposure (see {@linkcode Exposure.close}). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,521 @@
+/**
+ * `NatsNode`: one process's connection to a NATS broker, through which it
+ * exposes local actors under names and looks up the names other processes
+ * expose.
+ *
+ * @module
+ */
+
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { AskOptions } from "../core/actor_ref.ts";
+import { EventHub } from "../core/event_hub.ts";
+import { abortable, noop, settleWithin } from "../../internal/abort.ts";
+import { AuthenticationError, BrokerUnavailableError } from "../../internal/errors.ts";
+import { PayloadInspector } from "../../internal/payload.ts";
+import type { ClusterEvent } from "./cluster_events.ts";
+import { type Exposable, Exposure, type ExposureKit, type ExposureStats } from "./exposure.ts";
+import type { ExposeOptions, NatsNodeOptions } from "./nats_options.ts";
+import { type ActorOf, RemoteRef } from "./remote_ref.ts";
+import { Asks } from "./_asks.ts";
+import { connectNats } from "./_connect.ts";
+import { Discovery } from "./_discovery.ts";
+import { exposeOptions, nodeOptions, type NodeSettings, redactServer } from "./_options.ts";
+import { encodePayload, isSubjectPart, subjectOf } from "./_wire.ts";
+
+/** Counters of a node. Server addresses carry no credentials. */
+export interface NatsNodeStats {
+  /** The connection's name. */
+  name: string;
+  /** The node's id as a service instance (in `$SRV` answers). */
+  id: string;
+  /** The app's namespace. */
+  namespace: string;
+  /** The configured servers. */
+  servers: string[];
+  /** The server connected to now, or `undefined` while disconnected. */
+  server: string | undefined;
+  /** Whether the client is connected now. */
+  connected: boolean;
+  /** Asks sent so far. */
+  asks: number;
+  /** Tells sent so far. */
+  tells: number;
+  /** Asks waiting for their reply now. */
+  pendingAsks: number;
+  /** Times the connection dropped. */
+  disconnects: number;
+  /** Times it came back. */
+  reconnects: number;
+  /** Cluster events so far, by type. */
+  events: Record<string, number>;
+  /** One record per exposed name. */
+  exposed: ExposureStats[];
+}
+
+/** Options of {@linkcode NatsNode.close}. */
+export interface NatsCloseOptions {
+  /**
+   * Milliseconds to wait for requests being served and asks in flight;
+   * after it, exposures abort what they still handle and asks left reject
+   * with `ConnectionClosedError`. Default 5000.
+   */
+  timeout?: number;
+}
+
+/**
+ * A process's link to NATS: expose local actors under names, look up names
+ * exposed anywhere on the broker. Subjects are `troupe.<namespace>.<name>`;
+ * the processes that expose one name form one queue group, so NATS spreads
+ * its messages over them (a pool across machines).
+ *
+ * Guarantees:
+ * - Core NATS delivery: at most once, in order from one sender to one
+ *   serving process; nothing is retried.
+ * - No ask waits forever: each has a deadline (its own or `askTimeout`),
+ *   and asks in flight when the connection drops reject at once with
+ *   `ConnectionLostError`. The client reconnects by itself and the node's
+ *   names are served again; `events()` reports both.
+ * - Credentials are handed to the client only: they appear in no error,
+ *   event, `stats()`, `toString()` or JSON.
+ * - `close()` (and `await using`) stops serving, waits for what is in
+ *   flight within its timeout, then drains the connection. Local actors are
+ *   left running: they belong to their system.
+ *
+ * @example Expose an actor and call it by name
+ * ```ts
+ * import { ActorSystem } from "@troupe/troupe";
+ * import { NatsNode } from "@troupe/troupe/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const url = Deno.env.get("TROUPE_NATS_URL"); // a nats-server to try it on
+ * if (url) {
+ *   await using system = await ActorSystem.start();
+ *   await using node = await NatsNode.connect({ servers: url, namespace: "shop" });
+ *   const counter = await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url));
+ *   await node.expose("counter", counter);
+ *   const remote = node.lookup<typeof import("../../examples/actors/counter.ts")>("counter");
+ *   await remote.ask("inc", 5, { timeout: 2000 });
+ *   assert.equal(await remote.ask("get"), 5);
+ * }
+ * ```
+ */
+export class NatsNode implements AsyncDisposable {
+  #nc: NatsConnection;
+  #settings: NodeSettings;
+  #asks: Asks;
+  #events = new EventHub<ClusterEvent>();
+  #exposures = new Map<string, Exposure>();
+  #inspector = new PayloadInspector();
+  #watching: Promise<void>;
+  #connected = true;
+  #disconnects = 0;
+  #reconnects = 0;
+  #closing: Promise<void> | undefined;
+  #kit: ExposureKit;
+  #targets = new Map<Exposure, Exposable>();
+  #discovery: Discovery | undefined;
+  #id = crypto.randomUUID().replaceAll("-", "").slice(0, 22).toUpperCase();
+
+  private constructor(nc: NatsConnection, settings: NodeSettings) {
+    this.#nc = nc;
+    this.#settings = settings;
+    this.#asks = new Asks(nc);
+    this.#kit = {
+      nc,
+      connected: () => this.#connected,
+      emit: (event) => this.#events.emit(event),
+      forget: (exposure) => {
+        if (this.#exposures.get(exposure.name) === exposure) this.#exposures.delete(exposure.name);
+        this.#targets.delete(exposure);
+      },
+    };
+    if (settings.discovery) {
+      let host = "";
+      try {
+        host = Deno.hostname();
+      } catch {
+        // No --allow-sys: the host stays unnamed.
+      }
+      this.#discovery = new Discovery(nc, {
+        name: `troupe-${settings.namespace.replaceAll(".", "-")}`,
+        id: this.#id,
+        metadata: {
+          namespace: settings.namespace,
+          connection: settings.name,
+          host,
+          pid: `${Deno.pid}`,
+        },
+        started: new Date().toISOString(),
+        exposed: () =>
+          [...this.#exposures.values()].map((exposure) => ({
+            stats: exposure.stats(),
+            target: this.#targets.get(exposure),
+          })),
+      });
+    }
+    this.#watching = this.#watch();
+  }
+
+  /**
+   * Connects to NATS. The first connect fails fast when no server answers;
+   * after that the client reconnects by itself for as long as
+   * `maxReconnectAttempts` allows.
+   *
+   * @example
+   * ```ts
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   await using node = await NatsNode.connect({ servers: url, name: "billing-1" });
+   *   assert.equal(node.stats().connected, true);
+   * }
+   * ```
+   *
+   * @param options Servers, connection name, namespace, credentials, deadlines.
+   * @returns The connected node.
+   * @throws {TypeError} When an option is invalid.
+   * @throws {AuthenticationError} When the server refuses the credentials.
+   * @throws {BrokerUnavailableError} When no server could be reached.
+   */
+  static async connect(options: NatsNodeOptions = {}): Promise<NatsNode> {
+    const { settings, connection } = nodeOptions(options);
+    options.signal?.throwIfAborted();
+    const connecting = connectNats(connection);
+    let nc: NatsConnection;
+    try {
+      nc = await abortable(connecting, options.signal);
+    } catch (error) {
+      if (options.signal?.aborted && error === options.signal.reason) {
+        connecting.then((late) => late.close(), () => {});
+        throw error;
+      }
+      const name = error instanceof Error ? error.name : "";
+      const message = error instanceof Error ? error.message : String(error);
+      if (name === "AuthorizationError" || /authoriz|authentic/i.test(message)) {
+        throw new AuthenticationError(
+          `Cannot connect to the broker at ${
+            settings.displayServers.join(", ")
+          }: the server refused the credentials`,
+          { cause: error },
+        );
+      }
+      throw new BrokerUnavailableError(settings.displayServers, { cause: error });
+    }
+    return new NatsNode(nc, settings);
+  }
+
+  async #watch(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      const time = Date.now();
+      switch (status.type) {
+        case "disconnect": {
+          this.#connected = false;
+          this.#asks.connected = false;
+          this.#disconnects++;
+          const failedAsks = this.#asks.failAll();
+          this.#events.emit({
+            type: "nats-disconnected",
+            server: redactServer(status.server),
+            failedAsks,
+            time,
+          });
+          break;
+        }
+        case "reconnect":
+          this.#connected = true;
+          this.#asks.connected = true;
+          this.#reconnects++;
+          // The client has resent its subscriptions; a round trip makes sure
+          // the server holds them, so the event means "served again".
+          await this.#nc.flush().catch(noop);
+          this.#events.emit({
+            type: "nats-reconnected",
+            server: redactServer(status.server),
+            time,
+          });
+          break;
+        case "slowConsumer": {
+          const subject = status.sub.getSubject();
+          const exposure = [...this.#exposures.values()].find((e) => e.subject === subject);
+          this.#events.emit({
+            type: "nats-slow-consumer",
+            name: exposure?.name ?? subject,
+            pending: status.pending,
+            time,
+          });
+          break;
+        }
+        case "error":
+          this.#events.emit({ type: "nats-error", message: status.error.message, time });
+          break;
+      }
+    }
+    if (this.#closing === undefined) {
+      // The client closed by itself: it gave up reconnecting
+      // (`maxReconnectAttempts`). The node is closed for good.
+      this.#connected = false;
+      this.#asks.close();
+      this.#discovery?.close();
+      this.#events.emit({ type: "nats-closed", reason: "gave up reconnecting", time: Date.now() });
+    }
+  }
+
+  /** The app's namespace. */
+  get namespace(): string {
+    return this.#settings.namespace;
+  }
+
+  /**
+   * Serves a local actor (an `ActorRef`, a supervised child's ref, or a
+   * `Pool`) under `name`, on the subject `troupe.<namespace>.<name>`.
+   * Several processes exposing one name share its traffic (one queue group).
+   * Resolves once the server registered the subscription, so a lookup made
+   * after it finds the name.
+   *
+   * @example A pool across processes
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   await using system = await ActorSystem.start();
+   *   await using node = await NatsNode.connect({ servers: url });
+   *   const pool = await system.pool(
+   *     new URL("../../examples/actors/word_count.ts", import.meta.url),
+   *     { size: 2, args: { minLength: 1 } },
+   *   );
+   *   const exposure = await node.expose("words", pool, { maxPending: 256 });
+   *   assert.equal(exposure.subject, "troupe.default.words");
+   *   await pool.close();
+   * }
+   * ```
+   *
+   * @param name Letters, digits, `_` and `-`, in dot-separated tokens.
+   * @param target The actor or pool that handles the messages.
+   * @param options The queue group, payload limit, pending bound, ask bound.
+   * @returns The exposure; close it to stop serving the name.
+   * @throws {TypeError} When the name or an option is invalid, or the name is exposed already.
+   */
+  async expose(name: string, target: Exposable, options: ExposeOptions = {}): Promise<Exposure> {
+    const settings = exposeOptions(name, options);
+    if (this.#closing) throw new TypeError(`Cannot expose "${name}": the node is closed`);
+    if (this.#exposures.has(name)) {
+      throw new TypeError(`Cannot expose "${name}": this node exposes that name already`);
+    }
+    if (typeof target?.ask !== "function" || typeof target?.tell !== "function") {
+      throw new TypeError(`Cannot expose "${name}": the target must be an ActorRef or a Pool`);
+    }
+    const exposure = new Exposure(
+      name,
+      subjectOf(this.#settings.namespace, name),
+      target as never,
+      settings as never,
+      this.#kit as never,
+    );
+    this.#exposures.set(name, exposure);
+    this.#targets.set(exposure, target);
+    await this.#nc.flush();
+    return exposure;
+  }
+
+  /**
+   * A typed ref on the actor exposed under `name` in this node's namespace,
+   * wherever it runs. Name the actor module's type for compile-time checks:
+   * `lookup<typeof import("./counter.ts")>("counter")`, or the definition's,
+   * `lookup<typeof counter>("counter")`. Nothing is sent until it is used;
+   * an ask when nobody serves the name rejects with `NoRespondersError`.
+   *
+   * @example
+   * ```ts
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   await using node = await NatsNode.connect({ servers: url, namespace: "shop" });
+   *   const ref = node.lookup<typeof import("../../examples/actors/counter.ts")>("counter");
+   *   assert.equal(ref.subject, "troupe.shop.counter");
+   * }
+   * ```
+   *
+   * @param name The exposed name.
+   * @returns The typed remote ref.
+   * @throws {TypeError} When the name is not a valid name.
+   */
+  lookup<M>(name: string): RemoteRef<ActorOf<M>> {
+    if (!isSubjectPart(name)) {
+      throw new TypeError(
+        `Cannot look up actor: the name must be letters, digits, "_" and "-" in dot-separated tokens, received ${
+          JSON.stringify(name)
+        }`,
+      );
+    }
+    const subject = subjectOf(this.#settings.namespace, name);
+    const asks = this.#asks;
+    const inspector = this.#inspector;
+    const askTimeout = this.#settings.askTimeout;
+    const link = {
+      name,
+      subject,
+      tell(messageName: string, payload: unknown): Promise<void> {
+        try {
+          asks.tell(name, subject, messageName, encodePayload(inspector, payload));
+          return Promise.resolve();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+      ask(messageName: string, payload: unknown, options: AskOptions | undefined) {
+        try {
+          return asks.ask(
+            name,
+            subject,
+            messageName,
+            encodePayload(inspector, payload),
+            options?.timeout ?? askTimeout,
+            options?.signal,
+          );
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+    };
+    return new RemoteRef<ActorOf<M>>(link as never);
+  }
+
+  /**
+   * The cluster events from now on: disconnects (with how many asks they
+   * failed), reconnects, bad requests, dead letters, server errors. Ends
+   * when the signal aborts or the node closes.
+   *
+   * @example
+   * ```ts
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   const node = await NatsNode.connect({ servers: url });
+   *   const events = node.events();
+   *   await node.close();
+   *   assert.equal((await events.next()).value?.type, "nats-closed");
+   * }
+   * ```
+   *
+   * @param options A signal that ends the iteration.
+   * @returns The events, in the order they happened.
+   */
+  events(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ClusterEvent> {
+    return this.#events.subscribe(options.signal);
+  }
+
+  /**
+   * Counters of the node and of each name it exposes.
+   *
+   * @example
+   * ```ts
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   await using node = await NatsNode.connect({ servers: url, namespace: "shop" });
+   *   assert.equal(node.stats().namespace, "shop");
+   * }
+   * ```
+   *
+   * @returns The counters now.
+   */
+  stats(): NatsNodeStats {
+    return {
+      name: this.#settings.name,
+      id: this.#id,
+      namespace: this.#settings.namespace,
+      servers: [...this.#settings.displayServers],
+      server: this.#connected && !this.#nc.isClosed()
+        ? redactServer(this.#nc.getServer())
+        : undefined,
+      connected: this.#connected && !this.#nc.isClosed(),
+      asks: this.#asks.sent,
+      tells: this.#asks.told,
+      pendingAsks: this.#asks.pending,
+      disconnects: this.#disconnects,
+      reconnects: this.#reconnects,
+      events: { ...this.#events.counts },
+      exposed: [...this.#exposures.values()].map((e) => e.stats()),
+    };
+  }
+
+  /**
+   * Stops serving every exposed name, waits (within `timeout`) for the
+   * requests being served and the asks in flight, then drains and closes
+   * the connection. Calling it again returns the same promise.
+   *
+   * @example
+   * ```ts
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   const node = await NatsNode.connect({ servers: url });
+   *   await node.close({ timeout: 1000 });
+   *   assert.equal(node.stats().connected, false);
+   * }
+   * ```
+   *
+   * @param options How long to wait for what is in flight.
+   * @returns Once the connection is closed.
+   */
+  close(options: NatsCloseOptions = {}): Promise<void> {
+    this.#closing ??= (async () => {
+      const timeout = options.timeout ?? 5000;
+      await Promise.all([...this.#exposures.values()].map((e) => e.close({ timeout })));
+      await settleWithin(this.#asks.idle(), timeout);
+      this.#asks.close();
+      this.#discovery?.close();
+      // Draining needs the server; while disconnected (or past the timeout)
+      // the connection is closed without it.
+      const drained = this.#connected &&
+        await settleWithin(this.#nc.drain().catch(() => this.#nc.close()), timeout);
+      if (!drained) await this.#nc.close().catch(() => {});
+      await this.#nc.closed();
+      await this.#watching;
+      this.#connected = false;
+      if (this.#events.counts["nats-closed"] === undefined) {
+        this.#events.emit({ type: "nats-closed", reason: "closed", time: Date.now() });
+      }
+      this.#events.close();
+    })();
+    return this.#closing;
+  }
+
+  /** The connection's name, namespace and servers (no credentials). */
+  toString(): string {
+    return `NatsNode(${this.#settings.name} in ${this.#settings.namespace} at ${
+      this.#settings.displayServers.join(", ")
+    })`;
+  }
+
+  /**
+   * The node as JSON: name, namespace, servers (no credentials).
+   *
+   * @returns A plain object.
+   */
+  toJSON(): { name: string; namespace: string; servers: string[] } {
+    return {
+      name: this.#settings.name,
+      namespace: this.#settings.namespace,
+      servers: [...this.#settings.displayServers],
+    };
+  }
+
+  /** Closes the node (see {@linkcode NatsNode.close}). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The options of a NATS node (`NatsNode.connect`) and of the names it
+ * exposes (`NatsNode.expose`).
+ *
+ * @module
+ */
+
+/**
+ * TLS settings, passed through to the NATS client as they are. Give either
+ * file paths or PEM text.
+ */
+export interface NatsTlsOptions {
+  /** The client certificate's file. */
+  certFile?: string;
+  /** The client certificate, PEM. */
+  cert?: string;
+  /** The client key's file. */
+  keyFile?: string;
+  /** The client key, PEM. */
+  key?: string;
+  /** The certificate authority's file. */
+  caFile?: string;
+  /** The certificate authority, PEM. */
+  ca?: string;
+  /** Start TLS before the server's first message (servers with `handshake_first`). */
+  handshakeFirst?: boolean;
+}
+
+/**
+ * Options of `NatsNode.connect`. Credentials (`user`/`pass`, `token`,
+ * `creds`, `nkeySeed`, TLS keys, and any in server URLs) are handed to the
+ * client and never appear in errors, events, `stats()`, `toString()` or JSON.
+ */
+export interface NatsNodeOptions {
+  /** Server URLs, such as `"nats://10.0.0.5:4222"`. Default `"nats://127.0.0.1:4222"`. */
+  servers?: string | readonly string[];
+  /** The connection's name, as the server's monitoring shows it. Default `troupe-<pid>`. */
+  name?: string;
+  /**
+   * The app's namespace: names are served on `troupe.<namespace>.<name>`,
+   * so apps on one broker do not see each other's names. Letters, digits,
+   * `_` and `-`, in dot-separated tokens. Default `"default"`.
+   */
+  namespace?: string;
+  /** User name, with `pass`. */
+  user?: string;
+  /** Password, with `user`. */
+  pass?: string;
+  /** A token the server expects. */
+  token?: string;
+  /** The contents of a `.creds` file (user JWT and nkey seed), as text or bytes. */
+  creds?: string | Uint8Array;
+  /** An nkey seed (`SU...`), as text or bytes, for nkey authentication. */
+  nkeySeed?: string | Uint8Array;
+  /** TLS settings; setting them requires TLS. */
+  tls?: NatsTlsOptions;
+  /**
+   * The deadline of an ask that gives none, in milliseconds: a remote actor's
+   * process can die without a word, so no remote ask waits forever. Default 30000.
+   */
+  askTimeout?: number;
+  /** Milliseconds the first connect may take. Default 5000. */
+  connectTimeout?: number;
+  /**
+   * Milliseconds between the client's pings; two unanswered pings count as
+   * a lost connection (a silent network is found within about three
+   * intervals). Default 5000.
+   */
+  pingInterval?: number;
+  /** Milliseconds between reconnect attempts. Default 250. */
+  reconnectWait?: number;
+  /** Reconnect attempts before giving up; -1 (the default) tries forever. */
+  maxReconnectAttempts?: number;
+  /**
+   * Answer the NATS services protocol (`$SRV.PING`, `$SRV.INFO`,
+   * `$SRV.STATS`) as service `troupe-<namespace>`, one endpoint per exposed
+   * name, so `nats micro ls` and other NATS tooling list the node. Default true.
+   */
+  discovery?: boolean;
+  /** Abandons the first connect. */
+  signal?: AbortSignal;
+}
+
+/** Options of `NatsNode.expose`. */
+export interface ExposeOptions {
+  /**
+   * The NATS queue group. Processes that expose one name with the same group
+   * share its messages, each message going to one of them. Default: the
+   * subject, so every process exposing a name joins one group.
+   */
+  queue?: string;
+  /**
+   * The largest request body taken, in bytes; a larger one gets a
+   * `FrameTooLargeError` reply. Default 1 MiB (NATS's own default limit).
+   */
+  maxPayload?: number;
+  /**
+   * Requests the exposure handles at once (asks waiting for their reply,
+   * tells waiting for mailbox room). Past it, an ask is answered with
+   * `MailboxFullError` and a tell is dropped as a dead letter. Default 1024.
+   */
+  maxPending?: number;
+  /**
+   * The longest a remote ask may wait for the local actor, in milliseconds;
+   * a caller's own deadline (the `Troupe-Timeout` header) shortens it.
+   * Default 30000.
+   */
+  askTimeout?: number;
+}

@@ -1,0 +1,259 @@
+/**
+ * Actors over NATS (issue 18) against raw nats.js on the same kind of server, in the same run.
+ * Every run starts its own `nats-server` on a loopback port (as the tests do) and stops it in
+ * `finally`; without an installed `nats-server` these cases are skipped with a note.
+ *
+ * - `baseline.nats.rtt.{p50,p99}`: sequential `nc.request()` of the small message (JSON) to a
+ *   raw responder on a second connection that sends the bytes back.
+ * - `ask.nats.{p50,p99}`: sequential `RemoteRef.ask("echo", msg)` through a second node to the
+ *   bench echo actor (a worker actor) it exposes: headers, JSON both ways, the actor's own
+ *   mailbox round trip included.
+ * - `baseline.nats.pub.small`: raw publishes of the small message to a subscriber on a second
+ *   connection; every 1000th is a request the subscriber answers, so the publisher never runs
+ *   more than 1000 ahead (as the other byte baselines ack every 1000).
+ * - `tell.nats.small`: `RemoteRef.tell("take", msg)` to the exposed sink actor, with an
+ *   `ask("count")` every 1000 (which also proves every tell was handled).
+ *
+ * @module
+ */
+
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { ActorSystem } from "../mod.ts";
+import { NatsNode } from "../actors/cluster/mod.ts";
+import { natsServerPath, startNatsServer, type TestNatsServer } from "../tests/nats/_server.ts";
+import type { BenchCase } from "./_harness.ts";
+import type { echo } from "./actors/echo.ts";
+import type { sink } from "./actors/sink.ts";
+import { ACK_EVERY, latencyFigures, OP_ECHO, smallMessage } from "./baselines/_util.ts";
+
+const SINK = new URL("./actors/sink.ts", import.meta.url);
+const ECHO = new URL("./actors/echo.ts", import.meta.url);
+
+function counts(quick: boolean) {
+  return quick
+    ? { total: 20_000, warmup: 2_000, rounds: 1_000, rttWarmup: 200 }
+    : { total: 100_000, warmup: 10_000, rounds: 5_000, rttWarmup: 1_000 };
+}
+
+function prepare(): Promise<string | undefined> {
+  try {
+    natsServerPath();
+    return Promise.resolve(undefined);
+  } catch (error) {
+    return Promise.resolve(error instanceof Error ? error.message : String(error));
+  }
+}
+
+async function withServer<T>(
+  signal: AbortSignal,
+  body: (server: TestNatsServer) => Promise<T>,
+): Promise<T> {
+  const server = await startNatsServer();
+  try {
+    signal.throwIfAborted();
+    return await body(server);
+  } finally {
+    await server[Symbol.asyncDispose]();
+  }
+}
+
+const encoder = new TextEncoder();
+const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
+
+async function rawPair<T>(
+  url: string,
+  body: (a: NatsConnection, b: NatsConnection) => Promise<T>,
+): Promise<T> {
+  const a = await connect({ servers: url, noAsyncTraces: true });
+  const b = await connect({ servers: url, noAsyncTraces: true });
+  try {
+    return await body(a, b);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+async function troupePair<T>(
+  url: string,
+  body: (system: ActorSystem, serving: NatsNode, asking: NatsNode) => Promise<T>,
+): Promise<T> {
+  const system = await ActorSystem.start();
+  try {
+    const serving = await NatsNode.connect({ servers: url, namespace: "bench" });
+    try {
+      const asking = await NatsNode.connect({ servers: url, namespace: "bench" });
+      try {
+        return await body(system, serving, asking);
+      } finally {
+        await asking.close({ timeout: 1000 });
+      }
+    } finally {
+      await serving.close({ timeout: 1000 });
+    }
+  } finally {
+    await system.shutdown({ timeout: 2000 });
+  }
+}
+
+/** Times `rounds` sequential round trips after `warmup` untimed ones, in microseconds. */
+async function roundTrips(
+  prefix: string,
+  rounds: number,
+  warmup: number,
+  signal: AbortSignal,
+  once: (i: number) => Promise<unknown>,
+): Promise<Record<string, number>> {
+  for (let i = 0; i < warmup; i++) await once(i);
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    signal.throwIfAborted();
+    const start = performance.now();
+    await once(i);
+    samples.push((performance.now() - start) * 1000);
+  }
+  return latencyFigures(prefix, samples);
+}
+
+/** Sends `total` one-way messages after `warmup`, a round trip every ACK_EVERY; msg/s. */
+async function stream(
+  total: number,
+  warmup: number,
+  signal: AbortSignal,
+  send: (i: number) => Promise<void> | void,
+  ack: () => Promise<unknown>,
+): Promise<number> {
+  const burst = async (count: number, from: number) => {
+    for (let i = 0; i < count; i++) {
+      if ((i + 1) % ACK_EVERY === 0) {
+        signal.throwIfAborted();
+        await ack();
+      } else await send(from + i);
+    }
+    await ack();
+  };
+  await burst(warmup, 0);
+  const start = performance.now();
+  await burst(total, warmup);
+  return total / ((performance.now() - start) / 1000);
+}
+
+/** NATS cases and their raw baselines. */
+export const natsCases: BenchCase[] = [
+  {
+    id: "baseline.nats.rtt",
+    group: "baseline",
+    unit: "us",
+    figures: { "baseline.nats.rtt.p50": {}, "baseline.nats.rtt.p99": {} },
+    prepare,
+    run({ quick, signal }) {
+      const { rounds, rttWarmup } = counts(quick);
+      return withServer(signal, (server) =>
+        rawPair(server.url, async (a, b) => {
+          b.subscribe("bench.echo", {
+            callback: (_error, msg) => {
+              msg.respond(msg.data);
+            },
+          });
+          await b.flush();
+          return roundTrips(
+            "baseline.nats.rtt",
+            rounds,
+            rttWarmup,
+            signal,
+            (i) => a.request("bench.echo", encode(smallMessage(i, OP_ECHO)), { timeout: 5000 }),
+          );
+        }));
+    },
+  },
+  {
+    id: "ask.nats",
+    group: "nats",
+    unit: "us",
+    figures: {
+      "ask.nats.p50": { baseline: "baseline.nats.rtt.p50", target: 1.2 },
+      "ask.nats.p99": {},
+    },
+    prepare,
+    run({ quick, signal }) {
+      const { rounds, rttWarmup } = counts(quick);
+      return withServer(
+        signal,
+        (server) =>
+          troupePair(server.url, async (system, serving, asking) => {
+            await serving.expose("echo", await system.spawn<typeof echo>(ECHO));
+            const remote = asking.lookup<typeof echo>("echo");
+            return roundTrips(
+              "ask.nats",
+              rounds,
+              rttWarmup,
+              signal,
+              (i) => remote.ask("echo", smallMessage(i, OP_ECHO), { timeout: 5000 }),
+            );
+          }),
+      );
+    },
+  },
+  {
+    id: "baseline.nats.pub.small",
+    group: "baseline",
+    unit: "msg/s",
+    prepare,
+    run({ quick, signal }) {
+      const { total, warmup } = counts(quick);
+      return withServer(signal, (server) =>
+        rawPair(server.url, async (a, b) => {
+          let received = 0;
+          b.subscribe("bench.sink", {
+            callback: (_error, msg) => {
+              received++;
+              if (msg.reply) msg.respond(encode(received));
+            },
+          });
+          await b.flush();
+          return stream(
+            total,
+            warmup,
+            signal,
+            (i) => a.publish("bench.sink", encode(smallMessage(i))),
+            () => a.request("bench.sink", encode(smallMessage(0)), { timeout: 5000 }),
+          );
+        }));
+    },
+  },
+  {
+    id: "tell.nats.small",
+    group: "nats",
+    unit: "msg/s",
+    baseline: "baseline.nats.pub.small",
+    target: 0.8,
+    prepare,
+    run({ quick, signal }) {
+      const { total, warmup } = counts(quick);
+      return withServer(
+        signal,
+        (server) =>
+          troupePair(server.url, async (system, serving, asking) => {
+            await serving.expose("sink", await system.spawn<typeof sink>(SINK));
+            const remote = asking.lookup<typeof sink>("sink");
+            let told = 0;
+            const rate = await stream(
+              total,
+              warmup,
+              signal,
+              (i) => {
+                told++;
+                return remote.tell("take", smallMessage(i));
+              },
+              () => remote.ask("count", undefined, { timeout: 5000 }),
+            );
+            const handled = await remote.ask("count", undefined, { timeout: 5000 });
+            if (handled !== told) {
+              throw new Error(`Cannot trust the run: the sink took ${handled} of ${told} tells`);
+            }
+            return rate;
+          }),
+      );
+    },
+  },
+];
