@@ -11,6 +11,16 @@ import { checkCodec } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes } from "../framing/framing.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./_handshake.ts";
 
+/**
+ * How long a frame may take from its first byte to its last by default, in
+ * milliseconds, before the 64 KiB/s allowance (`frameTimeout`). As generous
+ * as the handshake's: on a loaded 2-core machine a busy sender's event loop
+ * stalled for more than 2 s, and a sender stalled in the middle of writing a
+ * large frame must not cost its connection. An idle connection (between
+ * frames) has no deadline.
+ */
+export const DEFAULT_FRAME_TIMEOUT_MS = 10_000;
+
 /** The default TCP hostname: loopback only. */
 const DEFAULT_HOSTNAME = "127.0.0.1";
 
@@ -28,6 +38,15 @@ export interface SocketOptions {
   maxFrameBytes?: number;
   /** Milliseconds the handshake may take before the connection is dropped; defaults to 10000. */
   handshakeTimeout?: number;
+  /**
+   * The per-frame read deadline after the handshake, in milliseconds; defaults
+   * to 10000. A frame must arrive whole within this time of its first byte,
+   * plus one second for every 64 KiB of it that arrived (so a large frame that
+   * keeps coming at 64 KiB/s or more is never cut off). A late frame fails
+   * `receive()` with `ProtocolError` and closes the connection. An idle
+   * connection, between frames, has no deadline.
+   */
+  frameTimeout?: number;
 }
 
 /** A connection a server dropped during the handshake. */
@@ -141,7 +160,13 @@ export interface SocketTransportOptions extends SocketOptions {
  * Structured-cloneable; it holds the link's secret for TCP, so do not log it.
  */
 export type SocketConnectOptions =
-  & { codec: "v8" | "json"; maxFrameBytes: number; handshakeTimeout: number }
+  & {
+    codec: "v8" | "json";
+    maxFrameBytes: number;
+    handshakeTimeout: number;
+    /** Absent in options made before it existed: the default. */
+    frameTimeout?: number;
+  }
   & (
     | { transport: "unix"; path: string }
     | { transport: "tcp"; hostname: string; port: number; secret: string }
@@ -155,6 +180,8 @@ export interface Settings {
   maxFrameBytes: number;
   /** Milliseconds the handshake may take. */
   handshakeTimeout: number;
+  /** The per-frame read deadline, in milliseconds. */
+  frameTimeout: number;
 }
 
 function warnRejected(rejection: SocketRejection): void {
@@ -174,24 +201,39 @@ function formatAddr(addr: Deno.Addr): string {
 /**
  * Checks the options every socket end takes.
  *
- * @param options The codec, the frame limit and the handshake timeout, as given.
+ * @param options The codec, the frame limit, the handshake timeout and the frame timeout, as given.
  * @param context What is being set up, for the message, such as `"Cannot listen on socket"`.
  * @returns The settings, with defaults filled in.
  * @throws {TypeError} When the codec is not a codec.
- * @throws {RangeError} When `maxFrameBytes` or `handshakeTimeout` is out of range.
+ * @throws {RangeError} When `maxFrameBytes`, `handshakeTimeout` or `frameTimeout` is out of range.
  */
 export function checkSettings(options: SocketOptions, context: string): Settings {
-  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  if (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout)) {
-    throw new RangeError(
-      `${context}: handshakeTimeout must be a positive number of milliseconds, received ${timeout}`,
-    );
-  }
   return {
     codec: checkCodec(options.codec, context),
     maxFrameBytes: checkMaxFrameBytes(options.maxFrameBytes, context),
-    handshakeTimeout: timeout,
+    handshakeTimeout: checkTimeout(
+      options.handshakeTimeout,
+      DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      "handshakeTimeout",
+      context,
+    ),
+    frameTimeout: checkTimeout(
+      options.frameTimeout,
+      DEFAULT_FRAME_TIMEOUT_MS,
+      "frameTimeout",
+      context,
+    ),
   };
+}
+
+function checkTimeout(value: unknown, fallback: number, name: string, context: string): number {
+  const timeout = value ?? fallback;
+  if (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout)) {
+    throw new RangeError(
+      `${context}: ${name} must be a positive number of milliseconds, received ${timeout}`,
+    );
+  }
+  return timeout;
 }
 
 /**

@@ -28,6 +28,11 @@
  *   within `handshakeTimeout` (10 s). A peer that fails is dropped without a
  *   single message delivered, and reported to `onRejected` (by default
  *   `console.warn`).
+ * - After the handshake, each frame must arrive whole within `frameTimeout`
+ *   (10 s) of its first byte, plus one second per 64 KiB of it received; a
+ *   late frame is a `ProtocolError` and the connection is closed. An idle
+ *   connection has no deadline. Every whole frame before a bad one (an
+ *   oversized length, a body that does not decode) is delivered first.
  * - TCP binds `127.0.0.1` unless another hostname is given explicitly. The
  *   secret authenticates the peers; it does not encrypt the traffic.
  * - Connection loss: `receive()` ends when the peer closes, exits or resets
@@ -133,6 +138,7 @@ export async function connect(options: SocketConnectOptions): Promise<Transport>
     codec,
     maxFrameBytes: options.maxFrameBytes,
     handshakeTimeout: options.handshakeTimeout,
+    frameTimeout: options.frameTimeout,
   }, context);
   switch (options.transport) {
     case "unix":
@@ -244,6 +250,7 @@ async function openLink(
     codec: codecName,
     maxFrameBytes: settings.maxFrameBytes,
     handshakeTimeout: settings.handshakeTimeout,
+    frameTimeout: settings.frameTimeout,
   };
   let options: SocketConnectOptions;
   if (tcp) {
