@@ -221,3 +221,48 @@ Deno.test("FrameDeadline: a frame gets its timeout plus one second per 64 KiB th
     deadline.stop();
   }
 });
+
+// ---------------------------------------------------------------------------
+// Gap 1, the log: a flood of bad connections does not flood the log.
+
+Deno.test("socket: the default onRejected logs at most one line a second", async () => {
+  const lines: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void lines.push(args.join(" "));
+  try {
+    await using server = await listenSocket();
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) {
+      const raw = await Deno.connect({ transport: "unix", path: server.addr.path });
+      try {
+        await readJsonFrame(raw);
+        // A length prefix over the 4 KiB handshake limit: dropped at once.
+        await writeAll(raw, new Uint8Array([0xff, 0xff, 0, 0]));
+        // The server reports the drop before this end sees the connection close.
+        await within(readToEnd(raw), WAIT_MS, "the server to drop the peer");
+      } finally {
+        raw.close();
+      }
+    }
+    const elapsed = performance.now() - started;
+    assert.ok(lines.length >= 1, "the first drop is logged");
+    assert.match(lines[0]!, /dropped a connection from .* during the handshake: ProtocolError/);
+    assert.ok(
+      lines.length <= 1 + Math.floor(elapsed / 1000),
+      `${lines.length} lines for 5 drops in ${elapsed.toFixed(0)} ms`,
+    );
+  } finally {
+    console.warn = warn;
+  }
+});
+
+Deno.test("socket: maxPendingHandshakes must be a positive integer", async () => {
+  for (const maxPendingHandshakes of [0, -1, 1.5, Infinity, "8" as unknown as number]) {
+    await assert.rejects(
+      listenSocket({ maxPendingHandshakes }),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        /maxPendingHandshakes must be a positive integer/.test(error.message),
+    );
+  }
+});

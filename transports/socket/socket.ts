@@ -27,7 +27,12 @@
  *   Until then a frame may hold at most 4 KiB and the handshake must finish
  *   within `handshakeTimeout` (10 s). A peer that fails is dropped without a
  *   single message delivered, and reported to `onRejected` (by default
- *   `console.warn`).
+ *   `console.warn`, at most once a second).
+ * - At most `maxPendingHandshakes` (1024) connections are in their handshake
+ *   at once; past that, each new one evicts the oldest pending handshake of
+ *   the peer address holding the most, so a flood of idle or dripping
+ *   connections evicts itself while legitimate clients get in. Running out of
+ *   file descriptors makes a server take fewer handshakes, never stop.
  * - After the handshake, each frame must arrive whole within `frameTimeout`
  *   (10 s) of its first byte, plus one second per 64 KiB of it received; a
  *   late frame is a `ProtocolError` and the connection is closed. An idle
