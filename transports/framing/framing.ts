@@ -503,4 +503,15 @@ export class FrameWriter {
     this.#pendingBytes = 0;
     this.#pendingFrames = 0;
   }
+
+  /**
+   * Drops the queued frames and the coalescing buffer kept between ticks (up
+   * to 256 KiB), for a writer that will write no more. Adding after it still
+   * works.
+   */
+  release(): void {
+    this.discard();
+    this.#buffer = new Uint8Array(0);
+    this.#nextBytes = MIN_WRITE_BUFFER_BYTES;
+  }
 }

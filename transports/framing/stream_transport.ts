@@ -205,7 +205,8 @@ export class StreamTransport implements Transport {
     if (this.#closed) return;
     this.#closed = true;
     this.#deadline?.stop();
-    this.#frames.discard();
+    this.#frames.release();
+    this.#codec.release();
     this.#releaseRoom();
     this.#writer?.abort(error).catch(noop);
     this.#closing = Promise.resolve();
@@ -230,6 +231,9 @@ export class StreamTransport implements Transport {
       // lose its last frames), but not for a peer that stopped reading.
       flushed = settleWithin(writer.close(), CLOSE_FLUSH_MS);
     }
+    // Nothing more is encoded or coalesced: let the buffers go with the connection.
+    this.#frames.release();
+    this.#codec.release();
     const reader = this.#reader;
     const readable = this.#readable;
     let cancelled: Promise<void> = Promise.resolve();

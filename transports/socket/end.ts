@@ -172,6 +172,7 @@ export class SocketEnd implements SocketTransport {
     this.#closed = true;
     this.#queued = [];
     this.#queuedBytes = 0;
+    this.#queuedCodec = undefined;
     this.#releaseRoom();
     this.#connected.resolve(false);
     await this.#onClose();
