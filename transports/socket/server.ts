@@ -452,7 +452,7 @@ function closedServerError(): TypeError {
  * @param options The address, the secret and the codec; none for a private Unix socket.
  * @returns The listening server; close it (or use `await using`) when done.
  * @throws {TypeError} When an option has the wrong type, or a secret is missing where one is required.
- * @throws {RangeError} When `port`, `maxFrameBytes`, `handshakeTimeout` or the secret's length is out of range.
+ * @throws {RangeError} When `port`, `maxFrameBytes`, `handshakeTimeout`, `frameTimeout`, `maxPendingHandshakes` or the secret's length is out of range.
  * @throws {Deno.errors.AddrInUse} When another process listens on the address, or `path` exists and is not a socket.
  */
 export function listenSocket(options?: UnixListenOptions): Promise<SocketServer<Deno.UnixAddr>>;

@@ -203,7 +203,7 @@ export async function connect(options: SocketConnectOptions): Promise<Transport>
  * @param options The codec, frame limit, handshake timeout, and `tcp` to use TCP.
  * @returns A factory for `transport: socketTransport()`.
  * @throws {TypeError} When the codec is not `v8Codec` or `jsonCodec`, or an option has the wrong type.
- * @throws {RangeError} When `maxFrameBytes`, `handshakeTimeout` or the TCP port is out of range.
+ * @throws {RangeError} When `maxFrameBytes`, `handshakeTimeout`, `frameTimeout`, `maxPendingHandshakes` or the TCP port is out of range.
  */
 export function socketTransport(options: SocketTransportOptions = {}): TransportFactory {
   const context = "Cannot create socket transport";
