@@ -141,11 +141,6 @@ export class Acceptor {
     this.#loop = this.#run();
   }
 
-  /** Connections in their handshake now. */
-  get pending(): number {
-    return this.#handshaking.size;
-  }
-
   async #run(): Promise<void> {
     let backoff = 0;
     while (true) {
