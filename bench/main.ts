@@ -15,6 +15,7 @@ import { pythonCases } from "./baselines/python.ts";
 import { spawnCases } from "./baselines/spawn.ts";
 import { stdioCases } from "./baselines/stdio.ts";
 import { unixCases } from "./baselines/unix.ts";
+import { socketFloodCases } from "./socket_flood.ts";
 import { troupeCases } from "./troupe.ts";
 
 if (import.meta.main) {
@@ -29,6 +30,7 @@ if (import.meta.main) {
     ...spawnCases,
     ...troupeCases,
     ...natsCases,
+    ...socketFloodCases,
   ], Deno.args);
   // Every case cleans up after itself; exiting explicitly still keeps a leak in a future case
   // from holding the finished bench open.

@@ -7,6 +7,8 @@ import {
   FrameReader,
   FrameWriter,
 } from "../transports/framing/framing.ts";
+import { StreamTransport } from "../transports/framing/stream_transport.ts";
+import { jsonCodec } from "../transports/codec.ts";
 
 function bytes(...values: number[]): Uint8Array {
   return new Uint8Array(values);
@@ -239,4 +241,47 @@ Deno.test("FrameWriter never changes a chunk it handed to write", async () => {
     writes.map((chunk) => new FrameReader().push(chunk).map((body) => [body.length, body[0]])),
     [[[1, 1]], [[200, 200]], [[3, 3]], [[5000, 5000 & 0xff]], [[2, 2]], [[100, 7], [100, 8]]],
   );
+});
+
+Deno.test("FrameReader returns every whole frame before an oversized length prefix, then fails", () => {
+  // Two valid frames and the prefix of an oversized one, all in one chunk.
+  const reader = new FrameReader(16);
+  const chunk = new Uint8Array([...encodeFrames([bytes(1, 2), bytes(3)]), 17, 0, 0, 0, 9]);
+  assert.deepEqual(reader.push(chunk), [bytes(1, 2), bytes(3)]);
+  assert.ok(reader.failure instanceof ProtocolError);
+  assert.match(reader.failure.message, /17 bytes, the limit is 16 bytes/);
+  // Nothing after the bad prefix was taken, and the reader stays failed.
+  assert.equal(reader.buffered, 0);
+  assert.throws(() => reader.push(bytes(1)), (error: unknown) => error === reader.failure);
+  assert.throws(() => reader.end(), (error: unknown) => error === reader.failure);
+});
+
+Deno.test("FrameReader returns a frame completed by the same chunk that brings an oversized prefix", () => {
+  // The first frame's body is split: its tail arrives with the bad prefix.
+  const reader = new FrameReader(16);
+  assert.deepEqual(reader.push(bytes(3, 0, 0, 0, 7)), []);
+  assert.equal(reader.failure, undefined);
+  assert.deepEqual(reader.push(bytes(8, 9, 0xff, 0xff, 0xff, 0xff)), [bytes(7, 8, 9)]);
+  assert.ok((reader.failure as unknown) instanceof ProtocolError);
+  assert.throws(() => reader.end(), ProtocolError);
+});
+
+Deno.test("StreamTransport (pipe framing) delivers the frame before an oversized prefix in the same chunk, then fails", async () => {
+  const good = encodeFrames([new TextEncoder().encode('["first"]')]);
+  const chunk = new Uint8Array([...good, 0xff, 0xff, 0xff, 0x7f]);
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(chunk);
+    },
+  });
+  const transport = new StreamTransport(readable, undefined, jsonCodec, 1024);
+  const batches: unknown[][] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const batch of transport.receive()) batches.push(batch);
+    })(),
+    (error: unknown) => error instanceof ProtocolError && /limit is 1024 bytes/.test(error.message),
+  );
+  assert.deepEqual(batches, [["first"]]);
+  await transport.close();
 });

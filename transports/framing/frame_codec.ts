@@ -147,6 +147,15 @@ export class FrameCodec {
     return { rest, base: written };
   }
 
+  /**
+   * Drops the scratch buffer (up to 1 MiB once large batches were encoded),
+   * for an end that will encode no more. Encoding after it still works.
+   */
+  release(): void {
+    this.#scratch = new Uint8Array(0);
+    this.#blobs = [];
+  }
+
   decode(bytes: Uint8Array): unknown[] {
     const codec = this.#codec;
     if (codec !== v8Codec || bytes[0] === V8_VERSION_TAG) return codec.decode(bytes);

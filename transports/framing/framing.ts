@@ -9,7 +9,8 @@
  * - {@linkcode FrameReader} turns byte chunks split anywhere (even inside a
  *   length prefix) into whole bodies, and raises `ProtocolError` for a length
  *   over the limit before allocating its body, and for a stream that ends
- *   inside a frame.
+ *   inside a frame. Every whole frame before a bad length prefix is still
+ *   returned, even one in the same chunk.
  * - {@linkcode FrameWriter} checks each outgoing body against the limit
  *   (`FrameTooLargeError` before anything is written) and coalesces every
  *   frame queued in one tick into a single write, flushed on a microtask
@@ -93,6 +94,11 @@ export function encodeFrames(bodies: readonly Uint8Array[]): Uint8Array {
  * chunk (no copy): decode them before the chunk's memory is reused. A body
  * split across chunks is copied into a buffer allocated once its length is
  * known and checked. After a `ProtocolError` the reader stays failed.
+ *
+ * A length prefix over the limit fails the reader, but not the frames before
+ * it: `push()` returns the bodies its chunk completed before the bad prefix
+ * and sets {@linkcode FrameReader.failure}; the next `push()` or `end()`
+ * throws it. A `push()` that completed no body throws at once.
  */
 export class FrameReader {
   readonly #limit: number;
@@ -111,6 +117,16 @@ export class FrameReader {
     this.#limit = checkMaxFrameBytes(maxFrameBytes, "Cannot create frame reader");
   }
 
+  /**
+   * The `ProtocolError` that failed the reader, once a length prefix was over
+   * the limit or the stream ended inside a frame; `undefined` until then. Check
+   * it after delivering what `push()` returned: those bodies came before the
+   * bad prefix.
+   */
+  get failure(): ProtocolError | undefined {
+    return this.#error;
+  }
+
   /** Bytes of an incomplete frame held so far (prefix and body). */
   get buffered(): number {
     return this.#body ? FRAME_PREFIX_BYTES + this.#bodyFilled : this.#prefixFilled;
@@ -120,8 +136,9 @@ export class FrameReader {
    * Consumes a chunk and returns the bodies it completes, in order.
    *
    * @param chunk The next bytes of the stream.
-   * @returns The frame bodies completed by this chunk (possibly none).
-   * @throws {ProtocolError} When a length prefix exceeds the limit.
+   * @returns The frame bodies completed by this chunk (possibly none), up to a bad length prefix.
+   * @throws {ProtocolError} When the reader failed before, or a length prefix
+   *   in this chunk exceeds the limit before any body completed.
    */
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.#error) throw this.#error;
@@ -159,7 +176,9 @@ export class FrameReader {
         this.#error = new ProtocolError(
           `Cannot read frame: its length prefix announces ${length} bytes, the limit is ${this.#limit} bytes`,
         );
-        throw this.#error;
+        // The frames before the bad prefix are good: hand them over first.
+        if (frames.length === 0) throw this.#error;
+        return frames;
       }
       if (end - offset >= length) {
         frames.push(chunk.subarray(offset, offset + length));
@@ -198,6 +217,149 @@ export class FrameReader {
 function readLength(bytes: Uint8Array, offset: number): number {
   return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) |
     (bytes[offset + 3]! << 24)) >>> 0;
+}
+
+/**
+ * The least rate a frame must keep up once the first `timeoutMs` of its
+ * {@linkcode FrameDeadline} are over: 64 KiB/s. Each 64 KiB of a frame that
+ * arrived buys it one more second, so a large frame that keeps coming is
+ * never cut off, while one that stalls is, at most `timeoutMs` plus
+ * `maxFrameBytes / 64 KiB` seconds after its first byte.
+ */
+export const FRAME_MIN_BYTES_PER_SECOND = 64 * 1024;
+
+/** A timer this much late means this end's event loop was stalled, not that the peer was slow. */
+const STALL_MS = 25;
+
+/**
+ * The per-frame read deadline of a byte-stream transport: a frame must
+ * arrive whole within `timeoutMs` of its first byte, plus one second for
+ * every 64 KiB of it that arrived ({@linkcode FRAME_MIN_BYTES_PER_SECOND});
+ * otherwise `onExpired` is called once with a `ProtocolError`. A stream that
+ * sits between frames (idle) has no deadline.
+ *
+ * Only the peer's time counts: the clock stops while the reader is
+ * {@linkcode FrameDeadline.pause}d (its consumer is busy and it does not
+ * read), and a timer that fires late because this end's event loop was
+ * stalled gives the bytes that waited meanwhile one more look before the
+ * frame is failed.
+ */
+export class FrameDeadline {
+  readonly #timeoutMs: number;
+  readonly #onExpired: (error: ProtocolError) => void;
+  readonly #now: () => number;
+  /** When the unfinished frame's first byte arrived (moved on by pauses and stalls). */
+  #start: number | undefined;
+  #received = 0;
+  #pausedAt: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #due = 0;
+  /** A stall was forgiven and no bytes arrived since. */
+  #forgiven = false;
+  #stopped = false;
+
+  /**
+   * @param timeoutMs Milliseconds a frame may take from its first byte, before the rate allowance.
+   * @param onExpired Called once, when a frame is late.
+   * @param now The clock, in milliseconds.
+   */
+  constructor(
+    timeoutMs: number,
+    onExpired: (error: ProtocolError) => void,
+    now: () => number = () => performance.now(),
+  ) {
+    this.#timeoutMs = timeoutMs;
+    this.#onExpired = onExpired;
+    this.#now = now;
+  }
+
+  /**
+   * Records a chunk the frame reader took.
+   *
+   * @param buffered Bytes of an unfinished frame the reader now holds ({@linkcode FrameReader.buffered}).
+   * @param completed `true` when the chunk completed a frame: the unfinished one started in it.
+   */
+  update(buffered: number, completed: boolean): void {
+    if (this.#stopped) return;
+    this.#forgiven = false;
+    if (buffered === 0) {
+      // Between frames: no deadline.
+      this.#start = undefined;
+      this.#disarm();
+      return;
+    }
+    if (completed || this.#start === undefined) this.#start = this.#now();
+    this.#received = buffered;
+    if (this.#timer === undefined) this.#arm(this.#now());
+  }
+
+  /** Stops the clock: the reader is not reading (its consumer holds a batch). */
+  pause(): void {
+    if (this.#start !== undefined && this.#pausedAt === undefined) this.#pausedAt = this.#now();
+  }
+
+  /** Starts the clock again after {@linkcode FrameDeadline.pause}. */
+  resume(): void {
+    if (this.#pausedAt === undefined) return;
+    if (this.#start !== undefined) this.#start += this.#now() - this.#pausedAt;
+    this.#pausedAt = undefined;
+  }
+
+  /**
+   * Milliseconds left for the unfinished frame at `now`; `Infinity` between frames.
+   *
+   * @param now The time, on the deadline's clock.
+   * @returns The time left; zero or less when the frame is late.
+   */
+  remaining(now: number = this.#now()): number {
+    if (this.#start === undefined) return Infinity;
+    const start = this.#pausedAt === undefined ? this.#start : this.#start + now - this.#pausedAt;
+    return start + this.#timeoutMs + this.#received * 1000 / FRAME_MIN_BYTES_PER_SECOND - now;
+  }
+
+  /** Disarms the deadline for good. Safe to call twice. */
+  stop(): void {
+    this.#stopped = true;
+    this.#start = undefined;
+    this.#disarm();
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(now: number): void {
+    const left = Math.max(1, Math.ceil(this.remaining(now)));
+    this.#due = now + left;
+    this.#timer = setTimeout(this.#fire, left);
+    // The pending read keeps the process alive, not the deadline on it.
+    Deno.unrefTimer(this.#timer);
+  }
+
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    if (this.#stopped || this.#start === undefined) return;
+    const now = this.#now();
+    const lag = now - this.#due;
+    if (lag > STALL_MS && !this.#forgiven) {
+      // This end stalled: bytes may be waiting unread. Credit the stall once;
+      // if nothing arrives by the next look, the frame is late.
+      this.#forgiven = true;
+      this.#start += lag;
+    }
+    if (this.remaining(now) > 0) {
+      this.#arm(now);
+      return;
+    }
+    const received = this.#received;
+    this.stop();
+    this.#onExpired(
+      new ProtocolError(
+        `Cannot receive: a frame did not arrive within its read deadline (${this.#timeoutMs} ms from its first byte, plus 1 s per 64 KiB received; ${received} bytes of it arrived)`,
+      ),
+    );
+  };
 }
 
 /**
@@ -340,5 +502,16 @@ export class FrameWriter {
   discard(): void {
     this.#pendingBytes = 0;
     this.#pendingFrames = 0;
+  }
+
+  /**
+   * Drops the queued frames and the coalescing buffer kept between ticks (up
+   * to 256 KiB), for a writer that will write no more. Adding after it still
+   * works.
+   */
+  release(): void {
+    this.discard();
+    this.#buffer = new Uint8Array(0);
+    this.#nextBytes = MIN_WRITE_BUFFER_BYTES;
   }
 }

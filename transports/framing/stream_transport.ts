@@ -11,7 +11,7 @@ import { ConnectionClosedError, ProtocolError } from "../../internal/errors.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
 import type { Codec } from "../codec.ts";
 import { emptyStats, type SendHints, type Transport, type TransportStats } from "../transport.ts";
-import { FrameReader, FrameWriter } from "./framing.ts";
+import { FrameDeadline, FrameReader, FrameWriter } from "./framing.ts";
 import { FrameCodec } from "./frame_codec.ts";
 
 /** How long `close()` waits for written frames to leave. */
@@ -27,11 +27,13 @@ export class StreamTransport implements Transport {
   readonly maxFrameBytes: number;
   readonly #codec: FrameCodec;
   readonly #limit: number;
+  readonly #frameTimeout: number | undefined;
   readonly #readable: ReadableStream<Uint8Array> | undefined;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   readonly #frames: FrameWriter;
   readonly #stats = emptyStats();
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #deadline: FrameDeadline | undefined;
   #receiving = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -48,15 +50,20 @@ export class StreamTransport implements Transport {
    * @param writable Where this end writes; absent for an end that only receives.
    * @param codec How batches become bytes.
    * @param maxFrameBytes The largest encoded batch, in bytes.
+   * @param frameTimeout The per-frame read deadline in milliseconds (see
+   *   {@linkcode FrameDeadline}); absent for none. A late frame fails
+   *   `receive()` with `ProtocolError` and closes both directions.
    */
   constructor(
     readable: ReadableStream<Uint8Array> | undefined,
     writable: WritableStream<Uint8Array> | undefined,
     codec: Codec,
     maxFrameBytes: number,
+    frameTimeout?: number,
   ) {
     this.#codec = new FrameCodec(codec);
     this.#limit = maxFrameBytes;
+    this.#frameTimeout = frameTimeout;
     this.maxFrameBytes = maxFrameBytes;
     this.#readable = readable;
     const writer = writable?.getWriter();
@@ -143,6 +150,15 @@ export class StreamTransport implements Transport {
     const reader = readable.getReader();
     this.#reader = reader;
     const frames = new FrameReader(this.#limit);
+    let late: ProtocolError | undefined;
+    const deadline = this.#frameTimeout === undefined
+      ? undefined
+      : new FrameDeadline(this.#frameTimeout, (error) => {
+        late = error;
+        // Ends the pending read at once; the loop below then fails with `late`.
+        reader.cancel(error).catch(noop);
+      });
+    this.#deadline = deadline;
     let ended = false;
     try {
       while (true) {
@@ -150,9 +166,11 @@ export class StreamTransport implements Transport {
         try {
           result = await reader.read();
         } catch (error) {
+          if (late) throw late;
           if (this.#closed) return;
           throw new ProtocolError("Cannot receive: the stream failed", { cause: error });
         }
+        if (late) throw late;
         if (this.#closed) return;
         if (result.done) {
           ended = true;
@@ -166,7 +184,9 @@ export class StreamTransport implements Transport {
           );
         }
         this.#stats.bytesReceived += chunk.length;
-        for (const body of frames.push(chunk)) {
+        const bodies = frames.push(chunk);
+        deadline?.update(frames.buffered, bodies.length > 0);
+        for (const body of bodies) {
           let batch: unknown[];
           try {
             batch = this.#codec.decode(body);
@@ -178,14 +198,20 @@ export class StreamTransport implements Transport {
           }
           this.#stats.batchesReceived++;
           this.#stats.messagesReceived += batch.length;
+          // While the consumer holds the batch nothing is read: not the peer's time.
+          deadline?.pause();
           yield batch;
+          deadline?.resume();
           if (this.#closed) return;
         }
+        // A bad length prefix after the frames just delivered.
+        if (frames.failure) throw frames.failure;
       }
     } catch (error) {
       this.#fail(error);
       throw error;
     } finally {
+      deadline?.stop();
       // The consumer stopped early, this end failed or was closed: stop reading.
       if (!ended) reader.cancel().catch(noop);
     }
@@ -195,7 +221,9 @@ export class StreamTransport implements Transport {
   #fail(error: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#frames.discard();
+    this.#deadline?.stop();
+    this.#frames.release();
+    this.#codec.release();
     this.#releaseRoom();
     this.#writer?.abort(error).catch(noop);
     this.#closing = Promise.resolve();
@@ -210,6 +238,7 @@ export class StreamTransport implements Transport {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
+    this.#deadline?.stop();
     this.#releaseRoom();
     const writer = this.#writer;
     let flushed: Promise<unknown> = Promise.resolve();
@@ -219,6 +248,9 @@ export class StreamTransport implements Transport {
       // lose its last frames), but not for a peer that stopped reading.
       flushed = settleWithin(writer.close(), CLOSE_FLUSH_MS);
     }
+    // Nothing more is encoded or coalesced: let the buffers go with the connection.
+    this.#frames.release();
+    this.#codec.release();
     const reader = this.#reader;
     const readable = this.#readable;
     let cancelled: Promise<void> = Promise.resolve();

@@ -18,11 +18,58 @@
  * @module
  */
 
-import { ReadArena } from "../../internal/read_arena.ts";
+import { READ_BYTES } from "../../internal/read_arena.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
 
 /** Bytes the writable queues before it reports backpressure. */
 const WRITE_HIGH_WATER_BYTES = 1024 * 1024;
+
+/** A connection's first read size; each read that fills its room doubles the next, up to `READ_BYTES`. */
+const FIRST_READ_BYTES = 4096;
+/** An arena holds this many reads of the current size. */
+const READS_PER_ARENA = 4;
+
+/**
+ * Buffers for one connection's reads, as `internal/read_arena.ts` hands them
+ * out (each read lands after the last and is handed over for good, because
+ * the frame reader and the codecs keep views into it), but sized to the
+ * traffic: a connection starts with a 16 KiB arena of 4 KiB reads, and only
+ * one whose reads fill their room grows to 64 KiB reads in 256 KiB arenas.
+ * A short-lived connection that carries a few small batches thus costs 16
+ * KiB, not 256 KiB: with thousands of connections opened and closed, the
+ * large arenas were what kept the process's RSS growing (the allocator does
+ * not give freed memory of that size back to the system at once).
+ */
+class ConnArena {
+  #arena: Uint8Array | undefined;
+  #used = 0;
+  #readBytes = FIRST_READ_BYTES;
+
+  /** Where the next read goes: room never handed out before. */
+  space(): Uint8Array {
+    let arena = this.#arena;
+    if (arena === undefined || arena.length - this.#used < this.#readBytes) {
+      arena = new Uint8Array(this.#readBytes * READS_PER_ARENA);
+      this.#arena = arena;
+      this.#used = 0;
+    }
+    return arena.subarray(this.#used, this.#used + this.#readBytes);
+  }
+
+  /** The `count` bytes just read into {@linkcode ConnArena.space}, handed over for good. */
+  take(count: number): Uint8Array {
+    const start = this.#used;
+    this.#used += count;
+    if (count === this.#readBytes && this.#readBytes < READ_BYTES) this.#readBytes *= 2;
+    return this.#arena!.subarray(start, this.#used);
+  }
+
+  /** Drops the current arena (what was handed over stays valid). */
+  release(): void {
+    this.#arena = undefined;
+    this.#used = 0;
+  }
+}
 
 /** Errors that mean the peer is gone rather than that the socket broke. */
 export function isConnectionLoss(error: unknown): boolean {
@@ -51,7 +98,7 @@ export class ConnStreams {
   readonly #conn: Deno.Conn;
   readonly #lingerMs: number;
   readonly #writeFinished = Promise.withResolvers<void>();
-  readonly #arena = new ReadArena();
+  readonly #arena = new ConnArena();
   #reading: Promise<unknown> | undefined;
   #writing: Promise<unknown> | undefined;
   #readStopped = false;
@@ -112,6 +159,7 @@ export class ConnStreams {
     }
     if (count === null) {
       this.#peerEnded = true;
+      this.#arena.release();
       end(controller);
       return;
     }
@@ -165,5 +213,6 @@ export class ConnStreams {
       // Closed already.
     }
     await Promise.allSettled([this.#reading, this.#writing]);
+    this.#arena.release();
   }
 }

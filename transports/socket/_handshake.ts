@@ -63,6 +63,11 @@ export interface HandshakeSettings {
   timeoutMs: number;
   /** Aborts the handshake (the connection is closed). */
   signal?: AbortSignal;
+  /**
+   * The server's side calls it once the client's answer has arrived whole:
+   * what is left (a signature check and one write) no longer waits on the peer.
+   */
+  onAnswered?: () => void;
 }
 
 type Message = Record<string, unknown>;
@@ -135,6 +140,7 @@ export function serverHandshake(conn: Deno.Conn, settings: HandshakeSettings): P
         : { protocol: PROTOCOL, codec, auth: "none" },
     );
     const answer = await readMessage(conn, "Cannot accept connection");
+    settings.onAnswered?.();
     if (answer.protocol !== PROTOCOL) {
       await refuse(conn, "protocol", `expected protocol "${PROTOCOL}"`);
       throw new ProtocolError(

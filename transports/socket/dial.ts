@@ -130,7 +130,7 @@ function connectAbortably(address: Address, signal: AbortSignal | undefined): Pr
  * @param options The address, the secret and the codec.
  * @returns The authenticated connection; close it when done.
  * @throws {TypeError} When an option has the wrong type, or TCP is dialled without a secret.
- * @throws {RangeError} When `port`, `maxFrameBytes`, `handshakeTimeout` or the secret's length is out of range.
+ * @throws {RangeError} When `port`, `maxFrameBytes`, `handshakeTimeout`, `frameTimeout` or the secret's length is out of range.
  * @throws {AuthenticationError} When the server refused the secret, or could not prove it knows it.
  * @throws {ProtocolError} When the server speaks another protocol or uses another codec.
  * @throws {ConnectionClosedError} When the server hung up during the handshake.

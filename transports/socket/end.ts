@@ -39,6 +39,7 @@ export class SocketEnd implements SocketTransport {
   readonly maxFrameBytes: number;
   readonly #codec: Codec;
   readonly #limit: number;
+  readonly #frameTimeout: number;
   readonly #connected = Promise.withResolvers<boolean>();
   readonly #queuedStats = emptyStats();
   readonly #onClose: () => Promise<void>;
@@ -57,12 +58,13 @@ export class SocketEnd implements SocketTransport {
   /**
    * Makes an end that is not connected yet; {@linkcode SocketEnd.attach} connects it.
    *
-   * @param settings The checked codec, frame limit and handshake timeout.
+   * @param settings The checked codec, frame limit, and handshake and frame timeouts.
    * @param onClose Runs first when the end closes (the factory's link stops listening).
    */
   constructor(settings: Settings, onClose: () => Promise<void> = () => Promise.resolve()) {
     this.#codec = settings.codec;
     this.#limit = settings.maxFrameBytes;
+    this.#frameTimeout = settings.frameTimeout;
     this.maxFrameBytes = settings.maxFrameBytes;
     this.#onClose = onClose;
     this.#connected.promise.catch(noop);
@@ -104,7 +106,13 @@ export class SocketEnd implements SocketTransport {
     }
     this.#conn = conn;
     this.#streams = streams;
-    this.#inner = new StreamTransport(streams.readable, streams.writable, this.#codec, this.#limit);
+    this.#inner = new StreamTransport(
+      streams.readable,
+      streams.writable,
+      this.#codec,
+      this.#limit,
+      this.#frameTimeout,
+    );
     this.#connected.resolve(true);
     this.#releaseRoom();
   }
@@ -168,6 +176,7 @@ export class SocketEnd implements SocketTransport {
     this.#closed = true;
     this.#queued = [];
     this.#queuedBytes = 0;
+    this.#queuedCodec = undefined;
     this.#releaseRoom();
     this.#connected.resolve(false);
     await this.#onClose();

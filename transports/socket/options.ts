@@ -11,6 +11,23 @@ import { checkCodec } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes } from "../framing/framing.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./_handshake.ts";
 
+/**
+ * How long a frame may take from its first byte to its last by default, in
+ * milliseconds, before the 64 KiB/s allowance (`frameTimeout`). As generous
+ * as the handshake's: on a loaded 2-core machine a busy sender's event loop
+ * stalled for more than 2 s, and a sender stalled in the middle of writing a
+ * large frame must not cost its connection. An idle connection (between
+ * frames) has no deadline.
+ */
+export const DEFAULT_FRAME_TIMEOUT_MS = 10_000;
+
+/**
+ * Connections a server lets be in their handshake at once by default. Each
+ * holds a file descriptor until its handshake ends; when all are taken, the
+ * next connection evicts the oldest pending one of the busiest peer address.
+ */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 1024;
+
 /** The default TCP hostname: loopback only. */
 const DEFAULT_HOSTNAME = "127.0.0.1";
 
@@ -28,6 +45,15 @@ export interface SocketOptions {
   maxFrameBytes?: number;
   /** Milliseconds the handshake may take before the connection is dropped; defaults to 10000. */
   handshakeTimeout?: number;
+  /**
+   * The per-frame read deadline after the handshake, in milliseconds; defaults
+   * to 10000. A frame must arrive whole within this time of its first byte,
+   * plus one second for every 64 KiB of it that arrived (so a large frame that
+   * keeps coming at 64 KiB/s or more is never cut off). A late frame fails
+   * `receive()` with `ProtocolError` and closes the connection. An idle
+   * connection, between frames, has no deadline.
+   */
+  frameTimeout?: number;
 }
 
 /** A connection a server dropped during the handshake. */
@@ -45,8 +71,18 @@ export interface SocketRejection {
 /** Options a server takes besides its address. */
 export interface SocketServerOptions extends SocketOptions {
   /**
+   * Connections that may be in their handshake at once; defaults to 1024.
+   * When all are taken, a new connection is still let in and the oldest
+   * pending handshake of the peer address holding the most is dropped (and
+   * reported to `onRejected`), so a flood of idle or dripping connections
+   * evicts itself and a legitimate client gets in. Each pending connection
+   * holds a file descriptor: keep this well under `ulimit -n`.
+   */
+  maxPendingHandshakes?: number;
+  /**
    * Called for every connection dropped during the handshake; defaults to a
-   * `console.warn` line. It must not throw.
+   * `console.warn` line, at most one a second (the next line counts those
+   * left out). It must not throw.
    */
   onRejected?: (rejection: SocketRejection) => void;
 }
@@ -132,7 +168,9 @@ export interface SocketTransportOptions extends SocketOptions {
    * serves one link at a time).
    */
   tcp?: { hostname?: string; port?: number };
-  /** Called for every connection dropped during the handshake; defaults to `console.warn`. */
+  /** Connections a link's listener lets be in their handshake at once; defaults to 1024. */
+  maxPendingHandshakes?: number;
+  /** Called for every connection dropped during the handshake; defaults to `console.warn`, at most once a second. */
   onRejected?: (rejection: SocketRejection) => void;
 }
 
@@ -141,7 +179,13 @@ export interface SocketTransportOptions extends SocketOptions {
  * Structured-cloneable; it holds the link's secret for TCP, so do not log it.
  */
 export type SocketConnectOptions =
-  & { codec: "v8" | "json"; maxFrameBytes: number; handshakeTimeout: number }
+  & {
+    codec: "v8" | "json";
+    maxFrameBytes: number;
+    handshakeTimeout: number;
+    /** Absent in options made before it existed: the default. */
+    frameTimeout?: number;
+  }
   & (
     | { transport: "unix"; path: string }
     | { transport: "tcp"; hostname: string; port: number; secret: string }
@@ -155,14 +199,38 @@ export interface Settings {
   maxFrameBytes: number;
   /** Milliseconds the handshake may take. */
   handshakeTimeout: number;
+  /** The per-frame read deadline, in milliseconds. */
+  frameTimeout: number;
+  /** Connections a server lets be in their handshake at once. */
+  maxPendingHandshakes: number;
 }
 
-function warnRejected(rejection: SocketRejection): void {
-  console.warn(
-    `Troupe socket: dropped a connection from ${
-      formatAddr(rejection.remoteAddr)
-    } during the handshake: ${rejection.error.name}: ${rejection.error.message}`,
-  );
+/** The default `onRejected` logs at most one line per this many milliseconds. */
+const WARN_INTERVAL_MS = 1000;
+
+/**
+ * The default `onRejected`: a `console.warn` line, at most one a second, so a
+ * flood of bad connections does not flood the log; the next line counts the
+ * ones left out.
+ */
+function rateLimitedWarning(): (rejection: SocketRejection) => void {
+  let last = -Infinity;
+  let skipped = 0;
+  return (rejection) => {
+    const now = performance.now();
+    if (now - last < WARN_INTERVAL_MS) {
+      skipped++;
+      return;
+    }
+    last = now;
+    const more = skipped === 0 ? "" : ` (and ${skipped} more since the last such line)`;
+    skipped = 0;
+    console.warn(
+      `Troupe socket: dropped a connection from ${
+        formatAddr(rejection.remoteAddr)
+      } during the handshake: ${rejection.error.name}: ${rejection.error.message}${more}`,
+    );
+  };
 }
 
 function formatAddr(addr: Deno.Addr): string {
@@ -174,24 +242,49 @@ function formatAddr(addr: Deno.Addr): string {
 /**
  * Checks the options every socket end takes.
  *
- * @param options The codec, the frame limit and the handshake timeout, as given.
+ * @param options The codec, the frame limit, the handshake and frame timeouts and the pending-handshake limit, as given.
  * @param context What is being set up, for the message, such as `"Cannot listen on socket"`.
  * @returns The settings, with defaults filled in.
  * @throws {TypeError} When the codec is not a codec.
- * @throws {RangeError} When `maxFrameBytes` or `handshakeTimeout` is out of range.
+ * @throws {RangeError} When `maxFrameBytes`, `handshakeTimeout`, `frameTimeout` or `maxPendingHandshakes` is out of range.
  */
-export function checkSettings(options: SocketOptions, context: string): Settings {
-  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  if (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout)) {
+export function checkSettings(
+  options: SocketOptions & { maxPendingHandshakes?: number },
+  context: string,
+): Settings {
+  const pending = options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
+  if (typeof pending !== "number" || !Number.isInteger(pending) || pending < 1) {
     throw new RangeError(
-      `${context}: handshakeTimeout must be a positive number of milliseconds, received ${timeout}`,
+      `${context}: maxPendingHandshakes must be a positive integer, received ${pending}`,
     );
   }
   return {
+    maxPendingHandshakes: pending,
     codec: checkCodec(options.codec, context),
     maxFrameBytes: checkMaxFrameBytes(options.maxFrameBytes, context),
-    handshakeTimeout: timeout,
+    handshakeTimeout: checkTimeout(
+      options.handshakeTimeout,
+      DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      "handshakeTimeout",
+      context,
+    ),
+    frameTimeout: checkTimeout(
+      options.frameTimeout,
+      DEFAULT_FRAME_TIMEOUT_MS,
+      "frameTimeout",
+      context,
+    ),
   };
+}
+
+function checkTimeout(value: unknown, fallback: number, name: string, context: string): number {
+  const timeout = value ?? fallback;
+  if (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout)) {
+    throw new RangeError(
+      `${context}: ${name} must be a positive number of milliseconds, received ${timeout}`,
+    );
+  }
+  return timeout;
 }
 
 /**
@@ -243,7 +336,7 @@ export function checkPort(port: unknown, context: string): number {
 }
 
 /**
- * Checks an `onRejected` callback, a `console.warn` line when absent.
+ * Checks an `onRejected` callback; when absent, a `console.warn` line at most once a second.
  *
  * @param onRejected The callback, as given.
  * @param context What is being set up, for the message.
@@ -254,7 +347,7 @@ export function checkOnRejected(
   onRejected: unknown,
   context: string,
 ): (rejection: SocketRejection) => void {
-  if (onRejected === undefined) return warnRejected;
+  if (onRejected === undefined) return rateLimitedWarning();
   if (typeof onRejected !== "function") {
     throw new TypeError(`${context}: onRejected must be a function, received ${onRejected}`);
   }

@@ -27,8 +27,19 @@ import {
   type UnixListenOptions,
 } from "./options.ts";
 
-/** Connections that may be in their handshake at once; more are dropped at once. */
-const MAX_PENDING_HANDSHAKES = 64;
+/** The first pause after an accept failed for want of resources; it doubles up to the next. */
+const ACCEPT_RETRY_MIN_MS = 5;
+/** The longest pause between accepts that keep failing for want of resources. */
+const ACCEPT_RETRY_MAX_MS = 500;
+
+/** Error codes of an `accept` that fails for want of resources, and may work again soon. */
+const TRANSIENT_ACCEPT_CODES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "ECONNABORTED"]);
+
+function isTransientAcceptError(error: unknown): boolean {
+  if (error instanceof Deno.errors.ConnectionAborted) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && TRANSIENT_ACCEPT_CODES.has(code);
+}
 
 /**
  * A listening socket that hands out authenticated connections.
@@ -61,9 +72,25 @@ export interface SocketServer<
   close(): Promise<void>;
 }
 
+/** A connection in its handshake, and how to end that handshake early. */
+interface Pending {
+  /** Where it came from: a TCP peer's hostname, or `""` for a Unix peer. */
+  peer: string;
+  /** Aborting it closes the connection and fails the handshake with the reason. */
+  abort: AbortController;
+}
+
 /**
  * Accepts connections and runs their handshakes concurrently; hands each
  * authenticated one to `onConnection` and reports each failed one.
+ *
+ * At most `maxPendingHandshakes` connections are in their handshake at once.
+ * A connection that arrives when all are taken is let in, and the oldest
+ * pending handshake of the peer address holding the most of them is dropped
+ * instead: a flood of idle or dripping connections, which a real attacker
+ * keeps up by reconnecting, only ever evicts its own oldest connections, and
+ * a legitimate client, which completes its handshake in about a round trip,
+ * gets in while it lasts.
  */
 export class Acceptor {
   readonly #bound: Bound;
@@ -72,16 +99,25 @@ export class Acceptor {
   readonly #onConnection: (conn: Deno.Conn) => void;
   readonly #onRejected: (rejection: SocketRejection) => void;
   readonly #onFailure: (error: unknown) => void;
-  readonly #handshaking = new Set<Deno.Conn>();
+  /** Waiting for the client's answer, in arrival order, oldest first: these can be evicted. */
+  readonly #handshaking = new Map<Deno.Conn, Pending>();
+  /** Whose answer arrived: checking it takes no more of the peer's time. */
+  readonly #verifying = new Set<Deno.Conn>();
+  /** Pending handshakes per peer address. */
+  readonly #perPeer = new Map<string, number>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #loop: Promise<void>;
   #closing: Promise<void> | undefined;
+  /** Handshakes let in at once: the setting, or fewer after the process ran out of descriptors. */
+  #limit: number;
+  /** Ends the pause after a failed accept early. */
+  #wake: (() => void) | undefined;
 
   /**
    * Starts accepting on a bound listener.
    *
    * @param bound The listener; released when the acceptor closes.
-   * @param settings The codec and the handshake timeout.
+   * @param settings The codec, the handshake timeout and the pending-handshake limit.
    * @param key The secret as an HMAC key, or `undefined` when peers need none.
    * @param handlers Called with each authenticated connection, each rejection, and a failure of the listener.
    */
@@ -101,58 +137,114 @@ export class Acceptor {
     this.#onConnection = handlers.onConnection;
     this.#onRejected = handlers.onRejected;
     this.#onFailure = handlers.onFailure;
+    this.#limit = settings.maxPendingHandshakes;
     this.#loop = this.#run();
   }
 
   async #run(): Promise<void> {
+    let backoff = 0;
     while (true) {
       let conn: Deno.Conn;
       try {
         conn = await this.#bound.listener.accept();
       } catch (error) {
-        if (!this.#closing) this.#onFailure(error);
-        return;
+        if (this.#closing) return;
+        if (!isTransientAcceptError(error)) {
+          this.#onFailure(error);
+          return;
+        }
+        // Out of file descriptors (a flood, or a low limit). Failing here
+        // would let a flood shut the server down for good, and running at the
+        // limit starves the rest of the process (Deno itself can panic when it
+        // gets no descriptor): take a quarter fewer handshakes from now on,
+        // dropping the oldest, until the pending set empties.
+        this.#limit = Math.max(1, Math.floor(this.#handshaking.size * 3 / 4));
+        const why = `the process ran out of file descriptors (${(error as Error).message})`;
+        this.#evict(why);
+        while (this.#handshaking.size > this.#limit) this.#evict(why);
+        backoff = Math.min(Math.max(backoff * 2, ACCEPT_RETRY_MIN_MS), ACCEPT_RETRY_MAX_MS);
+        await this.#pause(backoff);
+        continue;
       }
+      backoff = 0;
       if (this.#closing) {
         conn.close();
         return;
       }
-      if (this.#handshaking.size >= MAX_PENDING_HANDSHAKES) {
-        const addr = conn.remoteAddr;
-        conn.close();
-        this.#report(
-          addr,
-          new ConnectionClosedError("receive", "local", {
-            cause: new Error(
-              `${MAX_PENDING_HANDSHAKES} connections are in their handshake already`,
-            ),
-          }),
-        );
-        continue;
+      if (this.#handshaking.size === 0) this.#limit = this.#settings.maxPendingHandshakes;
+      if (this.#handshaking.size >= this.#limit) {
+        this.#evict(`${this.#limit} connections were in their handshake`);
       }
       this.#handshake(conn);
     }
   }
 
+  /** Waits `ms`, or less when the acceptor closes meanwhile. */
+  #pause(ms: number): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(resolve, ms);
+    this.#wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    return promise.finally(() => this.#wake = undefined);
+  }
+
+  /** Drops the oldest pending handshake of the peer address that holds the most. */
+  #evict(why: string): void {
+    let most = 0;
+    for (const count of this.#perPeer.values()) most = Math.max(most, count);
+    for (const pending of this.#handshaking.values()) {
+      if (this.#perPeer.get(pending.peer) !== most) continue;
+      pending.abort.abort(
+        new ConnectionClosedError("receive", "local", {
+          cause: new Error(`dropped to make room, the oldest of its address: ${why}`),
+        }),
+      );
+      return;
+    }
+  }
+
   #handshake(conn: Deno.Conn): void {
-    this.#handshaking.add(conn);
     const remoteAddr = conn.remoteAddr;
+    const peer = "hostname" in remoteAddr ? remoteAddr.hostname : "";
+    const pending: Pending = { peer, abort: new AbortController() };
+    this.#handshaking.set(conn, pending);
+    this.#perPeer.set(peer, (this.#perPeer.get(peer) ?? 0) + 1);
+    /** Frees the slot, once: an evicted or answered handshake is not counted twice. */
+    const release = () => {
+      if (this.#handshaking.get(conn) !== pending) return;
+      this.#handshaking.delete(conn);
+      const left = this.#perPeer.get(peer)! - 1;
+      if (left === 0) this.#perPeer.delete(peer);
+      else this.#perPeer.set(peer, left);
+    };
+    const done = () => {
+      release();
+      this.#verifying.delete(conn);
+    };
+    pending.abort.signal.addEventListener("abort", release, { once: true });
     const task = serverHandshake(conn, {
       key: this.#key,
       codec: this.#settings.codec.name,
       timeoutMs: this.#settings.handshakeTimeout,
+      signal: pending.abort.signal,
+      onAnswered: () => {
+        release();
+        this.#verifying.add(conn);
+      },
     }).then(
       () => {
-        this.#handshaking.delete(conn);
+        done();
         if (this.#closing) conn.close();
         else this.#onConnection(conn);
       },
       (error: unknown) => {
-        this.#handshaking.delete(conn);
+        done();
         try {
           conn.close();
         } catch {
-          // The deadline closed it.
+          // The deadline or the eviction closed it.
         }
         if (!this.#closing) this.#report(remoteAddr, error);
       },
@@ -179,7 +271,8 @@ export class Acceptor {
 
   async #shutdown(): Promise<void> {
     closeListener(this.#bound.listener);
-    for (const conn of this.#handshaking) {
+    this.#wake?.();
+    for (const conn of [...this.#handshaking.keys(), ...this.#verifying]) {
       try {
         conn.close();
       } catch {
@@ -354,7 +447,7 @@ function closedServerError(): TypeError {
  * @param options The address, the secret and the codec; none for a private Unix socket.
  * @returns The listening server; close it (or use `await using`) when done.
  * @throws {TypeError} When an option has the wrong type, or a secret is missing where one is required.
- * @throws {RangeError} When `port`, `maxFrameBytes`, `handshakeTimeout` or the secret's length is out of range.
+ * @throws {RangeError} When `port`, `maxFrameBytes`, `handshakeTimeout`, `frameTimeout`, `maxPendingHandshakes` or the secret's length is out of range.
  * @throws {Deno.errors.AddrInUse} When another process listens on the address, or `path` exists and is not a socket.
  */
 export function listenSocket(options?: UnixListenOptions): Promise<SocketServer<Deno.UnixAddr>>;

@@ -27,7 +27,17 @@
  *   Until then a frame may hold at most 4 KiB and the handshake must finish
  *   within `handshakeTimeout` (10 s). A peer that fails is dropped without a
  *   single message delivered, and reported to `onRejected` (by default
- *   `console.warn`).
+ *   `console.warn`, at most once a second).
+ * - At most `maxPendingHandshakes` (1024) connections are in their handshake
+ *   at once; past that, each new one evicts the oldest pending handshake of
+ *   the peer address holding the most, so a flood of idle or dripping
+ *   connections evicts itself while legitimate clients get in. Running out of
+ *   file descriptors makes a server take fewer handshakes, never stop.
+ * - After the handshake, each frame must arrive whole within `frameTimeout`
+ *   (10 s) of its first byte, plus one second per 64 KiB of it received; a
+ *   late frame is a `ProtocolError` and the connection is closed. An idle
+ *   connection has no deadline. Every whole frame before a bad one (an
+ *   oversized length, a body that does not decode) is delivered first.
  * - TCP binds `127.0.0.1` unless another hostname is given explicitly. The
  *   secret authenticates the peers; it does not encrypt the traffic.
  * - Connection loss: `receive()` ends when the peer closes, exits or resets
@@ -133,6 +143,7 @@ export async function connect(options: SocketConnectOptions): Promise<Transport>
     codec,
     maxFrameBytes: options.maxFrameBytes,
     handshakeTimeout: options.handshakeTimeout,
+    frameTimeout: options.frameTimeout,
   }, context);
   switch (options.transport) {
     case "unix":
@@ -192,7 +203,7 @@ export async function connect(options: SocketConnectOptions): Promise<Transport>
  * @param options The codec, frame limit, handshake timeout, and `tcp` to use TCP.
  * @returns A factory for `transport: socketTransport()`.
  * @throws {TypeError} When the codec is not `v8Codec` or `jsonCodec`, or an option has the wrong type.
- * @throws {RangeError} When `maxFrameBytes`, `handshakeTimeout` or the TCP port is out of range.
+ * @throws {RangeError} When `maxFrameBytes`, `handshakeTimeout`, `frameTimeout`, `maxPendingHandshakes` or the TCP port is out of range.
  */
 export function socketTransport(options: SocketTransportOptions = {}): TransportFactory {
   const context = "Cannot create socket transport";
@@ -244,6 +255,7 @@ async function openLink(
     codec: codecName,
     maxFrameBytes: settings.maxFrameBytes,
     handshakeTimeout: settings.handshakeTimeout,
+    frameTimeout: settings.frameTimeout,
   };
   let options: SocketConnectOptions;
   if (tcp) {
