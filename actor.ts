@@ -40,3 +40,9 @@ export {
 export { QueueClosedError } from "./internal/errors.ts";
 export type { QueueHandle, QueueWaitOptions } from "./actors/sync/work_queue.ts";
 export type { SemaphoreHandle, SemaphorePermit } from "./actors/sync/semaphore.ts";
+export type {
+  Connection,
+  ReadConnection,
+  RecvOptions,
+  WriteConnection,
+} from "./transports/pipe/channel.ts";

@@ -34,3 +34,9 @@ export const DEFAULT_TRANSPORT: Readonly<Record<HostKind, string>> = {
 export function pipeEndBridge(): TransportFactory {
   return socketTransport();
 }
+
+/**
+ * The module that opens a `Pipe()` end handed to an actor as a connection
+ * again, inside the actor (it exports `connectionFromStreams`).
+ */
+export const PIPE_CONNECTIONS_MODULE: string = new URL("./pipe/channel.ts", import.meta.url).href;

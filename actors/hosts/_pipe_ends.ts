@@ -15,6 +15,8 @@
 
 import type { Transport, TransportFactory } from "../../transports/transport.ts";
 import { noop, valueWithin } from "../../internal/abort.ts";
+import { CONNECTION } from "./_connections.ts";
+export { hasConnections } from "./_connections.ts";
 
 /** The streams of a pipe end, as `pipeEnds()` makes them. */
 export interface EndStreams {
@@ -27,6 +29,8 @@ interface EndPlaceholder {
   [MARK]: unknown;
   readable: boolean;
   writable: boolean;
+  /** The actor gets a connection (a `Pipe()` end), not streams. */
+  connection: boolean;
 }
 
 const MARK = "troupe.pipeEnd";
@@ -68,6 +72,18 @@ function isEnd(value: unknown): value is EndStreams {
     (readable !== undefined || writable !== undefined);
 }
 
+/**
+ * Where a `Pipe()` end keeps the hand-off of its streams (a registered
+ * symbol: the pipe's module, a transport, is not this layer's to import).
+ */
+const HAND_OFF = Symbol.for("troupe.pipe.handOff");
+
+/** A `Pipe()` end (a connection object), which gives up its streams to go to an actor. */
+function isConnectionEnd(value: unknown): value is { [HAND_OFF](): EndStreams } {
+  return typeof value === "object" && value !== null &&
+    typeof (value as Record<symbol, unknown>)[HAND_OFF] === "function";
+}
+
 function isPlaceholder(value: unknown): value is EndPlaceholder {
   return isPlainObject(value) && MARK in value;
 }
@@ -95,25 +111,50 @@ function replaceIn(
   return copy ?? value;
 }
 
-/** The pipe ends in `args`, each once, with where they are. */
-function findEnds(args: unknown): Map<EndStreams, string> {
-  const ends = new Map<EndStreams, string>();
+/** A pipe end found in the args: its streams, and whether the actor gets it as a connection. */
+interface FoundEnd {
+  streams: EndStreams;
+  connection: boolean;
+}
+
+/**
+ * The pipe ends in `args` (streams from `pipeEnds()`, or `Pipe()` ends,
+ * whose streams they hand off now), each once, by the value in the args.
+ */
+function findEnds(args: unknown): Map<unknown, FoundEnd> {
+  const ends = new Map<unknown, FoundEnd>();
+  const checked: [unknown, string][] = [];
   replaceIn(
     args,
-    isEnd,
+    (value) => isEnd(value) || isConnectionEnd(value),
     (end, path) => {
-      const streams = end as EndStreams;
-      if (streams.readable?.locked || streams.writable?.locked) {
+      if (isEnd(end) && (end.readable?.locked || end.writable?.locked)) {
         throw new TypeError(
           `Cannot spawn actor: ${path} is a pipe end already in use (an end goes to one actor, once)`,
         );
       }
-      if (!ends.has(streams)) ends.set(streams, path);
+      checked.push([end, path]);
       return end;
     },
     "args",
     new Set(),
   );
+  // Hand-offs only once every end was found valid: a refused spawn takes none.
+  for (const [end, path] of checked) {
+    if (ends.has(end)) continue;
+    if (isEnd(end)) {
+      ends.set(end, { streams: end, connection: false });
+      continue;
+    }
+    try {
+      ends.set(end, {
+        streams: (end as { [HAND_OFF](): EndStreams })[HAND_OFF](),
+        connection: true,
+      });
+    } catch (error) {
+      throw new TypeError(`Cannot spawn actor: ${path}: ${(error as Error).message}`);
+    }
+  }
   return ends;
 }
 
@@ -227,14 +268,15 @@ export function bridgeToWorker(args: unknown): PipeBridges {
   const ends = findEnds(args);
   const transfer: Transferable[] = [];
   const pumps: Pump[] = [];
-  const replacements = new Map<EndStreams, EndStreams>();
-  for (const end of ends.keys()) {
+  const replacements = new Map<unknown, EndStreams & { [CONNECTION]?: true }>();
+  for (const [value, { streams: end, connection }] of ends) {
     const down = end.readable ? buffered() : undefined;
     const up = end.writable ? buffered() : undefined;
-    const theirs: EndStreams = {};
+    const theirs: EndStreams & { [CONNECTION]?: true } = {};
     if (down) transfer.push(theirs.readable = down.readable);
     if (up) transfer.push(theirs.writable = up.writable);
-    replacements.set(end, theirs);
+    if (connection) theirs[CONNECTION] = true;
+    replacements.set(value, theirs);
     pumps.push(pump(end, { readable: up?.readable, writable: down?.writable }));
   }
   return {
@@ -261,11 +303,11 @@ export async function bridgeToProcess(
   const ends = findEnds(args);
   const pumps: Pump[] = [];
   const locals: Transport[] = [];
-  const replacements = new Map<EndStreams, EndPlaceholder>();
+  const replacements = new Map<unknown, EndPlaceholder>();
   const childPermissions = { read: [] as string[], write: [] as string[], net: [] as string[] };
   let module: string | undefined;
   try {
-    for (const end of ends.keys()) {
+    for (const [value, { streams: end, connection }] of ends) {
       const link = await factory.open("process");
       locals.push(link.local);
       module = link.remote.module;
@@ -273,7 +315,7 @@ export async function bridgeToProcess(
         childPermissions[kind].push(...(link.childPermissions?.[kind] ?? []));
       }
       const readable = end.readable !== undefined, writable = end.writable !== undefined;
-      replacements.set(end, { [MARK]: link.remote.options, readable, writable });
+      replacements.set(value, { [MARK]: link.remote.options, readable, writable, connection });
       const carrier = streamsOverTransport(link.local, { send: readable, receive: writable });
       pumps.push(pump(end, carrier));
     }
@@ -312,9 +354,10 @@ export async function openPipeEnds(
       send: placeholder.writable,
       receive: placeholder.readable,
     });
-    const end: EndStreams = {};
+    const end: EndStreams & { [CONNECTION]?: true } = {};
     if (placeholder.readable) end.readable = carrier.readable;
     if (placeholder.writable) end.writable = carrier.writable;
+    if (placeholder.connection) end[CONNECTION] = true;
     opened.set(placeholder, end);
   }
   return substitute(args, opened);

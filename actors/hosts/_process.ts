@@ -12,6 +12,7 @@ import type { ProcessStdio, Transport } from "../../transports/transport.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { serve, type ServeControl } from "../core/serve.ts";
 import type { openPipeEnds } from "./_pipe_ends.ts";
+import { type OpenConnection, openConnections } from "./_connections.ts";
 import { every } from "../../internal/ticker.ts";
 import { stdinReadable, stdoutToStderr, stdoutWritable } from "./_stdio.ts";
 
@@ -109,7 +110,7 @@ function logsToStderr(): void {
 export async function runProcessActor(
   actorModule: Record<string, unknown>,
   transportModule: { connect: Connect },
-  pipeEnds?: { connect: Connect; open: typeof openPipeEnds },
+  pipeEnds?: { connect: Connect; open: typeof openPipeEnds; connection: OpenConnection },
 ): Promise<void> {
   const live: { control?: ServeControl } = {};
   const exit = Deno.exit;
@@ -156,7 +157,9 @@ export async function runProcessActor(
   });
 
   // Pipe ends in the args arrive as links of the bridge transport: open them.
-  const args = pipeEnds ? await pipeEnds.open(boot.boot.args, pipeEnds.connect) : boot.boot.args;
+  const args = pipeEnds
+    ? openConnections(await pipeEnds.open(boot.boot.args, pipeEnds.connect), pipeEnds.connection)
+    : boot.boot.args;
   // The actor module was loaded statically by the data: entry.
   live.control = serve({ ...boot.boot, args }, transport, () => leave(0), actorModule);
 }

@@ -14,6 +14,7 @@
 import type { Transport } from "../../transports/transport.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
+import { type OpenConnection, openConnections } from "./_connections.ts";
 
 let control: ServeControl | undefined;
 
@@ -52,21 +53,31 @@ type Connect = (options: unknown) => Transport | Promise<Transport>;
 
 /**
  * Runs the actor of the module at `actorModule` over the transport module
- * `transportModule`, once the boot message arrives. `semaphoreModule` is
- * there when the actor is given shared semaphores, `loaded` when the entry
- * imported the actor module itself (a worker with restricted permissions).
+ * `transportModule`, once the boot message arrives, with the `extras` its
+ * entry imported for it.
  */
 export function runWorkerActor(
   transportModule: { connect: Connect },
   actorModule: string,
-  semaphoreModule?: SemaphoreModule,
-  loaded?: Record<string, unknown>,
+  extras: WorkerExtras = {},
 ): void {
   self.onmessage = (event: MessageEvent<BootMessage>) => {
     self.onmessage = null;
-    const actor = loaded ? Promise.resolve(loaded) : undefined;
-    void boot(event.data, transportModule.connect, actor ?? actorModule, semaphoreModule);
+    const message = event.data;
+    if (extras.openConnection) message.args = openConnections(message.args, extras.openConnection);
+    const actor = extras.loaded ? Promise.resolve(extras.loaded) : actorModule;
+    void boot(message, transportModule.connect, actor, extras.semaphores);
   };
+}
+
+/** What the worker's entry gives the bootstrap besides the transport, when the actor needs it. */
+export interface WorkerExtras {
+  /** The shared-memory semaphore module, for an actor given semaphores. */
+  semaphores?: SemaphoreModule;
+  /** The actor module, imported by the entry (a worker with restricted permissions). */
+  loaded?: Record<string, unknown>;
+  /** Opens the `Pipe()` ends in the args as connections. */
+  openConnection?: OpenConnection;
 }
 
 async function boot(

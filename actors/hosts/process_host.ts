@@ -28,6 +28,8 @@ export interface ProcessHostOptions {
   killGraceMs: number;
   /** Carries pipe ends in the args to the child: a transport that needs no stdio. */
   pipeBridge: TransportFactory;
+  /** A module exporting `connectionFromStreams`: it opens `Pipe()` ends as connections. */
+  connectionsModule: string;
 }
 
 /** Environment variables a child gets even with a cleared environment: where Deno keeps its cache. */
@@ -39,6 +41,7 @@ function entryModule(
   actorModule: string,
   transportModule: string,
   bridgeModule: string | undefined,
+  connectionsModule: string,
 ): string {
   const lines = [
     `import * as actor from ${JSON.stringify(actorModule)};`,
@@ -51,7 +54,8 @@ function entryModule(
       `import * as bridge from ${JSON.stringify(bridgeModule)};`,
       `import { openPipeEnds } from ${JSON.stringify(PIPE_ENDS)};`,
     );
-    ends = ", { connect: bridge.connect, open: openPipeEnds }";
+    lines.push(`import { connectionFromStreams } from ${JSON.stringify(connectionsModule)};`);
+    ends = ", { connect: bridge.connect, open: openPipeEnds, connection: connectionFromStreams }";
   }
   lines.push(
     `import { runProcessActor } from ${JSON.stringify(PROCESS_BOOTSTRAP)};`,
@@ -136,7 +140,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
       ...parentResolution(),
       `--v8-flags=--max-old-space-size=${options.maxHeapMiB}`,
       ...permissionFlags(granted),
-      entryModule(boot.module, link.remote.module, ends.module),
+      entryModule(boot.module, link.remote.module, ends.module, options.connectionsModule),
     ];
     let child: Deno.ChildProcess;
     try {

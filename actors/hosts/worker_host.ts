@@ -4,7 +4,7 @@
 import type { TransportFactory } from "../../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
-import { bridgeToWorker } from "./_pipe_ends.ts";
+import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
 import { newWorkerThread, threadIds, threadRunning } from "./_threads.ts";
 export { workerOptionsEnabled } from "./_resolution.ts";
 
@@ -24,19 +24,30 @@ function entryModule(
   transportModule: string,
   semaphores: boolean,
   restricted: boolean,
+  connectionsModule: string | undefined,
 ): string {
   const lines = [
     `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};`,
     `import * as transport from ${JSON.stringify(transportModule)};`,
   ];
-  if (semaphores) lines.push(`import * as semaphores from ${JSON.stringify(SEMAPHORE)};`);
+  const extras: string[] = [];
+  if (semaphores) {
+    lines.push(`import * as semaphores from ${JSON.stringify(SEMAPHORE)};`);
+    extras.push("semaphores");
+  }
   // A worker with restricted permissions may not read its own module for a
   // dynamic import; a static import needs no read permission.
-  if (restricted) lines.push(`import * as actor from ${JSON.stringify(actorModule)};`);
+  if (restricted) {
+    lines.push(`import * as actor from ${JSON.stringify(actorModule)};`);
+    extras.push("loaded: actor");
+  }
+  // `Pipe()` ends in the args arrive as connections, opened by the pipe's module.
+  if (connectionsModule !== undefined) {
+    lines.push(`import { connectionFromStreams } from ${JSON.stringify(connectionsModule)};`);
+    extras.push("openConnection: connectionFromStreams");
+  }
   lines.push(
-    `runWorkerActor(transport, ${JSON.stringify(actorModule)}, ${
-      semaphores ? "semaphores" : "undefined"
-    }${restricted ? ", actor" : ""});`,
+    `runWorkerActor(transport, ${JSON.stringify(actorModule)}, { ${extras.join(", ")} });`,
   );
   const source = lines.join("\n");
   return `data:text/javascript;base64,${btoa(source)}`;
@@ -60,10 +71,15 @@ export function workerThreadsVisible(): boolean {
   return threadIds() !== undefined;
 }
 
-/** A launcher for worker actors over channels from `factory`. */
+/**
+ * A launcher for worker actors over channels from `factory`;
+ * `connectionsModule` exports `connectionFromStreams`, which opens the
+ * `Pipe()` ends in an actor's args as connections.
+ */
 export function workerLauncher(
   factory: TransportFactory,
   permissions: Record<string, boolean | string[] | "inherit"> | undefined,
+  connectionsModule: string,
 ): Launcher {
   return async (boot: BootMessage, events: HostEvents) => {
     const ends = bridgeToWorker(boot.args);
@@ -78,7 +94,13 @@ export function workerLauncher(
     try {
       const semaphores = Object.keys(boot.semaphores).length > 0;
       const before = threadIds();
-      const entry = entryModule(boot.module, link.remote.module, semaphores, !!permissions);
+      const entry = entryModule(
+        boot.module,
+        link.remote.module,
+        semaphores,
+        !!permissions,
+        hasConnections(ends.args) ? connectionsModule : undefined,
+      );
       worker = new Worker(entry, options);
       thread = newWorkerThread(before);
     } catch (error) {

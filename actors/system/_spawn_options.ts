@@ -7,7 +7,11 @@
 // `RangeError` saying what failed and what it received.
 
 import type { HostKind, TransportFactory } from "../../transports/transport.ts";
-import { DEFAULT_TRANSPORT, pipeEndBridge } from "../../transports/preset.ts";
+import {
+  DEFAULT_TRANSPORT,
+  PIPE_CONNECTIONS_MODULE,
+  pipeEndBridge,
+} from "../../transports/preset.ts";
 import type { Launcher } from "../core/host.ts";
 import { OVERFLOW_POLICIES, type OverflowPolicy } from "../core/outbox.ts";
 import {
@@ -103,7 +107,11 @@ export function checkSpawn(
     );
   }
   const launch = hostKind === "worker"
-    ? workerLauncher(factory, checkWorkerPermissions(options.permissions, checks))
+    ? workerLauncher(
+      factory,
+      checkWorkerPermissions(options.permissions, checks),
+      PIPE_CONNECTIONS_MODULE,
+    )
     : processLauncher(factory, {
       permissions: checkProcessPermissions(id, options.permissions, options.escalate === true),
       env: checkEnv(options.env),
@@ -114,6 +122,7 @@ export function checkSpawn(
       onLog: options.onLog ?? ((line) => console.error(`[${id}] ${line}`)),
       killGraceMs: 1000,
       pipeBridge: pipeEndBridge(),
+      connectionsModule: PIPE_CONNECTIONS_MODULE,
     });
   if (hostKind === "process") checkNoSharedMemory(options.args);
   return { url, id, capacity, overflow, hostKind, factory, launch };

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { connectionFromStreams, defineActor, type PipeEnd } from "../../mod.ts";
+import { type Connection, defineActor } from "../../actor.ts";
 
 /** Greets its parent through the pipe end it is spawned with. */
 export const greeter = defineActor({
-  init: (end: PipeEnd) => {
-    const pipe = connectionFromStreams<string>(end);
+  // The parent passed one end of a Pipe(): it arrives as that connection.
+  init: (pipe: Connection<string>) => {
     pipe.send("hello");
     const answering = (async () => {
       for await (const text of pipe) await pipe.send(`you said "${text}"`);

@@ -4,23 +4,22 @@
  * @module
  */
 import {
-  connectionFromStreams,
   defineActor,
   SharedValue,
   type SharedValueDescriptor,
-  type WritePipeEnd,
+  type WriteConnection,
 } from "../../mod.ts";
 
 /** Where the results go: a pipe end, and a shared value (worker actors only). */
 export interface ReporterArgs {
-  pipe: WritePipeEnd;
+  pipe: WriteConnection<number>;
   value?: SharedValueDescriptor<"i32">;
 }
 
 /** Computes `n * 7` and reports it through a pipe, a queue (as 1 MiB) and a shared value. */
 export const reporter = defineActor({
   init: (args: ReporterArgs) => ({
-    pipe: connectionFromStreams<number>(args.pipe),
+    pipe: args.pipe,
     value: args.value && SharedValue.from(args.value),
   }),
   handlers: {

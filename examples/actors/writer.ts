@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { connectionFromStreams, defineActor, type WritePipeEnd } from "../../mod.ts";
+import { defineActor, type WriteConnection } from "../../actor.ts";
 
 /** Writes lines to its one-way pipe end, then closes it. */
 export const writer = defineActor({
-  // A WritePipeEnd opens as a WriteConnection: it has send() and no recv().
-  init: (end: WritePipeEnd) => ({ pipe: connectionFromStreams<string>(end) }),
+  // The sending end of a one-way Pipe(): it has send() and no recv().
+  init: (pipe: WriteConnection<string>) => ({ pipe }),
   handlers: {
     async write(state, count: number) {
       for (let i = 0; i < count; i++) await state.pipe.send(`line ${i}`);

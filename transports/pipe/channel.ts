@@ -176,9 +176,24 @@ interface Waiter<T> {
   reject(error: unknown): void;
 }
 
+/**
+ * The key under which a {@linkcode Pipe} end gives up its streams to be
+ * handed to an actor (the actor system calls it when it finds the end in a
+ * spawn's args). A registered symbol: the actor layer looks it up by name.
+ */
+export const HAND_OFF: unique symbol = Symbol.for("troupe.pipe.handOff") as never;
+
+/** What a {@linkcode Pipe} end hands to an actor: its streams, unopened. */
+export interface HandedOffEnd {
+  readable?: ReadableStream<Uint8Array>;
+  writable?: WritableStream<Uint8Array>;
+}
+
 /** A connection end over a {@linkcode StreamTransport}; one class, capabilities checked at runtime. */
 class PipeConnection<T> implements Connection<T> {
-  readonly #transport: StreamTransport;
+  #transportOrStreams: StreamTransport | (() => StreamTransport);
+  #handedOff = false;
+  readonly #handOff: (() => HandedOffEnd) | undefined;
   readonly #canSend: boolean;
   readonly #canReceive: boolean;
   #iterator: AsyncIterator<unknown[]> | undefined;
@@ -189,10 +204,49 @@ class PipeConnection<T> implements Connection<T> {
   #ended: { error: unknown } | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(transport: StreamTransport, canSend: boolean, canReceive: boolean) {
-    this.#transport = transport;
+  /**
+   * @param transport The transport, or how to make it on first use (an end
+   * not used yet can be handed to an actor with `handOff`).
+   */
+  constructor(
+    transport: StreamTransport | (() => StreamTransport),
+    canSend: boolean,
+    canReceive: boolean,
+    handOff?: () => HandedOffEnd,
+  ) {
+    this.#transportOrStreams = transport;
     this.#canSend = canSend;
     this.#canReceive = canReceive;
+    this.#handOff = handOff;
+  }
+
+  get #transport(): StreamTransport {
+    if (this.#handedOff) {
+      throw new TypeError("Cannot use this pipe end here: it was handed to an actor");
+    }
+    if (typeof this.#transportOrStreams === "function") {
+      this.#transportOrStreams = this.#transportOrStreams();
+    }
+    return this.#transportOrStreams;
+  }
+
+  /** Gives up the streams, unopened, to be handed to an actor; throws once the end was used. */
+  [HAND_OFF](): HandedOffEnd {
+    if (this.#handOff === undefined) {
+      throw new TypeError(
+        "Cannot hand this pipe end to an actor: its pipe has its own codec or frame limit, and an actor opens its end with the defaults",
+      );
+    }
+    if (this.#handedOff) {
+      throw new TypeError("Cannot hand this pipe end to an actor: it went to another one already");
+    }
+    if (typeof this.#transportOrStreams !== "function" || this.#closing) {
+      throw new TypeError(
+        "Cannot hand this pipe end to an actor: it was used here already (an end goes to one place)",
+      );
+    }
+    this.#handedOff = true;
+    return this.#handOff();
   }
 
   send(value: T): void | Promise<void> {
@@ -206,6 +260,9 @@ class PipeConnection<T> implements Connection<T> {
   recv(options: RecvOptions = {}): Promise<T> {
     if (!this.#canReceive) {
       throw new TypeError("Cannot receive: this end of a one-way pipe only sends");
+    }
+    if (this.#handedOff) {
+      throw new TypeError("Cannot use this pipe end here: it was handed to an actor");
     }
     const { signal, timeout } = options;
     if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
@@ -314,7 +371,8 @@ class PipeConnection<T> implements Connection<T> {
       this.#buffer = [];
       this.#head = 0;
       this.#end(new ConnectionClosedError("receive", "local"));
-      this.#closing = this.#transport.close();
+      // An end handed to an actor is closed by the system when the actor ends.
+      this.#closing = this.#handedOff ? Promise.resolve() : this.#transport.close();
     }
     return this.#closing;
   }
@@ -462,6 +520,10 @@ export function connectionFromStreams<T = unknown>(
  *   sends; the types have no `send` / `recv` on the wrong end, and calling one
  *   anyway throws a `TypeError`.
  * - Backpressure: `send()` returns a promise when the pipe is full.
+ * - An end can be handed to an actor in its spawn `args`: the actor gets it
+ *   as the same kind of connection. It goes to one place: handed off, it
+ *   throws `TypeError` here; used here first, or made with its own `codec`
+ *   or `maxFrameBytes`, it is refused at spawn.
  *
  * @example A duplex pipe
  * ```ts
@@ -527,15 +589,18 @@ export function Pipe<T = unknown>(
   const { duplex, ...rest } = options;
   const codec = checkCodec(rest.codec, "Cannot create pipe");
   const maxFrameBytes = checkMaxFrameBytes(rest.maxFrameBytes, "Cannot create pipe");
-  const settings = { codec, maxFrameBytes };
-  const ends = pipeEnds({ duplex });
-  if (duplex === false) {
-    const [readEnd, writeEnd] = ends as [ReadPipeEnd, WritePipeEnd];
-    return [
-      connectionFromStreams<T>(readEnd, settings),
-      connectionFromStreams<T>(writeEnd, settings),
-    ];
-  }
-  const [a, b] = ends as [PipeEnd, PipeEnd];
-  return [connectionFromStreams<T>(a, settings), connectionFromStreams<T>(b, settings)];
+  // Only an end with the default codec and frame limit can go to an actor:
+  // the actor opens its end with the defaults.
+  const portable = rest.codec === undefined && rest.maxFrameBytes === undefined;
+  const ends = pipeEnds({ duplex }) as (PipeEnd | ReadPipeEnd | WritePipeEnd)[];
+  const open = (end: PipeEnd | ReadPipeEnd | WritePipeEnd) =>
+    new PipeConnection<T>(
+      () => new StreamTransport(end.readable, end.writable, codec, maxFrameBytes),
+      end.writable !== undefined,
+      end.readable !== undefined,
+      portable ? () => ({ ...end }) : undefined,
+    );
+  return [open(ends[0]!), open(ends[1]!)] as
+    | [Connection<T>, Connection<T>]
+    | [ReadConnection<T>, WriteConnection<T>];
 }
