@@ -288,12 +288,21 @@ export function faultTest(
       } catch (error) {
         failure = error;
       }
+      let leftover: unknown;
       try {
         await assertNoSurvivors(tag);
+      } catch (error) {
+        leftover = error;
       } finally {
         Deno.removeSync(dir, { recursive: true });
       }
-      if (failure !== undefined) throw failure;
+      if (failure !== undefined && leftover !== undefined) {
+        throw new AggregateError(
+          [failure, leftover],
+          `${String(failure)}\nand: ${String(leftover)}`,
+        );
+      }
+      if (failure !== undefined || leftover !== undefined) throw failure ?? leftover;
     },
   });
 }
