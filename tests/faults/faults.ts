@@ -900,19 +900,27 @@ faultTest(
   },
 );
 
-// open: issue 16.15 (start/stop cycles grow memory outside the JS heap). Run
-// by hand with TROUPE_FAULT_CYCLES=1000; see the figures in the report.
-faultTest(`F30 ${CYCLES} cycles per host grow RSS by less than 20 MiB`, async (tag) => {
+// open: issue 16.15 (start/stop cycles grow memory outside the JS heap). The
+// row's figure is for 1000 cycles (TROUPE_FAULT_RSS_CYCLES to change it):
+// about 6 minutes on 2 cores, so run by hand with TROUPE_FAULT_OPEN=1.
+const RSS_CYCLES = Number(Deno.env.get("TROUPE_FAULT_RSS_CYCLES") ?? 1000);
+faultTest(`F30 ${RSS_CYCLES} cycles per host grow RSS by less than 20 MiB`, async (tag) => {
+  const failures: string[] = [];
   for (const [host, transport] of cycleHosts) {
     const r = result(
-      await run("f30_cycles", tag, { args: [host, transport, String(CYCLES)], timeoutMs: 600_000 }),
+      await run("f30_cycles", tag, {
+        args: [host, transport, String(RSS_CYCLES)],
+        timeoutMs: 900_000,
+      }),
     );
+    const before = r.before as Row, after = r.after as Row;
     figure(
       "F30",
-      `${host}/${transport}: RSS +${
+      `${host}/${transport}: ${RSS_CYCLES} x 2 cycles in ${(r.ms as number).toFixed(0)} ms; RSS +${
         (r.rssGrowthMiB as number).toFixed(1)
-      } MiB over ${CYCLES} x 2 cycles`,
+      } MiB; fds ${before.fds}->${after.fds}, threads ${before.threads}->${after.threads}, zombies ${after.zombies}, permits ${r.available}/${r.permits}`,
     );
-    assert.ok((r.rssGrowthMiB as number) < 20, `${host}/${transport}`);
+    if ((r.rssGrowthMiB as number) >= 20) failures.push(`${host}/${transport}`);
   }
+  assert.deepEqual(failures, [], "RSS grew by 20 MiB or more");
 }, { ignore: true });
