@@ -902,7 +902,7 @@ faultTest(
 
 // open: issue 16.15 (start/stop cycles grow memory outside the JS heap). The
 // row's figure is for 1000 cycles (TROUPE_FAULT_RSS_CYCLES to change it):
-// about 6 minutes on 2 cores, so run by hand with TROUPE_FAULT_OPEN=1.
+// about 9 minutes on 2 cores, so run by hand with TROUPE_FAULT_OPEN=1.
 const RSS_CYCLES = Number(Deno.env.get("TROUPE_FAULT_RSS_CYCLES") ?? 1000);
 faultTest(`F30 ${RSS_CYCLES} cycles per host grow RSS by less than 20 MiB`, async (tag) => {
   const failures: string[] = [];
