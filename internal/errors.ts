@@ -346,18 +346,27 @@ export class FrameTooLargeError extends RangeError {
  * import assert from "node:assert/strict";
  *
  * assert.equal(new ProtocolError("truncated frame").name, "ProtocolError");
+ * assert.equal(new ProtocolError("cut", { truncated: true }).truncated, true);
  * ```
  */
 export class ProtocolError extends Error {
   /**
+   * `true` when the stream ended or failed inside a frame, which is also what
+   * a killed peer looks like; `false` for bytes that break the protocol (an
+   * oversized length prefix, a body that does not decode).
+   */
+  readonly truncated: boolean;
+
+  /**
    * Creates the error.
    *
    * @param message What was wrong.
-   * @param options Standard error options.
+   * @param options Standard error options, and whether the stream was cut short.
    */
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: ErrorOptions & { truncated?: boolean }) {
     super(message, options);
     this.name = "ProtocolError";
+    this.truncated = options?.truncated ?? false;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   type CrashReason,
   FrameTooLargeError,
   MailboxFullError,
+  ProtocolError,
   type RemoteErrorInfo,
   reviveError,
   SpawnError,
@@ -255,8 +256,10 @@ export class ActorCell implements RefTarget {
       }
     } catch (error) {
       // A frame cut short is what a kill looks like from here: let the
-      // host's exit status (the signal) say why, when it has one.
-      if (await this.#hostWillReport()) return;
+      // host's exit status (the signal) say why, when it has one. Bytes that
+      // break the protocol are the actor's error, whatever its exit says.
+      const cutShort = !(error instanceof ProtocolError) || error.truncated;
+      if (cutShort && await this.#hostWillReport()) return;
       this.#crash("error", error instanceof Error ? error : new Error(String(error)));
       return;
     }

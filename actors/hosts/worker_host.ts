@@ -104,7 +104,10 @@ export function workerLauncher(
       worker = new Worker(entry, options);
       thread = newWorkerThread(before);
     } catch (error) {
-      await ends.settle();
+      // No worker (a grant beyond the parent's, say): nothing will ever use
+      // the channel, and its open ports would keep the program alive.
+      for (const item of link.remote.transfer) if (item instanceof MessagePort) item.close();
+      await Promise.all([ends.settle(), link.local.close().catch(() => {})]);
       throw error;
     }
     worker.onerror = (event) => {

@@ -204,10 +204,12 @@ export class FrameReader {
     if (this.#body !== undefined) {
       this.#error = new ProtocolError(
         `Cannot read frame: the stream ended after ${this.#bodyFilled} of its ${this.#body.length} body bytes`,
+        { truncated: true },
       );
     } else if (this.#prefixFilled > 0) {
       this.#error = new ProtocolError(
         `Cannot read frame: the stream ended after ${this.#prefixFilled} of its ${FRAME_PREFIX_BYTES} length bytes`,
+        { truncated: true },
       );
     }
     if (this.#error) throw this.#error;

@@ -168,7 +168,10 @@ export class StreamTransport implements Transport {
         } catch (error) {
           if (late) throw late;
           if (this.#closed) return;
-          throw new ProtocolError("Cannot receive: the stream failed", { cause: error });
+          throw new ProtocolError("Cannot receive: the stream failed", {
+            cause: error,
+            truncated: true,
+          });
         }
         if (late) throw late;
         if (this.#closed) return;
