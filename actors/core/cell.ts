@@ -90,6 +90,8 @@ export class ActorCell implements RefTarget {
   #transport: Transport | undefined;
   #outbox: Outbox;
   #host: Host | undefined;
+  /** The batch being dispatched is the actor's last: it ends with its CRASH or EXIT. */
+  #dying = false;
   #launching: Promise<void> | undefined;
   #receiving: Promise<void> | undefined;
   #death: { reason: CrashReason; error: Error } | undefined;
@@ -251,6 +253,11 @@ export class ActorCell implements RefTarget {
     try {
       for await (const batch of this.#transport!.receive()) {
         this.lastSeen = Date.now();
+        // A dying actor's last batch ends with its CRASH or EXIT, after a final
+        // credit: that credit counts what it handled but frees no room, or a
+        // tell waiting for room would be sent to an actor already gone.
+        const last = batch[batch.length - 1] as unknown[] | undefined;
+        this.#dying = last !== undefined && (last[0] === CRASH || last[0] === EXIT);
         for (const message of batch) this.#dispatch(message as unknown[]);
         if (this.#exit) return;
       }
@@ -311,7 +318,7 @@ export class ActorCell implements RefTarget {
       }
       case CREDIT:
         this.handled += message[1] as number;
-        this.#outbox.credit(message[1] as number);
+        this.#outbox.credit(message[1] as number, !this.#dying);
         return;
       case DEAD_LETTER:
         this.#options.onDeadLetter({

@@ -160,10 +160,13 @@ export class Outbox {
     this.#enqueue(message, UNKNOWN_KIND);
   }
 
-  /** The actor reports that `n` messages left its mailbox. */
-  credit(n: number): void {
+  /**
+   * The actor reports that `n` messages left its mailbox. With `release`
+   * false (a dying actor's last word) the room it frees goes to nobody.
+   */
+  credit(n: number, release = true): void {
     this.inflight = Math.max(0, this.inflight - n);
-    while (this.waiting > 0) {
+    while (release && this.waiting > 0) {
       const entry = this.#waiting[this.#waitingHead]!;
       if (entry.counted) {
         if (this.inflight >= this.capacity) break;
