@@ -53,6 +53,11 @@ export function assertCloneable(value: unknown, path: string): number {
 export class PayloadInspector {
   /** What the last {@linkcode inspect} found: `PLAIN_KIND`, or `BYTES_KIND` and/or `NOT_PLAIN_KIND`. */
   kind: BatchKind = PLAIN_KIND;
+  /**
+   * Refuse shared memory (a `SharedArrayBuffer`, or a view on one): set for
+   * a channel that carries bytes, where shared memory cannot travel.
+   */
+  refuseShared = false;
   /** What the walk in progress found so far. */
   #found: BatchKind = PLAIN_KIND;
   /**
@@ -152,6 +157,7 @@ export class PayloadInspector {
     }
     if (ArrayBuffer.isView(value)) {
       const buffer = value.buffer;
+      if (this.refuseShared && buffer instanceof SharedArrayBuffer) this.#shared(path, "a view of");
       if (buffer instanceof ArrayBuffer && buffer.detached) {
         throw new MessageNotCloneableError(this.#path(path), "a view of a detached ArrayBuffer");
       }
@@ -176,6 +182,7 @@ export class PayloadInspector {
       return size;
     }
     if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+      if (this.refuseShared && value instanceof SharedArrayBuffer) this.#shared(path, "");
       if (value instanceof ArrayBuffer && value.detached) {
         throw new MessageNotCloneableError(this.#path(path), "a detached ArrayBuffer");
       }
@@ -189,6 +196,15 @@ export class PayloadInspector {
     throw new MessageNotCloneableError(
       this.#path(path),
       `an instance of ${name} (it would arrive as a plain object without its methods)`,
+    );
+  }
+
+  #shared(path: string, what: string): never {
+    throw new MessageNotCloneableError(
+      this.#path(path),
+      `${what}${
+        what ? " " : ""
+      }a SharedArrayBuffer: shared memory reaches a worker actor only over the queue transport (or in its spawn args), never a byte transport or a process`,
     );
   }
 

@@ -25,6 +25,8 @@ class QueueTransport implements Transport {
    * batches of about 1 MiB keep both threads busy at once.
    */
   readonly batchBytes: number = 1024 * 1024;
+  /** Structured clone shares a `SharedArrayBuffer` with the peer. */
+  readonly sharesMemory = true;
   #port: MessagePort;
   #stats = emptyStats();
   #inbox = new AsyncQueue<unknown[]>();

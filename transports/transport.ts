@@ -96,6 +96,12 @@ export interface Transport {
    */
   readonly batchBytes?: number;
   /**
+   * `true` when the channel carries shared memory (`SharedArrayBuffer`)
+   * through structured clone, as the queue transport does; otherwise the
+   * runtime refuses such a payload at the sender.
+   */
+  readonly sharesMemory?: boolean;
+  /**
    * Sends a batch of messages as one unit, keeping their order.
    *
    * Returns a promise only when the channel must wait for room (a full ring,

@@ -222,6 +222,7 @@ export class ActorCell implements RefTarget {
         this.#host = host;
         this.#transport = transport;
         if (transport.batchBytes !== undefined) this.#outbox.batchBytes = transport.batchBytes;
+        this.#inspector.refuseShared = transport.sharesMemory !== true;
         if (transport.maxFrameBytes !== undefined) {
           this.#outbox.maxFrameBytes = transport.maxFrameBytes;
         }

@@ -510,11 +510,6 @@ faultTest("F17 a worker actor decoding a 1e6-key payload is not declared dead", 
   assert.equal(r.state, "running");
 }, { ignore: true });
 
-// new defect: a SharedArrayBuffer payload to a worker actor over ring, pipe
-// or socket passes the sender's check; the codec then throws at flush: a tell
-// resolves and becomes a dead letter ("cannot send: #<SharedArrayBuffer>
-// could not be cloned."), an ask rejects with a plain `Error`, not
-// `MessageNotCloneableError` at the sender.
 faultTest(
   "F18 a SharedArrayBuffer payload over a byte transport is a typed error at the sender",
   async (tag) => {
@@ -533,7 +528,6 @@ faultTest(
     }
     assert.equal(r.deadLetters, 0);
   },
-  { ignore: true },
 );
 
 faultTest(
