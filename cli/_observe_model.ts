@@ -14,6 +14,8 @@ export const HISTORY = 60;
 /** Crashes and events kept for the page. */
 const KEEP_CRASHES = 50;
 const KEEP_EVENTS = 50;
+/** Actors kept in the picture; past it, the oldest that no longer run are forgotten. */
+const MAX_ACTORS = 1000;
 /** Longest stack sent to the page. */
 const MAX_STACK = 8 * 1024;
 
@@ -253,6 +255,23 @@ export class ObserverModel {
       actor.mailbox = 0;
       actor.pendingAsks = 0;
       if (actor.state === "running" || actor.state === "starting") actor.state = "down";
+    }
+    if (this.#actors.size > MAX_ACTORS) this.#forget(this.#actors.size - MAX_ACTORS);
+  }
+
+  /** Forgets the `n` oldest actors that no longer run (a service that spawns without end). */
+  #forget(n: number): void {
+    for (const actor of [...this.#actors.values()]) {
+      if (n <= 0) return;
+      if (actor.up) continue;
+      this.#actors.delete(actor.id);
+      this.crashCounts.delete(actor.id);
+      const list = actor.parent === null
+        ? this.#roots
+        : this.#supervisors.get(actor.parent)?.children;
+      const at = list?.indexOf(actor.id) ?? -1;
+      if (at >= 0) list!.splice(at, 1);
+      n--;
     }
   }
 
