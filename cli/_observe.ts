@@ -204,7 +204,7 @@ export class Observer {
     this.#push();
     for (const stream of this.#streams) this.#end(stream);
     await Promise.race([
-      this.#server.shutdown(),
+      this.#server.shutdown().catch(() => {}),
       new Promise((resolve) => setTimeout(resolve, CLOSE_MS)),
     ]);
   }
@@ -345,7 +345,7 @@ export class Observer {
         stream.closed = true;
         this.#streams.delete(stream);
       },
-    });
+    }, { highWaterMark: 0, size: (chunk) => chunk.byteLength }); // desiredSize: -bytes queued
     return new Response(body, {
       headers: securityHeaders({
         "content-type": "text/event-stream; charset=utf-8",

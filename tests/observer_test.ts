@@ -550,7 +550,7 @@ Deno.test("the observer page draws the tree live in Chromium: a crash, its stack
 
 Deno.test("every request without the right token is refused: 401 without one, 403 with a wrong one", async () => {
   await withService(
-    ["run", "--observe", "127.0.0.1:0", "--metrics", APP],
+    ["run", "--observe", "0", "--metrics", APP],
     async (_service, url) => {
       const token = url.searchParams.get("token")!;
       const at = (path: string, query = "") => new URL(`${path}${query}`, url.origin);
@@ -656,27 +656,42 @@ Deno.test("--metrics serves the figures in the Prometheus text format, per actor
 });
 
 Deno.test("--observe takes no value, a port or HOST:PORT, and refuses a bad one; the demo task passes it on", async () => {
-  const run = async (args: string[], task = false) => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: task ? ["task", "-q", ...args] : ["run", "-A", CLI, ...args],
-      cwd: ROOT.pathname,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-    return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-  };
-  const bad = await run(["run", "--observe", "host:99999", APP]);
-  assert.equal(bad.code, 2, bad.stderr);
-  assert.match(bad.stderr, /option '--observe' takes HOST:PORT/);
-  const help = await run(["run", "--help"]);
-  assert.match(help.stdout, /--observe \[HOST:PORT\]/);
-  assert.match(help.stdout, /--metrics/);
-  // The demo runs to its end with the observer on, and prints its address first.
-  const demo = await run(["demo", "--", "--observe", "--metrics"], true);
-  assert.equal(demo.code, 0, demo.stderr);
-  assert.match(demo.stdout, /^troupe: observer at http:\/\/127\.0\.0\.1:\d+\/\?token=\S+$/m);
-  assert.match(demo.stdout, /^troupe: metrics at http:\/\/127\.0\.0\.1:\d+\/metrics\?token=/m);
-  assert.match(demo.stdout, /stopped cleanly/);
+  const state = await Deno.makeTempDir({ prefix: "troupe-observer-test-" });
+  try {
+    const run = async (args: string[], task = false) => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: task ? ["task", "-q", ...args] : ["run", "-A", CLI, ...args],
+        cwd: ROOT.pathname,
+        env: { XDG_RUNTIME_DIR: state },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+      return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+    };
+    const bad = await run(["run", "--observe", "host:99999", APP]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /option '--observe' takes HOST:PORT/);
+    // A port already taken: exit 1, saying why, and the tree stops cleanly.
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const busy = await run(["run", "--observe", `127.0.0.1:${taken.addr.port}`, APP]);
+      assert.equal(busy.code, 1, busy.stderr);
+      assert.match(busy.stderr, /troupe: cannot serve the observer: .*(in use|AddrInUse)/i);
+    } finally {
+      taken.close();
+    }
+    const help = await run(["run", "--help"]);
+    assert.match(help.stdout, /--observe \[HOST:PORT\]/);
+    assert.match(help.stdout, /--metrics/);
+    // The demo runs to its end with the observer on, and prints its address first.
+    const demo = await run(["demo", "--", "--observe", "--metrics"], true);
+    assert.equal(demo.code, 0, demo.stderr);
+    assert.match(demo.stdout, /^troupe: observer at http:\/\/127\.0\.0\.1:\d+\/\?token=\S+$/m);
+    assert.match(demo.stdout, /^troupe: metrics at http:\/\/127\.0\.0\.1:\d+\/metrics\?token=/m);
+    assert.match(demo.stdout, /stopped cleanly/);
+  } finally {
+    await Deno.remove(state, { recursive: true });
+  }
 });
