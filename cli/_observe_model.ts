@@ -111,6 +111,8 @@ export class ObserverModel {
   #crashes: CrashView[] = [];
   #events: EventView[] = [];
   #seq = 0;
+  /** Supervisors declared by the app's spec (their children stay in spec order). */
+  #fromSpec = new Set<string>();
   #lastSample: { time: number; handled: Map<string, number> } | undefined;
   /** Crashes per actor id (kept when an actor disappears, for /metrics). */
   readonly crashCounts = new Map<string, number>();
@@ -119,6 +121,7 @@ export class ObserverModel {
   addSpec(spec: SupervisorSpec, parent: string | null = null): void {
     if (!spec || typeof spec.id !== "string" || !Array.isArray(spec.children)) return;
     const supervisor = this.#supervisor(spec.id, parent);
+    this.#fromSpec.add(spec.id);
     supervisor.strategy = spec.strategy ?? "one-for-one";
     for (const child of spec.children) {
       if (Array.isArray((child as SupervisorSpec).children)) {
@@ -136,6 +139,13 @@ export class ObserverModel {
     switch (event.type) {
       case "started": {
         const actor = this.#actor(event.id, event.supervisor ?? null);
+        // A sample may have seen it running before this event came: put it under its supervisor.
+        if (event.supervisor !== undefined && actor.parent !== event.supervisor) {
+          this.#detach(actor.id, actor.parent);
+          if (!this.#supervisors.has(event.supervisor)) this.#supervisor(event.supervisor, null);
+          actor.parent = event.supervisor;
+          this.#attach(actor.id, actor.parent);
+        }
         actor.state = "running";
         actor.up = true;
         actor.host = event.host;
@@ -266,11 +276,7 @@ export class ObserverModel {
       if (actor.up) continue;
       this.#actors.delete(actor.id);
       this.crashCounts.delete(actor.id);
-      const list = actor.parent === null
-        ? this.#roots
-        : this.#supervisors.get(actor.parent)?.children;
-      const at = list?.indexOf(actor.id) ?? -1;
-      if (at >= 0) list!.splice(at, 1);
+      this.#detach(actor.id, actor.parent);
       n--;
     }
   }
@@ -351,7 +357,18 @@ export class ObserverModel {
 
   #attach(id: string, parent: string | null): void {
     const list = parent === null ? this.#roots : this.#supervisors.get(parent)!.children;
-    if (!list.includes(id)) list.push(id);
+    if (list.includes(id)) return;
+    list.push(id);
+    // A supervisor from no spec (a pool) lists its children by id: parser-1, parser-2, ...
+    if (parent !== null && !this.#fromSpec.has(parent)) {
+      list.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    }
+  }
+
+  #detach(id: string, parent: string | null): void {
+    const list = parent === null ? this.#roots : this.#supervisors.get(parent)?.children;
+    const at = list?.indexOf(id) ?? -1;
+    if (at >= 0) list!.splice(at, 1);
   }
 }
 

@@ -11,6 +11,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { within } from "./_helpers.ts";
+import { ObserverModel } from "../cli/_observe_model.ts";
+import { renderMetrics } from "../cli/_observe_metrics.ts";
+import { parseAddress, sameToken } from "../cli/_observe.ts";
+import type { ActorStats, SystemStats } from "../mod.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const CLI = new URL("./cli/mod.ts", ROOT).pathname;
@@ -440,6 +444,124 @@ Deno.test("the Prometheus checker refuses malformed expositions", () => {
     assert.throws(() => parsePrometheus(bad), bad);
   }
 });
+
+// ---------------------------------------------------------------------------
+// The model, the metrics and the helpers, without a service.
+
+const STATS: SystemStats = {
+  actors: 0,
+  spawned: 0,
+  exits: {},
+  deadLetters: 0,
+  events: {},
+  eventsDropped: 0,
+  supervisors: 0,
+  leaked: 0,
+};
+
+function stats(id: string, handled = 0, extra: Partial<ActorStats> = {}): ActorStats {
+  return {
+    id,
+    state: "running",
+    host: "worker",
+    transport: "ring",
+    restarts: 0,
+    handled,
+    inflight: 0,
+    waiting: 0,
+    pendingAsks: 0,
+    capacity: 64,
+    ...extra,
+  };
+}
+
+Deno.test("the model puts an actor a sample saw before its started event under its supervisor", () => {
+  const model = new ObserverModel();
+  model.addSpec({ id: "root", children: [{ id: "b", module: "x" }, { id: "a", module: "x" }] });
+  // A pool started later: its workers show in system.actors() before their events are read.
+  model.sample([stats("b"), stats("a"), stats("pool-2"), stats("pool-1")]);
+  for (const id of ["pool-2", "pool-1"]) {
+    model.onEvent({ type: "started", id, host: "worker", supervisor: "pool", time: 0 });
+  }
+  const snap = model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS);
+  assert.deepEqual(snap.roots, ["root", "pool"]);
+  assert.deepEqual(snap.supervisors.root!.children, ["b", "a"], "spec order");
+  assert.deepEqual(snap.supervisors.pool!.children, ["pool-1", "pool-2"], "a pool by id");
+  assert.equal(snap.actors["pool-1"]!.parent, "pool");
+});
+
+Deno.test("the model keeps crashes with their stack, marks a supervisor that gave up, and rates", () => {
+  const model = new ObserverModel();
+  model.addSpec({
+    id: "root",
+    children: [{ id: "inner", children: [{ id: "a", module: "x" }, { id: "b", module: "x" }] }],
+  });
+  model.sample([stats("a", 0), stats("b", 0)], 0);
+  model.sample([stats("a", 50), stats("b", 0)], 500);
+  let snap = model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS);
+  assert.equal(snap.actors.a!.rate, 100);
+  assert.deepEqual(snap.actors.a!.history, [0, 100]);
+  const error = new Error("boom <b>");
+  model.onEvent({ type: "crashed", id: "a", reason: "error", error, supervisor: "inner", time: 5 });
+  model.onEvent({
+    type: "gave-up",
+    id: "inner",
+    crashes: [{ id: "a", reason: "error", time: 5 }],
+    error: new Error("inner gave up"),
+    time: 6,
+  });
+  model.sample([], 1000);
+  snap = model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS);
+  assert.equal(snap.crashes[0]!.message, "boom <b>");
+  assert.equal(snap.crashes[0]!.stack, error.stack);
+  assert.equal(snap.actors.a!.state, "crashed");
+  assert.equal(snap.actors.b!.state, "down");
+  assert.equal(snap.supervisors.inner!.gaveUp?.message, "inner gave up");
+  assert.equal(snap.supervisors.inner!.gaveUp?.restarted, false);
+  model.onEvent({
+    type: "restarted",
+    id: "inner",
+    supervisor: "root",
+    attempt: 1,
+    delayMs: 0,
+    time: 7,
+  });
+  snap = model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS);
+  assert.equal(snap.supervisors.inner!.gaveUp?.restarted, true);
+  assert.equal(snap.supervisors.inner!.restarts, 1);
+  // /metrics escapes what a label value may hold, and the checker reads it back.
+  model.sample([stats('we"ird\\id\n', 1)], 1500);
+  const text = renderMetrics(
+    model.actorViews(),
+    model.supervisorViews(),
+    STATS,
+    model.crashCounts,
+  );
+  const { samples } = parsePrometheus(text);
+  assert.equal(sample(samples, "troupe_actor_crashes_total", { id: "a" }), 1);
+  assert.equal(sample(samples, "troupe_supervisor_gave_up", { id: "inner" }), 0);
+  assert.equal(sample(samples, "troupe_actor_up", { id: 'we"ird\\id\n' }), 1);
+});
+
+Deno.test("--observe addresses, and tokens compared whole", async () => {
+  assert.deepEqual(parseAddress(""), { hostname: "127.0.0.1", port: 0 });
+  assert.deepEqual(parseAddress("9464"), { hostname: "127.0.0.1", port: 9464 });
+  assert.deepEqual(parseAddress(":9464"), { hostname: "127.0.0.1", port: 9464 });
+  assert.deepEqual(parseAddress("0.0.0.0:80"), { hostname: "0.0.0.0", port: 80 });
+  assert.deepEqual(parseAddress("[::1]:9464"), { hostname: "::1", port: 9464 });
+  for (const bad of ["host:", "host:99999", "app.ts", "a b:1"]) {
+    assert.throws(() => parseAddress(bad), /--observe/, bad);
+  }
+  const expected = new Uint8Array(await crypto.subtle.digest("SHA-256", encode("secret-token")));
+  assert.equal(await sameToken("secret-token", expected), true);
+  for (const wrong of ["", "secret-toke", "secret-token ", "Secret-token", "secret-tokenx"]) {
+    assert.equal(await sameToken(wrong, expected), false, wrong);
+  }
+});
+
+function encode(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(text);
+}
 
 // ---------------------------------------------------------------------------
 
