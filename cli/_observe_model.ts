@@ -111,6 +111,8 @@ export class ObserverModel {
   #crashes: CrashView[] = [];
   #events: EventView[] = [];
   #seq = 0;
+  /** `restarted` events per id. */
+  #restartEvents = new Map<string, number>();
   /** Supervisors declared by the app's spec (their children stay in spec order). */
   #fromSpec = new Set<string>();
   #lastSample: { time: number; handled: Map<string, number> } | undefined;
@@ -184,7 +186,10 @@ export class ObserverModel {
       }
       case "restarted": {
         const node = this.#supervisors.get(event.id) ?? this.#actor(event.id, event.supervisor);
-        node.restarts++;
+        // The same restarts as `system.actors()` counts: take the larger, never the sum.
+        const count = (this.#restartEvents.get(event.id) ?? 0) + 1;
+        this.#restartEvents.set(event.id, count);
+        node.restarts = Math.max(node.restarts, count);
         if ("gaveUp" in node && node.gaveUp) node.gaveUp.restarted = true;
         detail = `by ${event.supervisor}, attempt ${event.attempt}, after ${event.delayMs} ms`;
         break;
@@ -276,6 +281,7 @@ export class ObserverModel {
       if (actor.up) continue;
       this.#actors.delete(actor.id);
       this.crashCounts.delete(actor.id);
+      this.#restartEvents.delete(actor.id);
       this.#detach(actor.id, actor.parent);
       n--;
     }

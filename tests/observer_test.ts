@@ -293,9 +293,11 @@ class Browser {
         try { value = (${expression}); } catch (_) { value = undefined; }
         if (value) return resolve(value);
         if (performance.now() - start > ${ms}) {
-          return reject(new Error("timed out after ${ms} ms waiting for " + ${
-      JSON.stringify(what)
-    }));
+          const page = document.body.innerText.slice(0, 3000);
+          return reject(new Error(${
+      JSON.stringify(`timed out after ${ms} ms waiting for ${what}`)
+    } +
+            "; the page says:\\n" + page));
         }
         setTimeout(check, 20);
       };
@@ -543,6 +545,34 @@ Deno.test("the model keeps crashes with their stack, marks a supervisor that gav
   assert.equal(sample(samples, "troupe_actor_up", { id: 'we"ird\\id\n' }), 1);
 });
 
+Deno.test("the model counts a restart once, whether the sample or the restarted event comes first", () => {
+  for (const order of ["sample first", "event first"]) {
+    const model = new ObserverModel();
+    model.addSpec({ id: "root", children: [{ id: "a", module: "x" }] });
+    model.onEvent({ type: "started", id: "a", host: "worker", supervisor: "root", time: 0 });
+    model.sample([stats("a")], 0);
+    model.onEvent({ type: "crashed", id: "a", reason: "error", supervisor: "root", time: 1 });
+    const restarted = () =>
+      model.onEvent({
+        type: "restarted",
+        id: "a",
+        supervisor: "root",
+        attempt: 1,
+        delayMs: 0,
+        time: 2,
+      });
+    if (order === "event first") restarted();
+    model.sample([stats("a", 0, { restarts: 1 })], 500);
+    if (order === "sample first") restarted();
+    const snap = model.snapshot(
+      { name: "s", pid: 1, app: "a", state: "running", started: 0 },
+      STATS,
+    );
+    assert.equal(snap.actors.a!.restarts, 1, order);
+    assert.equal(snap.actors.a!.crashes, 1, order);
+  }
+});
+
 Deno.test("--observe addresses, and tokens compared whole", async () => {
   assert.deepEqual(parseAddress(""), { hostname: "127.0.0.1", port: 0 });
   assert.deepEqual(parseAddress("9464"), { hostname: "127.0.0.1", port: 9464 });
@@ -581,10 +611,10 @@ Deno.test("the observer page draws the tree live in Chromium: a crash, its stack
       await browser.open(url.href);
       // The tree, in the spec's order, with every actor's figures.
       const names = await browser.until<string[]>(
-        `document.querySelectorAll("tr.actor").length === 4 &&
+        `document.querySelectorAll("tr.actor").length === 6 &&
           [...document.querySelectorAll("tr.actor, tr.supervisor")].map((row) =>
             row.dataset.actor ?? ("sup:" + row.dataset.supervisor))`,
-        "four actors in the tree",
+        "six actors in the tree",
       );
       assert.deepEqual(names, [
         "sup:root",
@@ -594,6 +624,9 @@ Deno.test("the observer page draws the tree live in Chromium: a crash, its stack
         "gamma",
         "sup:fragile",
         "delta",
+        "sup:workers",
+        "workers-1",
+        "workers-2",
       ]);
       const field = (id: string, name: string) =>
         `document.querySelector('[data-actor="${id}"] [data-field="${name}"]')?.textContent`;
@@ -716,8 +749,15 @@ Deno.test("every request without the right token is refused: 401 without one, 40
       }
       await reader.cancel();
       const data = JSON.parse(text.match(/^data: (.*)$/m)![1]!);
-      assert.deepEqual(data.roots, ["root"]);
-      assert.deepEqual(Object.keys(data.actors), ["alpha", "beta", "gamma", "delta"]);
+      assert.deepEqual(data.roots, ["root", "workers"]);
+      assert.deepEqual(Object.keys(data.actors).sort(), [
+        "alpha",
+        "beta",
+        "delta",
+        "gamma",
+        "workers-1",
+        "workers-2",
+      ]);
     },
   );
 });
@@ -754,7 +794,7 @@ Deno.test("--metrics serves the figures in the Prometheus text format, per actor
     const beta = { id: "beta", host: "process", transport: "pipe" };
     assert.equal(sample(first.samples, "troupe_actor_up", beta), 1);
     assert.equal(sample(first.samples, "troupe_actor_mailbox_capacity", beta), 4096);
-    assert.equal(sample(first.samples, "troupe_actors", {}), 4);
+    assert.equal(sample(first.samples, "troupe_actors", {}), 6);
     assert.equal(
       sample(first.samples, "troupe_actor_restarts_total", { id: "gamma", host: "worker" }),
       0,
@@ -768,6 +808,7 @@ Deno.test("--metrics serves the figures in the Prometheus text format, per actor
       await new Promise((resolve) => setTimeout(resolve, 50));
       after = await scrape();
     }
+    assert.equal(sample(after.samples, "troupe_actor_restarts_total", { id: "gamma" }), 1);
     assert.equal(sample(after.samples, "troupe_actor_crashes_total", { id: "gamma" }), 1);
     assert.equal(sample(after.samples, "troupe_supervisor_gave_up", { id: "inner" }), 0);
     assert.ok(
