@@ -850,12 +850,50 @@ Deno.test("--observe takes no value, a port or HOST:PORT, and refuses a bad one;
     const help = await run(["run", "--help"]);
     assert.match(help.stdout, /--observe \[HOST:PORT\]/);
     assert.match(help.stdout, /--metrics/);
-    // The demo runs to its end with the observer on, and prints its address first.
-    const demo = await run(["demo", "--", "--observe", "--metrics"], true);
-    assert.equal(demo.code, 0, demo.stderr);
-    assert.match(demo.stdout, /^troupe: observer at http:\/\/127\.0\.0\.1:\d+\/\?token=\S+$/m);
-    assert.match(demo.stdout, /^troupe: metrics at http:\/\/127\.0\.0\.1:\d+\/metrics\?token=/m);
-    assert.match(demo.stdout, /stopped cleanly/);
+    // The demo runs to its end with the observer on and prints its address first; a page
+    // following it sees the pool of parsers under its supervisor, then the service stopped,
+    // and then the stream ends.
+    const demo = new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "demo", "--", "--observe", "--metrics"],
+      cwd: ROOT.pathname,
+      env: { XDG_RUNTIME_DIR: state },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = demo.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const stderr = new Response(demo.stderr).text();
+    let printed = "";
+    try {
+      while (!/^troupe: metrics at /m.test(printed)) {
+        const { value, done } = await within(stdout.read(), WAIT_MS, "the demo's URLs");
+        if (done) assert.fail(`the demo printed no URL:\n${printed}\n${await stderr}`);
+        printed += value;
+      }
+      assert.match(printed, /^troupe: observer at http:\/\/127\.0\.0\.1:\d+\/\?token=\S+$/m);
+      assert.match(printed, /^troupe: metrics at http:\/\/127\.0\.0\.1:\d+\/metrics\?token=/m);
+      const page = new URL(printed.match(/^troupe: observer at (\S+)$/m)![1]!);
+      const events = await fetch(new URL(`/events${page.search}`, page));
+      const stream = await within(new Response(events.body).text(), WAIT_MS, "the stream's end");
+      const snapshots = stream.split("\n\n").filter((e) => e.includes("data: ")).map((e) =>
+        JSON.parse(e.slice(e.indexOf("data: ") + 6))
+      );
+      const last = snapshots.at(-1);
+      assert.equal(last.service.state, "stopped");
+      assert.deepEqual(last.roots, ["pipeline", "parser"]);
+      assert.deepEqual(last.supervisors.parser.children, [
+        "parser-1",
+        "parser-2",
+        "parser-3",
+        "parser-4",
+      ]);
+      assert.ok(last.crashes.some((c: { id: string }) => c.id.startsWith("parser-")));
+      while (!(await stdout.read()).done);
+    } finally {
+      await stdout.cancel().catch(() => {});
+      const status = await within(demo.status, WAIT_MS, "the demo's exit");
+      assert.equal(status.code, 0, await stderr);
+    }
   } finally {
     await Deno.remove(state, { recursive: true });
   }
