@@ -17,6 +17,7 @@ Usage: troupe <command> [options]
 
 Commands:
   run <app.ts>    start the supervision tree an app module exports and print its lifecycle events
+                  (--observe: a live page of the tree in the browser; --metrics: Prometheus)
   status, ps      show a running service's actors (--watch redraws every second)
   stop            stop a running service gracefully through its control socket
   bench           run the benchmark suite and print its table

@@ -14,6 +14,12 @@
  *   itself when main resolves and prints a summary. SIGINT and SIGTERM stop
  *   it through every actor's sentinel within `--shutdown-timeout`; a second
  *   signal forces it.
+ * - `troupe run --observe [HOST:PORT]` also serves a live page of the
+ *   supervision tree (each actor's state, host, transport, pid, mailbox,
+ *   messages per second, restarts; crashes with their stacks; supervisors
+ *   that gave up), pushed as Server-Sent Events, on 127.0.0.1 by default and
+ *   behind a random token printed with its URL. `--metrics` serves the same
+ *   figures at `/metrics` in the Prometheus text format.
  * - `troupe status` (alias `ps`) prints a running service's actors: id,
  *   host, transport, pid or worker, state, restarts, mailbox depth, messages
  *   handled and messages per second; `--watch` redraws every second.

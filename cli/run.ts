@@ -20,6 +20,13 @@ import {
 import type { AppContext, AppMain, AppModule, AppResult, AppTree } from "./app.ts";
 import { checkName, EXIT, parse, parseDuration, UsageError, writeOut } from "./_args.ts";
 import { controlPath, ControlServer } from "./_control.ts";
+import {
+  isLoopback,
+  looksLikeAddress,
+  type ObserveAddress,
+  Observer,
+  parseAddress,
+} from "./_observe.ts";
 import { errorData, errorText, Output } from "./_output.ts";
 import { formatCount, formatDuration, formatRate, plural } from "./_table.ts";
 import { settleWithin } from "../internal/abort.ts";
@@ -45,6 +52,12 @@ Options:
   --name NAME              the service's name, which names its control socket
                            (default: the app file's name without its extension)
   --control PATH           the control socket (default: <state dir>/<name>.sock)
+  --observe [HOST:PORT]    serve a live page of the supervision tree (actors, mailboxes, messages
+                           per second, restarts, crashes with their stacks); default 127.0.0.1 and
+                           a free port. It prints the page's URL with its access token: every
+                           request without that token is refused
+  --metrics                also serve the same figures in the Prometheus text format at /metrics
+                           (on the --observe server; alone, it starts one at the default address)
   -h, --help               show this help
 
 The state dir is $XDG_RUNTIME_DIR/troupe, or \${TMPDIR:-/tmp}/troupe-<uid> without it: created
@@ -58,8 +71,14 @@ Exit codes:
   2    usage error
   130  stopped by Ctrl-C (SIGINT); a second signal exits with 128 + its number (130, 143)
 
+The observer's token is random for each run, or $TROUPE_OBSERVER_TOKEN when set (16 characters
+or more, for a scrape config); send it as ?token=... or "Authorization: Bearer ...". Bind it to
+another address than loopback only behind a proxy you trust: anyone with the URL sees the actors,
+their messages' names and the crashes' stacks.
+
 Example:
   troupe run examples/demo_app.ts
+  troupe run --observe --metrics examples/demo_app.ts
   troupe run --json --shutdown-timeout 10s service.ts > events.ndjson
 `;
 
@@ -78,8 +97,10 @@ const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
  * @throws {UsageError} When the command line is wrong.
  */
 export async function runCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("run", args, {
+  const { values, positionals } = parse("run", observeValue(args), {
     json: { type: "boolean" },
+    observe: { type: "string" },
+    metrics: { type: "boolean" },
     "shutdown-timeout": { type: "string" },
     name: { type: "string" },
     control: { type: "string" },
@@ -101,6 +122,9 @@ export async function runCommand(args: string[]): Promise<number> {
   const timeout = values["shutdown-timeout"] === undefined
     ? DEFAULT_SHUTDOWN_TIMEOUT_MS
     : parseDuration("run", "shutdown-timeout", values["shutdown-timeout"]);
+  const observe = values.observe !== undefined || values.metrics
+    ? parseAddress(values.observe ?? "")
+    : undefined;
   const display = positionals[0]!;
   const url = appUrl(display);
   const name = checkName("run", values.name ?? defaultName(url));
@@ -111,8 +135,47 @@ export async function runCommand(args: string[]): Promise<number> {
     control: values.control === undefined ? controlPath(name) : resolve(values.control),
     timeout,
     out: new Output(values.json === true),
+    observe,
+    metrics: values.metrics === true,
   });
   return await service.run();
+}
+
+/** The options of `troupe run` that take a value in the next argument. */
+const VALUE_OPTIONS = new Set(["--shutdown-timeout", "--name", "--control"]);
+
+/**
+ * `--observe` takes an optional value, which parseArgs cannot express: a bare
+ * `--observe` becomes `--observe=`, and `--observe 8080` (a value that looks
+ * like an address, never the app module) becomes `--observe=8080`. A `--`
+ * after the app module is dropped: `deno task demo -- --observe` passes it on
+ * (before the app module it keeps its meaning, the end of the options).
+ */
+function observeValue(args: string[]): string[] {
+  const out: string[] = [];
+  let app = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      if (app) continue;
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg !== "--observe") {
+      out.push(arg);
+      if (VALUE_OPTIONS.has(arg) && i + 1 < args.length) out.push(args[++i]!);
+      else if (!arg.startsWith("-")) app = true;
+      continue;
+    }
+    const next = args[i + 1];
+    if (next !== undefined && looksLikeAddress(next)) {
+      out.push(`--observe=${next}`);
+      i++;
+    } else {
+      out.push("--observe=");
+    }
+  }
+  return out;
 }
 
 function appUrl(path: string): URL {
@@ -141,6 +204,9 @@ interface ServiceOptions {
   control: string;
   timeout: number;
   out: Output;
+  /** Where the observer listens, when asked for (`--observe`, `--metrics`). */
+  observe: ObserveAddress | undefined;
+  metrics: boolean;
 }
 
 class Service {
@@ -156,6 +222,8 @@ class Service {
   /** Settles when `main` has returned or thrown (resolved at once when there is none). */
   #mainSettled: Promise<void> = Promise.resolve();
   #server: ControlServer | undefined;
+  #observer: Observer | undefined;
+  #stopped = false;
   #system: ActorSystem | undefined;
   #restarts = 0;
   #crashes = 0;
@@ -209,6 +277,20 @@ class Service {
       await pump;
       return EXIT.failed;
     }
+    if (this.#options.observe) {
+      try {
+        this.#observer = await this.#observe(system, this.#options.observe);
+      } catch (error) {
+        out.error(`troupe: cannot serve the observer: ${errorText(error)}`, {
+          type: "error",
+          ...errorData(error),
+        });
+        await system.shutdown({ timeout: this.#options.timeout });
+        await pump;
+        await this.#server?.finish({ clean: true, exitCode: EXIT.failed });
+        return EXIT.failed;
+      }
+    }
     const onSignal = (signal: Deno.Signal) => () => this.#onSignal(signal);
     const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
       const handler = onSignal(signal);
@@ -226,11 +308,48 @@ class Service {
     }
   }
 
+  async #observe(system: ActorSystem, address: ObserveAddress): Promise<Observer> {
+    const { out, name } = this.#options;
+    const observer = await Observer.start({
+      ...address,
+      system,
+      metrics: this.#options.metrics,
+      service: () => ({
+        name,
+        pid: Deno.pid,
+        app: this.#options.url.href,
+        state: this.#stopped ? "stopped" : this.#state,
+        started: this.#started,
+      }),
+    });
+    out.say(`troupe: observer at ${observer.url}`, {
+      type: "observer",
+      url: observer.url,
+      hostname: observer.hostname,
+      port: observer.port,
+      ...(this.#options.metrics ? { metrics: observer.metricsUrl } : {}),
+    });
+    if (this.#options.metrics) {
+      out.say(`troupe: metrics at ${observer.metricsUrl}`, {
+        type: "metrics",
+        url: observer.metricsUrl,
+      });
+    }
+    if (!isLoopback(observer.hostname)) {
+      out.error(
+        `troupe: warning: the observer listens on ${observer.hostname}, not on loopback: anyone who can reach it and has the token sees every actor and crash stack`,
+        { type: "warning", message: "observer not on loopback", hostname: observer.hostname },
+      );
+    }
+    return observer;
+  }
+
   async #start(system: ActorSystem, module: AppModule): Promise<void> {
     const { out, name, timeout } = this.#options;
     let root: Supervisor;
     try {
       const spec = typeof module.app === "function" ? await module.app(system) : module.app;
+      this.#observer?.addSpec(spec);
       root = await system.supervise(capShutdown(spec, timeout));
     } catch (error) {
       this.#stop({ kind: "failed", message: "cannot start the supervision tree", error });
@@ -359,6 +478,8 @@ class Service {
     // finally blocks (temporary files) run, but do not wait for a main that ignores its signal.
     await settleWithin(this.#mainSettled, MAIN_GRACE_MS);
     if (request.kind === "done") this.#summary(request, result);
+    this.#stopped = true;
+    await this.#observer?.close();
     const code = exitCode(request, result);
     const took = formatDuration(performance.now() - began);
     const data = {

@@ -1,0 +1,900 @@
+// `troupe run --observe` and `--metrics`, driven as a real subprocess and
+// looked at in a real browser: headless Chromium over the DevTools protocol
+// (a WebSocket from Deno). The page must draw the tree, show a crash and the
+// new restart count without a reload, mark a supervisor that gave up, and
+// every request without the token must be refused. /metrics must parse as
+// the Prometheus text format.
+//
+// Chromium is Debian's `chromium` (`.ci/run` installs it); without it, the
+// browser test fails and says so. TROUPE_OBSERVER_SCREENSHOT=path saves the
+// screenshot there too (that is how docs/observer.png is made).
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { within } from "./_helpers.ts";
+import { ObserverModel } from "../cli/_observe_model.ts";
+import { renderMetrics } from "../cli/_observe_metrics.ts";
+import { parseAddress, sameToken } from "../cli/_observe.ts";
+import type { ActorStats, SystemStats } from "../mod.ts";
+
+const ROOT = new URL("..", import.meta.url);
+const CLI = new URL("./cli/mod.ts", ROOT).pathname;
+const APP = new URL("./fixtures/observer_app.ts", import.meta.url).pathname;
+const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
+const WAIT_MS = 30_000;
+const DOM_MS = 15_000;
+
+// ---------------------------------------------------------------------------
+// The service.
+
+/** `troupe run ...` in the background, its stdout read line by line. */
+class Service {
+  readonly child: Deno.ChildProcess;
+  readonly lines: string[] = [];
+  #reader: ReadableStreamDefaultReader<string>;
+  #partial = "";
+  #ended = false;
+  #stderr: Promise<string>;
+
+  constructor(args: string[], env: Record<string, string>) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, ...args],
+      cwd: ROOT.pathname,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#reader = this.child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    this.#stderr = new Response(this.child.stderr).text();
+  }
+
+  async #more(what: string): Promise<boolean> {
+    if (this.#ended) return false;
+    const { value, done } = await within(this.#reader.read(), WAIT_MS, what);
+    if (done) {
+      this.#ended = true;
+      if (this.#partial !== "") this.lines.push(this.#partial);
+      return false;
+    }
+    const parts = (this.#partial + value).split("\n");
+    this.#partial = parts.pop()!;
+    this.lines.push(...parts);
+    return true;
+  }
+
+  /** Waits for a stdout line that matches, and returns its match. */
+  async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+    let checked = 0;
+    while (true) {
+      for (; checked < this.lines.length; checked++) {
+        const match = this.lines[checked]!.match(pattern);
+        if (match) return match;
+      }
+      if (!await this.#more(`a line matching ${pattern}`)) {
+        throw new Error(
+          `stdout ended before ${pattern}:\n${this.lines.join("\n")}\n${await this.#stderr}`,
+        );
+      }
+    }
+  }
+
+  /** SIGTERM, then the exit code and all the output. */
+  async stop(): Promise<{ code: number; stdout: string; stderr: string }> {
+    this.child.kill("SIGTERM");
+    while (await this.#more("the end of stdout"));
+    const status = await within(this.child.status, WAIT_MS, "the service's exit");
+    return { code: status.code, stdout: this.lines.join("\n"), stderr: await this.#stderr };
+  }
+
+  async kill(): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Gone already.
+    }
+    await this.#reader.cancel().catch(() => {});
+    await this.child.status;
+    await this.#stderr.catch(() => {});
+  }
+}
+
+async function withService(
+  args: string[],
+  fn: (service: Service, url: URL) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "troupe-observer-test-" });
+  const service = new Service(args, { XDG_RUNTIME_DIR: dir });
+  let stopped = false;
+  try {
+    const [, url] = await service.waitFor(/^troupe: observer at (http:\/\/\S+)$/);
+    await service.waitFor(/observer fixture ready/);
+    await fn(service, new URL(url!));
+    const result = await service.stop();
+    stopped = true;
+    assert.equal(result.code, 0, result.stderr);
+  } finally {
+    if (!stopped) await service.kill();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Chromium over the DevTools protocol.
+
+interface CdpMessage {
+  id?: number;
+  method?: string;
+  params?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: { message: string };
+  sessionId?: string;
+}
+
+/** A headless Chromium and one page in it. */
+class Browser {
+  #child: Deno.ChildProcess;
+  #dir: string;
+  #socket!: WebSocket;
+  #nextId = 1;
+  #pending = new Map<
+    number,
+    { resolve(v: Record<string, unknown>): void; reject(e: Error): void }
+  >();
+  #session = "";
+  #closed!: Promise<void>;
+  #stderr: ReadableStreamDefaultReader<string>;
+
+  private constructor(child: Deno.ChildProcess, dir: string) {
+    this.#child = child;
+    this.#dir = dir;
+    this.#stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  static async launch(): Promise<Browser> {
+    try {
+      await Deno.stat(CHROMIUM);
+    } catch {
+      throw new Error(
+        `this test needs Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; .ci/run ` +
+          `installs it; or set CHROMIUM=/path/to/chromium)`,
+      );
+    }
+    const dir = await Deno.makeTempDir({ prefix: "troupe-observer-chromium-" });
+    const child = new Deno.Command(CHROMIUM, {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--hide-scrollbars",
+        `--user-data-dir=${dir}`,
+        "--remote-debugging-port=0",
+        "about:blank",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const browser = new Browser(child, dir);
+    try {
+      await browser.#connect();
+    } catch (error) {
+      await browser.close();
+      throw error;
+    }
+    return browser;
+  }
+
+  /** Reads Chromium's stderr up to "DevTools listening on ws://...", then connects. */
+  async #connect(): Promise<void> {
+    let text = "";
+    let endpoint: string | undefined;
+    while (endpoint === undefined) {
+      const { value, done } = await within(this.#stderr.read(), WAIT_MS, "Chromium's DevTools");
+      if (done) throw new Error(`Chromium exited before it listened:\n${text}`);
+      text += value;
+      endpoint = text.match(/DevTools listening on (ws:\/\/\S+)/)?.[1];
+    }
+    // Keep draining stderr so Chromium never blocks on it.
+    void (async () => {
+      try {
+        while (!(await this.#stderr.read()).done);
+      } catch {
+        // Cancelled at close.
+      }
+    })();
+    const socket = new WebSocket(endpoint);
+    this.#socket = socket;
+    this.#closed = new Promise((resolve) => socket.addEventListener("close", () => resolve()));
+    await within(
+      new Promise<void>((resolve, reject) => {
+        socket.onopen = () => resolve();
+        socket.onerror = () => reject(new Error("cannot connect to Chromium's DevTools"));
+      }),
+      WAIT_MS,
+      "the DevTools WebSocket",
+    );
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data as string) as CdpMessage;
+      if (message.id === undefined) return;
+      const pending = this.#pending.get(message.id);
+      if (!pending) return;
+      this.#pending.delete(message.id);
+      if (message.error) pending.reject(new Error(`CDP: ${message.error.message}`));
+      else pending.resolve(message.result ?? {});
+    };
+    const { targetId } = await this.#send("Target.createTarget", { url: "about:blank" });
+    const { sessionId } = await this.#send("Target.attachToTarget", { targetId, flatten: true });
+    this.#session = sessionId as string;
+    await this.send("Page.enable");
+    await this.send("Emulation.setDeviceMetricsOverride", {
+      width: 1360,
+      height: 640,
+      deviceScaleFactor: 1,
+      mobile: false,
+    });
+  }
+
+  #send(
+    method: string,
+    params: Record<string, unknown> = {},
+    sessionId?: string,
+  ): Promise<Record<string, unknown>> {
+    const id = this.#nextId++;
+    const answer = new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+    });
+    this.#socket.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
+    return within(answer, WAIT_MS, method);
+  }
+
+  /** A command to the page. */
+  send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    return this.#send(method, params, this.#session);
+  }
+
+  /** Loads `url` and waits for its load event. */
+  async open(url: string): Promise<void> {
+    const result = await this.send("Page.navigate", { url });
+    if (result.errorText) throw new Error(`cannot load ${url}: ${result.errorText}`);
+    await this.until("document.readyState === 'complete'", "the page's load");
+  }
+
+  /** The value of an expression in the page. */
+  async evaluate<T>(expression: string): Promise<T> {
+    const result = await this.send("Runtime.evaluate", {
+      expression,
+      returnByValue: true,
+      awaitPromise: true,
+    });
+    const exception = result.exceptionDetails as
+      | { exception?: { description?: string } }
+      | undefined;
+    if (exception) throw new Error(exception.exception?.description ?? "evaluation failed");
+    return (result.result as { value: T }).value;
+  }
+
+  /**
+   * Waits until `expression` is truthy in the page (checked there every 20
+   * ms, on the page's own clock), and returns its value; fails after `ms`.
+   */
+  until<T>(expression: string, what: string, ms = DOM_MS): Promise<T> {
+    return this.evaluate<T>(`new Promise((resolve, reject) => {
+      const start = performance.now();
+      const check = () => {
+        let value;
+        try { value = (${expression}); } catch (_) { value = undefined; }
+        if (value) return resolve(value);
+        if (performance.now() - start > ${ms}) {
+          const page = document.body.innerText.slice(0, 3000);
+          return reject(new Error(${
+      JSON.stringify(`timed out after ${ms} ms waiting for ${what}`)
+    } +
+            "; the page says:\\n" + page));
+        }
+        setTimeout(check, 20);
+      };
+      check();
+    })`);
+  }
+
+  async screenshot(): Promise<Uint8Array> {
+    const { data } = await this.send("Page.captureScreenshot", { format: "png" });
+    return Uint8Array.from(atob(data as string), (c) => c.charCodeAt(0));
+  }
+
+  async close(): Promise<void> {
+    if (this.#socket?.readyState === WebSocket.OPEN) {
+      await this.#send("Browser.close").catch(() => {});
+      this.#socket.close();
+    }
+    if (this.#socket) await within(this.#closed, WAIT_MS, "the DevTools socket's close");
+    const exited = await within(this.#child.status, 5000, "Chromium's exit").catch(() => undefined);
+    if (!exited) {
+      this.#child.kill("SIGKILL");
+      await this.#child.status;
+    }
+    await this.#stderr.cancel().catch(() => {});
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The Prometheus text format (0.0.4), checked line by line.
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * Parses the text exposition format strictly: every sample belongs to a
+ * family declared by `# TYPE` (with `# HELP`) before it, a family's lines are
+ * contiguous, names and label names are valid, label values are quoted and
+ * escaped, values are numbers, and no series appears twice.
+ */
+function parsePrometheus(text: string): { types: Map<string, string>; samples: Sample[] } {
+  assert.ok(text.endsWith("\n"), "the exposition ends with a newline");
+  const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+  const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+  const types = new Map<string, string>();
+  const helps = new Set<string>();
+  const finished = new Set<string>();
+  const series = new Set<string>();
+  const samples: Sample[] = [];
+  let current: string | undefined;
+  const enter = (family: string, line: string) => {
+    if (family === current) return;
+    assert.ok(!finished.has(family), `family ${family} is split: ${line}`);
+    if (current !== undefined) finished.add(current);
+    current = family;
+  };
+  for (const [index, line] of text.slice(0, -1).split("\n").entries()) {
+    const where = `line ${index + 1}: ${line}`;
+    if (line.startsWith("#")) {
+      const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
+      if (!meta) continue; // a plain comment
+      const [, kind, name, rest] = meta;
+      assert.match(name!, NAME, where);
+      enter(name!, where);
+      if (kind === "HELP") {
+        assert.ok(!helps.has(name!), `a second HELP: ${where}`);
+        assert.ok(!/\\[^\\n]/.test(rest!.replace(/\\\\/g, "")), `bad escape in HELP: ${where}`);
+        helps.add(name!);
+      } else {
+        assert.ok(!types.has(name!), `a second TYPE: ${where}`);
+        assert.ok(
+          ["counter", "gauge", "histogram", "summary", "untyped"].includes(rest!),
+          `unknown type: ${where}`,
+        );
+        types.set(name!, rest!);
+      }
+      continue;
+    }
+    assert.notEqual(line.trim(), "", `an empty line: ${where}`);
+    const head = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{)?/.exec(line);
+    assert.ok(head, `not a sample: ${where}`);
+    const name = head[1]!;
+    let rest = line.slice(name.length);
+    const labels: Record<string, string> = {};
+    if (head[2]) {
+      rest = rest.slice(1);
+      while (!rest.startsWith("}")) {
+        const label = /^([^=]+)="((?:[^"\\\n]|\\[\\"n])*)"(,?)/.exec(rest);
+        assert.ok(label, `bad label set: ${where}`);
+        assert.match(label[1]!, LABEL, where);
+        assert.ok(!(label[1]! in labels), `a label twice: ${where}`);
+        labels[label[1]!] = label[2]!.replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c);
+        rest = rest.slice(label[0].length);
+        if (label[3] === "" && !rest.startsWith("}")) assert.fail(`missing comma: ${where}`);
+      }
+      rest = rest.slice(1);
+    }
+    const value = /^ (\S+)(?: (-?\d+))?$/.exec(rest);
+    assert.ok(value, `bad value or timestamp: ${where}`);
+    const number = value[1] === "+Inf"
+      ? Infinity
+      : value[1] === "-Inf"
+      ? -Infinity
+      : value[1] === "NaN"
+      ? NaN
+      : Number(value[1]);
+    assert.ok(value[1] === "NaN" || !Number.isNaN(number), `not a number: ${where}`);
+    assert.ok(types.has(name), `a sample before its TYPE: ${where}`);
+    assert.ok(helps.has(name), `a sample without HELP: ${where}`);
+    enter(name, where);
+    if (types.get(name) === "counter") assert.ok(number >= 0, `a negative counter: ${where}`);
+    const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
+    assert.ok(!series.has(key), `a series twice: ${where}`);
+    series.add(key);
+    samples.push({ name, labels, value: number });
+  }
+  return { types, samples };
+}
+
+function sample(samples: Sample[], name: string, labels: Record<string, string>): number {
+  const found = samples.find((s) =>
+    s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)
+  );
+  assert.ok(found, `no ${name}${JSON.stringify(labels)}`);
+  return found.value;
+}
+
+Deno.test("the Prometheus checker refuses malformed expositions", () => {
+  const good = '# HELP a_total A.\n# TYPE a_total counter\na_total{id="x\\"y"} 3\n';
+  assert.equal(parsePrometheus(good).samples[0]!.labels.id, 'x"y');
+  for (
+    const bad of [
+      "a 1\n", // no TYPE
+      "# HELP a A.\n# TYPE a gauge\na{id=x} 1\n", // unquoted label
+      "# HELP a A.\n# TYPE a gauge\na 1\n# HELP b B.\n# TYPE b gauge\nb 1\na 2\n", // split
+      "# HELP a A.\n# TYPE a gauge\na one\n", // not a number
+      "# HELP a A.\n# TYPE a gauge\na 1\na 1\n", // twice
+      "# HELP a A.\n# TYPE a gauge\na 1", // no final newline
+      "# HELP a A.\n# TYPE a counter\na -1\n", // negative counter
+      "# HELP a A.\n# TYPE a wobbly\na 1\n", // unknown type
+    ]
+  ) {
+    assert.throws(() => parsePrometheus(bad), bad);
+  }
+});
+
+// ---------------------------------------------------------------------------
+// The model, the metrics and the helpers, without a service.
+
+const STATS: SystemStats = {
+  actors: 0,
+  spawned: 0,
+  exits: {},
+  deadLetters: 0,
+  events: {},
+  eventsDropped: 0,
+  supervisors: 0,
+  leaked: 0,
+};
+
+function stats(id: string, handled = 0, extra: Partial<ActorStats> = {}): ActorStats {
+  return {
+    id,
+    state: "running",
+    host: "worker",
+    transport: "ring",
+    restarts: 0,
+    handled,
+    inflight: 0,
+    waiting: 0,
+    pendingAsks: 0,
+    capacity: 64,
+    ...extra,
+  };
+}
+
+Deno.test("the model puts an actor a sample saw before its started event under its supervisor", () => {
+  const model = new ObserverModel();
+  model.addSpec({ id: "root", children: [{ id: "b", module: "x" }, { id: "a", module: "x" }] });
+  // A pool started later: its workers show in system.actors() before their events are read.
+  model.sample([stats("b"), stats("a"), stats("pool-2"), stats("pool-1")]);
+  for (const id of ["pool-2", "pool-1"]) {
+    model.onEvent({ type: "started", id, host: "worker", supervisor: "pool", time: 0 });
+  }
+  const snap = model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS);
+  assert.deepEqual(snap.roots, ["root", "pool"]);
+  assert.deepEqual(snap.supervisors.root!.children, ["b", "a"], "spec order");
+  assert.deepEqual(snap.supervisors.pool!.children, ["pool-1", "pool-2"], "a pool by id");
+  assert.equal(snap.actors["pool-1"]!.parent, "pool");
+});
+
+Deno.test("the model keeps crashes with their stack, marks a supervisor that gave up, and rates", () => {
+  const model = new ObserverModel();
+  model.addSpec({
+    id: "root",
+    children: [{ id: "inner", children: [{ id: "a", module: "x" }, { id: "b", module: "x" }] }],
+  });
+  model.sample([stats("a", 0), stats("b", 0)], 0);
+  model.sample([stats("a", 50), stats("b", 0)], 500);
+  let snap = model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS);
+  assert.equal(snap.actors.a!.rate, 100);
+  assert.deepEqual(snap.actors.a!.history, [0, 100]);
+  const error = new Error("boom <b>");
+  model.onEvent({ type: "crashed", id: "a", reason: "error", error, supervisor: "inner", time: 5 });
+  model.onEvent({
+    type: "gave-up",
+    id: "inner",
+    crashes: [{ id: "a", reason: "error", time: 5 }],
+    error: new Error("inner gave up"),
+    time: 6,
+  });
+  model.sample([], 1000);
+  snap = model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS);
+  assert.equal(snap.crashes[0]!.message, "boom <b>");
+  assert.equal(snap.crashes[0]!.stack, error.stack);
+  assert.equal(snap.actors.a!.state, "crashed");
+  assert.equal(snap.actors.b!.state, "down");
+  assert.equal(snap.supervisors.inner!.gaveUp?.message, "inner gave up");
+  assert.equal(snap.supervisors.inner!.gaveUp?.restarted, false);
+  model.onEvent({
+    type: "restarted",
+    id: "inner",
+    supervisor: "root",
+    attempt: 1,
+    delayMs: 0,
+    time: 7,
+  });
+  snap = model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS);
+  assert.equal(snap.supervisors.inner!.gaveUp?.restarted, true);
+  assert.equal(snap.supervisors.inner!.restarts, 1);
+  // /metrics escapes what a label value may hold, and the checker reads it back.
+  model.sample([stats('we"ird\\id\n', 1)], 1500);
+  const text = renderMetrics(
+    model.actorViews(),
+    model.supervisorViews(),
+    STATS,
+    model.crashCounts,
+  );
+  const { samples } = parsePrometheus(text);
+  assert.equal(sample(samples, "troupe_actor_crashes_total", { id: "a" }), 1);
+  assert.equal(sample(samples, "troupe_supervisor_gave_up", { id: "inner" }), 0);
+  assert.equal(sample(samples, "troupe_actor_up", { id: 'we"ird\\id\n' }), 1);
+});
+
+Deno.test("the model counts a restart once, whether the sample or the restarted event comes first", () => {
+  for (const order of ["sample first", "event first"]) {
+    const model = new ObserverModel();
+    model.addSpec({ id: "root", children: [{ id: "a", module: "x" }] });
+    model.onEvent({ type: "started", id: "a", host: "worker", supervisor: "root", time: 0 });
+    model.sample([stats("a")], 0);
+    model.onEvent({ type: "crashed", id: "a", reason: "error", supervisor: "root", time: 1 });
+    const restarted = () =>
+      model.onEvent({
+        type: "restarted",
+        id: "a",
+        supervisor: "root",
+        attempt: 1,
+        delayMs: 0,
+        time: 2,
+      });
+    if (order === "event first") restarted();
+    model.sample([stats("a", 0, { restarts: 1 })], 500);
+    if (order === "sample first") restarted();
+    const snap = model.snapshot(
+      { name: "s", pid: 1, app: "a", state: "running", started: 0 },
+      STATS,
+    );
+    assert.equal(snap.actors.a!.restarts, 1, order);
+    assert.equal(snap.actors.a!.crashes, 1, order);
+  }
+});
+
+Deno.test("--observe addresses, and tokens compared whole", async () => {
+  assert.deepEqual(parseAddress(""), { hostname: "127.0.0.1", port: 0 });
+  assert.deepEqual(parseAddress("9464"), { hostname: "127.0.0.1", port: 9464 });
+  assert.deepEqual(parseAddress(":9464"), { hostname: "127.0.0.1", port: 9464 });
+  assert.deepEqual(parseAddress("0.0.0.0:80"), { hostname: "0.0.0.0", port: 80 });
+  assert.deepEqual(parseAddress("[::1]:9464"), { hostname: "::1", port: 9464 });
+  for (const bad of ["host:", "host:99999", "app.ts", "a b:1"]) {
+    assert.throws(() => parseAddress(bad), /--observe/, bad);
+  }
+  const expected = new Uint8Array(await crypto.subtle.digest("SHA-256", encode("secret-token")));
+  assert.equal(await sameToken("secret-token", expected), true);
+  for (const wrong of ["", "secret-toke", "secret-token ", "Secret-token", "secret-tokenx"]) {
+    assert.equal(await sameToken(wrong, expected), false, wrong);
+  }
+});
+
+function encode(text: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(text);
+}
+
+// ---------------------------------------------------------------------------
+
+async function status(url: URL | string, init?: RequestInit): Promise<number> {
+  const response = await fetch(url, init);
+  await response.body?.cancel();
+  return response.status;
+}
+
+Deno.test("the observer page draws the tree live in Chromium: a crash, its stack and the restart show up without a reload", async () => {
+  await withService(["run", "--observe", APP], async (service, url) => {
+    assert.equal(url.hostname, "127.0.0.1");
+    const token = url.searchParams.get("token")!;
+    assert.ok(token.length >= 40, token);
+    const browser = await Browser.launch();
+    try {
+      await browser.open(url.href);
+      // The tree, in the spec's order, with every actor's figures.
+      const names = await browser.until<string[]>(
+        `document.querySelectorAll("tr.actor").length === 6 &&
+          [...document.querySelectorAll("tr.actor, tr.supervisor")].map((row) =>
+            row.dataset.actor ?? ("sup:" + row.dataset.supervisor))`,
+        "six actors in the tree",
+      );
+      assert.deepEqual(names, [
+        "sup:root",
+        "alpha",
+        "beta",
+        "sup:inner",
+        "gamma",
+        "sup:fragile",
+        "delta",
+        "sup:workers",
+        "workers-1",
+        "workers-2",
+      ]);
+      const field = (id: string, name: string) =>
+        `document.querySelector('[data-actor="${id}"] [data-field="${name}"]')?.textContent`;
+      assert.equal(await browser.evaluate(field("beta", "host")), "process");
+      assert.match(await browser.evaluate<string>(field("beta", "pid")), /^\d+$/);
+      assert.equal(await browser.evaluate(field("alpha", "pid")), "worker");
+      assert.equal(await browser.evaluate(field("alpha", "transport")), "queue");
+      assert.equal(await browser.evaluate(field("gamma", "restarts")), "0");
+      // alpha is kept busy: its rate and sparkline come in over the stream.
+      await browser.until(`Number(${field("alpha", "rate")}) > 0`, "alpha's messages per second");
+      const updatesBefore = await browser.evaluate<number>("window.__updates");
+
+      // A crash, through the service: it appears with its message and stack, and the restart
+      // count goes up, on the same page.
+      service.child.kill("SIGUSR1");
+      const crash = await browser.until<{ msg: string; stack: string }>(
+        `(() => {
+          const c = document.querySelector('[data-crash="gamma"]');
+          return c && { msg: c.querySelector(".msg").textContent,
+                        stack: c.querySelector("pre")?.textContent ?? "" };
+        })()`,
+        "gamma's crash in the crash list",
+      );
+      assert.match(crash.msg, /crashed on purpose/);
+      assert.match(crash.stack, /cli_actor\.ts/);
+      await browser.until(`${field("gamma", "restarts")} === "1"`, "gamma's restart count");
+      await browser.until(`${field("gamma", "state")} === "running"`, "gamma running again");
+      assert.ok(await browser.evaluate<number>("window.__updates") > updatesBefore);
+      assert.equal(
+        await browser.evaluate("performance.getEntriesByType('navigation').length"),
+        1,
+        "no reload",
+      );
+
+      // A supervisor that gives up is marked.
+      service.child.kill("SIGUSR2");
+      const gaveUp = await browser.until<string>(
+        `document.querySelector('[data-supervisor="fragile"][data-gave-up] [data-field="gave-up"]')
+          ?.textContent`,
+        "fragile marked as gave up",
+      );
+      assert.match(gaveUp, /GAVE UP/);
+      await browser.until(
+        `["crashed", "down"].includes(${field("delta", "state")})`,
+        "delta down",
+      );
+
+      const copy = Deno.env.get("TROUPE_OBSERVER_SCREENSHOT");
+      if (copy) {
+        // For the README: wait until alpha's sparkline has 20 s of history.
+        await browser.until(
+          `window.__snapshot.actors.alpha.history.length >= 40`,
+          "20 s of history",
+          60_000,
+        );
+      }
+      const png = await browser.screenshot();
+      assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], "a PNG");
+      // The artefact: one file, replaced by each run.
+      const artefacts = join(Deno.env.get("TMPDIR") || "/tmp", "troupe-observer-artefacts");
+      await Deno.mkdir(artefacts, { recursive: true });
+      const path = join(artefacts, "observer.png");
+      await Deno.writeFile(path, png);
+      console.log(`screenshot: ${path} (${png.length} bytes)`);
+      if (copy) await Deno.writeFile(copy, png);
+
+      // A wrong token: the page, its stream and its snapshot are refused, in the browser too.
+      const wrong = new URL(url);
+      wrong.searchParams.set("token", token.slice(0, -1) + (token.endsWith("A") ? "B" : "A"));
+      await browser.open(wrong.href);
+      assert.match(await browser.evaluate<string>("document.body.innerText"), /^403 Forbidden/);
+      assert.equal(await browser.evaluate("document.querySelector('#tree')"), null);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+Deno.test("every request without the right token is refused: 401 without one, 403 with a wrong one", async () => {
+  await withService(
+    ["run", "--observe", "0", "--metrics", APP],
+    async (_service, url) => {
+      const token = url.searchParams.get("token")!;
+      const at = (path: string, query = "") => new URL(`${path}${query}`, url.origin);
+      for (const path of ["/", "/events", "/snapshot", "/metrics", "/nothing", "/favicon.ico"]) {
+        assert.equal(await status(at(path)), 401, path);
+        assert.equal(await status(at(path, "?token=")), 401, path);
+        assert.equal(await status(at(path, "?token=wrong")), 403, path);
+        assert.equal(await status(at(path, `?token=${token}x`)), 403, path);
+        assert.equal(
+          await status(at(path), { headers: { authorization: "Bearer not-the-token" } }),
+          403,
+          path,
+        );
+      }
+      assert.equal(await status(at("/", `?token=${token}`)), 200);
+      assert.equal(await status(at("/nothing", `?token=${token}`)), 404);
+      assert.equal(
+        await status(at("/metrics"), { headers: { authorization: `Bearer ${token}` } }),
+        200,
+      );
+      assert.equal(await status(at("/", `?token=${token}`), { method: "POST" }), 405);
+      const page = await fetch(at("/", `?token=${token}`));
+      const html = await page.text();
+      const csp = page.headers.get("content-security-policy") ?? "";
+      assert.match(csp, /default-src 'none'/);
+      assert.match(csp, /connect-src 'self'/);
+      assert.equal(page.headers.get("referrer-policy"), "no-referrer");
+      // Nothing is fetched from elsewhere: no absolute URL in the page's sources.
+      assert.doesNotMatch(html, /(src|href)=["']?(https?:)?\/\//i);
+      assert.doesNotMatch(html, /@import|url\(/i);
+
+      // The stream is Server-Sent Events, and its first event is a snapshot of the tree.
+      const events = await fetch(at("/events", `?token=${token}`));
+      assert.equal(events.headers.get("content-type"), "text/event-stream; charset=utf-8");
+      const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("\n\n")) {
+        const { value, done } = await within(reader.read(), WAIT_MS, "the first event");
+        if (done) break;
+        text += value;
+      }
+      await reader.cancel();
+      const data = JSON.parse(text.match(/^data: (.*)$/m)![1]!);
+      assert.deepEqual(data.roots, ["root", "workers"]);
+      assert.deepEqual(Object.keys(data.actors).sort(), [
+        "alpha",
+        "beta",
+        "delta",
+        "gamma",
+        "workers-1",
+        "workers-2",
+      ]);
+    },
+  );
+});
+
+Deno.test("--metrics serves the figures in the Prometheus text format, per actor with id, host and transport", async () => {
+  await withService(["run", "--metrics", APP], async (service, url) => {
+    const token = url.searchParams.get("token")!;
+    const [, metricsUrl] = service.lines.join("\n").match(/^troupe: metrics at (\S+)$/m) ?? [];
+    assert.equal(metricsUrl, new URL(`/metrics?token=${token}`, url.origin).href);
+    const scrape = async () => {
+      const response = await fetch(metricsUrl!);
+      assert.equal(response.status, 200);
+      assert.equal(
+        response.headers.get("content-type"),
+        "text/plain; version=0.0.4; charset=utf-8",
+      );
+      return parsePrometheus(await response.text());
+    };
+    const first = await scrape();
+    for (
+      const [name, type] of [
+        ["troupe_actor_up", "gauge"],
+        ["troupe_actor_messages_handled_total", "counter"],
+        ["troupe_actor_messages_per_second", "gauge"],
+        ["troupe_actor_mailbox_depth", "gauge"],
+        ["troupe_actor_mailbox_capacity", "gauge"],
+        ["troupe_actor_restarts_total", "counter"],
+        ["troupe_actor_crashes_total", "counter"],
+        ["troupe_supervisor_gave_up", "gauge"],
+        ["troupe_dead_letters_total", "counter"],
+        ["troupe_actors", "gauge"],
+      ]
+    ) assert.equal(first.types.get(name), type, name);
+    const beta = { id: "beta", host: "process", transport: "pipe" };
+    assert.equal(sample(first.samples, "troupe_actor_up", beta), 1);
+    assert.equal(sample(first.samples, "troupe_actor_mailbox_capacity", beta), 4096);
+    assert.equal(sample(first.samples, "troupe_actors", {}), 6);
+    assert.equal(
+      sample(first.samples, "troupe_actor_restarts_total", { id: "gamma", host: "worker" }),
+      0,
+    );
+    // Crash gamma: its crash and restart counters move, and the supervisor does not give up.
+    service.child.kill("SIGUSR1");
+    let after = first;
+    const deadline = Date.now() + DOM_MS;
+    while (sample(after.samples, "troupe_actor_restarts_total", { id: "gamma" }) < 1) {
+      assert.ok(Date.now() < deadline, "gamma's restart in /metrics");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await scrape();
+    }
+    assert.equal(sample(after.samples, "troupe_actor_restarts_total", { id: "gamma" }), 1);
+    assert.equal(sample(after.samples, "troupe_actor_crashes_total", { id: "gamma" }), 1);
+    assert.equal(sample(after.samples, "troupe_supervisor_gave_up", { id: "inner" }), 0);
+    assert.ok(
+      sample(after.samples, "troupe_actor_messages_handled_total", { id: "alpha" }) > 0,
+      "alpha handled messages",
+    );
+  });
+});
+
+Deno.test("--observe takes no value, a port or HOST:PORT, and refuses a bad one; the demo task passes it on", async () => {
+  const state = await Deno.makeTempDir({ prefix: "troupe-observer-test-" });
+  try {
+    const run = async (args: string[], task = false) => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: task ? ["task", "-q", ...args] : ["run", "-A", CLI, ...args],
+        cwd: ROOT.pathname,
+        env: { XDG_RUNTIME_DIR: state },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+      return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+    };
+    const bad = await run(["run", "--observe", "host:99999", APP]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /option '--observe' takes HOST:PORT/);
+    // A port already taken: exit 1, saying why, and the tree stops cleanly.
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const busy = await run(["run", "--observe", `127.0.0.1:${taken.addr.port}`, APP]);
+      assert.equal(busy.code, 1, busy.stderr);
+      assert.match(busy.stderr, /troupe: cannot serve the observer: .*(in use|AddrInUse)/i);
+    } finally {
+      taken.close();
+    }
+    const help = await run(["run", "--help"]);
+    assert.match(help.stdout, /--observe \[HOST:PORT\]/);
+    assert.match(help.stdout, /--metrics/);
+    // The demo runs to its end with the observer on and prints its address first; a page
+    // following it sees the pool of parsers under its supervisor, then the service stopped,
+    // and then the stream ends.
+    const demo = new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "demo", "--", "--observe", "--metrics"],
+      cwd: ROOT.pathname,
+      env: { XDG_RUNTIME_DIR: state },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = demo.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const stderr = new Response(demo.stderr).text();
+    let printed = "";
+    try {
+      while (!/^troupe: metrics at /m.test(printed)) {
+        const { value, done } = await within(stdout.read(), WAIT_MS, "the demo's URLs");
+        if (done) assert.fail(`the demo printed no URL:\n${printed}\n${await stderr}`);
+        printed += value;
+      }
+      assert.match(printed, /^troupe: observer at http:\/\/127\.0\.0\.1:\d+\/\?token=\S+$/m);
+      assert.match(printed, /^troupe: metrics at http:\/\/127\.0\.0\.1:\d+\/metrics\?token=/m);
+      const page = new URL(printed.match(/^troupe: observer at (\S+)$/m)![1]!);
+      const events = await fetch(new URL(`/events${page.search}`, page));
+      const stream = await within(new Response(events.body).text(), WAIT_MS, "the stream's end");
+      const snapshots = stream.split("\n\n").filter((e) => e.includes("data: ")).map((e) =>
+        JSON.parse(e.slice(e.indexOf("data: ") + 6))
+      );
+      const last = snapshots.at(-1);
+      assert.equal(last.service.state, "stopped");
+      assert.deepEqual(last.roots, ["pipeline", "parser"]);
+      assert.deepEqual(last.supervisors.parser.children, [
+        "parser-1",
+        "parser-2",
+        "parser-3",
+        "parser-4",
+      ]);
+      assert.ok(last.crashes.some((c: { id: string }) => c.id.startsWith("parser-")));
+      while (!(await stdout.read()).done);
+    } finally {
+      await stdout.cancel().catch(() => {});
+      const status = await within(demo.status, WAIT_MS, "the demo's exit");
+      assert.equal(status.code, 0, await stderr);
+    }
+  } finally {
+    await Deno.remove(state, { recursive: true });
+  }
+});
