@@ -34,7 +34,6 @@ import {
   RetentionPolicy,
   StorageType,
 } from "@nats-io/jetstream";
-import type { AskOptions } from "../core/actor_ref.ts";
 import {
   ConnectionClosedError,
   ConnectionLostError,
@@ -108,7 +107,7 @@ export interface DurableKit {
 }
 
 interface Untyped {
-  ask(name: string, payload: unknown, options?: AskOptions): Promise<unknown>;
+  ask(name: string, payload: unknown): Promise<unknown>;
 }
 
 const PERMANENT = [UnknownMessageError, MessageNotCloneableError];
@@ -178,7 +177,25 @@ async function ensureConsumer(
   }
 }
 
-/** The serving side of a durable mailbox: pulls, runs the handler, acks. */
+/** One message being handled. */
+interface Handling {
+  msg: JsMsg;
+  messageName: string;
+  deliveries: number;
+  /** `performance.now()` past which the handler is given up on (its `ackWait`). */
+  deadline: number;
+  settled: boolean;
+}
+
+/**
+ * The serving side of a durable mailbox: pulls, runs the handler, acks.
+ *
+ * The handler runs as a plain ask, without a per-ask deadline or signal
+ * (each costs a timer or a listener per message, several times the ask
+ * itself): one sweep per mailbox gives up on handlers past `ackWait`, and
+ * `close` on those left past its timeout. A handler given up on is naked
+ * and its slot freed; what it returns later is ignored.
+ */
 export class DurableMailbox {
   readonly stream: string;
   readonly subject: string;
@@ -189,9 +206,10 @@ export class DurableMailbox {
   #jsm: JetStreamManager;
   #messages: ConsumerMessages;
   #pulling: Promise<void>;
-  #inflight = new Set<Promise<void>>();
+  #inflight = new Set<Handling>();
   #room: (() => void) | undefined;
-  #abort = new AbortController();
+  #idle: (() => void) | undefined;
+  #sweeper: ReturnType<typeof setInterval>;
   #counts = { delivered: 0, redelivered: 0, acked: 0, retried: 0, deadLetters: 0 };
   #depth: number | undefined;
   #closed = false;
@@ -214,6 +232,10 @@ export class DurableMailbox {
     this.#kit = kit;
     this.#jsm = jsm;
     this.#messages = messages;
+    this.#sweeper = setInterval(
+      () => this.#sweep(),
+      Math.min(1000, Math.max(10, settings.ackWait / 4)),
+    );
     this.#pulling = this.#pull();
   }
 
@@ -255,7 +277,7 @@ export class DurableMailbox {
   async #pull(): Promise<void> {
     try {
       for await (const msg of this.#messages) {
-        while (this.#inflight.size >= this.#settings.maxInflight) {
+        while (this.#inflight.size >= this.#settings.maxInflight && !this.#closed) {
           await new Promise<void>((resolve) => this.#room = resolve);
         }
         if (this.#closed) {
@@ -263,13 +285,7 @@ export class DurableMailbox {
           msg.nak();
           continue;
         }
-        const work: Promise<void> = this.#handle(msg).then(() => {
-          this.#inflight.delete(work);
-          const room = this.#room;
-          this.#room = undefined;
-          room?.();
-        });
-        this.#inflight.add(work);
+        this.#start(msg);
       }
     } catch (error) {
       if (!this.#closed) {
@@ -292,7 +308,7 @@ export class DurableMailbox {
     msg.ack();
   }
 
-  async #handle(msg: JsMsg): Promise<void> {
+  #start(msg: JsMsg): void {
     this.#counts.delivered++;
     const deliveries = msg.info.deliveryCount;
     if (deliveries > 1) this.#counts.redelivered++;
@@ -317,34 +333,77 @@ export class DurableMailbox {
       );
       return;
     }
+    const handling: Handling = {
+      msg,
+      messageName,
+      deliveries,
+      deadline: performance.now() + this.#settings.ackWait,
+      settled: false,
+    };
+    this.#inflight.add(handling);
+    let work: Promise<unknown>;
     try {
-      await this.#target.ask(messageName, payload, {
-        timeout: this.#settings.ackWait,
-        signal: this.#abort.signal,
-      });
+      work = this.#target.ask(messageName, payload);
     } catch (error) {
-      this.#kit.lastError(error);
-      if (this.#abort.signal.aborted) {
-        // Closing: another process (or a later run) takes it.
-        msg.nak();
-        return;
-      }
-      if (PERMANENT.some((kind) => error instanceof kind)) {
-        this.#deadLetter(msg, messageName, describe(error));
-      } else if (deliveries >= this.#settings.maxDeliver) {
-        this.#deadLetter(
-          msg,
-          messageName,
-          `failed on all ${deliveries} deliveries, last: ${describe(error)}`,
-        );
-      } else {
-        this.#counts.retried++;
-        msg.nak(this.#settings.retryDelay);
-      }
+      work = Promise.reject(error);
+    }
+    work.then(
+      () => this.#finish(handling, true, undefined),
+      (error) => this.#finish(handling, false, error),
+    );
+  }
+
+  #finish(handling: Handling, ok: boolean, error: unknown): void {
+    if (handling.settled) return; // Given up on already: its late end is ignored.
+    handling.settled = true;
+    this.#inflight.delete(handling);
+    const room = this.#room;
+    this.#room = undefined;
+    room?.();
+    if (this.#inflight.size === 0) {
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle?.();
+    }
+    const { msg, messageName, deliveries } = handling;
+    if (ok) {
+      this.#counts.acked++;
+      msg.ack();
       return;
     }
-    this.#counts.acked++;
-    msg.ack();
+    this.#kit.lastError(error);
+    if (error instanceof ClosingError) {
+      // Closing: another process (or a later run) takes it.
+      msg.nak();
+    } else if (PERMANENT.some((kind) => error instanceof kind)) {
+      this.#deadLetter(msg, messageName, describe(error));
+    } else if (deliveries >= this.#settings.maxDeliver) {
+      this.#deadLetter(
+        msg,
+        messageName,
+        `failed on all ${deliveries} deliveries, last: ${describe(error)}`,
+      );
+    } else {
+      this.#counts.retried++;
+      msg.nak(this.#settings.retryDelay);
+    }
+  }
+
+  /** Gives up on handlers past their ack deadline. */
+  #sweep(): void {
+    const now = performance.now();
+    for (const handling of [...this.#inflight]) {
+      if (now > handling.deadline) {
+        this.#finish(
+          handling,
+          false,
+          new DOMException(
+            `The handler ran past ackWait (${this.#settings.ackWait} ms)`,
+            "TimeoutError",
+          ),
+        );
+      }
+    }
   }
 
   /** Reads the mailbox's depth (messages not yet acked, all processes) from the broker. */
@@ -371,21 +430,33 @@ export class DurableMailbox {
 
   /**
    * Stops pulling, lets the handlers running finish within `timeout` (their
-   * messages are acked), then aborts the rest (naked: redelivered elsewhere).
+   * messages are acked), then gives up on the rest (naked: redelivered elsewhere).
    */
   async close(timeout: number): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await settleWithin(this.#messages.close().then(noop, noop), timeout);
-    const all = Promise.all([...this.#inflight]);
-    if (!await settleWithin(all, timeout)) {
-      this.#abort.abort(new DOMException("The exposure closed.", "AbortError"));
-      await all;
-    }
+    clearInterval(this.#sweeper);
     const room = this.#room;
     this.#room = undefined;
     room?.();
+    await settleWithin(this.#messages.close().then(noop, noop), timeout);
+    if (this.#inflight.size > 0) {
+      const idle = new Promise<void>((resolve) => this.#idle = resolve);
+      if (!await settleWithin(idle, timeout)) {
+        for (const handling of [...this.#inflight]) {
+          this.#finish(handling, false, new ClosingError());
+        }
+      }
+    }
     await settleWithin(this.#pulling, timeout);
+  }
+}
+
+/** A handler given up on because its exposure closed. */
+class ClosingError extends Error {
+  constructor() {
+    super("The exposure closed.");
+    this.name = "AbortError";
   }
 }
 
