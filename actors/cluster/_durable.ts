@@ -182,7 +182,7 @@ interface Handling {
   msg: JsMsg;
   messageName: string;
   deliveries: number;
-  /** `performance.now()` past which the handler is given up on (its `ackWait`). */
+  /** `performance.now()` past which the handler is given up on (within its `ackWait`). */
   deadline: number;
   settled: boolean;
 }
@@ -234,7 +234,7 @@ export class DurableMailbox {
     this.#messages = messages;
     this.#sweeper = setInterval(
       () => this.#sweep(),
-      Math.min(1000, Math.max(10, settings.ackWait / 4)),
+      Math.min(1000, Math.max(10, settings.ackWait / 10)),
     );
     this.#pulling = this.#pull();
   }
@@ -337,7 +337,9 @@ export class DurableMailbox {
       msg,
       messageName,
       deliveries,
-      deadline: performance.now() + this.#settings.ackWait,
+      // Given up on (and naked) a little before the broker's own ack
+      // deadline, so the broker does not redeliver it on top.
+      deadline: performance.now() + this.#settings.ackWait * 0.8,
       settled: false,
     };
     this.#inflight.add(handling);

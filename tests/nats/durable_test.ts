@@ -141,6 +141,42 @@ Deno.test("a handler that throws is retried up to maxDeliver, then dead-lettered
   await events.reading;
 });
 
+Deno.test("a handler that runs past ackWait is given up on, retried, and dead-lettered past maxDeliver", async () => {
+  await using server = await startNatsServer();
+  const system = await ActorSystem.start();
+  try {
+    await using node = await NatsNode.connect({ servers: server.url, namespace: "d7" });
+    const events = eventsOf(node);
+    const ref = await system.spawn<typeof ledger>(LEDGER, {
+      args: { label: "local", quiet: true },
+    });
+    const exposure = await node.expose("jobs", ref, {
+      durable: { ackWait: 1000, maxDeliver: 2, retryDelay: 50 },
+    });
+    const receipt = await node.lookupDurable<LedgerModule>("jobs").tell("work", {
+      tag: "slow",
+      hangIn: "local",
+    });
+    const dead = await within(events.until("nats-dead-letter"), 10_000, "dead letter");
+    assert.ok(dead.type === "nats-dead-letter");
+    assert.equal(dead.msgId, receipt.id);
+    // Given up on before the broker's own deadline, so normally twice; a
+    // loaded machine can let the broker redeliver on top (at least once).
+    assert.ok(Number(dead.deliveries) >= 2, String(dead.deliveries));
+    assert.match(dead.reason, /ran past ackWait \(1000 ms\)/);
+    assert.ok((await ref.ask("runs")).slow >= 2);
+    const stats = exposure.stats().durable!;
+    assert.equal(stats.inflight, 0);
+    assert.ok(stats.retried >= 1);
+    await until(async () => await exposure.depth() === 0, 5000, "given up and removed");
+    await node.close();
+    await events.reading;
+  } finally {
+    // The two hung handlers never end: the actor is terminated.
+    await system.shutdown({ timeout: 200 });
+  }
+});
+
 Deno.test("a durable tell sent twice with the same id is stored and handled once", async () => {
   await using server = await startNatsServer();
   await using system = await ActorSystem.start();
