@@ -45,4 +45,5 @@ export type {
 } from "./nats_options.ts";
 export { type DurableReceipt, DurableRef, type DurableTellOptions } from "./durable_ref.ts";
 export type { DurableStats } from "./_durable.ts";
+export type { ClusterActor } from "./_discovery.ts";
 export type { ClusterEvent, ClusterEventType } from "./cluster_events.ts";

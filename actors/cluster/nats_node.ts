@@ -20,7 +20,7 @@ import { DurableRef, type DurableTellOptions } from "./durable_ref.ts";
 import { durableSubjectOf, publishDurable } from "./_durable.ts";
 import { Asks } from "./_asks.ts";
 import { connectNats } from "./_connect.ts";
-import { Discovery } from "./_discovery.ts";
+import { type ClusterActor, discover, Discovery } from "./_discovery.ts";
 import { exposeOptions, nodeOptions, type NodeSettings, redactServer } from "./_options.ts";
 import { encodePayload, isSubjectPart, subjectOf } from "./_wire.ts";
 
@@ -157,6 +157,9 @@ export class NatsNode implements AsyncDisposable {
             stats: exposure.stats(),
             target: this.#targets.get(exposure),
           })),
+        refresh: async () => {
+          await Promise.all([...this.#exposures.values()].map((exposure) => exposure.depth()));
+        },
       });
     }
     this.#watching = this.#watch();
@@ -490,6 +493,46 @@ export class NatsNode implements AsyncDisposable {
    */
   events(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ClusterEvent> {
     return this.#events.subscribe(options.signal);
+  }
+
+  /**
+   * Every actor exposed on the broker, by every process that answers the
+   * NATS services protocol as a Troupe node: asks `$SRV.STATS` (of one
+   * namespace, or of all) and gathers the answers that come within `wait`
+   * milliseconds. What `troupe status --nats URL` shows.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   await using system = await ActorSystem.start();
+   *   await using node = await NatsNode.connect({ servers: url, namespace: "seen" });
+   *   const counter = await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url));
+   *   await node.expose("counter", counter);
+   *   const [actor] = await node.discover({ namespace: "seen" });
+   *   assert.equal(actor.name, "counter");
+   *   assert.equal(actor.pid, Deno.pid);
+   * }
+   * ```
+   *
+   * @param options The namespace to list (default: every namespace) and how long to gather.
+   * @returns One record per exposed name per process, sorted by namespace, name and process.
+   */
+  async discover(
+    options: { namespace?: string; wait?: number } = {},
+  ): Promise<ClusterActor[]> {
+    if (options.namespace !== undefined && !isSubjectPart(options.namespace)) {
+      throw new TypeError(
+        `Cannot discover actors: the namespace must be letters, digits, "_" and "-" in dot-separated tokens, received ${
+          JSON.stringify(options.namespace)
+        }`,
+      );
+    }
+    return await discover(this.#nc, options.namespace, options.wait ?? 500);
   }
 
   /**
