@@ -177,6 +177,43 @@ Deno.test("a handler that runs past ackWait is given up on, retried, and dead-le
   }
 });
 
+Deno.test("a malformed durable message (no message name, not JSON) is dead-lettered as a bad request and never reaches the actor", async () => {
+  await using server = await startNatsServer();
+  await using system = await ActorSystem.start();
+  await using node = await NatsNode.connect({ servers: server.url, namespace: "d8" });
+  const events = eventsOf(node);
+  const ref = await system.spawn<typeof ledger>(LEDGER, { args: { label: "local", quiet: true } });
+  const exposure = await node.expose("jobs", ref, { durable: true });
+  const { connect, headers } = await import("@nats-io/transport-node");
+  const raw = await connect({ servers: server.url });
+  try {
+    const subject = exposure.durableSubject!;
+    assert.equal(subject, "troupe-durable.d8.jobs");
+    await raw.request(subject, new TextEncoder().encode('{"tag":"x"}'), { timeout: 5000 });
+    const h = headers();
+    h.set("Troupe-Message", "work");
+    await raw.request(subject, new TextEncoder().encode("{not json"), {
+      headers: h,
+      timeout: 5000,
+    });
+  } finally {
+    await raw.close();
+  }
+  const first = await within(events.until("nats-dead-letter", 1), 10_000, "first dead letter");
+  const second = await within(events.until("nats-dead-letter", 2), 10_000, "second dead letter");
+  assert.ok(first.type === "nats-dead-letter" && second.type === "nats-dead-letter");
+  assert.match(first.reason, /bad request: the Troupe-Message header is missing/);
+  assert.match(second.reason, /bad request: .*JSON/);
+  assert.equal(exposure.stats().badRequests, 2);
+  assert.equal(node.stats().events["nats-bad-request"], 2);
+  // The actor never saw them, and still works.
+  assert.deepEqual(await ref.ask("runs"), {});
+  await node.lookupDurable<LedgerModule>("jobs").tell("work", { tag: "fine" });
+  await until(async () => (await ref.ask("runs")).fine === 1, 5000, "the next one handled");
+  await node.close();
+  await events.reading;
+});
+
 Deno.test("a durable tell sent twice with the same id is stored and handled once", async () => {
   await using server = await startNatsServer();
   await using system = await ActorSystem.start();
