@@ -71,6 +71,7 @@ export {
   NoRespondersError,
   type ProcessExitInfo,
   ProtocolError,
+  PublishOutcomeUnknownError,
   type RemoteErrorInfo,
   SpawnError,
   SupervisorGaveUpError,

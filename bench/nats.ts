@@ -13,11 +13,25 @@
  *   more than 1000 ahead (as the other byte baselines ack every 1000).
  * - `tell.nats.small`: `RemoteRef.tell("take", msg)` to the exposed sink actor, with an
  *   `ask("count")` every 1000 (which also proves every tell was handled).
+ * - `baseline.jetstream.pub`: raw JetStream publishes of the small message (JSON, a
+ *   `Nats-Msg-Id` each) to a work-queue stream on file storage, awaiting every PubAck with at
+ *   most `WINDOW` in flight, while a raw pull consumer on a second connection acks each message;
+ *   msg/s from the first publish to the last ack seen.
+ * - `tell.nats.durable`: `DurableRef.tell("take", msg)` with the same window to the sink actor
+ *   exposed durably (its own stream and consumer), until the sink counted them all: the PubAck,
+ *   the pull, the actor's handler and the ack after it included.
  *
  * @module
  */
 
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  AckPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
 import { ActorSystem } from "../mod.ts";
 import { NatsNode } from "../actors/cluster/mod.ts";
 import { natsServerPath, startNatsServer, type TestNatsServer } from "../tests/nats/_server.ts";
@@ -138,6 +152,62 @@ async function stream(
   return total / ((performance.now() - start) / 1000);
 }
 
+/** Durable publishes in flight at once, in both durable cases. */
+const WINDOW = 16;
+
+function durableCounts(quick: boolean) {
+  return quick ? { total: 5_000, warmup: 500 } : { total: 20_000, warmup: 2_000 };
+}
+
+/**
+ * Runs `send(i)` for `total` messages with at most WINDOW in flight, then waits for `done()`;
+ * msg/s over the whole, after `warmup` messages the same way.
+ */
+async function windowed(
+  total: number,
+  warmup: number,
+  signal: AbortSignal,
+  send: (i: number) => Promise<unknown>,
+  done: (count: number) => Promise<void>,
+): Promise<number> {
+  let sent = 0;
+  let failure: { error: unknown } | undefined;
+  const burst = async (count: number) => {
+    let inflight = 0;
+    let wake: (() => void) | undefined;
+    const settled = () => {
+      inflight--;
+      const resume = wake;
+      wake = undefined;
+      resume?.();
+    };
+    for (let i = 0; i < count && !failure; i++) {
+      while (inflight >= WINDOW) await new Promise<void>((resolve) => wake = resolve);
+      inflight++;
+      send(sent++).then(settled, (error) => {
+        failure ??= { error };
+        settled();
+      });
+    }
+    while (inflight > 0) await new Promise<void>((resolve) => wake = resolve);
+    if (failure) throw failure.error;
+    signal.throwIfAborted();
+    await done(sent);
+  };
+  await burst(warmup);
+  const start = performance.now();
+  await burst(total);
+  return total / ((performance.now() - start) / 1000);
+}
+
+/** Resolves once `count()` reaches `n`, asking again every millisecond. */
+async function reach(n: number, count: () => number | Promise<number>, signal: AbortSignal) {
+  while (await count() < n) {
+    signal.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 /** NATS cases and their raw baselines. */
 export const natsCases: BenchCase[] = [
   {
@@ -252,6 +322,83 @@ export const natsCases: BenchCase[] = [
               throw new Error(`Cannot trust the run: the sink took ${handled} of ${told} tells`);
             }
             return rate;
+          }),
+      );
+    },
+  },
+  {
+    id: "baseline.jetstream.pub",
+    group: "baseline",
+    unit: "msg/s",
+    prepare,
+    run({ quick, signal }) {
+      const { total, warmup } = durableCounts(quick);
+      return withServer(signal, (server) =>
+        rawPair(server.url, async (a, b) => {
+          const jsm = await jetstreamManager(a);
+          await jsm.streams.add({
+            name: "BENCH",
+            subjects: ["bench.durable"],
+            retention: RetentionPolicy.Workqueue,
+            storage: StorageType.File,
+          });
+          await jsm.consumers.add("BENCH", {
+            durable_name: "bench",
+            ack_policy: AckPolicy.Explicit,
+          });
+          const consumer = await jetstream(b).consumers.get("BENCH", "bench");
+          let acked = 0;
+          const messages = await consumer.consume({
+            max_messages: WINDOW,
+            callback: (m) => {
+              m.ack();
+              acked++;
+            },
+          });
+          const js = jetstream(a);
+          try {
+            return await windowed(
+              total,
+              warmup,
+              signal,
+              (i) =>
+                js.publish("bench.durable", encode(smallMessage(i)), {
+                  msgID: `m-${i}`,
+                  timeout: 5000,
+                }),
+              (n) => reach(n, () => acked, signal),
+            );
+          } finally {
+            await messages.close();
+          }
+        }));
+    },
+  },
+  {
+    id: "tell.nats.durable",
+    group: "nats",
+    unit: "msg/s",
+    baseline: "baseline.jetstream.pub",
+    target: 0.8,
+    prepare,
+    run({ quick, signal }) {
+      const { total, warmup } = durableCounts(quick);
+      return withServer(
+        signal,
+        (server) =>
+          troupePair(server.url, async (system, serving, asking) => {
+            await serving.expose("sink", await system.spawn<typeof sink>(SINK), {
+              durable: { maxInflight: 64 },
+            });
+            const remote = asking.lookup<typeof sink>("sink");
+            const durable = asking.lookupDurable<typeof sink>("sink");
+            return await windowed(
+              total,
+              warmup,
+              signal,
+              (i) => durable.tell("take", smallMessage(i), { id: `m-${i}` }),
+              (n) => reach(n, () => remote.ask("count", undefined, { timeout: 5000 }), signal),
+            );
           }),
       );
     },

@@ -9,6 +9,7 @@ import type { ActorStats, SystemStats } from "../mod.ts";
 import { EXIT, parse, UsageError, writeErr, writeOut } from "./_args.ts";
 import { ControlClient, resolveControl } from "./_control.ts";
 import { settleWithin } from "../internal/abort.ts";
+import type { ClusterActor, NatsNode } from "../actors/cluster/mod.ts";
 import {
   type Column,
   formatCount,
@@ -34,7 +35,15 @@ Connects to a running service's control socket and prints its actors:
   HANDLED    messages handled by this incarnation
   MSG/S      messages handled per second over the last second
 
+With --nats URL it shows the cluster instead: every actor exposed on that NATS broker, by every
+process (NAME, NAMESPACE, PROCESS, PID, HOST, MAILBOX: messages waiting, for a durable name those
+stored and not yet acked across its processes, HANDLED, RESTARTS, ERRORS), from the NATS services
+protocol's $SRV.STATS that every Troupe node answers.
+
 Options:
+  --nats URL         show the actors exposed on this NATS broker (credentials in the URL are used,
+                     never shown)
+  --namespace NS     with --nats: only this namespace (default: all)
   -w, --watch        redraw the table every second, like top, until Ctrl-C or the service stops
   --json             print the status as a JSON object (with --watch, one line per second)
   --name NAME        the service to show (default: the only service running)
@@ -68,6 +77,77 @@ const COLUMNS: Column[] = [
   { header: "HANDLED", right: true },
   { header: "MSG/S", right: true },
 ];
+
+const CLUSTER_COLUMNS: Column[] = [
+  { header: "NAME" },
+  { header: "NAMESPACE" },
+  { header: "PROCESS" },
+  { header: "PID" },
+  { header: "HOST" },
+  { header: "MAILBOX", right: true },
+  { header: "HANDLED", right: true },
+  { header: "RESTARTS", right: true },
+  { header: "ERRORS", right: true },
+];
+
+/** Renders the cluster view: a header line and one row per exposed name per process. */
+export function renderCluster(servers: string[], actors: ClusterActor[]): string {
+  const processes = new Set(actors.map((a) => a.instance)).size;
+  const header = [
+    `cluster at ${servers.join(", ")}`,
+    plural(actors.length, "exposed actor"),
+    plural(processes, "process", "processes"),
+  ].join("  ");
+  const rows = actors.map((a) => [
+    a.name,
+    a.namespace,
+    a.process,
+    a.pid !== undefined ? String(a.pid) : "-",
+    a.host || "-",
+    a.depth === undefined ? "-" : `${formatCount(a.depth)}${a.durable ? " durable" : ""}`,
+    formatCount(a.handled),
+    a.restarts === undefined ? "-" : formatCount(a.restarts),
+    formatCount(a.errors),
+  ]);
+  return `${header}\n\n${renderTable(CLUSTER_COLUMNS, rows)}`;
+}
+
+async function clusterCommand(
+  command: string,
+  url: string,
+  namespace: string | undefined,
+  json: boolean,
+): Promise<number> {
+  let node: NatsNode;
+  try {
+    // Loaded here, so the other commands never load the NATS client.
+    const { NatsNode } = await import("../actors/cluster/mod.ts");
+    node = await NatsNode.connect({
+      servers: url,
+      name: `troupe-${command}-${Deno.pid}`,
+      discovery: false,
+      maxReconnectAttempts: 0,
+      connectTimeout: 3000,
+    });
+  } catch (error) {
+    writeErr(`troupe ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+  try {
+    const actors = await node.discover(namespace === undefined ? {} : { namespace });
+    const servers = node.stats().servers;
+    if (json) writeOut(`${JSON.stringify({ servers, actors })}\n`);
+    else if (actors.length === 0) {
+      writeOut(`cluster at ${servers.join(", ")}: no Troupe actors exposed\n`);
+    } else writeOut(renderCluster(servers, actors));
+    return EXIT.ok;
+  } catch (error) {
+    writeErr(`troupe ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  } finally {
+    await node.close({ timeout: 1000 });
+  }
+}
 
 /** Renders a status as the header line and the table. */
 export function renderStatus(status: ServiceStatus): string {
@@ -110,6 +190,8 @@ export async function statusCommand(args: string[], command = "status"): Promise
     json: { type: "boolean" },
     name: { type: "string" },
     control: { type: "string" },
+    nats: { type: "string" },
+    namespace: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -118,6 +200,13 @@ export async function statusCommand(args: string[], command = "status"): Promise
   }
   if (positionals.length > 0) {
     throw new UsageError(command, `unexpected argument '${positionals[0]}'`);
+  }
+  if (values.namespace !== undefined && values.nats === undefined) {
+    throw new UsageError(command, "--namespace needs --nats URL");
+  }
+  if (values.nats !== undefined) {
+    if (values.watch) throw new UsageError(command, "--watch does not go with --nats");
+    return await clusterCommand(command, values.nats, values.namespace, values.json === true);
   }
   let client: ControlClient;
   try {

@@ -738,3 +738,50 @@ export class BrokerUnavailableError extends Error {
     this.servers = servers;
   }
 }
+
+/**
+ * A durable publish (to a JetStream-backed mailbox) whose outcome is unknown:
+ * the broker did not confirm it in time, or the connection dropped while it
+ * waited. The message may or may not be stored. Send it again with the same
+ * `msgId` (it travels as the `Nats-Msg-Id` header): within the stream's
+ * duplicate window the broker stores it once either way.
+ *
+ * @example
+ * ```ts
+ * import { PublishOutcomeUnknownError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new PublishOutcomeUnknownError("parser", "parse", "order-17");
+ * assert.equal(error.msgId, "order-17");
+ * assert.match(error.message, /may or may not/);
+ * ```
+ */
+export class PublishOutcomeUnknownError extends Error {
+  /** The name the message was sent to. */
+  readonly target: string;
+  /** The message (handler) name. */
+  readonly messageName: string;
+  /** The message's id (`Nats-Msg-Id`): send again with it to store the message once. */
+  readonly msgId: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param target The name the message was sent to.
+   * @param messageName The message name.
+   * @param msgId The message's id.
+   * @param options Standard error options; `cause` is the client's error.
+   */
+  constructor(target: string, messageName: string, msgId: string, options?: ErrorOptions) {
+    super(
+      `Durable message "${messageName}" to "${target}" (id ${msgId}) may or may not be stored: the broker did not confirm it${
+        causeDetail(options)
+      }; send it again with the same id to store it once`,
+      options,
+    );
+    this.name = "PublishOutcomeUnknownError";
+    this.target = target;
+    this.messageName = messageName;
+    this.msgId = msgId;
+  }
+}

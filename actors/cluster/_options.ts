@@ -9,6 +9,7 @@ import {
   nkeyAuthenticator,
 } from "@nats-io/transport-node";
 import type { ExposeOptions, NatsNodeOptions } from "./nats_options.ts";
+import type { DurableSettings } from "./_durable.ts";
 import { isSubjectPart } from "./_wire.ts";
 
 export const DEFAULT_SERVER = "nats://127.0.0.1:4222";
@@ -143,6 +144,31 @@ export interface ExposeSettings {
   maxPayload: number;
   maxPending: number;
   askTimeout: number;
+  durable: DurableSettings | undefined;
+}
+
+function count(what: string, value: number | undefined, fallback: number, where: string): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`${where}: ${what} must be a positive integer, received ${value}`);
+  }
+  return n;
+}
+
+function durableOptions(options: ExposeOptions, where: string): DurableSettings | undefined {
+  const given = options.durable;
+  if (given === undefined || given === false) return undefined;
+  if (given !== true && (typeof given !== "object" || given === null)) {
+    throw new TypeError(`${where}: durable must be true or an object, received ${given}`);
+  }
+  const d = given === true ? {} : given;
+  return {
+    ackWait: positive("durable.ackWait", d.ackWait, 30_000, where),
+    maxDeliver: count("durable.maxDeliver", d.maxDeliver, 5, where),
+    retryDelay: positive("durable.retryDelay", d.retryDelay, 1000, where),
+    maxInflight: count("durable.maxInflight", d.maxInflight, 64, where),
+    duplicateWindow: positive("durable.duplicateWindow", d.duplicateWindow, 120_000, where),
+  };
 }
 
 /** Checks an exposure's name and options. */
@@ -167,5 +193,6 @@ export function exposeOptions(name: string, options: ExposeOptions): ExposeSetti
     maxPayload: positive("maxPayload", options.maxPayload, DEFAULT_MAX_PAYLOAD, where),
     maxPending,
     askTimeout: positive("askTimeout", options.askTimeout, DEFAULT_ASK_TIMEOUT, where),
+    durable: durableOptions(options, where),
   };
 }

@@ -17,7 +17,10 @@
  * - `nats-bad-request`: a request broke the wire format (not JSON, no
  *   message name, too large...); it got an error reply and was not handled;
  * - `nats-dead-letter`: a remote tell the actor could not take (unknown
- *   message, full mailbox, stopped actor);
+ *   message, full mailbox, stopped actor), or a durable message given up
+ *   (`maxDeliver` deliveries without an ack, or an error no retry mends such
+ *   as an unknown message name): then `msgId` is its `Nats-Msg-Id` and
+ *   `deliveries` how often it was delivered;
  * - `nats-error`: the server reported an error (such as a permission violation);
  * - `nats-closed`: the connection closed for good: by `close()`, or because
  *   the client gave up reconnecting (then asks and tells reject with
@@ -45,6 +48,10 @@ export type ClusterEvent =
     name: string;
     messageName: string;
     reason: string;
+    /** Durable messages: the message's id (`Nats-Msg-Id`). */
+    msgId?: string;
+    /** Durable messages: how many times the broker delivered it. */
+    deliveries?: number;
     time: number;
   }
   | { type: "nats-error"; message: string; time: number }

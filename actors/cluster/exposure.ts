@@ -11,6 +11,7 @@ import { PayloadInspector } from "../../internal/payload.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
 import type { ClusterEvent } from "./cluster_events.ts";
 import type { ExposeSettings } from "./_options.ts";
+import { DurableMailbox, type DurableStats } from "./_durable.ts";
 import {
   BadRequest,
   decodeValue,
@@ -74,11 +75,16 @@ export interface ExposureStats {
   processingMs: number;
   /** The last error answered or dead-lettered, as `Name: message`. */
   lastError: string | undefined;
+  /** The durable mailbox's counters, when the name is exposed durably. */
+  durable?: DurableStats;
 }
 
 /** What an exposure needs from its node (internal). */
 export interface ExposureKit {
   nc: NatsConnection;
+  namespace: string;
+  /** Receives the durable mailbox's opening, which `expose` awaits. */
+  opening?(opened: Promise<void>): void;
   connected(): boolean;
   emit(event: ClusterEvent): void;
   forget(exposure: Exposure): void;
@@ -135,6 +141,7 @@ export class Exposure implements AsyncDisposable {
   #counts = { received: 0, replied: 0, failed: 0, told: 0, deadLetters: 0, badRequests: 0 };
   #processingMs = 0;
   #lastError: string | undefined;
+  #durable: DurableMailbox | undefined;
 
   /**
    * Made by `NatsNode.expose`; not constructed directly.
@@ -162,6 +169,59 @@ export class Exposure implements AsyncDisposable {
         this.#receive(msg);
       },
     });
+    const durable = this.#settings.durable;
+    if (durable !== undefined) {
+      this.#kit.opening?.(
+        DurableMailbox.open(name, this.#kit.namespace, target, durable, {
+          nc: this.#kit.nc,
+          emit: this.#kit.emit,
+          badRequest: (reason) => {
+            this.#counts.badRequests++;
+            this.#kit.emit({ type: "nats-bad-request", name, reason, time: Date.now() });
+          },
+          lastError: (error) => {
+            this.#lastError = error instanceof Error
+              ? `${error.name}: ${error.message}`
+              : String(error);
+          },
+        }).then(async (mailbox) => {
+          if (this.#closing) await mailbox.close(0);
+          else this.#durable = mailbox;
+        }),
+      );
+    }
+  }
+
+  /** The durable mailbox's subject (`troupe-durable.<namespace>.<name>`), when exposed durably. */
+  get durableSubject(): string | undefined {
+    return this.#durable?.subject;
+  }
+
+  /**
+   * Reads the durable mailbox's depth (messages stored, not yet acked, across
+   * every serving process) from the broker; `undefined` when the name is not
+   * durable or the broker did not answer.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   await using system = await ActorSystem.start();
+   *   await using node = await NatsNode.connect({ servers: url, namespace: "docs" });
+   *   const ref = await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url));
+   *   await using exposure = await node.expose("tally", ref, { durable: true });
+   *   assert.equal(await exposure.depth(), 0);
+   * }
+   * ```
+   *
+   * @returns The depth, as the broker reports it now.
+   */
+  async depth(): Promise<number | undefined> {
+    return await this.#durable?.refreshDepth();
   }
 
   #reply(msg: Msg, id: string | undefined, ok: boolean, body: Uint8Array): void {
@@ -349,6 +409,7 @@ export class Exposure implements AsyncDisposable {
       pending: this.#inflight.size,
       processingMs: this.#processingMs,
       lastError: this.#lastError,
+      ...(this.#durable !== undefined ? { durable: this.#durable.stats() } : {}),
     };
   }
 
@@ -393,10 +454,12 @@ export class Exposure implements AsyncDisposable {
         }
       }
       const all = Promise.all([...this.#inflight]);
+      const durable = this.#durable?.close(timeout);
       if (!await settleWithin(all, timeout)) {
         this.#abort.abort(new DOMException("The exposure closed.", "AbortError"));
         await all.catch(noop);
       }
+      await durable;
     })();
     return this.#closing;
   }

@@ -6,7 +6,9 @@
  *
  * - subject = address: a name is served on `troupe.<namespace>.<name>`;
  * - queue group = pool: processes exposing one name share its messages;
- * - request/reply = ask, publish = tell (core NATS: at most once).
+ * - request/reply = ask, publish = tell (core NATS: at most once);
+ * - JetStream = durable mailbox: `expose(name, ref, { durable: true })` and
+ *   `lookupDurable(name).tell(...)`, at least once (handlers should be idempotent).
  *
  * @example Expose in one process, look up in another
  * ```ts
@@ -34,5 +36,14 @@
 export { type NatsCloseOptions, NatsNode, type NatsNodeStats } from "./nats_node.ts";
 export { type ActorOf, RemoteRef } from "./remote_ref.ts";
 export { type Exposable, Exposure, type ExposureStats } from "./exposure.ts";
-export type { ExposeOptions, NatsNodeOptions, NatsTlsOptions } from "./nats_options.ts";
+export type {
+  DurableLookupOptions,
+  DurableOptions,
+  ExposeOptions,
+  NatsNodeOptions,
+  NatsTlsOptions,
+} from "./nats_options.ts";
+export { type DurableReceipt, DurableRef, type DurableTellOptions } from "./durable_ref.ts";
+export type { DurableStats } from "./_durable.ts";
+export type { ClusterActor } from "./_discovery.ts";
 export type { ClusterEvent, ClusterEventType } from "./cluster_events.ts";

@@ -14,11 +14,13 @@ import { AuthenticationError, BrokerUnavailableError } from "../../internal/erro
 import { PayloadInspector } from "../../internal/payload.ts";
 import type { ClusterEvent } from "./cluster_events.ts";
 import { type Exposable, Exposure, type ExposureKit, type ExposureStats } from "./exposure.ts";
-import type { ExposeOptions, NatsNodeOptions } from "./nats_options.ts";
+import type { DurableLookupOptions, ExposeOptions, NatsNodeOptions } from "./nats_options.ts";
 import { type ActorOf, RemoteRef } from "./remote_ref.ts";
+import { DurableRef, type DurableTellOptions } from "./durable_ref.ts";
+import { durableSubjectOf, publishDurable } from "./_durable.ts";
 import { Asks } from "./_asks.ts";
 import { connectNats } from "./_connect.ts";
-import { Discovery } from "./_discovery.ts";
+import { type ClusterActor, discover, Discovery } from "./_discovery.ts";
 import { exposeOptions, nodeOptions, type NodeSettings, redactServer } from "./_options.ts";
 import { encodePayload, isSubjectPart, subjectOf } from "./_wire.ts";
 
@@ -40,6 +42,8 @@ export interface NatsNodeStats {
   asks: number;
   /** Tells sent so far. */
   tells: number;
+  /** Durable tells the broker confirmed so far. */
+  durableTells: number;
   /** Asks waiting for their reply now. */
   pendingAsks: number;
   /** Times the connection dropped. */
@@ -110,6 +114,7 @@ export class NatsNode implements AsyncDisposable {
   #connected = true;
   #disconnects = 0;
   #reconnects = 0;
+  #durableTells = 0;
   #closing: Promise<void> | undefined;
   #kit: ExposureKit;
   #targets = new Map<Exposure, Exposable>();
@@ -122,6 +127,7 @@ export class NatsNode implements AsyncDisposable {
     this.#asks = new Asks(nc);
     this.#kit = {
       nc,
+      namespace: settings.namespace,
       connected: () => this.#connected,
       emit: (event) => this.#events.emit(event),
       forget: (exposure) => {
@@ -151,6 +157,9 @@ export class NatsNode implements AsyncDisposable {
             stats: exposure.stats(),
             target: this.#targets.get(exposure),
           })),
+        refresh: async () => {
+          await Promise.all([...this.#exposures.values()].map((exposure) => exposure.depth()));
+        },
       });
     }
     this.#watching = this.#watch();
@@ -309,16 +318,23 @@ export class NatsNode implements AsyncDisposable {
     if (typeof target?.ask !== "function" || typeof target?.tell !== "function") {
       throw new TypeError(`Cannot expose "${name}": the target must be an ActorRef or a Pool`);
     }
+    let opening: Promise<void> | undefined;
     const exposure = new Exposure(
       name,
       subjectOf(this.#settings.namespace, name),
       target as never,
       settings as never,
-      this.#kit as never,
+      { ...this.#kit, opening: (opened: Promise<void>) => opening = opened } as never,
     );
     this.#exposures.set(name, exposure);
     this.#targets.set(exposure, target);
-    await this.#nc.flush();
+    try {
+      await opening;
+      await this.#nc.flush();
+    } catch (error) {
+      await exposure.close({ timeout: 0 });
+      throw error;
+    }
     return exposure;
   }
 
@@ -388,6 +404,72 @@ export class NatsNode implements AsyncDisposable {
   }
 
   /**
+   * A typed ref on the durable mailbox of the actor exposed under `name`
+   * with `durable` (see `ExposeOptions.durable`), wherever it runs: its
+   * `tell` stores the message in the name's JetStream stream and resolves
+   * once the broker confirmed it; the message is then handled at least once.
+   *
+   * @example
+   * ```ts
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   await using node = await NatsNode.connect({ servers: url, namespace: "shop" });
+   *   const ref = node.lookupDurable<typeof import("../../examples/actors/counter.ts")>("counter");
+   *   assert.equal(ref.subject, "troupe-durable.shop.counter");
+   * }
+   * ```
+   *
+   * @param name The exposed name.
+   * @param options How long a tell waits for the broker's confirmation.
+   * @returns The typed durable ref.
+   * @throws {TypeError} When the name is not a valid name.
+   */
+  lookupDurable<M>(name: string, options: DurableLookupOptions = {}): DurableRef<ActorOf<M>> {
+    if (!isSubjectPart(name)) {
+      throw new TypeError(
+        `Cannot look up actor: the name must be letters, digits, "_" and "-" in dot-separated tokens, received ${
+          JSON.stringify(name)
+        }`,
+      );
+    }
+    const publishTimeout = options.publishTimeout ?? 5000;
+    if (!Number.isFinite(publishTimeout) || publishTimeout <= 0) {
+      throw new RangeError(
+        `Cannot look up actor "${name}": publishTimeout must be a positive number, received ${publishTimeout}`,
+      );
+    }
+    const subject = durableSubjectOf(this.#settings.namespace, name);
+    const inspector = this.#inspector;
+    const link = {
+      name,
+      subject,
+      tell: async (messageName: string, payload: unknown, tellOptions?: DurableTellOptions) => {
+        const id = tellOptions?.id ?? crypto.randomUUID();
+        if (typeof id !== "string" || id.length === 0) {
+          throw new TypeError(`Cannot tell "${name}" durably: id must be a non-empty string`);
+        }
+        const data = encodePayload(inspector, payload);
+        const receipt = await publishDurable(
+          this.#nc,
+          this.#connected && !this.#closing,
+          name,
+          subject,
+          messageName,
+          data,
+          id,
+          tellOptions?.timeout ?? publishTimeout,
+        );
+        this.#durableTells++;
+        return receipt;
+      },
+    };
+    return new DurableRef<ActorOf<M>>(link as never);
+  }
+
+  /**
    * The cluster events from now on: disconnects (with how many asks they
    * failed), reconnects, bad requests, dead letters, server errors. Ends
    * when the signal aborts or the node closes.
@@ -411,6 +493,46 @@ export class NatsNode implements AsyncDisposable {
    */
   events(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<ClusterEvent> {
     return this.#events.subscribe(options.signal);
+  }
+
+  /**
+   * Every actor exposed on the broker, by every process that answers the
+   * NATS services protocol as a Troupe node: asks `$SRV.STATS` (of one
+   * namespace, or of all) and gathers the answers that come within `wait`
+   * milliseconds. What `troupe status --nats URL` shows.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import { NatsNode } from "@troupe/troupe/nats";
+   * import assert from "node:assert/strict";
+   *
+   * const url = Deno.env.get("TROUPE_NATS_URL");
+   * if (url) {
+   *   await using system = await ActorSystem.start();
+   *   await using node = await NatsNode.connect({ servers: url, namespace: "seen" });
+   *   const counter = await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url));
+   *   await node.expose("counter", counter);
+   *   const [actor] = await node.discover({ namespace: "seen" });
+   *   assert.equal(actor.name, "counter");
+   *   assert.equal(actor.pid, Deno.pid);
+   * }
+   * ```
+   *
+   * @param options The namespace to list (default: every namespace) and how long to gather.
+   * @returns One record per exposed name per process, sorted by namespace, name and process.
+   */
+  async discover(
+    options: { namespace?: string; wait?: number } = {},
+  ): Promise<ClusterActor[]> {
+    if (options.namespace !== undefined && !isSubjectPart(options.namespace)) {
+      throw new TypeError(
+        `Cannot discover actors: the namespace must be letters, digits, "_" and "-" in dot-separated tokens, received ${
+          JSON.stringify(options.namespace)
+        }`,
+      );
+    }
+    return await discover(this.#nc, options.namespace, options.wait ?? 500);
   }
 
   /**
@@ -442,6 +564,7 @@ export class NatsNode implements AsyncDisposable {
       connected: this.#connected && !this.#nc.isClosed(),
       asks: this.#asks.sent,
       tells: this.#asks.told,
+      durableTells: this.#durableTells,
       pendingAsks: this.#asks.pending,
       disconnects: this.#disconnects,
       reconnects: this.#reconnects,

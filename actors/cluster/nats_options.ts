@@ -106,4 +106,53 @@ export interface ExposeOptions {
    * Default 30000.
    */
   askTimeout?: number;
+  /**
+   * Back the name with a durable mailbox on JetStream as well: `true` for the
+   * defaults, or the settings. Messages sent with `NatsNode.lookupDurable`
+   * are stored in a stream and handled at least once (see
+   * {@linkcode DurableOptions}). Core asks and tells keep working beside it.
+   */
+  durable?: boolean | DurableOptions;
+}
+
+/**
+ * Settings of a durable mailbox (`ExposeOptions.durable`). Every process
+ * exposing a name durably shares one stream and one durable consumer, so its
+ * messages are spread over them; the settings of the latest exposure win.
+ *
+ * At least once: a message is acked only after its handler returned. A
+ * handler that throws is retried after `retryDelay`; one whose process dies
+ * or stalls is redelivered after `ackWait`. A message delivered `maxDeliver`
+ * times without an ack is dead-lettered (a `nats-dead-letter` event, counted
+ * in `ExposureStats.durable.deadLetters`) and removed, as is one whose error
+ * no retry mends (an unknown message name, a payload the actor cannot take).
+ */
+export interface DurableOptions {
+  /**
+   * Milliseconds a delivered message may go unacked before the broker
+   * delivers it again (to any serving process); also the longest the
+   * handler may run. Default 30000.
+   */
+  ackWait?: number;
+  /** Deliveries of one message before it is dead-lettered. Default 5. */
+  maxDeliver?: number;
+  /** Milliseconds before a message whose handler threw is delivered again. Default 1000. */
+  retryDelay?: number;
+  /** Handlers this process runs at once for the name. Default 64. */
+  maxInflight?: number;
+  /**
+   * Milliseconds within which a second message with the same id
+   * (`Nats-Msg-Id`) is stored once (the stream's duplicate window). Default 120000.
+   */
+  duplicateWindow?: number;
+}
+
+/** Options of `NatsNode.lookupDurable`. */
+export interface DurableLookupOptions {
+  /**
+   * Milliseconds a durable tell waits for the broker to confirm it stored
+   * the message; past it the tell rejects with `PublishOutcomeUnknownError`.
+   * Default 5000.
+   */
+  publishTimeout?: number;
 }

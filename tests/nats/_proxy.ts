@@ -1,7 +1,9 @@
 // A loopback TCP proxy between a NATS client and its server, for partition
 // tests (row F28 of FAULTS.md): "pass" forwards bytes both ways; "blackhole"
 // keeps every socket open but forwards nothing (a silent network: only the
-// client's pings can find it); `reset()` closes every connection at once.
+// client's pings can find it); "blackhole replies" forwards what the client
+// sends but nothing back (a request reaches the server, its answer is lost);
+// `reset()` closes every connection at once.
 // Healing a blackhole closes the connections that went through it, as their
 // handshakes lost bytes they wait for.
 
@@ -15,7 +17,7 @@ export class TcpProxy implements AsyncDisposable {
   readonly port: number;
   #listener: Deno.Listener;
   #target: number;
-  #mode: "pass" | "blackhole" = "pass";
+  #mode: "pass" | "blackhole" | "replies" = "pass";
   #pairs = new Set<Pair>();
   #pumps = new Set<Promise<void>>();
   #accepting: Promise<void>;
@@ -40,7 +42,7 @@ export class TcpProxy implements AsyncDisposable {
         client.close();
         continue;
       }
-      const pair: Pair = { client, server, blackholed: this.#mode === "blackhole" };
+      const pair: Pair = { client, server, blackholed: this.#mode !== "pass" };
       this.#pairs.add(pair);
       for (const [from, to] of [[client, server], [server, client]]) {
         const pump: Promise<void> = this.#pump(pair, from, to).then(() => {
@@ -57,7 +59,7 @@ export class TcpProxy implements AsyncDisposable {
       while (true) {
         const n = await from.read(buffer);
         if (n === null) break;
-        if (this.#mode === "blackhole") {
+        if (this.#mode === "blackhole" || (this.#mode === "replies" && from === pair.server)) {
           pair.blackholed = true;
           continue;
         }
@@ -81,9 +83,12 @@ export class TcpProxy implements AsyncDisposable {
     }
   }
 
-  /** Forwards nothing from now on; every socket stays open. */
-  blackhole(): void {
-    this.#mode = "blackhole";
+  /**
+   * Forwards nothing from now on (or, with `"replies"`, only what clients
+   * send); every socket stays open.
+   */
+  blackhole(direction: "both" | "replies" = "both"): void {
+    this.#mode = direction === "both" ? "blackhole" : "replies";
   }
 
   /** Forwards again; connections that lost bytes in the blackhole are closed. */

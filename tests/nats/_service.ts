@@ -26,15 +26,29 @@ export class Service implements AsyncDisposable {
     this.#reading = this.#read();
   }
 
-  /** Starts a service exposing the probe actor as `name`; resolves once it is served. */
+  /**
+   * Starts a service exposing the probe actor as `name` (or runs `script`
+   * with the same arguments and `extra` after them); resolves once it is served.
+   */
   static async start(
     url: string,
     namespace: string,
     name: string,
     label: string,
+    options: { script?: URL; extra?: string[] } = {},
   ): Promise<Service> {
+    const script = options.script ?? SERVICE;
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", SERVICE.href, url, namespace, name, label],
+      args: [
+        "run",
+        "--allow-all",
+        script.href,
+        url,
+        namespace,
+        name,
+        label,
+        ...options.extra ?? [],
+      ],
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -94,6 +108,17 @@ export class Service implements AsyncDisposable {
       this.#waiters.add(check);
       check();
     });
+  }
+
+  /** Kills the service's process at once (SIGKILL: no cleanup runs) and waits for it to end. */
+  async kill(): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // Gone already.
+    }
+    await this.#child.status;
+    await this.#reading;
   }
 
   /** Ends the service: closes its stdin, and kills it if it has not exited within 10 s. */

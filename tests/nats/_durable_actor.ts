@@ -1,0 +1,36 @@
+// The actor the durable-mailbox tests expose: it keeps how often each job
+// ran, says on stdout when a job enters and when it is done (so a test knows
+// without sleeping), can hang in the process a job names (to be killed
+// there), and can fail every time.
+import { defineActor } from "../../actor.ts";
+
+/** A job: its tag, and the label of the process it hangs in, if any. */
+export interface Job {
+  tag: string;
+  hangIn?: string;
+}
+
+export const ledger = defineActor({
+  init: (args: { label: string; quiet?: boolean }) => ({
+    label: args.label,
+    quiet: args.quiet ?? false,
+    runs: {} as Record<string, number>,
+  }),
+  handlers: {
+    work(state, job: Job): Promise<void> | void {
+      state.runs[job.tag] = (state.runs[job.tag] ?? 0) + 1;
+      const say = (type: string) => {
+        if (!state.quiet) console.log(JSON.stringify({ type, tag: job.tag, label: state.label }));
+      };
+      say("entered");
+      if (job.hangIn === state.label) return new Promise<never>(() => {});
+      say("handled");
+    },
+    fail(state, tag: string) {
+      state.runs[tag] = (state.runs[tag] ?? 0) + 1;
+      throw new Error(`job ${tag} fails every time`);
+    },
+    runs: (state) => state.runs,
+  },
+  concurrency: 16,
+});
