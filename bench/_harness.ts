@@ -23,7 +23,7 @@
 import { parseArgs } from "node:util";
 
 /** The unit of a figure; it also decides whether higher or lower is better. */
-export type BenchUnit = "msg/s" | "tasks/s" | "MB/s" | "us" | "ms" | "MiB";
+export type BenchUnit = "msg/s" | "tasks/s" | "MB/s" | "us" | "ms" | "MiB" | "%";
 
 /** What a case's `run` receives. */
 export interface BenchRunOptions {
@@ -41,6 +41,11 @@ export interface BenchFigure {
   readonly baseline?: string;
   /** Target ratio of this figure to its baseline (see the module doc for its direction). */
   readonly target?: number;
+  /**
+   * An absolute target, in the figure's unit, for a figure that has no baseline to be a ratio
+   * of (for example `cpu.ring.idle <= 1%`); same direction as `target`.
+   */
+  readonly limit?: number;
 }
 
 /** One benchmark case. */
@@ -55,6 +60,8 @@ export interface BenchCase {
   readonly baseline?: string;
   /** Target ratio for a single-figure case. */
   readonly target?: number;
+  /** Absolute target for a single-figure case (see {@linkcode BenchFigure.limit}). */
+  readonly limit?: number;
   /** Figure ids (with optional settings) that `run` returns as a record. */
   readonly figures?: Readonly<Record<string, BenchFigure>>;
   /**
@@ -80,6 +87,7 @@ export interface FigureResult {
   readonly samples: readonly number[];
   readonly baseline?: string;
   readonly target?: number;
+  readonly limit?: number;
 }
 
 /** A case that did not produce figures, with the reason. */
@@ -124,6 +132,7 @@ const HIGHER_IS_BETTER: Readonly<Record<BenchUnit, boolean>> = {
   "us": false,
   "ms": false,
   "MiB": false,
+  "%": false,
 };
 
 /** Returns whether a higher value of the unit is better. */
@@ -180,17 +189,24 @@ interface ResolvedFigure {
   unit: BenchUnit;
   baseline?: string;
   target?: number;
+  limit?: number;
 }
 
 function figureSettings(benchCase: BenchCase, id: string): ResolvedFigure {
   if (benchCase.figures === undefined) {
-    return { unit: benchCase.unit, baseline: benchCase.baseline, target: benchCase.target };
+    return {
+      unit: benchCase.unit,
+      baseline: benchCase.baseline,
+      target: benchCase.target,
+      limit: benchCase.limit,
+    };
   }
   const figure = benchCase.figures[id];
   return {
     unit: figure?.unit ?? benchCase.unit,
     baseline: figure?.baseline,
     target: figure?.target,
+    limit: figure?.limit,
   };
 }
 
@@ -207,7 +223,8 @@ export function validateCases(cases: readonly BenchCase[]): void {
     }
     if (
       benchCase.figures !== undefined &&
-      (benchCase.baseline !== undefined || benchCase.target !== undefined)
+      (benchCase.baseline !== undefined || benchCase.target !== undefined ||
+        benchCase.limit !== undefined)
     ) {
       throw new TypeError(
         `Cannot use bench case: "${benchCase.id}" declares figures, so baselines belong to them`,
@@ -221,7 +238,12 @@ export function validateCases(cases: readonly BenchCase[]): void {
   const figures = new Set(cases.flatMap(figureIds));
   for (const benchCase of cases) {
     for (const id of figureIds(benchCase)) {
-      const { baseline, target } = figureSettings(benchCase, id);
+      const { baseline, target, limit } = figureSettings(benchCase, id);
+      if (limit !== undefined && !(limit > 0 && Number.isFinite(limit))) {
+        throw new TypeError(
+          `Cannot use bench case: "${id}" limit must be a positive number, received ${limit}`,
+        );
+      }
       if (baseline !== undefined && !figures.has(baseline)) {
         throw new TypeError(
           `Cannot use bench case: "${id}" compares with unknown figure "${baseline}"`,
@@ -487,6 +509,11 @@ export function compare(figure: FigureResult, baseline: FigureResult | undefined
   return { ratio, met, gapPercent };
 }
 
+/** How far `value` is from an absolute `limit`, in percent of the limit. */
+function limitGap(value: number, limit: number): number {
+  return Math.abs(value / limit - 1) * 100;
+}
+
 function formatGap(percent: number): string {
   return `${percent < 10 ? percent.toFixed(1) : percent.toFixed(0)}%`;
 }
@@ -511,7 +538,13 @@ export function formatTable(report: SuiteReport): string {
     let ratio = "";
     let target = "";
     let against = "";
-    if (r.target !== undefined && r.baseline !== undefined) {
+    if (r.limit !== undefined) {
+      const higher = higherIsBetter(r.unit);
+      target = `${higher ? ">=" : "<="}${formatNumber(r.limit)} ${r.unit}`;
+      const met = higher ? r.value >= r.limit : r.value <= r.limit;
+      against = met ? "(absolute)" : `(absolute)  MISS by ${formatGap(limitGap(r.value, r.limit))}`;
+      if (!met) misses++;
+    } else if (r.target !== undefined && r.baseline !== undefined) {
       target = `${higherIsBetter(r.unit) ? ">=" : "<="}${r.target.toFixed(2)}x`;
       const comparison = compare(r, byId.get(r.baseline));
       if (comparison === undefined) {
@@ -572,6 +605,8 @@ export interface BenchJsonFigure {
   /** The figure's ratio to its baseline, as in the table (median of per-round ratios). */
   ratio?: number;
   baseline?: string;
+  /** The absolute target, for a figure that declares one. */
+  limit?: number;
 }
 
 /** Returns the JSON document for a report. */
@@ -585,6 +620,7 @@ export function toJson(report: SuiteReport): BenchJson {
       figure.ratio = comparison.ratio;
       figure.baseline = r.baseline;
     }
+    if (r.limit !== undefined) figure.limit = r.limit;
     results[r.id] = figure;
   }
   return { deno: Deno.version.deno, results };

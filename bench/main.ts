@@ -10,9 +10,12 @@ import { atomicsCases } from "./baselines/atomics.ts";
 import { memcpyCases } from "./baselines/memcpy.ts";
 import { natsCases } from "./nats.ts";
 import { piscinaCases } from "./baselines/piscina.ts";
+import { poolifierCases } from "./baselines/poolifier.ts";
 import { postMessageCases } from "./baselines/postmessage.ts";
 import { pythonCases } from "./baselines/python.ts";
+import { sabRingCases } from "./baselines/sabring.ts";
 import { spawnCases } from "./baselines/spawn.ts";
+import { spinCases } from "./baselines/spin.ts";
 import { stdioCases } from "./baselines/stdio.ts";
 import { unixCases } from "./baselines/unix.ts";
 import { socketFloodCases } from "./socket_flood.ts";
@@ -22,11 +25,14 @@ if (import.meta.main) {
   const code = await benchMain([
     ...postMessageCases,
     ...atomicsCases,
+    ...spinCases,
+    ...sabRingCases,
     ...memcpyCases,
     ...stdioCases,
     ...unixCases,
     ...pythonCases,
     ...piscinaCases,
+    ...poolifierCases,
     ...spawnCases,
     ...troupeCases,
     ...natsCases,
