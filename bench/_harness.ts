@@ -21,6 +21,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { plotSvg } from "./_plot.ts";
 
 /** The unit of a figure; it also decides whether higher or lower is better. */
 export type BenchUnit = "msg/s" | "tasks/s" | "MB/s" | "us" | "ms" | "MiB" | "%";
@@ -107,6 +108,8 @@ export interface SuiteReport {
   /** Cases that were not selected by the filter but run because a selected figure needs them. */
   readonly addedBaselines: readonly string[];
   readonly elapsedMs: number;
+  /** Wall time each case took, prepare and every round together, in ms. */
+  readonly caseMs?: ReadonlyMap<string, number>;
 }
 
 /** Options of {@linkcode runSuite}. */
@@ -401,6 +404,9 @@ export async function runSuite(
   const skipped: CaseNote[] = [];
   const failed: CaseNote[] = [];
   const started = performance.now();
+  const caseMs = new Map<string, number>();
+  const spent = (id: string, since: number) =>
+    caseMs.set(id, (caseMs.get(id) ?? 0) + performance.now() - since);
   const fail = (benchCase: BenchCase, error: unknown, label: string) => {
     progress.update(`${label}: failed, ${errorText(error)}`);
     failed.push({ caseId: benchCase.id, figures: figureIds(benchCase), reason: errorText(error) });
@@ -410,6 +416,7 @@ export async function runSuite(
   for (const [index, benchCase] of selected.entries()) {
     const label = `bench [${index + 1}/${selected.length}] ${benchCase.id}`;
     const ids = figureIds(benchCase);
+    const since = performance.now();
     try {
       if (benchCase.prepare !== undefined) {
         progress.update(`${label}: preparing`);
@@ -424,12 +431,15 @@ export async function runSuite(
       active.push({ benchCase, samples: new Map(ids.map((id) => [id, []])) });
     } catch (error) {
       fail(benchCase, error, label);
+    } finally {
+      spent(benchCase.id, since);
     }
   }
   for (let round = 1; round <= runs; round++) {
     for (const [index, entry] of [...active.entries()]) {
       const { benchCase, samples } = entry;
       const label = `bench round ${round}/${runs} [${index + 1}/${active.length}] ${benchCase.id}`;
+      const since = performance.now();
       try {
         progress.update(label);
         const value = await runOnce(
@@ -442,6 +452,8 @@ export async function runSuite(
       } catch (error) {
         fail(benchCase, error, label);
         active.splice(active.indexOf(entry), 1);
+      } finally {
+        spent(benchCase.id, since);
       }
     }
   }
@@ -468,6 +480,7 @@ export async function runSuite(
     failed,
     addedBaselines: added,
     elapsedMs: performance.now() - started,
+    caseMs,
   };
 }
 
@@ -581,11 +594,30 @@ export function formatTable(report: SuiteReport): string {
       `${(report.elapsedMs / 1000).toFixed(1)} s, Deno ${Deno.version.deno}`,
   );
   notes.push("ratio: the median of per-round ratios (each run against its baseline's run)");
+  if (report.caseMs !== undefined && report.caseMs.size > 0) {
+    const slowest = [...report.caseMs].sort((a, b) => b[1] - a[1]).slice(0, 6);
+    notes.push(
+      `slowest cases (all rounds): ${
+        slowest.map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`).join(", ")
+      }`,
+    );
+  }
   if (misses > 0) notes.push(`${misses} figure(s) missed their target`);
   for (const id of report.addedBaselines) {
     notes.push(`ran ${id} because a selected figure compares with it`);
   }
-  for (const s of report.skipped) notes.push(`skipped ${s.caseId}: ${s.reason}`);
+  // Cases skipped for one shared reason (the full-run points of --quick) make one note.
+  const byReason = new Map<string, string[]>();
+  for (const s of report.skipped) {
+    byReason.set(s.reason, [...byReason.get(s.reason) ?? [], s.caseId]);
+  }
+  for (const [reason, ids] of byReason) {
+    notes.push(
+      ids.length > 3
+        ? `skipped ${ids.length} cases: ${reason}: ${ids.join(", ")}`
+        : ids.map((id) => `skipped ${id}: ${reason}`).join("\nnote: "),
+    );
+  }
   for (const f of report.failed) notes.push(`FAILED ${f.caseId}: ${f.reason}`);
   return `${out.join("\n")}\n\n${notes.map((n) => `note: ${n}`).join("\n")}\n`;
 }
@@ -593,6 +625,8 @@ export function formatTable(report: SuiteReport): string {
 /** The JSON document that `--json FILE` writes. */
 export interface BenchJson {
   readonly deno: string;
+  /** `"quick"` or `"full"`. */
+  readonly mode?: string;
   readonly results: Record<string, BenchJsonFigure>;
 }
 
@@ -623,7 +657,7 @@ export function toJson(report: SuiteReport): BenchJson {
     if (r.limit !== undefined) figure.limit = r.limit;
     results[r.id] = figure;
   }
-  return { deno: Deno.version.deno, results };
+  return { deno: Deno.version.deno, mode: report.quick ? "quick" : "full", results };
 }
 
 const USAGE = `Usage: deno task bench [options]
@@ -633,6 +667,8 @@ Options:
   --filter REGEX    run only cases whose id or figure ids match REGEX (plus their baselines)
   --json FILE       also write the results as JSON to FILE
   --runs N          runs per case (at least ${MIN_RUNS}; default 3 with --quick, else 5)
+  --plot FILE.svg   also draw the scale.* curves as an SVG picture to FILE.svg
+  --from FILE.json  with --plot: draw from a file --json wrote, without running
   --list            list the case and figure ids and exit
   -h, --help        show this help
 `;
@@ -653,6 +689,8 @@ export async function benchMain(cases: readonly BenchCase[], args: string[]): Pr
         filter: { type: "string" },
         json: { type: "string" },
         runs: { type: "string" },
+        plot: { type: "string" },
+        from: { type: "string" },
         list: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -687,6 +725,16 @@ export async function benchMain(cases: readonly BenchCase[], args: string[]): Pr
       return 2;
     }
   }
+  if (values.from !== undefined) {
+    if (values.plot === undefined) {
+      console.error("error: --from needs --plot FILE.svg");
+      return 2;
+    }
+    const json = JSON.parse(await Deno.readTextFile(values.from)) as BenchJson;
+    const figures = Object.entries(json.results).map(([id, r]) => ({ id, ...r }));
+    const mode = json.mode === undefined ? "" : `${json.mode} run, `;
+    return await writePlot(values.plot, figures, `${mode}Deno ${json.deno}, from ${values.from}`);
+  }
   validateCases(cases);
   if (values.list) {
     for (const c of selectCases(cases, filter).selected) {
@@ -707,5 +755,27 @@ export async function benchMain(cases: readonly BenchCase[], args: string[]): Pr
     await Deno.writeTextFile(values.json, `${JSON.stringify(toJson(report), null, 2)}\n`);
     console.log(`note: wrote ${values.json}`);
   }
+  if (values.plot !== undefined) {
+    const mode = report.quick ? "quick" : "full";
+    const caption = `${mode} run, ${report.runs} rounds, Deno ${Deno.version.deno}, ` +
+      `${new Date().toISOString().slice(0, 10)}: median of the runs, whiskers min to max`;
+    const code = await writePlot(values.plot, report.results, caption);
+    if (code !== 0) return code;
+  }
   return report.failed.length > 0 ? 1 : 0;
+}
+
+async function writePlot(
+  file: string,
+  figures: Parameters<typeof plotSvg>[0],
+  caption: string,
+): Promise<number> {
+  const svg = plotSvg(figures, caption);
+  if (svg === undefined) {
+    console.error(`error: no scale.* figure to plot into ${file}`);
+    return 1;
+  }
+  await Deno.writeTextFile(file, svg);
+  console.log(`note: wrote ${file}`);
+  return 0;
 }

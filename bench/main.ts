@@ -18,6 +18,7 @@ import { spawnCases } from "./baselines/spawn.ts";
 import { spinCases } from "./baselines/spin.ts";
 import { stdioCases } from "./baselines/stdio.ts";
 import { unixCases } from "./baselines/unix.ts";
+import { scaleCases } from "./scale.ts";
 import { socketFloodCases } from "./socket_flood.ts";
 import { troupeCases } from "./troupe.ts";
 
@@ -37,6 +38,7 @@ if (import.meta.main) {
     ...troupeCases,
     ...natsCases,
     ...socketFloodCases,
+    ...scaleCases,
   ], Deno.args);
   // Every case cleans up after itself; exiting explicitly still keeps a leak in a future case
   // from holding the finished bench open.

@@ -46,10 +46,10 @@ import { hasProc, vmRssMiB } from "./baselines/spawn.ts";
 
 const SINK = new URL("./actors/sink.ts", import.meta.url);
 const ECHO = new URL("./actors/echo.ts", import.meta.url);
-const TASK = new URL("./actors/task.ts", import.meta.url);
+export const TASK = new URL("./actors/task.ts", import.meta.url);
 const RSS_PROBE = new URL("./_actor_rss_probe.ts", import.meta.url);
 const CPU_PROBE = new URL("./_cpu_idle_probe.ts", import.meta.url);
-const REPO_ROOT = new URL("../", import.meta.url);
+export const REPO_ROOT = new URL("../", import.meta.url);
 
 // ---------------------------------------------------------------------------
 // The transport × host table. Adding a transport or a host is one line in ROUTES.
@@ -228,12 +228,15 @@ function spawnOptions(
  * and waiting tells, so the body cannot hang. A shutdown that had to terminate an actor after a
  * successful body fails the run.
  */
-async function withSystem<T>(
+export async function withSystem<T>(
   signal: AbortSignal,
   body: (system: ActorSystem) => Promise<T>,
+  options: { heartbeatMs?: number; shutdownMs?: number } = {},
 ): Promise<T> {
   signal.throwIfAborted();
-  const system = await ActorSystem.start();
+  const system = await ActorSystem.start(
+    options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs },
+  );
   const onAbort = () => void system.shutdown({ timeout: 1_000 });
   signal.addEventListener("abort", onAbort, { once: true });
   let value: T;
@@ -242,7 +245,9 @@ async function withSystem<T>(
     value = await body(system);
   } finally {
     signal.removeEventListener("abort", onAbort);
-    shutdown = await system.shutdown({ timeout: signal.aborted ? 1_000 : 5_000 });
+    shutdown = await system.shutdown({
+      timeout: signal.aborted ? 1_000 : options.shutdownMs ?? 5_000,
+    });
   }
   if (!shutdown.clean) {
     const exits = shutdown.exits.filter((exit) => exit.reason !== "normal").map((exit) =>
@@ -253,7 +258,7 @@ async function withSystem<T>(
   return value;
 }
 
-function seconds(start: number): number {
+export function seconds(start: number): number {
   return (performance.now() - start) / 1000;
 }
 
@@ -295,13 +300,13 @@ interface SizeSpec {
  * time budget rather than a message count, so a slow route costs no more time than a fast one
  * and `--quick` stays within its minute whatever the transport.
  */
-interface Budget {
+export interface Budget {
   warmupMs: number;
   measureMs: number;
 }
 
-const QUICK_BUDGET: Budget = { warmupMs: 30, measureMs: 100 };
-const FULL_BUDGET: Budget = { warmupMs: 300, measureMs: 1_500 };
+export const QUICK_BUDGET: Budget = { warmupMs: 30, measureMs: 100 };
+export const FULL_BUDGET: Budget = { warmupMs: 300, measureMs: 1_500 };
 
 const SIZES: Readonly<Record<Size, SizeSpec>> = {
   small: {
@@ -523,7 +528,10 @@ function poolCase(route: Route, goal: Goal | readonly Goal[]): BenchCase {
 // Spawn-to-first-reply and idle memory.
 
 /** The transport of the spawn and memory figures: each host's default. */
-const DEFAULT_TRANSPORT: Readonly<Record<HostKind, string>> = { worker: "queue", process: "pipe" };
+export const DEFAULT_TRANSPORT: Readonly<Record<HostKind, string>> = {
+  worker: "queue",
+  process: "pipe",
+};
 
 function spawnCase(host: HostKind): BenchCase {
   return {
@@ -615,8 +623,8 @@ const rssCases: BenchCase[] = [
 // ---------------------------------------------------------------------------
 // Idle CPU cost (issue 20): the ring spins briefly before it sleeps, and must not spin idle.
 
-/** How long the idle CPU figure watches an idle actor: 2 s (issue 20), 0.5 s with `--quick`. */
-const IDLE_MS = { quick: 500, full: 2_000 };
+/** How long the idle CPU figure watches an idle actor: 2 s (issue 20), 0.3 s with `--quick`. */
+const IDLE_MS = { quick: 300, full: 2_000 };
 
 const cpuCases: BenchCase[] = [
   {

@@ -57,8 +57,8 @@ export const poolifierCases: BenchCase[] = [
         : `poolifier-web-worker@${VERSION} is missing from ${PREFIX} after install`;
     },
     async run({ quick, signal }) {
-      // poolifier runs ~15k tasks/s here: 10k or 60k tasks keep a run within a few seconds.
-      const [total, warmup] = quick ? [10_000, 2_000] : [60_000, 10_000];
+      // poolifier runs ~15k tasks/s here: 5k or 60k tasks keep a run within a few seconds.
+      const [total, warmup] = quick ? [5_000, 1_000] : [60_000, 10_000];
       const output = await runCommand(Deno.execPath(), [
         "run",
         "--quiet",
