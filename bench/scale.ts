@@ -39,12 +39,14 @@ import {
 
 const ACTOR = new URL("./actors/scale_actor.ts", import.meta.url);
 /**
- * The systems of the load points: the heartbeat watchdog off, and 30 s to shut down. With 512
+ * The systems of the load points: the heartbeat watchdog off, and 30 s to shut down, after which
+ * an actor still stopping is terminated and noted on stderr instead of failing the run (its
+ * figures were measured and checked before the shutdown). With 512
  * worker actors on 2 shared, loaded cores (512 spawns took 42 s), the watchdog declared live
  * actors dead, with the default 1 s heartbeat and with a 10 s one alike (a runtime finding of
  * issue 20); the curve measures cost, not that policy.
  */
-const SYSTEM_OPTIONS = { heartbeatMs: 0, shutdownMs: 30_000 };
+const SYSTEM_OPTIONS = { heartbeatMs: 0, shutdownMs: 30_000, allowUnclean: true };
 const PROBE = new URL("./_scale_probe.ts", import.meta.url);
 
 /** The x values of each curve in a full run. */
