@@ -21,9 +21,10 @@
  */
 
 import { parseArgs } from "node:util";
+import { plotSvg } from "./_plot.ts";
 
 /** The unit of a figure; it also decides whether higher or lower is better. */
-export type BenchUnit = "msg/s" | "tasks/s" | "MB/s" | "us" | "ms" | "MiB";
+export type BenchUnit = "msg/s" | "tasks/s" | "MB/s" | "us" | "ms" | "MiB" | "%";
 
 /** What a case's `run` receives. */
 export interface BenchRunOptions {
@@ -41,6 +42,11 @@ export interface BenchFigure {
   readonly baseline?: string;
   /** Target ratio of this figure to its baseline (see the module doc for its direction). */
   readonly target?: number;
+  /**
+   * An absolute target, in the figure's unit, for a figure that has no baseline to be a ratio
+   * of (for example `cpu.ring.idle <= 1%`); same direction as `target`.
+   */
+  readonly limit?: number;
 }
 
 /** One benchmark case. */
@@ -55,6 +61,8 @@ export interface BenchCase {
   readonly baseline?: string;
   /** Target ratio for a single-figure case. */
   readonly target?: number;
+  /** Absolute target for a single-figure case (see {@linkcode BenchFigure.limit}). */
+  readonly limit?: number;
   /** Figure ids (with optional settings) that `run` returns as a record. */
   readonly figures?: Readonly<Record<string, BenchFigure>>;
   /**
@@ -80,6 +88,7 @@ export interface FigureResult {
   readonly samples: readonly number[];
   readonly baseline?: string;
   readonly target?: number;
+  readonly limit?: number;
 }
 
 /** A case that did not produce figures, with the reason. */
@@ -99,6 +108,8 @@ export interface SuiteReport {
   /** Cases that were not selected by the filter but run because a selected figure needs them. */
   readonly addedBaselines: readonly string[];
   readonly elapsedMs: number;
+  /** Wall time each case took, prepare and every round together, in ms. */
+  readonly caseMs?: ReadonlyMap<string, number>;
 }
 
 /** Options of {@linkcode runSuite}. */
@@ -124,6 +135,7 @@ const HIGHER_IS_BETTER: Readonly<Record<BenchUnit, boolean>> = {
   "us": false,
   "ms": false,
   "MiB": false,
+  "%": false,
 };
 
 /** Returns whether a higher value of the unit is better. */
@@ -180,17 +192,24 @@ interface ResolvedFigure {
   unit: BenchUnit;
   baseline?: string;
   target?: number;
+  limit?: number;
 }
 
 function figureSettings(benchCase: BenchCase, id: string): ResolvedFigure {
   if (benchCase.figures === undefined) {
-    return { unit: benchCase.unit, baseline: benchCase.baseline, target: benchCase.target };
+    return {
+      unit: benchCase.unit,
+      baseline: benchCase.baseline,
+      target: benchCase.target,
+      limit: benchCase.limit,
+    };
   }
   const figure = benchCase.figures[id];
   return {
     unit: figure?.unit ?? benchCase.unit,
     baseline: figure?.baseline,
     target: figure?.target,
+    limit: figure?.limit,
   };
 }
 
@@ -207,7 +226,8 @@ export function validateCases(cases: readonly BenchCase[]): void {
     }
     if (
       benchCase.figures !== undefined &&
-      (benchCase.baseline !== undefined || benchCase.target !== undefined)
+      (benchCase.baseline !== undefined || benchCase.target !== undefined ||
+        benchCase.limit !== undefined)
     ) {
       throw new TypeError(
         `Cannot use bench case: "${benchCase.id}" declares figures, so baselines belong to them`,
@@ -221,7 +241,12 @@ export function validateCases(cases: readonly BenchCase[]): void {
   const figures = new Set(cases.flatMap(figureIds));
   for (const benchCase of cases) {
     for (const id of figureIds(benchCase)) {
-      const { baseline, target } = figureSettings(benchCase, id);
+      const { baseline, target, limit } = figureSettings(benchCase, id);
+      if (limit !== undefined && !(limit > 0 && Number.isFinite(limit))) {
+        throw new TypeError(
+          `Cannot use bench case: "${id}" limit must be a positive number, received ${limit}`,
+        );
+      }
       if (baseline !== undefined && !figures.has(baseline)) {
         throw new TypeError(
           `Cannot use bench case: "${id}" compares with unknown figure "${baseline}"`,
@@ -379,6 +404,9 @@ export async function runSuite(
   const skipped: CaseNote[] = [];
   const failed: CaseNote[] = [];
   const started = performance.now();
+  const caseMs = new Map<string, number>();
+  const spent = (id: string, since: number) =>
+    caseMs.set(id, (caseMs.get(id) ?? 0) + performance.now() - since);
   const fail = (benchCase: BenchCase, error: unknown, label: string) => {
     progress.update(`${label}: failed, ${errorText(error)}`);
     failed.push({ caseId: benchCase.id, figures: figureIds(benchCase), reason: errorText(error) });
@@ -388,6 +416,7 @@ export async function runSuite(
   for (const [index, benchCase] of selected.entries()) {
     const label = `bench [${index + 1}/${selected.length}] ${benchCase.id}`;
     const ids = figureIds(benchCase);
+    const since = performance.now();
     try {
       if (benchCase.prepare !== undefined) {
         progress.update(`${label}: preparing`);
@@ -402,12 +431,15 @@ export async function runSuite(
       active.push({ benchCase, samples: new Map(ids.map((id) => [id, []])) });
     } catch (error) {
       fail(benchCase, error, label);
+    } finally {
+      spent(benchCase.id, since);
     }
   }
   for (let round = 1; round <= runs; round++) {
     for (const [index, entry] of [...active.entries()]) {
       const { benchCase, samples } = entry;
       const label = `bench round ${round}/${runs} [${index + 1}/${active.length}] ${benchCase.id}`;
+      const since = performance.now();
       try {
         progress.update(label);
         const value = await runOnce(
@@ -420,6 +452,8 @@ export async function runSuite(
       } catch (error) {
         fail(benchCase, error, label);
         active.splice(active.indexOf(entry), 1);
+      } finally {
+        spent(benchCase.id, since);
       }
     }
   }
@@ -446,6 +480,7 @@ export async function runSuite(
     failed,
     addedBaselines: added,
     elapsedMs: performance.now() - started,
+    caseMs,
   };
 }
 
@@ -487,6 +522,11 @@ export function compare(figure: FigureResult, baseline: FigureResult | undefined
   return { ratio, met, gapPercent };
 }
 
+/** How far `value` is from an absolute `limit`, in percent of the limit. */
+function limitGap(value: number, limit: number): number {
+  return Math.abs(value / limit - 1) * 100;
+}
+
 function formatGap(percent: number): string {
   return `${percent < 10 ? percent.toFixed(1) : percent.toFixed(0)}%`;
 }
@@ -511,7 +551,13 @@ export function formatTable(report: SuiteReport): string {
     let ratio = "";
     let target = "";
     let against = "";
-    if (r.target !== undefined && r.baseline !== undefined) {
+    if (r.limit !== undefined) {
+      const higher = higherIsBetter(r.unit);
+      target = `${higher ? ">=" : "<="}${formatNumber(r.limit)} ${r.unit}`;
+      const met = higher ? r.value >= r.limit : r.value <= r.limit;
+      against = met ? "(absolute)" : `(absolute)  MISS by ${formatGap(limitGap(r.value, r.limit))}`;
+      if (!met) misses++;
+    } else if (r.target !== undefined && r.baseline !== undefined) {
       target = `${higherIsBetter(r.unit) ? ">=" : "<="}${r.target.toFixed(2)}x`;
       const comparison = compare(r, byId.get(r.baseline));
       if (comparison === undefined) {
@@ -548,11 +594,30 @@ export function formatTable(report: SuiteReport): string {
       `${(report.elapsedMs / 1000).toFixed(1)} s, Deno ${Deno.version.deno}`,
   );
   notes.push("ratio: the median of per-round ratios (each run against its baseline's run)");
+  if (report.caseMs !== undefined && report.caseMs.size > 0) {
+    const slowest = [...report.caseMs].sort((a, b) => b[1] - a[1]).slice(0, 6);
+    notes.push(
+      `slowest cases (all rounds): ${
+        slowest.map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)} s`).join(", ")
+      }`,
+    );
+  }
   if (misses > 0) notes.push(`${misses} figure(s) missed their target`);
   for (const id of report.addedBaselines) {
     notes.push(`ran ${id} because a selected figure compares with it`);
   }
-  for (const s of report.skipped) notes.push(`skipped ${s.caseId}: ${s.reason}`);
+  // Cases skipped for one shared reason (the full-run points of --quick) make one note.
+  const byReason = new Map<string, string[]>();
+  for (const s of report.skipped) {
+    byReason.set(s.reason, [...byReason.get(s.reason) ?? [], s.caseId]);
+  }
+  for (const [reason, ids] of byReason) {
+    notes.push(
+      ids.length > 3
+        ? `skipped ${ids.length} cases: ${reason}: ${ids.join(", ")}`
+        : ids.map((id) => `skipped ${id}: ${reason}`).join("\nnote: "),
+    );
+  }
   for (const f of report.failed) notes.push(`FAILED ${f.caseId}: ${f.reason}`);
   return `${out.join("\n")}\n\n${notes.map((n) => `note: ${n}`).join("\n")}\n`;
 }
@@ -560,6 +625,8 @@ export function formatTable(report: SuiteReport): string {
 /** The JSON document that `--json FILE` writes. */
 export interface BenchJson {
   readonly deno: string;
+  /** `"quick"` or `"full"`. */
+  readonly mode?: string;
   readonly results: Record<string, BenchJsonFigure>;
 }
 
@@ -572,6 +639,8 @@ export interface BenchJsonFigure {
   /** The figure's ratio to its baseline, as in the table (median of per-round ratios). */
   ratio?: number;
   baseline?: string;
+  /** The absolute target, for a figure that declares one. */
+  limit?: number;
 }
 
 /** Returns the JSON document for a report. */
@@ -585,9 +654,10 @@ export function toJson(report: SuiteReport): BenchJson {
       figure.ratio = comparison.ratio;
       figure.baseline = r.baseline;
     }
+    if (r.limit !== undefined) figure.limit = r.limit;
     results[r.id] = figure;
   }
-  return { deno: Deno.version.deno, results };
+  return { deno: Deno.version.deno, mode: report.quick ? "quick" : "full", results };
 }
 
 const USAGE = `Usage: deno task bench [options]
@@ -597,6 +667,8 @@ Options:
   --filter REGEX    run only cases whose id or figure ids match REGEX (plus their baselines)
   --json FILE       also write the results as JSON to FILE
   --runs N          runs per case (at least ${MIN_RUNS}; default 3 with --quick, else 5)
+  --plot FILE.svg   also draw the scale.* curves as an SVG picture to FILE.svg
+  --from FILE.json  with --plot: draw from a file --json wrote, without running
   --list            list the case and figure ids and exit
   -h, --help        show this help
 `;
@@ -617,6 +689,8 @@ export async function benchMain(cases: readonly BenchCase[], args: string[]): Pr
         filter: { type: "string" },
         json: { type: "string" },
         runs: { type: "string" },
+        plot: { type: "string" },
+        from: { type: "string" },
         list: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -651,6 +725,16 @@ export async function benchMain(cases: readonly BenchCase[], args: string[]): Pr
       return 2;
     }
   }
+  if (values.from !== undefined) {
+    if (values.plot === undefined) {
+      console.error("error: --from needs --plot FILE.svg");
+      return 2;
+    }
+    const json = JSON.parse(await Deno.readTextFile(values.from)) as BenchJson;
+    const figures = Object.entries(json.results).map(([id, r]) => ({ id, ...r }));
+    const mode = json.mode === undefined ? "" : `${json.mode} run, `;
+    return await writePlot(values.plot, figures, `${mode}Deno ${json.deno}, from ${values.from}`);
+  }
   validateCases(cases);
   if (values.list) {
     for (const c of selectCases(cases, filter).selected) {
@@ -671,5 +755,27 @@ export async function benchMain(cases: readonly BenchCase[], args: string[]): Pr
     await Deno.writeTextFile(values.json, `${JSON.stringify(toJson(report), null, 2)}\n`);
     console.log(`note: wrote ${values.json}`);
   }
+  if (values.plot !== undefined) {
+    const mode = report.quick ? "quick" : "full";
+    const caption = `${mode} run, ${report.runs} rounds, Deno ${Deno.version.deno}, ` +
+      `${new Date().toISOString().slice(0, 10)}: median of the runs, whiskers min to max`;
+    const code = await writePlot(values.plot, report.results, caption);
+    if (code !== 0) return code;
+  }
   return report.failed.length > 0 ? 1 : 0;
+}
+
+async function writePlot(
+  file: string,
+  figures: Parameters<typeof plotSvg>[0],
+  caption: string,
+): Promise<number> {
+  const svg = plotSvg(figures, caption);
+  if (svg === undefined) {
+    console.error(`error: no scale.* figure to plot into ${file}`);
+    return 1;
+  }
+  await Deno.writeTextFile(file, svg);
+  console.log(`note: wrote ${file}`);
+  return 0;
 }

@@ -10,11 +10,15 @@ import { atomicsCases } from "./baselines/atomics.ts";
 import { memcpyCases } from "./baselines/memcpy.ts";
 import { natsCases } from "./nats.ts";
 import { piscinaCases } from "./baselines/piscina.ts";
+import { poolifierCases } from "./baselines/poolifier.ts";
 import { postMessageCases } from "./baselines/postmessage.ts";
 import { pythonCases } from "./baselines/python.ts";
+import { sabRingCases } from "./baselines/sabring.ts";
 import { spawnCases } from "./baselines/spawn.ts";
+import { spinCases } from "./baselines/spin.ts";
 import { stdioCases } from "./baselines/stdio.ts";
 import { unixCases } from "./baselines/unix.ts";
+import { scaleCases } from "./scale.ts";
 import { socketFloodCases } from "./socket_flood.ts";
 import { troupeCases } from "./troupe.ts";
 
@@ -22,15 +26,19 @@ if (import.meta.main) {
   const code = await benchMain([
     ...postMessageCases,
     ...atomicsCases,
+    ...spinCases,
+    ...sabRingCases,
     ...memcpyCases,
     ...stdioCases,
     ...unixCases,
     ...pythonCases,
     ...piscinaCases,
+    ...poolifierCases,
     ...spawnCases,
     ...troupeCases,
     ...natsCases,
     ...socketFloodCases,
+    ...scaleCases,
   ], Deno.args);
   // Every case cleans up after itself; exiting explicitly still keeps a leak in a future case
   // from holding the finished bench open.
