@@ -11,6 +11,7 @@ import { v8Codec } from "../../transports/codec.ts";
 import type { ProcessStdio, Transport } from "../../transports/transport.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { serve, type ServeControl } from "../core/serve.ts";
+import type { ServeHooksModule } from "../core/hooks.ts";
 import type { openPipeEnds } from "./_pipe_ends.ts";
 import { every } from "../../internal/ticker.ts";
 import { stdinReadable, stdoutToStderr, stdoutWritable } from "./_stdio.ts";
@@ -105,11 +106,13 @@ function logsToStderr(): void {
 /**
  * Runs the actor whose module namespace is `actorModule`, over the transport
  * module `transportModule`, until its stop sentinel or the parent's death.
+ * `telemetry`, there when tracing is on, makes the hooks around handlers.
  */
 export async function runProcessActor(
   actorModule: Record<string, unknown>,
   transportModule: { connect: Connect },
   pipeEnds?: { connect: Connect; open: typeof openPipeEnds },
+  telemetry?: ServeHooksModule,
 ): Promise<void> {
   const live: { control?: ServeControl } = {};
   const exit = Deno.exit;
@@ -158,5 +161,12 @@ export async function runProcessActor(
   // Pipe ends in the args arrive as links of the bridge transport: open them.
   const args = pipeEnds ? await pipeEnds.open(boot.boot.args, pipeEnds.connect) : boot.boot.args;
   // The actor module was loaded statically by the data: entry.
-  live.control = serve({ ...boot.boot, args }, transport, () => leave(0), actorModule);
+  live.control = serve(
+    { ...boot.boot, args },
+    transport,
+    () => leave(0),
+    actorModule,
+    undefined,
+    telemetry,
+  );
 }

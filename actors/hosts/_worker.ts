@@ -14,6 +14,7 @@
 import type { Transport } from "../../transports/transport.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
+import type { ServeHooksModule } from "../core/hooks.ts";
 
 let control: ServeControl | undefined;
 
@@ -54,18 +55,26 @@ type Connect = (options: unknown) => Transport | Promise<Transport>;
  * Runs the actor of the module at `actorModule` over the transport module
  * `transportModule`, once the boot message arrives. `semaphoreModule` is
  * there when the actor is given shared semaphores, `loaded` when the entry
- * imported the actor module itself (a worker with restricted permissions).
+ * imported the actor module itself (a worker with restricted permissions),
+ * `telemetry` when tracing is on (the module of the hooks around handlers).
  */
 export function runWorkerActor(
   transportModule: { connect: Connect },
   actorModule: string,
   semaphoreModule?: SemaphoreModule,
   loaded?: Record<string, unknown>,
+  telemetry?: ServeHooksModule,
 ): void {
   self.onmessage = (event: MessageEvent<BootMessage>) => {
     self.onmessage = null;
     const actor = loaded ? Promise.resolve(loaded) : undefined;
-    void boot(event.data, transportModule.connect, actor ?? actorModule, semaphoreModule);
+    void boot(
+      event.data,
+      transportModule.connect,
+      actor ?? actorModule,
+      semaphoreModule,
+      telemetry,
+    );
   };
 }
 
@@ -74,6 +83,7 @@ async function boot(
   connect: Connect,
   actorModule: string | Promise<Record<string, unknown>>,
   semaphoreModule: SemaphoreModule | undefined,
+  telemetry: ServeHooksModule | undefined,
 ): Promise<void> {
   let transport: Transport;
   try {
@@ -90,6 +100,6 @@ async function boot(
   // would slow a handshake that has a deadline (socket) on this busy thread.
   // A failed load is the actor's init failure, reported over the channel.
   const actor = typeof actorModule === "string" ? import(actorModule) : actorModule;
-  control = serve(message, transport, () => {}, actor, semaphoreModule);
+  control = serve(message, transport, () => {}, actor, semaphoreModule, telemetry);
   for (const error of early.splice(0)) control.crash(error);
 }

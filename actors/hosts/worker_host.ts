@@ -24,6 +24,7 @@ function entryModule(
   transportModule: string,
   semaphores: boolean,
   restricted: boolean,
+  telemetry: string | undefined,
 ): string {
   const lines = [
     `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};`,
@@ -33,10 +34,12 @@ function entryModule(
   // A worker with restricted permissions may not read its own module for a
   // dynamic import; a static import needs no read permission.
   if (restricted) lines.push(`import * as actor from ${JSON.stringify(actorModule)};`);
+  // Tracing is on: the hooks around each handler (see actors/core/hooks.ts).
+  if (telemetry) lines.push(`import * as telemetry from ${JSON.stringify(telemetry)};`);
   lines.push(
     `runWorkerActor(transport, ${JSON.stringify(actorModule)}, ${
       semaphores ? "semaphores" : "undefined"
-    }${restricted ? ", actor" : ""});`,
+    }, ${restricted ? "actor" : "undefined"}${telemetry ? ", telemetry" : ""});`,
   );
   const source = lines.join("\n");
   return `data:text/javascript;base64,${btoa(source)}`;
@@ -78,7 +81,13 @@ export function workerLauncher(
     try {
       const semaphores = Object.keys(boot.semaphores).length > 0;
       const before = threadIds();
-      const entry = entryModule(boot.module, link.remote.module, semaphores, !!permissions);
+      const entry = entryModule(
+        boot.module,
+        link.remote.module,
+        semaphores,
+        !!permissions,
+        boot.telemetry?.module,
+      );
       worker = new Worker(entry, options);
       thread = newWorkerThread(before);
     } catch (error) {
