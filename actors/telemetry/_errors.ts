@@ -1,6 +1,6 @@
 // How an error lands on a span.
 
-import { type Span, SpanStatusCode } from "@opentelemetry/api";
+import { type Span, SpanStatusCode } from "./_otel_api.ts";
 
 /** Records `error` on `span` as an exception event and an error status. */
 export function recordError(span: Span, error: unknown): void {

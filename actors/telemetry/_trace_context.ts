@@ -1,13 +1,7 @@
 // W3C trace context (`traceparent`) as the envelope carries it: the one
 // string a traced message adds (see actors/core/protocol.ts, `TRACED`).
 
-import {
-  type Context,
-  context,
-  isSpanContextValid,
-  type SpanContext,
-  trace,
-} from "@opentelemetry/api";
+import { type Context, context, isSpanContextValid, type SpanContext, trace } from "./_otel_api.ts";
 
 /** `00-<trace id>-<span id>-<flags>` of a span, or undefined when it has no valid context. */
 export function formatTraceparent(span: SpanContext): string | undefined {

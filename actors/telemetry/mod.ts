@@ -18,7 +18,7 @@ import {
   SpanKind,
   trace,
   type Tracer,
-} from "@opentelemetry/api";
+} from "./_otel_api.ts";
 import type { ActorExit, DeadLetter } from "../core/actor_ref.ts";
 import type { LifecycleEvent } from "../core/events.ts";
 import type { AskHook, CellHooks } from "../core/hooks.ts";

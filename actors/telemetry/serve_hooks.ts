@@ -3,7 +3,7 @@
 // host imports this module statically (no read permission needed) when the
 // boot message names it, and hands it to the serve loop.
 
-import { context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, type Span, SpanKind, SpanStatusCode, trace } from "./_otel_api.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import type { HandleHook, ServeHooks } from "../core/hooks.ts";
 import { ATTRIBUTES, SCOPE } from "./attributes.ts";
