@@ -162,7 +162,8 @@ Deno.test("one trace follows an ask across worker and process actors on every tr
         COMBOS.every((id) => gauge("troupe.mailbox.depth", { "troupe.actor.id": id }) === 0) &&
         gauge("troupe.semaphore.available", { "troupe.semaphore": "db" }) === 2 &&
         gauge("troupe.semaphore.permits", { "troupe.semaphore": "db" }) === 3 &&
-        gauge("troupe.semaphore.waiters", { "troupe.semaphore": "db" }) === 0
+        gauge("troupe.semaphore.waiters", { "troupe.semaphore": "db" }) === 0 &&
+        gauge("troupe.pool.inflight", { "troupe.pool": "pool" }) === 0
       ),
       DEADLINE_MS,
       "the gauges of the running actors",
@@ -179,7 +180,7 @@ Deno.test("one trace follows an ask across worker and process actors on every tr
     assert.equal(status.code, 0, await stderr);
 
     // Process actors export from their own processes (OTEL_* reached them): wait for all.
-    const expectedHandled: Record<string, number> = { "worker-ring": 7, "worker-queue": 4 };
+    const expectedHandled: Record<string, number> = { "worker-ring": 7, "worker-queue": 5 };
     await within(
       collector.until(() =>
         collector.span("inner work").length === COMBOS.length &&
@@ -228,9 +229,15 @@ Deno.test("one trace follows an ask across worker and process actors on every tr
       }
     }
 
-    // A tell's handler starts a trace of its own, linked to the tell's span.
+    // A tell inside a trace: its span is in the trace, its handler's starts a trace
+    // of its own, linked to it.
+    const [burst] = collector.span("burst");
     const tells = collector.span("tell inc", "worker-ring");
     assert.equal(tells.length, 5);
+    for (const tell of tells) {
+      assert.equal(tell.parentSpanId, burst!.spanId);
+      assert.equal(tell.kind, 4, "tell: a producer span");
+    }
     for (const handle of collector.span("handle inc", "worker-ring")) {
       const linked = tells.find((t) => t.spanId === handle.links?.[0]?.spanId);
       assert.ok(linked, "a tell's handler links to the tell");
@@ -238,7 +245,16 @@ Deno.test("one trace follows an ask across worker and process actors on every tr
       assert.notEqual(handle.traceId, linked!.traceId);
     }
 
-    // Errors are recorded on both sides; a throwing tell's handler too.
+    // A tell outside any trace is not traced, on either side: the producer and
+    // consumer spans are those of the traced tells alone.
+    const tellSpans = (kind: number) =>
+      collector.spans.filter((s) => s.kind === kind)
+        .map((s) => `${s.name} ${attributes(s.attributes)["troupe.actor.id"]}`).sort();
+    const traced = [...Array(5).fill("inc worker-ring"), "explode worker-queue"].sort();
+    assert.deepEqual(tellSpans(4), traced.map((t) => `tell ${t}`));
+    assert.deepEqual(tellSpans(5), traced.map((t) => `handle ${t}`));
+
+    // Errors are recorded on both sides of an ask, and on a traced tell's handler.
     for (const name of ["ask fail", "handle fail", "handle explode"]) {
       const [span] = collector.span(name, "worker-queue");
       assert.equal(span!.status?.code, 2, `${name}: error status`);

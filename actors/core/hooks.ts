@@ -14,7 +14,7 @@ import type { BootMessage } from "./protocol.ts";
 export interface CellHooks {
   /** An ask is sent; `end` runs once when it settles (with the error when it failed). */
   ask(name: string): AskHook;
-  /** A tell is sent; returns the trace context to carry, if any. */
+  /** A tell is sent; returns the trace context to carry, if any (none: the tell is not traced). */
   tell(name: string): string | undefined;
 }
 
@@ -30,9 +30,9 @@ export interface AskHook {
 export interface ServeHooks {
   /**
    * A handler starts for `name` (an ask when `ask`), sent with `traceparent`
-   * when the sender traced it.
+   * when the sender traced it; `undefined` when the hooks do not watch this one.
    */
-  handle(name: string, ask: boolean, traceparent: string | undefined): HandleHook;
+  handle(name: string, ask: boolean, traceparent: string | undefined): HandleHook | undefined;
 }
 
 /** One handler running, as the hooks see it. */

@@ -381,7 +381,7 @@ export class ActorSystem implements AsyncDisposable {
     const spec = poolSpec(id, url, size, child);
     const runtime = await startSupervisor(this.#supervision, spec, signal);
     const refs = spec.children.map((c) => runtime.find(c.id)!.ref);
-    return new Pool<D>(
+    const pool = new Pool<D>(
       id,
       {
         runtime,
@@ -391,6 +391,8 @@ export class ActorSystem implements AsyncDisposable {
       } as never,
       { ...(strategy ? { strategy } : {}), ...(retry !== undefined ? { retry } : {}) },
     );
+    this.#telemetry?.pool(pool);
+    return pool;
   }
 
   /**

@@ -20,6 +20,7 @@ export const ATTRIBUTES = {
   supervisor: "troupe.supervisor",
   outcome: "troupe.outcome",
   semaphore: "troupe.semaphore",
+  pool: "troupe.pool",
 } as const;
 
 /** The instrumentation scope of Troupe's tracer and meter. */

@@ -52,6 +52,12 @@ export interface WatchedSemaphore {
   readonly waiting: number;
 }
 
+/** What the metrics read of a pool. */
+export interface WatchedPool {
+  readonly id: string;
+  stats(): { inflight: number; size: number };
+}
+
 /** What the metrics read of a system beyond its actors. */
 export interface TelemetrySources {
   /** The system's semaphores, by name. */
@@ -133,6 +139,16 @@ function theInstruments(): Instruments {
     description: "Acquirers waiting for a permit of a system semaphore (in the parent)",
   });
   waiters.addCallback((result) => observeSemaphores(result, (s) => s.waiting));
+  const pools = meter.createObservableGauge("troupe.pool.inflight", {
+    description: "Tasks submitted to a pool and not yet settled",
+  });
+  pools.addCallback((result) => {
+    for (const system of systems) {
+      for (const pool of system.pools) {
+        result.observe(pool.stats().inflight, { [ATTRIBUTES.pool]: pool.id });
+      }
+    }
+  });
   instruments = made;
   return made;
 }
@@ -168,6 +184,8 @@ function reasonClass(reason: string): string {
 export class SystemTelemetry {
   /** The running actors. */
   readonly cells: Set<WatchedCell> = new Set();
+  /** The system's pools. */
+  readonly pools: Set<WatchedPool> = new Set();
   readonly sources: TelemetrySources;
   #instruments: Instruments;
   /** Starts of each actor id so far. */
@@ -221,10 +239,14 @@ export class SystemTelemetry {
         };
       },
       tell(name: string): string | undefined {
+        // Only a tell sent inside a trace is traced: a span on each side of every
+        // tell would cost most of a tell's time (see the README's "Telemetry").
+        const active = context.active();
+        if (trace.getSpan(active)?.isRecording() !== true) return undefined;
         const span = tracer.startSpan(`tell ${name}`, {
           kind: SpanKind.PRODUCER,
           attributes: { ...attributes, [ATTRIBUTES.messageName]: name },
-        }, context.active());
+        }, active);
         const traceparent = formatTraceparent(span.spanContext());
         span.end();
         return traceparent;
@@ -240,6 +262,11 @@ export class SystemTelemetry {
       this.cells.delete(cell);
       retired.set(cell.id, (retired.get(cell.id) ?? 0) + exit.handled);
     });
+  }
+
+  /** Reports a pool's tasks in flight until the system shuts down. */
+  pool(pool: WatchedPool): void {
+    this.pools.add(pool);
   }
 
   /** The system has shut down: it reports no more (its actors' handled totals stay). */

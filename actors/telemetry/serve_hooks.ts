@@ -22,8 +22,11 @@ export function serveHooks(boot: BootMessage): ServeHooks {
   const tracer = trace.getTracer(SCOPE);
   const attributes = boot.telemetry?.attributes ?? { [ATTRIBUTES.actorId]: boot.actorId };
   return {
-    handle(name: string, ask: boolean, traceparent: string | undefined): HandleHook {
+    handle(name: string, ask: boolean, traceparent: string | undefined): HandleHook | undefined {
       const sender = parseTraceparent(traceparent);
+      // A tell sent outside any trace is not traced (a span per message would cost
+      // most of a tell's time); an ask always is.
+      if (!ask && sender === undefined) return undefined;
       const options = {
         kind: ask ? SpanKind.SERVER : SpanKind.CONSUMER,
         attributes: { ...attributes, [ATTRIBUTES.messageName]: name },
