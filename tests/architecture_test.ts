@@ -35,6 +35,9 @@ export const LAYERS: readonly Layer[] = (() => {
   const sync = layer("sync", ["actors/sync/"], over(internal));
   const core = layer("core", ["actors/core/"], over(contract, sync));
   const hosts = layer("hosts", ["actors/hosts/"], over(core));
+  // Telemetry sits beside the hosts: it sees the core (its hooks), and only
+  // the system wires it in; the core never imports it.
+  const telemetry = layer("telemetry", ["actors/telemetry/"], over(core));
   const supervision = layer("supervision", ["actors/supervision/"], over(hosts));
   // The cluster layer (actors over NATS) sits above the core, beside the
   // hosts: it serves and calls refs, and neither the core nor the system
@@ -43,7 +46,7 @@ export const LAYERS: readonly Layer[] = (() => {
   const system = layer(
     "system",
     ["actors/system/"],
-    over(supervision, preset).filter((n) => n !== "transports"),
+    over(supervision, telemetry, preset).filter((n) => n !== "transports"),
   );
   const entries = layer("entries", ["mod.ts", "actor.ts"], over(system, preset));
   const cli = layer("cli", ["cli/"], over(entries, cluster));
@@ -55,6 +58,7 @@ export const LAYERS: readonly Layer[] = (() => {
     sync,
     core,
     hosts,
+    telemetry,
     supervision,
     cluster,
     system,
@@ -213,6 +217,7 @@ const FOLDER_READMES: Record<string, string> = {
   "actors/sync/": "sync",
   "actors/core/": "core",
   "actors/hosts/": "hosts",
+  "actors/telemetry/": "telemetry",
   "actors/supervision/": "supervision",
   "actors/system/": "system",
   "actors/cluster/": "cluster",

@@ -5,6 +5,7 @@
 import type { ActorContext, Handlers } from "./define_actor.ts";
 import type { Message, Outgoing } from "./_outgoing.ts";
 import { ASK, type Handling, STOP, TELLS } from "./protocol.ts";
+import type { HandleHook, ServeHooks } from "./hooks.ts";
 
 /** A message's name, and whether it is an ask. */
 function nameOf(message: Message): [name: string, ask: boolean] {
@@ -37,6 +38,8 @@ export interface MailboxOptions {
   liveness: Int32Array | undefined;
   /** Called once the sentinel was reached and every handler has settled. */
   stopped: () => void;
+  /** Called around each handler, when a layer above watches (telemetry). */
+  hooks?: ServeHooks | undefined;
 }
 
 /** The messages waiting for the actor, and the handlers running for it. */
@@ -48,6 +51,9 @@ export class Mailbox {
   #out: Outgoing;
   #liveness: Int32Array | undefined;
   #stopped: () => void;
+  #hooks: ServeHooks | undefined;
+  /** The trace context each traced message came with (only while tracing is on). */
+  #traces: Map<Message, string> | undefined;
 
   #queue: Message[] = [];
   #head = 0;
@@ -79,6 +85,7 @@ export class Mailbox {
     this.#out = options.out;
     this.#liveness = options.liveness;
     this.#stopped = options.stopped;
+    this.#hooks = options.hooks;
   }
 
   /** `true` once the stop sentinel was taken: nothing more is handled. */
@@ -87,8 +94,9 @@ export class Mailbox {
   }
 
   /** Adds a message from the parent (`TELL`, `ASK`, `TELLS` or `STOP`); `pump()` handles it. */
-  push(message: Message): void {
+  push(message: Message, traceparent?: string): void {
     this.#queue.push(message);
+    if (traceparent !== undefined) (this.#traces ??= new Map()).set(message, traceparent);
   }
 
   /** Handles waiting messages while a handler may start, then credits and sends what they gave. */
@@ -182,10 +190,18 @@ export class Mailbox {
       return;
     }
     let result: unknown;
+    let hook: HandleHook | undefined;
+    if (this.#hooks !== undefined) {
+      const traceparent = this.#traces?.get(message);
+      if (traceparent !== undefined) this.#traces!.delete(message);
+      hook = this.#hooks.handle(name, isAsk, traceparent);
+    }
     this.#current = message;
     try {
-      result = handler(this.#state, payload, this.#ctx);
+      if (hook === undefined) result = handler(this.#state, payload, this.#ctx);
+      else result = hook.run(() => handler(this.#state, payload, this.#ctx));
     } catch (error) {
+      hook?.end(false, error);
       out.settle(message, false, error);
       return;
     } finally {
@@ -195,8 +211,14 @@ export class Mailbox {
       this.#running++;
       this.#pending.add(message);
       result.then(
-        (value) => out.settle(message, true, value),
-        (error) => out.settle(message, false, error),
+        (value) => {
+          hook?.end(true, value);
+          out.settle(message, true, value);
+        },
+        (error) => {
+          hook?.end(false, error);
+          out.settle(message, false, error);
+        },
       ).finally(() => {
         this.#pending.delete(message);
         this.#running--;
@@ -204,6 +226,7 @@ export class Mailbox {
       });
       return;
     }
+    hook?.end(true, result);
     out.settle(message, true, result);
   }
 

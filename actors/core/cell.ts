@@ -4,6 +4,7 @@
 
 import type { Transport } from "../../transports/transport.ts";
 import type { Host, Launcher } from "./host.ts";
+import type { CellHooks } from "./hooks.ts";
 import type { ActorExit, ActorStats, AskOptions, DeadLetter, RefTarget } from "./actor_ref.ts";
 import {
   ActorCrashedError,
@@ -41,6 +42,7 @@ import {
   STOP,
   type SystemCall,
   TELL,
+  TRACED,
 } from "./protocol.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
@@ -71,6 +73,10 @@ export interface CellOptions {
   onExit: (exit: ActorExit) => void;
   /** Serves the actor's requests to its system (queues, semaphores). */
   onCall: (call: SystemCall, actorId: string) => Promise<unknown>;
+  /** Called around asks and tells, when a layer above watches (telemetry). */
+  hooks?: CellHooks;
+  /** Tracing is on: what the actor's side loads for its hooks (see `BootMessage`). */
+  telemetry?: BootMessage["telemetry"];
 }
 
 export type CellState = "starting" | "running" | "stopping" | "stopped";
@@ -110,11 +116,13 @@ export class ActorCell implements RefTarget {
   #exit: ActorExit | undefined;
   /** What the actor said it was handling as it died (its CRASH or EXIT). */
   #handling: Handling | undefined;
+  #hooks: CellHooks | undefined;
 
   constructor(options: CellOptions) {
     this.id = options.id;
     this.module = options.module;
     this.#options = options;
+    this.#hooks = options.hooks;
     this.transportName = options.transportName;
     this.exited = new Promise((resolve) => this.#resolveExit = resolve);
     this.#outbox = new Outbox(
@@ -215,6 +223,7 @@ export class ActorCell implements RefTarget {
       semaphores: o.hostKind === "worker" ? o.semaphores : {},
       liveness: o.hostKind === "worker" ? this.#liveness.buffer as SharedArrayBuffer : undefined,
     };
+    if (o.telemetry !== undefined) boot.telemetry = o.telemetry;
     this.#launching = o.launch(boot, {
       died: (reason, error, graceMs) => this.#hostDied(reason, error, graceMs),
     })
@@ -389,10 +398,19 @@ export class ActorCell implements RefTarget {
       if (error instanceof ActorStoppedError) this.#dropped([TELL, name], "actor stopped");
       throw error;
     }
+    if (this.#hooks) return this.#tellTraced(name, payload, size, this.#hooks);
     // No payload: the envelope ends early (it reads back as undefined), so the
     // batch stays plain data for the JSON fast path.
     if (payload === undefined) return this.#outbox.push([TELL, name], true, PLAIN_KIND, size);
     return this.#outbox.push([TELL, name, payload], true, this.#inspector.kind, size);
+  }
+
+  #tellTraced(name: string, payload: unknown, size: number, hooks: CellHooks): Promise<void> {
+    const kind = payload === undefined ? PLAIN_KIND : this.#inspector.kind;
+    const tell = payload === undefined ? [TELL, name] : [TELL, name, payload];
+    const traceparent = hooks.tell(name);
+    const message = traceparent === undefined ? tell : [TRACED, traceparent, tell];
+    return this.#outbox.push(message, true, kind, size);
   }
 
   ask(
@@ -411,12 +429,24 @@ export class ActorCell implements RefTarget {
     const id = this.#nextAsk++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
     const pending: PendingAsk = { name, resolve, reject, cleanup: undefined };
+    const hook = this.#hooks?.ask(name);
+    if (hook !== undefined) {
+      pending.resolve = (value) => {
+        hook.end();
+        resolve(value);
+      };
+      pending.reject = (error) => {
+        hook.end(error);
+        reject(error);
+      };
+    }
     this.#pending.set(id, pending);
     // Timers and listeners only for the asks that asked for them: this is per message.
     if (options?.timeout !== undefined || options?.signal) this.#armAsk(id, pending, options);
     let queued: Promise<void>;
     try {
-      const message = payload === undefined ? [ASK, id, name] : [ASK, id, name, payload];
+      let message: unknown[] = payload === undefined ? [ASK, id, name] : [ASK, id, name, payload];
+      if (hook?.traceparent !== undefined) message = [TRACED, hook.traceparent, message];
       queued = this.#outbox.push(message, true, kind, size);
     } catch (error) {
       this.#abortAsk(id, pending, error);
@@ -491,6 +521,7 @@ export class ActorCell implements RefTarget {
   }
 
   #dropped(message: unknown[], reason: string): void {
+    if (message[0] === TRACED) message = message[2] as unknown[];
     if (message[0] === ASK) {
       const pending = this.#takePending(message[1] as number);
       pending?.reject(new MailboxFullError(this.id, this.#outbox.capacity));
@@ -528,6 +559,7 @@ export class ActorCell implements RefTarget {
   }
 
   #undeliverable(message: unknown[], error: unknown): void {
+    if (message[0] === TRACED) message = message[2] as unknown[];
     if (message[0] === STOP) {
       this.#crash("error", new Error("Cannot send the stop sentinel", { cause: error }));
       return;
@@ -575,7 +607,9 @@ export class ActorCell implements RefTarget {
       this.#ready = undefined;
     }
     const unsent = this.#outbox.close(error);
-    const lost = this.#outbox.inflight + unsent.filter((m) => m[0] === TELL).length;
+    const lost = this.#outbox.inflight +
+      unsent.filter((m) => m[0] === TELL || (m[0] === TRACED && (m[2] as unknown[])[0] === TELL))
+        .length;
     for (const pending of this.#pending.values()) {
       pending.cleanup?.();
       pending.reject(error);

@@ -18,6 +18,11 @@ export const RESULT = 3;
  * (see {@linkcode compactTells}).
  */
 export const TELLS = 4;
+/**
+ * `[TRACED, traceparent, message]`: a `TELL` or `ASK` with the sender's W3C
+ * trace context; sent only while tracing is on (see `hooks.ts`).
+ */
+export const TRACED = 5;
 
 // Actor -> parent.
 /** `[READY, handlerNames]` */
@@ -84,6 +89,11 @@ export interface BootMessage {
   semaphores: Record<string, { name: string; buffer: SharedArrayBuffer }>;
   /** Int32Array over shared memory: [busy], read by the parent's watchdog. */
   liveness: SharedArrayBuffer | undefined;
+  /**
+   * Tracing is on: the module the host loads for the actor's `ServeHooks`
+   * (see `hooks.ts`), and the attributes its spans carry.
+   */
+  telemetry?: { module: string; attributes: Record<string, string | number> };
 }
 
 /** Turns any thrown value into plain data that every codec carries. */

@@ -31,7 +31,9 @@ import {
   RESULT,
   serializeError,
   type SystemCall,
+  TRACED,
 } from "./protocol.ts";
+import type { ServeHooks, ServeHooksModule } from "./hooks.ts";
 import { Mailbox } from "./_mailbox.ts";
 import { type Message, Outgoing } from "./_outgoing.ts";
 
@@ -77,7 +79,9 @@ export type SemaphoreModule = typeof import("../sync/semaphore.ts");
  * the actor module (`actor`; a failed load is reported as the actor's init
  * failure) and, for an actor given shared semaphores, `semaphoreModule`:
  * the actor's side imports nothing itself, which a worker with restricted
- * permissions might not be allowed to.
+ * permissions might not be allowed to. `hooksModule`, loaded by the host
+ * when the boot message names one (tracing is on), makes the hooks called
+ * around each handler.
  */
 export function serve(
   boot: BootMessage,
@@ -85,8 +89,9 @@ export function serve(
   onEnd: () => void,
   actor: Record<string, unknown> | Promise<Record<string, unknown>>,
   semaphoreModule?: SemaphoreModule,
+  hooksModule?: ServeHooksModule,
 ): ServeControl {
-  return new ServedActor(boot, transport, onEnd, actor, semaphoreModule);
+  return new ServedActor(boot, transport, onEnd, actor, semaphoreModule, hooksModule);
 }
 
 /**
@@ -110,6 +115,7 @@ class ServedActor implements ServeControl {
   #state: unknown;
   #stopHook: ((state: unknown, ctx: ActorContext) => unknown) | undefined;
   #stopHeartbeat: (() => void) | undefined;
+  #hooks: ServeHooks | undefined;
 
   constructor(
     boot: BootMessage,
@@ -117,8 +123,10 @@ class ServedActor implements ServeControl {
     onEnd: () => void,
     actor: Record<string, unknown> | Promise<Record<string, unknown>>,
     semaphoreModule: SemaphoreModule | undefined,
+    hooksModule: ServeHooksModule | undefined,
   ) {
     this.#boot = boot;
+    this.#hooks = hooksModule?.serveHooks(boot);
     this.#transport = transport;
     this.#onEnd = onEnd;
     this.#out = new Outgoing(transport, boot.capacity, (error) => this.#die(error));
@@ -150,6 +158,7 @@ class ServedActor implements ServeControl {
       out,
       liveness: boot.liveness ? new Int32Array(boot.liveness) : undefined,
       stopped: () => void this.#finish(),
+      hooks: this.#hooks,
     });
     out.post([READY, Object.keys(spec.handlers)]);
     if (boot.heartbeatMs > 0) {
@@ -158,8 +167,11 @@ class ServedActor implements ServeControl {
     try {
       for await (const batch of this.#transport.receive()) {
         for (const message of batch) {
-          if ((message as Message)[0] === RESULT) this.#calls.settle(message as Message);
-          else mailbox.push(message as Message);
+          const tag = (message as Message)[0];
+          if (tag === RESULT) this.#calls.settle(message as Message);
+          else if (tag === TRACED) {
+            mailbox.push((message as Message)[2] as Message, (message as Message)[1] as string);
+          } else mailbox.push(message as Message);
         }
         if (!mailbox.stopping) mailbox.pump();
       }

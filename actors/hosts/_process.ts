@@ -11,6 +11,7 @@ import { v8Codec } from "../../transports/codec.ts";
 import type { ProcessStdio, Transport } from "../../transports/transport.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { serve, type ServeControl } from "../core/serve.ts";
+import type { ServeHooksModule } from "../core/hooks.ts";
 import type { openPipeEnds } from "./_pipe_ends.ts";
 import { type OpenConnection, openConnections } from "./_connections.ts";
 import { every } from "../../internal/ticker.ts";
@@ -106,11 +107,13 @@ function logsToStderr(): void {
 /**
  * Runs the actor whose module namespace is `actorModule`, over the transport
  * module `transportModule`, until its stop sentinel or the parent's death.
+ * `telemetry`, there when tracing is on, makes the hooks around handlers.
  */
 export async function runProcessActor(
   actorModule: Record<string, unknown>,
   transportModule: { connect: Connect },
   pipeEnds?: { connect: Connect; open: typeof openPipeEnds; connection: OpenConnection },
+  telemetry?: ServeHooksModule,
 ): Promise<void> {
   const live: { control?: ServeControl } = {};
   const exit = Deno.exit;
@@ -161,5 +164,12 @@ export async function runProcessActor(
     ? openConnections(await pipeEnds.open(boot.boot.args, pipeEnds.connect), pipeEnds.connection)
     : boot.boot.args;
   // The actor module was loaded statically by the data: entry.
-  live.control = serve({ ...boot.boot, args }, transport, () => leave(0), actorModule);
+  live.control = serve(
+    { ...boot.boot, args },
+    transport,
+    () => leave(0),
+    actorModule,
+    undefined,
+    telemetry,
+  );
 }

@@ -15,6 +15,7 @@ import type { Transport } from "../../transports/transport.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
 import { type OpenConnection, openConnections } from "./_connections.ts";
+import type { ServeHooksModule } from "../core/hooks.ts";
 
 let control: ServeControl | undefined;
 
@@ -66,7 +67,7 @@ export function runWorkerActor(
     const message = event.data;
     if (extras.openConnection) message.args = openConnections(message.args, extras.openConnection);
     const actor = extras.loaded ? Promise.resolve(extras.loaded) : actorModule;
-    void boot(message, transportModule.connect, actor, extras.semaphores);
+    void boot(message, transportModule.connect, actor, extras.semaphores, extras.telemetry);
   };
 }
 
@@ -78,6 +79,8 @@ export interface WorkerExtras {
   loaded?: Record<string, unknown>;
   /** Opens the `Pipe()` ends in the args as connections. */
   openConnection?: OpenConnection;
+  /** The module of the hooks around handlers, when tracing is on. */
+  telemetry?: ServeHooksModule;
 }
 
 async function boot(
@@ -85,6 +88,7 @@ async function boot(
   connect: Connect,
   actorModule: string | Promise<Record<string, unknown>>,
   semaphoreModule: SemaphoreModule | undefined,
+  telemetry: ServeHooksModule | undefined,
 ): Promise<void> {
   let transport: Transport;
   try {
@@ -101,6 +105,6 @@ async function boot(
   // would slow a handshake that has a deadline (socket) on this busy thread.
   // A failed load is the actor's init failure, reported over the channel.
   const actor = typeof actorModule === "string" ? import(actorModule) : actorModule;
-  control = serve(message, transport, () => {}, actor, semaphoreModule);
+  control = serve(message, transport, () => {}, actor, semaphoreModule, telemetry);
   for (const error of early.splice(0)) control.crash(error);
 }

@@ -32,7 +32,10 @@ export interface ProcessHostOptions {
   connectionsModule: string;
 }
 
-/** Environment variables a child gets even with a cleared environment: where Deno keeps its cache. */
+/**
+ * Environment variables a child gets even with a cleared environment: where
+ * Deno keeps its cache (and every `OTEL_*` variable, see `inheritedEnv`).
+ */
 const PASSED_ENV = ["DENO_DIR", "HOME", "XDG_CACHE_HOME", "TMPDIR", "NO_COLOR"];
 
 const TAIL_LINES = 20;
@@ -42,6 +45,7 @@ function entryModule(
   transportModule: string,
   bridgeModule: string | undefined,
   connectionsModule: string,
+  telemetry: string | undefined,
 ): string {
   const lines = [
     `import * as actor from ${JSON.stringify(actorModule)};`,
@@ -57,9 +61,15 @@ function entryModule(
     lines.push(`import { connectionFromStreams } from ${JSON.stringify(connectionsModule)};`);
     ends = ", { connect: bridge.connect, open: openPipeEnds, connection: connectionFromStreams }";
   }
+  // Tracing is on: the hooks around each handler (see actors/core/hooks.ts).
+  if (telemetry !== undefined) {
+    lines.push(`import * as telemetry from ${JSON.stringify(telemetry)};`);
+  }
   lines.push(
     `import { runProcessActor } from ${JSON.stringify(PROCESS_BOOTSTRAP)};`,
-    `await runProcessActor(actor, transport${ends});`,
+    `await runProcessActor(actor, transport${ends || ", undefined"}${
+      telemetry !== undefined ? ", telemetry" : ""
+    });`,
   );
   const source = lines.join("\n");
   // Plain JavaScript: nothing to transpile.
@@ -108,6 +118,16 @@ function inheritedEnv(): Record<string, string> {
       // No env permission in the parent: the child starts with what it is given.
     }
   }
+  // The OpenTelemetry configuration (`OTEL_DENO`, the exporter's endpoint,
+  // protocol, headers, service name...): a process actor's spans and metrics
+  // join its parent's traces and go to the same collector.
+  try {
+    for (const [name, value] of Object.entries(Deno.env.toObject())) {
+      if (name.startsWith("OTEL_")) env[name] = value;
+    }
+  } catch {
+    // No env permission for the whole environment: no OpenTelemetry settings to pass.
+  }
   return env;
 }
 
@@ -140,7 +160,13 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
       ...parentResolution(),
       `--v8-flags=--max-old-space-size=${options.maxHeapMiB}`,
       ...permissionFlags(granted),
-      entryModule(boot.module, link.remote.module, ends.module, options.connectionsModule),
+      entryModule(
+        boot.module,
+        link.remote.module,
+        ends.module,
+        options.connectionsModule,
+        boot.telemetry?.module,
+      ),
     ];
     let child: Deno.ChildProcess;
     try {

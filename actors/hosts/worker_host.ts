@@ -25,6 +25,7 @@ function entryModule(
   semaphores: boolean,
   restricted: boolean,
   connectionsModule: string | undefined,
+  telemetry: string | undefined,
 ): string {
   const lines = [
     `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};`,
@@ -45,6 +46,11 @@ function entryModule(
   if (connectionsModule !== undefined) {
     lines.push(`import { connectionFromStreams } from ${JSON.stringify(connectionsModule)};`);
     extras.push("openConnection: connectionFromStreams");
+  }
+  // Tracing is on: the hooks around each handler (see actors/core/hooks.ts).
+  if (telemetry) {
+    lines.push(`import * as telemetry from ${JSON.stringify(telemetry)};`);
+    extras.push("telemetry");
   }
   lines.push(
     `runWorkerActor(transport, ${JSON.stringify(actorModule)}, { ${extras.join(", ")} });`,
@@ -100,6 +106,7 @@ export function workerLauncher(
         semaphores,
         !!permissions,
         hasConnections(ends.args) ? connectionsModule : undefined,
+        boot.telemetry?.module,
       );
       worker = new Worker(entry, options);
       thread = newWorkerThread(before);

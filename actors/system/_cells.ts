@@ -14,6 +14,7 @@ import type { Semaphore } from "../sync/semaphore.ts";
 import type { CallServer } from "./_calls.ts";
 import { checkSpawn } from "./_spawn_options.ts";
 import type { Watchdog } from "./_watchdog.ts";
+import type { SystemTelemetry } from "../telemetry/mod.ts";
 
 /** What the actors of a system share with it. */
 export interface CellsKit {
@@ -39,6 +40,8 @@ export interface CellsKit {
   deadLetter(letter: DeadLetter): void;
   /** A worker's thread outlived its termination (see `ActorExit.leaked`); `thread` looks again. */
   leaked(id: string, thread: () => Promise<"running" | "ended" | undefined>): void;
+  /** The system's telemetry, when it is on. */
+  readonly telemetry: SystemTelemetry | undefined;
 }
 
 /** The running actors of a system, by id, and the counts of those it ran. */
@@ -86,6 +89,7 @@ export class ActorCells {
       taken: (id) => this.running.has(id),
       nextNumber: () => kit.nextNumber(),
     });
+    const traced = kit.telemetry?.cell(id, hostKind, factory.name);
     const cell = new ActorCell({
       id,
       module: url,
@@ -104,7 +108,10 @@ export class ActorCells {
       onDeadLetter: (letter) => kit.deadLetter(letter),
       onExit: (exit) => this.#exited(exit, supervisor, cell.owner),
       onCall: (call, actorId) => kit.calls.serve(call, actorId),
+      hooks: traced?.hooks,
+      telemetry: traced?.boot,
     });
+    kit.telemetry?.watch(cell);
     this.running.set(id, cell);
     starting?.add(cell);
     this.spawned++;

@@ -30,6 +30,7 @@ import { Watchdog } from "./_watchdog.ts";
 import { forceStop, shutDown, shutdownOnSignals, type ShutdownTargets } from "./_shutdown.ts";
 import { LeakWatch } from "./_leaks.ts";
 import { workerThreadsVisible } from "../hosts/worker_host.ts";
+import type { SystemTelemetry } from "../telemetry/mod.ts";
 
 export type { OverflowPolicy } from "../core/outbox.ts";
 export type { SpawnOptions } from "../hosts/spawn_options.ts";
@@ -67,6 +68,14 @@ export interface SystemOptions {
    * `false` it keeps running until `Deno.exit()`.
    */
   exitOnLeak?: boolean;
+  /**
+   * OpenTelemetry traces and metrics, through Deno's built-in exporter (see
+   * the README's "Telemetry"). On by default when the environment has
+   * `OTEL_DENO=true` (Deno then exports what `npm:@opentelemetry/api`
+   * records); `false` keeps the system silent even then. When off, nothing
+   * of it is loaded and messages carry no trace context.
+   */
+  telemetry?: boolean;
 }
 
 /** Counters of a whole system. */
@@ -142,13 +151,14 @@ export class ActorSystem implements AsyncDisposable {
   #calls: CallServer;
   #cells: ActorCells;
   #leaks: LeakWatch;
+  #telemetry: SystemTelemetry | undefined;
   /** What a supervision tree needs of the system. */
   #supervision: SupervisionKit = {
     supervisors: this.#supervisors,
     closed: () => this.#shutdown !== undefined,
     spawn: (module, options, supervisor, starting) =>
       this.#cells.spawn(module, options, supervisor, starting),
-    emit: (event) => this.#events.emit(event),
+    emit: (event) => this.#emit(event),
     deadLetter: (letter) => this.#deadLetter(letter),
   };
   /** What a shutdown stops and ends. */
@@ -159,10 +169,14 @@ export class ActorSystem implements AsyncDisposable {
       this.#watchdog.stop();
       this.#calls.close();
       this.#events.close();
+      this.#telemetry?.close();
     },
   };
 
-  private constructor(options: SystemOptions) {
+  private constructor(
+    options: SystemOptions,
+    telemetry: typeof import("../telemetry/mod.ts") | undefined,
+  ) {
     const heartbeatMs = options.heartbeatMs ?? 1000;
     if (!(heartbeatMs >= 0) || !Number.isFinite(heartbeatMs)) {
       throw new RangeError(
@@ -170,6 +184,9 @@ export class ActorSystem implements AsyncDisposable {
       );
     }
     this.#onDeadLetter = options.onDeadLetter;
+    this.#telemetry = telemetry && new telemetry.SystemTelemetry({
+      semaphores: () => this.#semaphores,
+    });
     this.#leaks = new LeakWatch(options.exitOnLeak ?? true);
     const transports = new Map<string, TransportFactory>();
     for (const factory of [...builtinTransports(), ...(options.transports ?? [])]) {
@@ -180,7 +197,7 @@ export class ActorSystem implements AsyncDisposable {
       queues: this.#queues,
       semaphores: this.#semaphores,
       ownerOf: (actorId) => this.#cells.running.get(actorId)?.owner,
-      emit: (event) => this.#events.emit(event),
+      emit: (event) => this.#emit(event),
     });
     this.#cells = new ActorCells({
       transports,
@@ -191,10 +208,16 @@ export class ActorSystem implements AsyncDisposable {
       watchdog: this.#watchdog,
       closed: () => this.#shutdown !== undefined,
       nextNumber: () => ++this.#counter,
-      emit: (event) => this.#events.emit(event),
+      emit: (event) => this.#emit(event),
       deadLetter: (letter) => this.#deadLetter(letter),
       leaked: (id, thread) => this.#leaks.leaked(id, workerThreadsVisible() ? thread : undefined),
+      telemetry: this.#telemetry,
     });
+  }
+
+  #emit(event: LifecycleEvent): void {
+    this.#events.emit(event);
+    this.#telemetry?.event(event);
   }
 
   /**
@@ -212,12 +235,12 @@ export class ActorSystem implements AsyncDisposable {
    * @param options Extra transports, a dead-letter callback, the heartbeat.
    * @returns The running system.
    */
-  static start(options: SystemOptions = {}): Promise<ActorSystem> {
-    try {
-      return Promise.resolve(new ActorSystem(options));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  static async start(options: SystemOptions = {}): Promise<ActorSystem> {
+    // Loaded only when on: a system without telemetry never loads the OpenTelemetry API.
+    const telemetry = telemetryWanted(options.telemetry)
+      ? await import("../telemetry/mod.ts")
+      : undefined;
+    return new ActorSystem(options, telemetry);
   }
 
   /**
@@ -358,7 +381,7 @@ export class ActorSystem implements AsyncDisposable {
     const spec = poolSpec(id, url, size, child);
     const runtime = await startSupervisor(this.#supervision, spec, signal);
     const refs = spec.children.map((c) => runtime.find(c.id)!.ref);
-    return new Pool<D>(
+    const pool = new Pool<D>(
       id,
       {
         runtime,
@@ -368,6 +391,8 @@ export class ActorSystem implements AsyncDisposable {
       } as never,
       { ...(strategy ? { strategy } : {}), ...(retry !== undefined ? { retry } : {}) },
     );
+    this.#telemetry?.pool(pool);
+    return pool;
   }
 
   /**
@@ -494,6 +519,7 @@ export class ActorSystem implements AsyncDisposable {
 
   #deadLetter(letter: DeadLetter): void {
     this.#deadLetters += letter.count;
+    this.#telemetry?.deadLetter(letter);
     this.#onDeadLetter?.(letter);
   }
 
@@ -616,5 +642,19 @@ export class ActorSystem implements AsyncDisposable {
   /** Shuts the system down (see {@linkcode ActorSystem.shutdown}). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
+  }
+}
+
+/** Whether a system records telemetry: as asked, or when Deno exports OpenTelemetry. */
+function telemetryWanted(option: boolean | undefined): boolean {
+  if (option !== undefined) return option;
+  try {
+    // Never a permission prompt: without env access, telemetry only when asked for.
+    const access = Deno.permissions.querySync({ name: "env", variable: "OTEL_DENO" });
+    if (access.state !== "granted") return false;
+    const value = Deno.env.get("OTEL_DENO");
+    return value === "true" || value === "1";
+  } catch {
+    return false;
   }
 }
