@@ -92,7 +92,8 @@ export class RemoteRef<D extends AnyActorDefinition> {
 
   /**
    * Sends a message without waiting for a reply: one NATS publish, at most
-   * once. Resolves once the client took it (it buffers while reconnecting).
+   * once. Resolves once the client took it; while the connection is down it
+   * rejects at once with `ConnectionLostError` (nothing was sent).
    *
    * @example
    * ```ts
@@ -114,6 +115,7 @@ export class RemoteRef<D extends AnyActorDefinition> {
    * @returns Once the message is handed to the client.
    * @throws {MessageNotCloneableError} When the payload is not plain JSON data.
    * @throws {FrameTooLargeError} When it exceeds the server's payload limit.
+   * @throws {ConnectionLostError} When the connection is down (`inFlight: false`).
    * @throws {ConnectionClosedError} When the node is closed.
    */
   tell<K extends MessageName<D>>(

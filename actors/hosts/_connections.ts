@@ -1,7 +1,8 @@
 // `Pipe()` ends handed to an actor: the parent marks each such end in the
 // args, and the actor's bootstrap opens it as a connection again, with the
-// pipe's own module (which this layer names only by URL). Kept apart from
-// _pipe_ends.ts so that a worker's bootstrap loads only this.
+// pipe's own module (which this layer names only by URL). Also the one walk
+// over args that _pipe_ends.ts uses too. Kept apart from _pipe_ends.ts so
+// that a worker's bootstrap loads only this.
 
 /** Marks an end the actor gets as a connection, opened for it, not as streams. */
 export const CONNECTION = "troupe.connection";
@@ -12,22 +13,36 @@ interface EndStreams {
   writable?: WritableStream<Uint8Array>;
 }
 
-function isMarked(value: unknown): value is EndStreams {
+/** Whether `value` is a plain object (what the args walk descends into, with arrays). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
   const proto = Object.getPrototypeOf(value);
-  return (proto === Object.prototype || proto === null) && CONNECTION in value;
+  return proto === Object.prototype || proto === null;
 }
 
-/** Calls `visit` on every marked end in `value` (plain objects and arrays), replacing it. */
-function walk(value: unknown, visit: (end: EndStreams) => unknown, seen: Set<unknown>): unknown {
-  if (isMarked(value)) return visit(value);
+function isMarked(value: unknown): boolean {
+  return isPlainObject(value) && CONNECTION in value;
+}
+
+/**
+ * Copies `value` (through plain objects and arrays) with every match
+ * replaced; returns `value` itself when nothing matched. `path` names where
+ * a match is, for errors.
+ */
+export function replaceIn(
+  value: unknown,
+  match: (value: unknown) => boolean,
+  replace: (found: unknown, path: string) => unknown,
+  path: string,
+  seen: Set<unknown>,
+): unknown {
+  if (match(value)) return replace(value, path);
   if (typeof value !== "object" || value === null || seen.has(value)) return value;
-  const proto = Object.getPrototypeOf(value);
-  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return value;
+  if (!Array.isArray(value) && !isPlainObject(value)) return value;
   seen.add(value);
   let copy: Record<string, unknown> | unknown[] | undefined;
   for (const [key, item] of Object.entries(value)) {
-    const next = walk(item, visit, seen);
+    const next = replaceIn(item, match, replace, `${path}.${key}`, seen);
     if (next !== item) {
       copy ??= Array.isArray(value) ? value.slice() : { ...value };
       (copy as Record<string, unknown>)[key] = next;
@@ -42,10 +57,16 @@ export type OpenConnection = (end: EndStreams) => unknown;
 /** Whether `args` holds an end the actor gets as a connection. */
 export function hasConnections(args: unknown): boolean {
   let found = false;
-  walk(args, (end) => {
-    found = true;
-    return end;
-  }, new Set());
+  replaceIn(
+    args,
+    isMarked,
+    (end) => {
+      found = true;
+      return end;
+    },
+    "args",
+    new Set(),
+  );
   return found;
 }
 
@@ -54,10 +75,17 @@ export function hasConnections(args: unknown): boolean {
  * into a connection again, opened with `open`.
  */
 export function openConnections(args: unknown, open: OpenConnection): unknown {
-  return walk(args, ({ readable, writable }) => {
-    const end: EndStreams = {};
-    if (readable) end.readable = readable;
-    if (writable) end.writable = writable;
-    return open(end);
-  }, new Set());
+  return replaceIn(
+    args,
+    isMarked,
+    (found) => {
+      const { readable, writable } = found as EndStreams;
+      const end: EndStreams = {};
+      if (readable) end.readable = readable;
+      if (writable) end.writable = writable;
+      return open(end);
+    },
+    "args",
+    new Set(),
+  );
 }

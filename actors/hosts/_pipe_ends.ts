@@ -15,7 +15,7 @@
 
 import type { Transport, TransportFactory } from "../../transports/transport.ts";
 import { noop, valueWithin } from "../../internal/abort.ts";
-import { CONNECTION } from "./_connections.ts";
+import { CONNECTION, isPlainObject, replaceIn } from "./_connections.ts";
 export { hasConnections } from "./_connections.ts";
 
 /** The streams of a pipe end, as `pipeEnds()` makes them. */
@@ -56,12 +56,6 @@ export interface PipeBridges {
   settle(): Promise<void>;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 function isEnd(value: unknown): value is EndStreams {
   if (!isPlainObject(value)) return false;
   const keys = Object.keys(value);
@@ -86,29 +80,6 @@ function isConnectionEnd(value: unknown): value is { [HAND_OFF](): EndStreams } 
 
 function isPlaceholder(value: unknown): value is EndPlaceholder {
   return isPlainObject(value) && MARK in value;
-}
-
-/** Copies `value` with every match replaced; returns `value` itself when nothing matched. */
-function replaceIn(
-  value: unknown,
-  match: (value: unknown) => boolean,
-  replace: (found: unknown, path: string) => unknown,
-  path: string,
-  seen: Set<unknown>,
-): unknown {
-  if (match(value)) return replace(value, path);
-  if (typeof value !== "object" || value === null || seen.has(value)) return value;
-  if (!Array.isArray(value) && !isPlainObject(value)) return value;
-  seen.add(value);
-  let copy: Record<string, unknown> | unknown[] | undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const next = replaceIn(item, match, replace, `${path}.${key}`, seen);
-    if (next !== item) {
-      copy ??= Array.isArray(value) ? value.slice() : { ...value };
-      (copy as Record<string, unknown>)[key] = next;
-    }
-  }
-  return copy ?? value;
 }
 
 /** A pipe end found in the args: its streams, and whether the actor gets it as a connection. */

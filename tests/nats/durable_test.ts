@@ -6,37 +6,17 @@
 import assert from "node:assert/strict";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { ActorSystem, NoRespondersError, PublishOutcomeUnknownError } from "../../mod.ts";
-import { type ClusterEvent, type DurableReceipt, NatsNode } from "../../actors/cluster/mod.ts";
+import { type DurableReceipt, NatsNode } from "../../actors/cluster/mod.ts";
 import { eventually, within } from "../_helpers.ts";
 import { startNatsServer } from "./_server.ts";
 import { Service } from "./_service.ts";
 import { TcpProxy } from "./_proxy.ts";
+import { eventsOf } from "./_events.ts";
 import type { ledger } from "./_durable_actor.ts";
 
 type LedgerModule = typeof import("./_durable_actor.ts");
 const LEDGER = new URL("./_durable_actor.ts", import.meta.url);
 const DURABLE_SERVICE = new URL("./_durable_service.ts", import.meta.url);
-
-function eventsOf(node: NatsNode) {
-  const seen: ClusterEvent[] = [];
-  let wake = () => {};
-  const reading = (async () => {
-    for await (const event of node.events()) {
-      seen.push(event);
-      wake();
-    }
-  })();
-  const count = (type: ClusterEvent["type"]) => seen.filter((e) => e.type === type).length;
-  return {
-    seen,
-    reading,
-    /** Resolves with the `n`th event of `type` once it was seen. */
-    async until(type: ClusterEvent["type"], n = 1): Promise<ClusterEvent> {
-      while (count(type) < n) await new Promise<void>((resolve) => wake = resolve);
-      return seen.filter((e) => e.type === type)[n - 1];
-    },
-  };
-}
 
 /**
  * Resolves once the asynchronous `condition()` holds (checked every 20 ms:

@@ -5,33 +5,14 @@
 // served again once the network heals.
 import assert from "node:assert/strict";
 import { ConnectionLostError } from "../../mod.ts";
-import { type ClusterEvent, NatsNode } from "../../actors/cluster/mod.ts";
+import { NatsNode } from "../../actors/cluster/mod.ts";
 import { within } from "../_helpers.ts";
 import { startNatsServer } from "./_server.ts";
 import { Service } from "./_service.ts";
 import { TcpProxy } from "./_proxy.ts";
+import { eventsOf } from "./_events.ts";
 
 type NatsProbeModule = typeof import("../fixtures/nats_actor.ts");
-
-function eventsOf(node: NatsNode) {
-  const seen: ClusterEvent[] = [];
-  let wake = () => {};
-  const reading = (async () => {
-    for await (const event of node.events()) {
-      seen.push(event);
-      wake();
-    }
-  })();
-  const count = (type: ClusterEvent["type"]) => seen.filter((e) => e.type === type).length;
-  return {
-    seen,
-    reading,
-    /** Resolves once `n` events of `type` were seen. */
-    async until(type: ClusterEvent["type"], n: number): Promise<void> {
-      while (count(type) < n) await new Promise<void>((resolve) => wake = resolve);
-    },
-  };
-}
 
 async function connectThrough(proxy: TcpProxy, namespace: string) {
   return await NatsNode.connect({
