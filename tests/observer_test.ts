@@ -11,105 +11,33 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { within } from "./_helpers.ts";
+import { Background, CLI, ROOT, WAIT_MS } from "./_cli.ts";
 import { ObserverModel } from "../cli/_observe_model.ts";
 import { renderMetrics } from "../cli/_observe_metrics.ts";
 import { parseAddress, sameToken } from "../cli/_observe.ts";
 import type { ActorStats, SystemStats } from "../mod.ts";
 
-const ROOT = new URL("..", import.meta.url);
-const CLI = new URL("./cli/mod.ts", ROOT).pathname;
 const APP = new URL("./fixtures/observer_app.ts", import.meta.url).pathname;
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
-const WAIT_MS = 30_000;
 const DOM_MS = 15_000;
 
 // ---------------------------------------------------------------------------
 // The service.
 
-/** `troupe run ...` in the background, its stdout read line by line. */
-class Service {
-  readonly child: Deno.ChildProcess;
-  readonly lines: string[] = [];
-  #reader: ReadableStreamDefaultReader<string>;
-  #partial = "";
-  #ended = false;
-  #stderr: Promise<string>;
-
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, ...args],
-      cwd: ROOT.pathname,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#reader = this.child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    this.#stderr = new Response(this.child.stderr).text();
-  }
-
-  async #more(what: string): Promise<boolean> {
-    if (this.#ended) return false;
-    const { value, done } = await within(this.#reader.read(), WAIT_MS, what);
-    if (done) {
-      this.#ended = true;
-      if (this.#partial !== "") this.lines.push(this.#partial);
-      return false;
-    }
-    const parts = (this.#partial + value).split("\n");
-    this.#partial = parts.pop()!;
-    this.lines.push(...parts);
-    return true;
-  }
-
-  /** Waits for a stdout line that matches, and returns its match. */
-  async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
-    let checked = 0;
-    while (true) {
-      for (; checked < this.lines.length; checked++) {
-        const match = this.lines[checked]!.match(pattern);
-        if (match) return match;
-      }
-      if (!await this.#more(`a line matching ${pattern}`)) {
-        throw new Error(
-          `stdout ended before ${pattern}:\n${this.lines.join("\n")}\n${await this.#stderr}`,
-        );
-      }
-    }
-  }
-
-  /** SIGTERM, then the exit code and all the output. */
-  async stop(): Promise<{ code: number; stdout: string; stderr: string }> {
-    this.child.kill("SIGTERM");
-    while (await this.#more("the end of stdout"));
-    const status = await within(this.child.status, WAIT_MS, "the service's exit");
-    return { code: status.code, stdout: this.lines.join("\n"), stderr: await this.#stderr };
-  }
-
-  async kill(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // Gone already.
-    }
-    await this.#reader.cancel().catch(() => {});
-    await this.child.status;
-    await this.#stderr.catch(() => {});
-  }
-}
-
 async function withService(
   args: string[],
-  fn: (service: Service, url: URL) => Promise<void>,
+  fn: (service: Background, url: URL) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "troupe-observer-test-" });
-  const service = new Service(args, { XDG_RUNTIME_DIR: dir });
+  const service = new Background(args, { XDG_RUNTIME_DIR: dir });
   let stopped = false;
   try {
-    const [, url] = await service.waitFor(/^troupe: observer at (http:\/\/\S+)$/);
+    const observerLine = /^troupe: observer at (http:\/\/\S+)$/;
+    const [, url] = service.lines[await service.waitFor(observerLine)]!.match(observerLine)!;
     await service.waitFor(/observer fixture ready/);
     await fn(service, new URL(url!));
-    const result = await service.stop();
+    service.child.kill("SIGTERM");
+    const result = await service.finish();
     stopped = true;
     assert.equal(result.code, 0, result.stderr);
   } finally {
