@@ -25,15 +25,14 @@ import { fileURLToPath } from "node:url";
 import type { ActorRef, HostKind } from "../mod.ts";
 import type { BenchCase } from "./_harness.ts";
 import type { scaleActor } from "./actors/scale_actor.ts";
-import type { task } from "./actors/task.ts";
 import { bounded, OP_ECHO, percentile, runCommand, smallMessage } from "./baselines/_util.ts";
 import {
   type Budget,
   DEFAULT_TRANSPORT,
   FULL_BUDGET,
+  poolRate,
   QUICK_BUDGET,
   seconds,
-  TASK,
   withSystem,
 } from "./troupe.ts";
 
@@ -198,8 +197,6 @@ function spawnRssCase(host: HostKind, n: number): BenchCase {
   };
 }
 
-const IN_FLIGHT = 256;
-
 function poolCase(transport: string, size: number): BenchCase {
   const id = `scale.pool.${transport}.${size}`;
   return {
@@ -210,35 +207,7 @@ function poolCase(transport: string, size: number): BenchCase {
     async run({ quick, signal }) {
       const budget = quick ? QUICK_BUDGET : FULL_BUDGET;
       return await withSystem(signal, async (system) => {
-        const pool = await system.pool<typeof task>(TASK, { size, host: "worker", transport });
-        let next = 0;
-        const runTasks = async (ms: number): Promise<number> => {
-          const from = next;
-          let spent = false;
-          const timer = setTimeout(() => spent = true, ms);
-          const lane = async (): Promise<void> => {
-            while (!spent) {
-              const n = next++;
-              const result = await pool.ask("run", n);
-              if (result !== n + 1) throw new Error(`Cannot trust run: task ${n} gave ${result}`);
-            }
-          };
-          try {
-            await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-          } finally {
-            clearTimeout(timer);
-          }
-          signal.throwIfAborted();
-          return next - from;
-        };
-        try {
-          await runTasks(budget.warmupMs);
-          const start = performance.now();
-          const done = await runTasks(budget.measureMs);
-          return done / seconds(start);
-        } finally {
-          await pool.close();
-        }
+        return await poolRate(system, transport, size, budget, signal);
       });
     },
   };

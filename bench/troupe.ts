@@ -473,6 +473,53 @@ function routeCase(route: Route): BenchCase {
 const POOL_SIZE = 2;
 const IN_FLIGHT = 256;
 
+/**
+ * Tasks per second through `system.pool(...)` of `size` worker actors over
+ * `transport`: {@linkcode IN_FLIGHT} lanes, each sending its next task when
+ * its last one is answered, for a warm-up and then the measured budget.
+ */
+export async function poolRate(
+  system: ActorSystem,
+  transport: string | TransportFactory,
+  size: number,
+  budget: Budget,
+  signal: AbortSignal,
+): Promise<number> {
+  const pool = await system.pool<typeof task>(TASK, { size, host: "worker", transport });
+  let next = 0;
+  // Every lane keeps one task in flight until the budget is spent; returns tasks done.
+  // A timer ends the budget: reading the clock per task (an op call in Deno) cost the
+  // parent's thread, the pool's bottleneck, ~5% of its time, which piscina's
+  // count-bounded lanes do not pay.
+  const runTasks = async (ms: number): Promise<number> => {
+    const from = next;
+    let spent = false;
+    const timer = setTimeout(() => spent = true, ms);
+    const lane = async (): Promise<void> => {
+      while (!spent) {
+        const n = next++;
+        const result = await pool.ask("run", n);
+        if (result !== n + 1) throw new Error(`Cannot trust run: task ${n} gave ${result}`);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
+    } finally {
+      clearTimeout(timer);
+    }
+    signal.throwIfAborted();
+    return next - from;
+  };
+  try {
+    await runTasks(budget.warmupMs);
+    const start = performance.now();
+    const done = await runTasks(budget.measureMs);
+    return done / seconds(start);
+  } finally {
+    await pool.close();
+  }
+}
+
 function poolCase(route: Route, goal: Goal | readonly Goal[]): BenchCase {
   const figures: Record<string, BenchFigure> = {};
   const ids = declare(figures, `pool.${route.transport}.worker.tasks`, "tasks/s", goal);
@@ -486,44 +533,8 @@ function poolCase(route: Route, goal: Goal | readonly Goal[]): BenchCase {
       const budget = quick ? QUICK_BUDGET : FULL_BUDGET;
       const transport = await transportOf(route);
       return await withSystem(signal, async (system) => {
-        const pool = await system.pool<typeof task>(TASK, {
-          size: POOL_SIZE,
-          host: "worker",
-          transport,
-        });
-        let next = 0;
-        // Every lane keeps one task in flight until the budget is spent; returns tasks done.
-        // A timer ends the budget: reading the clock per task (an op call in Deno) cost the
-        // parent's thread, the pool's bottleneck, ~5% of its time, which piscina's
-        // count-bounded lanes do not pay.
-        const runTasks = async (ms: number): Promise<number> => {
-          const from = next;
-          let spent = false;
-          const timer = setTimeout(() => spent = true, ms);
-          const lane = async (): Promise<void> => {
-            while (!spent) {
-              const n = next++;
-              const result = await pool.ask("run", n);
-              if (result !== n + 1) throw new Error(`Cannot trust run: task ${n} gave ${result}`);
-            }
-          };
-          try {
-            await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-          } finally {
-            clearTimeout(timer);
-          }
-          signal.throwIfAborted();
-          return next - from;
-        };
-        try {
-          await runTasks(budget.warmupMs);
-          const start = performance.now();
-          const done = await runTasks(budget.measureMs);
-          const rate = done / seconds(start);
-          return Object.fromEntries(ids.map((id) => [id, rate]));
-        } finally {
-          await pool.close();
-        }
+        const rate = await poolRate(system, transport, POOL_SIZE, budget, signal);
+        return Object.fromEntries(ids.map((id) => [id, rate]));
       });
     },
   };
