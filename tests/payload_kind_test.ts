@@ -178,3 +178,18 @@ Deno.test("one inspector reused: nothing of a walk, failed or not, leaks into th
     );
   }
 });
+
+Deno.test("an inspector for a byte channel refuses shared memory by its path; the queue's takes it", () => {
+  const shared = new SharedArrayBuffer(8);
+  const payload = { job: { counter: new Int32Array(shared) }, raw: shared };
+  const forBytes = new PayloadInspector();
+  forBytes.refuseShared = true;
+  assert.throws(
+    () => forBytes.inspect(payload, "payload"),
+    (error: unknown) =>
+      error instanceof MessageNotCloneableError && /payload\.job\.counter/.test(error.message) &&
+      /SharedArrayBuffer/.test(error.message),
+  );
+  assert.throws(() => forBytes.inspect({ raw: shared }, "payload"), /payload\.raw/);
+  assert.ok(new PayloadInspector().inspect(payload, "payload") > 0);
+});
