@@ -103,3 +103,22 @@ export async function abortWhileStarting(
     [0, 0, 2, { normal: 1, killed: 1 }],
   );
 }
+
+/** Reads a transport's batches until its stream ends or fails (each read within `ms`); returns how it finished. */
+export async function drain(
+  transport: { receive(): AsyncIterable<unknown[]> },
+  what: string,
+  ms = 10_000,
+): Promise<{ batches: unknown[][]; error?: unknown }> {
+  const batches: unknown[][] = [];
+  const iterator = transport.receive()[Symbol.asyncIterator]();
+  try {
+    while (true) {
+      const result = await within(iterator.next(), ms, what);
+      if (result.done) return { batches };
+      batches.push(result.value);
+    }
+  } catch (error) {
+    return { batches, error };
+  }
+}

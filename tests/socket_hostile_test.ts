@@ -10,8 +10,7 @@ import { jsonCodec } from "../transports/codec.ts";
 import { FRAME_MIN_BYTES_PER_SECOND, FrameDeadline } from "../transports/framing/framing.ts";
 import { dialSocket } from "../transports/socket/dial.ts";
 import { listenSocket } from "../transports/socket/server.ts";
-import type { Transport } from "../transports/transport.ts";
-import { within } from "./_helpers.ts";
+import { drain, within } from "./_helpers.ts";
 
 const WAIT_MS = 10_000;
 const PROTOCOL = "troupe-socket/1";
@@ -73,24 +72,6 @@ async function rawClient(path: string, codec: string): Promise<Deno.UnixConn> {
   await writeAll(conn, jsonFrame({ protocol: PROTOCOL, codec }));
   assert.deepEqual(await readJsonFrame(conn), { ok: true });
   return conn;
-}
-
-/** Reads batches until the stream ends or fails; returns how it finished. */
-async function drain(
-  transport: Transport,
-  what: string,
-): Promise<{ batches: unknown[][]; error?: unknown }> {
-  const batches: unknown[][] = [];
-  const iterator = transport.receive()[Symbol.asyncIterator]();
-  try {
-    while (true) {
-      const result = await within(iterator.next(), WAIT_MS, what);
-      if (result.done) return { batches };
-      batches.push(result.value);
-    }
-  } catch (error) {
-    return { batches, error };
-  }
 }
 
 // ---------------------------------------------------------------------------

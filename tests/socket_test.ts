@@ -17,7 +17,7 @@ import type {
 } from "../transports/socket/options.ts";
 import type { Transport } from "../transports/transport.ts";
 import { type Codec, jsonCodec } from "../transports/codec.ts";
-import { within } from "./_helpers.ts";
+import { drain, within } from "./_helpers.ts";
 
 /** The bound on any single wait. */
 const WAIT_MS = 10_000;
@@ -196,24 +196,6 @@ async function killAndReap(child: Deno.ChildProcess): Promise<Deno.CommandStatus
     // Exited already.
   }
   return await child.status;
-}
-
-/** Reads the batches until the stream ends or fails; returns how it finished. */
-async function drain(
-  transport: Transport,
-  what: string,
-): Promise<{ batches: unknown[][]; error?: unknown }> {
-  const batches: unknown[][] = [];
-  const iterator = transport.receive()[Symbol.asyncIterator]();
-  try {
-    while (true) {
-      const result = await within(iterator.next(), WAIT_MS, what);
-      if (result.done) return { batches };
-      batches.push(result.value);
-    }
-  } catch (error) {
-    return { batches, error };
-  }
 }
 
 // ---------------------------------------------------------------------------
