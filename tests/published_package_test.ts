@@ -1,0 +1,135 @@
+// What a JSR user gets: the files `deno publish` would upload, and nothing
+// else. The test copies exactly that file set (from `deno publish --dry-run`)
+// into a temporary directory and checks there that the README's links and
+// images point at published files, that every module's doc examples type-check
+// and the entries' examples run, and that an app outside it imports the
+// package by name.
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** Runs deno with `args` in `cwd`; fails the test with its output on a non-zero exit. */
+async function deno(cwd: string, args: string[], ms = 120_000): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(ms),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.equal(
+    out.code,
+    0,
+    `deno ${args.slice(0, 4).join(" ")} ... exited ${out.code}:\n${text.slice(-4000)}`,
+  );
+  return text;
+}
+
+/** The package-relative paths `deno publish` would upload. */
+async function publishedFiles(): Promise<string[]> {
+  const text = await deno(ROOT, ["publish", "--dry-run", "--allow-dirty"]);
+  const files = [...text.matchAll(/^\s+(file:\/\/\S+) \(/gm)].map((m) =>
+    path.relative(ROOT, fileURLToPath(m[1]!))
+  );
+  assert.ok(files.length > 50, `the dry run listed ${files.length} files:\n${text.slice(-2000)}`);
+  return files;
+}
+
+/** A directory holding only the published files. */
+async function packageImage(files: string[]): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "troupe-published-" });
+  for (const file of files) {
+    await Deno.mkdir(path.join(dir, path.dirname(file)), { recursive: true });
+    await Deno.copyFile(path.join(ROOT, file), path.join(dir, file));
+  }
+  // The lock file is not published; the user's own project has one. Reuse the
+  // checkout's so npm packages resolve to the versions CI has cached.
+  await Deno.copyFile(path.join(ROOT, "deno.lock"), path.join(dir, "deno.lock"));
+  return dir;
+}
+
+/** The README's relative link and image targets (anchors and absolute URLs left out). */
+export function relativeTargets(markdown: string): string[] {
+  const withoutCode = markdown.replace(/```[\s\S]*?```/g, "").replace(/`[^`\n]*`/g, "");
+  const targets = [...withoutCode.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
+  return targets.filter((t) => !t.startsWith("#") && !/^[a-z][a-z0-9+.-]*:/i.test(t))
+    .map((t) => t.split("#")[0]!);
+}
+
+Deno.test("relativeTargets finds links and images, and skips code, anchors and URLs", () => {
+  const md = "[a](examples/x.ts) ![p](docs/p.png) [b](#sec) [c](https://x.y/z)\n" +
+    "`[d](nope.ts)`\n```md\n[e](nope2.ts)\n```\n[f](ARCHITECTURE.md#layers)";
+  assert.deepEqual(relativeTargets(md), ["examples/x.ts", "docs/p.png", "ARCHITECTURE.md"]);
+});
+
+Deno.test({
+  name:
+    "the published files alone: README links resolve, doc examples check and run, import by name",
+  // Sanitizers off: the test only runs child processes it awaits.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const files = await publishedFiles();
+    const published = new Set(files);
+    const image = await packageImage(files);
+    try {
+      const readme = await Deno.readTextFile(path.join(image, "README.md"));
+      assert.match(readme, /deno add jsr:@troupe\/troupe/, "the README has an install line");
+      const missing = relativeTargets(readme).filter((t) => !published.has(path.normalize(t)));
+      assert.deepEqual(missing, [], "README links to files that are not published");
+
+      // Every published module's doc examples type-check from the image alone.
+      const modules = files.filter((f) => f.endsWith(".ts"));
+      await deno(image, ["check", "--doc", "--quiet", ...modules]);
+      // The entries' examples run there too (they spawn real actors).
+      await deno(image, [
+        "test",
+        "--doc",
+        "--no-check",
+        "-A",
+        "--unstable-worker-options",
+        "mod.ts",
+        "actor.ts",
+        "actors/supervision/pool.ts",
+      ]);
+
+      // An app of its own imports the package by name from the image, as
+      // `deno add` would map it, and runs a worker and a process actor.
+      const app = await Deno.makeTempDir({ prefix: "troupe-user-" });
+      try {
+        const imports = {
+          "@troupe/troupe": pathToFileURL(path.join(image, "mod.ts")).href,
+          "@troupe/troupe/actor": pathToFileURL(path.join(image, "actor.ts")).href,
+        };
+        await Deno.writeTextFile(path.join(app, "deno.json"), JSON.stringify({ imports }));
+        await Deno.writeTextFile(
+          path.join(app, "main.ts"),
+          `import { ActorSystem } from "@troupe/troupe";
+import type { counter } from "${
+            imports["@troupe/troupe"].replace("mod.ts", "examples/actors/counter.ts")
+          }";
+await using system = await ActorSystem.start();
+const url = new URL("${imports["@troupe/troupe"].replace("mod.ts", "examples/actors/counter.ts")}");
+const out: unknown[] = [];
+for (const host of ["worker", "process"] as const) {
+  const ref = await system.spawn<typeof counter>(url, { host });
+  await ref.tell("inc", 3);
+  out.push(await ref.ask("get", undefined, { timeout: 20_000 }));
+}
+console.log(JSON.stringify(out));
+`,
+        );
+        const text = await deno(app, ["run", "-A", "main.ts"]);
+        assert.match(text, /\[3,3\]/);
+      } finally {
+        await Deno.remove(app, { recursive: true });
+      }
+    } finally {
+      await Deno.remove(image, { recursive: true });
+    }
+  },
+});
