@@ -126,17 +126,7 @@ export {
   Supervisor,
   type SupervisorSpec,
 } from "./actors/supervision/supervisor.ts";
-export type {
-  BatchKind,
-  HostKind,
-  ProcessStdio,
-  RemoteEndpoint,
-  SendHints,
-  Transport,
-  TransportFactory,
-  TransportLink,
-  TransportStats,
-} from "./transports/transport.ts";
+export type { HostKind } from "./transports/transport.ts";
 export { queueTransport } from "./transports/queue.ts";
 export { ringTransport, type RingTransportOptions } from "./transports/ring/ring.ts";
 export { pipeTransport, type PipeTransportOptions } from "./transports/pipe/pipe.ts";

@@ -28,8 +28,8 @@ import {
   type HostKind,
   type ShutdownResult,
   type SpawnOptions,
-  type TransportFactory,
 } from "../mod.ts";
+import type { TransportFactory } from "../transports/mod.ts";
 import type { BenchCase, BenchFigure, BenchUnit } from "./_harness.ts";
 import type { echo } from "./actors/echo.ts";
 import type { sink } from "./actors/sink.ts";

@@ -25,8 +25,8 @@ import {
   MailboxFullError,
   MessageNotCloneableError,
   type SpawnOptions,
-  type TransportFactory,
 } from "../mod.ts";
+import type { TransportFactory } from "../transports/mod.ts";
 import type { conformance } from "./fixtures/conformance_actor.ts";
 import { Flags, within } from "./_helpers.ts";
 

@@ -6,8 +6,8 @@ import {
   ActorSystem,
   pipeTransport,
   SpawnError,
-  type TransportFactory,
 } from "../mod.ts";
+import type { TransportFactory } from "../transports/mod.ts";
 import type { processProbe } from "./fixtures/process_actor.ts";
 import type { probe } from "./fixtures/probe_actor.ts";
 import { within } from "./_helpers.ts";
