@@ -31,6 +31,38 @@ Deno.test("a producer that yields between items fills one batch, up to 512", asy
   assert.deepEqual(batches.flat(), Array.from({ length: 1000 }, (_, i) => i));
 });
 
+Deno.test("a producer spreading items over many coalescers fills a batch in each", async () => {
+  // A tell loop over 8 actors: each one's messages wait while the producer
+  // keeps going, then leave together, instead of one per batch.
+  const batches: number[][][] = Array.from({ length: 8 }, () => []);
+  const coalescers = batches.map((mine) => new Coalescer<number>((batch) => mine.push(batch)));
+  for (let i = 0; i < 800; i++) {
+    coalescers[i % 8]!.push(i, PLAIN_KIND);
+    await null;
+  }
+  await settle();
+  for (const [n, mine] of batches.entries()) {
+    assert.deepEqual(mine.flat(), Array.from({ length: 100 }, (_, i) => i * 8 + n));
+    assert.ok(mine.length <= 2, `coalescer ${n} sent ${mine.length} batches`);
+  }
+});
+
+Deno.test("a lone item leaves within a few microtask turns, while another producer is busy", async () => {
+  // Fairness: one coalescer's item is not held back for as long as an
+  // unrelated producer keeps pushing into another one.
+  const sent: number[][] = [];
+  const lone = new Coalescer<number>((batch) => sent.push(batch));
+  const busy = new Coalescer<number>(() => {});
+  lone.push(-1, PLAIN_KIND);
+  let turns = 0;
+  while (sent.length === 0 && turns < 100_000) {
+    busy.push(turns++, PLAIN_KIND);
+    await null;
+  }
+  assert.deepEqual(sent, [[-1]]);
+  assert.ok(turns <= 1024, `the lone item waited ${turns} turns`);
+});
+
 Deno.test("a batch closes once it holds maxBytes of payload", async () => {
   const batches: number[][] = [];
   const coalescer = new Coalescer<number>((batch) => batches.push(batch));

@@ -2,6 +2,12 @@
 // microtask, but while the producer keeps adding messages (a loop of
 // `await ref.tell(...)` adds one per microtask turn) it steps back behind the
 // producer, so a busy loop fills a batch and a lone message leaves at once.
+// "The producer keeps adding" is judged across every coalescer of the thread,
+// by one shared microtask chain: a loop that spreads its tells over many
+// actors fills a batch for each of them too (with a chain per coalescer, each
+// saw no new message of its own in a turn and sent one message per batch).
+// The chain steps back at most `MAX_STEPS` turns, so a message is never held
+// back for as long as an unrelated producer keeps going.
 //
 // A batch closes at 512 messages or at `maxBytes` of payload, whichever comes
 // first, however the messages arrive: one by one, or thousands at once (a
@@ -30,6 +36,61 @@ export function hintsFor(kind: BatchKind | undefined, quiet: boolean): SendHints
 /** Messages per batch before it is sent regardless. */
 const MAX_BATCH = 512;
 
+/** Turns a message may wait behind busy producers before its batch is flushed regardless. */
+const MAX_STEPS = 512;
+
+/** A coalescer's open batch waiting in the shared chain, since turn `since`. */
+interface Enlisted {
+  coalescer: Coalescer<unknown>;
+  /** Which enlistment of the coalescer this is: an older one is stale. */
+  gen: number;
+  since: number;
+}
+
+/**
+ * The thread's one flush chain: the open batches waiting, oldest first from
+ * `head`, and the count of pushes into any coalescer, which tells the chain
+ * whether some producer is still going.
+ */
+const chain = {
+  waiting: [] as Enlisted[],
+  head: 0,
+  pushes: 0,
+  seen: -1,
+  turn: 0,
+  scheduled: false,
+};
+
+/** Queues an open batch for the shared flush, starting the chain if it is idle. */
+function enlist(coalescer: Coalescer<unknown>, gen: number): void {
+  chain.waiting.push({ coalescer, gen, since: chain.turn });
+  if (chain.scheduled) return;
+  chain.scheduled = true;
+  chain.seen = -1;
+  queueMicrotask(chainTick);
+}
+
+function chainTick(): void {
+  chain.turn++;
+  const waiting = chain.waiting;
+  // Still busy: flush only the batches that waited long enough, then step back.
+  const busy = chain.pushes !== chain.seen;
+  chain.seen = chain.pushes;
+  while (chain.head < waiting.length) {
+    const entry = waiting[chain.head]!;
+    if (busy && entry.since + MAX_STEPS > chain.turn) break;
+    chain.head++;
+    entry.coalescer.chainFlush(entry.gen);
+  }
+  if (chain.head < waiting.length) {
+    queueMicrotask(chainTick);
+    return;
+  }
+  chain.waiting = [];
+  chain.head = 0;
+  chain.scheduled = false;
+}
+
 export class Coalescer<T> {
   /** Full batches not yet handed over, oldest first, from `#closedHead` on. */
   #closed: T[][] = [];
@@ -44,8 +105,12 @@ export class Coalescer<T> {
   #bytes = 0;
   /** Items in full batches not yet handed over. */
   #closedItems = 0;
-  #seen = 0;
-  #scheduled = false;
+  /** The open batch waits in the shared chain (see `enlist`). */
+  #enlisted = false;
+  /** Counts this coalescer's enlistments. */
+  #gen = 0;
+  /** A microtask will hand over the closed batches. */
+  #handOverQueued = false;
   #paused = false;
   #deliver: (batch: T[], kind: BatchKind | undefined) => void;
 
@@ -74,29 +139,37 @@ export class Coalescer<T> {
     this.#bytes += bytes;
     const items = this.#items;
     items.push(item);
-    if (items.length >= MAX_BATCH || this.#bytes >= this.maxBytes) this.#close();
-    if (!this.#scheduled && !this.#paused) {
-      this.#scheduled = true;
-      this.#seen = -1;
-      queueMicrotask(this.#tick);
+    chain.pushes++;
+    if (items.length >= MAX_BATCH || this.#bytes >= this.maxBytes) {
+      this.#close();
+      // The open batch is empty again: its next item enlists it anew.
+      this.#enlisted = false;
+      // A full batch leaves at the next turn, while the producer goes on.
+      if (!this.#handOverQueued && !this.#paused) {
+        this.#handOverQueued = true;
+        queueMicrotask(this.#queuedHandOver);
+      }
+    }
+    if (!this.#enlisted && !this.#paused && this.#items.length > 0) {
+      this.#enlisted = true;
+      enlist(this as Coalescer<unknown>, ++this.#gen);
     }
   }
 
-  #tick = (): void => {
-    if (!this.#paused && this.#closedItems > 0) this.#handOver();
-    if (this.#paused) {
-      this.#scheduled = false;
-      return;
-    }
-    const size = this.#items.length;
-    if (size > 0 && size !== this.#seen) {
-      this.#seen = size;
-      queueMicrotask(this.#tick);
-      return;
-    }
-    this.#scheduled = false;
-    this.flush();
+  #queuedHandOver = (): void => {
+    this.#handOverQueued = false;
+    if (!this.#paused) this.#handOver();
   };
+
+  /**
+   * The shared chain's flush of enlistment `gen`: the producers paused, or the
+   * batch waited long enough. A stale enlistment does nothing.
+   */
+  chainFlush(gen: number): void {
+    if (gen !== this.#gen || !this.#enlisted) return;
+    this.#enlisted = false;
+    this.flush();
+  }
 
   /** Closes the batch being filled, keeping its kind when every item's is known. */
   #close(): void {
