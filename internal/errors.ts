@@ -5,37 +5,58 @@
  * @module
  */
 
-/** The name, message and stack of an error that happened on the other side of a channel. */
-export interface RemoteErrorInfo {
-  /** The remote error's `name`, such as `"TypeError"`. */
-  name: string;
-  /** The remote error's message. */
-  message: string;
-  /** The remote stack trace, when there was one. */
-  stack?: string;
-  /** The remote error's own cause, when there was one. */
-  cause?: RemoteErrorInfo;
-}
+import {
+  displayName,
+  type ErrorClass,
+  type RemoteErrorInfo,
+  reviveRemote,
+  toRemoteErrorInfo,
+} from "./error_wire.ts";
+
+export type { RemoteErrorInfo } from "./error_wire.ts";
 
 /**
- * Rebuilds a remote error as a local `Error` with the same name, message and stack.
+ * Rebuilds a remote error as a local one of the same class where it can:
+ * Troupe's own errors and the built-in ones (`TypeError`, `AggregateError`
+ * with its `errors`, a `DOMException` of its name, `Deno.errors` classes) as
+ * themselves, any other class as an `Error` with the remote name; with the
+ * remote message, stack, own primitive properties (`code`...) and cause
+ * chain. A thrown value that was not an `Error` comes back as an `Error`
+ * whose message describes it (see {@linkcode reviveThrown} for the value).
  *
- * @param info What the remote side reported.
- * @returns An `Error` carrying the remote name, message, stack and cause chain.
+ * @param info What the remote side reported (checked first: it may come from anywhere).
+ * @returns The revived error.
  */
 export function reviveError(info: RemoteErrorInfo): Error {
-  const error = new Error(
-    info.message,
-    info.cause ? { cause: reviveError(info.cause) } : undefined,
-  );
-  error.name = info.name;
-  if (info.stack !== undefined) error.stack = info.stack;
+  const checked = toRemoteErrorInfo(info);
+  const revived = reviveRemote(checked, troupeClass);
+  if (revived instanceof Error) return revived;
+  const error = new Error(checked.message);
+  if (checked.name !== "Error") error.name = checked.name;
   return error;
 }
 
 /**
+ * Rebuilds what a remote handler threw: an error as {@linkcode reviveError}
+ * does, and a thrown value that was not an `Error` (a string, a plain object)
+ * as a plain copy of that value.
+ *
+ * @param info What the remote side reported.
+ * @returns The revived error, or the thrown value.
+ */
+export function reviveThrown(info: RemoteErrorInfo): unknown {
+  return reviveRemote(toRemoteErrorInfo(info), troupeClass);
+}
+
+/**
  * A handler threw (or rejected). The actor keeps running; the caller's `ask`
- * rejects with this error, whose `cause` is the remote error rebuilt locally.
+ * rejects with this error, whose `cause` is the remote error rebuilt locally
+ * (see {@linkcode reviveError}): a `TypeError` is a `TypeError`, an
+ * `AggregateError` has its `errors`, a `Deno.errors.NotFound` its `code`,
+ * Troupe's own errors are their own classes, and a user's class is an `Error`
+ * with the class's name and the error's own primitive properties. A thrown
+ * value that was not an `Error` (a string, a plain object) is the `cause` as
+ * it was thrown, copied. `remote` is the same error as plain data.
  *
  * @example Catch a handler's error
  * ```ts
@@ -45,6 +66,7 @@ export function reviveError(info: RemoteErrorInfo): Error {
  * const error = new ActorError("counter", "inc", { name: "RangeError", message: "too big" });
  * assert.equal(error.remote.name, "RangeError");
  * assert.match(error.message, /too big/);
+ * assert.ok(error.cause instanceof RangeError);
  * ```
  */
 export class ActorError extends Error {
@@ -52,7 +74,7 @@ export class ActorError extends Error {
   readonly actorId: string;
   /** The message (handler) name that failed. */
   readonly messageName: string;
-  /** The remote error's name, message and stack. */
+  /** The remote error as plain data: name, message, stack, class, properties, cause, errors. */
   readonly remote: RemoteErrorInfo;
 
   /**
@@ -69,14 +91,15 @@ export class ActorError extends Error {
     remote: RemoteErrorInfo,
     options?: ErrorOptions,
   ) {
+    const info = toRemoteErrorInfo(remote);
     super(
-      `Actor "${actorId}" failed to handle "${messageName}": ${remote.name}: ${remote.message}`,
-      { cause: reviveError(remote), ...options },
+      `Actor "${actorId}" failed to handle "${messageName}": ${displayName(info)}: ${info.message}`,
+      { cause: reviveRemote(info, troupeClass), ...options },
     );
     this.name = "ActorError";
     this.actorId = actorId;
     this.messageName = messageName;
-    this.remote = remote;
+    this.remote = info;
   }
 }
 
@@ -783,5 +806,51 @@ export class PublishOutcomeUnknownError extends Error {
     this.target = target;
     this.messageName = messageName;
     this.msgId = msgId;
+  }
+}
+
+/** Troupe's own error classes, revived as themselves by {@linkcode reviveError}. */
+function troupeClass(name: string): ErrorClass | undefined {
+  switch (name) {
+    case "ActorError":
+      return ActorError;
+    case "UnknownMessageError":
+      return UnknownMessageError;
+    case "MessageNotCloneableError":
+      return MessageNotCloneableError;
+    case "ActorStoppedError":
+      return ActorStoppedError;
+    case "ActorCrashedError":
+      return ActorCrashedError;
+    case "SpawnError":
+      return SpawnError;
+    case "MailboxFullError":
+      return MailboxFullError;
+    case "FrameTooLargeError":
+      return FrameTooLargeError;
+    case "ProtocolError":
+      return ProtocolError;
+    case "ConnectionClosedError":
+      return ConnectionClosedError;
+    case "ActorExitedError":
+      return ActorExitedError;
+    case "AuthenticationError":
+      return AuthenticationError;
+    case "ActorRestartingError":
+      return ActorRestartingError;
+    case "SupervisorGaveUpError":
+      return SupervisorGaveUpError;
+    case "QueueClosedError":
+      return QueueClosedError;
+    case "NoRespondersError":
+      return NoRespondersError;
+    case "ConnectionLostError":
+      return ConnectionLostError;
+    case "BrokerUnavailableError":
+      return BrokerUnavailableError;
+    case "PublishOutcomeUnknownError":
+      return PublishOutcomeUnknownError;
+    default:
+      return undefined;
   }
 }

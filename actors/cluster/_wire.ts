@@ -16,6 +16,7 @@ import {
   type RemoteErrorInfo,
   UnknownMessageError,
 } from "../../internal/errors.ts";
+import { serializeError, toRemoteErrorInfo } from "../../internal/error_wire.ts";
 import type { PayloadInspector } from "../../internal/payload.ts";
 import { type MsgHdrs, MsgHdrsImpl } from "@nats-io/transport-node";
 import { PLAIN_KIND } from "../../internal/batch.ts";
@@ -98,7 +99,10 @@ export interface WireError {
   /** The Troupe error class, or `BadRequest`, or the platform's name such as `TimeoutError`. */
   type: string;
   message: string;
-  /** ActorError: the handler's error. */
+  /**
+   * ActorError (and an unclassed error): the handler's error as plain data,
+   * with its class, own primitive properties, cause chain and `errors`.
+   */
   remote?: RemoteErrorInfo;
   actor?: string;
   messageName?: string;
@@ -116,17 +120,6 @@ export class BadRequest extends Error {
     super(message);
     this.name = "BadRequest";
   }
-}
-
-function remoteInfo(error: unknown): RemoteErrorInfo {
-  if (error instanceof Error) {
-    return {
-      name: error.name,
-      message: error.message,
-      ...(error.stack !== undefined ? { stack: error.stack } : {}),
-    };
-  }
-  return { name: "Error", message: String(error) };
 }
 
 /** The wire form of an error the serving side met. */
@@ -183,26 +176,13 @@ export function errorToWire(error: unknown): WireError {
   if (error instanceof DOMException && error.name === "TimeoutError") {
     return { type: "TimeoutError", message: error.message };
   }
-  const info = remoteInfo(error);
+  const info = serializeError(error);
   return { type: "Error", message: info.message, remote: info };
 }
 
 const str = (value: unknown, fallback: string): string =>
   typeof value === "string" ? value : fallback;
 const num = (value: unknown): number => typeof value === "number" ? value : 0;
-
-function remoteFrom(value: unknown): RemoteErrorInfo {
-  const info = (typeof value === "object" && value !== null ? value : {}) as Record<
-    string,
-    unknown
-  >;
-  return {
-    name: str(info.name, "Error"),
-    message: str(info.message, ""),
-    ...(typeof info.stack === "string" ? { stack: info.stack } : {}),
-    ...(info.cause !== undefined ? { cause: remoteFrom(info.cause) } : {}),
-  };
-}
 
 /**
  * Rebuilds the error a reply carried as the local class, so a remote caller
@@ -219,7 +199,7 @@ export function errorFromWire(value: unknown, target: string, messageName: strin
   const message = str(wire.message, "");
   switch (wire.type) {
     case "ActorError":
-      return new ActorError(actor, name, remoteFrom(wire.remote));
+      return new ActorError(actor, name, toRemoteErrorInfo(wire.remote));
     case "UnknownMessageError":
       return new UnknownMessageError(
         actor,
@@ -245,7 +225,7 @@ export function errorFromWire(value: unknown, target: string, messageName: strin
     case "BadRequest":
       return new ProtocolError(`Actor "${target}" refused the request: ${message}`);
     default:
-      return new ActorError(actor, name, remoteFrom(wire.remote ?? { message }));
+      return new ActorError(actor, name, toRemoteErrorInfo(wire.remote ?? { message }));
   }
 }
 

@@ -2,8 +2,6 @@
 // Every message is a small array whose first item is a tag. Kept as arrays of
 // primitives so every codec (structured clone, v8, JSON) carries them cheaply.
 
-import type { RemoteErrorInfo } from "../../internal/errors.ts";
-
 // Parent -> actor.
 /** `[TELL, name, payload]` */
 export const TELL = 0;
@@ -96,25 +94,8 @@ export interface BootMessage {
   telemetry?: { module: string; attributes: Record<string, string | number> };
 }
 
-/** Turns any thrown value into plain data that every codec carries. */
-export function serializeError(error: unknown, depth = 0): RemoteErrorInfo {
-  if (error instanceof Error) {
-    const info: RemoteErrorInfo = {
-      name: error.name,
-      message: error.message,
-    };
-    if (error.stack !== undefined) info.stack = error.stack;
-    if (error.cause !== undefined && depth < 8) info.cause = serializeError(error.cause, depth + 1);
-    return info;
-  }
-  if (error instanceof Object && "message" in error) {
-    return {
-      name: String((error as { name?: unknown }).name ?? "Error"),
-      message: String(error.message),
-    };
-  }
-  return { name: "Error", message: String(error) };
-}
+// Errors travel as plain data, bounded, the same on every channel and over NATS.
+export { serializeError } from "../../internal/error_wire.ts";
 
 /**
  * Returns `batch` with each run of two or more consecutive `[TELL, name,
