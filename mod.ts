@@ -57,6 +57,7 @@ export {
   ActorCrashedError,
   ActorError,
   ActorExitedError,
+  ActorOutOfMemoryError,
   ActorRestartingError,
   ActorStoppedError,
   AuthenticationError,
@@ -126,6 +127,7 @@ export {
   Supervisor,
   type SupervisorSpec,
 } from "./actors/supervision/supervisor.ts";
+export type { ActorHostKind } from "./actors/hosts/spawn_options.ts";
 export type { HostKind } from "./transports/transport.ts";
 export { queueTransport } from "./transports/queue.ts";
 export { ringTransport, type RingTransportOptions } from "./transports/ring/ring.ts";

@@ -499,6 +499,47 @@ export class ActorExitedError extends Error {
   }
 }
 
+/**
+ * A thread actor (`host: "thread"`) reached its heap limit (`maxHeapMiB`,
+ * V8's old space) and its thread was ended; the process and every other
+ * actor live on. It is the `cause` of the `ActorCrashedError` (reason
+ * `"error"`) that pending asks reject with, and the error of the `crashed`
+ * event, so a supervisor restarts the actor.
+ *
+ * @example
+ * ```ts
+ * import { ActorOutOfMemoryError } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ActorOutOfMemoryError("hungry-1", 32);
+ * assert.equal(error.heapLimitMiB, 32);
+ * assert.match(error.message, /heap limit of 32 MiB/);
+ * ```
+ */
+export class ActorOutOfMemoryError extends Error {
+  /** The actor's id. */
+  readonly actorId: string;
+  /** The heap limit it reached, in MiB. */
+  readonly heapLimitMiB: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param actorId The actor's id.
+   * @param heapLimitMiB The heap limit it reached, in MiB.
+   * @param options Standard error options; `cause` is the platform's error.
+   */
+  constructor(actorId: string, heapLimitMiB: number, options?: ErrorOptions) {
+    super(
+      `Thread actor "${actorId}" ran out of memory: it reached its heap limit of ${heapLimitMiB} MiB`,
+      options,
+    );
+    this.name = "ActorOutOfMemoryError";
+    this.actorId = actorId;
+    this.heapLimitMiB = heapLimitMiB;
+  }
+}
+
 function outOfMemory(lines: readonly string[]): boolean {
   return lines.some((line) => /out of memory|heap limit/i.test(line));
 }

@@ -15,12 +15,12 @@ import assert from "node:assert/strict";
 import {
   ActorCrashedError,
   ActorError,
+  type ActorHostKind,
   type ActorRef,
   ActorStoppedError,
   ActorSystem,
   type DeadLetter,
   FrameTooLargeError,
-  type HostKind,
   type LifecycleEvent,
   MailboxFullError,
   MessageNotCloneableError,
@@ -35,7 +35,7 @@ export interface ConformanceTarget {
   /** The transport's name, as `spawn` takes it. */
   transport: string;
   /** Where the actor runs. */
-  host: HostKind;
+  host: ActorHostKind;
   /** Builds the transport with a small frame limit, for the oversized-payload case. */
   small?: (maxFrameBytes: number) => TransportFactory;
 }
@@ -66,7 +66,8 @@ class Harness {
   }
 
   async spawn(options: Omit<SpawnOptions, "args"> = {}): Promise<Ref> {
-    const worker = this.target.host === "worker";
+    // A worker or a thread shares memory with this one; a process does not.
+    const worker = this.target.host !== "process";
     const ref = await this.system.spawn<typeof conformance>(ACTOR, {
       host: this.target.host,
       transport: this.target.transport,
@@ -80,13 +81,13 @@ class Harness {
 
   /** Lets the actor's `block` handler return. */
   open(): void {
-    if (this.target.host === "worker") this.#flags.open();
+    if (this.target.host !== "process") this.#flags.open();
     else Deno.kill(this.#pid!, "SIGUSR1");
   }
 
   /** What the stop hook saw: the count and the recorded values. */
   stopReport(): { count: number; seen: number[] } {
-    if (this.target.host === "worker") {
+    if (this.target.host !== "process") {
       assert.ok(this.#flags.stopHookRan, "the stop hook did not run");
       return { count: this.#flags.countAtStop, seen: this.#flags.recorded };
     }

@@ -32,6 +32,23 @@ const targets: ConformanceTarget[] = [
     host: "process",
     small: (maxFrameBytes) => socketTransport({ maxFrameBytes }),
   },
+  // A thread actor is reached by every transport that reaches workers.
+  { transport: "queue", host: "thread" },
+  {
+    transport: "pipe",
+    host: "thread",
+    small: (maxFrameBytes) => pipeTransport({ maxFrameBytes }),
+  },
+  {
+    transport: "ring",
+    host: "thread",
+    small: (maxFrameBytes) => ringTransport({ maxFrameBytes: maxFrameBytes }),
+  },
+  {
+    transport: "socket",
+    host: "thread",
+    small: (maxFrameBytes) => socketTransport({ maxFrameBytes }),
+  },
 ];
 
 for (const target of targets) actorConformance(target);

@@ -68,8 +68,10 @@ Deno.test("checkSpawn() refuses a taken id, an unknown host and a transport that
     new TypeError('Cannot spawn actor: the id "busy" is taken'),
   );
   assert.deepEqual(
-    refusal({ host: "thread" as "worker" }),
-    new TypeError('Cannot spawn actor: host must be "worker" or "process", received "thread"'),
+    refusal({ host: "fiber" as "worker" }),
+    new TypeError(
+      'Cannot spawn actor: host must be "worker", "process" or "thread", received "fiber"',
+    ),
   );
   assert.deepEqual(
     refusal({ transport: "pigeon" }),

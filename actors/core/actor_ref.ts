@@ -96,8 +96,8 @@ export interface ActorStats {
   id: string;
   /** `"starting"`, `"running"`, `"restarting"` (supervised), `"stopping"` or `"stopped"`. */
   state: "starting" | "running" | "restarting" | "stopping" | "stopped";
-  /** `"worker"` or `"process"`. */
-  host: "worker" | "process";
+  /** `"worker"`, `"process"` or `"thread"`. */
+  host: "worker" | "process" | "thread";
   /** The child process id of a process actor. */
   pid?: number;
   /** Times a supervisor restarted it. */

@@ -3,7 +3,7 @@
 // decided.
 
 import type { Transport } from "../../transports/transport.ts";
-import type { Host, Launcher } from "./host.ts";
+import type { ActorHostKind, Host, Launcher } from "./host.ts";
 import type { CellHooks } from "./hooks.ts";
 import type { ActorExit, ActorStats, AskOptions, DeadLetter, RefTarget } from "./actor_ref.ts";
 import {
@@ -62,7 +62,7 @@ export interface CellOptions {
   capacity: number;
   overflow: OverflowPolicy;
   heartbeatMs: number;
-  hostKind: "worker" | "process";
+  hostKind: ActorHostKind;
   transportName: string;
   /** This incarnation's semaphore owner id. */
   owner: number;
@@ -199,7 +199,7 @@ export class ActorCell implements RefTarget {
   }
 
   /** Where the actor runs. */
-  get hostKind(): "worker" | "process" {
+  get hostKind(): ActorHostKind {
     return this.#options.hostKind;
   }
 
@@ -220,8 +220,9 @@ export class ActorCell implements RefTarget {
       capacity: o.capacity,
       heartbeatMs: o.heartbeatMs,
       owner: o.owner,
-      semaphores: o.hostKind === "worker" ? o.semaphores : {},
-      liveness: o.hostKind === "worker" ? this.#liveness.buffer as SharedArrayBuffer : undefined,
+      // Threads of this process (worker or thread actors) share memory with it.
+      semaphores: o.hostKind !== "process" ? o.semaphores : {},
+      liveness: o.hostKind !== "process" ? this.#liveness.buffer as SharedArrayBuffer : undefined,
     };
     if (o.telemetry !== undefined) boot.telemetry = o.telemetry;
     this.#launching = o.launch(boot, {
@@ -291,7 +292,8 @@ export class ActorCell implements RefTarget {
    */
   async #hostWillReport(): Promise<boolean> {
     if (this.#exit || this.#death) return true;
-    if (this.#options.hostKind !== "process") return false;
+    // A process's exit status and a thread's exit event (code, heap limit) say why.
+    if (this.#options.hostKind === "worker") return false;
     await settleWithin(
       new Promise<void>((resolve) => this.#deathReported = resolve),
       DEATH_GRACE_MS,
@@ -487,7 +489,7 @@ export class ActorCell implements RefTarget {
       this.#killGraceMs = grace;
       this.#cancelStopDeadline = watchDeadline(undefined, timeout - grace, () => {
         const exit: ActorExit = { id: this.id, reason: "timeout", handled: this.handled };
-        if (this.#options.hostKind === "worker" && this.busy) exit.leaked = true;
+        if (this.#options.hostKind !== "process" && this.busy) exit.leaked = true;
         this.#terminate(exit);
       });
     } else if (this.state === "starting") {

@@ -47,7 +47,7 @@ export type LifecycleEvent =
   | {
     type: "started";
     id: string;
-    host: "worker" | "process";
+    host: "worker" | "process" | "thread";
     pid?: number;
     supervisor?: string;
     time: number;

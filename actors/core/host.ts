@@ -5,6 +5,13 @@ import type { CrashReason } from "../../internal/errors.ts";
 import type { Transport } from "../../transports/transport.ts";
 import type { BootMessage } from "./protocol.ts";
 
+/**
+ * Where an actor runs: a Deno Worker (`"worker"`), a `deno run` child
+ * process (`"process"`) or a `node:worker_threads` thread with a heap limit
+ * (`"thread"`).
+ */
+export type ActorHostKind = "worker" | "process" | "thread";
+
 /** What a host tells the cell about the actor's fate outside the channel. */
 export interface HostEvents {
   /**
@@ -17,8 +24,8 @@ export interface HostEvents {
 
 /** A started actor's host. */
 export interface Host {
-  /** `"worker"` or `"process"`. */
-  readonly kind: "worker" | "process";
+  /** `"worker"`, `"process"` or `"thread"`. */
+  readonly kind: ActorHostKind;
   /** The child's pid, for process actors. */
   readonly pid: number | undefined;
   /**

@@ -5,9 +5,12 @@
  * @module
  */
 
-import type { HostKind, TransportFactory } from "../../transports/transport.ts";
+import type { TransportFactory } from "../../transports/transport.ts";
+import type { ActorHostKind } from "../core/host.ts";
 import type { OverflowPolicy } from "../core/outbox.ts";
 import type { ActorPermissions } from "./permissions.ts";
+
+export type { ActorHostKind } from "../core/host.ts";
 
 /** Options of `ActorSystem.spawn`: where and how an actor runs. */
 export interface SpawnOptions<A = unknown> {
@@ -24,14 +27,18 @@ export interface SpawnOptions<A = unknown> {
   /** The name of the module's export to run, when it exports several actors. */
   export?: string;
   /**
-   * Where the actor runs: `"worker"` (a Deno Worker, the default) or
+   * Where the actor runs: `"worker"` (a Deno Worker, the default),
    * `"process"` (a `deno run` child of the same Deno binary, with its own
-   * permissions, environment and heap limit).
+   * permissions, environment and heap limit) or `"thread"` (a
+   * `node:worker_threads` thread of this process with a heap limit: one that
+   * reaches it crashes alone, the process lives on; it has this process's
+   * permissions, so `permissions` is refused).
    */
-  host?: HostKind;
+  host?: ActorHostKind;
   /**
    * The mailbox transport, by name or as a factory. Default `"queue"` for
-   * workers and `"pipe"` for processes.
+   * workers and threads and `"pipe"` for processes. A thread actor is reached
+   * by every transport that reaches workers.
    */
   transport?: string | TransportFactory;
   /**
@@ -53,7 +60,12 @@ export interface SpawnOptions<A = unknown> {
   env?: Record<string, string>;
   /** Working directory of a process actor. */
   cwd?: string | URL;
-  /** Heap limit of a process actor in MiB (V8's old space). Default 256. */
+  /**
+   * Heap limit of a process or thread actor in MiB (V8's old space).
+   * Default 256. A thread actor that reaches it ends alone, with an
+   * `ActorOutOfMemoryError`; memory outside the JavaScript heap
+   * (`ArrayBuffer` contents) does not count.
+   */
   maxHeapMiB?: number;
   /**
    * Where a process actor's log lines go. Default: the parent's stderr,

@@ -97,7 +97,8 @@ export class ActorCells {
       args: options.args,
       capacity,
       overflow,
-      heartbeatMs: hostKind === "worker" ? kit.heartbeatMs : 0,
+      // A process's exit is seen by its host; a thread of this one may hang silently.
+      heartbeatMs: hostKind !== "process" ? kit.heartbeatMs : 0,
       hostKind,
       transportName: factory.name,
       owner: ++this.#owners,

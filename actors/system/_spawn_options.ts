@@ -2,17 +2,18 @@
 // overflow policy, the id (a default one from the module's name), the host
 // and the transport that must reach it, and the host's own settings
 // (permissions, and the worker options flag they need; a process actor's
-// environment, heap limit and args without shared memory), turned into the
-// launcher that starts the actor. Every check throws a `TypeError` or a
+// environment, heap limit and args without shared memory; a thread actor's
+// heap limit, and no permissions), turned into the launcher
+// that starts the actor. Every check throws a `TypeError` or a
 // `RangeError` saying what failed and what it received.
 
-import type { HostKind, TransportFactory } from "../../transports/transport.ts";
+import type { TransportFactory } from "../../transports/transport.ts";
 import {
   DEFAULT_TRANSPORT,
   PIPE_CONNECTIONS_MODULE,
   pipeEndBridge,
 } from "../../transports/preset.ts";
-import type { Launcher } from "../core/host.ts";
+import type { ActorHostKind, Launcher } from "../core/host.ts";
 import { OVERFLOW_POLICIES, type OverflowPolicy } from "../core/outbox.ts";
 import {
   type ActorPermissions,
@@ -22,7 +23,10 @@ import {
 } from "../hosts/permissions.ts";
 import { processLauncher } from "../hosts/process_host.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
+import { threadLauncher } from "../hosts/thread_host.ts";
 import { workerLauncher, workerOptionsEnabled } from "../hosts/worker_host.ts";
+
+const HOSTS: readonly ActorHostKind[] = ["worker", "process", "thread"];
 
 /** The mailbox capacity of an actor whose spawn names none. */
 export const DEFAULT_CAPACITY = 4096;
@@ -50,7 +54,7 @@ export interface CheckedSpawn {
   /** What a full mailbox does. */
   overflow: OverflowPolicy;
   /** Where the actor runs. */
-  hostKind: HostKind;
+  hostKind: ActorHostKind;
   /** The transport of its mailbox. */
   factory: TransportFactory;
   /** Starts the actor on its host. */
@@ -93,20 +97,28 @@ export function checkSpawn(
     throw new TypeError(`Cannot spawn actor: the id "${id}" is taken`);
   }
   const hostKind = options.host ?? "worker";
-  if (hostKind !== "worker" && hostKind !== "process") {
+  if (!HOSTS.includes(hostKind)) {
     throw new TypeError(
-      `Cannot spawn actor: host must be "worker" or "process", received "${hostKind}"`,
+      `Cannot spawn actor: host must be "worker", "process" or "thread", received "${hostKind}"`,
     );
   }
-  const factory = transportFor(options.transport ?? DEFAULT_TRANSPORT[hostKind], checks.transports);
-  if (!factory.hosts.includes(hostKind)) {
+  // A thread is a thread of this process, as a worker is: the same channels reach it.
+  const reach = hostKind === "thread" ? "worker" : hostKind;
+  const factory = transportFor(options.transport ?? DEFAULT_TRANSPORT[reach], checks.transports);
+  if (!factory.hosts.includes(reach)) {
     throw new TypeError(
       `Cannot spawn actor: the ${factory.name} transport cannot reach a ${hostKind} actor (it reaches ${
         factory.hosts.join(" and ")
       } actors only)`,
     );
   }
-  const launch = hostKind === "worker"
+  if (hostKind === "thread") refuseThreadPermissions(id, options.permissions);
+  const launch = hostKind === "thread"
+    ? threadLauncher(factory, {
+      maxHeapMiB: checkHeap(options.maxHeapMiB),
+      connectionsModule: PIPE_CONNECTIONS_MODULE,
+    })
+    : hostKind === "worker"
     ? workerLauncher(
       factory,
       checkWorkerPermissions(options.permissions, checks),
@@ -197,6 +209,17 @@ function checkWorkerPermissions(
     );
   }
   return granted;
+}
+
+// A thread shares this process's permissions: Deno has no per-thread grants
+// for node:worker_threads. Refuse instead of running it with more than asked.
+function refuseThreadPermissions(id: string, permissions: ActorPermissions | undefined): void {
+  if (permissions === undefined) return;
+  throw new TypeError(
+    `Cannot spawn thread actor "${id}" with permissions: a thread has exactly this process's ` +
+      'permissions (Deno grants none per thread); use host: "worker" or host: "process" ' +
+      "for an actor with permissions of its own",
+  );
 }
 
 function checkProcessPermissions(

@@ -1,0 +1,175 @@
+// Thread actors (`host: "thread"`): a `node:worker_threads` Worker running a
+// data: module that statically imports actors/hosts/_thread.ts and the
+// transport module and names the actor module. Unlike a Deno Worker, such a
+// thread has V8 resource limits: one that reaches its heap limit is ended
+// alone (Node's ERR_WORKER_OUT_OF_MEMORY), where a Web Worker's out-of-memory
+// takes the whole process down. It reports its exit code too, where a Web
+// Worker's exit is silent. It shares this process's permissions.
+//
+// The channel is opened as for a worker (a thread of this process shares
+// ports, streams and memory with it), so every transport that reaches
+// workers reaches threads.
+
+import { Worker as NodeWorker } from "node:worker_threads";
+import type { TransportFactory } from "../../transports/transport.ts";
+import { ActorOutOfMemoryError } from "../../internal/errors.ts";
+import { noop, settleWithin } from "../../internal/abort.ts";
+import type { Host, HostEvents, Launcher } from "../core/host.ts";
+import type { BootMessage } from "../core/protocol.ts";
+import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
+import { newWorkerThread, threadIds, threadRunning } from "./_threads.ts";
+
+const THREAD_BOOTSTRAP = new URL("./_thread.ts", import.meta.url).href;
+const SEMAPHORE = new URL("../sync/semaphore.ts", import.meta.url).href;
+
+/** Options of a thread actor, validated by the system. */
+export interface ThreadHostOptions {
+  /** V8's old space limit, in MiB. */
+  maxHeapMiB: number;
+  /** A module exporting `connectionFromStreams`: it opens `Pipe()` ends as connections. */
+  connectionsModule: string;
+}
+
+/** How long a thread's reported death waits for the frames it sent before it. */
+const EXIT_GRACE_MS = 50;
+
+/**
+ * How long a kill waits for the thread to end: one spinning in synchronous
+ * code never does (`terminate()` cannot stop it, as for a Deno Worker).
+ */
+const THREAD_END_MS = 200;
+
+/** Node's error code for a thread that reached its heap limit. */
+const OUT_OF_MEMORY = "ERR_WORKER_OUT_OF_MEMORY";
+
+/**
+ * The thread's entry: plain JavaScript that imports the bootstrap and the
+ * transport module statically, so both load before the actor module, which
+ * the bootstrap imports once the channel is open.
+ */
+function entryModule(
+  actorModule: string,
+  transportModule: string,
+  semaphores: boolean,
+  connectionsModule: string | undefined,
+  telemetry: string | undefined,
+): string {
+  const lines = [
+    `import { runThreadActor } from ${JSON.stringify(THREAD_BOOTSTRAP)};`,
+    `import * as transport from ${JSON.stringify(transportModule)};`,
+  ];
+  const extras: string[] = [];
+  if (semaphores) {
+    lines.push(`import * as semaphores from ${JSON.stringify(SEMAPHORE)};`);
+    extras.push("semaphores");
+  }
+  if (connectionsModule !== undefined) {
+    lines.push(`import { connectionFromStreams } from ${JSON.stringify(connectionsModule)};`);
+    extras.push("openConnection: connectionFromStreams");
+  }
+  if (telemetry) {
+    lines.push(`import * as telemetry from ${JSON.stringify(telemetry)};`);
+    extras.push("telemetry");
+  }
+  lines.push(
+    `runThreadActor(transport, ${JSON.stringify(actorModule)}, { ${extras.join(", ")} });`,
+  );
+  return `data:text/javascript;base64,${btoa(lines.join("\n"))}`;
+}
+
+/**
+ * A launcher for thread actors over channels from `factory` (opened as for
+ * a worker), with the heap limit in `options`.
+ */
+export function threadLauncher(factory: TransportFactory, options: ThreadHostOptions): Launcher {
+  return async (boot: BootMessage, events: HostEvents) => {
+    const ends = bridgeToWorker(boot.args);
+    const link = await factory.open("worker").catch(async (error) => {
+      await ends.settle();
+      throw error;
+    });
+    let worker: NodeWorker;
+    let thread: string | undefined;
+    try {
+      const before = threadIds();
+      const entry = entryModule(
+        boot.module,
+        link.remote.module,
+        Object.keys(boot.semaphores).length > 0,
+        hasConnections(ends.args) ? options.connectionsModule : undefined,
+        boot.telemetry?.module,
+      );
+      worker = new NodeWorker(new URL(entry), {
+        name: boot.actorId,
+        // The boot message travels with the thread: nothing can be lost before
+        // the thread listens.
+        workerData: { ...boot, args: ends.args, transport: { options: link.remote.options } },
+        transferList: [...link.remote.transfer, ...ends.transfer] as never[],
+        // Only the old space: `stackSizeMb` aborts the whole process in Deno
+        // 2.9.6 when the stack overflows (see tests/thread_host_test.ts).
+        resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMiB },
+      });
+      thread = newWorkerThread(before);
+    } catch (error) {
+      for (const item of link.remote.transfer) if (item instanceof MessagePort) item.close();
+      await Promise.all([ends.settle(), link.local.close().catch(noop)]);
+      throw error;
+    }
+    // Set once the parent ends the thread: its exit is then no news.
+    let ending = false;
+    const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
+    const outOfMemory = (cause: Error) => {
+      const error = new ActorOutOfMemoryError(boot.actorId, options.maxHeapMiB, { cause });
+      events.died("error", error, EXIT_GRACE_MS);
+    };
+    worker.on("error", (error: Error & { code?: string }) => {
+      if (ending) return;
+      if (error.code === OUT_OF_MEMORY) outOfMemory(error);
+      else events.died("error", error);
+    });
+    worker.on("message", (data: { bootError?: string; outOfMemory?: boolean }) => {
+      if (data?.bootError) {
+        events.died("error", new Error(`Cannot open the actor's channel: ${data.bootError}`));
+      } else if (data?.outOfMemory && !ending) {
+        // The thread saw its heap limit raised: see _thread.ts.
+        outOfMemory(new Error("The thread's heap limit was reached"));
+      }
+    });
+    void exited.then((code) => {
+      if (ending) return;
+      // What the thread sent before it ended is already on its way here. An
+      // out-of-memory death was reported by its error event, which came first.
+      const error = new Error(`The actor's thread exited with code ${code}`);
+      events.died("exited", error, EXIT_GRACE_MS);
+    });
+    const end = async (): Promise<void> => {
+      ending = true;
+      // `terminate()` settles at once even for a thread it cannot stop.
+      await settleWithin(worker.terminate().catch(noop), THREAD_END_MS);
+    };
+    const host: Host = {
+      kind: "thread",
+      pid: undefined,
+      killGraceMs: 0,
+      async kill() {
+        ending = true;
+        await Promise.all([end(), ends.active ? ends.settle() : undefined]);
+      },
+      async release() {
+        ending = true;
+        // Let what the actor wrote to its pipe ends arrive before the thread goes.
+        if (ends.active) await ends.settle();
+        await end();
+      },
+      async thread() {
+        if (thread === undefined) return undefined;
+        const deadline = performance.now() + THREAD_END_MS;
+        while (threadRunning(thread) && performance.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        return threadRunning(thread) ? "running" : "ended";
+      },
+    };
+    return { host, transport: link.local };
+  };
+}
