@@ -107,10 +107,13 @@ export {
   type TryAcquireOptions,
 } from "./actors/sync/semaphore.ts";
 export {
+  type BroadcastResult,
   Pool,
+  type PoolAskOptions,
   type PoolOptions,
   type PoolStats,
   type PoolStrategy,
+  type PoolTellOptions,
 } from "./actors/supervision/pool.ts";
 export {
   QueueClosedError,

@@ -68,6 +68,15 @@ export function eventText(event: LifecycleEvent): string {
         event.permits === 1 ? "" : "s"
       } of semaphore "${event.semaphore}"`;
       break;
+    case "pool-grew":
+    case "pool-shrank":
+      detail = `worker ${event.worker}, size ${event.size}`;
+      break;
+    case "pool-recycled":
+      detail = `worker ${event.worker} after ${event.tasks} tasks${
+        event.memory !== undefined ? ` and ${event.memory} bytes` : ""
+      } (${event.reason}), replaced by ${event.replacement}`;
+      break;
   }
   return `${clock(event.time)}  ${event.type.padEnd(9)}  ${event.id.padEnd(12)}  ${detail}`;
 }

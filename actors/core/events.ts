@@ -29,7 +29,12 @@ export interface CrashRecord {
  * - `stopped`: an actor ended through its stop sentinel or was terminated at its deadline;
  * - `restarted`: a supervisor started a child again after `delayMs` of backoff;
  * - `gave-up`: a supervisor exceeded its restart intensity, stopped its children and failed;
- * - `permits-recovered`: permits an ended actor held were given back to a semaphore.
+ * - `permits-recovered`: permits an ended actor held were given back to a semaphore;
+ * - `pool-grew`: a dynamic pool started a worker because tasks waited and every worker was busy
+ *   (`size` is the pool's size with it);
+ * - `pool-shrank`: a dynamic pool retired a worker idle for its `idleTimeout` (`size` without it);
+ * - `pool-recycled`: a pool retired a worker past its `maxTasks` or `maxMemory` (`reason` says
+ *   which) and started `replacement` in its place.
  *
  * @example Count crashes
  * ```ts
@@ -85,6 +90,42 @@ export type LifecycleEvent =
     id: string;
     semaphore: string;
     permits: number;
+    time: number;
+  }
+  | {
+    type: "pool-grew";
+    /** The pool's id. */
+    id: string;
+    /** The worker it started. */
+    worker: string;
+    /** How many workers the pool has now. */
+    size: number;
+    time: number;
+  }
+  | {
+    type: "pool-shrank";
+    /** The pool's id. */
+    id: string;
+    /** The worker it retired: it stops through its sentinel. */
+    worker: string;
+    /** How many workers the pool has now. */
+    size: number;
+    time: number;
+  }
+  | {
+    type: "pool-recycled";
+    /** The pool's id. */
+    id: string;
+    /** The worker retired: it finishes the tasks it has, then stops through its sentinel. */
+    worker: string;
+    /** The worker started in its place. */
+    replacement: string;
+    /** `"tasks"`: it was sent `maxTasks` tasks; `"memory"`: it used more than `maxMemory`. */
+    reason: "tasks" | "memory";
+    /** Tasks it was sent. */
+    tasks: number;
+    /** The memory it used, in bytes, when `reason` is `"memory"`. */
+    memory?: number;
     time: number;
   };
 

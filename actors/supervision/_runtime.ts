@@ -4,9 +4,19 @@
 
 import type { ActorExit } from "../core/actor_ref.ts";
 import type { CrashRecord } from "../core/events.ts";
-import { type CrashSummary, SupervisorGaveUpError } from "../../internal/errors.ts";
+import {
+  ActorStoppedError,
+  type CrashSummary,
+  SupervisorGaveUpError,
+} from "../../internal/errors.ts";
 import { noop } from "../../internal/abort.ts";
-import { checkSpec, isSupervisorSpec, type SupervisorKit, type SupervisorSpec } from "./spec.ts";
+import {
+  checkSpec,
+  type ChildSpec,
+  isSupervisorSpec,
+  type SupervisorKit,
+  type SupervisorSpec,
+} from "./spec.ts";
 import {
   ActorSlot,
   type Child,
@@ -91,6 +101,51 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Adds an actor child to a running supervisor and starts it, in the
+   * supervisor's one queue of decisions (a pool grows through it). It is
+   * restarted like the others and stopped with them.
+   *
+   * @throws {ActorStoppedError} When the supervisor is stopping or stopped.
+   * @throws {TypeError} When a child has that id already.
+   */
+  addChild(spec: ChildSpec): Promise<ActorSlot> {
+    const added = this.#queue.then(async () => {
+      if (this.stopped) throw new ActorStoppedError(this.id);
+      if (this.find(spec.id)) {
+        throw new TypeError(`Supervisor "${this.id}" has a child "${spec.id}" already`);
+      }
+      const slot = new ActorSlot({ restart: "permanent", ...spec }, this);
+      this.#children.push(slot);
+      try {
+        await slot.start();
+      } catch (error) {
+        this.#children.splice(this.#children.indexOf(slot), 1);
+        await slot.retire({ id: slot.id, reason: "error", handled: 0 });
+        throw error;
+      }
+      return slot;
+    });
+    this.#queue = added.then(noop, noop);
+    return added;
+  }
+
+  /**
+   * Stops an actor child for good through its sentinel (within its `shutdown`
+   * timeout) and takes it out of the supervisor, in the one queue of
+   * decisions (a pool shrinks and recycles its workers through it).
+   */
+  removeChild(slot: ActorSlot): Promise<void> {
+    const removed = this.#queue.then(async () => {
+      if (!this.#children.includes(slot)) return;
+      await this.stopChild(slot);
+      const index = this.#children.indexOf(slot);
+      if (index >= 0) this.#children.splice(index, 1);
+    });
+    this.#queue = removed.then(noop, noop);
+    return removed;
   }
 
   /** Starts the children in order; if one fails, stops those started and throws. */

@@ -11,7 +11,7 @@ import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "../c
 import type { AnyActorDefinition, ArgsOf } from "../core/define_actor.ts";
 import { abortable, watchDeadline } from "../../internal/abort.ts";
 import { EventHub } from "../core/event_hub.ts";
-import { Pool, type PoolOptions } from "../supervision/pool.ts";
+import { Pool, type PoolOptions, splitPoolOptions } from "../supervision/pool.ts";
 import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
 import { Semaphore } from "../sync/semaphore.ts";
 import type { LifecycleEvent } from "../core/events.ts";
@@ -374,12 +374,12 @@ export class ActorSystem implements AsyncDisposable {
     options: PoolOptions<ArgsOf<D>> = {},
   ): Promise<Pool<D>> {
     options.signal?.throwIfAborted();
-    const size = checkPoolSize(options.size);
+    const { settings, child } = splitPoolOptions(options);
+    const size = settings.min ?? checkPoolSize(options.size);
     const url = new URL(module, import.meta.url).href;
     const id = options.id ?? `${actorName(url)}-pool-${++this.#counter}`;
-    const { strategy, retry, size: _size, id: _id, signal, ...child } = options;
     const spec = poolSpec(id, url, size, child);
-    const runtime = await startSupervisor(this.#supervision, spec, signal);
+    const runtime = await startSupervisor(this.#supervision, spec, options.signal);
     const refs = spec.children.map((c) => runtime.find(c.id)!.ref);
     const pool = new Pool<D>(
       id,
@@ -387,9 +387,10 @@ export class ActorSystem implements AsyncDisposable {
         runtime,
         refs,
         capacity: options.capacity ?? DEFAULT_CAPACITY,
+        worker: spec.children[0],
         deadLetter: (letter: DeadLetter) => this.#deadLetter(letter),
       } as never,
-      { ...(strategy ? { strategy } : {}), ...(retry !== undefined ? { retry } : {}) },
+      settings,
     );
     this.#telemetry?.pool(pool);
     return pool;
