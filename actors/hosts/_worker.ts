@@ -14,7 +14,7 @@
 import type { Transport } from "../../transports/transport.ts";
 import { type BootMessage, LIVENESS_TAKEN } from "../core/protocol.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
-import { type OpenConnection, openConnections } from "./_connections.ts";
+import { type OpenConnection, openPortEnds } from "./_connections.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
 
 let control: ServeControl | undefined;
@@ -65,7 +65,7 @@ export function runWorkerActor(
   self.onmessage = (event: MessageEvent<BootMessage>) => {
     self.onmessage = null;
     const message = event.data;
-    if (extras.openConnection) message.args = openConnections(message.args, extras.openConnection);
+    message.args = openPortEnds(message.args, extras.openConnection);
     const actor = extras.loaded ? Promise.resolve(extras.loaded) : actorModule;
     void boot(message, transportModule.connect, actor, extras.semaphores, extras.telemetry);
   };
