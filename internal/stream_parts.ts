@@ -4,7 +4,7 @@
 // `cancel()`; `getWriter()` (`write`, `ready`, `desiredSize`, `closed`,
 // `close`, `abort`, `releaseLock`). A process actor's stdio
 // (`actors/_stdio.ts`) and the byte stream over a `MessagePort`
-// (`_port_stream.ts`) are built on them, where real web streams cost a fresh
+// (`port_streams.ts`) are built on them, where real web streams cost a fresh
 // process milliseconds, or a thread one round trip per chunk.
 
 /** What a stand-in reader does; {@linkcode readableOver} adds the lock. */

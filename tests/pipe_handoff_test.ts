@@ -1,10 +1,20 @@
 // One Pipe API: an end of `Pipe()` in spawn args reaches the actor as a
 // ready connection, on both hosts and over the transports they use.
 import assert from "node:assert/strict";
-import { ActorSystem, ConnectionClosedError, type HostKind, Pipe } from "../mod.ts";
+import {
+  ActorCrashedError,
+  ActorSystem,
+  ConnectionClosedError,
+  connectionFromStreams,
+  type HostKind,
+  Pipe,
+  pipeEnds,
+} from "../mod.ts";
+import type { pipeHolder } from "./fixtures/pipe_end_actor.ts";
 import type { pipePeer } from "./fixtures/pipe_connection_actor.ts";
 
 const PEER = new URL("./fixtures/pipe_connection_actor.ts", import.meta.url);
+const HOLDER = new URL("./fixtures/pipe_end_actor.ts", import.meta.url);
 const ROUTES: [HostKind, string][] = [
   ["worker", "queue"],
   ["worker", "ring"],
@@ -62,19 +72,31 @@ Deno.test("a Pipe() end already used here, or handed off once, is refused at spa
   await custom.close();
 });
 
-// Open defect, found while writing the tests above: a worker actor that stops
-// with bytes still unread on its pipe end leaves one MessagePort of the
-// transferred stream open in the parent (the resource sanitizer sees it; the
-// same holds for `pipeEnds()`). Run with TROUPE_OPEN_DEFECTS=1 to see it.
-Deno.test({
-  name: "a worker actor that stops with unread pipe data leaves no port open (open defect)",
-  ignore: !Deno.env.get("TROUPE_OPEN_DEFECTS"),
-  async fn() {
-    await using system = await ActorSystem.start();
-    const [mine, theirs] = Pipe<string>();
-    mine.send("never read");
-    const ref = await system.spawn<typeof pipePeer>(PEER, { args: { end: theirs } });
-    await ref.stop();
-    await mine.close();
-  },
+// Was a defect: a worker actor that stopped with bytes still unread on its
+// pipe end left one MessagePort of the transferred web stream open here (the
+// resource sanitizer saw it), for a `Pipe()` end and a `pipeEnds()` end
+// alike. A worker's ends now travel as ports the parent closes itself.
+Deno.test("a worker actor that stops with unread pipe data leaves no port open", async () => {
+  await using system = await ActorSystem.start();
+  const [mine, theirs] = Pipe<string>();
+  mine.send("never read");
+  const ref = await system.spawn<typeof pipePeer>(PEER, { args: { end: theirs } });
+  await ref.stop();
+  await assert.rejects(mine.recv({ timeout: 10_000 }), ConnectionClosedError);
+  await mine.close();
+});
+
+Deno.test("a worker actor that crashes with unread pipeEnds() data leaves no port open", async () => {
+  await using system = await ActorSystem.start();
+  const [here, there] = pipeEnds();
+  const mine = connectionFromStreams<string>(here);
+  mine.send("never read");
+  const ref = await system.spawn<typeof pipeHolder>(HOLDER, {
+    args: { label: "crash", end: there },
+  });
+  await ref.ask("send", ["before the crash"]);
+  assert.equal(await mine.recv({ timeout: 10_000 }), "before the crash");
+  await assert.rejects(ref.ask("crash"), ActorCrashedError);
+  await assert.rejects(mine.recv({ timeout: 10_000 }), ConnectionClosedError);
+  await mine.close();
 });

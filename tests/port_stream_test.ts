@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { portStreams } from "../transports/pipe/_port_stream.ts";
+import { portStreams } from "../internal/port_streams.ts";
 import { within } from "./_helpers.ts";
 
 const DEADLINE_MS = 10_000;

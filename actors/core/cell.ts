@@ -35,6 +35,7 @@ import {
   FAIL,
   type Handling,
   INIT_FAILED,
+  LIVENESS_TAKEN,
   READY,
   REPLY,
   RESULT,
@@ -102,7 +103,7 @@ export class ActorCell implements RefTarget {
   #receiving: Promise<void> | undefined;
   #death: { reason: CrashReason; error: Error } | undefined;
   #deathReported: (() => void) | undefined;
-  #liveness = new Int32Array(new SharedArrayBuffer(4));
+  #liveness = new Int32Array(new SharedArrayBuffer(8));
   #pending = new Map<number, PendingAsk>();
   #nextAsk = 1;
   #names: Set<string> = new Set();
@@ -163,6 +164,22 @@ export class ActorCell implements RefTarget {
   /** Tells whether the actor looks busy in a handler (its thread may not answer heartbeats). */
   get busy(): boolean {
     return Atomics.load(this.#liveness, 0) === 1;
+  }
+
+  /**
+   * Tells whether messages handed to the actor's channel wait for its thread
+   * to take them (it may be decoding a large one: it answers no heartbeat
+   * meanwhile). Counts the transport's `messagesSent` against what the
+   * worker's bootstrap counts in the liveness memory.
+   */
+  get untaken(): boolean {
+    const sent = this.#transport?.stats().messagesSent ?? 0;
+    return ((sent - Atomics.load(this.#liveness, LIVENESS_TAKEN)) | 0) > 0;
+  }
+
+  /** The CPU time the actor's thread has used, when the host can tell (see `Host.cpu`). */
+  threadCpu(): number | undefined {
+    return this.#host?.cpu?.();
   }
 
   /** A snapshot of the actor's counters. */

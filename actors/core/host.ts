@@ -46,6 +46,13 @@ export interface Host {
    * or `undefined` when the host cannot tell.
    */
   thread?(): Promise<"running" | "ended" | undefined>;
+  /**
+   * For a worker: the CPU time its thread has used so far (in clock ticks),
+   * or `undefined` when the host cannot tell. A thread that is silent but
+   * uses CPU is working (decoding a large message); one that uses none is
+   * stuck.
+   */
+  cpu?(): number | undefined;
 }
 
 /** Starts an actor: returns its host and the parent's end of its channel. */

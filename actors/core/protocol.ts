@@ -85,7 +85,10 @@ export interface BootMessage {
   owner: number;
   /** The system's semaphores when the actor started (worker actors share their memory). */
   semaphores: Record<string, { name: string; buffer: SharedArrayBuffer }>;
-  /** Int32Array over shared memory: [busy], read by the parent's watchdog. */
+  /**
+   * Int32Array over shared memory, read by the parent's watchdog: [busy, taken]
+   * (see {@linkcode LIVENESS_TAKEN}).
+   */
   liveness: SharedArrayBuffer | undefined;
   /**
    * Tracing is on: the module the host loads for the actor's `ServeHooks`
@@ -93,6 +96,15 @@ export interface BootMessage {
    */
   telemetry?: { module: string; attributes: Record<string, string | number> };
 }
+
+/**
+ * The liveness slot where a worker actor's bootstrap counts the messages its
+ * thread took from the channel (modulo 2^32). The watchdog compares it with
+ * the messages sent: while some were sent and not taken, the thread may be
+ * decoding a large one, and answers no heartbeat meanwhile. Slot 0 is busy.
+ */
+export const LIVENESS_TAKEN = 1;
+
 
 // Errors travel as plain data, bounded, the same on every channel and over NATS.
 export { serializeError } from "../../internal/error_wire.ts";

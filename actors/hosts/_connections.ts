@@ -1,11 +1,21 @@
 // `Pipe()` ends handed to an actor: the parent marks each such end in the
 // args, and the actor's bootstrap opens it as a connection again, with the
-// pipe's own module (which this layer names only by URL). Also the one walk
-// over args that _pipe_ends.ts uses too. Kept apart from _pipe_ends.ts so
-// that a worker's bootstrap loads only this.
+// pipe's own module (which this layer names only by URL). A worker actor's
+// ends travel as MessagePorts, each a byte stream in both directions here
+// and in the worker (`streamsOverPort`). Also the one walk over args that
+// _pipe_ends.ts uses too. Kept apart from _pipe_ends.ts so that a worker's
+// bootstrap loads only this.
+
+import { portStreams } from "../../internal/port_streams.ts";
 
 /** Marks an end the actor gets as a connection, opened for it, not as streams. */
 export const CONNECTION = "troupe.connection";
+
+/** Holds the port of an end that travels to a worker actor. */
+export const PORT = "troupe.port";
+
+/** Bytes a worker's end holds before its sends wait, like an operating system's pipe. */
+const BUFFER_BYTES = 64 * 1024;
 
 /** The streams of a pipe end. */
 interface EndStreams {
@@ -70,9 +80,93 @@ export function hasConnections(args: unknown): boolean {
   return found;
 }
 
+/** What stands for a pipe end in a worker actor's boot message: its port and directions. */
+export interface PortEnd {
+  [PORT]: MessagePort;
+  /** The actor reads from it. */
+  readable: boolean;
+  /** The actor writes to it. */
+  writable: boolean;
+  [CONNECTION]?: true;
+}
+
+function isPortEnd(value: unknown): value is PortEnd {
+  return isPlainObject(value) && value[PORT] instanceof MessagePort;
+}
+
+/** A byte stream over a port, and how to end it at once. */
+export interface PortCarrier extends EndStreams {
+  /**
+   * Fails the sending direction now, even with a write waiting for room
+   * (its peer may be gone, and never give it): the port closes once the
+   * receiving direction is done too.
+   */
+  cut(): void;
+}
+
 /**
- * Inside an actor: turns each end that was a `Pipe()` end in the parent
- * into a connection again, opened with `open`.
+ * Web streams over `port` for the directions asked for (the others are
+ * ended at once, so the port closes once the used ones are done): bytes are
+ * posted as written, with credit back in bytes (`internal/port_streams.ts`).
+ */
+export function streamsOverPort(
+  port: MessagePort,
+  directions: { readable: boolean; writable: boolean },
+): PortCarrier {
+  const parts = portStreams(port, BUFFER_BYTES);
+  const reader = parts.readable.getReader();
+  const writer = parts.writable.getWriter();
+  const carrier: PortCarrier = { cut: () => void writer.abort().catch(() => {}) };
+  if (directions.readable) {
+    carrier.readable = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await reader.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: () => reader.cancel(),
+    }, { highWaterMark: 0 });
+  } else reader.cancel().catch(() => {});
+  if (directions.writable) {
+    carrier.writable = new WritableStream<Uint8Array>({
+      async write(chunk) {
+        await writer.ready;
+        await writer.write(chunk);
+      },
+      close: () => writer.close(),
+      abort: () => writer.abort(),
+    });
+  } else writer.close().catch(() => {});
+  return carrier;
+}
+
+/**
+ * Inside a worker actor: turns each end the parent sent as a port into
+ * streams again, and each that was a `Pipe()` end there into a connection,
+ * opened with `open`.
+ */
+export function openPortEnds(args: unknown, open: OpenConnection | undefined): unknown {
+  return replaceIn(
+    args,
+    isPortEnd,
+    (found, path) => {
+      const end = found as PortEnd;
+      const { readable, writable } = streamsOverPort(end[PORT], end);
+      const streams: EndStreams = {};
+      if (readable) streams.readable = readable;
+      if (writable) streams.writable = writable;
+      if (!end[CONNECTION]) return streams;
+      if (open === undefined) throw new TypeError(`${path}: no module to open a connection with`);
+      return open(streams);
+    },
+    "args",
+    new Set(),
+  );
+}
+
+/**
+ * Inside a process actor: turns each end that was a `Pipe()` end in the
+ * parent into a connection again, opened with `open`.
  */
 export function openConnections(args: unknown, open: OpenConnection): unknown {
   return replaceIn(

@@ -3,7 +3,9 @@
 // end it opens with `connectionFromStreams`, like a `multiprocessing.Pipe`
 // end passed to a `Process`:
 //
-// - a worker actor gets streams transferred to it;
+// - a worker actor gets a MessagePort per end, a byte stream both ways that
+//   its bootstrap turns back into streams (a transferred web stream would
+//   keep a port open here for good when the worker goes with bytes unread);
 // - a process actor gets a link of the bridge transport (a private socket),
 //   which its bootstrap turns back into streams before `init` runs.
 //
@@ -15,7 +17,14 @@
 
 import type { Transport, TransportFactory } from "../../transports/transport.ts";
 import { noop, valueWithin } from "../../internal/abort.ts";
-import { CONNECTION, isPlainObject, replaceIn } from "./_connections.ts";
+import {
+  CONNECTION,
+  isPlainObject,
+  PORT,
+  type PortEnd,
+  replaceIn,
+  streamsOverPort,
+} from "./_connections.ts";
 export { hasConnections } from "./_connections.ts";
 
 /** The streams of a pipe end, as `pipeEnds()` makes them. */
@@ -179,7 +188,7 @@ async function deliverRest(
  * Pumps bytes from the end to the carrier and back, with backpressure while
  * the actor lives. `cut()` stops them when the actor ended: see {@linkcode Pump}.
  */
-function pump(end: EndStreams, carrier: EndStreams): Pump {
+function pump(end: EndStreams, carrier: EndStreams & { cut?: () => void }): Pump {
   const toActor = new AbortController();
   const fromActor = new AbortController();
   let sending: Promise<unknown> = Promise.resolve();
@@ -200,6 +209,8 @@ function pump(end: EndStreams, carrier: EndStreams): Pump {
     cut: async () => {
       toActor.abort();
       fromActor.abort();
+      // A write that waits for room the actor will never make ends now.
+      carrier.cut?.();
       await Promise.all([sending, receiving]);
     },
   };
@@ -217,21 +228,13 @@ function settler(pumps: Pump[], close: () => Promise<void>): () => Promise<void>
 }
 
 const NO_PERMISSIONS = { read: [], write: [], net: [] };
-/** Bytes a worker's end holds before its sends wait, like an operating system's pipe. */
-const BUFFER_BYTES = 64 * 1024;
-
-function buffered(): TransformStream<Uint8Array, Uint8Array> {
-  // The readable side holds the bytes: a transform's writable side waits for it.
-  return new TransformStream<Uint8Array, Uint8Array>(
-    {},
-    undefined,
-    new ByteLengthQueuingStrategy({ highWaterMark: BUFFER_BYTES }),
-  );
-}
 
 /**
- * Carries the pipe ends in `args` to a worker actor: each end becomes a pair
- * of streams transferred to the worker, pumped to and from the end here.
+ * Carries the pipe ends in `args` to a worker actor: each end becomes a
+ * MessagePort transferred to the worker, a byte stream both ways (up to
+ * 64 KiB in flight, like an operating system's pipe), pumped to and from the
+ * end here. The port here is closed once the actor ended, even with bytes
+ * it never read.
  *
  * @throws {TypeError} When an end is already in use.
  */
@@ -239,16 +242,18 @@ export function bridgeToWorker(args: unknown): PipeBridges {
   const ends = findEnds(args);
   const transfer: Transferable[] = [];
   const pumps: Pump[] = [];
-  const replacements = new Map<unknown, EndStreams & { [CONNECTION]?: true }>();
+  const replacements = new Map<unknown, PortEnd>();
   for (const [value, { streams: end, connection }] of ends) {
-    const down = end.readable ? buffered() : undefined;
-    const up = end.writable ? buffered() : undefined;
-    const theirs: EndStreams & { [CONNECTION]?: true } = {};
-    if (down) transfer.push(theirs.readable = down.readable);
-    if (up) transfer.push(theirs.writable = up.writable);
+    const channel = new MessageChannel();
+    // The actor reads what this end's readable gives, and writes what its writable takes.
+    const readable = end.readable !== undefined, writable = end.writable !== undefined;
+    const theirs: PortEnd = { [PORT]: channel.port2, readable, writable };
     if (connection) theirs[CONNECTION] = true;
+    transfer.push(channel.port2);
     replacements.set(value, theirs);
-    pumps.push(pump(end, { readable: up?.readable, writable: down?.writable }));
+    pumps.push(
+      pump(end, streamsOverPort(channel.port1, { readable: writable, writable: readable })),
+    );
   }
   return {
     args: substitute(args, replacements),

@@ -65,3 +65,19 @@ export function threadRunning(id: string): boolean {
     return false;
   }
 }
+
+/**
+ * The CPU time (user and system, in clock ticks) the thread `id` of this
+ * process has used, or `undefined` when it cannot be read.
+ */
+export function threadCpuTicks(id: string): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`${TASKS}/${id}/stat`);
+    // After the name: state (field 3), ... utime (14), stime (15).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -12,9 +12,9 @@
 /// <reference lib="deno.worker" />
 
 import type { Transport } from "../../transports/transport.ts";
-import type { BootMessage } from "../core/protocol.ts";
+import { type BootMessage, LIVENESS_TAKEN } from "../core/protocol.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
-import { type OpenConnection, openConnections } from "./_connections.ts";
+import { type OpenConnection, openPortEnds } from "./_connections.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
 
 let control: ServeControl | undefined;
@@ -65,7 +65,7 @@ export function runWorkerActor(
   self.onmessage = (event: MessageEvent<BootMessage>) => {
     self.onmessage = null;
     const message = event.data;
-    if (extras.openConnection) message.args = openConnections(message.args, extras.openConnection);
+    message.args = openPortEnds(message.args, extras.openConnection);
     const actor = extras.loaded ? Promise.resolve(extras.loaded) : actorModule;
     void boot(message, transportModule.connect, actor, extras.semaphores, extras.telemetry);
   };
@@ -105,6 +105,35 @@ async function boot(
   // would slow a handshake that has a deadline (socket) on this busy thread.
   // A failed load is the actor's init failure, reported over the channel.
   const actor = typeof actorModule === "string" ? import(actorModule) : actorModule;
+  if (message.liveness) countTaken(transport, new Int32Array(message.liveness));
   control = serve(message, transport, () => {}, actor, semaphoreModule, telemetry);
   for (const error of early.splice(0)) control.crash(error);
+}
+
+/**
+ * Counts the messages this thread takes from its channel in the liveness
+ * memory (see `LIVENESS_TAKEN`): until a message sent is taken, the parent's
+ * watchdog knows the thread may be decoding it (a large message holds the
+ * thread for seconds, and no heartbeat leaves meanwhile).
+ */
+function countTaken(transport: Transport, liveness: Int32Array): void {
+  if (liveness.length <= LIVENESS_TAKEN) return;
+  const receive = transport.receive.bind(transport);
+  transport.receive = () => {
+    const batches = receive();
+    return {
+      [Symbol.asyncIterator](): AsyncIterator<unknown[]> {
+        const inner = batches[Symbol.asyncIterator]();
+        return {
+          next: () =>
+            inner.next().then((result) => {
+              if (!result.done) Atomics.add(liveness, LIVENESS_TAKEN, result.value.length);
+              return result;
+            }),
+          return: (value?: unknown) =>
+            inner.return?.(value) ?? Promise.resolve({ done: true as const, value }),
+        };
+      },
+    };
+  };
 }

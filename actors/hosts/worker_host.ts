@@ -5,7 +5,7 @@ import type { TransportFactory } from "../../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
-import { newWorkerThread, threadIds, threadRunning } from "./_threads.ts";
+import { newWorkerThread, threadCpuTicks, threadIds, threadRunning } from "./_threads.ts";
 export { workerOptionsEnabled } from "./_resolution.ts";
 
 const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
@@ -163,6 +163,7 @@ export function workerLauncher(
         }
         return threadRunning(thread) ? "running" : "ended";
       },
+      cpu: () => thread === undefined ? undefined : threadCpuTicks(thread),
     };
     return { host, transport: link.local };
   };

@@ -42,7 +42,7 @@ import {
 } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes } from "../framing/framing.ts";
 import { checkStreams, StreamTransport } from "../framing/stream_transport.ts";
-import { portStreams } from "./_port_stream.ts";
+import { portStreams } from "../../internal/port_streams.ts";
 import type {
   HostKind,
   ProcessStdio,

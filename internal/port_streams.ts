@@ -1,6 +1,7 @@
 /**
  * A duplex byte stream over one MessagePort, for the `pipe` transport between
- * threads. A transferred web stream moves one chunk per round trip between
+ * threads and for the pipe ends handed to worker actors (which is why it
+ * lives here, below both). A transferred web stream moves one chunk per round trip between
  * threads (the receiving side pulls each chunk with a message of its own),
  * which made a pipe to a worker 2-3 times slower than the port beneath it.
  * Here chunks are posted as they are written, their buffers transferred, and
@@ -22,12 +23,7 @@
  * @module
  */
 
-import {
-  type PartReader,
-  type PartWriter,
-  readableOver,
-  writableOver,
-} from "../../internal/stream_parts.ts";
+import { type PartReader, type PartWriter, readableOver, writableOver } from "./stream_parts.ts";
 
 const END = "\u0000troupe:end";
 const ABORT = "\u0000troupe:abort";
