@@ -105,7 +105,6 @@ export interface BootMessage {
  */
 export const LIVENESS_TAKEN = 1;
 
-
 // Errors travel as plain data, bounded, the same on every channel and over NATS.
 export { serializeError } from "../../internal/error_wire.ts";
 
