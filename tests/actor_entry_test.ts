@@ -51,6 +51,7 @@ Deno.test("@troupe/troupe/actor loads none of the parent's side of the runtime",
   assert.deepEqual(await runtimeGraph(new URL("../actor.ts", import.meta.url)), [
     "actor.ts",
     "actors/core/define_actor.ts",
+    "internal/error_wire.ts",
     "internal/errors.ts",
   ]);
 });
