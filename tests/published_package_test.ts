@@ -53,7 +53,7 @@ async function packageImage(files: string[]): Promise<string> {
 }
 
 /** The README's relative link and image targets (anchors and absolute URLs left out). */
-export function relativeTargets(markdown: string): string[] {
+function relativeTargets(markdown: string): string[] {
   const withoutCode = markdown.replace(/```[\s\S]*?```/g, "").replace(/`[^`\n]*`/g, "");
   const targets = [...withoutCode.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
   return targets.filter((t) => !t.startsWith("#") && !/^[a-z][a-z0-9+.-]*:/i.test(t))
@@ -101,22 +101,19 @@ Deno.test({
       // `deno add` would map it, and runs a worker and a process actor.
       const app = await Deno.makeTempDir({ prefix: "troupe-user-" });
       try {
-        const imports = {
-          "@troupe/troupe": pathToFileURL(path.join(image, "mod.ts")).href,
-          "@troupe/troupe/actor": pathToFileURL(path.join(image, "actor.ts")).href,
-        };
+        const mod = pathToFileURL(path.join(image, "mod.ts")).href;
+        const actor = pathToFileURL(path.join(image, "actor.ts")).href;
+        const counter = pathToFileURL(path.join(image, "examples/actors/counter.ts")).href;
+        const imports = { "@troupe/troupe": mod, "@troupe/troupe/actor": actor };
         await Deno.writeTextFile(path.join(app, "deno.json"), JSON.stringify({ imports }));
         await Deno.writeTextFile(
           path.join(app, "main.ts"),
           `import { ActorSystem } from "@troupe/troupe";
-import type { counter } from "${
-            imports["@troupe/troupe"].replace("mod.ts", "examples/actors/counter.ts")
-          }";
+import type { counter } from "${counter}";
 await using system = await ActorSystem.start();
-const url = new URL("${imports["@troupe/troupe"].replace("mod.ts", "examples/actors/counter.ts")}");
 const out: unknown[] = [];
 for (const host of ["worker", "process"] as const) {
-  const ref = await system.spawn<typeof counter>(url, { host });
+  const ref = await system.spawn<typeof counter>(new URL("${counter}"), { host });
   await ref.tell("inc", 3);
   out.push(await ref.ask("get", undefined, { timeout: 20_000 }));
 }

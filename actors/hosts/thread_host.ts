@@ -17,10 +17,10 @@ import { noop, settleWithin } from "../../internal/abort.ts";
 import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
+import { entryModule } from "./_entry_module.ts";
 import { newWorkerThread, threadIds, threadRunning } from "./_threads.ts";
 
 const THREAD_BOOTSTRAP = new URL("./_thread.ts", import.meta.url).href;
-const SEMAPHORE = new URL("../sync/semaphore.ts", import.meta.url).href;
 
 /** Options of a thread actor, validated by the system. */
 export interface ThreadHostOptions {
@@ -43,41 +43,6 @@ const THREAD_END_MS = 200;
 const OUT_OF_MEMORY = "ERR_WORKER_OUT_OF_MEMORY";
 
 /**
- * The thread's entry: plain JavaScript that imports the bootstrap and the
- * transport module statically, so both load before the actor module, which
- * the bootstrap imports once the channel is open.
- */
-function entryModule(
-  actorModule: string,
-  transportModule: string,
-  semaphores: boolean,
-  connectionsModule: string | undefined,
-  telemetry: string | undefined,
-): string {
-  const lines = [
-    `import { runThreadActor } from ${JSON.stringify(THREAD_BOOTSTRAP)};`,
-    `import * as transport from ${JSON.stringify(transportModule)};`,
-  ];
-  const extras: string[] = [];
-  if (semaphores) {
-    lines.push(`import * as semaphores from ${JSON.stringify(SEMAPHORE)};`);
-    extras.push("semaphores");
-  }
-  if (connectionsModule !== undefined) {
-    lines.push(`import { connectionFromStreams } from ${JSON.stringify(connectionsModule)};`);
-    extras.push("openConnection: connectionFromStreams");
-  }
-  if (telemetry) {
-    lines.push(`import * as telemetry from ${JSON.stringify(telemetry)};`);
-    extras.push("telemetry");
-  }
-  lines.push(
-    `runThreadActor(transport, ${JSON.stringify(actorModule)}, { ${extras.join(", ")} });`,
-  );
-  return `data:text/javascript;base64,${btoa(lines.join("\n"))}`;
-}
-
-/**
  * A launcher for thread actors over channels from `factory` (opened as for
  * a worker), with the heap limit in `options`.
  */
@@ -92,13 +57,15 @@ export function threadLauncher(factory: TransportFactory, options: ThreadHostOpt
     let thread: string | undefined;
     try {
       const before = threadIds();
-      const entry = entryModule(
-        boot.module,
-        link.remote.module,
-        Object.keys(boot.semaphores).length > 0,
-        hasConnections(ends.args) ? options.connectionsModule : undefined,
-        boot.telemetry?.module,
-      );
+      const entry = entryModule({
+        bootstrap: THREAD_BOOTSTRAP,
+        run: "runThreadActor",
+        actorModule: boot.module,
+        transportModule: link.remote.module,
+        semaphores: Object.keys(boot.semaphores).length > 0,
+        connectionsModule: hasConnections(ends.args) ? options.connectionsModule : undefined,
+        telemetry: boot.telemetry?.module,
+      });
       worker = new NodeWorker(new URL(entry), {
         name: boot.actorId,
         // The boot message travels with the thread: nothing can be lost before

@@ -5,59 +5,11 @@ import type { TransportFactory } from "../../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
+import { entryModule } from "./_entry_module.ts";
 import { newWorkerThread, threadCpuTicks, threadIds, threadRunning } from "./_threads.ts";
 export { workerOptionsEnabled } from "./_resolution.ts";
 
 const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
-const SEMAPHORE = new URL("../sync/semaphore.ts", import.meta.url).href;
-
-/**
- * The worker's entry: plain JavaScript (nothing to transpile) that imports
- * the bootstrap and the transport module statically, so that both load in
- * one go before the boot message is read, and names the actor module, which
- * the bootstrap imports once the channel is open. Static imports need no
- * read permission; the shared-memory semaphore is imported only for an actor
- * given semaphores.
- */
-function entryModule(
-  actorModule: string,
-  transportModule: string,
-  semaphores: boolean,
-  restricted: boolean,
-  connectionsModule: string | undefined,
-  telemetry: string | undefined,
-): string {
-  const lines = [
-    `import { runWorkerActor } from ${JSON.stringify(WORKER_BOOTSTRAP)};`,
-    `import * as transport from ${JSON.stringify(transportModule)};`,
-  ];
-  const extras: string[] = [];
-  if (semaphores) {
-    lines.push(`import * as semaphores from ${JSON.stringify(SEMAPHORE)};`);
-    extras.push("semaphores");
-  }
-  // A worker with restricted permissions may not read its own module for a
-  // dynamic import; a static import needs no read permission.
-  if (restricted) {
-    lines.push(`import * as actor from ${JSON.stringify(actorModule)};`);
-    extras.push("loaded: actor");
-  }
-  // `Pipe()` ends in the args arrive as connections, opened by the pipe's module.
-  if (connectionsModule !== undefined) {
-    lines.push(`import { connectionFromStreams } from ${JSON.stringify(connectionsModule)};`);
-    extras.push("openConnection: connectionFromStreams");
-  }
-  // Tracing is on: the hooks around each handler (see actors/core/hooks.ts).
-  if (telemetry) {
-    lines.push(`import * as telemetry from ${JSON.stringify(telemetry)};`);
-    extras.push("telemetry");
-  }
-  lines.push(
-    `runWorkerActor(transport, ${JSON.stringify(actorModule)}, { ${extras.join(", ")} });`,
-  );
-  const source = lines.join("\n");
-  return `data:text/javascript;base64,${btoa(source)}`;
-}
 
 /**
  * How long a kill waits for the worker's thread to end: it takes 2 to 4 ms
@@ -100,14 +52,16 @@ export function workerLauncher(
     try {
       const semaphores = Object.keys(boot.semaphores).length > 0;
       const before = threadIds();
-      const entry = entryModule(
-        boot.module,
-        link.remote.module,
+      const entry = entryModule({
+        bootstrap: WORKER_BOOTSTRAP,
+        run: "runWorkerActor",
+        actorModule: boot.module,
+        transportModule: link.remote.module,
         semaphores,
-        !!permissions,
-        hasConnections(ends.args) ? connectionsModule : undefined,
-        boot.telemetry?.module,
-      );
+        restricted: !!permissions,
+        connectionsModule: hasConnections(ends.args) ? connectionsModule : undefined,
+        telemetry: boot.telemetry?.module,
+      });
       worker = new Worker(entry, options);
       thread = newWorkerThread(before);
     } catch (error) {
