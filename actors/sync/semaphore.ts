@@ -7,188 +7,52 @@
  */
 
 import { noop, watchDeadline } from "../../internal/abort.ts";
-import { sharedDescriptor } from "./_shared_memory.ts";
+import {
+  ATTACH,
+  CANCELLED,
+  checkDescriptor,
+  checkName,
+  checkOwner,
+  checkSignal,
+  checkTimeout,
+  DEFAULT_QUEUE,
+  H_GEN,
+  H_HEAD,
+  H_MAGIC,
+  H_ORPHANS,
+  H_PERMITS,
+  H_QUEUE,
+  H_TAIL,
+  HEADER_BYTES,
+  KEEPALIVE_MS,
+  MAGIC,
+  MAX_PERMITS,
+  MAX_QUEUE,
+  ORPHANED,
+  ownerOf,
+  record,
+  stateOf,
+  ticketOf,
+  WAITING,
+} from "./_semaphore_layout.ts";
+import type {
+  AcquireOptions,
+  SemaphoreDescriptor,
+  SemaphoreHandleOptions,
+  SemaphoreOptions,
+  SemaphorePermit,
+  TryAcquireOptions,
+} from "./semaphore_types.ts";
 
-/** Options of the {@linkcode Semaphore} constructor. */
-export interface SemaphoreOptions {
-  /** A name for error messages and diagnostics. Default `"semaphore"`. */
-  name?: string;
-  /**
-   * The owner id this handle acquires as, unless a call names another one.
-   * Default 0. See {@linkcode Semaphore.releaseAllOf}.
-   */
-  owner?: number;
-  /**
-   * How many `acquire` calls can hold a place in the FIFO queue at once
-   * (rounded up to a power of two, at most 65536). Calls beyond that wait
-   * for a free place, in no particular order among themselves. Default 256.
-   */
-  queueSize?: number;
-}
-
-/** Options of {@linkcode Semaphore.from}. */
-export interface SemaphoreHandleOptions {
-  /** The owner id this handle acquires as, unless a call names another one. Default 0. */
-  owner?: number;
-}
-
-/** Options of {@linkcode Semaphore.acquire}. */
-export interface AcquireOptions {
-  /** Rejects with the signal's reason when it aborts; no permit is taken. */
-  signal?: AbortSignal;
-  /** Rejects with a `TimeoutError` `DOMException` after this many milliseconds; no permit is taken. */
-  timeout?: number;
-  /** Who holds the permit. Default: the handle's owner. */
-  owner?: number;
-}
-
-/** Options of {@linkcode Semaphore.tryAcquire}. */
-export interface TryAcquireOptions {
-  /** Who holds the permit. Default: the handle's owner. */
-  owner?: number;
-}
-
-/**
- * A permit of a {@linkcode Semaphore}. Release it once, by calling
- * `release()` or by letting `using` / `await using` dispose of it.
- */
-export interface SemaphorePermit extends Disposable, AsyncDisposable {
-  /** The owner id the permit is recorded under. */
-  readonly owner: number;
-  /** Whether `release()` (or disposal) has run. */
-  readonly released: boolean;
-  /**
-   * `true` when the permit's previous holder ended holding it (it crashed,
-   * was killed, or stopped without releasing, and its permit came back
-   * through {@linkcode Semaphore.releaseAllOf}), like a robust mutex's
-   * `EOWNERDEAD`: what that holder guarded may be half-changed, so check or
-   * repair it before going on.
-   */
-  readonly previousHolderDied: boolean;
-  /**
-   * Gives the permit back and wakes the first waiter. Calling it again does
-   * nothing, and neither does releasing a permit that `releaseAllOf` took back.
-   */
-  release(): void;
-}
-
-/**
- * What an actor's `ctx.semaphore(name)` gives: acquire a permit (a
- * disposable, so `await using` releases it), or release one by hand. In a
- * worker actor it is the shared-memory semaphore itself; in a process actor
- * every call goes through the parent, which holds the semaphore.
- */
-export interface SemaphoreHandle {
-  /** The semaphore's name. */
-  readonly name: string;
-  /** Waits for a permit (FIFO); a timeout or abort takes none. */
-  acquire(options?: { timeout?: number; signal?: AbortSignal }): Promise<SemaphorePermit>;
-  /** Gives back one permit this actor holds. */
-  release(): void;
-}
-
-/**
- * What {@linkcode Semaphore.share} returns: plain data that survives
- * structured clone, so an actor can rebuild the semaphore with
- * {@linkcode Semaphore.from}. Everything else lives in the shared buffer.
- */
-export interface SemaphoreDescriptor {
-  /** The semaphore's name. */
-  readonly name: string;
-  /** The shared memory holding the semaphore's state. */
-  readonly buffer: SharedArrayBuffer;
-}
-
-// Layout of the shared buffer:
-//   Int32 header (8 words): magic, permits, queue size, head, tail, gen,
-//     orphans (free permits taken back from dead holders), 1 spare
-//   BigInt64 queue ring (queue size words): one record per ticket
-//   Int32 permit table (permits words): 0 when free, ORPHANED when free and
-//     taken back from a holder that died, else owner + 1
-//
-// Tickets are int32 counters that wrap around: `tail` is the next ticket to
-// hand out, `head` the ticket at the front. Ticket t's record lives at
-// t & mask and packs the ticket (high 32 bits), the state (2 bits) and
-// owner + 1 (30 bits) into one word, so publishing, cancelling and
-// reclaiming a ticket are each a single compare-and-swap.
-//
-// Only the thread holding the head ticket may take a permit (strict FIFO).
-// It takes a free slot in the permit table (one CAS that records its owner),
-// then moves the head on. A waiter that gives up marks its record cancelled;
-// whoever moves the head skips cancelled records. Every step is one atomic
-// write that leaves the state consistent, so a thread that dies between two
-// steps leaves nothing `releaseAllOf` cannot find: its permits carry its
-// owner id, and so do its queued tickets.
-const MAGIC = 0x5452_5301; // "TRS" and layout version 1
-const HEADER_BYTES = 32;
-const H_MAGIC = 0;
-const H_PERMITS = 1;
-const H_QUEUE = 2;
-const H_HEAD = 3;
-const H_TAIL = 4;
-const H_GEN = 5;
-const H_ORPHANS = 6;
-const ORPHANED = -1;
-const WAITING = 1;
-const CANCELLED = 2;
-const OWNER_MASK = 0x3fff_ffff;
-const MAX_OWNER = OWNER_MASK - 1;
-const MAX_PERMITS = 65536;
-const MAX_QUEUE = 65536;
-const DEFAULT_QUEUE = 256;
-// A ref'd timer keeps the event loop alive while a wait has no deadline: a
-// pending Atomics.waitAsync alone does not.
-const KEEPALIVE_MS = 2 ** 30;
-const ATTACH: unique symbol = Symbol("attach");
-
-function record(ticket: number, owner: number, state: number): bigint {
-  const low = ((state << 30) | (owner + 1)) >>> 0;
-  return BigInt.asIntN(64, (BigInt(ticket >>> 0) << 32n) | BigInt(low));
-}
-
-function ticketOf(rec: bigint): number {
-  return Number(rec >> 32n) | 0;
-}
-
-function stateOf(rec: bigint): number {
-  return Number(BigInt.asUintN(32, rec)) >>> 30;
-}
-
-function ownerOf(rec: bigint): number {
-  return (Number(BigInt.asUintN(32, rec)) & OWNER_MASK) - 1;
-}
-
-function checkOwner(owner: unknown, what: string): number {
-  if (!Number.isInteger(owner) || (owner as number) < 0 || (owner as number) > MAX_OWNER) {
-    throw new RangeError(
-      `Cannot ${what}: owner must be an integer from 0 to ${MAX_OWNER}, received ${owner}`,
-    );
-  }
-  return owner as number;
-}
-
-function checkTimeout(timeout: unknown, what: string): number | undefined {
-  if (timeout === undefined) return undefined;
-  if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0) {
-    throw new RangeError(
-      `Cannot ${what}: timeout must be a finite number of at least 0 milliseconds, received ${timeout}`,
-    );
-  }
-  return timeout;
-}
-
-function checkSignal(signal: unknown, what: string): AbortSignal | undefined {
-  if (signal === undefined || signal instanceof AbortSignal) return signal;
-  throw new TypeError(`Cannot ${what}: signal must be an AbortSignal, received ${typeof signal}`);
-}
-
-function checkName(name: unknown, fallback: string, what: string): string {
-  if (name === undefined) return fallback;
-  if (typeof name !== "string") {
-    throw new TypeError(`Cannot ${what}: name must be a string, received ${typeof name}`);
-  }
-  return name;
-}
+export type {
+  AcquireOptions,
+  SemaphoreDescriptor,
+  SemaphoreHandle,
+  SemaphoreHandleOptions,
+  SemaphoreOptions,
+  SemaphorePermit,
+  TryAcquireOptions,
+} from "./semaphore_types.ts";
 
 /**
  * A counting semaphore in shared memory: at most `permits` holders at once,
@@ -780,27 +644,5 @@ export class Semaphore {
       stopWatching();
       clearInterval(keepAlive);
     }
-  }
-}
-
-function checkDescriptor(descriptor: unknown, what: string): void {
-  const { name, buffer } = sharedDescriptor(descriptor, what);
-  if (typeof name !== "string") {
-    throw new TypeError(`Cannot ${what}: the descriptor's name must be a string`);
-  }
-  const header = buffer.byteLength >= HEADER_BYTES
-    ? new Int32Array(buffer, 0, HEADER_BYTES / 4)
-    : undefined;
-  const permits = header ? Atomics.load(header, H_PERMITS) : 0;
-  const queue = header ? Atomics.load(header, H_QUEUE) : 0;
-  if (
-    !header || Atomics.load(header, H_MAGIC) !== MAGIC ||
-    permits < 1 || permits > MAX_PERMITS ||
-    queue < 1 || queue > MAX_QUEUE || (queue & (queue - 1)) !== 0 ||
-    buffer.byteLength !== HEADER_BYTES + 8 * queue + 4 * permits
-  ) {
-    throw new TypeError(
-      `Cannot ${what}: the buffer does not hold a semaphore made by this version of Troupe`,
-    );
   }
 }
