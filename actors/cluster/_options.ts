@@ -8,7 +8,9 @@ import {
   credsAuthenticator,
   nkeyAuthenticator,
 } from "@nats-io/transport-node";
-import type { ExposeOptions, NatsNodeOptions } from "./nats_options.ts";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
+import { isIP } from "node:net";
+import type { ExposeOptions, NatsNodeOptions, NatsTlsOptions } from "./nats_options.ts";
 import type { DurableSettings } from "./_durable.ts";
 import { isSubjectPart } from "./_wire.ts";
 
@@ -124,7 +126,7 @@ export function nodeOptions(
     ...(user !== undefined ? { user, pass } : {}),
     ...(token !== undefined ? { token } : {}),
     ...(authenticators.length > 0 ? { authenticator: authenticators } : {}),
-    ...(options.tls !== undefined ? { tls: { ...options.tls } } : {}),
+    ...(options.tls !== undefined ? { tls: tlsSettings(options.tls, servers) } : {}),
   };
   return {
     settings: {
@@ -194,5 +196,36 @@ export function exposeOptions(name: string, options: ExposeOptions): ExposeSetti
     maxPending,
     askTimeout: positive("askTimeout", options.askTimeout, DEFAULT_ASK_TIMEOUT, where),
     durable: durableOptions(options, where),
+  };
+}
+
+/** The host of a server URL (`nats://10.0.0.5:4222`, `tls://[::1]:4222`, `10.0.0.5`). */
+function hostOf(server: string): string {
+  const bare = redactServer(server).replace(/^[a-z]+:\/\//i, "");
+  const host = bare.startsWith("[") ? bare.slice(1, bare.indexOf("]")) : bare.split(":")[0];
+  return host.split("/")[0];
+}
+
+/**
+ * The TLS settings for the client. Deno's `node:tls` verifies a server
+ * dialled by IP address as if it were named `localhost` (the client sends no
+ * server name for an IP, and Deno does not fall back to the address), so a
+ * certificate issued for `IP:10.0.0.5` would be refused. When that happens,
+ * the certificate is checked against the IP addresses among `servers`
+ * instead: it must still be signed by a trusted CA and carry one of them.
+ */
+function tlsSettings(tls: NatsTlsOptions, servers: readonly string[]): Record<string, unknown> {
+  const addresses = [...new Set(servers.map(hostOf).filter((host) => isIP(host) !== 0))];
+  if (addresses.length === 0) return { ...tls };
+  return {
+    ...tls,
+    checkServerIdentity(hostname: string, cert: PeerCertificate): Error | undefined {
+      const direct = checkServerIdentity(hostname, cert);
+      if (direct === undefined || hostname !== "localhost") return direct;
+      for (const address of addresses) {
+        if (checkServerIdentity(address, cert) === undefined) return undefined;
+      }
+      return direct;
+    },
   };
 }

@@ -53,9 +53,13 @@ interface Running {
 /**
  * Starts a nats-server on 127.0.0.1 (a random free port the server picks
  * itself), with JetStream on and a temp store directory, and resolves once it
- * logged "Server is ready". Extra server flags may be given.
+ * logged "Server is ready". Extra server flags may be given; `jetstream: false`
+ * leaves JetStream off (an operator-mode config brings its own settings).
  */
-export async function startNatsServer(extra: string[] = []): Promise<TestNatsServer> {
+export async function startNatsServer(
+  extra: string[] = [],
+  options: { jetstream?: boolean } = {},
+): Promise<TestNatsServer> {
   const binary = natsServerPath();
   const dir = await Deno.makeTempDir({ prefix: "troupe-nats-" });
   let log = "";
@@ -64,7 +68,14 @@ export async function startNatsServer(extra: string[] = []): Promise<TestNatsSer
 
   const launch = async () => {
     const child = new Deno.Command(binary, {
-      args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir, ...extra],
+      args: [
+        "-a",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        ...(options.jetstream === false ? [] : ["-js", "-sd", dir]),
+        ...extra,
+      ],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
