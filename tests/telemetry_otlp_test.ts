@@ -195,7 +195,13 @@ Deno.test("one trace follows an ask across worker and process actors on every tr
           collector.latest("troupe.messages.handled", { "troupe.actor.id": id }) === n
         ) &&
         collector.latest("troupe.actor.restarts", { "troupe.actor.id": "crashy" }) === 1 &&
-        collector.latest("troupe.dead_letters", { "troupe.actor.id": "worker-queue" }) === 1
+        collector.latest("troupe.dead_letters", { "troupe.actor.id": "worker-queue" }) === 1 &&
+        COMBOS.every((id) =>
+          (collector.latest("troupe.transport.messages", {
+            "troupe.actor.id": id,
+            "troupe.direction": "received",
+          }) ?? 0) > 0
+        )
       ),
       DEADLINE_MS,
       "the spans and metrics of the run",
@@ -302,6 +308,28 @@ Deno.test("one trace follows an ask across worker and process actors on every tr
         "troupe.message.name": name,
         "troupe.outcome": outcome,
       });
+    // The parent's end of each transport, read from the transports' own counters.
+    const transport = (metric: string, id: string, direction: string) =>
+      collector.latest(`troupe.transport.${metric}`, {
+        "troupe.actor.id": id,
+        "troupe.transport": id.split("-")[1],
+        "troupe.direction": direction,
+      }) ?? -1;
+    for (const id of COMBOS) {
+      for (const direction of ["sent", "received"]) {
+        const messages = transport("messages", id, direction);
+        const batches = transport("batches", id, direction);
+        assert.ok(messages >= 1, `${id}: messages ${direction} (${messages})`);
+        assert.ok(batches >= 1 && batches <= messages, `${id}: batches ${direction} (${batches})`);
+        const bytes = transport("bytes", id, direction);
+        // queue posts structured clones; ring, pipe and socket encode.
+        if (id.endsWith("queue")) assert.equal(bytes, 0, `${id}: bytes ${direction}`);
+        else assert.ok(bytes > messages, `${id}: bytes ${direction} (${bytes})`);
+      }
+    }
+    // worker-queue handled 5 messages, each sent by the parent.
+    assert.ok(transport("messages", "worker-queue", "sent") >= 5);
+
     assert.equal(asks("worker-ring", "work", "ok"), 1);
     assert.equal(asks("worker-ring", "get", "ok"), 1);
     assert.equal(asks("worker-queue", "fail", "error"), 1);

@@ -2,7 +2,7 @@
 // its channel, its outbox, its pending asks, and the one place its exit is
 // decided.
 
-import type { Transport } from "../../transports/transport.ts";
+import type { Transport, TransportStats } from "../../transports/transport.ts";
 import type { ActorHostKind, Host, Launcher } from "./host.ts";
 import type { CellHooks } from "./hooks.ts";
 import type { ActorExit, ActorStats, AskOptions, DeadLetter, RefTarget } from "./actor_ref.ts";
@@ -175,6 +175,11 @@ export class ActorCell implements RefTarget {
   get untaken(): boolean {
     const sent = this.#transport?.stats().messagesSent ?? 0;
     return ((sent - Atomics.load(this.#liveness, LIVENESS_TAKEN)) | 0) > 0;
+  }
+
+  /** The counters of the parent's end of the actor's transport, once it is connected. */
+  transportStats(): TransportStats | undefined {
+    return this.#transport?.stats();
   }
 
   /** The CPU time the actor's thread has used, when the host can tell (see `Host.cpu`). */

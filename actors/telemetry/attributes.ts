@@ -21,6 +21,7 @@ export const ATTRIBUTES = {
   outcome: "troupe.outcome",
   semaphore: "troupe.semaphore",
   pool: "troupe.pool",
+  direction: "troupe.direction",
 } as const;
 
 /** The instrumentation scope of Troupe's tracer and meter. */

@@ -23,6 +23,7 @@ import type { ActorExit, DeadLetter } from "../core/actor_ref.ts";
 import type { LifecycleEvent } from "../core/events.ts";
 import type { AskHook, CellHooks } from "../core/hooks.ts";
 import type { BootMessage } from "../core/protocol.ts";
+import type { TransportStats } from "../../transports/transport.ts";
 import { ATTRIBUTES, SCOPE } from "./attributes.ts";
 import { formatTraceparent } from "./_trace_context.ts";
 import { recordError } from "./_errors.ts";
@@ -43,6 +44,10 @@ export interface WatchedCell {
   readonly handled: number;
   /** Resolves when it ends. */
   readonly exited: Promise<ActorExit>;
+  /** Its transport's name. */
+  readonly transportName: string;
+  /** The counters of the parent's end of its transport, once it is connected. */
+  transportStats(): TransportStats | undefined;
 }
 
 /** What the metrics read of a semaphore. */
@@ -87,6 +92,87 @@ const systems = new Set<SystemTelemetry>();
  * counter keeps its total after the actor (or its system) is gone.
  */
 const retired = new Map<string, number>();
+/** The transport counters of ended incarnations, by actor id and transport. */
+const retiredTransport = new Map<string, TransportTotals>();
+
+/** An actor's transport counters, summed over its incarnations. */
+interface TransportTotals {
+  id: string;
+  transport: string;
+  stats: TransportStats;
+}
+
+function addTransport(
+  into: Map<string, TransportTotals>,
+  id: string,
+  transport: string,
+  stats: TransportStats | undefined,
+): void {
+  if (!stats) return;
+  const key = `${id}\u0000${transport}`;
+  const totals = into.get(key);
+  if (!totals) {
+    into.set(key, { id, transport, stats: { ...stats } });
+    return;
+  }
+  for (const field of Object.keys(stats) as (keyof TransportStats)[]) {
+    totals.stats[field] += stats[field];
+  }
+}
+
+/** Every actor's transport counters now: the ended incarnations' and the running ones'. */
+function transportTotals(): Iterable<TransportTotals> {
+  const totals = new Map<string, TransportTotals>();
+  for (const [key, t] of retiredTransport) totals.set(key, { ...t, stats: { ...t.stats } });
+  for (const system of systems) {
+    for (const cell of system.cells) {
+      addTransport(totals, cell.id, cell.transportName, cell.transportStats());
+    }
+  }
+  return totals.values();
+}
+
+/**
+ * Observable counters over the parent's end of every actor's transport: each
+ * callback reads the transports' own counters (no cost on the send path).
+ */
+function observeTransports(meter: ReturnType<typeof metrics.getMeter>): void {
+  const counter = (
+    name: string,
+    description: string,
+    unit: string,
+    sent: keyof TransportStats,
+    received: keyof TransportStats,
+  ) =>
+    meter.createObservableCounter(name, { description, unit }).addCallback((result) => {
+      for (const { id, transport, stats } of transportTotals()) {
+        const where = { [ATTRIBUTES.actorId]: id, [ATTRIBUTES.transport]: transport };
+        result.observe(stats[sent], { ...where, [ATTRIBUTES.direction]: "sent" });
+        result.observe(stats[received], { ...where, [ATTRIBUTES.direction]: "received" });
+      }
+    });
+  counter(
+    "troupe.transport.messages",
+    "Messages through the parent's end of the actor's transport, by direction",
+    "{message}",
+    "messagesSent",
+    "messagesReceived",
+  );
+  counter(
+    "troupe.transport.batches",
+    "Batches (one postMessage, write or notify each) through the parent's end, by direction",
+    "{batch}",
+    "batchesSent",
+    "batchesReceived",
+  );
+  counter(
+    "troupe.transport.bytes",
+    "Encoded bytes through the parent's end, by direction (0 on transports that do not encode)",
+    "By",
+    "bytesSent",
+    "bytesReceived",
+  );
+}
 
 function theInstruments(): Instruments {
   if (instruments) return instruments;
@@ -149,6 +235,7 @@ function theInstruments(): Instruments {
       }
     }
   });
+  observeTransports(meter);
   instruments = made;
   return made;
 }
@@ -261,6 +348,7 @@ export class SystemTelemetry {
     void cell.exited.then((exit) => {
       this.cells.delete(cell);
       retired.set(cell.id, (retired.get(cell.id) ?? 0) + exit.handled);
+      addTransport(retiredTransport, cell.id, cell.transportName, cell.transportStats());
     });
   }
 
