@@ -10,6 +10,7 @@ import { atomicsCases } from "./baselines/atomics.ts";
 import { memcpyCases } from "./baselines/memcpy.ts";
 import { natsCases } from "./nats.ts";
 import { piscinaCases } from "./baselines/piscina.ts";
+import { poolEchoCases } from "./baselines/pool_echo.ts";
 import { poolifierCases } from "./baselines/poolifier.ts";
 import { postMessageCases } from "./baselines/postmessage.ts";
 import { pythonCases } from "./baselines/python.ts";
@@ -34,6 +35,7 @@ if (import.meta.main) {
     ...pythonCases,
     ...piscinaCases,
     ...poolifierCases,
+    ...poolEchoCases,
     ...spawnCases,
     ...troupeCases,
     ...natsCases,

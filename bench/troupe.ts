@@ -89,11 +89,13 @@ interface Route {
 const PISCINA = vs("baseline.piscina.tasks", 10);
 /** Issue 20: a pool at least twice the pool peer in the same runtime. */
 const POOLIFIER = vs("baseline.poolifier.tasks", 2);
+/** Issue 20: a pool at least half a hand-written batched echo between two workers. */
+const POOL_ECHO = vs("baseline.pool.echo.tasks", 0.5);
 
 const QUEUE_WORKER: Goals = {
   small: [vs("baseline.postmessage.small", 1.5), vs("baseline.postmessage.batched.small", 1)],
   askP50: vs("baseline.postmessage.rtt.p50", 1.2),
-  pool: [PISCINA, POOLIFIER],
+  pool: [PISCINA, POOLIFIER, POOL_ECHO],
 };
 // No raw baseline carries streams into a worker; its round trip is compared with the raw
 // worker round trip, postMessage.
@@ -111,7 +113,7 @@ const RING_WORKER: Goals = {
   // Issue 20: the ring's 64 KiB tells at least the queue's (same run), until a zero-copy path.
   "64k": [vs("baseline.memcpy.64k", 0.5), vs("tell.queue.worker.64k", 1)],
   askP50: [vs("baseline.atomics.rtt.p50", 1.3), vs("baseline.spin.rtt.p50", 3)],
-  pool: [PISCINA, POOLIFIER],
+  pool: [PISCINA, POOLIFIER, POOL_ECHO],
 };
 const SOCKET: Goals = {
   small: [vs("baseline.unix.small", 1)],
