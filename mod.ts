@@ -79,7 +79,12 @@ export {
   UnknownMessageError,
 } from "./internal/errors.ts";
 export type { ActorPermissions, PermissionValue } from "./actors/hosts/permissions.ts";
-export type { CrashRecord, LifecycleEvent, LifecycleEventType } from "./actors/core/events.ts";
+export type {
+  ClusterEvent,
+  CrashRecord,
+  LifecycleEvent,
+  LifecycleEventType,
+} from "./actors/core/events.ts";
 export {
   type SharedKind,
   SharedValue,

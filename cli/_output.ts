@@ -2,7 +2,7 @@
 // the summary, as text lines (with a live progress bar on a terminal) or as
 // one JSON object per line.
 
-import type { LifecycleEvent } from "../mod.ts";
+import type { ClusterEvent, LifecycleEvent } from "../mod.ts";
 import type { ProgressUpdate } from "./app.ts";
 import { writeErr, writeOut } from "./_args.ts";
 import { formatCount, formatRate } from "./_table.ts";
@@ -35,6 +35,26 @@ function clock(time: number): string {
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${
     pad(date.getMilliseconds(), 3)
   }`;
+}
+
+/** The detail of a NATS node's event (its `id` is the node's connection name). */
+function clusterText(event: ClusterEvent): string {
+  switch (event.type) {
+    case "nats-disconnected":
+      return `from ${event.server}, ${event.failedAsks} asks failed`;
+    case "nats-reconnected":
+      return `to ${event.server}`;
+    case "nats-slow-consumer":
+      return `${event.name}: ${event.pending} pending`;
+    case "nats-bad-request":
+      return `${event.name}: ${event.reason}`;
+    case "nats-dead-letter":
+      return `${event.name} ${event.messageName}: ${event.reason}`;
+    case "nats-error":
+      return event.message;
+    case "nats-closed":
+      return event.reason;
+  }
 }
 
 /** The text line of a lifecycle event. */
@@ -77,6 +97,8 @@ export function eventText(event: LifecycleEvent): string {
         event.memory !== undefined ? ` and ${event.memory} bytes` : ""
       } (${event.reason}), replaced by ${event.replacement}`;
       break;
+    default:
+      detail = clusterText(event);
   }
   return `${clock(event.time)}  ${event.type.padEnd(9)}  ${event.id.padEnd(12)}  ${detail}`;
 }

@@ -45,7 +45,7 @@ import {
   UnknownMessageError,
 } from "../../internal/errors.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
-import type { ClusterEvent } from "./cluster_events.ts";
+import type { ClusterEventReport } from "../core/cluster_events.ts";
 import { decodeValue, MESSAGE_HEADER } from "./_wire.ts";
 
 /** The first token of every durable mailbox's subject. */
@@ -101,7 +101,7 @@ export interface DurableStats {
 /** What a durable mailbox needs from its exposure (internal). */
 export interface DurableKit {
   nc: NatsConnection;
-  emit(event: ClusterEvent): void;
+  emit(event: ClusterEventReport): void;
   badRequest(reason: string): void;
   lastError(error: unknown): void;
 }

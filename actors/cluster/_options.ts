@@ -13,6 +13,8 @@ import { isIP } from "node:net";
 import type { ExposeOptions, NatsNodeOptions, NatsTlsOptions } from "./nats_options.ts";
 import type { DurableSettings } from "./_durable.ts";
 import { isSubjectPart } from "./_wire.ts";
+import { type EventHub, eventsOf } from "../core/event_hub.ts";
+import type { LifecycleEvent } from "../core/events.ts";
 
 export const DEFAULT_SERVER = "nats://127.0.0.1:4222";
 export const DEFAULT_ASK_TIMEOUT = 30_000;
@@ -48,6 +50,8 @@ export interface NodeSettings {
   namespace: string;
   askTimeout: number;
   discovery: boolean;
+  /** The hub of the system that also reports the node's events. */
+  systemEvents: EventHub<LifecycleEvent> | undefined;
 }
 
 /** Checks the options; returns the settings and the client's connection options. */
@@ -135,6 +139,7 @@ export function nodeOptions(
       namespace,
       askTimeout,
       discovery: options.discovery ?? true,
+      systemEvents: systemEvents(options.system, where),
     },
     connection,
   };
@@ -228,4 +233,12 @@ function tlsSettings(tls: NatsTlsOptions, servers: readonly string[]): Record<st
       return direct;
     },
   };
+}
+
+/** The event hub of `NatsNodeOptions.system`, checked to be an `ActorSystem`'s. */
+function systemEvents(system: unknown, where: string): EventHub<LifecycleEvent> | undefined {
+  if (system === undefined) return undefined;
+  const hub = typeof system === "object" && system !== null ? eventsOf(system) : undefined;
+  if (!hub) throw new TypeError(`${where}: system must be an ActorSystem`);
+  return hub;
 }

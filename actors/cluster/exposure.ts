@@ -9,7 +9,7 @@ import type { AskOptions } from "../core/actor_ref.ts";
 import { MailboxFullError } from "../../internal/errors.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
-import type { ClusterEvent } from "./cluster_events.ts";
+import type { ClusterEventReport } from "../core/cluster_events.ts";
 import type { ExposeSettings } from "./_options.ts";
 import { DurableMailbox, type DurableStats } from "./_durable.ts";
 import {
@@ -86,7 +86,7 @@ export interface ExposureKit {
   /** Receives the durable mailbox's opening, which `expose` awaits. */
   opening?(opened: Promise<void>): void;
   connected(): boolean;
-  emit(event: ClusterEvent): void;
+  emit(event: ClusterEventReport): void;
   forget(exposure: Exposure): void;
 }
 

@@ -39,6 +39,7 @@ export { type Exposable, Exposure, type ExposureStats } from "./exposure.ts";
 export type {
   DurableLookupOptions,
   DurableOptions,
+  EventSource,
   ExposeOptions,
   NatsNodeOptions,
   NatsTlsOptions,
@@ -46,4 +47,4 @@ export type {
 export { type DurableReceipt, DurableRef, type DurableTellOptions } from "./durable_ref.ts";
 export type { DurableStats } from "./_durable.ts";
 export type { ClusterActor } from "./_discovery.ts";
-export type { ClusterEvent, ClusterEventType } from "./cluster_events.ts";
+export type { ClusterEvent, ClusterEventType } from "../core/cluster_events.ts";

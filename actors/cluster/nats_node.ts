@@ -12,7 +12,7 @@ import { EventHub } from "../core/event_hub.ts";
 import { abortable, noop, settleWithin } from "../../internal/abort.ts";
 import { AuthenticationError, BrokerUnavailableError } from "../../internal/errors.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
-import type { ClusterEvent } from "./cluster_events.ts";
+import type { ClusterEvent, ClusterEventReport } from "../core/cluster_events.ts";
 import { type Exposable, Exposure, type ExposureKit, type ExposureStats } from "./exposure.ts";
 import type { DurableLookupOptions, ExposeOptions, NatsNodeOptions } from "./nats_options.ts";
 import { type ActorOf, RemoteRef } from "./remote_ref.ts";
@@ -129,7 +129,7 @@ export class NatsNode implements AsyncDisposable {
       nc,
       namespace: settings.namespace,
       connected: () => this.#connected,
-      emit: (event) => this.#events.emit(event),
+      emit: (event) => this.#emit(event),
       forget: (exposure) => {
         if (this.#exposures.get(exposure.name) === exposure) this.#exposures.delete(exposure.name);
         this.#targets.delete(exposure);
@@ -215,6 +215,13 @@ export class NatsNode implements AsyncDisposable {
     return new NatsNode(nc, settings);
   }
 
+  /** Reports an event to the node's subscribers, and to its system's when it has one. */
+  #emit(report: ClusterEventReport): void {
+    const event = { ...report, id: this.#settings.name } as ClusterEvent;
+    this.#events.emit(event);
+    this.#settings.systemEvents?.emit(event);
+  }
+
   async #watch(): Promise<void> {
     for await (const status of this.#nc.status()) {
       const time = Date.now();
@@ -224,7 +231,7 @@ export class NatsNode implements AsyncDisposable {
           this.#asks.connected = false;
           this.#disconnects++;
           const failedAsks = this.#asks.failAll();
-          this.#events.emit({
+          this.#emit({
             type: "nats-disconnected",
             server: redactServer(status.server),
             failedAsks,
@@ -239,7 +246,7 @@ export class NatsNode implements AsyncDisposable {
           // The client has resent its subscriptions; a round trip makes sure
           // the server holds them, so the event means "served again".
           await this.#nc.flush().catch(noop);
-          this.#events.emit({
+          this.#emit({
             type: "nats-reconnected",
             server: redactServer(status.server),
             time,
@@ -248,7 +255,7 @@ export class NatsNode implements AsyncDisposable {
         case "slowConsumer": {
           const subject = status.sub.getSubject();
           const exposure = [...this.#exposures.values()].find((e) => e.subject === subject);
-          this.#events.emit({
+          this.#emit({
             type: "nats-slow-consumer",
             name: exposure?.name ?? subject,
             pending: status.pending,
@@ -257,7 +264,7 @@ export class NatsNode implements AsyncDisposable {
           break;
         }
         case "error":
-          this.#events.emit({ type: "nats-error", message: status.error.message, time });
+          this.#emit({ type: "nats-error", message: status.error.message, time });
           break;
       }
     }
@@ -267,7 +274,7 @@ export class NatsNode implements AsyncDisposable {
       this.#connected = false;
       this.#asks.close();
       this.#discovery?.close();
-      this.#events.emit({ type: "nats-closed", reason: "gave up reconnecting", time: Date.now() });
+      this.#emit({ type: "nats-closed", reason: "gave up reconnecting", time: Date.now() });
     }
   }
 
@@ -610,7 +617,7 @@ export class NatsNode implements AsyncDisposable {
       await this.#watching;
       this.#connected = false;
       if (this.#events.counts["nats-closed"] === undefined) {
-        this.#events.emit({ type: "nats-closed", reason: "closed", time: Date.now() });
+        this.#emit({ type: "nats-closed", reason: "closed", time: Date.now() });
       }
       this.#events.close();
     })();

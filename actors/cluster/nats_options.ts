@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { LifecycleEvent } from "../core/events.ts";
+
 /**
  * TLS settings, passed through to the NATS client as they are. Give either
  * file paths or PEM text.
@@ -77,8 +79,21 @@ export interface NatsNodeOptions {
    * name, so `nats micro ls` and other NATS tooling list the node. Default true.
    */
   discovery?: boolean;
+  /**
+   * An `ActorSystem` whose `events()` also reports this node's cluster events
+   * (`nats-disconnected`, `nats-reconnected`, `nats-dead-letter`...), beside
+   * its actors' lifecycle, so one loop watches both. `NatsNode.events()`
+   * reports them either way.
+   */
+  system?: EventSource;
   /** Abandons the first connect. */
   signal?: AbortSignal;
+}
+
+/** What `NatsNodeOptions.system` takes: an `ActorSystem` (anything else is refused). */
+export interface EventSource {
+  /** The system's event stream. */
+  events(options?: { signal?: AbortSignal }): AsyncIterableIterator<LifecycleEvent>;
 }
 
 /** Options of `NatsNode.expose`. */

@@ -7,6 +7,19 @@ import { AsyncQueue } from "../../internal/async_queue.ts";
 import type { LifecycleEvent } from "./events.ts";
 import { watchDeadline } from "../../internal/abort.ts";
 
+/** Each system's hub, so a layer above the core (a NATS node) can report into it. */
+const hubs = new WeakMap<object, EventHub<LifecycleEvent>>();
+
+/** Makes `hub` the one `eventsOf(owner)` finds (the system registers its own at start). */
+export function registerEvents(owner: object, hub: EventHub<LifecycleEvent>): void {
+  hubs.set(owner, hub);
+}
+
+/** The hub `owner` registered, if any. */
+export function eventsOf(owner: object): EventHub<LifecycleEvent> | undefined {
+  return hubs.get(owner);
+}
+
 export class EventHub<E extends { type: string } = LifecycleEvent> {
   readonly counts: Record<string, number> = {};
   /** Events a subscriber missed because it had `limit` unread already. */

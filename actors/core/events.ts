@@ -6,6 +6,9 @@
  */
 
 import type { ExitReason } from "./actor_ref.ts";
+import type { ClusterEvent } from "./cluster_events.ts";
+
+export type { ClusterEvent } from "./cluster_events.ts";
 
 /** One crash a supervisor counted toward its restart intensity. */
 export interface CrashRecord {
@@ -34,7 +37,9 @@ export interface CrashRecord {
  *   (`size` is the pool's size with it);
  * - `pool-shrank`: a dynamic pool retired a worker idle for its `idleTimeout` (`size` without it);
  * - `pool-recycled`: a pool retired a worker past its `maxTasks` or `maxMemory` (`reason` says
- *   which) and started `replacement` in its place.
+ *   which) and started `replacement` in its place;
+ * - `nats-*`: a {@linkcode ClusterEvent} of a NATS node connected with this system
+ *   (`NatsNode.connect({ system })`): disconnects, reconnects, dead letters...
  *
  * @example Count crashes
  * ```ts
@@ -127,7 +132,8 @@ export type LifecycleEvent =
     /** The memory it used, in bytes, when `reason` is `"memory"`. */
     memory?: number;
     time: number;
-  };
+  }
+  | ClusterEvent;
 
 /** The `type`s of lifecycle events. */
 export type LifecycleEventType = LifecycleEvent["type"];

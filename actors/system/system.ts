@@ -10,7 +10,7 @@ import { builtinTransports } from "../../transports/preset.ts";
 import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "../core/actor_ref.ts";
 import type { AnyActorDefinition, ArgsOf } from "../core/define_actor.ts";
 import { abortable, watchDeadline } from "../../internal/abort.ts";
-import { EventHub } from "../core/event_hub.ts";
+import { EventHub, registerEvents } from "../core/event_hub.ts";
 import { Pool, type PoolOptions, splitPoolOptions } from "../supervision/pool.ts";
 import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
 import { Semaphore } from "../sync/semaphore.ts";
@@ -184,6 +184,7 @@ export class ActorSystem implements AsyncDisposable {
       );
     }
     this.#onDeadLetter = options.onDeadLetter;
+    registerEvents(this, this.#events);
     this.#telemetry = telemetry && new telemetry.SystemTelemetry({
       semaphores: () => this.#semaphores,
     });

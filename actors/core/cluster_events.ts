@@ -7,7 +7,9 @@
  */
 
 /**
- * Something that happened to a node's link to NATS:
+ * Something that happened to a node's link to NATS. `id` is the node's
+ * connection name (`NatsNodeOptions.name`), so these events read like the
+ * lifecycle events beside them in `ActorSystem.events()`:
  * - `nats-disconnected`: the connection to `server` dropped; asks in flight
  *   rejected with `ConnectionLostError` (`failedAsks` of them);
  * - `nats-reconnected`: the client is connected again (to `server`), and the
@@ -32,19 +34,26 @@
  * import assert from "node:assert/strict";
  *
  * const events: ClusterEvent[] = [
- *   { type: "nats-disconnected", server: "127.0.0.1:4222", failedAsks: 0, time: 0 },
- *   { type: "nats-reconnected", server: "127.0.0.1:4222", time: 1 },
+ *   {
+ *     type: "nats-disconnected",
+ *     id: "web-1",
+ *     server: "127.0.0.1:4222",
+ *     failedAsks: 0,
+ *     time: 0,
+ *   },
+ *   { type: "nats-reconnected", id: "web-1", server: "127.0.0.1:4222", time: 1 },
  * ];
  * assert.equal(events.filter((e) => e.type === "nats-disconnected").length, 1);
  * ```
  */
 export type ClusterEvent =
-  | { type: "nats-disconnected"; server: string; failedAsks: number; time: number }
-  | { type: "nats-reconnected"; server: string; time: number }
-  | { type: "nats-slow-consumer"; name: string; pending: number; time: number }
-  | { type: "nats-bad-request"; name: string; reason: string; time: number }
+  | { type: "nats-disconnected"; id: string; server: string; failedAsks: number; time: number }
+  | { type: "nats-reconnected"; id: string; server: string; time: number }
+  | { type: "nats-slow-consumer"; id: string; name: string; pending: number; time: number }
+  | { type: "nats-bad-request"; id: string; name: string; reason: string; time: number }
   | {
     type: "nats-dead-letter";
+    id: string;
     name: string;
     messageName: string;
     reason: string;
@@ -54,13 +63,19 @@ export type ClusterEvent =
     deliveries?: number;
     time: number;
   }
-  | { type: "nats-error"; message: string; time: number }
+  | { type: "nats-error"; id: string; message: string; time: number }
   | {
     type: "nats-closed";
+    id: string;
     /** `"closed"` by `close()`, or `"gave up reconnecting"` past `maxReconnectAttempts`. */
     reason: "closed" | "gave up reconnecting";
     time: number;
   };
+
+/** A cluster event as the node's parts report it; the node adds its `id`. */
+export type ClusterEventReport = ClusterEvent extends infer E
+  ? E extends ClusterEvent ? Omit<E, "id"> : never
+  : never;
 
 /** The `type`s of cluster events. */
 export type ClusterEventType = ClusterEvent["type"];
