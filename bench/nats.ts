@@ -5,14 +5,22 @@
  *
  * - `baseline.nats.rtt.{p50,p99}`: sequential `nc.request()` of the small message (JSON) to a
  *   raw responder on a second connection that sends the bytes back.
+ * - `baseline.nats.hop.rtt.{p50,p99}`: the same requests to a raw responder that hands each one
+ *   to a raw echo worker with `postMessage` and responds with what the worker sends back: the
+ *   floor of any actor runtime that runs its actors beside the NATS connection's thread, as
+ *   Troupe's worker actors do (the thread hop alone is about half a NATS round trip here).
  * - `ask.nats.{p50,p99}`: sequential `RemoteRef.ask("echo", msg)` through a second node to the
  *   bench echo actor (a worker actor) it exposes: headers, JSON both ways, the actor's own
- *   mailbox round trip included.
+ *   mailbox round trip included; compared with both floors.
  * - `baseline.nats.pub.small`: raw publishes of the small message to a subscriber on a second
  *   connection; every 1000th is a request the subscriber answers, so the publisher never runs
  *   more than 1000 ahead (as the other byte baselines ack every 1000).
+ * - `baseline.nats.hop.pub.small`: the same publishes to a raw subscriber that hands them to a
+ *   raw sink worker, the messages of one microtask turn in one `postMessage`; every 1000th is a
+ *   request answered once the worker counted everything before it.
  * - `tell.nats.small`: `RemoteRef.tell("take", msg)` to the exposed sink actor, with an
- *   `ask("count")` every 1000 (which also proves every tell was handled).
+ *   `ask("count")` every 1000 (which also proves every tell was handled); compared with both
+ *   floors.
  * - `baseline.jetstream.pub`: raw JetStream publishes of the small message (JSON, a
  *   `Nats-Msg-Id` each) to a work-queue stream on file storage, awaiting every PubAck with at
  *   most `WINDOW` in flight, while a raw pull consumer on a second connection acks each message;
@@ -38,10 +46,18 @@ import { natsServerPath, startNatsServer, type TestNatsServer } from "../tests/n
 import type { BenchCase } from "./_harness.ts";
 import type { echo } from "./actors/echo.ts";
 import type { sink } from "./actors/sink.ts";
-import { ACK_EVERY, latencyFigures, OP_ECHO, smallMessage } from "./baselines/_util.ts";
+import {
+  ACK_EVERY,
+  latencyFigures,
+  OP_ECHO,
+  smallMessage,
+  startWorker,
+} from "./baselines/_util.ts";
 
 const SINK = new URL("./actors/sink.ts", import.meta.url);
 const ECHO = new URL("./actors/echo.ts", import.meta.url);
+const RAW_ECHO_WORKER = new URL("./baselines/_echo_worker.ts", import.meta.url);
+const HOP_SINK_WORKER = new URL("./baselines/_hop_sink_worker.ts", import.meta.url);
 
 function counts(quick: boolean) {
   return quick
@@ -73,6 +89,7 @@ async function withServer<T>(
 
 const encoder = new TextEncoder();
 const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
+const decoder = new TextDecoder();
 
 async function rawPair<T>(
   url: string,
@@ -237,11 +254,52 @@ export const natsCases: BenchCase[] = [
     },
   },
   {
+    id: "baseline.nats.hop.rtt",
+    group: "baseline",
+    unit: "us",
+    figures: { "baseline.nats.hop.rtt.p50": {}, "baseline.nats.hop.rtt.p99": {} },
+    prepare,
+    run({ quick, signal }) {
+      const { rounds, rttWarmup } = counts(quick);
+      return withServer(signal, (server) =>
+        rawPair(server.url, async (a, b) => {
+          const worker = startWorker(RAW_ECHO_WORKER);
+          try {
+            // The worker answers in order: the oldest waiting request gets the next answer.
+            const waiting: { respond(data: Uint8Array): boolean }[] = [];
+            const ready = Promise.withResolvers<void>();
+            worker.onmessage = (event: MessageEvent) => {
+              if ((event.data as { ready?: boolean }).ready) return ready.resolve();
+              waiting.shift()?.respond(encode(event.data));
+            };
+            await ready.promise;
+            b.subscribe("bench.echo", {
+              callback: (_error, msg) => {
+                waiting.push(msg);
+                worker.postMessage(JSON.parse(decoder.decode(msg.data)));
+              },
+            });
+            await b.flush();
+            return await roundTrips(
+              "baseline.nats.hop.rtt",
+              rounds,
+              rttWarmup,
+              signal,
+              (i) => a.request("bench.echo", encode(smallMessage(i, OP_ECHO)), { timeout: 5000 }),
+            );
+          } finally {
+            worker.terminate();
+          }
+        }));
+    },
+  },
+  {
     id: "ask.nats",
     group: "nats",
     unit: "us",
     figures: {
       "ask.nats.p50": { baseline: "baseline.nats.rtt.p50", target: 1.2 },
+      "ask.nats.p50.vs-hop": { baseline: "baseline.nats.hop.rtt.p50", target: 1.2 },
       "ask.nats.p99": {},
     },
     prepare,
@@ -253,13 +311,14 @@ export const natsCases: BenchCase[] = [
           troupePair(server.url, async (system, serving, asking) => {
             await serving.expose("echo", await system.spawn<typeof echo>(ECHO));
             const remote = asking.lookup<typeof echo>("echo");
-            return roundTrips(
+            const figures = await roundTrips(
               "ask.nats",
               rounds,
               rttWarmup,
               signal,
               (i) => remote.ask("echo", smallMessage(i, OP_ECHO), { timeout: 5000 }),
             );
+            return { ...figures, "ask.nats.p50.vs-hop": figures["ask.nats.p50"]! };
           }),
       );
     },
@@ -292,11 +351,61 @@ export const natsCases: BenchCase[] = [
     },
   },
   {
+    id: "baseline.nats.hop.pub.small",
+    group: "baseline",
+    unit: "msg/s",
+    prepare,
+    run({ quick, signal }) {
+      const { total, warmup } = counts(quick);
+      return withServer(signal, (server) =>
+        rawPair(server.url, async (a, b) => {
+          const worker = startWorker(HOP_SINK_WORKER);
+          try {
+            const waiting: { respond(data: Uint8Array): boolean }[] = [];
+            const ready = Promise.withResolvers<void>();
+            worker.onmessage = (event: MessageEvent) => {
+              const data = event.data as { ready?: boolean; count?: number };
+              if (data.ready) return ready.resolve();
+              waiting.shift()?.respond(encode(data.count));
+            };
+            await ready.promise;
+            let batch: unknown[] = [];
+            const flush = () => {
+              worker.postMessage(batch);
+              batch = [];
+            };
+            b.subscribe("bench.sink", {
+              callback: (_error, msg) => {
+                const message = JSON.parse(decoder.decode(msg.data)) as { op: string };
+                if (msg.reply) {
+                  message.op = OP_ECHO;
+                  waiting.push(msg);
+                }
+                if (batch.push(message) === 1) queueMicrotask(flush);
+              },
+            });
+            await b.flush();
+            return await stream(
+              total,
+              warmup,
+              signal,
+              (i) => a.publish("bench.sink", encode(smallMessage(i))),
+              () => a.request("bench.sink", encode(smallMessage(0)), { timeout: 5000 }),
+            );
+          } finally {
+            worker.terminate();
+          }
+        }));
+    },
+  },
+  {
     id: "tell.nats.small",
     group: "nats",
     unit: "msg/s",
-    baseline: "baseline.nats.pub.small",
-    target: 0.8,
+    figures: {
+      "tell.nats.small": { baseline: "baseline.nats.pub.small", target: 0.8 },
+      "tell.nats.small.vs-hop": { baseline: "baseline.nats.hop.pub.small", target: 0.8 },
+    },
     prepare,
     run({ quick, signal }) {
       const { total, warmup } = counts(quick);
@@ -321,7 +430,7 @@ export const natsCases: BenchCase[] = [
             if (handled !== told) {
               throw new Error(`Cannot trust the run: the sink took ${handled} of ${told} tells`);
             }
-            return rate;
+            return { "tell.nats.small": rate, "tell.nats.small.vs-hop": rate };
           }),
       );
     },
