@@ -50,7 +50,7 @@ const PROBE = new URL("./_scale_probe.ts", import.meta.url);
 
 /** The x values of each curve in a full run. */
 export const FULL_POINTS = {
-  load: { worker: [1, 8, 64, 512], process: [1, 8] },
+  load: { worker: [1, 8, 64, 512], process: [1, 8, 32] },
   spawn: { worker: [1, 10, 100], process: [1, 10, 100] },
   pool: { queue: [1, 2, 4, 8], ring: [1, 2, 4, 8] },
 } as const;
