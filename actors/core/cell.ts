@@ -23,10 +23,12 @@ import { Outbox, type OverflowPolicy, SENT } from "./outbox.ts";
 import { hintsFor } from "./_coalesce.ts";
 import { PLAIN_KIND } from "../../internal/batch.ts";
 import {
+  ABORTABLE_ASK,
   ASK,
   type BootMessage,
   BYE,
   CALL,
+  CANCEL,
   compactTells,
   CRASH,
   CREDIT,
@@ -35,24 +37,37 @@ import {
   FAIL,
   type Handling,
   INIT_FAILED,
+  ITEM,
   LIVENESS_TAKEN,
+  PULL,
   READY,
   REPLY,
   RESULT,
   serializeError,
   STOP,
+  STREAM,
   type SystemCall,
   TELL,
   TRACED,
 } from "./protocol.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
+import { type StreamChannel, StreamReader, type StreamReaderOptions } from "./_stream_reader.ts";
 
 interface PendingAsk {
   name: string;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   cleanup: (() => void) | undefined;
+  /** A stream's: takes each of its items. */
+  item?: (value: unknown) => void;
+}
+
+/** The reason a `CANCEL` names: the caller's timeout, or any other abort. */
+function cancelName(reason: unknown): string {
+  return reason instanceof DOMException && reason.name === "TimeoutError"
+    ? "TimeoutError"
+    : "AbortError";
 }
 
 export interface CellOptions {
@@ -325,6 +340,13 @@ export class ActorCell implements RefTarget {
         pending?.resolve(message[2]);
         return;
       }
+      case ITEM: {
+        const pending = this.#pending.get(message[1] as number);
+        // An item of a stream given up on: make sure its handler knows (a repeat is ignored).
+        if (pending?.item) pending.item(message[2]);
+        else this.#outbox.pushControl([CANCEL, message[1], "AbortError"]);
+        return;
+      }
       case FAIL: {
         const pending = this.#takePending(message[1] as number);
         if (!pending) return;
@@ -461,10 +483,12 @@ export class ActorCell implements RefTarget {
     }
     this.#pending.set(id, pending);
     // Timers and listeners only for the asks that asked for them: this is per message.
-    if (options?.timeout !== undefined || options?.signal) this.#armAsk(id, pending, options);
+    // Only those can be cancelled, so only those tell the actor to track a signal.
+    const tag = options?.timeout !== undefined || options?.signal ? ABORTABLE_ASK : ASK;
+    if (tag === ABORTABLE_ASK) this.#armAsk(id, pending, options!);
     let queued: Promise<void>;
     try {
-      let message: unknown[] = payload === undefined ? [ASK, id, name] : [ASK, id, name, payload];
+      let message: unknown[] = payload === undefined ? [tag, id, name] : [tag, id, name, payload];
       if (hook?.traceparent !== undefined) message = [TRACED, hook.traceparent, message];
       queued = this.#outbox.push(message, true, kind, size);
     } catch (error) {
@@ -487,9 +511,60 @@ export class ActorCell implements RefTarget {
     pending.cleanup = watchDeadline(
       options.signal,
       options.timeout,
-      (reason) => this.#abortAsk(id, pending, reason),
+      (reason) => this.#cancel(id, reason),
     );
   }
+
+  /** The caller gave up on ask or stream `id`: it settles now, and its handler is told. */
+  #cancel(id: number, reason: unknown): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#abortAsk(id, pending, reason);
+    // Past the channel's room, like a call's answer: the actor may be stuck on a full mailbox.
+    this.#outbox.pushControl([CANCEL, id, cancelName(reason)]);
+  }
+
+  /**
+   * Calls a streaming handler: its items as an async iterator, sent on the
+   * first `next()`, under the credit window (see `STREAM_WINDOW`).
+   */
+  stream(
+    name: string,
+    payload: unknown,
+    options: StreamReaderOptions | undefined,
+  ): AsyncIterableIterator<unknown> {
+    return new StreamReader(this.#streams, name, payload, options);
+  }
+
+  #streams: StreamChannel = {
+    open: (name, payload, sink) => {
+      const size = this.#checkSendable(name, payload);
+      const kind = payload === undefined ? PLAIN_KIND : this.#inspector.kind;
+      const id = this.#nextAsk++;
+      const pending: PendingAsk = {
+        name,
+        resolve: sink.end,
+        reject: sink.fail,
+        cleanup: undefined,
+        item: sink.item,
+      };
+      this.#pending.set(id, pending);
+      const message = payload === undefined ? [STREAM, id, name] : [STREAM, id, name, payload];
+      let queued: Promise<void>;
+      try {
+        queued = this.#outbox.push(message, true, kind, size);
+      } catch (error) {
+        this.#pending.delete(id);
+        throw error;
+      }
+      if (queued !== SENT) queued.catch((error) => this.#abortAsk(id, pending, error));
+      return id;
+    },
+    pull: (id, n) => {
+      if (this.#pending.has(id)) this.#outbox.pushControl([PULL, id, n]);
+    },
+    cancel: (id, reason) => this.#cancel(id, reason),
+  };
 
   /** Queues the stop sentinel; terminates the actor if it has not stopped within `timeout` ms. */
   stop(timeout: number, signal?: AbortSignal): Promise<ActorExit> {
@@ -541,7 +616,7 @@ export class ActorCell implements RefTarget {
 
   #dropped(message: unknown[], reason: string): void {
     if (message[0] === TRACED) message = message[2] as unknown[];
-    if (message[0] === ASK) {
+    if (message[0] === ASK || message[0] === ABORTABLE_ASK || message[0] === STREAM) {
       const pending = this.#takePending(message[1] as number);
       pending?.reject(new MailboxFullError(this.id, this.#outbox.capacity));
       return;
@@ -593,7 +668,7 @@ export class ActorCell implements RefTarget {
       return;
     }
     this.#outbox.credit(1);
-    if (message[0] === ASK) {
+    if (message[0] === ASK || message[0] === ABORTABLE_ASK || message[0] === STREAM) {
       this.#takePending(message[1] as number)?.reject(error);
       return;
     }
