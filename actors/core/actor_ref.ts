@@ -75,7 +75,18 @@ export interface AskOptions {
   signal?: AbortSignal;
 }
 
-/** Options of {@linkcode ActorRef.stream}. */
+/**
+ * Options of {@linkcode ActorRef.stream}.
+ *
+ * @example End a stream after 5 seconds, or when a signal aborts
+ * ```ts
+ * import type { StreamOptions } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const options: StreamOptions = { timeout: 5000, signal: new AbortController().signal };
+ * assert.equal(options.timeout, 5000);
+ * ```
+ */
 export interface StreamOptions {
   /**
    * Milliseconds the whole stream may take: past them the iteration rejects
@@ -286,6 +297,9 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * - A handler error rejects the iteration with `ActorError` after the items
    *   before it; the actor stopping or dying rejects it with
    *   `ActorStoppedError` or `ActorCrashedError`, as an `ask` would.
+   * - `stop()` drains a stream sent before it like any message: a consumer
+   *   that stops reading holds the stop until the stream ends or the stop's
+   *   deadline terminates the actor.
    *
    * @example Stream rows from an actor
    * ```ts

@@ -170,13 +170,49 @@ export type ReplyOf<F> = F extends (...args: never[]) => infer R ? Awaited<R> : 
 /**
  * The item type of a streaming handler (an async generator, or one that
  * returns an async iterable or an iterable): what `ActorRef.stream` yields.
+ *
+ * @example The item type of an async generator handler
+ * ```ts
+ * import { defineActor, type HandlersOf, type ItemOf } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const rows = defineActor({
+ *   handlers: {
+ *     async *query(_state, n: number) {
+ *       for (let i = 0; i < n; i++) yield { id: i };
+ *     },
+ *   },
+ * });
+ * const row: ItemOf<HandlersOf<typeof rows>["query"]> = { id: 1 };
+ * assert.equal(row.id, 1);
+ * ```
  */
 export type ItemOf<F> = ReplyOf<F> extends AsyncIterable<infer T> ? T
   : ReplyOf<F> extends string ? never
   : ReplyOf<F> extends Iterable<infer T> ? T
   : never;
 
-/** The names of an actor definition type's streaming handlers (see {@linkcode ItemOf}). */
+/**
+ * The names of an actor definition type's streaming handlers (see
+ * {@linkcode ItemOf}): the names `ActorRef.stream` takes.
+ *
+ * @example Only streaming handlers are stream names
+ * ```ts
+ * import { defineActor, type StreamName } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const rows = defineActor({
+ *   handlers: {
+ *     async *query(_state, n: number) {
+ *       for (let i = 0; i < n; i++) yield i;
+ *     },
+ *     count: () => 3,
+ *   },
+ * });
+ * const name: StreamName<typeof rows> = "query"; // "count" would not compile
+ * assert.equal(name, "query");
+ * ```
+ */
 export type StreamName<D> = {
   [K in MessageName<D>]: [ItemOf<HandlersOf<D>[K]>] extends [never] ? never : K;
 }[MessageName<D>];
