@@ -5,7 +5,7 @@
 import type { Transport } from "../../transports/transport.ts";
 import type { ActorHostKind, Host, Launcher } from "./host.ts";
 import type { CellHooks } from "./hooks.ts";
-import type { ActorExit, ActorStats, AskOptions, DeadLetter, RefTarget } from "./actor_ref.ts";
+import type { ActorExit, ActorStats, DeadLetter, RefTarget } from "./actor_ref.ts";
 import {
   ActorCrashedError,
   ActorError,
@@ -28,7 +28,6 @@ import {
   type BootMessage,
   BYE,
   CALL,
-  CANCEL,
   compactTells,
   CRASH,
   CREDIT,
@@ -39,7 +38,6 @@ import {
   INIT_FAILED,
   ITEM,
   LIVENESS_TAKEN,
-  PULL,
   READY,
   REPLY,
   RESULT,
@@ -53,22 +51,7 @@ import {
 import { PayloadInspector } from "../../internal/payload.ts";
 import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
 import { type StreamChannel, StreamReader, type StreamReaderOptions } from "./_stream_reader.ts";
-
-interface PendingAsk {
-  name: string;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-  cleanup: (() => void) | undefined;
-  /** A stream's: takes each of its items. */
-  item?: (value: unknown) => void;
-}
-
-/** The reason a `CANCEL` names: the caller's timeout, or any other abort. */
-function cancelName(reason: unknown): string {
-  return reason instanceof DOMException && reason.name === "TimeoutError"
-    ? "TimeoutError"
-    : "AbortError";
-}
+import { type PendingCall, PendingCalls } from "./_pending_calls.ts";
 
 export interface CellOptions {
   id: string;
@@ -119,8 +102,7 @@ export class ActorCell implements RefTarget {
   #death: { reason: CrashReason; error: Error } | undefined;
   #deathReported: (() => void) | undefined;
   #liveness = new Int32Array(new SharedArrayBuffer(8));
-  #pending = new Map<number, PendingAsk>();
-  #nextAsk = 1;
+  #pending = new PendingCalls((message) => this.#outbox.pushControl(message));
   #names: Set<string> = new Set();
   #inspector = new PayloadInspector();
   #ready: { resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -335,20 +317,14 @@ export class ActorCell implements RefTarget {
 
   #dispatch(message: unknown[]): void {
     switch (message[0]) {
-      case REPLY: {
-        const pending = this.#takePending(message[1] as number);
-        pending?.resolve(message[2]);
+      case REPLY:
+        this.#pending.take(message[1] as number)?.resolve(message[2]);
         return;
-      }
-      case ITEM: {
-        const pending = this.#pending.get(message[1] as number);
-        // An item of a stream given up on: make sure its handler knows (a repeat is ignored).
-        if (pending?.item) pending.item(message[2]);
-        else this.#outbox.pushControl([CANCEL, message[1], "AbortError"]);
+      case ITEM:
+        this.#pending.item(message[1] as number, message[2]);
         return;
-      }
       case FAIL: {
-        const pending = this.#takePending(message[1] as number);
+        const pending = this.#pending.take(message[1] as number);
         if (!pending) return;
         const info = message[2] as RemoteErrorInfo;
         if (message[3] === true) {
@@ -410,14 +386,6 @@ export class ActorCell implements RefTarget {
     }
   }
 
-  #takePending(id: number): PendingAsk | undefined {
-    const pending = this.#pending.get(id);
-    if (!pending) return undefined;
-    this.#pending.delete(id);
-    pending.cleanup?.();
-    return pending;
-  }
-
   /**
    * Checks a message before it is queued; returns the payload's estimated
    * size, and leaves its batch kind in `#inspector.kind`.
@@ -467,9 +435,8 @@ export class ActorCell implements RefTarget {
       return Promise.reject(error);
     }
     const kind = payload === undefined ? PLAIN_KIND : this.#inspector.kind;
-    const id = this.#nextAsk++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    const pending: PendingAsk = { name, resolve, reject, cleanup: undefined };
+    const pending: PendingCall = { name, resolve, reject, cleanup: undefined };
     const hook = this.#hooks?.ask(name);
     if (hook !== undefined) {
       pending.resolve = (value) => {
@@ -481,47 +448,17 @@ export class ActorCell implements RefTarget {
         reject(error);
       };
     }
-    this.#pending.set(id, pending);
+    const id = this.#pending.add(pending);
     // Timers and listeners only for the asks that asked for them: this is per message.
     // Only those can be cancelled, so only those tell the actor to track a signal.
     const tag = options?.timeout !== undefined || options?.signal ? ABORTABLE_ASK : ASK;
-    if (tag === ABORTABLE_ASK) this.#armAsk(id, pending, options!);
-    let queued: Promise<void>;
-    try {
+    if (tag === ABORTABLE_ASK) this.#pending.arm(id, options!.signal, options!.timeout);
+    this.#pending.send(id, () => {
       let message: unknown[] = payload === undefined ? [tag, id, name] : [tag, id, name, payload];
       if (hook?.traceparent !== undefined) message = [TRACED, hook.traceparent, message];
-      queued = this.#outbox.push(message, true, kind, size);
-    } catch (error) {
-      this.#abortAsk(id, pending, error);
-      return promise;
-    }
-    if (queued !== SENT) queued.catch((error) => this.#abortAsk(id, pending, error));
+      return this.#outbox.push(message, true, kind, size);
+    }, SENT);
     return promise;
-  }
-
-  /** Rejects a pending ask that is still pending (timeout, abort, refused by the outbox). */
-  #abortAsk(id: number, pending: PendingAsk, reason: unknown): void {
-    if (this.#pending.get(id) !== pending) return;
-    this.#pending.delete(id);
-    pending.cleanup?.();
-    pending.reject(reason);
-  }
-
-  #armAsk(id: number, pending: PendingAsk, options: AskOptions): void {
-    pending.cleanup = watchDeadline(
-      options.signal,
-      options.timeout,
-      (reason) => this.#cancel(id, reason),
-    );
-  }
-
-  /** The caller gave up on ask or stream `id`: it settles now, and its handler is told. */
-  #cancel(id: number, reason: unknown): void {
-    const pending = this.#pending.get(id);
-    if (pending === undefined) return;
-    this.#abortAsk(id, pending, reason);
-    // Past the channel's room, like a call's answer: the actor may be stuck on a full mailbox.
-    this.#outbox.pushControl([CANCEL, id, cancelName(reason)]);
   }
 
   /**
@@ -540,30 +477,14 @@ export class ActorCell implements RefTarget {
     open: (name, payload, sink) => {
       const size = this.#checkSendable(name, payload);
       const kind = payload === undefined ? PLAIN_KIND : this.#inspector.kind;
-      const id = this.#nextAsk++;
-      const pending: PendingAsk = {
-        name,
-        resolve: sink.end,
-        reject: sink.fail,
-        cleanup: undefined,
-        item: sink.item,
-      };
-      this.#pending.set(id, pending);
+      const pending = { name, resolve: sink.end, reject: sink.fail, cleanup: undefined };
+      const id = this.#pending.add({ ...pending, item: sink.item });
       const message = payload === undefined ? [STREAM, id, name] : [STREAM, id, name, payload];
-      let queued: Promise<void>;
-      try {
-        queued = this.#outbox.push(message, true, kind, size);
-      } catch (error) {
-        this.#pending.delete(id);
-        throw error;
-      }
-      if (queued !== SENT) queued.catch((error) => this.#abortAsk(id, pending, error));
+      this.#pending.send(id, () => this.#outbox.push(message, true, kind, size), SENT, true);
       return id;
     },
-    pull: (id, n) => {
-      if (this.#pending.has(id)) this.#outbox.pushControl([PULL, id, n]);
-    },
-    cancel: (id, reason) => this.#cancel(id, reason),
+    pull: (id, n) => this.#pending.pull(id, n),
+    cancel: (id, reason) => this.#pending.cancel(id, reason),
   };
 
   /** Queues the stop sentinel; terminates the actor if it has not stopped within `timeout` ms. */
@@ -617,7 +538,7 @@ export class ActorCell implements RefTarget {
   #dropped(message: unknown[], reason: string): void {
     if (message[0] === TRACED) message = message[2] as unknown[];
     if (message[0] === ASK || message[0] === ABORTABLE_ASK || message[0] === STREAM) {
-      const pending = this.#takePending(message[1] as number);
+      const pending = this.#pending.take(message[1] as number);
       pending?.reject(new MailboxFullError(this.id, this.#outbox.capacity));
       return;
     }
@@ -669,7 +590,7 @@ export class ActorCell implements RefTarget {
     }
     this.#outbox.credit(1);
     if (message[0] === ASK || message[0] === ABORTABLE_ASK || message[0] === STREAM) {
-      this.#takePending(message[1] as number)?.reject(error);
+      this.#pending.take(message[1] as number)?.reject(error);
       return;
     }
     this.#options.onDeadLetter({
@@ -704,11 +625,7 @@ export class ActorCell implements RefTarget {
     const lost = this.#outbox.inflight +
       unsent.filter((m) => m[0] === TELL || (m[0] === TRACED && (m[2] as unknown[])[0] === TELL))
         .length;
-    for (const pending of this.#pending.values()) {
-      pending.cleanup?.();
-      pending.reject(error);
-    }
-    this.#pending.clear();
+    this.#pending.rejectAll(error);
     const handling = exit.reason === "normal" ? undefined : this.#handling;
     if (handling !== undefined && handling.length > 0) {
       exit.handling = handling.map(([name]) => name);
