@@ -1,7 +1,8 @@
 // A handler sees its caller give up: `ctx.signal` aborts when the ask's
 // signal aborts or its timeout passes, on every host and transport.
 import assert from "node:assert/strict";
-import { ActorSystem } from "../mod.ts";
+import { type ActorContext, ActorSystem } from "../mod.ts";
+import { ServedCalls } from "../actors/core/_served_calls.ts";
 import type { calls } from "./fixtures/calls_actor.ts";
 import { CALLS_ACTOR, CALLS_TARGETS } from "./_calls_matrix.ts";
 
@@ -69,4 +70,27 @@ Deno.test("an ask given up before its handler started never runs it", async () =
   assert.equal(await blocker, 8);
   last.abort();
   await assert.rejects(eighth, { name: "AbortError" });
+});
+
+Deno.test("the actor's side ignores a cancel for a finished call, and keeps one that overtook its call", () => {
+  const stop = new AbortController();
+  const base = { id: "a", signal: stop.signal } as unknown as ActorContext;
+  const served = new ServedCalls(base);
+  served.open(1);
+  const first = served.ctx(1).signal;
+  served.close(1);
+  // Finished: the cancel changes nothing, and leaves nothing behind.
+  served.cancel(1, "AbortError");
+  assert.equal(first.aborted, false);
+  // A cancel for a call still waiting in the sender for room arrives first.
+  served.cancel(3, "TimeoutError");
+  served.open(3);
+  assert.equal(served.ctx(3).signal.aborted, true);
+  assert.equal((served.ctx(3).signal.reason as DOMException).name, "TimeoutError");
+  // A call nobody can cancel gets the actor's own context.
+  assert.equal(served.ctx(2), base);
+  // The actor stopping aborts every open call.
+  served.open(4);
+  stop.abort(new Error("actor stopping"));
+  assert.equal((served.ctx(4).signal.reason as Error).message, "actor stopping");
 });
