@@ -30,9 +30,11 @@ export {
   type Handler,
   type Handlers,
   type HandlersOf,
+  type ItemOf,
   type MessageName,
   type PayloadArgs,
   type ReplyOf,
+  type StreamName,
 } from "./actors/core/define_actor.ts";
 export {
   type ActorExit,
@@ -42,6 +44,7 @@ export {
   type DeadLetter,
   type ExitReason,
   type StopOptions,
+  type StreamOptions,
 } from "./actors/core/actor_ref.ts";
 export {
   ActorSystem,

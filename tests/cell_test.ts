@@ -168,13 +168,16 @@ Deno.test("ActorCell.tell() and ask() reach the actor in order, and ask() resolv
 Deno.test("ActorCell.ask() rejects with a TimeoutError when no reply comes in time, and ignores the late reply", async () => {
   const h = await running(["get"]);
   const answer = h.cell.ask("get", 1, { timeout: 10 });
-  assert.deepEqual(await h.actor.next("the ask"), [wire.ASK, 1, "get", 1]);
+  // An ask with a timeout may be cancelled: the actor tracks a signal for it.
+  assert.deepEqual(await h.actor.next("the ask"), [wire.ABORTABLE_ASK, 1, "get", 1]);
   await assert.rejects(soon(answer, "the timeout"), (error: unknown) => {
     assert.ok(error instanceof DOMException);
     assert.equal(error.name, "TimeoutError");
     return true;
   });
   assert.equal(h.cell.pendingAsks, 0);
+  // The actor is told, so the handler's ctx.signal aborts.
+  assert.deepEqual(await h.actor.next("the cancel"), [wire.CANCEL, 1, "TimeoutError"]);
   h.actor.send([wire.REPLY, 1, "late"]);
   await stopPlayed(h);
 });
@@ -188,10 +191,11 @@ Deno.test("ActorCell.ask() rejects with the abort reason when its signal aborts,
   const controller = new AbortController();
   const answer = h.cell.ask("get", 2, { signal: controller.signal });
   // Only the second ask went out.
-  assert.deepEqual(await h.actor.next("the ask"), [wire.ASK, 1, "get", 2]);
+  assert.deepEqual(await h.actor.next("the ask"), [wire.ABORTABLE_ASK, 1, "get", 2]);
   controller.abort(new Error("aborted while waiting"));
   await assert.rejects(soon(answer, "the ask"), { message: "aborted while waiting" });
   assert.equal(h.cell.pendingAsks, 0);
+  assert.deepEqual(await h.actor.next("the cancel"), [wire.CANCEL, 1, "AbortError"]);
   await stopPlayed(h);
 });
 

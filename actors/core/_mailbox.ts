@@ -4,12 +4,13 @@
 
 import type { ActorContext, Handlers } from "./define_actor.ts";
 import type { Message, Outgoing } from "./_outgoing.ts";
-import { ASK, type Handling, STOP, TELLS } from "./protocol.ts";
+import { ABORTABLE_ASK, expectsReply, type Handling, STOP, STREAM, TELLS } from "./protocol.ts";
 import type { HandleHook, ServeHooks } from "./hooks.ts";
+import type { ServedCalls } from "./_served_calls.ts";
 
 /** A message's name, and whether it is an ask. */
 function nameOf(message: Message): [name: string, ask: boolean] {
-  return message[0] === ASK ? [message[2] as string, true] : [message[1] as string, false];
+  return expectsReply(message[0]) ? [message[2] as string, true] : [message[1] as string, false];
 }
 
 /**
@@ -40,6 +41,8 @@ export interface MailboxOptions {
   stopped: () => void;
   /** Called around each handler, when a layer above watches (telemetry). */
   hooks?: ServeHooks | undefined;
+  /** The signals of the calls their callers may cancel, and the stream pumps. */
+  calls: ServedCalls;
 }
 
 /** The messages waiting for the actor, and the handlers running for it. */
@@ -52,6 +55,7 @@ export class Mailbox {
   #liveness: Int32Array | undefined;
   #stopped: () => void;
   #hooks: ServeHooks | undefined;
+  #calls: ServedCalls;
   /** The trace context each traced message came with (only while tracing is on). */
   #traces: Map<Message, string> | undefined;
 
@@ -86,6 +90,7 @@ export class Mailbox {
     this.#liveness = options.liveness;
     this.#stopped = options.stopped;
     this.#hooks = options.hooks;
+    this.#calls = options.calls;
   }
 
   /** `true` once the stop sentinel was taken: nothing more is handled. */
@@ -96,6 +101,9 @@ export class Mailbox {
   /** Adds a message from the parent (`TELL`, `ASK`, `TELLS` or `STOP`); `pump()` handles it. */
   push(message: Message, traceparent?: string): void {
     this.#queue.push(message);
+    if (message[0] === ABORTABLE_ASK || message[0] === STREAM) {
+      this.#calls.open(message[1] as number);
+    }
     if (traceparent !== undefined) (this.#traces ??= new Map()).set(message, traceparent);
   }
 
@@ -112,7 +120,7 @@ export class Mailbox {
       let started = -1;
       if (message[0] !== STOP && this.#out.due) {
         started = performance.now();
-        const name = (message[0] === ASK ? message[2] : message[1]) as string;
+        const name = (expectsReply(message[0]) ? message[2] : message[1]) as string;
         if ((this.#short.get(name) ?? 0) >= SHORT_RUNS && started - this.#heldSince < HOLD_MS) {
           // Known to be short: the answers wait for it, to leave in one batch.
           if (this.#heldSince === Infinity) this.#heldSince = started;
@@ -144,7 +152,7 @@ export class Mailbox {
           this.#stopping = true;
           break;
         }
-        const isAsk = message[0] === ASK;
+        const isAsk = expectsReply(message[0]);
         this.#handle(message, isAsk ? message[3] : message[2]);
         if (started >= 0) this.#timed((isAsk ? message[2] : message[1]) as string, started);
       }
@@ -179,12 +187,26 @@ export class Mailbox {
    * in, which settles like a tell) and `payload` its payload.
    */
   #handle(message: Message, payload: unknown): void {
-    const isAsk = message[0] === ASK;
+    const tag = message[0];
+    const isAsk = expectsReply(tag);
     const name = (isAsk ? message[2] : message[1]) as string;
     const handlers = this.#handlers;
     const handler = Object.hasOwn(handlers, name) ? handlers[name] : undefined;
     const out = this.#out;
     out.left();
+    // A call its caller may cancel gets its own context (its signal); others share one.
+    const tracked = tag === ABORTABLE_ASK || tag === STREAM;
+    let ctx = this.#ctx;
+    if (tracked) {
+      ctx = this.#calls.ctx(message[1] as number);
+      if (!handler || ctx.signal.aborted) {
+        // Unknown, or given up before it started: it is answered, and never runs.
+        if (handler) out.settle(message, false, ctx.signal.reason);
+        else out.unknown(message, name);
+        this.#calls.close(message[1] as number);
+        return;
+      }
+    }
     if (!handler) {
       out.unknown(message, name);
       return;
@@ -198,11 +220,12 @@ export class Mailbox {
     }
     this.#current = message;
     try {
-      if (hook === undefined) result = handler(this.#state, payload, this.#ctx);
-      else result = hook.run(() => handler(this.#state, payload, this.#ctx));
+      if (hook === undefined) result = handler(this.#state, payload, ctx);
+      else result = hook.run(() => handler(this.#state, payload, ctx));
+      // A stream holds its slot until its last item: its items are the reply.
+      if (tag === STREAM) result = this.#stream(message, name, result);
     } catch (error) {
-      hook?.end(false, error);
-      out.settle(message, false, error);
+      this.#settle(message, false, error, hook, tracked);
       return;
     } finally {
       this.#current = undefined;
@@ -211,14 +234,8 @@ export class Mailbox {
       this.#running++;
       this.#pending.add(message);
       result.then(
-        (value) => {
-          hook?.end(true, value);
-          out.settle(message, true, value);
-        },
-        (error) => {
-          hook?.end(false, error);
-          out.settle(message, false, error);
-        },
+        (value) => this.#settle(message, true, value, hook, tracked),
+        (error) => this.#settle(message, false, error, hook, tracked),
       ).finally(() => {
         this.#pending.delete(message);
         this.#running--;
@@ -226,8 +243,26 @@ export class Mailbox {
       });
       return;
     }
-    hook?.end(true, result);
-    out.settle(message, true, result);
+    this.#settle(message, true, result, hook, tracked);
+  }
+
+  /** Streams what a `STREAM`'s handler returned (or its promise resolves to). */
+  async #stream(message: Message, name: string, result: unknown): Promise<void> {
+    const id = message[1] as number;
+    const value = result instanceof Promise ? await result : result;
+    await this.#calls.stream(id, name, value, (item) => this.#out.item(id, item));
+  }
+
+  #settle(
+    message: Message,
+    ok: boolean,
+    value: unknown,
+    hook: HandleHook | undefined,
+    tracked: boolean,
+  ): void {
+    hook?.end(ok, value);
+    this.#out.settle(message, ok, value);
+    if (tracked) this.#calls.close(message[1] as number);
   }
 
   /**

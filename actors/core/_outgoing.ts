@@ -9,7 +9,17 @@ import { Coalescer, hintsFor } from "./_coalesce.ts";
 import { type BatchKind, PLAIN_KIND, UNKNOWN_KIND } from "../../internal/batch.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import { noop } from "../../internal/abort.ts";
-import { ASK, CREDIT, DEAD_LETTER, FAIL, REPLY, serializeError, TELL, TELLS } from "./protocol.ts";
+import {
+  CREDIT,
+  DEAD_LETTER,
+  expectsReply,
+  FAIL,
+  ITEM,
+  REPLY,
+  serializeError,
+  TELL,
+  TELLS,
+} from "./protocol.ts";
 
 /** One protocol message (see `protocol.ts`). */
 export type Message = unknown[];
@@ -86,7 +96,7 @@ export class Outgoing {
    * handler returned (`value`) or threw (`value` is the error).
    */
   settle(message: Message, ok: boolean, value: unknown): void {
-    if (message[0] === ASK) {
+    if (expectsReply(message[0])) {
       if (ok) {
         try {
           if (value === undefined) {
@@ -109,16 +119,29 @@ export class Outgoing {
     }
   }
 
+  /**
+   * Sends one item of stream `id`. Throws, sending nothing, when the item
+   * cannot travel (the stream then fails with that error).
+   */
+  item(id: number, value: unknown): void {
+    if (value === undefined) {
+      this.post([ITEM, id], PLAIN_KIND);
+      return;
+    }
+    const bytes = this.#inspector.inspect(value, "item");
+    this.post([ITEM, id, value], this.#inspector.kind, bytes);
+  }
+
   /** Answers a message to a name the actor has no handler for. */
   unknown(message: Message, name: string): void {
-    if (message[0] === ASK) {
+    if (expectsReply(message[0])) {
       this.post([FAIL, message[1], serializeError(new Error("unknown")), true], PLAIN_KIND);
     } else this.post([DEAD_LETTER, name, "unknown message"], PLAIN_KIND);
   }
 
   /** Answers a message that arrived after the stop sentinel and will not be handled. */
   refuse(message: Message): void {
-    if (message[0] === ASK) {
+    if (expectsReply(message[0])) {
       this.post([FAIL, message[1], serializeError(new Error("stopped")), false]);
     } else if (message[0] === TELL) this.post([DEAD_LETTER, message[1], "sent after stop"]);
     else if (message[0] === TELLS) {
@@ -168,15 +191,15 @@ export class Outgoing {
   }
 
   // A batch failed to encode (a reply over the frame limit, say): send it
-  // message by message, in order, turning a reply that cannot go into a
-  // failure of that ask. Anything else failing means the channel is broken,
+  // message by message, in order, turning a reply (or a stream's item) that
+  // cannot go into a failure of that ask. Anything else failing means the channel is broken,
   // and the rejection ends the actor through #deliver().
   async #sendOneByOne(batch: Message[]): Promise<void> {
     for (const message of batch) {
       try {
         await this.#transport.send([message]);
       } catch (error) {
-        if (message[0] !== REPLY) throw error;
+        if (message[0] !== REPLY && message[0] !== ITEM) throw error;
         await this.#transport.send([[FAIL, message[1], serializeError(error), false]]);
       }
     }

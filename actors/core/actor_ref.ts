@@ -8,9 +8,11 @@ import type { CrashReason } from "../../internal/errors.ts";
 import type {
   AnyActorDefinition,
   HandlersOf,
+  ItemOf,
   MessageName,
   PayloadArgs,
   ReplyOf,
+  StreamName,
 } from "./define_actor.ts";
 
 /** How an actor ended. */
@@ -73,6 +75,28 @@ export interface AskOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Options of {@linkcode ActorRef.stream}.
+ *
+ * @example End a stream after 5 seconds, or when a signal aborts
+ * ```ts
+ * import type { StreamOptions } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const options: StreamOptions = { timeout: 5000, signal: new AbortController().signal };
+ * assert.equal(options.timeout, 5000);
+ * ```
+ */
+export interface StreamOptions {
+  /**
+   * Milliseconds the whole stream may take: past them the iteration rejects
+   * with a `TimeoutError` `DOMException` and the handler is ended.
+   */
+  timeout?: number;
+  /** Ends the stream when it aborts: the iteration rejects with its reason, the handler ends. */
+  signal?: AbortSignal;
+}
+
 /** Options of {@linkcode ActorRef.stop}. */
 export interface StopOptions {
   /**
@@ -122,6 +146,11 @@ export interface RefTarget {
   readonly exited: Promise<ActorExit>;
   tell(name: string, payload: unknown): Promise<void>;
   ask(name: string, payload: unknown, options: AskOptions | undefined): Promise<unknown>;
+  stream(
+    name: string,
+    payload: unknown,
+    options: StreamOptions | undefined,
+  ): AsyncIterableIterator<unknown>;
   stop(timeout: number, signal?: AbortSignal): Promise<ActorExit>;
   stats(): ActorStats;
 }
@@ -249,6 +278,61 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
     return this.#cell.ask(name, args[0], args[1] as AskOptions | undefined) as Promise<
       ReplyOf<HandlersOf<D>[K]>
     >;
+  }
+
+  /**
+   * Calls a streaming handler (an async generator, or one returning an async
+   * iterable) and iterates the items it yields.
+   *
+   * Guarantees:
+   * - Items arrive in the order the handler yields them, each once.
+   * - Backpressure: the actor pulls from the handler at most 16 items
+   *   (`STREAM_WINDOW`) ahead of the caller; a slow consumer pauses the
+   *   handler at its `yield`.
+   * - The call is sent on the first `next()`. It holds one of the actor's
+   *   `concurrency` slots until its last item.
+   * - Ending early (`break`, `return()`, the signal, the timeout) ends the
+   *   handler: its generator's `return()` runs (its `finally` blocks) and its
+   *   `ctx.signal` aborts.
+   * - A handler error rejects the iteration with `ActorError` after the items
+   *   before it; the actor stopping or dying rejects it with
+   *   `ActorStoppedError` or `ActorCrashedError`, as an `ask` would.
+   * - `stop()` drains a stream sent before it like any message: a consumer
+   *   that stops reading holds the stop until the stream ends or the stop's
+   *   deadline terminates the actor.
+   *
+   * @example Stream rows from an actor
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const ref = await system.spawn<typeof counter>(
+   *   new URL("../../examples/actors/counter.ts", import.meta.url),
+   * );
+   * const seen: number[] = [];
+   * for await (const n of ref.stream("upTo", 3)) seen.push(n);
+   * assert.deepEqual(seen, [0, 1, 2]);
+   * ```
+   *
+   * @param name The streaming handler's name.
+   * @param args The payload (pass `undefined` for none), then optional {@linkcode StreamOptions}.
+   * @returns An async iterator over the handler's items.
+   * @throws {ActorError} From the iteration, when the handler throws.
+   * @throws {DOMException} From the iteration: `TimeoutError` after `timeout`, or the signal's reason.
+   * @throws {ActorStoppedError} From the iteration, when the actor stopped before the end.
+   * @throws {ActorCrashedError} From the iteration, when the actor died before the end.
+   */
+  stream<K extends StreamName<D>>(
+    name: K,
+    ...args: [...PayloadArgs<HandlersOf<D>[K]>, options?: StreamOptions]
+  ): AsyncIterableIterator<ItemOf<HandlersOf<D>[K]>> {
+    return this.#cell.stream(
+      name,
+      args[0],
+      args[1] as StreamOptions | undefined,
+    ) as AsyncIterableIterator<ItemOf<HandlersOf<D>[K]>>;
   }
 
   /**

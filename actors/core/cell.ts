@@ -5,7 +5,7 @@
 import type { Transport, TransportStats } from "../../transports/transport.ts";
 import type { ActorHostKind, Host, Launcher } from "./host.ts";
 import type { CellHooks } from "./hooks.ts";
-import type { ActorExit, ActorStats, AskOptions, DeadLetter, RefTarget } from "./actor_ref.ts";
+import type { ActorExit, ActorStats, DeadLetter, RefTarget } from "./actor_ref.ts";
 import {
   ActorCrashedError,
   ActorError,
@@ -23,6 +23,7 @@ import { Outbox, type OverflowPolicy, SENT } from "./outbox.ts";
 import { hintsFor } from "./_coalesce.ts";
 import { PLAIN_KIND } from "../../internal/batch.ts";
 import {
+  ABORTABLE_ASK,
   ASK,
   type BootMessage,
   BYE,
@@ -35,25 +36,22 @@ import {
   FAIL,
   type Handling,
   INIT_FAILED,
+  ITEM,
   LIVENESS_TAKEN,
   READY,
   REPLY,
   RESULT,
   serializeError,
   STOP,
+  STREAM,
   type SystemCall,
   TELL,
   TRACED,
 } from "./protocol.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
-
-interface PendingAsk {
-  name: string;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-  cleanup: (() => void) | undefined;
-}
+import { type StreamChannel, StreamReader, type StreamReaderOptions } from "./_stream_reader.ts";
+import { type PendingCall, PendingCalls } from "./_pending_calls.ts";
 
 export interface CellOptions {
   id: string;
@@ -104,8 +102,7 @@ export class ActorCell implements RefTarget {
   #death: { reason: CrashReason; error: Error } | undefined;
   #deathReported: (() => void) | undefined;
   #liveness = new Int32Array(new SharedArrayBuffer(8));
-  #pending = new Map<number, PendingAsk>();
-  #nextAsk = 1;
+  #pending = new PendingCalls((message) => this.#outbox.pushControl(message));
   #names: Set<string> = new Set();
   #inspector = new PayloadInspector();
   #ready: { resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -325,13 +322,14 @@ export class ActorCell implements RefTarget {
 
   #dispatch(message: unknown[]): void {
     switch (message[0]) {
-      case REPLY: {
-        const pending = this.#takePending(message[1] as number);
-        pending?.resolve(message[2]);
+      case REPLY:
+        this.#pending.take(message[1] as number)?.resolve(message[2]);
         return;
-      }
+      case ITEM:
+        this.#pending.item(message[1] as number, message[2]);
+        return;
       case FAIL: {
-        const pending = this.#takePending(message[1] as number);
+        const pending = this.#pending.take(message[1] as number);
         if (!pending) return;
         const info = message[2] as RemoteErrorInfo;
         if (message[3] === true) {
@@ -393,14 +391,6 @@ export class ActorCell implements RefTarget {
     }
   }
 
-  #takePending(id: number): PendingAsk | undefined {
-    const pending = this.#pending.get(id);
-    if (!pending) return undefined;
-    this.#pending.delete(id);
-    pending.cleanup?.();
-    return pending;
-  }
-
   /**
    * Checks a message before it is queued; returns the payload's estimated
    * size, and leaves its batch kind in `#inspector.kind`.
@@ -450,9 +440,8 @@ export class ActorCell implements RefTarget {
       return Promise.reject(error);
     }
     const kind = payload === undefined ? PLAIN_KIND : this.#inspector.kind;
-    const id = this.#nextAsk++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-    const pending: PendingAsk = { name, resolve, reject, cleanup: undefined };
+    const pending: PendingCall = { name, resolve, reject, cleanup: undefined };
     const hook = this.#hooks?.ask(name);
     if (hook !== undefined) {
       pending.resolve = (value) => {
@@ -464,37 +453,44 @@ export class ActorCell implements RefTarget {
         reject(error);
       };
     }
-    this.#pending.set(id, pending);
+    const id = this.#pending.add(pending);
     // Timers and listeners only for the asks that asked for them: this is per message.
-    if (options?.timeout !== undefined || options?.signal) this.#armAsk(id, pending, options);
-    let queued: Promise<void>;
-    try {
-      let message: unknown[] = payload === undefined ? [ASK, id, name] : [ASK, id, name, payload];
+    // Only those can be cancelled, so only those tell the actor to track a signal.
+    const tag = options?.timeout !== undefined || options?.signal ? ABORTABLE_ASK : ASK;
+    if (tag === ABORTABLE_ASK) this.#pending.arm(id, options!.signal, options!.timeout);
+    this.#pending.send(id, () => {
+      let message: unknown[] = payload === undefined ? [tag, id, name] : [tag, id, name, payload];
       if (hook?.traceparent !== undefined) message = [TRACED, hook.traceparent, message];
-      queued = this.#outbox.push(message, true, kind, size);
-    } catch (error) {
-      this.#abortAsk(id, pending, error);
-      return promise;
-    }
-    if (queued !== SENT) queued.catch((error) => this.#abortAsk(id, pending, error));
+      return this.#outbox.push(message, true, kind, size);
+    }, SENT);
     return promise;
   }
 
-  /** Rejects a pending ask that is still pending (timeout, abort, refused by the outbox). */
-  #abortAsk(id: number, pending: PendingAsk, reason: unknown): void {
-    if (this.#pending.get(id) !== pending) return;
-    this.#pending.delete(id);
-    pending.cleanup?.();
-    pending.reject(reason);
+  /**
+   * Calls a streaming handler: its items as an async iterator, sent on the
+   * first `next()`, under the credit window (see `STREAM_WINDOW`).
+   */
+  stream(
+    name: string,
+    payload: unknown,
+    options: StreamReaderOptions | undefined,
+  ): AsyncIterableIterator<unknown> {
+    return new StreamReader(this.#streams, name, payload, options);
   }
 
-  #armAsk(id: number, pending: PendingAsk, options: AskOptions): void {
-    pending.cleanup = watchDeadline(
-      options.signal,
-      options.timeout,
-      (reason) => this.#abortAsk(id, pending, reason),
-    );
-  }
+  #streams: StreamChannel = {
+    open: (name, payload, sink) => {
+      const size = this.#checkSendable(name, payload);
+      const kind = payload === undefined ? PLAIN_KIND : this.#inspector.kind;
+      const pending = { name, resolve: sink.end, reject: sink.fail, cleanup: undefined };
+      const id = this.#pending.add({ ...pending, item: sink.item });
+      const message = payload === undefined ? [STREAM, id, name] : [STREAM, id, name, payload];
+      this.#pending.send(id, () => this.#outbox.push(message, true, kind, size), SENT, true);
+      return id;
+    },
+    pull: (id, n) => this.#pending.pull(id, n),
+    cancel: (id, reason) => this.#pending.cancel(id, reason),
+  };
 
   /** Queues the stop sentinel; terminates the actor if it has not stopped within `timeout` ms. */
   stop(timeout: number, signal?: AbortSignal): Promise<ActorExit> {
@@ -546,8 +542,8 @@ export class ActorCell implements RefTarget {
 
   #dropped(message: unknown[], reason: string): void {
     if (message[0] === TRACED) message = message[2] as unknown[];
-    if (message[0] === ASK) {
-      const pending = this.#takePending(message[1] as number);
+    if (message[0] === ASK || message[0] === ABORTABLE_ASK || message[0] === STREAM) {
+      const pending = this.#pending.take(message[1] as number);
       pending?.reject(new MailboxFullError(this.id, this.#outbox.capacity));
       return;
     }
@@ -598,8 +594,8 @@ export class ActorCell implements RefTarget {
       return;
     }
     this.#outbox.credit(1);
-    if (message[0] === ASK) {
-      this.#takePending(message[1] as number)?.reject(error);
+    if (message[0] === ASK || message[0] === ABORTABLE_ASK || message[0] === STREAM) {
+      this.#pending.take(message[1] as number)?.reject(error);
       return;
     }
     this.#options.onDeadLetter({
@@ -634,11 +630,7 @@ export class ActorCell implements RefTarget {
     const lost = this.#outbox.inflight +
       unsent.filter((m) => m[0] === TELL || (m[0] === TRACED && (m[2] as unknown[])[0] === TELL))
         .length;
-    for (const pending of this.#pending.values()) {
-      pending.cleanup?.();
-      pending.reject(error);
-    }
-    this.#pending.clear();
+    this.#pending.rejectAll(error);
     const handling = exit.reason === "normal" ? undefined : this.#handling;
     if (handling !== undefined && handling.length > 0) {
       exit.handling = handling.map(([name]) => name);

@@ -12,7 +12,17 @@ import type { SemaphoreHandle } from "../sync/semaphore.ts";
 export interface ActorContext {
   /** The actor's id, unique within its system. */
   readonly id: string;
-  /** Aborted when the actor starts stopping (its stop sentinel arrived or it is being killed). */
+  /**
+   * Aborted when the actor starts stopping (its stop sentinel arrived or it
+   * is being killed) and, in a handler, when its caller gives up on the call:
+   * an `ask` with a `signal` or `timeout` that aborts or times out, or a
+   * `stream` the caller ends early (`break`, its signal, its timeout). The
+   * reason is then a `DOMException` named `"TimeoutError"` or `"AbortError"`.
+   * Each such call gets its own context; a call nobody can cancel (a tell,
+   * an ask without signal or timeout) shares the actor's, which only the
+   * stop aborts. JavaScript cannot pre-empt a running handler: long work
+   * checks the signal (or passes it on) to stop early.
+   */
   readonly signal: AbortSignal;
   /**
    * The system's work queue of that name (made with `system.queue(name)`),
@@ -156,6 +166,56 @@ export type PayloadArgs<F> = F extends (state: never, ...rest: infer R) => unkno
 
 /** What an `ask` of a handler resolves to: its return value, awaited. */
 export type ReplyOf<F> = F extends (...args: never[]) => infer R ? Awaited<R> : never;
+
+/**
+ * The item type of a streaming handler (an async generator, or one that
+ * returns an async iterable or an iterable): what `ActorRef.stream` yields.
+ *
+ * @example The item type of an async generator handler
+ * ```ts
+ * import { defineActor, type HandlersOf, type ItemOf } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const rows = defineActor({
+ *   handlers: {
+ *     async *query(_state, n: number) {
+ *       for (let i = 0; i < n; i++) yield { id: i };
+ *     },
+ *   },
+ * });
+ * const row: ItemOf<HandlersOf<typeof rows>["query"]> = { id: 1 };
+ * assert.equal(row.id, 1);
+ * ```
+ */
+export type ItemOf<F> = ReplyOf<F> extends AsyncIterable<infer T> ? T
+  : ReplyOf<F> extends string ? never
+  : ReplyOf<F> extends Iterable<infer T> ? T
+  : never;
+
+/**
+ * The names of an actor definition type's streaming handlers (see
+ * {@linkcode ItemOf}): the names `ActorRef.stream` takes.
+ *
+ * @example Only streaming handlers are stream names
+ * ```ts
+ * import { defineActor, type StreamName } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const rows = defineActor({
+ *   handlers: {
+ *     async *query(_state, n: number) {
+ *       for (let i = 0; i < n; i++) yield i;
+ *     },
+ *     count: () => 3,
+ *   },
+ * });
+ * const name: StreamName<typeof rows> = "query"; // "count" would not compile
+ * assert.equal(name, "query");
+ * ```
+ */
+export type StreamName<D> = {
+  [K in MessageName<D>]: [ItemOf<HandlersOf<D>[K]>] extends [never] ? never : K;
+}[MessageName<D>];
 
 /** Any actor definition; the constraint of `ActorRef`'s type parameter. */
 export type AnyActorDefinition = AnyDefinition;

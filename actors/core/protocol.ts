@@ -21,6 +21,38 @@ export const TELLS = 4;
  * trace context; sent only while tracing is on (see `hooks.ts`).
  */
 export const TRACED = 5;
+/**
+ * `[ABORTABLE_ASK, id, name, payload]`: an `ASK` whose caller may give up (it
+ * gave a signal or a timeout), so a `CANCEL` may follow. A plain `ASK` never
+ * has one: the actor tracks no cancel state for it.
+ */
+export const ABORTABLE_ASK = 6;
+/**
+ * `[STREAM, id, name, payload]`: calls a streaming handler. Its items come
+ * back as `ITEM`s, at most {@linkcode STREAM_WINDOW} ahead of the `PULL`s,
+ * and its end as a `REPLY` (done) or a `FAIL`, exactly as an ask's answer.
+ */
+export const STREAM = 7;
+/**
+ * `[CANCEL, id, reason]`: the caller gave up on the `ABORTABLE_ASK` or
+ * `STREAM` `id` (`reason` is `"TimeoutError"` or `"AbortError"`). One for a
+ * call that already ended is ignored.
+ */
+export const CANCEL = 8;
+/** `[PULL, id, n]`: the caller took `n` more items of the `STREAM` `id`. */
+export const PULL = 9;
+
+/**
+ * How many items a streaming handler may produce ahead of its consumer: the
+ * actor stops pulling from the handler's iterator once this many were sent
+ * and not taken, and the caller gives credit back each half window.
+ */
+export const STREAM_WINDOW = 16;
+
+/** Tells whether a parent-to-actor message tag is answered (`REPLY` or `FAIL`). */
+export function expectsReply(tag: unknown): boolean {
+  return tag === ASK || tag === ABORTABLE_ASK || tag === STREAM;
+}
 
 // Actor -> parent.
 /** `[READY, handlerNames]` */
@@ -57,6 +89,8 @@ export const HEARTBEAT = 19;
  * queue, a semaphore); `[service, op, args]` is a {@linkcode SystemCall}.
  */
 export const CALL = 20;
+/** `[ITEM, id, value]`: one item of the `STREAM` `id` (the value is absent for `undefined`). */
+export const ITEM = 21;
 
 /**
  * What an actor's CALL asks its system for, after the call's id: one kind per

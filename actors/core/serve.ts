@@ -23,10 +23,12 @@ import {
   type BootMessage,
   BYE,
   CALL,
+  CANCEL,
   CRASH,
   EXIT,
   HEARTBEAT,
   INIT_FAILED,
+  PULL,
   READY,
   RESULT,
   serializeError,
@@ -36,6 +38,7 @@ import {
 import type { ServeHooks, ServeHooksModule } from "./hooks.ts";
 import { Mailbox } from "./_mailbox.ts";
 import { type Message, Outgoing } from "./_outgoing.ts";
+import { ServedCalls } from "./_served_calls.ts";
 
 /** Lets the host report exits and crashes that happen outside the message loop. */
 export interface ServeControl {
@@ -110,6 +113,8 @@ class ServedActor implements ServeControl {
   #out: Outgoing;
   #calls: ParentCalls;
   #ctx: ActorContext;
+  /** The calls in flight that their callers may cancel (see `ActorContext.signal`). */
+  #served: ServedCalls;
   /** There once `init` has run. */
   #mailbox: Mailbox | undefined;
   #state: unknown;
@@ -132,6 +137,7 @@ class ServedActor implements ServeControl {
     this.#out = new Outgoing(transport, boot.capacity, (error) => this.#die(error));
     this.#calls = new ParentCalls(this.#out);
     this.#ctx = actorContext(boot, this.#stopController.signal, this.#calls, semaphoreModule);
+    this.#served = new ServedCalls(this.#ctx);
     void this.#start(actor);
   }
 
@@ -159,6 +165,7 @@ class ServedActor implements ServeControl {
       liveness: boot.liveness ? new Int32Array(boot.liveness) : undefined,
       stopped: () => void this.#finish(),
       hooks: this.#hooks,
+      calls: this.#served,
     });
     out.post([READY, Object.keys(spec.handlers)]);
     if (boot.heartbeatMs > 0) {
@@ -169,7 +176,14 @@ class ServedActor implements ServeControl {
         for (const message of batch) {
           const tag = (message as Message)[0];
           if (tag === RESULT) this.#calls.settle(message as Message);
-          else if (tag === TRACED) {
+          else if (tag === CANCEL) {
+            this.#served.cancel(
+              (message as Message)[1] as number,
+              (message as Message)[2] as string,
+            );
+          } else if (tag === PULL) {
+            this.#served.pull((message as Message)[1] as number, (message as Message)[2] as number);
+          } else if (tag === TRACED) {
             mailbox.push((message as Message)[2] as Message, (message as Message)[1] as string);
           } else mailbox.push(message as Message);
         }

@@ -13,7 +13,13 @@
 // - "stopped": gone for good (retired): messages are refused.
 
 import type { ActorCell } from "../core/cell.ts";
-import type { ActorExit, ActorStats, AskOptions, RefTarget } from "../core/actor_ref.ts";
+import type {
+  ActorExit,
+  ActorStats,
+  AskOptions,
+  RefTarget,
+  StreamOptions,
+} from "../core/actor_ref.ts";
 import { ActorRef } from "../core/actor_ref.ts";
 import type { AnyActorDefinition } from "../core/define_actor.ts";
 import {
@@ -281,6 +287,23 @@ export class ActorSlot implements Child, RefTarget {
         : Math.max(0, options.timeout - (Date.now() - started));
       return target.ask(name, payload, { ...options, timeout });
     });
+  }
+
+  /** Streams from the incarnation live at the first `next()` (or the next one, as an ask waits). */
+  async *stream(
+    name: string,
+    payload: unknown,
+    options: StreamOptions | undefined,
+  ): AsyncGenerator<unknown, void, undefined> {
+    const cell = this.#live();
+    if (cell) return yield* cell.stream(name, payload, options);
+    const refusal = this.#refusal();
+    if (refusal) throw refusal;
+    yield* await this.#hold(
+      undefined,
+      options,
+      (target) => Promise.resolve(target.stream(name, payload, options)),
+    );
   }
 
   async stop(_timeout: number, signal?: AbortSignal): Promise<ActorExit> {

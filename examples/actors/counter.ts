@@ -7,7 +7,7 @@
  */
 import { defineActor } from "../../actor.ts";
 
-/** Counts what it is told to add; `get` returns the count. */
+/** Counts what it is told to add; `get` returns the count, `upTo` streams numbers. */
 export const counter = defineActor({
   init: (args: { start?: number } | undefined) => ({ count: args?.start ?? 0 }),
   handlers: {
@@ -15,5 +15,9 @@ export const counter = defineActor({
       state.count += n;
     },
     get: (state) => state.count,
+    /** Streams 0, 1, ... up to (not including) `n`. */
+    async *upTo(_state, n: number) {
+      for (let i = 0; i < n; i++) yield i;
+    },
   },
 });
