@@ -270,3 +270,54 @@ Deno.test("a message that may come near the frame limit goes alone at once, and 
   assert.equal(batches.all.length, 3);
   outbox.close(new Error("done"));
 });
+
+/** A send function shaped like a transport with a 1000-byte frame limit whose channel is full until `room` resolves. */
+function fullChannel(room: Promise<void>) {
+  return (batch: Message[]) => {
+    const size = JSON.stringify(batch).length;
+    if (size > 1000) throw new FrameTooLargeError(size, 1000);
+    return room;
+  };
+}
+
+Deno.test("while the channel is full, a near-limit message still goes alone behind what was held, and a refused one throws at the sender (issue 16.9)", async () => {
+  const room = deferred();
+  const { outbox, batches, sendErrors } = recorded(8, "fail", { send: fullChannel(room.promise) });
+  outbox.maxFrameBytes = 1000;
+  outbox.push(["first"], true, PLAIN_KIND, 5);
+  await batches.take(1, "the first batch, which fills the channel");
+  outbox.push(["held"], true, PLAIN_KIND, 4);
+  outbox.push(["x".repeat(960)], true, PLAIN_KIND, 960);
+  // Folded into one batch with "held", it would be over the limit: alone, it fits.
+  assert.deepEqual(batches.all.slice(1), [[["held"]], [["x".repeat(960)]]]);
+  assert.throws(() => outbox.push(["x".repeat(996)], true, PLAIN_KIND, 996), FrameTooLargeError);
+  assert.equal(outbox.inflight, 3, "the refused message takes no room");
+  assert.equal(batches.all.length, 4, "only the refused attempt, after what was held");
+  room.resolve();
+  await afterMicrotasks();
+  assert.equal(sendErrors.all.length, 0);
+  outbox.close(new Error("done"));
+});
+
+Deno.test("a near-limit tell that waited for room in the mailbox gets the exact size check: it rejects, nothing sent (issue 16.9)", async () => {
+  const { outbox, batches, sendErrors, dropped } = recorded(1, "backpressure", {
+    send: fullChannel(Promise.resolve()),
+  });
+  outbox.maxFrameBytes = 1000;
+  outbox.push(["first"], true, PLAIN_KIND, 5);
+  const over = outbox.push(["x".repeat(996)], true, PLAIN_KIND, 996);
+  const overSettled = over.then(() => "sent", (error) => error);
+  await batches.take(1, "the first batch");
+  outbox.credit(1);
+  assert.ok((await overSettled) instanceof FrameTooLargeError);
+  assert.equal(batches.all.length, 2, "only the refused attempt");
+  const fits = outbox.push(["y".repeat(960)], true, PLAIN_KIND, 960);
+  await fits;
+  assert.deepEqual(batches.all.slice(2), [[["y".repeat(960)]]]);
+  outbox.credit(1);
+  assert.equal(outbox.inflight, 0, "the refused message takes no room");
+  await afterMicrotasks();
+  assert.equal(sendErrors.all.length, 0);
+  assert.deepEqual(dropped, []);
+  outbox.close(new Error("done"));
+});

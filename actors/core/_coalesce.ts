@@ -207,6 +207,28 @@ export class Coalescer<T> {
     this.#handOver();
   }
 
+  /**
+   * Hands over everything collected so far, now, even while paused: for a
+   * message that must be sent alone at once behind them (see `Outbox`).
+   * The receiver may pause again; what it is handed meanwhile it queues.
+   */
+  flushHeld(): void {
+    if (this.#items.length > 0) this.#close();
+    const closed = this.#closed;
+    while (this.#closedHead < closed.length) {
+      const batch = closed[this.#closedHead]!;
+      const kind = this.#closedKinds[this.#closedHead];
+      closed[this.#closedHead++] = undefined as unknown as T[];
+      this.#closedItems -= batch.length;
+      this.#deliver(batch, kind);
+    }
+    if (this.#closedHead === closed.length) {
+      this.#closed = [];
+      this.#closedKinds = [];
+      this.#closedHead = 0;
+    }
+  }
+
   /** `true` while batches are held back (see `pause()`). */
   get paused(): boolean {
     return this.#paused;

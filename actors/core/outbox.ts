@@ -112,7 +112,7 @@ export class Outbox {
     }
     if (this.inflight < this.capacity && this.waiting === 0) {
       this.inflight++;
-      if (this.#large(bytes)) this.#sendAlone(message, kind, bytes);
+      if (this.#large(bytes)) this.#sendAlone(message, kind);
       else this.#enqueue(message, kind, bytes);
       return SENT;
     }
@@ -173,7 +173,18 @@ export class Outbox {
         this.inflight++;
       }
       this.#waiting[this.#waitingHead++] = undefined as unknown as Waiting;
-      this.#enqueue(entry.message, entry.kind, entry.bytes);
+      if (entry.counted && this.#large(entry.bytes)) {
+        // Its exact size is known only once encoded: sent alone, as at once.
+        try {
+          this.#sendAlone(entry.message, entry.kind);
+        } catch (error) {
+          // FrameTooLargeError, nothing of it sent and its room given back:
+          // the waiting tell rejects; a tell that did not wait is a dead letter.
+          if (entry.reject) entry.reject(error);
+          else this.#onDrop(entry.message);
+          continue;
+        }
+      } else this.#enqueue(entry.message, entry.kind, entry.bytes);
       entry.resolve?.();
     }
     if (this.#waitingHead > 0 && this.waiting === 0) {
@@ -212,15 +223,14 @@ export class Outbox {
    * Sends a large message now, alone, after what was queued before it, so
    * that a frame the transport refuses (`FrameTooLargeError`: the envelope
    * and the encoding count, not just the payload) throws at the sender, as
-   * if it never was sent. While the channel is full it waits its turn as
-   * any message does.
+   * if it never was sent. While the channel is full (the coalescer is
+   * paused) the batches held back go first, and then this one: the channel
+   * queues what it has no room for, and only a send tells the exact size.
+   * What is held is bounded by the mailbox's capacity.
    */
-  #sendAlone(message: unknown[], kind: BatchKind, bytes: number): void {
-    this.#batch.flush();
-    if (this.#batch.paused) {
-      this.#enqueue(message, kind, bytes);
-      return;
-    }
+  #sendAlone(message: unknown[], kind: BatchKind): void {
+    if (this.#batch.paused) this.#batch.flushHeld();
+    else this.#batch.flush();
     const batch = [message];
     let pending: void | Promise<void>;
     try {
