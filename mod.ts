@@ -45,6 +45,7 @@ export {
   type ExitReason,
   type StopOptions,
   type StreamOptions,
+  type TellOptions,
 } from "./actors/core/actor_ref.ts";
 export {
   ActorSystem,

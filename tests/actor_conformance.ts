@@ -206,6 +206,36 @@ export function actorConformance(target: ConformanceTarget): void {
     assert.deepEqual(h.stopReport().seen, [0, 1, 2, 3, 4, 5, 6]);
   });
 
+  test("a tell waiting for room gives up on its signal or timeout and is never delivered", async (h) => {
+    const ref = await h.spawn({ capacity: 4 });
+    await ref.tell("block");
+    // The fourth waits for the credit of "block" (it left the mailbox to run):
+    // then the mailbox holds four and nothing leaves it until open().
+    for (let i = 0; i < 4; i++) await ref.tell("record", i);
+    const controller = new AbortController();
+    const reason = new Error("no longer needed");
+    const aborted = ref.tell("record", 4, { signal: controller.signal });
+    const timedOut = ref.tell("record", 5, { timeout: 20 });
+    const kept = ref.tell("record", 6, { timeout: 60_000 });
+    kept.catch(() => {}); // awaited below; handled if an assertion fails first
+    assert.equal(ref.stats().waiting, 3);
+    controller.abort(reason);
+    await assert.rejects(aborted, (e) => e === reason);
+    await assert.rejects(
+      timedOut,
+      (e: unknown) => e instanceof DOMException && e.name === "TimeoutError",
+    );
+    assert.equal(ref.stats().waiting, 1);
+    // Already given up: not sent, not even queued.
+    await assert.rejects(ref.tell("record", 7, { signal: controller.signal }), (e) => e === reason);
+    assert.equal(ref.stats().waiting, 1);
+    h.open();
+    await within(kept, 10_000, "the tell that kept waiting");
+    await ref.stop();
+    assert.deepEqual(h.stopReport().seen, [0, 1, 2, 3, 6]);
+    assert.equal(h.letters.length, 0, "a tell given up is no dead letter");
+  });
+
   test("stop() handles the 10,000 tells sent before it, then runs the stop hook", async (h) => {
     const ref = await h.spawn();
     for (let i = 0; i < 10_000; i++) await ref.tell("inc", 1);

@@ -23,6 +23,7 @@ const typed = defineActor({
 // Never called: only type-checked.
 async function protocolIsChecked(ref: ActorRef<typeof typed>): Promise<void> {
   await ref.tell("inc", 5);
+  await ref.tell("inc", 5, { timeout: 10, signal: AbortSignal.timeout(10) });
   const n: number = await ref.ask("get");
   const label: string = await ref.ask("maybe");
   const also: string = await ref.ask("maybe", "x", { timeout: 10 });
@@ -35,6 +36,10 @@ async function protocolIsChecked(ref: ActorRef<typeof typed>): Promise<void> {
   await ref.tell("inc");
   // @ts-expect-error there is no such handler
   await ref.tell("dec", 1);
+  // @ts-expect-error a tell's options are a timeout and a signal
+  await ref.tell("inc", 5, { priority: 1 });
+  // @ts-expect-error the options come after the payload
+  await ref.tell("inc", { timeout: 10 });
   // @ts-expect-error `get` takes no payload
   await ref.ask("get", 3);
   // @ts-expect-error `get` replies with a number

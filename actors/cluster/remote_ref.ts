@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AskOptions } from "../core/actor_ref.ts";
+import type { AskOptions, TellOptions } from "../core/actor_ref.ts";
 import type {
   AnyActorDefinition,
   HandlersOf,
@@ -111,7 +111,9 @@ export class RemoteRef<D extends AnyActorDefinition> {
    * ```
    *
    * @param name The handler's name.
-   * @param payload The handler's payload (plain JSON data), when it takes one.
+   * @param args The payload (plain JSON data; pass `undefined` for none), then optional
+   * `TellOptions`, as for a local ref: a remote tell never waits for room, so only a signal
+   * already aborted matters (the message is not sent).
    * @returns Once the message is handed to the client.
    * @throws {MessageNotCloneableError} When the payload is not plain JSON data.
    * @throws {FrameTooLargeError} When it exceeds the server's payload limit.
@@ -120,9 +122,11 @@ export class RemoteRef<D extends AnyActorDefinition> {
    */
   tell<K extends MessageName<D>>(
     name: K,
-    ...payload: PayloadArgs<HandlersOf<D>[K]>
+    ...args: [...PayloadArgs<HandlersOf<D>[K]>, options?: TellOptions]
   ): Promise<void> {
-    return this.#link.tell(name, payload[0]);
+    const signal = (args[1] as TellOptions | undefined)?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return this.#link.tell(name, args[0]);
   }
 
   /**

@@ -67,6 +67,29 @@ export interface DeadLetter {
   count: number;
 }
 
+/**
+ * Options of {@linkcode ActorRef.tell}. They matter only while the tell
+ * waits for room in a full mailbox (`overflow: "backpressure"`, or a
+ * supervised child restarting under `whileRestarting: "wait"`): a tell that
+ * gives up was never sent, and its promise rejects with the reason. A tell
+ * that found room at once is in the mailbox and cannot be taken back.
+ *
+ * @example Give up on a full mailbox after 100 ms
+ * ```ts
+ * import type { TellOptions } from "@troupe/troupe";
+ * import assert from "node:assert/strict";
+ *
+ * const options: TellOptions = { timeout: 100, signal: AbortSignal.timeout(1000) };
+ * assert.equal(options.timeout, 100);
+ * ```
+ */
+export interface TellOptions {
+  /** Rejects with a `TimeoutError` `DOMException` when there is no room within this many milliseconds. */
+  timeout?: number;
+  /** Rejects with the signal's reason when it aborts before there is room. */
+  signal?: AbortSignal;
+}
+
 /** Options of {@linkcode ActorRef.ask}. */
 export interface AskOptions {
   /** Rejects with a `TimeoutError` `DOMException` after this many milliseconds. */
@@ -144,7 +167,7 @@ export interface ActorStats {
 export interface RefTarget {
   readonly id: string;
   readonly exited: Promise<ActorExit>;
-  tell(name: string, payload: unknown): Promise<void>;
+  tell(name: string, payload: unknown, options?: TellOptions): Promise<void>;
   ask(name: string, payload: unknown, options: AskOptions | undefined): Promise<unknown>;
   stream(
     name: string,
@@ -231,19 +254,34 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * assert.equal(await ref.ask("get"), 10);
    * ```
    *
+   * @example Wait for room in a full mailbox for at most a second
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   *
+   * await using system = await ActorSystem.start();
+   * const ref = await system.spawn<typeof counter>(
+   *   new URL("../../examples/actors/counter.ts", import.meta.url),
+   *   { capacity: 8, overflow: "backpressure" },
+   * );
+   * await ref.tell("inc", 1, { timeout: 1000 });
+   * ```
+   *
    * @param name The handler's name.
-   * @param payload The handler's payload, when it takes one.
+   * @param args The payload (pass `undefined` for none), then optional {@linkcode TellOptions}.
    * @returns A promise that resolves once the message is in the mailbox.
    * @throws {MessageNotCloneableError} When the payload holds a function, symbol or class instance.
    * @throws {UnknownMessageError} When the actor has no such handler.
    * @throws {ActorStoppedError} When the actor has stopped (a supervised ref rejects instead).
    * @throws {MailboxFullError} When the mailbox is full and the policy is `"fail"`.
+   * @throws {DOMException} `TimeoutError` when no room came within `timeout`, or the signal's
+   * reason when it aborted first: the message was not sent.
    */
   tell<K extends MessageName<D>>(
     name: K,
-    ...payload: PayloadArgs<HandlersOf<D>[K]>
+    ...args: [...PayloadArgs<HandlersOf<D>[K]>, options?: TellOptions]
   ): Promise<void> {
-    return this.#cell.tell(name, payload[0]);
+    return this.#cell.tell(name, args[0], args[1] as TellOptions | undefined);
   }
 
   /**

@@ -5,7 +5,7 @@
 import type { Transport, TransportStats } from "../../transports/transport.ts";
 import type { ActorHostKind, Host, Launcher } from "./host.ts";
 import type { CellHooks } from "./hooks.ts";
-import type { ActorExit, ActorStats, DeadLetter, RefTarget } from "./actor_ref.ts";
+import type { ActorExit, ActorStats, DeadLetter, RefTarget, TellOptions } from "./actor_ref.ts";
 import {
   ActorCrashedError,
   ActorError,
@@ -404,7 +404,7 @@ export class ActorCell implements RefTarget {
     return size;
   }
 
-  tell(name: string, payload: unknown): Promise<void> {
+  tell(name: string, payload: unknown, options?: TellOptions): Promise<void> {
     let size: number;
     try {
       size = this.#checkSendable(name, payload);
@@ -412,19 +412,29 @@ export class ActorCell implements RefTarget {
       if (error instanceof ActorStoppedError) this.#dropped([TELL, name], "actor stopped");
       throw error;
     }
-    if (this.#hooks) return this.#tellTraced(name, payload, size, this.#hooks);
+    // Given up before it was sent: nothing of it goes anywhere.
+    if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
+    if (this.#hooks) return this.#tellTraced(name, payload, size, this.#hooks, options);
     // No payload: the envelope ends early (it reads back as undefined), so the
     // batch stays plain data for the JSON fast path.
-    if (payload === undefined) return this.#outbox.push([TELL, name], true, PLAIN_KIND, size);
-    return this.#outbox.push([TELL, name, payload], true, this.#inspector.kind, size);
+    if (payload === undefined) {
+      return this.#outbox.push([TELL, name], true, PLAIN_KIND, size, options);
+    }
+    return this.#outbox.push([TELL, name, payload], true, this.#inspector.kind, size, options);
   }
 
-  #tellTraced(name: string, payload: unknown, size: number, hooks: CellHooks): Promise<void> {
+  #tellTraced(
+    name: string,
+    payload: unknown,
+    size: number,
+    hooks: CellHooks,
+    options: TellOptions | undefined,
+  ): Promise<void> {
     const kind = payload === undefined ? PLAIN_KIND : this.#inspector.kind;
     const tell = payload === undefined ? [TELL, name] : [TELL, name, payload];
     const traceparent = hooks.tell(name);
     const message = traceparent === undefined ? tell : [TRACED, traceparent, tell];
-    return this.#outbox.push(message, true, kind, size);
+    return this.#outbox.push(message, true, kind, size, options);
   }
 
   ask(

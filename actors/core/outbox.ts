@@ -7,6 +7,7 @@
 import { FrameTooLargeError, MailboxFullError } from "../../internal/errors.ts";
 import { Coalescer } from "./_coalesce.ts";
 import { type BatchKind, UNKNOWN_KIND } from "../../internal/batch.ts";
+import { watchDeadline } from "../../internal/abort.ts";
 
 /**
  * What a full mailbox does with one more message:
@@ -36,6 +37,14 @@ interface Waiting {
   /** Set for a `tell` that waits for room (backpressure). */
   resolve?: () => void;
   reject?: (error: unknown) => void;
+  /** Stops watching the waiting tell's signal and deadline. */
+  stopWatching?: () => void;
+}
+
+/** What a waiting `tell` may give up on (see `TellOptions`). */
+export interface WaitOptions {
+  timeout?: number;
+  signal?: AbortSignal;
 }
 
 /**
@@ -102,6 +111,7 @@ export class Outbox {
     counted = true,
     kind: BatchKind = UNKNOWN_KIND,
     bytes = 0,
+    options?: WaitOptions,
   ): Promise<void> {
     if (this.#closed !== undefined) throw this.#closed;
     if (!counted) {
@@ -135,7 +145,24 @@ export class Outbox {
           });
         }
         return new Promise<void>((resolve, reject) => {
-          this.#waiting.push({ message, kind, bytes, counted, resolve, reject });
+          const entry: Waiting = { message, kind, bytes, counted, resolve, reject };
+          this.#waiting.push(entry);
+          if (options?.signal === undefined && options?.timeout === undefined) return;
+          // The caller gives up: the message leaves the queue unsent, its place to the next.
+          entry.stopWatching = watchDeadline(options.signal, options.timeout, (reason) => {
+            const at = this.#waiting.indexOf(entry, this.#waitingHead);
+            if (at < 0) return;
+            this.#waiting.splice(at, 1);
+            reject(reason);
+          });
+          entry.resolve = () => {
+            entry.stopWatching!();
+            resolve();
+          };
+          entry.reject = (error) => {
+            entry.stopWatching!();
+            reject(error);
+          };
         });
     }
   }

@@ -19,6 +19,7 @@ import type {
   AskOptions,
   RefTarget,
   StreamOptions,
+  TellOptions,
 } from "../core/actor_ref.ts";
 import { ActorRef } from "../core/actor_ref.ts";
 import type { AnyActorDefinition } from "../core/define_actor.ts";
@@ -214,7 +215,7 @@ export class ActorSlot implements Child, RefTarget {
    */
   #hold<T>(
     tell: string | undefined,
-    options: AskOptions | undefined,
+    options: AskOptions | TellOptions | undefined,
     send: (target: RefTarget) => Promise<T>,
   ): Promise<T> {
     const { promise, resolve, reject } = Promise.withResolvers<T>();
@@ -255,12 +256,16 @@ export class ActorSlot implements Child, RefTarget {
     });
   }
 
-  /** Never throws: a refused tell is a dead letter, and rejects (handled). */
-  tell(name: string, payload: unknown): Promise<void> {
+  /**
+   * Never throws: a refused tell is a dead letter, and rejects (handled). A
+   * tell held for the next incarnation gives up on its options' signal or
+   * timeout like one waiting for room (the time held counts against both).
+   */
+  tell(name: string, payload: unknown, options?: TellOptions): Promise<void> {
     const cell = this.#live();
     if (cell) {
       try {
-        return cell.tell(name, payload);
+        return cell.tell(name, payload, options);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -272,7 +277,14 @@ export class ActorSlot implements Child, RefTarget {
       refused.catch(noop);
       return refused;
     }
-    return this.#hold(name, undefined, (target) => target.tell(name, payload));
+    if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
+    const started = Date.now();
+    return this.#hold(name, options, (target) => {
+      const timeout = options?.timeout === undefined
+        ? undefined
+        : Math.max(0, options.timeout - (Date.now() - started));
+      return target.tell(name, payload, options && { ...options, timeout });
+    });
   }
 
   ask(name: string, payload: unknown, options: AskOptions | undefined): Promise<unknown> {

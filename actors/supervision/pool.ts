@@ -29,7 +29,7 @@
  * @module
  */
 
-import type { ActorRef, AskOptions, DeadLetter } from "../core/actor_ref.ts";
+import type { ActorRef, AskOptions, DeadLetter, TellOptions } from "../core/actor_ref.ts";
 import type {
   AnyActorDefinition,
   HandlersOf,
@@ -120,7 +120,7 @@ export interface PoolAskOptions extends AskOptions {
 }
 
 /** Options of {@linkcode Pool.tell}. */
-export interface PoolTellOptions {
+export interface PoolTellOptions extends TellOptions {
   /** As {@linkcode PoolAskOptions.priority}. Default 0. */
   priority?: number;
 }
@@ -729,22 +729,26 @@ export class Pool<D extends AnyActorDefinition> implements AsyncDisposable {
    *
    * @param name The handler's name.
    * @param args The payload, when the handler takes one, then optional
-   * `PoolTellOptions` (its `priority`).
+   * `PoolTellOptions` (its `priority`; a `signal` or `timeout` gives up
+   * waiting for room, and the task is not submitted).
    * @returns Once the task is accepted.
    * @throws {ActorStoppedError} When the pool is closed.
    * @throws {RangeError} When the priority is not a finite number.
+   * @throws {DOMException} `TimeoutError` when no room came within `timeout`, or the signal's
+   * reason when it aborted first.
    */
   async tell<K extends MessageName<D>>(
     name: K,
     ...args: [...PayloadArgs<HandlersOf<D>[K]>, options?: PoolTellOptions]
   ): Promise<void> {
     if (this.#closed) throw new ActorStoppedError(this.id);
-    const priority = (args[1] as PoolTellOptions | undefined)?.priority;
+    const options = args[1] as PoolTellOptions | undefined;
+    const priority = options?.priority;
     const problem = checkPriority(priority);
     if (problem) throw new RangeError(problem);
-    while (this.#inflight >= this.#bound) {
-      await new Promise<void>((resolve) => this.#room.push(resolve));
-    }
+    options?.signal?.throwIfAborted();
+    if (this.#inflight >= this.#bound) await this.#waitForRoom(options);
+    if (this.#closed) throw new ActorStoppedError(this.id);
     this.#run(name, args[0], undefined, priority ?? 0).catch((error) => {
       this.#kit.deadLetter({
         actorId: this.id,
@@ -753,6 +757,29 @@ export class Pool<D extends AnyActorDefinition> implements AsyncDisposable {
         count: 1,
       });
     });
+  }
+
+  /** Waits until fewer than `size * capacity` tasks are in flight, or the options give up. */
+  async #waitForRoom(options: TellOptions | undefined): Promise<void> {
+    const started = Date.now();
+    while (this.#inflight >= this.#bound) {
+      await new Promise<void>((resolve, reject) => {
+        const timeout = options?.timeout === undefined
+          ? undefined
+          : Math.max(0, options.timeout - (Date.now() - started));
+        let stopWatching = noop;
+        const wake = () => {
+          stopWatching();
+          resolve();
+        };
+        this.#room.push(wake);
+        stopWatching = watchDeadline(options?.signal, timeout, (reason) => {
+          const at = this.#room.indexOf(wake);
+          if (at >= 0) this.#room.splice(at, 1);
+          reject(reason);
+        });
+      });
+    }
   }
 
   /** The workers a broadcast reaches: those taking tasks, and those starting. */
