@@ -14,14 +14,18 @@
  *   duplex `Pipe()`, a worker actor holding the other end echoing each (example 01); each echo is
  *   awaited before the next send. Each message is counted once each way: 2N / seconds.
  *
- * Each host and transport is the default (worker actors over `queue`). Timing starts once every
+ * Each host and transport is the default (worker actors over `queue`). Python's side runs
+ * processes, so a full run also measures the queue and the pipe with process actors (their
+ * default transport, `pipe`), as `seed.queue.process.items` and `seed.pipe.process.msgs`; `--quick`
+ * skips those two with a note. The counter has no process variant: processes share no memory.
+ * Timing starts once every
  * actor is up and stops when the work is done and checked, as on the Python side. A run whose
  * check fails is an error, not a figure.
  *
  * @module
  */
 
-import { type ActorSystem, Pipe, SharedValue } from "../mod.ts";
+import { type ActorSystem, type HostKind, Pipe, SharedValue } from "../mod.ts";
 import type { BenchCase } from "./_harness.ts";
 import type { seedAdder } from "./actors/seed_adder.ts";
 import type { Handled, seedConsumer } from "./actors/seed_consumer.ts";
@@ -65,12 +69,17 @@ async function counterRate(system: ActorSystem, n: number, signal: AbortSignal):
 }
 
 /** Items/s of `n` numbers through one queue to {@linkcode SEED_WORKERS} consuming actors. */
-async function queueRate(system: ActorSystem, n: number, signal: AbortSignal): Promise<number> {
+async function queueRate(
+  system: ActorSystem,
+  n: number,
+  signal: AbortSignal,
+  host: HostKind,
+): Promise<number> {
   const items = system.queue<number>("items");
   const consumers = await Promise.all(
     Array.from(
       { length: SEED_WORKERS },
-      () => system.spawn<typeof seedConsumer>(CONSUMER, { signal }),
+      () => system.spawn<typeof seedConsumer>(CONSUMER, { host, signal }),
     ),
   );
   const start = performance.now();
@@ -91,10 +100,15 @@ async function queueRate(system: ActorSystem, n: number, signal: AbortSignal): P
 }
 
 /** Messages/s, each counted once each way, of `n` echoed round trips over a duplex pipe. */
-async function pipeRate(system: ActorSystem, n: number, signal: AbortSignal): Promise<number> {
+async function pipeRate(
+  system: ActorSystem,
+  n: number,
+  signal: AbortSignal,
+  host: HostKind,
+): Promise<number> {
   const [mine, theirs] = Pipe(); // multiprocessing.Pipe()
   await using parent = mine;
-  await system.spawn<typeof seedEcho>(ECHO, { args: theirs, signal });
+  await system.spawn<typeof seedEcho>(ECHO, { args: theirs, host, signal });
   const start = performance.now();
   for (let i = 0; i < n; i++) {
     const message = smallMessage(i, OP_ECHO);
@@ -107,23 +121,38 @@ async function pipeRate(system: ActorSystem, n: number, signal: AbortSignal): Pr
   return 2 * n / seconds(start);
 }
 
-const RATES: Readonly<
-  Record<SeedWorkload["kind"], (s: ActorSystem, n: number, a: AbortSignal) => Promise<number>>
-> = { counter: counterRate, queue: queueRate, pipe: pipeRate };
+type Rate = (s: ActorSystem, n: number, a: AbortSignal, host: HostKind) => Promise<number>;
 
-function seedCase(workload: SeedWorkload): BenchCase {
+const RATES: Readonly<Record<SeedWorkload["kind"], Rate>> = {
+  counter: counterRate,
+  queue: queueRate,
+  pipe: pipeRate,
+};
+
+/** `seed.<figure>` on worker actors, or `seed.<workload>.process.<unit>` on process actors. */
+function seedCase(workload: SeedWorkload, host: HostKind): BenchCase {
+  const [name, unit] = workload.figure.split(".");
   return {
-    id: `seed.${workload.figure}`,
+    id: host === "worker" ? `seed.${workload.figure}` : `seed.${name}.process.${unit}`,
     group: "seed",
     unit: workload.unit,
     baseline: `baseline.python.seed.${workload.figure}`,
     target: 1,
+    prepare: ({ quick }) =>
+      Promise.resolve(
+        quick && host !== "worker" ? "a full-run figure (--quick runs worker actors)" : undefined,
+      ),
     async run({ quick, signal }) {
       const n = quick ? workload.quick : workload.full;
-      return await withSystem(signal, (system) => RATES[workload.kind](system, n, signal));
+      return await withSystem(signal, (system) => RATES[workload.kind](system, n, signal, host));
     },
   };
 }
 
 /** The seed workloads: the Python originals, then Troupe's side, each against its original. */
-export const seedCases: BenchCase[] = [...seedPythonCases, ...SEED_WORKLOADS.map(seedCase)];
+export const seedCases: BenchCase[] = [
+  ...seedPythonCases,
+  ...SEED_WORKLOADS.map((workload) => seedCase(workload, "worker")),
+  ...SEED_WORKLOADS.filter((workload) => workload.kind !== "counter")
+    .map((workload) => seedCase(workload, "process")),
+];
