@@ -114,7 +114,7 @@ async function pipeRate(
     const message = smallMessage(i, OP_ECHO);
     await parent.send(message);
     const echoed = await parent.recv({ timeout: WAIT_MS, signal }) as typeof message;
-    if (echoed.id !== message.id || echoed.n !== message.n) {
+    if (echoed.id !== message.id || echoed.op !== message.op || echoed.n !== message.n) {
       throw new Error(`Cannot trust run: echo ${i} came back as ${JSON.stringify(echoed)}`);
     }
   }
