@@ -20,6 +20,7 @@ import { spinCases } from "./baselines/spin.ts";
 import { stdioCases } from "./baselines/stdio.ts";
 import { unixCases } from "./baselines/unix.ts";
 import { scaleCases } from "./scale.ts";
+import { seedCases } from "./seeds.ts";
 import { socketFloodCases } from "./socket_flood.ts";
 import { troupeCases } from "./troupe.ts";
 
@@ -41,6 +42,7 @@ if (import.meta.main) {
     ...natsCases,
     ...socketFloodCases,
     ...scaleCases,
+    ...seedCases,
   ], Deno.args);
   // Every case cleans up after itself; exiting explicitly still keeps a leak in a future case
   // from holding the finished bench open.
