@@ -100,6 +100,8 @@ export const ITEM = 21;
 export type SystemCall =
   | [service: "queue", op: "put", args: [name: string, item: unknown, timeout: number | undefined]]
   | [service: "queue", op: "get", args: [name: string, timeout: number | undefined]]
+  | [service: "queue", op: "getMany", args: [name: string, max: number]]
+  | [service: "queue", op: "putBack", args: [name: string, count: number]]
   | [service: "queue", op: "taskDone", args: [name: string]]
   | [service: "queue", op: "join", args: [name: string, timeout: number | undefined]]
   | [service: "semaphore", op: "acquire", args: [name: string, timeout: number | undefined]]

@@ -8,6 +8,7 @@
 import type { Transport } from "../../transports/transport.ts";
 import { PLAIN_KIND } from "../../internal/batch.ts";
 import { every } from "../../internal/ticker.ts";
+import { queueItems } from "./_queue_reader.ts";
 import { QueueClosedError, type RemoteErrorInfo, reviveError } from "../../internal/errors.ts";
 // Types only: the shared-memory semaphore is loaded when the actor is given one,
 // and the work queue lives in the parent.
@@ -345,16 +346,7 @@ function remoteQueue(
     get: (options) => call("queue", "get", [name, timeoutOf(options)]),
     taskDone: async () => void await call("queue", "taskDone", [name]),
     join: async (options) => void await call("queue", "join", [name, timeoutOf(options)]),
-    async *[Symbol.asyncIterator]() {
-      while (true) {
-        try {
-          yield await handle.get();
-        } catch (error) {
-          if (error instanceof QueueClosedError) return;
-          throw error;
-        }
-      }
-    },
+    [Symbol.asyncIterator]: () => queueItems(name, call),
   };
   return handle;
 }

@@ -210,6 +210,44 @@ export class WorkQueue<T> implements QueueHandle<T> {
     return this.#wait(this.#getters, options);
   }
 
+  /**
+   * Takes up to `max` items that are waiting now, without waiting (an empty
+   * array when none is). The runtime uses it to hand an actor iterating a
+   * queue several items per round trip.
+   *
+   * @example
+   * ```ts
+   * import { WorkQueue } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new WorkQueue<number>("jobs");
+   * for (const n of [1, 2, 3]) queue.tryPut(n);
+   * assert.deepEqual(queue.takeAvailable(2), [1, 2]);
+   * assert.equal(queue.size, 1);
+   * ```
+   *
+   * @param max The most items to take.
+   * @returns The items taken, oldest first.
+   */
+  takeAvailable(max: number): T[] {
+    const taken: T[] = [];
+    while (taken.length < max && this.#items.length > 0) {
+      taken.push(this.#items.shift()!);
+      this.#admitPutter();
+    }
+    return taken;
+  }
+
+  /**
+   * Puts back, at the front and in their order, items taken and not handled
+   * (an actor that stopped iterating with items fetched ahead).
+   *
+   * @param items The items, oldest first.
+   */
+  requeueAll(items: readonly T[]): void {
+    for (let i = items.length - 1; i >= 0; i--) this.requeue(items[i]!);
+  }
+
   #admitPutter(): void {
     const putter = this.#putters.shift();
     if (!putter) return;

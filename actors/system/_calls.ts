@@ -67,6 +67,10 @@ export class CallServer {
             return put(queue, this.#callerOf(actorId), call[2][1], call[2][2]);
           case "get":
             return get(queue, this.#callerOf(actorId), call[2][1], this.#targets);
+          case "getMany":
+            return getMany(queue, this.#callerOf(actorId), call[2][1], this.#targets);
+          case "putBack":
+            return putBack(queue, this.#callerOf(actorId), call[2][1]);
           case "taskDone":
             return taskDone(queue, this.#callerOf(actorId));
           case "join":
@@ -161,6 +165,9 @@ export class CallServer {
   }
 }
 
+/** The most items one `getMany` call hands an actor. */
+const MAX_BATCH = 64;
+
 /** A wait of `caller` on a queue, ended by its end or after `timeout` ms. */
 function waitOf(caller: Caller, timeout: number | undefined): QueueWaitOptions {
   return {
@@ -191,6 +198,38 @@ async function get(
   }
   caller.taken.push([queue, item]);
   return item;
+}
+
+/**
+ * Waits for one item as `get` does, then takes up to `max - 1` more that are
+ * waiting now: what an actor iterating the queue fetches in one round trip.
+ */
+async function getMany(
+  queue: WorkQueue<unknown>,
+  caller: Caller,
+  max: number,
+  targets: CallTargets,
+): Promise<unknown[]> {
+  const first = await get(queue, caller, undefined, targets);
+  const more = queue.takeAvailable(Math.max(0, Math.min(max, MAX_BATCH) - 1));
+  for (const item of more) caller.taken.push([queue, item]);
+  return [first, ...more];
+}
+
+/**
+ * The last `count` items an actor took from `queue` were fetched ahead and
+ * will not be handled (it stopped iterating): back to the queue's front, in
+ * their order, and no longer the actor's.
+ */
+function putBack(queue: WorkQueue<unknown>, caller: Caller, count: number): Promise<void> {
+  const items: unknown[] = [];
+  for (let i = caller.taken.length - 1; i >= 0 && items.length < count; i--) {
+    if (caller.taken[i]![0] !== queue) continue;
+    items.unshift(caller.taken[i]![1]);
+    caller.taken.splice(i, 1);
+  }
+  queue.requeueAll(items);
+  return Promise.resolve();
 }
 
 function taskDone(queue: WorkQueue<unknown>, caller: Caller): Promise<void> {
