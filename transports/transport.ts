@@ -180,6 +180,13 @@ export interface TransportLink {
    * host adds these to the permissions the actor's spec grants.
    */
   childPermissions?: { read?: string[]; write?: string[]; net?: string[] };
+  /**
+   * Called by the host once the actor's thread has surely ended (never for
+   * one that leaked or that the host cannot see end): the transport closes
+   * `local` and may reuse what it shared with the actor (the ring
+   * transport's buffers, which the collector would free only much later).
+   */
+  peerGone?(): void;
 }
 
 /**

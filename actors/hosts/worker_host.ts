@@ -1,7 +1,7 @@
 // Worker actors: a Deno Worker running a data: module that statically imports
 // actors/_worker.ts and the transport module and names the actor module.
 
-import type { TransportFactory } from "../../transports/transport.ts";
+import type { TransportFactory, TransportLink } from "../../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
@@ -27,6 +27,22 @@ const EXIT_GRACE_MS = 50;
  */
 export function workerThreadsVisible(): boolean {
   return threadIds() !== undefined;
+}
+
+/**
+ * Tells the link that the worker is gone once its thread has surely ended
+ * (`peerGone`, so a ring transport may reuse its buffers); never for a thread
+ * that does not end within `THREAD_END_MS` or that cannot be seen. The
+ * polling timer does not keep the program alive.
+ */
+function afterThreadEnds(thread: string | undefined, link: TransportLink): void {
+  if (thread === undefined || link.peerGone === undefined) return;
+  const deadline = performance.now() + THREAD_END_MS;
+  const check = () => {
+    if (!threadRunning(thread)) return link.peerGone?.();
+    if (performance.now() < deadline) Deno.unrefTimer(setTimeout(check, 2));
+  };
+  check();
 }
 
 /**
@@ -99,15 +115,20 @@ export function workerLauncher(
       killGraceMs: 0,
       kill() {
         worker.terminate();
+        afterThreadEnds(thread, link);
         return ends.active ? ends.settle() : Promise.resolve();
       },
       release() {
         if (!ends.active) {
           worker.terminate();
+          afterThreadEnds(thread, link);
           return Promise.resolve();
         }
         // Let what the actor wrote to its pipe ends arrive before the worker goes.
-        return ends.settle().then(() => worker.terminate());
+        return ends.settle().then(() => {
+          worker.terminate();
+          afterThreadEnds(thread, link);
+        });
       },
       async thread() {
         if (thread === undefined) return undefined;

@@ -100,6 +100,20 @@ export function allocateRing(capacity: number): SharedArrayBuffer {
 }
 
 /**
+ * Puts a ring's control words back as {@linkcode allocateRing} leaves them
+ * (both positions at 4, no flags, nobody asleep), for reuse once no thread
+ * touches it; the data area is read only where a writer publishes, so it
+ * keeps its old bytes.
+ *
+ * @param buffer A buffer from {@linkcode allocateRing}.
+ */
+export function resetRing(buffer: SharedArrayBuffer): void {
+  const words = new Int32Array(buffer, 0, CONTROL_BYTES / 4);
+  words.fill(0);
+  words[HEAD] = words[TAIL] = RECORD_HEADER_BYTES;
+}
+
+/**
  * Checks that a buffer has the shape {@linkcode allocateRing} gives.
  *
  * @param buffer The buffer to check.

@@ -71,6 +71,7 @@ import {
   type TransportStats,
 } from "../transport.ts";
 import { WaitPolicy } from "./_wait_policy.ts";
+import { recycleWhenGone, takeRing } from "./_ring_pool.ts";
 
 /** Default bytes of each ring's data area (see `RingTransportOptions.ringBytes`). */
 const DEFAULT_RING_BYTES = 1024 * 1024;
@@ -580,8 +581,15 @@ export function ringTransport(options: RingTransportOptions = {}): TransportFact
           ),
         );
       }
-      const toWorker = allocateRing(settings.ringBytes);
-      const toParent = allocateRing(settings.ringBytes);
+      const toWorker = takeRing(settings.ringBytes);
+      const toParent = takeRing(settings.ringBytes);
+      const local = new RingTransport(
+        toParent,
+        toWorker,
+        settings.codec,
+        settings.maxFrameBytes,
+        settings.spinMs,
+      );
       const remote: RingConnectOptions = {
         inbound: toWorker,
         outbound: toParent,
@@ -591,14 +599,9 @@ export function ringTransport(options: RingTransportOptions = {}): TransportFact
       };
       if (settings.codecModule !== undefined) remote.codecModule = settings.codecModule;
       return Promise.resolve({
-        local: new RingTransport(
-          toParent,
-          toWorker,
-          settings.codec,
-          settings.maxFrameBytes,
-          settings.spinMs,
-        ),
+        local,
         remote: { module: import.meta.url, options: remote, transfer: [] },
+        peerGone: recycleWhenGone(local, toWorker, toParent),
       });
     },
   };
