@@ -70,6 +70,11 @@ interface Goals {
   readonly small?: Goal | readonly Goal[];
   readonly "1k"?: Goal;
   readonly "64k"?: Goal | readonly Goal[];
+  /**
+   * When set, also measure `tell ... 64k.transfer`: fresh 64 KiB blocks told with
+   * `{ transfer }` (the zero-copy path; queue only).
+   */
+  readonly "64k.transfer"?: Goal | readonly Goal[];
   /** `ask ... p50`; p99 is reported without a target. A second goal as for `small`. */
   readonly askP50?: Goal | readonly Goal[];
   /**
@@ -96,6 +101,8 @@ const QUEUE_WORKER: Goals = {
   small: [vs("baseline.postmessage.small", 1.5), vs("baseline.postmessage.batched.small", 1)],
   askP50: vs("baseline.postmessage.rtt.p50", 1.2),
   pool: [PISCINA, POOLIFIER, POOL_ECHO],
+  // Issue 20: the zero-copy path at least half a memcpy of the same bytes.
+  "64k.transfer": [vs("baseline.memcpy.64k", 0.5), vs("baseline.transfer.64k", 1)],
 };
 // No raw baseline carries streams into a worker; its round trip is compared with the raw
 // worker round trip, postMessage.
@@ -272,7 +279,7 @@ export function seconds(start: number): number {
 // ---------------------------------------------------------------------------
 // tell throughput.
 
-type Size = "small" | "1k" | "64k";
+type Size = "small" | "1k" | "64k" | "64k.transfer";
 
 const ONE_KIB = "x".repeat(1024);
 const BLOCK_BYTES = 64 * 1024;
@@ -300,6 +307,8 @@ interface SizeSpec {
   bytes: number;
   /** Messages sent between looks at the clock. */
   checkEvery: number;
+  /** Tell each payload with `{ transfer: [payload.buffer] }`. */
+  transfer?: boolean;
 }
 
 /**
@@ -337,9 +346,22 @@ const SIZES: Readonly<Record<Size, SizeSpec>> = {
     bytes: BLOCK_BYTES,
     checkEvery: 1,
   },
+  "64k.transfer": {
+    unit: "MB/s",
+    // A fresh block each time, as `baseline.transfer.64k` sends: a buffer once moved is
+    // detached here. Stamped, so the actor reads real data.
+    payloads: () => (i) => {
+      const block = new Uint8Array(BLOCK_BYTES);
+      block[0] = i & 255;
+      return block;
+    },
+    bytes: BLOCK_BYTES,
+    checkEvery: 1,
+    transfer: true,
+  },
 };
 
-const SIZE_ORDER: readonly Size[] = ["small", "1k", "64k"];
+const SIZE_ORDER: readonly Size[] = ["small", "1k", "64k", "64k.transfer"];
 
 function shortName(baseline: string): string {
   return baseline.replace(/^baseline\./, "").replace(/\.(small|tasks)$/, "");
@@ -389,7 +411,13 @@ async function tellRate(
     const from = sent;
     const deadline = performance.now() + ms;
     do {
-      for (let i = 0; i < spec.checkEvery; i++) await ref.tell("take", payload(sent++));
+      for (let i = 0; i < spec.checkEvery; i++) {
+        const value = payload(sent++);
+        if (spec.transfer) {
+          const buffer = (value as Uint8Array<ArrayBuffer>).buffer;
+          await ref.tell("take", value, { transfer: [buffer] });
+        } else await ref.tell("take", value);
+      }
       signal.throwIfAborted();
     } while (performance.now() < deadline);
     const counted = await bounded(ref.ask("count"), "count messages", 60_000, signal) - before;
@@ -437,7 +465,8 @@ function routeCase(route: Route): BenchCase {
   figures[`${askPrefix}.p99`] = { unit: "us" };
   /** The figure ids each size's rate is reported under. */
   const tellIds = new Map<Size, string[]>();
-  for (const size of SIZE_ORDER) {
+  const sizes = SIZE_ORDER.filter((size) => size !== "64k.transfer" || route.goals[size]);
+  for (const size of sizes) {
     const goal = size === "small" ? route.goals.small : route.goals[size];
     tellIds.set(size, declare(figures, `tell.${name}.${size}`, SIZES[size].unit, goal));
   }
@@ -458,7 +487,7 @@ function routeCase(route: Route): BenchCase {
         for (const id of p50Ids.slice(1)) out[id] = out[p50Ids[0]];
         await echoRef.stop();
         const sinkRef = await system.spawn<typeof sink>(SINK, options);
-        for (const size of SIZE_ORDER) {
+        for (const size of sizes) {
           const rate = await tellRate(sinkRef, size, quick ? QUICK_BUDGET : FULL_BUDGET, signal);
           for (const id of tellIds.get(size)!) out[id] = rate;
         }

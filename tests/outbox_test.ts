@@ -321,3 +321,29 @@ Deno.test("a near-limit tell that waited for room in the mailbox gets the exact 
   assert.deepEqual(dropped, []);
   outbox.close(new Error("done"));
 });
+
+Deno.test("Outbox: the transfer lists of a batch's messages go with it, each buffer once", async () => {
+  const transfers: (Transferable[] | undefined)[] = [];
+  const batches = new Arrivals<Message[]>();
+  const outbox = new Outbox(
+    "box",
+    8,
+    "fail",
+    (batch, _kind, transfer) => {
+      transfers.push(transfer);
+      batches.add(batch as Message[]);
+    },
+    () => {},
+    () => {},
+  );
+  const a = new ArrayBuffer(8), b = new ArrayBuffer(8);
+  outbox.push([1], true, PLAIN_KIND, 0, { transfer: [a] });
+  outbox.push([2], true, PLAIN_KIND, 0, { transfer: [a, b] });
+  outbox.push([3]);
+  assert.deepEqual(await batches.next("the first batch"), [[1], [2], [3]]);
+  assert.deepEqual(transfers, [[a, b]]);
+  outbox.push([4]);
+  await batches.next("the second batch");
+  assert.deepEqual(transfers, [[a, b], undefined], "a batch without transfers names none");
+  outbox.close(new Error("done"));
+});

@@ -9,6 +9,7 @@ import { AsyncQueue } from "../internal/async_queue.ts";
 import {
   emptyStats,
   type HostKind,
+  type SendHints,
   type Transport,
   type TransportFactory,
   type TransportLink,
@@ -50,9 +51,11 @@ class QueueTransport implements Transport {
     };
   }
 
-  send(messages: readonly unknown[]): void {
+  send(messages: readonly unknown[], hints?: SendHints): void {
     if (this.#closed) throw new TypeError("Cannot send: the transport is closed");
-    this.#port.postMessage(messages);
+    if (hints?.transfer !== undefined) {
+      this.#port.postMessage(messages, hints.transfer as Transferable[]);
+    } else this.#port.postMessage(messages);
     this.#stats.batchesSent++;
     this.#stats.messagesSent += messages.length;
   }

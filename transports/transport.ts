@@ -41,6 +41,13 @@ export interface SendHints {
    * would only delay the sender's next batch.
    */
   quiet?: boolean;
+  /**
+   * Buffers to move to the receiver rather than copy (from `tell`'s
+   * `transfer` option). A channel that can (`queue`: `postMessage` with a
+   * transfer list) moves them, and they are detached on the sender's side; a
+   * channel that encodes bytes copies them and may ignore this.
+   */
+  transfer?: readonly Transferable[];
 }
 
 /** Counters a transport keeps about its own traffic. */

@@ -88,6 +88,14 @@ export interface TellOptions {
   timeout?: number;
   /** Rejects with the signal's reason when it aborts before there is room. */
   signal?: AbortSignal;
+  /**
+   * `ArrayBuffer`s in the payload to move to the actor rather than copy: on
+   * the `queue` transport (worker and thread actors) they are transferred,
+   * zero-copy, and detached here once the tell is sent; the other transports
+   * encode bytes and copy them. Either way they belong to the actor from the
+   * call on: do not read or write them afterwards.
+   */
+  transfer?: readonly ArrayBuffer[];
 }
 
 /** Options of {@linkcode ActorRef.ask}. */

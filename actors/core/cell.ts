@@ -127,12 +127,14 @@ export class ActorCell implements RefTarget {
       options.id,
       options.capacity,
       options.overflow,
-      (batch, kind) =>
-        this.#transport!.send(
+      (batch, kind, transfer) => {
+        // Quiet when nothing waits: the transport should not hold this thread for a reply.
+        const hints = hintsFor(kind, this.#pending.size === 0 && this.#outbox.waiting === 0);
+        return this.#transport!.send(
           compactTells(batch),
-          // Quiet when nothing waits: the transport should not hold this thread for a reply.
-          hintsFor(kind, this.#pending.size === 0 && this.#outbox.waiting === 0),
-        ),
+          transfer === undefined ? hints : { ...hints, transfer },
+        );
+      },
       (message) => this.#dropped(message, "mailbox full"),
       (error, batch, written) => this.#sendFailed(error, batch, written),
     );
@@ -414,6 +416,7 @@ export class ActorCell implements RefTarget {
     }
     // Given up before it was sent: nothing of it goes anywhere.
     if (options?.signal?.aborted) return Promise.reject(options.signal.reason);
+    if (options?.transfer !== undefined) checkTransfer(name, options.transfer);
     if (this.#hooks) return this.#tellTraced(name, payload, size, this.#hooks, options);
     // No payload: the envelope ends early (it reads back as undefined), so the
     // batch stays plain data for the JSON fast path.
@@ -684,5 +687,27 @@ export class ActorCell implements RefTarget {
       this.#transport?.close().catch(noop),
       kill ? this.#host?.kill(this.#killGraceMs) : this.#host?.release(),
     ]);
+  }
+}
+
+/** Refuses a transfer list that no channel could move: only whole, unshared `ArrayBuffer`s. */
+function checkTransfer(name: string, transfer: unknown): void {
+  if (!Array.isArray(transfer)) {
+    throw new TypeError(`Cannot send "${name}": transfer must be an array of ArrayBuffers`);
+  }
+  const seen = new Set<unknown>();
+  for (const item of transfer) {
+    if (!(item instanceof ArrayBuffer)) {
+      throw new TypeError(
+        `Cannot send "${name}": transfer holds something other than an ArrayBuffer`,
+      );
+    }
+    if ((item as ArrayBuffer & { detached?: boolean }).detached) {
+      throw new TypeError(`Cannot send "${name}": an ArrayBuffer in transfer is detached`);
+    }
+    if (seen.has(item)) {
+      throw new TypeError(`Cannot send "${name}": an ArrayBuffer appears twice in transfer`);
+    }
+    seen.add(item);
   }
 }

@@ -41,10 +41,12 @@ interface Waiting {
   stopWatching?: () => void;
 }
 
-/** What a waiting `tell` may give up on (see `TellOptions`). */
+/** What a waiting `tell` may give up on, and what it moves (see `TellOptions`). */
 export interface WaitOptions {
   timeout?: number;
   signal?: AbortSignal;
+  /** Buffers the batch carrying this message moves rather than copies, where the channel can. */
+  transfer?: readonly Transferable[];
 }
 
 /**
@@ -61,7 +63,11 @@ export const SENT: Promise<void> = Promise.resolve();
  * Sends a batch, with its kind when the outbox knows it; returns a promise
  * when the caller must wait before the next one.
  */
-export type SendBatch = (batch: unknown[], kind: BatchKind | undefined) => void | Promise<void>;
+export type SendBatch = (
+  batch: unknown[],
+  kind: BatchKind | undefined,
+  transfer: Transferable[] | undefined,
+) => void | Promise<void>;
 
 export class Outbox {
   readonly capacity: number;
@@ -77,6 +83,10 @@ export class Outbox {
   #batch: Coalescer<unknown[]> = new Coalescer((batch, kind) => this.#flush(batch, kind));
   #closed: unknown = undefined;
   #maxFrameBytes: number | undefined;
+  /** The transfer lists of messages not yet sent (see `WaitOptions.transfer`). */
+  #transfers = new WeakMap<unknown[], readonly Transferable[]>();
+  /** Messages in `#transfers` (an upper bound: a dropped one stays counted). */
+  #transferring = 0;
 
   constructor(
     actorId: string,
@@ -114,6 +124,10 @@ export class Outbox {
     options?: WaitOptions,
   ): Promise<void> {
     if (this.#closed !== undefined) throw this.#closed;
+    if (options?.transfer !== undefined && options.transfer.length > 0) {
+      this.#transfers.set(message, options.transfer);
+      this.#transferring++;
+    }
     if (!counted) {
       if (this.waiting > 0) {
         this.#waiting.push({ message, kind, bytes, counted });
@@ -261,7 +275,7 @@ export class Outbox {
     const batch = [message];
     let pending: void | Promise<void>;
     try {
-      pending = this.#send(batch, kind);
+      pending = this.#send(batch, kind, this.#transferOf(batch));
     } catch (error) {
       if (error instanceof FrameTooLargeError) {
         this.inflight--;
@@ -290,13 +304,28 @@ export class Outbox {
     if (this.#closed !== undefined) return;
     let pending: void | Promise<void>;
     try {
-      pending = this.#send(batch, kind);
+      pending = this.#send(batch, kind, this.#transferOf(batch));
     } catch (error) {
       // The batch did not go out; the owner may resend it piecewise. Later
       // messages wait so that order is kept.
       pending = this.#onSendError(error, batch, false);
     }
     this.#hold(pending, batch);
+  }
+
+  /** The buffers the messages of `batch` move, each once; `undefined` when none does. */
+  #transferOf(batch: unknown[][]): Transferable[] | undefined {
+    if (this.#transferring === 0) return undefined;
+    let transfer: Set<Transferable> | undefined;
+    for (const message of batch) {
+      const list = this.#transfers.get(message);
+      if (list === undefined) continue;
+      this.#transfers.delete(message);
+      this.#transferring--;
+      transfer ??= new Set();
+      for (const item of list) transfer.add(item);
+    }
+    return transfer && [...transfer];
   }
 
   /** Holds the next batches back until a send that asked to wait is done. */

@@ -120,7 +120,7 @@ export interface PoolAskOptions extends AskOptions {
 }
 
 /** Options of {@linkcode Pool.tell}. */
-export interface PoolTellOptions extends TellOptions {
+export interface PoolTellOptions extends Pick<TellOptions, "timeout" | "signal"> {
   /** As {@linkcode PoolAskOptions.priority}. Default 0. */
   priority?: number;
 }
