@@ -7,6 +7,7 @@ import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
 import { entryModule } from "./_entry_module.ts";
 import { newWorkerThread, threadCpuTicks, threadIds, threadRunning } from "./_threads.ts";
+import { noop } from "../../internal/abort.ts";
 export { workerOptionsEnabled } from "./_resolution.ts";
 
 const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
@@ -32,17 +33,23 @@ export function workerThreadsVisible(): boolean {
 /**
  * Tells the link that the worker is gone once its thread has surely ended
  * (`peerGone`, so a ring transport may reuse its buffers); never for a thread
- * that does not end within `THREAD_END_MS` or that cannot be seen. The
- * polling timer does not keep the program alive.
+ * that does not end within `THREAD_END_MS` or that cannot be seen. Resolves
+ * when it told the link or gave up: the host's release waits for it, so no
+ * poll outlives the actor (a thread usually ends within a few milliseconds).
  */
-function afterThreadEnds(thread: string | undefined, link: TransportLink): void {
-  if (thread === undefined || link.peerGone === undefined) return;
+function afterThreadEnds(thread: string | undefined, link: TransportLink): Promise<void> {
+  if (thread === undefined || link.peerGone === undefined) return Promise.resolve();
   const deadline = performance.now() + THREAD_END_MS;
-  const check = () => {
-    if (!threadRunning(thread)) return link.peerGone?.();
-    if (performance.now() < deadline) Deno.unrefTimer(setTimeout(check, 2));
-  };
-  check();
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!threadRunning(thread)) {
+        link.peerGone?.();
+        resolve();
+      } else if (performance.now() < deadline) setTimeout(check, 2);
+      else resolve();
+    };
+    check();
+  });
 }
 
 /**
@@ -115,19 +122,18 @@ export function workerLauncher(
       killGraceMs: 0,
       kill() {
         worker.terminate();
-        afterThreadEnds(thread, link);
-        return ends.active ? ends.settle() : Promise.resolve();
+        const ended = afterThreadEnds(thread, link);
+        return ends.active ? Promise.all([ends.settle(), ended]).then(noop) : ended;
       },
       release() {
         if (!ends.active) {
           worker.terminate();
-          afterThreadEnds(thread, link);
-          return Promise.resolve();
+          return afterThreadEnds(thread, link);
         }
         // Let what the actor wrote to its pipe ends arrive before the worker goes.
         return ends.settle().then(() => {
           worker.terminate();
-          afterThreadEnds(thread, link);
+          return afterThreadEnds(thread, link);
         });
       },
       async thread() {
