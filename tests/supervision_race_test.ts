@@ -7,7 +7,8 @@
 // stopped supervisor, never stopped, their ids taken, so every later restart
 // failed and their refs stayed "restarting" for good. The start in progress
 // is held open through shared memory (the fixture's init gate), never by
-// sleeping.
+// sleeping. A one-for-all restart racing that start started the same child
+// twice (the second spawn failed: its id was taken by the first).
 import assert from "node:assert/strict";
 import { type ActorRef, ActorSystem, type LifecycleEvent } from "../mod.ts";
 import type { restartActor } from "./fixtures/restart_actor.ts";
@@ -77,4 +78,68 @@ Deno.test("a crash while a restarted nested supervisor starts its children is ha
     await watching;
     assert.equal(result.clean, true, JSON.stringify(result));
   }
+});
+
+Deno.test("a one-for-all restart waits for a nested supervisor's start instead of starting a child twice", async () => {
+  const flags = new Flags();
+  const system = await ActorSystem.start();
+  const events = system.events();
+  const gaveUp: string[] = [];
+  const watching = (async () => {
+    for await (const event of events) if (event.type === "gave-up") gaveUp.push(event.id);
+  })();
+  const gate = (open: boolean) => {
+    Atomics.store(flags.view, at(1, INIT_GATE), open ? 1 : 0);
+    Atomics.notify(flags.view, at(1, INIT_GATE));
+  };
+  try {
+    const root = await system.supervise({
+      id: "root",
+      maxRestarts: 5,
+      backoff: false,
+      children: [{
+        id: "inner",
+        strategy: "one-for-all",
+        maxRestarts: 1,
+        periodMs: 60_000,
+        backoff: false,
+        children: [
+          { id: "a", module: RESTART, args: { flags: flags.buffer, slot: 0 } },
+          { id: "b", module: RESTART, args: { flags: flags.buffer, slot: 1, holdInit: true } },
+        ],
+      }],
+    });
+    const a = root.ref<typeof restartActor>("a");
+    const b = root.ref<typeof restartActor>("b");
+    const incarnations = (slot: number) => Atomics.load(flags.view, at(slot, INCARNATIONS));
+    const answers = async (ref: Ref) => (await ref.ask("echo", 1)).incarnation;
+
+    // The first crash: "inner" restarts both; b's second init passes the gate.
+    await a.tell("crash");
+    await eventually(() => incarnations(1) === 2, 10_000, "b's second init");
+    gate(true);
+    assert.equal(await within(answers(b), 10_000, "b answers"), 2);
+    gate(false);
+    // The second: "inner" gives up, "root" restarts it, and its start waits in b's init.
+    await a.tell("crash");
+    await eventually(() => incarnations(1) === 3, 10_000, "b's third init");
+    assert.equal(a.stats().state, "running");
+    // The third is the first of the new "inner": a one-for-all restart, once
+    // the start is over. Racing it, the restart started b a second time, that
+    // failed (its id was taken), and "inner" gave up again.
+    await a.tell("crash");
+    await eventually(() => a.stats().state === "restarting", 10_000, "a's crash seen");
+    gate(true);
+
+    assert.equal(await within(answers(a), 10_000, "a answers"), 4);
+    assert.equal(await within(answers(b), 10_000, "b answers"), 4);
+    await within(root.stop(), 10_000, "the stop");
+    assert.equal(system.stats().actors, 0);
+    assert.deepEqual([incarnations(0), incarnations(1)], [4, 4]);
+  } finally {
+    const result = await system.shutdown({ timeout: 5000 });
+    await watching;
+    assert.equal(result.clean, true, JSON.stringify(result));
+  }
+  assert.deepEqual(gaveUp, ["inner"], "inner gave up once");
 });
