@@ -148,11 +148,26 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
     return removed;
   }
 
-  /** Starts the children in order; if one fails, stops those started and throws. */
-  async start(): Promise<void> {
+  /**
+   * Starts the children in order, in the one queue of decisions: a child that
+   * ends meanwhile is handled once the start is over. (Handled at once, its
+   * restart or a give-up would race the start: a child started after the
+   * supervisor halted them all would run under nobody, its id taken.) Once
+   * the supervisor is stopped (halted, stopped or killed) it starts no more:
+   * the stop, queued after, takes those started. If one fails to start, stops
+   * those started and throws.
+   */
+  start(): Promise<void> {
+    const started = this.#queue.then(() => this.#startChildren());
+    this.#queue = started.then(noop, noop);
+    return started;
+  }
+
+  async #startChildren(): Promise<void> {
     const started: Child[] = [];
     try {
       for (const child of this.#children) {
+        if (this.stopped) return;
         await child.start();
         started.push(child);
       }

@@ -10,6 +10,8 @@
  * - `"one-for-one"` restarts the crashed child; `"one-for-all"` stops the
  *   others (in reverse order) and restarts all; `"rest-for-one"` restarts the
  *   crashed child and those listed after it.
+ * - A supervisor decides one event at a time: a child that ends while its
+ *   supervisor (re)starts the children is handled once that start is over.
  * - More than `maxRestarts` crashes within `periodMs` and the supervisor stops
  *   every child and fails with `SupervisorGaveUpError` listing the crashes; a
  *   nested supervisor that gives up counts as a crash of its parent's child.
