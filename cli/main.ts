@@ -8,10 +8,8 @@ import denoJson from "../deno.json" with { type: "json" };
 import { EXIT, UsageError, writeErr, writeOut } from "./_args.ts";
 import { BENCH_HELP, benchCommand } from "./bench.ts";
 import { RUN_HELP, runCommand } from "./run.ts";
-import { PS_HELP, psCommand } from "./ps.ts";
 import { STATUS_HELP, statusCommand } from "./status.ts";
 import { STOP_HELP, stopCommand } from "./stop.ts";
-import { UNIT_HELP, unitCommand } from "./unit.ts";
 
 const HELP = `troupe ${denoJson.version}: run a supervised Troupe service, watch it, stop it cleanly
 
@@ -20,10 +18,8 @@ Usage: troupe <command> [options]
 Commands:
   run <app.ts>    start the supervision tree an app module exports and print its lifecycle events
                   (--observe: a live page of the tree in the browser; --metrics: Prometheus)
-  status          show a running service's actors (--watch redraws every second)
-  ps              list every running service (name, pid, uptime, actors, restarts)
+  status, ps      show a running service's actors (--watch redraws every second)
   stop            stop a running service gracefully through its control socket
-  unit <app.ts>   print a systemd unit that runs the app and stops it through the sentinels
   bench           run the benchmark suite and print its table
   help [command]  show the help of a command
 
@@ -38,9 +34,8 @@ Run 'troupe <command> --help' for a command's options.
 const COMMANDS: Record<string, { help: string; run: (args: string[]) => Promise<number> }> = {
   run: { help: RUN_HELP, run: runCommand },
   status: { help: STATUS_HELP, run: (args) => statusCommand(args, "status") },
-  ps: { help: PS_HELP, run: psCommand },
+  ps: { help: STATUS_HELP, run: (args) => statusCommand(args, "ps") },
   stop: { help: STOP_HELP, run: stopCommand },
-  unit: { help: UNIT_HELP, run: unitCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
 };
 

@@ -1,5 +1,5 @@
 /**
- * `troupe status` (and `ps --name`): a running service's actors as a table, once
+ * `troupe status` (alias `ps`): a running service's actors as a table, once
  * or redrawn every second with `--watch`.
  *
  * @module
@@ -21,7 +21,7 @@ import {
 
 /** The help text of `troupe status`. */
 export const STATUS_HELP = `Usage: troupe status [options]
-       troupe ps --name NAME [options]
+       troupe ps [options]
 
 Connects to a running service's control socket and prints its actors:
 
