@@ -7,6 +7,7 @@
 import denoJson from "../deno.json" with { type: "json" };
 import { EXIT, UsageError, writeErr, writeOut } from "./_args.ts";
 import { BENCH_HELP, benchCommand } from "./bench.ts";
+import { PS_HELP, psCommand } from "./ps.ts";
 import { RUN_HELP, runCommand } from "./run.ts";
 import { STATUS_HELP, statusCommand } from "./status.ts";
 import { STOP_HELP, stopCommand } from "./stop.ts";
@@ -18,7 +19,8 @@ Usage: troupe <command> [options]
 Commands:
   run <app.ts>    start the supervision tree an app module exports and print its lifecycle events
                   (--observe: a live page of the tree in the browser; --metrics: Prometheus)
-  status, ps      show a running service's actors (--watch redraws every second)
+  status          show a running service's actors (--watch redraws every second)
+  ps              list the services running on this machine (--name NAME: one service's actors)
   stop            stop a running service gracefully through its control socket
   bench           run the benchmark suite and print its table
   help [command]  show the help of a command
@@ -34,7 +36,7 @@ Run 'troupe <command> --help' for a command's options.
 const COMMANDS: Record<string, { help: string; run: (args: string[]) => Promise<number> }> = {
   run: { help: RUN_HELP, run: runCommand },
   status: { help: STATUS_HELP, run: (args) => statusCommand(args, "status") },
-  ps: { help: STATUS_HELP, run: (args) => statusCommand(args, "ps") },
+  ps: { help: PS_HELP, run: psCommand },
   stop: { help: STOP_HELP, run: stopCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
 };

@@ -1,5 +1,5 @@
 /**
- * `troupe status` (alias `ps`): a running service's actors as a table, once
+ * `troupe status` (and `troupe ps --name NAME`): a running service's actors as a table, once
  * or redrawn every second with `--watch`.
  *
  * @module
@@ -21,7 +21,7 @@ import {
 
 /** The help text of `troupe status`. */
 export const STATUS_HELP = `Usage: troupe status [options]
-       troupe ps [options]
+       troupe ps --name NAME [options]
 
 Connects to a running service's control socket and prints its actors:
 

@@ -1,0 +1,88 @@
+// The `troupe` operator commands against real running services: ps over
+// every service, unit files for systemd.
+import assert from "node:assert/strict";
+import { within } from "./_helpers.ts";
+import { Background, CLI, type Finished, ROOT, WAIT_MS } from "./_cli.ts";
+
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+
+/** Runs `troupe ...args` to the end. */
+async function troupe(args: string[], env: Record<string, string> = {}): Promise<Finished> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd: ROOT.pathname,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const output = await within(child.output(), WAIT_MS, `troupe ${args.join(" ")}`);
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    return {
+      code: output.code,
+      signal: output.signal,
+      stdout: decode(output.stdout),
+      stderr: decode(output.stderr),
+    };
+  } catch (error) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw error;
+  }
+}
+
+/** A private state dir for one test (XDG_RUNTIME_DIR), removed afterwards. */
+async function withStateDir(fn: (env: Record<string, string>, dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "troupe-ops-test-" });
+  try {
+    await fn({ XDG_RUNTIME_DIR: dir }, dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("troupe ps lists every running service, and ps --name shows one service's actors", async () => {
+  await withStateDir(async (env) => {
+    const none = await troupe(["ps"], env);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /^no service is running/);
+
+    const first = new Background(["run", fixture("cli_app.ts")], env);
+    const second = new Background(["run", "--name", "other", fixture("cli_app.ts")], env);
+    try {
+      await Promise.all([first.waitFor(/^troupe: running /), second.waitFor(/^troupe: running /)]);
+      const [ps, json, one, status] = await Promise.all([
+        troupe(["ps"], env),
+        troupe(["ps", "--json"], env),
+        troupe(["ps", "--name", "other"], env),
+        troupe(["status"], env),
+      ]);
+      assert.equal(ps.code, 0, ps.stderr);
+      const lines = ps.stdout.trimEnd().split("\n");
+      assert.match(lines[0]!, /^NAME +PID +UPTIME +ACTORS +RESTARTS$/);
+      assert.deepEqual(lines.slice(1).map((line) => line.split(/\s{2,}/)[0]), ["cli_app", "other"]);
+      for (const line of lines.slice(1)) assert.match(line, / \d+ +\S.* +3 +0$/);
+      const rows = JSON.parse(json.stdout);
+      assert.deepEqual(rows.map((r: { name: string }) => r.name), ["cli_app", "other"]);
+      assert.equal(rows[0].pid, first.child.pid);
+      assert.equal(rows[1].pid, second.child.pid);
+      assert.equal(rows[1].actors, 3);
+
+      assert.equal(one.code, 0, one.stderr);
+      assert.match(one.stdout, /^service other {2}pid \d+ {2}running/);
+      assert.match(one.stdout, /\nID +HOST +TRANSPORT/);
+      // status without a name still asks which one.
+      assert.equal(status.code, 2);
+      assert.match(status.stderr, /several services are running \(cli_app, other\)/);
+
+      first.child.kill("SIGTERM");
+      second.child.kill("SIGTERM");
+      assert.equal((await first.finish()).code, 0);
+      assert.equal((await second.finish()).code, 0);
+    } finally {
+      await first.kill();
+      await second.kill();
+    }
+  });
+});
