@@ -86,3 +86,54 @@ Deno.test("troupe ps lists every running service, and ps --name shows one servic
     }
   });
 });
+
+/** `troupe status --json` until `ready` holds of it (each try a real request), within WAIT_MS. */
+async function statusUntil(
+  env: Record<string, string>,
+  ready: (status: { actors: Record<string, unknown>[] }) => boolean,
+): Promise<{ actors: Record<string, unknown>[] }> {
+  const deadline = Date.now() + WAIT_MS;
+  while (true) {
+    const result = await troupe(["status", "--json"], env);
+    assert.equal(result.code, 0, result.stderr);
+    const status = JSON.parse(result.stdout);
+    if (ready(status)) return status;
+    if (Date.now() > deadline) throw new Error(`status never got ready: ${result.stdout}`);
+  }
+}
+
+Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor", async () => {
+  await withStateDir(async (env) => {
+    const service = new Background(["run", fixture("ops_app.ts")], env);
+    try {
+      await service.waitFor(/READY/);
+      const byId = (status: { actors: Record<string, unknown>[] }) =>
+        new Map(status.actors.map((a) => [a.id as string, a]));
+      const json = await statusUntil(env, (s) => byId(s).get("alpha")?.busySince !== undefined);
+      const actors = byId(json);
+      const beta = actors.get("beta")!;
+      assert.ok((beta.rss as number) > 1024 * 1024, JSON.stringify(beta));
+      assert.equal(typeof beta.cpuMs, "number");
+      assert.deepEqual(
+        { ...(beta.lastCrash as object), time: 0 },
+        { reason: "error", message: "crashed on purpose", time: 0 },
+      );
+      assert.equal(beta.restarts, 1);
+      assert.equal(actors.get("gamma")!.busySince, undefined);
+      assert.equal(actors.get("gamma")!.lastCrash, undefined);
+
+      const table = await troupe(["status"], env);
+      assert.equal(table.code, 0, table.stderr);
+      const lines = table.stdout.trimEnd().split("\n");
+      assert.match(lines[2]!, /MSG\/S +MEM +CPU +BUSY +LAST CRASH$/);
+      const row = (id: string) => lines.find((line) => line.startsWith(`${id} `))!;
+      assert.match(row("beta"), / \d+(\.\d)? MiB +[\d.]+ m?s +- +error: crashed on purpose$/);
+      assert.match(row("alpha"), / [\d.]+ m?s +-$/); // busy for some time, never crashed
+      assert.match(row("gamma"), / - +-$/);
+      service.child.kill("SIGTERM");
+      await service.finish();
+    } finally {
+      await service.kill();
+    }
+  });
+});

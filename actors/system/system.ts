@@ -15,6 +15,7 @@ import { Pool, type PoolOptions, splitPoolOptions } from "../supervision/pool.ts
 import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
 import { Semaphore } from "../sync/semaphore.ts";
 import type { LifecycleEvent } from "../core/events.ts";
+import { ActorExtras } from "./_actor_extras.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
 import {
   Supervisor,
@@ -144,6 +145,7 @@ export class ActorSystem implements AsyncDisposable {
   #deadLetters = 0;
   #shutdown: Promise<ShutdownResult> | undefined;
   #events = new EventHub();
+  #extras = new ActorExtras();
   #queues = new Map<string, WorkQueue<unknown>>();
   #semaphores = new Map<string, Semaphore>();
   #supervisors: SupervisorRuntime[] = [];
@@ -217,6 +219,7 @@ export class ActorSystem implements AsyncDisposable {
   }
 
   #emit(event: LifecycleEvent): void {
+    this.#extras.event(event);
     this.#events.emit(event);
     this.#telemetry?.event(event);
   }
@@ -573,9 +576,12 @@ export class ActorSystem implements AsyncDisposable {
     for (const runtime of this.#supervisors) {
       for (const [id, count] of runtime.restartCounts()) restarts.set(id, count);
     }
+    this.#extras.prune(new Set(this.#cells.running.keys()));
+    const now = Date.now();
     return [...this.#cells.running.values()].map((cell) => ({
       ...cell.stats(),
       restarts: restarts.get(cell.id) ?? 0,
+      ...this.#extras.of(cell, now),
     }));
   }
 
