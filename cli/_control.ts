@@ -11,7 +11,7 @@
 // Protocol (`troupe-control/1`), JSON lines over the Unix socket:
 // - on connect the server sends `{"protocol":"troupe-control/1","name","pid","app","started"}`;
 // - requests are `{"id":1,"op":"status"}` and `{"id":2,"op":"stop","timeout":5000}`
-//   (`timeout` optional); each gets `{"id":1,"ok":true,"result":...}` or
+//   (`timeout` optional) and `{"id":3,"op":"restart","actor":"db"}`; each gets `{"id":1,"ok":true,"result":...}` or
 //   `{"id":1,"ok":false,"error":"..."}`;
 // - when the service has shut down it sends `{"event":"stopped","result":{...}}`
 //   to every connection, then closes them.
@@ -211,6 +211,8 @@ export interface ControlHandlers {
   status(): unknown;
   /** Starts a graceful stop (idempotent); `timeout` overrides the service's deadline. */
   stop(timeout: number | undefined): void;
+  /** Restarts an actor (or a nested supervisor's subtree) through its supervisor. */
+  restart?(id: string): Promise<unknown>;
 }
 
 /** A service's control socket. */
@@ -279,14 +281,14 @@ export class ControlServer {
       await writeLine(conn, { protocol: CONTROL_PROTOCOL, ...this.#handlers.hello() });
       for await (const line of readLines(conn, MAX_REQUEST_BYTES)) {
         if (line.trim() === "") continue;
-        await writeLine(conn, this.#answer(line));
+        await writeLine(conn, await this.#answer(line));
       }
     } catch {
       // The peer went away or broke the protocol: drop it.
     }
   }
 
-  #answer(line: string): Record<string, unknown> {
+  async #answer(line: string): Promise<Record<string, unknown>> {
     const request = parseObject(line);
     const id = typeof request?.id === "number" || typeof request?.id === "string"
       ? request.id
@@ -307,11 +309,17 @@ export class ControlServer {
           this.#handlers.stop(timeout);
           return { id, ok: true, result: { stopping: true } };
         }
+        case "restart": {
+          if (typeof request.actor !== "string" || !this.#handlers.restart) {
+            return { id, ok: false, error: "restart needs an actor id" };
+          }
+          return { id, ok: true, result: await this.#handlers.restart(request.actor) };
+        }
         default:
           return {
             id,
             ok: false,
-            error: `unknown op ${JSON.stringify(request.op)}; ops are status and stop`,
+            error: `unknown op ${JSON.stringify(request.op)}; ops are status, stop and restart`,
           };
       }
     } catch (error) {

@@ -76,7 +76,9 @@ export function eventText(event: LifecycleEvent): string {
       }`;
       break;
     case "restarted":
-      detail = `by ${event.supervisor}, attempt ${event.attempt}, after ${event.delayMs} ms`;
+      detail = event.requested
+        ? `by ${event.supervisor}, on request`
+        : `by ${event.supervisor}, attempt ${event.attempt}, after ${event.delayMs} ms`;
       break;
     case "gave-up":
       detail = `after ${event.crashes.length} crash${event.crashes.length === 1 ? "" : "es"} (${

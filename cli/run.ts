@@ -267,6 +267,10 @@ class Service {
         }),
         status: () => this.#status(),
         stop: (timeout) => this.#stop({ kind: "control", timeout }),
+        restart: async (actor) => {
+          await system.restart(actor);
+          return { restarted: actor };
+        },
       });
     } catch (error) {
       out.error(`troupe: cannot serve the control socket: ${errorText(error)}`, {

@@ -137,3 +137,46 @@ Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor", async (
     }
   });
 });
+
+Deno.test("troupe restart restarts one actor, or a nested supervisor's subtree, through its supervisor", async () => {
+  await withStateDir(async (env) => {
+    const service = new Background(["run", fixture("cli_app.ts")], env);
+    try {
+      await service.waitFor(/^troupe: running /);
+      const before = JSON.parse((await troupe(["status", "--json"], env)).stdout);
+      const pid = before.actors.find((a: { id: string }) => a.id === "beta").pid;
+
+      const beta = await troupe(["restart", "beta"], env);
+      assert.equal(beta.code, 0, beta.stderr);
+      assert.match(beta.stdout, /^troupe: restarted beta in cli_app\n$/);
+      const line = await service.waitFor(/ restarted +beta /);
+      assert.match(service.lines[line]!, /by root, on request/);
+
+      const inner = await troupe(["restart", "inner"], env);
+      assert.equal(inner.code, 0, inner.stderr);
+      await service.waitFor(/ restarted +gamma .*by root, on request/, line + 1);
+
+      const after = JSON.parse((await troupe(["status", "--json"], env)).stdout);
+      const restarts = Object.fromEntries(
+        after.actors.map((a: { id: string; restarts: number }) => [a.id, a.restarts]),
+      );
+      assert.deepEqual(restarts, { alpha: 0, beta: 1, gamma: 1 });
+      const newPid = after.actors.find((a: { id: string }) => a.id === "beta").pid;
+      assert.notEqual(newPid, pid);
+
+      const missing = await troupe(["restart", "nobody"], env);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /No supervisor has a child "nobody"/);
+      const usage = await troupe(["restart"], env);
+      assert.equal(usage.code, 2);
+
+      service.child.kill("SIGTERM");
+      const result = await service.finish();
+      assert.equal(result.code, 0, result.stderr);
+      // The stop hooks ran for the restarted incarnations too.
+      assert.equal(result.stderr.match(/STOP beta /g)?.length, 2, result.stderr);
+    } finally {
+      await service.kill();
+    }
+  });
+});

@@ -586,6 +586,33 @@ export class ActorSystem implements AsyncDisposable {
   }
 
   /**
+   * Restarts a supervised actor, or a nested supervisor's subtree, through
+   * its supervisor (see `Supervisor.restart`): what `troupe restart` does.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const url = new URL("../../examples/actors/counter.ts", import.meta.url);
+   * await system.supervise({ id: "root", children: [{ id: "c", module: url }] });
+   * await system.restart("c");
+   * assert.equal(system.actors()[0]!.restarts, 1);
+   * ```
+   *
+   * @param id The actor's or nested supervisor's id.
+   * @returns Once it runs again.
+   * @throws {TypeError} When no supervisor has a child of that id.
+   */
+  async restart(id: string): Promise<void> {
+    for (const runtime of this.#supervisors) {
+      if (await runtime.restart(id)) return;
+    }
+    throw new TypeError(`No supervisor has a child "${id}"`);
+  }
+
+  /**
    * Stops every actor through its sentinel, in parallel; actors that miss
    * the deadline are terminated and named in the result. Calling it again
    * returns the same result.
