@@ -8,6 +8,7 @@ import denoJson from "../deno.json" with { type: "json" };
 import { EXIT, UsageError, writeErr, writeOut } from "./_args.ts";
 import { BENCH_HELP, benchCommand } from "./bench.ts";
 import { PS_HELP, psCommand } from "./ps.ts";
+import { LOGS_HELP, logsCommand } from "./logs.ts";
 import { RESTART_HELP, restartCommand } from "./restart.ts";
 import { RUN_HELP, runCommand } from "./run.ts";
 import { STATUS_HELP, statusCommand } from "./status.ts";
@@ -23,6 +24,7 @@ Commands:
   status          show a running service's actors (--watch redraws every second)
   ps              list the services running on this machine (--name NAME: one service's actors)
   stop            stop a running service gracefully through its control socket
+  logs            the last lines a service printed (--follow: and the new ones as they come)
   restart ACTOR   restart an actor (or a nested supervisor's subtree) through its supervisor
   bench           run the benchmark suite and print its table
   help [command]  show the help of a command
@@ -41,6 +43,7 @@ const COMMANDS: Record<string, { help: string; run: (args: string[]) => Promise<
   ps: { help: PS_HELP, run: psCommand },
   stop: { help: STOP_HELP, run: stopCommand },
   restart: { help: RESTART_HELP, run: restartCommand },
+  logs: { help: LOGS_HELP, run: logsCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
 };
 

@@ -28,6 +28,7 @@ import {
   parseAddress,
 } from "./_observe.ts";
 import { errorData, errorText, Output } from "./_output.ts";
+import { Logbook } from "./_logbook.ts";
 import { formatCount, formatDuration, formatRate, plural } from "./_table.ts";
 import { settleWithin } from "../internal/abort.ts";
 import { signalClassifier } from "../internal/signal_echo.ts";
@@ -212,6 +213,7 @@ interface ServiceOptions {
 class Service {
   #options: ServiceOptions;
   #out: Output;
+  #logbook = new Logbook();
   #state: "starting" | "running" | "stopping" = "starting";
   #started = Date.now();
   #request: StopRequest | undefined;
@@ -233,6 +235,7 @@ class Service {
   constructor(options: ServiceOptions) {
     this.#options = options;
     this.#out = options.out;
+    options.out.tap = (line) => this.#logbook.add(line);
   }
 
   async run(): Promise<number> {
@@ -267,6 +270,8 @@ class Service {
         }),
         status: () => this.#status(),
         stop: (timeout) => this.#stop({ kind: "control", timeout }),
+        logs: (count) => this.#logbook.last(count),
+        follow: (follower) => this.#logbook.follow(follower),
         restart: async (actor) => {
           await system.restart(actor);
           return { restarted: actor };

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { within } from "./_helpers.ts";
 import { Background, CLI, type Finished, ROOT, WAIT_MS } from "./_cli.ts";
+import { Logbook } from "../cli/_logbook.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
@@ -179,4 +180,54 @@ Deno.test("troupe restart restarts one actor, or a nested supervisor's subtree, 
       await service.kill();
     }
   });
+});
+
+Deno.test("troupe logs prints the last lines, and --follow streams new ones until the service stops", async () => {
+  await withStateDir(async (env) => {
+    const service = new Background(["run", fixture("cli_app.ts")], env);
+    let follow: Background | undefined;
+    try {
+      await service.waitFor(/^troupe: running /);
+      const logs = await troupe(["logs"], env);
+      assert.equal(logs.code, 0, logs.stderr);
+      assert.match(logs.stdout, / started +alpha /);
+      assert.match(logs.stdout, /\ntroupe: running cli_app /);
+      const two = await troupe(["logs", "-n", "2"], env);
+      assert.deepEqual(
+        two.stdout.trimEnd().split("\n"),
+        logs.stdout.trimEnd().split("\n").slice(-2),
+      );
+
+      follow = new Background(["logs", "--follow", "--lines", "1"], env);
+      await follow.waitFor(/^troupe: running cli_app /);
+      assert.equal(follow.lines.length, 1);
+      const restart = await troupe(["restart", "alpha"], env);
+      assert.equal(restart.code, 0, restart.stderr);
+      await follow.waitFor(/ restarted +alpha .*on request/);
+
+      service.child.kill("SIGTERM");
+      assert.equal((await service.finish()).code, 0);
+      const followed = await follow.finish();
+      assert.equal(followed.code, 0, followed.stderr);
+      assert.match(followed.stdout, /troupe: SIGTERM received/);
+      assert.match(followed.stdout, / stopped +gamma /);
+    } finally {
+      await service.kill();
+      await follow?.kill();
+    }
+  });
+});
+
+Deno.test("the logbook keeps the last lines in order and hands new ones to its followers", () => {
+  const book = new Logbook(3);
+  const seen: string[] = [];
+  for (const line of ["a", "b"]) book.add(line);
+  const unfollow = book.follow((line) => seen.push(line));
+  for (const line of ["c", "d", "e"]) book.add(line);
+  unfollow();
+  book.add("f");
+  assert.deepEqual(book.last(10), ["d", "e", "f"]);
+  assert.deepEqual(book.last(2), ["e", "f"]);
+  assert.deepEqual(book.last(0), []);
+  assert.deepEqual(seen, ["c", "d", "e"]);
 });
