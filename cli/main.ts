@@ -13,6 +13,7 @@ import { RESTART_HELP, restartCommand } from "./restart.ts";
 import { RUN_HELP, runCommand } from "./run.ts";
 import { STATUS_HELP, statusCommand } from "./status.ts";
 import { STOP_HELP, stopCommand } from "./stop.ts";
+import { UNIT_HELP, unitCommand } from "./unit.ts";
 
 const HELP = `troupe ${denoJson.version}: run a supervised Troupe service, watch it, stop it cleanly
 
@@ -26,6 +27,7 @@ Commands:
   stop            stop a running service gracefully through its control socket
   logs            the last lines a service printed (--follow: and the new ones as they come)
   restart ACTOR   restart an actor (or a nested supervisor's subtree) through its supervisor
+  unit <app.ts>   print a systemd unit that runs 'troupe run <app.ts>' and stops it gracefully
   bench           run the benchmark suite and print its table
   help [command]  show the help of a command
 
@@ -44,6 +46,7 @@ const COMMANDS: Record<string, { help: string; run: (args: string[]) => Promise<
   stop: { help: STOP_HELP, run: stopCommand },
   restart: { help: RESTART_HELP, run: restartCommand },
   logs: { help: LOGS_HELP, run: logsCommand },
+  unit: { help: UNIT_HELP, run: unitCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
 };
 

@@ -87,7 +87,7 @@ Example:
 const DEADLINE_GRACE_MS = 2000;
 /** How long a stopped service waits for `main` to return before it exits anyway. */
 const MAIN_GRACE_MS = 1000;
-const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
 /**

@@ -1,6 +1,7 @@
 // The `troupe` operator commands against real running services: ps over
 // every service, unit files for systemd.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { within } from "./_helpers.ts";
 import { Background, CLI, type Finished, ROOT, WAIT_MS } from "./_cli.ts";
 import { Logbook } from "../cli/_logbook.ts";
@@ -230,4 +231,62 @@ Deno.test("the logbook keeps the last lines in order and hands new ones to its f
   assert.deepEqual(book.last(2), ["e", "f"]);
   assert.deepEqual(book.last(0), []);
   assert.deepEqual(seen, ["c", "d", "e"]);
+});
+
+/** Where systemd-analyze is, or undefined when this machine has none. */
+function systemdAnalyze(): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(join(dir, "systemd-analyze")).isFile) return join(dir, "systemd-analyze");
+    } catch {
+      // Not there.
+    }
+  }
+  return undefined;
+}
+
+Deno.test("troupe unit prints a systemd unit that systemd-analyze verify accepts", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "troupe unit test " }); // a space, for the quoting
+  try {
+    const app = join(dir, "my app.ts");
+    await Deno.copyFile(fixture("cli_app.ts"), app);
+    const unit = await troupe(["unit", "--shutdown-timeout", "20s", "--name", "svc", app]);
+    assert.equal(unit.code, 0, unit.stderr);
+    const text = unit.stdout;
+    const exec = /^ExecStart=(.*)$/m.exec(text)![1]!;
+    assert.ok(exec.startsWith(`${Deno.execPath()} run -A `), exec);
+    assert.ok(exec.includes(" run --name svc --shutdown-timeout 20000ms "), exec);
+    assert.ok(exec.endsWith(` "${app}"`), exec);
+    for (const line of ["Restart=on-failure", "KillMode=mixed", "KillSignal=SIGTERM"]) {
+      assert.match(text, new RegExp(`^${line}$`, "m"));
+    }
+    assert.match(text, /^TimeoutStopSec=25$/m); // the shutdown timeout and a 5 s margin
+    const plain = await troupe(["unit", fixture("cli_app.ts")]);
+    assert.match(plain.stdout, /^TimeoutStopSec=10$/m);
+    assert.match(plain.stdout, / run --name cli_app --shutdown-timeout 5000ms /);
+    assert.equal((await troupe(["unit"])).code, 2);
+
+    const analyze = systemdAnalyze();
+    if (analyze === undefined) return; // no systemd here: the text checks above are what is left
+    const verify = async (unitText: string) => {
+      const file = join(dir, "troupe-test.service");
+      await Deno.writeTextFile(file, unitText);
+      const out = await new Deno.Command(analyze, { args: ["verify", file], stdin: "null" })
+        .output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    const good = await verify(text);
+    assert.equal(good.code, 0, good.stderr);
+    assert.doesNotMatch(good.stderr, /troupe-test/, good.stderr);
+    // And it does fail on a broken unit, so the check above means something.
+    const bad = await verify(
+      text.replace(/^KillMode=mixed$/m, "KillMode=bogus").replace(
+        /^ExecStart=\S+/m,
+        "ExecStart=relative/deno",
+      ),
+    );
+    assert.notEqual(bad.code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
