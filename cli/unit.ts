@@ -128,7 +128,8 @@ export function unitCommand(args: string[]): Promise<number> {
   const timeout = values["shutdown-timeout"] === undefined
     ? DEFAULT_SHUTDOWN_TIMEOUT_MS
     : parseDuration("unit", "shutdown-timeout", values["shutdown-timeout"]);
-  const entry = new URL("./mod.ts", import.meta.url);
+  // The CLI's entry next to this file (not an import: main.ts imports this file).
+  const entry = new URL("mod.ts", new URL("./", import.meta.url));
   writeOut(renderUnit({
     app,
     name,
