@@ -11,8 +11,11 @@
 // Protocol (`troupe-control/1`), JSON lines over the Unix socket:
 // - on connect the server sends `{"protocol":"troupe-control/1","name","pid","app","started"}`;
 // - requests are `{"id":1,"op":"status"}` and `{"id":2,"op":"stop","timeout":5000}`
-//   (`timeout` optional); each gets `{"id":1,"ok":true,"result":...}` or
+//   (`timeout` optional), `{"id":3,"op":"restart","actor":"db"}` and
+//   `{"id":4,"op":"logs","lines":100,"follow":true}`; each gets `{"id":1,"ok":true,"result":...}` or
 //   `{"id":1,"ok":false,"error":"..."}`;
+// - after a `logs` request with `follow`, each new line the service prints comes as
+//   `{"event":"log","line":"..."}` until the connection ends;
 // - when the service has shut down it sends `{"event":"stopped","result":{...}}`
 //   to every connection, then closes them.
 // A request line may hold at most 64 KiB; a longer one ends the connection.
@@ -211,7 +214,16 @@ export interface ControlHandlers {
   status(): unknown;
   /** Starts a graceful stop (idempotent); `timeout` overrides the service's deadline. */
   stop(timeout: number | undefined): void;
+  /** Restarts an actor (or a nested supervisor's subtree) through its supervisor. */
+  restart?(id: string): Promise<unknown>;
+  /** The last `count` lines the service printed. */
+  logs?(count: number): string[];
+  /** Hands each new line to `follower` until the returned function is called. */
+  follow?(follower: (line: string) => void): () => void;
 }
+
+/** Lines a follower may have waiting to be written before its connection is dropped. */
+const MAX_FOLLOW_BACKLOG = 10_000;
 
 /** A service's control socket. */
 export class ControlServer {
@@ -275,18 +287,47 @@ export class ControlServer {
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {
+    // One write at a time: answers and followed log lines share the connection.
+    let writes: Promise<void> = Promise.resolve();
+    let backlog = 0;
+    const send = (value: unknown): Promise<void> => {
+      backlog++;
+      writes = writes.then(() => writeLine(conn, value)).finally(() => backlog--);
+      return writes;
+    };
+    let unfollow: (() => void) | undefined;
     try {
-      await writeLine(conn, { protocol: CONTROL_PROTOCOL, ...this.#handlers.hello() });
+      await send({ protocol: CONTROL_PROTOCOL, ...this.#handlers.hello() });
       for await (const line of readLines(conn, MAX_REQUEST_BYTES)) {
         if (line.trim() === "") continue;
-        await writeLine(conn, this.#answer(line));
+        const request = parseObject(line);
+        if (request?.op === "logs") {
+          // Synchronous from reading the last lines to following: no line falls between.
+          const count = typeof request.lines === "number" && request.lines >= 0
+            ? request.lines
+            : 100;
+          const lines = this.#handlers.logs?.(count) ?? [];
+          const sent = send({ id: request.id ?? null, ok: true, result: { lines } });
+          if (request.follow === true && this.#handlers.follow && !unfollow) {
+            unfollow = this.#handlers.follow((text) => {
+              if (backlog > MAX_FOLLOW_BACKLOG) closeQuietly(conn); // a reader that does not keep up
+              else send({ event: "log", line: text }).catch(() => closeQuietly(conn));
+            });
+          }
+          await sent;
+          continue;
+        }
+        await send(await this.#answer(line));
       }
     } catch {
       // The peer went away or broke the protocol: drop it.
+    } finally {
+      unfollow?.();
+      await writes.catch(() => {});
     }
   }
 
-  #answer(line: string): Record<string, unknown> {
+  async #answer(line: string): Promise<Record<string, unknown>> {
     const request = parseObject(line);
     const id = typeof request?.id === "number" || typeof request?.id === "string"
       ? request.id
@@ -307,11 +348,19 @@ export class ControlServer {
           this.#handlers.stop(timeout);
           return { id, ok: true, result: { stopping: true } };
         }
+        case "restart": {
+          if (typeof request.actor !== "string" || !this.#handlers.restart) {
+            return { id, ok: false, error: "restart needs an actor id" };
+          }
+          return { id, ok: true, result: await this.#handlers.restart(request.actor) };
+        }
         default:
           return {
             id,
             ok: false,
-            error: `unknown op ${JSON.stringify(request.op)}; ops are status and stop`,
+            error: `unknown op ${
+              JSON.stringify(request.op)
+            }; ops are status, stop, restart and logs`,
           };
       }
     } catch (error) {
@@ -380,6 +429,8 @@ export interface Greeting {
 /** A connection to a service's control socket. */
 export class ControlClient {
   readonly greeting: Greeting;
+  /** Called with each line a followed service prints (after a `logs` request with `follow`). */
+  onLog: ((line: string) => void) | undefined;
   readonly path: string;
   #conn: Deno.Conn;
   #lines: AsyncGenerator<string>;
@@ -444,6 +495,10 @@ export class ControlClient {
       for await (const line of this.#lines) {
         const message = parseObject(line);
         if (!message) continue;
+        if (message.event === "log") {
+          if (typeof message.line === "string") this.onLog?.(message.line);
+          continue;
+        }
         if (message.event === "stopped") {
           this.#resolveStopped((message.result ?? {}) as Record<string, unknown>);
           continue;

@@ -76,7 +76,9 @@ export function eventText(event: LifecycleEvent): string {
       }`;
       break;
     case "restarted":
-      detail = `by ${event.supervisor}, attempt ${event.attempt}, after ${event.delayMs} ms`;
+      detail = event.requested
+        ? `by ${event.supervisor}, on request`
+        : `by ${event.supervisor}, attempt ${event.attempt}, after ${event.delayMs} ms`;
       break;
     case "gave-up":
       detail = `after ${event.crashes.length} crash${event.crashes.length === 1 ? "" : "es"} (${
@@ -132,8 +134,12 @@ export class Output {
     this.#tty = tty && !json;
   }
 
+  /** Receives the text of every line said, every error and every event (for `troupe logs`). */
+  tap: ((line: string) => void) | undefined;
+
   /** A line of text (or, with `--json`, the given object). */
   say(text: string, data: Record<string, unknown>): void {
+    this.tap?.(text);
     if (this.json) {
       this.#write(`${JSON.stringify({ type: data.type, time: Date.now(), ...data })}\n`);
     } else this.#write(`${text}\n`);
@@ -141,6 +147,7 @@ export class Output {
 
   /** An error: text on stderr, or with `--json` an object on stdout (so stdout stays all JSON). */
   error(text: string, data: Record<string, unknown>): void {
+    this.tap?.(text);
     if (this.json) {
       this.#write(`${JSON.stringify({ type: data.type, time: Date.now(), ...data })}\n`);
       return;
@@ -151,6 +158,7 @@ export class Output {
   }
 
   event(event: LifecycleEvent): void {
+    this.tap?.(eventText(event));
     if (this.json) this.#write(`${JSON.stringify(eventData(event))}\n`);
     else this.#write(`${eventText(event)}\n`);
   }

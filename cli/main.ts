@@ -7,9 +7,13 @@
 import denoJson from "../deno.json" with { type: "json" };
 import { EXIT, UsageError, writeErr, writeOut } from "./_args.ts";
 import { BENCH_HELP, benchCommand } from "./bench.ts";
+import { PS_HELP, psCommand } from "./ps.ts";
+import { LOGS_HELP, logsCommand } from "./logs.ts";
+import { RESTART_HELP, restartCommand } from "./restart.ts";
 import { RUN_HELP, runCommand } from "./run.ts";
 import { STATUS_HELP, statusCommand } from "./status.ts";
 import { STOP_HELP, stopCommand } from "./stop.ts";
+import { UNIT_HELP, unitCommand } from "./unit.ts";
 
 const HELP = `troupe ${denoJson.version}: run a supervised Troupe service, watch it, stop it cleanly
 
@@ -18,8 +22,12 @@ Usage: troupe <command> [options]
 Commands:
   run <app.ts>    start the supervision tree an app module exports and print its lifecycle events
                   (--observe: a live page of the tree in the browser; --metrics: Prometheus)
-  status, ps      show a running service's actors (--watch redraws every second)
+  status          show a running service's actors (--watch redraws every second)
+  ps              list the services running on this machine (--name NAME: one service's actors)
   stop            stop a running service gracefully through its control socket
+  logs            the last lines a service printed (--follow: and the new ones as they come)
+  restart ACTOR   restart an actor (or a nested supervisor's subtree) through its supervisor
+  unit <app.ts>   print a systemd unit that runs 'troupe run <app.ts>' and stops it gracefully
   bench           run the benchmark suite and print its table
   help [command]  show the help of a command
 
@@ -34,8 +42,11 @@ Run 'troupe <command> --help' for a command's options.
 const COMMANDS: Record<string, { help: string; run: (args: string[]) => Promise<number> }> = {
   run: { help: RUN_HELP, run: runCommand },
   status: { help: STATUS_HELP, run: (args) => statusCommand(args, "status") },
-  ps: { help: STATUS_HELP, run: (args) => statusCommand(args, "ps") },
+  ps: { help: PS_HELP, run: psCommand },
   stop: { help: STOP_HELP, run: stopCommand },
+  restart: { help: RESTART_HELP, run: restartCommand },
+  logs: { help: LOGS_HELP, run: logsCommand },
+  unit: { help: UNIT_HELP, run: unitCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
 };
 

@@ -28,6 +28,7 @@ import {
   parseAddress,
 } from "./_observe.ts";
 import { errorData, errorText, Output } from "./_output.ts";
+import { Logbook } from "./_logbook.ts";
 import { formatCount, formatDuration, formatRate, plural } from "./_table.ts";
 import { settleWithin } from "../internal/abort.ts";
 import { signalClassifier } from "../internal/signal_echo.ts";
@@ -86,7 +87,7 @@ Example:
 const DEADLINE_GRACE_MS = 2000;
 /** How long a stopped service waits for `main` to return before it exits anyway. */
 const MAIN_GRACE_MS = 1000;
-const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
 /**
@@ -212,6 +213,7 @@ interface ServiceOptions {
 class Service {
   #options: ServiceOptions;
   #out: Output;
+  #logbook = new Logbook();
   #state: "starting" | "running" | "stopping" = "starting";
   #started = Date.now();
   #request: StopRequest | undefined;
@@ -233,6 +235,7 @@ class Service {
   constructor(options: ServiceOptions) {
     this.#options = options;
     this.#out = options.out;
+    options.out.tap = (line) => this.#logbook.add(line);
   }
 
   async run(): Promise<number> {
@@ -267,6 +270,12 @@ class Service {
         }),
         status: () => this.#status(),
         stop: (timeout) => this.#stop({ kind: "control", timeout }),
+        logs: (count) => this.#logbook.last(count),
+        follow: (follower) => this.#logbook.follow(follower),
+        restart: async (actor) => {
+          await system.restart(actor);
+          return { restarted: actor };
+        },
       });
     } catch (error) {
       out.error(`troupe: cannot serve the control socket: ${errorText(error)}`, {

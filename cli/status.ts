@@ -1,5 +1,5 @@
 /**
- * `troupe status` (alias `ps`): a running service's actors as a table, once
+ * `troupe status` (and `troupe ps --name NAME`): a running service's actors as a table, once
  * or redrawn every second with `--watch`.
  *
  * @module
@@ -21,7 +21,7 @@ import {
 
 /** The help text of `troupe status`. */
 export const STATUS_HELP = `Usage: troupe status [options]
-       troupe ps [options]
+       troupe ps --name NAME [options]
 
 Connects to a running service's control socket and prints its actors:
 
@@ -34,6 +34,10 @@ Connects to a running service's control socket and prints its actors:
   MAILBOX    messages sent and not yet handled / the mailbox capacity
   HANDLED    messages handled by this incarnation
   MSG/S      messages handled per second over the last second
+  MEM        a process actor's resident memory (VmRSS), a worker actor's heap in use, or -
+  CPU        CPU time its process (or worker thread) used, or -
+  BUSY       how long it has been in its current handler, - when idle
+  LAST CRASH the reason (and error message) of its last crash, - if none
 
 With --nats URL it shows the cluster instead: every actor exposed on that NATS broker, by every
 process (NAME, NAMESPACE, PROCESS, PID, HOST, MAILBOX: messages waiting, for a durable name those
@@ -76,6 +80,10 @@ const COLUMNS: Column[] = [
   { header: "MAILBOX", right: true },
   { header: "HANDLED", right: true },
   { header: "MSG/S", right: true },
+  { header: "MEM", right: true },
+  { header: "CPU", right: true },
+  { header: "BUSY", right: true },
+  { header: "LAST CRASH" },
 ];
 
 const CLUSTER_COLUMNS: Column[] = [
@@ -152,6 +160,7 @@ async function clusterCommand(
 /** Renders a status as the header line and the table. */
 export function renderStatus(status: ServiceStatus): string {
   const restarts = status.actors.reduce((sum, a) => sum + a.restarts, 0);
+  const now = status.started + status.uptimeMs;
   const header = [
     `service ${status.name}`,
     `pid ${status.pid}`,
@@ -172,8 +181,28 @@ export function renderStatus(status: ServiceStatus): string {
     `${formatCount(actor.inflight + actor.waiting)}/${formatCount(actor.capacity)}`,
     formatCount(actor.handled),
     formatRate(actor.rate),
+    formatBytes(actor.rss ?? actor.heapUsed),
+    actor.cpuMs === undefined ? "-" : formatDuration(actor.cpuMs),
+    actor.busySince === undefined ? "-" : formatDuration(Math.max(0, now - actor.busySince)),
+    formatCrash(actor.lastCrash),
   ]);
   return `${header}\n\n${renderTable(COLUMNS, rows)}`;
+}
+
+/** Bytes for people: `-` when unknown, `512 KiB`, `48.2 MiB`, `1.3 GiB`. */
+export function formatBytes(bytes: number | undefined): string {
+  if (bytes === undefined) return "-";
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+/** The last crash as a cell: `error: boom` (at most 40 characters), or `-`. */
+export function formatCrash(crash: ActorStats["lastCrash"]): string {
+  if (!crash) return "-";
+  const text = crash.message ? `${crash.reason}: ${crash.message}` : crash.reason;
+  const line = text.replace(/\s+/g, " ");
+  return line.length > 40 ? `${line.slice(0, 39)}…` : line;
 }
 
 /**

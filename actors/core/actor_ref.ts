@@ -169,6 +169,16 @@ export interface ActorStats {
   pendingAsks: number;
   /** The mailbox capacity. */
   capacity: number;
+  /** A process actor's resident memory in bytes (VmRSS), when `/proc` tells. */
+  rss?: number;
+  /** A worker actor's V8 heap in use in bytes, when it reported it. */
+  heapUsed?: number;
+  /** CPU time (user and system) the actor's process or thread used, in ms, when `/proc` tells. */
+  cpuMs?: number;
+  /** Since when (epoch ms) the actor has been in its current handler, while it is in one. */
+  busySince?: number;
+  /** The last crash of an actor of this id: its exit reason, error message and time (epoch ms). */
+  lastCrash?: { reason: string; message?: string; time: number };
 }
 
 /** What an `ActorRef` talks to: a running actor, or a supervisor's slot for one. */

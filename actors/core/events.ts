@@ -87,6 +87,8 @@ export type LifecycleEvent =
     supervisor: string;
     attempt: number;
     delayMs: number;
+    /** Set when an operator asked for the restart (`Supervisor.restart`), not a crash. */
+    requested?: boolean;
     time: number;
   }
   | { type: "gave-up"; id: string; crashes: CrashRecord[]; error: Error; time: number }

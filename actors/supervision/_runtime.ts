@@ -149,6 +149,59 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
   }
 
   /**
+   * Restarts a child on request (`troupe restart`): an actor at any depth, or
+   * a nested supervisor with its subtree, stopped through its sentinel and
+   * started again in the queue of decisions of the supervisor that owns it.
+   * It counts as a restart, and a `restarted` event with `requested: true`
+   * says so (one per actor started again).
+   *
+   * @returns `false` when no child has that id.
+   * @throws {ActorStoppedError} When that supervisor is stopping or stopped.
+   */
+  restart(id: string): Promise<boolean> {
+    const child = this.#children.find((c) => c.id === id);
+    if (!child) {
+      for (const c of this.#children) {
+        if (c instanceof SupervisorSlot && c.runtime instanceof SupervisorRuntime) {
+          if (c.runtime.#owns(id)) return c.runtime.restart(id);
+        }
+      }
+      return Promise.resolve(false);
+    }
+    const done = this.#queue.then(async () => {
+      if (this.stopped || child.retired) throw new ActorStoppedError(id);
+      await child.halt(Infinity, false);
+      await child.start();
+      const restarted = child instanceof ActorSlot
+        ? [child.id]
+        : [...(child as SupervisorSlot).runtime!.restartCounts()].map(([actor]) => actor);
+      for (const actor of restarted) {
+        this.kit.emit({
+          type: "restarted",
+          id: actor,
+          supervisor: this.id,
+          attempt: 0,
+          delayMs: 0,
+          requested: true,
+          time: Date.now(),
+        });
+      }
+      return true;
+    });
+    this.#queue = done.then(noop, noop);
+    return done;
+  }
+
+  /** Tells whether a child of that id is in this supervisor's subtree. */
+  #owns(id: string): boolean {
+    return this.#children.some((c) =>
+      c.id === id ||
+      (c instanceof SupervisorSlot && c.runtime instanceof SupervisorRuntime &&
+        c.runtime.#owns(id))
+    );
+  }
+
+  /**
    * Starts the children in order, in the one queue of decisions: a child that
    * ends meanwhile is handled once the start is over. (Handled at once, its
    * restart or a give-up would race the start: a child started after the

@@ -114,6 +114,42 @@ export class Supervisor implements AsyncDisposable {
   }
 
   /**
+   * Restarts a child on request: an actor at any depth, or a nested
+   * supervisor with every actor under it. Its supervisor stops it through
+   * its sentinel (within its `shutdown` timeout) and starts it again, in the
+   * same queue as its crash restarts. It counts as a restart (`restarts` in
+   * its stats), and a `restarted` event with `requested: true` says so; it
+   * does not count towards `maxRestarts`. Refs stay valid: messages sent
+   * meanwhile wait for the new incarnation.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import type { counter } from "../../examples/actors/counter.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const url = new URL("../../examples/actors/counter.ts", import.meta.url);
+   * const root = await system.supervise({ id: "root", children: [{ id: "c", module: url }] });
+   * const ref = root.ref<typeof counter>("c");
+   * await ref.tell("inc", 2);
+   * await root.restart("c");
+   * assert.equal(await ref.ask("get"), 0);
+   * assert.equal(ref.stats().restarts, 1);
+   * ```
+   *
+   * @param id The child's id (an actor or a nested supervisor).
+   * @returns Once it runs again.
+   * @throws {TypeError} When no child has that id.
+   * @throws {ActorStoppedError} When its supervisor is stopping or stopped.
+   */
+  async restart(id: string): Promise<void> {
+    if (!await this.#runtime.restart(id)) {
+      throw new TypeError(`Supervisor "${this.id}" has no child "${id}"`);
+    }
+  }
+
+  /**
    * Stops every child in reverse start order, each through its sentinel
    * within its `shutdown` timeout. Refs to them then refuse messages
    * (`ActorStoppedError`).

@@ -15,6 +15,7 @@ import { Pool, type PoolOptions, splitPoolOptions } from "../supervision/pool.ts
 import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
 import { Semaphore } from "../sync/semaphore.ts";
 import type { LifecycleEvent } from "../core/events.ts";
+import { ActorExtras } from "./_actor_extras.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
 import {
   Supervisor,
@@ -144,6 +145,7 @@ export class ActorSystem implements AsyncDisposable {
   #deadLetters = 0;
   #shutdown: Promise<ShutdownResult> | undefined;
   #events = new EventHub();
+  #extras = new ActorExtras();
   #queues = new Map<string, WorkQueue<unknown>>();
   #semaphores = new Map<string, Semaphore>();
   #supervisors: SupervisorRuntime[] = [];
@@ -217,6 +219,7 @@ export class ActorSystem implements AsyncDisposable {
   }
 
   #emit(event: LifecycleEvent): void {
+    this.#extras.event(event);
     this.#events.emit(event);
     this.#telemetry?.event(event);
   }
@@ -573,10 +576,40 @@ export class ActorSystem implements AsyncDisposable {
     for (const runtime of this.#supervisors) {
       for (const [id, count] of runtime.restartCounts()) restarts.set(id, count);
     }
+    this.#extras.prune(new Set(this.#cells.running.keys()));
+    const now = Date.now();
     return [...this.#cells.running.values()].map((cell) => ({
       ...cell.stats(),
       restarts: restarts.get(cell.id) ?? 0,
+      ...this.#extras.of(cell, now),
     }));
+  }
+
+  /**
+   * Restarts a supervised actor, or a nested supervisor's subtree, through
+   * its supervisor (see `Supervisor.restart`): what `troupe restart` does.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const url = new URL("../../examples/actors/counter.ts", import.meta.url);
+   * await system.supervise({ id: "root", children: [{ id: "c", module: url }] });
+   * await system.restart("c");
+   * assert.equal(system.actors()[0]!.restarts, 1);
+   * ```
+   *
+   * @param id The actor's or nested supervisor's id.
+   * @returns Once it runs again.
+   * @throws {TypeError} When no supervisor has a child of that id.
+   */
+  async restart(id: string): Promise<void> {
+    for (const runtime of this.#supervisors) {
+      if (await runtime.restart(id)) return;
+    }
+    throw new TypeError(`No supervisor has a child "${id}"`);
   }
 
   /**
