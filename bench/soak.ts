@@ -3,7 +3,7 @@
  * with its actor modules: a reader and an aggregator on worker hosts over the `queue` transport,
  * a pool of four parsers over `ring`) under a steady load for the whole run, with a parser
  * crashed on purpose at a fixed interval. Every sample interval it records this process's RSS
- * (plus its process actors'), open fds, threads and the ask p50/p99 of the window; at the end it
+ * (plus its process actors'), open fds, threads (besides Tokio's blocking pool) and the ask p50/p99 of the window; at the end it
  * prints each figure against its target (`soak_report.ts`), and writes the samples with
  * `--json FILE` and a picture with `--plot FILE.svg`.
  *
@@ -67,9 +67,12 @@ export interface SoakResult {
   figures: SoakFigure[];
 }
 
-async function vmRssMiB(pid: number | "self"): Promise<number> {
+// The probes read /proc synchronously: an async read runs on one of Tokio's blocking threads,
+// which the probe would then count among the threads it measures.
+
+function vmRssMiB(pid: number | "self"): number {
   try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
     const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
     return kb === null ? 0 : Number(kb[1]) / 1024;
   } catch {
@@ -77,21 +80,45 @@ async function vmRssMiB(pid: number | "self"): Promise<number> {
   }
 }
 
-async function count(dir: string): Promise<number> {
+function count(dir: string): number {
   let n = 0;
-  for await (const _ of Deno.readDir(dir)) n++;
+  for (const _ of Deno.readDirSync(dir)) n++;
   return n;
 }
 
+/**
+ * This process's threads, and how many of them are Tokio's (`tokio-runtime-w`): Deno's blocking
+ * pool for file system calls grows on demand and lets a thread go after 10 s idle, so their
+ * number moves with the I/O of the moment; the others are the main thread, V8's platform
+ * threads and one `worker-N` per live Worker.
+ */
+function threads(): { all: number; tokio: number } {
+  let all = 0;
+  let tokio = 0;
+  for (const task of Deno.readDirSync("/proc/self/task")) {
+    all++;
+    try {
+      if (Deno.readTextFileSync(`/proc/self/task/${task.name}/comm`).startsWith("tokio-")) tokio++;
+    } catch {
+      // The thread ended while we looked.
+    }
+  }
+  return { all, tokio };
+}
+
 /** The pids of every descendant process of `pid` (process actors and whatever they started). */
-async function descendants(pid: number | "self"): Promise<number[]> {
+function descendants(pid: number | "self"): number[] {
   const out: number[] = [];
   try {
-    for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
-      const text = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/children`)
-        .catch(() => "");
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      let text = "";
+      try {
+        text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`);
+      } catch {
+        // The thread ended while we looked.
+      }
       for (const child of text.split(" ").filter(Boolean).map(Number)) {
-        out.push(child, ...await descendants(child));
+        out.push(child, ...descendants(child));
       }
     }
   } catch {
@@ -100,8 +127,8 @@ async function descendants(pid: number | "self"): Promise<number[]> {
   return out;
 }
 
-async function load1(): Promise<number> {
-  return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+function load1(): number {
+  return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
 }
 
 function sorted(values: number[]): number[] {
@@ -212,29 +239,30 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
       linesSent += 1;
       parse([POISON_LINE]);
     };
-    const sample = async () => {
+    const sample = () => {
       const lat = sorted(window);
       window = [];
-      const children = await descendants("self");
       let childRss = 0;
-      for (const pid of children) childRss += await vmRssMiB(pid);
+      for (const pid of descendants("self")) childRss += vmRssMiB(pid);
+      const { all, tokio } = threads();
       const s: SoakSample = {
         t: Number(seconds().toFixed(2)),
-        rssMiB: await vmRssMiB("self"),
+        rssMiB: vmRssMiB("self"),
         childRssMiB: childRss,
-        fds: await count("/proc/self/fd"),
-        threads: await count("/proc/self/task"),
+        fds: count("/proc/self/fd"),
+        threads: all - tokio,
+        tokioThreads: tokio,
         p50Ms: rank(lat, 50),
         p99Ms: rank(lat, 99),
         asks: lat.length,
         crashes,
         errors,
-        load1: await load1(),
+        load1: load1(),
       };
       samples.push(s);
       log(
         `t=${s.t.toFixed(0)}s rss=${s.rssMiB.toFixed(1)}+${s.childRssMiB.toFixed(1)} MiB ` +
-          `fds=${s.fds} threads=${s.threads} p50=${s.p50Ms.toFixed(2)} ms ` +
+          `fds=${s.fds} threads=${s.threads}+${s.tokioThreads} p50=${s.p50Ms.toFixed(2)} ms ` +
           `p99=${s.p99Ms.toFixed(2)} ms asks=${s.asks} crashes=${crashes} errors=${errors} ` +
           `load=${s.load1}`,
       );
@@ -255,7 +283,7 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
       await batch();
       if (due >= nextSample) {
         nextSample += plan.sampleMs;
-        await sample();
+        sample();
       }
     }
     await Promise.all(inflight);
@@ -346,7 +374,10 @@ export function soakSvg(json: SoakJson, caption: string): string {
     ] as [string, (s: SoakSample) => number][]),
     panel("ask latency per window", "ms", [["p50", (s) => s.p50Ms], ["p99", (s) => s.p99Ms]]),
     panel("open file descriptors", "count", [["fds", (s) => s.fds]]),
-    panel("threads", "count", [["threads", (s) => s.threads]]),
+    panel("threads", "count", [
+      ["runtime", (s) => s.threads],
+      ["tokio pool", (s) => s.tokioThreads],
+    ]),
   ], caption);
 }
 
@@ -397,7 +428,7 @@ export async function soakMain(args: string[]): Promise<number> {
   console.log(
     `soak: ${plan.durationMs / 1000} s, ${BATCHES_PER_SECOND} batches/s of ${BATCH} lines, ` +
       `crash every ${plan.crashEveryMs / 1000} s, sample every ${plan.sampleMs / 1000} s, ` +
-      `warm-up ${plan.warmupMs / 1000} s, load average ${await load1()}`,
+      `warm-up ${plan.warmupMs / 1000} s, load average ${load1()}`,
   );
   const { json, figures } = await runSoak(plan, (line) => console.log(line));
   const { soak } = json;

@@ -18,8 +18,10 @@ export interface SoakSample {
   childRssMiB: number;
   /** Open file descriptors (`/proc/self/fd`). */
   fds: number;
-  /** Threads (`/proc/self/task`). */
+  /** Threads (`/proc/self/task`) other than Tokio's blocking pool (`tokio-runtime-w`). */
   threads: number;
+  /** Tokio's threads, which come and go with file system calls. */
+  tokioThreads: number;
   /** Ask p50 and p99 over the window since the previous sample, in ms (0 when none). */
   p50Ms: number;
   p99Ms: number;
@@ -172,7 +174,7 @@ export function soakFigures(
     ),
     figure(
       "soak.threads.spread",
-      "threads, max - min",
+      "threads besides Tokio's pool, max - min",
       spread((s) => s.threads),
       "threads",
       SOAK_TARGETS.threadSpread,

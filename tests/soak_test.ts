@@ -104,6 +104,7 @@ Deno.test("soakFigures() judges only the samples after the warm-up", () => {
     childRssMiB: 1,
     fds,
     threads: 10,
+    tokioThreads: 2,
     p50Ms: 1,
     p99Ms: 2,
     asks: 10,
