@@ -248,6 +248,7 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
       const s: SoakSample = {
         t: Number(seconds().toFixed(2)),
         rssMiB: vmRssMiB("self"),
+        heapMiB: Deno.memoryUsage().heapUsed / 2 ** 20,
         childRssMiB: childRss,
         fds: count("/proc/self/fd"),
         threads: all - tokio,
@@ -262,6 +263,7 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
       samples.push(s);
       log(
         `t=${s.t.toFixed(0)}s rss=${s.rssMiB.toFixed(1)}+${s.childRssMiB.toFixed(1)} MiB ` +
+          `heap=${s.heapMiB.toFixed(1)} MiB ` +
           `fds=${s.fds} threads=${s.threads}+${s.tokioThreads} p50=${s.p50Ms.toFixed(2)} ms ` +
           `p99=${s.p99Ms.toFixed(2)} ms asks=${s.asks} crashes=${crashes} errors=${errors} ` +
           `load=${s.load1}`,
@@ -369,7 +371,8 @@ export function soakSvg(json: SoakJson, caption: string): string {
   const hasChildren = samples.some((s) => s.childRssMiB > 0);
   return panelsSvg([
     panel("resident memory", "MiB", [
-      ["main", (s) => s.rssMiB],
+      ["process", (s) => s.rssMiB],
+      ["main heap", (s) => s.heapMiB],
       ...hasChildren ? [["children", (s: SoakSample) => s.childRssMiB] as const] : [],
     ] as [string, (s: SoakSample) => number][]),
     panel("ask latency per window", "ms", [["p50", (s) => s.p50Ms], ["p99", (s) => s.p99Ms]]),

@@ -14,6 +14,8 @@ export interface SoakSample {
   t: number;
   /** This process's `VmRSS` in MiB. */
   rssMiB: number;
+  /** The main isolate's JavaScript heap in use (`Deno.memoryUsage().heapUsed`), in MiB. */
+  heapMiB: number;
   /** The `VmRSS` of this process's descendant processes (process actors), in MiB. */
   childRssMiB: number;
   /** Open file descriptors (`/proc/self/fd`). */

@@ -101,6 +101,7 @@ Deno.test("soakFigures() judges only the samples after the warm-up", () => {
   const sample = (t: number, rssMiB: number, fds: number): SoakSample => ({
     t,
     rssMiB,
+    heapMiB: 5,
     childRssMiB: 1,
     fds,
     threads: 10,
