@@ -23,7 +23,10 @@ import { soakMain } from "./soak.ts";
 import { socketFloodCases } from "./socket_flood.ts";
 import { troupeCases } from "./troupe.ts";
 
-if (import.meta.main && Deno.args.some((a) => a === "--soak" || a.startsWith("--soak="))) {
+if (
+  import.meta.main &&
+  Deno.args.some((a) => a === "--soak" || a === "--soak-from" || a.startsWith("--soak="))
+) {
   // The soak (`--soak 30m`) is a mode of its own: one long run, not the cases.
   Deno.exit(await soakMain(Deno.args));
 } else if (import.meta.main) {

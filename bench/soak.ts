@@ -351,7 +351,9 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
 export function soakSvg(json: SoakJson, caption: string): string {
   const samples = json.soak.samples;
   const minutes = json.soak.plan.durationMs >= 10 * 60_000;
-  const x = (s: SoakSample) => minutes ? s.t / 60 : s.t;
+  // The last sample may come a moment after the end.
+  const end = json.soak.plan.durationMs / 1000;
+  const x = (s: SoakSample) => Math.min(s.t, end) / (minutes ? 60 : 1);
   const xLabel = `time (${minutes ? "minutes" : "seconds"}); crash every ${
     json.soak.plan.crashEveryMs / 1000
   } s`;
@@ -369,19 +371,30 @@ export function soakSvg(json: SoakJson, caption: string): string {
     series: new Map(series.map(([name, f]) => [name, points(f)])),
   });
   const hasChildren = samples.some((s) => s.childRssMiB > 0);
+  // Files of an earlier version of the soak lack the heap and the Tokio threads.
+  const has = (key: keyof SoakSample) => samples.every((s) => typeof s[key] === "number");
   return panelsSvg([
     panel("resident memory", "MiB", [
       ["process", (s) => s.rssMiB],
-      ["main heap", (s) => s.heapMiB],
+      ...has("heapMiB") ? [["main heap", (s: SoakSample) => s.heapMiB] as const] : [],
       ...hasChildren ? [["children", (s: SoakSample) => s.childRssMiB] as const] : [],
     ] as [string, (s: SoakSample) => number][]),
     panel("ask latency per window", "ms", [["p50", (s) => s.p50Ms], ["p99", (s) => s.p99Ms]]),
     panel("open file descriptors", "count", [["fds", (s) => s.fds]]),
     panel("threads", "count", [
-      ["runtime", (s) => s.threads],
-      ["tokio pool", (s) => s.tokioThreads],
-    ]),
+      [has("tokioThreads") ? "runtime" : "all", (s) => s.threads],
+      ...has("tokioThreads") ? [["tokio pool", (s: SoakSample) => s.tokioThreads] as const] : [],
+    ] as [string, (s: SoakSample) => number][]),
   ], caption);
+}
+
+function soakCaption(json: SoakJson): string {
+  const { soak } = json;
+  const loads = soak.samples.map((s) => s.load1);
+  return `soak, ${soak.plan.durationMs / 60_000} min, Deno ${json.deno}, ` +
+    `${new Date().toISOString().slice(0, 10)}, load average ${Math.min(...loads)}-${
+      Math.max(...loads)
+    } on ${navigator.hardwareConcurrency} cores; ${soak.crashes} crashes, ${soak.errors} errors`;
 }
 
 const USAGE = `Usage: deno task bench --soak DURATION [options]
@@ -395,6 +408,7 @@ Options:
   --soak-strict           exit 1 when a target is missed (errors always do)
   --json FILE             write the samples and figures as JSON to FILE
   --plot FILE.svg         draw the samples as an SVG picture to FILE.svg
+  --soak-from FILE.json   with --plot: draw from a file --json wrote, without running
 `;
 
 /** Parses the soak's command line, runs it, prints the figures and returns the exit code. */
@@ -410,19 +424,31 @@ export async function soakMain(args: string[]): Promise<number> {
         soak: { type: "string" },
         "soak-sample": { type: "string" },
         "soak-strict": { type: "boolean", default: false },
+        "soak-from": { type: "string" },
         json: { type: "string" },
         plot: { type: "string" },
       },
     }));
-    if (values.soak === undefined) throw new TypeError("--soak needs a duration, such as 30m");
+    if (values["soak-from"] !== undefined && values.plot === undefined) {
+      throw new TypeError("--soak-from needs --plot FILE.svg");
+    }
+    if (values.soak === undefined && values["soak-from"] === undefined) {
+      throw new TypeError("--soak needs a duration, such as 30m");
+    }
     const sampleMs = values["soak-sample"] === undefined
       ? undefined
       : parseDuration(values["soak-sample"]);
-    plan = soakPlan(parseDuration(values.soak), sampleMs);
+    plan = soakPlan(parseDuration(values.soak ?? "1s"), sampleMs);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`error: ${message}\n\n${USAGE}`);
     return 2;
+  }
+  if (values["soak-from"] !== undefined && values.plot !== undefined) {
+    const json = JSON.parse(await Deno.readTextFile(values["soak-from"])) as SoakJson;
+    await Deno.writeTextFile(values.plot, soakSvg(json, soakCaption(json)));
+    console.log(`note: wrote ${values.plot}`);
+    return 0;
   }
   if (Deno.build.os !== "linux") {
     console.error("error: the soak reads /proc and runs on Linux only");
@@ -446,12 +472,7 @@ export async function soakMain(args: string[]): Promise<number> {
     console.log(`note: wrote ${values.json}`);
   }
   if (values.plot !== undefined) {
-    const loads = soak.samples.map((s) => s.load1);
-    const caption = `soak, ${plan.durationMs / 60_000} min, Deno ${Deno.version.deno}, ` +
-      `${new Date().toISOString().slice(0, 10)}, load average ${Math.min(...loads)}-${
-        Math.max(...loads)
-      } on ${navigator.hardwareConcurrency} cores; ${soak.crashes} crashes, ${soak.errors} errors`;
-    await Deno.writeTextFile(values.plot, soakSvg(json, caption));
+    await Deno.writeTextFile(values.plot, soakSvg(json, soakCaption(json)));
     console.log(`note: wrote ${values.plot}`);
   }
   const missed = figures.filter((f) => !f.pass).length;
