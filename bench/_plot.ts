@@ -32,17 +32,28 @@ const PANEL_H = 270;
 const MARGIN = { left: 64, right: 16, top: 34, bottom: 40 };
 const COLUMNS = 2;
 
-interface Point {
+/** One point of a series: the value drawn, with a whisker from `min` to `max`. */
+export interface PlotPoint {
   x: number;
   value: number;
   min: number;
   max: number;
 }
 
-interface Curve {
-  name: string;
+/** One panel of a picture: its series share the axes. */
+export interface PlotPanel {
+  /** The title, followed by the unit in brackets. */
+  title: string;
   unit: string;
-  series: Map<string, Point[]>;
+  /** What the x axis counts. */
+  xLabel: string;
+  /** `"log"` (base 2, the scale curves) or `"linear"` (time). Default `"log"`. */
+  xScale?: "log" | "linear";
+  series: Map<string, PlotPoint[]>;
+}
+
+interface Curve extends PlotPanel {
+  name: string;
 }
 
 const ID = /^scale\.([a-z0-9]+)\.([a-z0-9]+)\.(\d+)$/;
@@ -94,7 +105,13 @@ function curvesOf(figures: readonly PlotFigure[]): Curve[] {
     const [, name, series, x] = match;
     let curve = curves.get(name);
     if (curve === undefined) {
-      curve = { name, unit: figure.unit, series: new Map() };
+      curve = {
+        name,
+        title: CURVES[name] ?? name,
+        unit: figure.unit,
+        xLabel: name === "pool" ? "pool size (workers)" : "actors",
+        series: new Map(),
+      };
       curves.set(name, curve);
     }
     let points = curve.series.get(series);
@@ -109,17 +126,21 @@ function curvesOf(figures: readonly PlotFigure[]): Curve[] {
   return [...curves.values()].sort((a, b) => rank(a.name) - rank(b.name));
 }
 
-function panel(curve: Curve, left: number, top: number): string {
+function panel(curve: PlotPanel, left: number, top: number): string {
   const w = PANEL_W - MARGIN.left - MARGIN.right;
   const h = PANEL_H - MARGIN.top - MARGIN.bottom;
   const x0 = left + MARGIN.left;
   const y0 = top + MARGIN.top;
   const all = [...curve.series.values()].flat();
   const xs = [...new Set(all.map((p) => p.x))].sort((a, b) => a - b);
-  const lo = Math.log2(xs[0]);
-  const hi = Math.log2(xs[xs.length - 1]);
+  const linear = curve.xScale === "linear";
+  const scale = linear ? (x: number) => x : Math.log2;
+  const lo = linear ? Math.min(0, xs[0]) : scale(xs[0]);
+  const hi = linear ? Math.max(niceTicks(xs[xs.length - 1]).at(-1)!, lo) : scale(xs[xs.length - 1]);
   const span = hi > lo ? hi - lo : 1;
-  const px = (x: number) => x0 + (hi > lo ? (Math.log2(x) - lo) / span * w : w / 2);
+  const px = (x: number) => x0 + (hi > lo ? (scale(x) - lo) / span * w : w / 2);
+  // A linear axis gets round ticks; a log one a tick at each measured point.
+  const xTicks = linear ? niceTicks(hi).filter((t) => t <= hi) : xs;
   const highest = Math.max(...all.map((p) => p.max));
   const lowest = Math.min(...all.map((p) => p.min));
   // Values that span more than 20x get a logarithmic y axis, so the small ones stay readable.
@@ -131,7 +152,7 @@ function panel(curve: Curve, left: number, top: number): string {
     ? (y: number) => y0 + h - Math.log10(y / bottom) / Math.log10(top_ / bottom) * h
     : (y: number) => y0 + h - y / top_ * h;
   const out: string[] = [];
-  const title = CURVES[curve.name] ?? curve.name;
+  const title = curve.title;
   out.push(
     `<text x="${left + PANEL_W / 2}" y="${top + 20}" text-anchor="middle" class="title">` +
       `${escape(title)} (${escape(curve.unit)}${log ? ", log scale" : ""})</text>`,
@@ -145,15 +166,14 @@ function panel(curve: Curve, left: number, top: number): string {
         `${shortNumber(t)}</text>`,
     );
   }
-  for (const x of xs) {
+  for (const x of xTicks) {
     const X = px(x).toFixed(1);
     out.push(`<line x1="${X}" y1="${y0 + h}" x2="${X}" y2="${y0 + h + 4}" class="axis"/>`);
-    out.push(`<text x="${X}" y="${y0 + h + 16}" text-anchor="middle">${x}</text>`);
+    out.push(`<text x="${X}" y="${y0 + h + 16}" text-anchor="middle">${shortNumber(x)}</text>`);
   }
-  const xLabel = curve.name === "pool" ? "pool size (workers)" : "actors";
   out.push(
     `<text x="${x0 + w / 2}" y="${y0 + h + 32}" text-anchor="middle" class="label">` +
-      `${xLabel}</text>`,
+      `${escape(curve.xLabel)}</text>`,
   );
   let index = 0;
   for (const [series, points] of curve.series) {
@@ -192,6 +212,14 @@ function panel(curve: Curve, left: number, top: number): string {
 export function plotSvg(figures: readonly PlotFigure[], caption: string): string | undefined {
   const curves = curvesOf(figures);
   if (curves.length === 0) return undefined;
+  return panelsSvg(curves, caption);
+}
+
+/**
+ * Returns the SVG document of `panels`, two to a row, with `caption` under them: the drawing
+ * that {@linkcode plotSvg} uses, for pictures other than the scale curves (the soak's).
+ */
+export function panelsSvg(curves: readonly PlotPanel[], caption: string): string {
   const rows = Math.ceil(curves.length / COLUMNS);
   const width = PANEL_W * COLUMNS;
   const height = PANEL_H * rows + 28;

@@ -21,10 +21,17 @@ import { stdioCases } from "./baselines/stdio.ts";
 import { unixCases } from "./baselines/unix.ts";
 import { scaleCases } from "./scale.ts";
 import { seedCases } from "./seeds.ts";
+import { soakMain } from "./soak.ts";
 import { socketFloodCases } from "./socket_flood.ts";
 import { troupeCases } from "./troupe.ts";
 
-if (import.meta.main) {
+if (
+  import.meta.main &&
+  Deno.args.some((a) => a === "--soak" || a === "--soak-from" || a.startsWith("--soak="))
+) {
+  // The soak (`--soak 30m`) is a mode of its own: one long run, not the cases.
+  Deno.exit(await soakMain(Deno.args));
+} else if (import.meta.main) {
   const code = await benchMain([
     ...postMessageCases,
     ...atomicsCases,
