@@ -123,6 +123,8 @@ Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor", async (
       );
       assert.equal(beta.restarts, 1);
       assert.equal(actors.get("gamma")!.busySince, undefined);
+      // A worker actor reports its V8 heap in use.
+      assert.ok((actors.get("gamma")!.heapUsed as number) > 0, JSON.stringify(actors.get("gamma")));
       assert.equal(actors.get("gamma")!.lastCrash, undefined);
 
       const table = await troupe(["status"], env);
@@ -132,7 +134,7 @@ Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor", async (
       const row = (id: string) => lines.find((line) => line.startsWith(`${id} `))!;
       assert.match(row("beta"), / \d+(\.\d)? MiB +[\d.]+ m?s +- +error: crashed on purpose$/);
       assert.match(row("alpha"), / [\d.]+ m?s +-$/); // busy for some time, never crashed
-      assert.match(row("gamma"), / - +-$/);
+      assert.match(row("gamma"), / \d+(\.\d)? (KiB|MiB) +.* - +-$/);
       service.child.kill("SIGTERM");
       await service.finish();
     } finally {
