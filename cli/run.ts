@@ -630,6 +630,7 @@ class Service {
       uptimeMs: Date.now() - this.#started,
       stats: system.stats(),
       actors,
+      tree: system.tree(),
     };
   }
 }

@@ -105,7 +105,7 @@ async function statusUntil(
   }
 }
 
-Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor", async () => {
+Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor, and --tree the supervision tree", async () => {
   await withStateDir(async (env) => {
     const service = new Background(["run", fixture("ops_app.ts")], env);
     try {
@@ -135,6 +135,15 @@ Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor", async (
       assert.match(row("beta"), / \d+(\.\d)? MiB +[\d.]+ m?s +- +error: crashed on purpose$/);
       assert.match(row("alpha"), / [\d.]+ m?s +-$/); // busy for some time, never crashed
       assert.match(row("gamma"), / \d+(\.\d)? (KiB|MiB) +.* - +-$/);
+      const tree = await troupe(["status", "--tree"], env);
+      assert.equal(tree.code, 0, tree.stderr);
+      assert.deepEqual(tree.stdout.trimEnd().split("\n").slice(1), [
+        "root  (supervisor)",
+        "├─ alpha  worker  running  0 restarts",
+        "├─ beta  process  running  1 restart  last crash: error: crashed on purpose",
+        "└─ inner  (supervisor)",
+        "   └─ gamma  worker  running  0 restarts",
+      ]);
       service.child.kill("SIGTERM");
       await service.finish();
     } finally {
