@@ -136,6 +136,7 @@ export {
   type ChildSpec,
   type RestartPolicy,
   type RestartStrategy,
+  type SupervisionNode,
   Supervisor,
   type SupervisorSpec,
 } from "./actors/supervision/supervisor.ts";

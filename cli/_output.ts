@@ -5,7 +5,7 @@
 import type { ClusterEvent, LifecycleEvent } from "../mod.ts";
 import type { ProgressUpdate } from "./app.ts";
 import { writeErr, writeOut } from "./_args.ts";
-import { formatCount, formatRate } from "./_table.ts";
+import { formatCount, formatDuration, formatRate } from "./_table.ts";
 
 const BAR_WIDTH = 24;
 const REDRAW_MS = 80;
@@ -118,18 +118,55 @@ export function eventData(event: LifecycleEvent): Record<string, unknown> {
   return data;
 }
 
+/**
+ * The text of a progress update: percent, counts, rate, the time elapsed and,
+ * with a total and a rate, the time left at that rate:
+ * `42% 84,000/200,000 lines, 41,000 lines/s, 2.05 s elapsed, ETA 2.83 s`.
+ */
+export function progressText(
+  update: ProgressUpdate,
+  elapsedMs: number,
+  rate: number | undefined,
+): string {
+  const unit = update.unit ?? "items";
+  const done = formatCount(update.done);
+  const of = update.total !== undefined ? `/${formatCount(update.total)}` : "";
+  const percent = update.total ? `${Math.floor((update.done / update.total) * 100)}% ` : "";
+  const speed = rate === undefined ? "" : `, ${formatRate(rate)} ${unit}/s`;
+  const elapsed = `, ${formatDuration(elapsedMs)} elapsed`;
+  const left = update.total !== undefined && rate !== undefined && rate > 0
+    ? Math.max(0, update.total - update.done) / rate * 1000
+    : undefined;
+  const eta = left === undefined || update.done >= (update.total ?? Infinity)
+    ? ""
+    : `, ETA ${formatDuration(left)}`;
+  return `${percent}${done}${of} ${unit}${speed}${elapsed}${eta}`;
+}
+
 /** The service's output: text or JSON lines, with a progress bar on a terminal. */
 export class Output {
   readonly json: boolean;
   #tty: boolean;
   #bar = "";
-  #lastDraw = 0;
+  #lastDraw = -Infinity;
   #progress: ProgressUpdate | undefined;
   #progressStart = 0;
   #lastStep = -1;
   #lastPlain = 0;
 
-  constructor(json: boolean, tty: boolean = Deno.stdout.isTerminal()) {
+  #sink: { out(text: string): void; err(text: string): void };
+
+  /**
+   * @param json JSON lines instead of text.
+   * @param tty Draw a progress bar (stdout is a terminal).
+   * @param sink Where stdout and stderr text go (tests capture it).
+   */
+  constructor(
+    json: boolean,
+    tty: boolean = Deno.stdout.isTerminal(),
+    sink: { out(text: string): void; err(text: string): void } = { out: writeOut, err: writeErr },
+  ) {
+    this.#sink = sink;
     this.json = json;
     this.#tty = tty && !json;
   }
@@ -152,9 +189,9 @@ export class Output {
       this.#write(`${JSON.stringify({ type: data.type, time: Date.now(), ...data })}\n`);
       return;
     }
-    if (this.#bar !== "") writeOut("\r\x1b[2K");
-    writeErr(`${text}\n`);
-    if (this.#bar !== "") writeOut(this.#bar);
+    if (this.#bar !== "") this.#sink.out("\r\x1b[2K");
+    this.#sink.err(`${text}\n`);
+    if (this.#bar !== "") this.#sink.out(this.#bar);
   }
 
   event(event: LifecycleEvent): void {
@@ -203,12 +240,7 @@ export class Output {
   }
 
   #progressText(update: ProgressUpdate, rate: number | undefined): string {
-    const unit = update.unit ?? "items";
-    const done = formatCount(update.done);
-    const of = update.total !== undefined ? `/${formatCount(update.total)}` : "";
-    const percent = update.total ? `${Math.floor((update.done / update.total) * 100)}% ` : "";
-    const speed = rate === undefined ? "" : `, ${formatRate(rate)} ${unit}/s`;
-    return `${percent}${done}${of} ${unit}${speed}`;
+    return progressText(update, performance.now() - this.#progressStart, rate);
   }
 
   #draw(now: number): void {
@@ -228,14 +260,14 @@ export class Output {
       // Not a console after all.
     }
     this.#bar = `${bar}${text}`.slice(0, Math.max(10, columns - 1));
-    writeOut(`\r\x1b[2K${this.#bar}`);
+    this.#sink.out(`\r\x1b[2K${this.#bar}`);
   }
 
   /** Ends the progress bar: on a terminal its last state stays on screen as a line. */
   endProgress(): void {
     if (this.#tty && this.#bar !== "") {
       this.#draw(performance.now());
-      writeOut("\n");
+      this.#sink.out("\n");
     }
     this.#bar = "";
     this.#progress = undefined;
@@ -244,9 +276,9 @@ export class Output {
   #write(text: string): void {
     if (this.#bar !== "") {
       // Lines go above the bar: clear it, write, draw it again.
-      writeOut(`\r\x1b[2K${text}${this.#bar}`);
+      this.#sink.out(`\r\x1b[2K${text}${this.#bar}`);
     } else {
-      writeOut(text);
+      this.#sink.out(text);
     }
   }
 }

@@ -84,6 +84,12 @@ export interface AppContext {
   progress(update: ProgressUpdate): void;
   /** Prints a line among the lifecycle events (a JSON `log` object with `--json`). */
   log(message: string): void;
+  /**
+   * The app's own arguments: those after the app module that are not
+   * `troupe run`'s options (`troupe run app.ts --duration 30` gives
+   * `["--duration", "30"]`). Empty when there are none.
+   */
+  readonly args?: readonly string[];
 }
 
 /**

@@ -29,12 +29,13 @@ import {
 } from "./_observe.ts";
 import { errorData, errorText, Output } from "./_output.ts";
 import { Logbook } from "./_logbook.ts";
+import { splitAppArgs } from "./_app_args.ts";
 import { formatCount, formatDuration, formatRate, plural } from "./_table.ts";
 import { settleWithin } from "../internal/abort.ts";
 import { signalClassifier } from "../internal/signal_echo.ts";
 
 /** The help text of `troupe run`. */
-export const RUN_HELP = `Usage: troupe run [options] <app.ts>
+export const RUN_HELP = `Usage: troupe run [options] <app.ts> [app arguments]
 
 Starts the supervision tree that app.ts exports as \`app\` and prints one line per lifecycle
 event (started, crashed, restarted, stopped, gave-up, permits-recovered). While it runs, a control
@@ -42,7 +43,8 @@ socket serves \`troupe status\` and \`troupe stop\`.
 
 When app.ts also exports \`main(system, root, context)\`, main runs once the tree is up; when it
 resolves, the service stops cleanly, prints a summary and exits 0. Without main, the service runs
-until it is stopped. SIGINT or SIGTERM stops it through every actor's sentinel (each drains its
+until it is stopped. Arguments after app.ts that are not options of troupe run are the app's
+(context.args in main). SIGINT or SIGTERM stops it through every actor's sentinel (each drains its
 mailbox and runs its stop hook); a second signal, 500 ms or more after the first, forces it.
 
 Options:
@@ -98,7 +100,8 @@ const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
  * @throws {UsageError} When the command line is wrong.
  */
 export async function runCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse("run", observeValue(args), {
+  const { own, app: appArgs } = splitAppArgs(args);
+  const { values, positionals } = parse("run", observeValue(own), {
     json: { type: "boolean" },
     observe: { type: "string" },
     metrics: { type: "boolean" },
@@ -138,6 +141,7 @@ export async function runCommand(args: string[]): Promise<number> {
     out: new Output(values.json === true),
     observe,
     metrics: values.metrics === true,
+    args: appArgs,
   });
   return await service.run();
 }
@@ -208,6 +212,8 @@ interface ServiceOptions {
   /** Where the observer listens, when asked for (`--observe`, `--metrics`). */
   observe: ObserveAddress | undefined;
   metrics: boolean;
+  /** The app's arguments (after the app module). */
+  args: string[];
 }
 
 class Service {
@@ -395,6 +401,7 @@ class Service {
         if (this.#state !== "stopping") out.progress(update);
       },
       log: (message) => out.say(message, { type: "log", message }),
+      args: this.#options.args,
     };
     const started = performance.now();
     this.#mainSettled = Promise.resolve()
@@ -623,6 +630,7 @@ class Service {
       uptimeMs: Date.now() - this.#started,
       stats: system.stats(),
       actors,
+      tree: system.tree(),
     };
   }
 }

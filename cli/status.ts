@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ActorStats, SystemStats } from "../mod.ts";
+import type { ActorStats, SupervisionNode, SystemStats } from "../mod.ts";
 import { EXIT, parse, UsageError, writeErr, writeOut } from "./_args.ts";
 import { ControlClient, resolveControl } from "./_control.ts";
 import { settleWithin } from "../internal/abort.ts";
@@ -48,6 +48,7 @@ Options:
   --nats URL         show the actors exposed on this NATS broker (credentials in the URL are used,
                      never shown)
   --namespace NS     with --nats: only this namespace (default: all)
+  --tree             print the supervision tree instead: supervisors and their children, indented
   -w, --watch        redraw the table every second, like top, until Ctrl-C or the service stops
   --json             print the status as a JSON object (with --watch, one line per second)
   --name NAME        the service to show (default: the only service running)
@@ -68,6 +69,8 @@ export interface ServiceStatus {
   uptimeMs: number;
   stats: SystemStats;
   actors: (ActorStats & { rate: number })[];
+  /** The supervision trees (services from before `--tree` existed send none). */
+  tree?: SupervisionNode[];
 }
 
 const COLUMNS: Column[] = [
@@ -189,6 +192,36 @@ export function renderStatus(status: ServiceStatus): string {
   return `${header}\n\n${renderTable(COLUMNS, rows)}`;
 }
 
+/**
+ * Renders the supervision tree: one line per supervisor and actor, children
+ * indented under their supervisor, each actor with its host, state, restarts
+ * and last crash.
+ */
+export function renderTree(status: ServiceStatus): string {
+  const actors = new Map(status.actors.map((a) => [a.id, a]));
+  const lines = [`service ${status.name}  pid ${status.pid}  ${status.state}`];
+  const walk = (node: SupervisionNode, prefix: string, last: boolean, top: boolean) => {
+    const branch = top ? "" : last ? "└─ " : "├─ ";
+    let text = node.id;
+    if (node.kind === "supervisor") text += "  (supervisor)";
+    else {
+      const actor = actors.get(node.id);
+      text += actor
+        ? `  ${actor.host}  ${actor.state}  ${plural(actor.restarts, "restart")}${
+          actor.lastCrash ? `  last crash: ${formatCrash(actor.lastCrash)}` : ""
+        }`
+        : "  (not running)";
+    }
+    lines.push(`${prefix}${branch}${text}`);
+    const children = node.children ?? [];
+    const inner = top ? prefix : `${prefix}${last ? "   " : "│  "}`;
+    children.forEach((child, i) => walk(child, inner, i === children.length - 1, false));
+  };
+  for (const root of status.tree ?? []) walk(root, "", true, true);
+  if (!status.tree) lines.push("(this service does not report its tree)");
+  return `${lines.join("\n")}\n`;
+}
+
 /** Bytes for people: `-` when unknown, `512 KiB`, `48.2 MiB`, `1.3 GiB`. */
 export function formatBytes(bytes: number | undefined): string {
   if (bytes === undefined) return "-";
@@ -217,6 +250,7 @@ export async function statusCommand(args: string[], command = "status"): Promise
   const { values, positionals } = parse(command, args, {
     watch: { type: "boolean", short: "w" },
     json: { type: "boolean" },
+    tree: { type: "boolean" },
     name: { type: "string" },
     control: { type: "string" },
     nats: { type: "string" },
@@ -248,7 +282,13 @@ export async function statusCommand(args: string[], command = "status"): Promise
   try {
     if (!values.watch) {
       const status = await client.request("status") as ServiceStatus;
-      writeOut(values.json ? `${JSON.stringify(status)}\n` : renderStatus(status));
+      writeOut(
+        values.json
+          ? `${JSON.stringify(status)}\n`
+          : values.tree
+          ? renderTree(status)
+          : renderStatus(status),
+      );
       return EXIT.ok;
     }
     return await watch(client, values.json === true);

@@ -14,10 +14,14 @@
  *
  * Run: `deno task demo` (that is, `deno run -A cli/mod.ts run examples/demo_app.ts`);
  * while it runs, `deno task troupe status` in another terminal shows the actors.
+ * It finishes in about two seconds; `deno task demo --duration 60` spreads the
+ * same work over a minute, time to try `troupe status`, `troupe logs --follow`,
+ * `troupe restart parser-2` or `troupe stop` from a second terminal.
  *
  * @module
  */
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { type ActorSystem, SharedValue, type Supervisor, type SupervisorSpec } from "../mod.ts";
 import type { AppContext, AppResult } from "../cli/mod.ts";
 import type { logReader } from "./actors/log_reader.ts";
@@ -56,8 +60,9 @@ export const app: SupervisorSpec = {
 export async function main(
   system: ActorSystem,
   root: Supervisor,
-  { signal, progress }: AppContext,
+  { signal, progress, args = [] }: AppContext,
 ): Promise<AppResult> {
+  const durationMs = demoDuration(args);
   const dir = await Deno.makeTempDir({ prefix: "troupe-demo-" });
   const output = join(dir, "server-errors.ndjson");
   try {
@@ -80,6 +85,8 @@ export async function main(
     let failure: { error: unknown } | undefined;
     try {
       const inflight = new Set<Promise<void>>();
+      const began = Date.now();
+      let sent = 0;
       while (!signal.aborted && !failure) {
         const lines = await reader.ask("next", BATCH);
         if (lines.length === 0) break;
@@ -88,7 +95,10 @@ export async function main(
           .catch((error) => void (failure ??= { error }))
           .finally(() => inflight.delete(task));
         inflight.add(task);
+        sent += lines.length;
         if (inflight.size >= PARSERS * 2) await Promise.race(inflight);
+        // With --duration, hand out the lines at the pace that ends on time.
+        if (durationMs > 0) await until(began + (durationMs * sent) / total, signal);
       }
       await Promise.all(inflight);
       if (failure) throw failure.error;
@@ -121,4 +131,34 @@ export async function main(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** `--duration SECONDS` from the demo's arguments, in ms (0 without it: as fast as it goes). */
+function demoDuration(args: readonly string[]): number {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { duration: { type: "string" } },
+    strict: true,
+  });
+  if (values.duration === undefined) return 0;
+  const seconds = Number(values.duration);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new TypeError(`--duration takes a number of seconds, not "${values.duration}"`);
+  }
+  return seconds * 1000;
+}
+
+/** Waits until the time `at` (epoch ms), or until the stop is asked for. */
+function until(at: number, signal: AbortSignal): Promise<void> {
+  const ms = at - Date.now();
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

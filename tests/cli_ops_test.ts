@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { within } from "./_helpers.ts";
 import { Background, CLI, type Finished, ROOT, WAIT_MS } from "./_cli.ts";
 import { Logbook } from "../cli/_logbook.ts";
+import { splitAppArgs } from "../cli/_app_args.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
@@ -104,7 +105,7 @@ async function statusUntil(
   }
 }
 
-Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor", async () => {
+Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor, and --tree the supervision tree", async () => {
   await withStateDir(async (env) => {
     const service = new Background(["run", fixture("ops_app.ts")], env);
     try {
@@ -122,6 +123,8 @@ Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor", async (
       );
       assert.equal(beta.restarts, 1);
       assert.equal(actors.get("gamma")!.busySince, undefined);
+      // A worker actor reports its V8 heap in use.
+      assert.ok((actors.get("gamma")!.heapUsed as number) > 0, JSON.stringify(actors.get("gamma")));
       assert.equal(actors.get("gamma")!.lastCrash, undefined);
 
       const table = await troupe(["status"], env);
@@ -131,7 +134,16 @@ Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor", async (
       const row = (id: string) => lines.find((line) => line.startsWith(`${id} `))!;
       assert.match(row("beta"), / \d+(\.\d)? MiB +[\d.]+ m?s +- +error: crashed on purpose$/);
       assert.match(row("alpha"), / [\d.]+ m?s +-$/); // busy for some time, never crashed
-      assert.match(row("gamma"), / - +-$/);
+      assert.match(row("gamma"), / \d+(\.\d)? (KiB|MiB) +.* - +-$/);
+      const tree = await troupe(["status", "--tree"], env);
+      assert.equal(tree.code, 0, tree.stderr);
+      assert.deepEqual(tree.stdout.trimEnd().split("\n").slice(1), [
+        "root  (supervisor)",
+        "├─ alpha  worker  running  0 restarts",
+        "├─ beta  process  running  1 restart  last crash: error: crashed on purpose",
+        "└─ inner  (supervisor)",
+        "   └─ gamma  worker  running  0 restarts",
+      ]);
       service.child.kill("SIGTERM");
       await service.finish();
     } finally {
@@ -289,4 +301,57 @@ Deno.test("troupe unit prints a systemd unit that systemd-analyze verify accepts
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("run's arguments after the app module that run does not take are the app's", () => {
+  assert.deepEqual(splitAppArgs(["--json", "app.ts", "--duration", "30"]), {
+    own: ["--json", "app.ts"],
+    app: ["--duration", "30"],
+  });
+  assert.deepEqual(
+    splitAppArgs([
+      "--name",
+      "x",
+      "app.ts",
+      "--",
+      "--observe",
+      "8080",
+      "--shutdown-timeout",
+      "2s",
+      "-v",
+    ]),
+    {
+      own: ["--name", "x", "app.ts", "--observe", "8080", "--shutdown-timeout", "2s"],
+      app: ["-v"],
+    },
+  );
+  assert.deepEqual(splitAppArgs(["app.ts", "--metrics", "--name=y", "extra"]), {
+    own: ["app.ts", "--metrics", "--name=y"],
+    app: ["extra"],
+  });
+});
+
+Deno.test("the demo takes --duration, so status and stop can be tried from a second terminal", async () => {
+  await withStateDir(async (env) => {
+    const began = performance.now();
+    const demo = new Background(["run", "examples/demo_app.ts", "--duration", "3"], env);
+    try {
+      await demo.waitFor(/^troupe: running demo_app /);
+      await demo.waitFor(/ started +parser-4 /);
+      const status = await troupe(["status"], env);
+      assert.equal(status.code, 0, status.stderr);
+      for (const id of ["reader", "aggregator", "parser-1", "parser-4"]) {
+        assert.match(status.stdout, new RegExp(`\\n${id} `));
+      }
+      const result = await demo.finish();
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^summary: 200,000 lines in /m);
+      assert.ok(performance.now() - began >= 3000, "it took its --duration");
+      const bad = await troupe(["run", "examples/demo_app.ts", "--duration", "soon"], env);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stdout + bad.stderr, /--duration takes a number of seconds/);
+    } finally {
+      await demo.kill();
+    }
+  });
 });

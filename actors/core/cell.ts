@@ -37,6 +37,7 @@ import {
   type Handling,
   INIT_FAILED,
   ITEM,
+  LIVENESS_HEAP_KIB,
   LIVENESS_TAKEN,
   READY,
   REPLY,
@@ -101,7 +102,7 @@ export class ActorCell implements RefTarget {
   #receiving: Promise<void> | undefined;
   #death: { reason: CrashReason; error: Error } | undefined;
   #deathReported: (() => void) | undefined;
-  #liveness = new Int32Array(new SharedArrayBuffer(8));
+  #liveness = new Int32Array(new SharedArrayBuffer(12));
   #pending = new PendingCalls((message) => this.#outbox.pushControl(message));
   #names: Set<string> = new Set();
   #inspector = new PayloadInspector();
@@ -181,6 +182,12 @@ export class ActorCell implements RefTarget {
     return this.#transport?.stats();
   }
 
+  /** A worker actor's V8 heap in use in bytes, as it last reported it (`undefined` before). */
+  get heapUsed(): number | undefined {
+    const kib = Atomics.load(this.#liveness, LIVENESS_HEAP_KIB);
+    return kib > 0 ? kib * 1024 : undefined;
+  }
+
   /** The CPU time the actor's thread has used, when the host can tell (see `Host.cpu`). */
   threadCpu(): number | undefined {
     return this.#host?.cpu?.();
@@ -201,6 +208,8 @@ export class ActorCell implements RefTarget {
       restarts: 0,
     };
     if (this.pid !== undefined) stats.pid = this.pid;
+    const heapUsed = this.heapUsed;
+    if (heapUsed !== undefined) stats.heapUsed = heapUsed;
     return stats;
   }
 

@@ -122,8 +122,8 @@ export interface BootMessage {
   /** The system's semaphores when the actor started (worker actors share their memory). */
   semaphores: Record<string, { name: string; buffer: SharedArrayBuffer }>;
   /**
-   * Int32Array over shared memory, read by the parent's watchdog: [busy, taken]
-   * (see {@linkcode LIVENESS_TAKEN}).
+   * Int32Array over shared memory, read by the parent's watchdog: [busy, taken,
+   * heap KiB] (see {@linkcode LIVENESS_TAKEN}, {@linkcode LIVENESS_HEAP_KIB}).
    */
   liveness: SharedArrayBuffer | undefined;
   /**
@@ -140,6 +140,9 @@ export interface BootMessage {
  * decoding a large one, and answers no heartbeat meanwhile. Slot 0 is busy.
  */
 export const LIVENESS_TAKEN = 1;
+
+/** The liveness slot where a worker actor writes its V8 heap in use, in KiB (0: not yet). */
+export const LIVENESS_HEAP_KIB = 2;
 
 // Errors travel as plain data, bounded, the same on every channel and over NATS.
 export { serializeError } from "../../internal/error_wire.ts";

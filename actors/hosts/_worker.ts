@@ -13,6 +13,7 @@
 
 import type { Transport } from "../../transports/transport.ts";
 import { type BootMessage, LIVENESS_TAKEN } from "../core/protocol.ts";
+import { reportHeap } from "./_heap_report.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
 import { type OpenConnection, openPortEnds } from "./_connections.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
@@ -105,7 +106,10 @@ async function boot(
   // would slow a handshake that has a deadline (socket) on this busy thread.
   // A failed load is the actor's init failure, reported over the channel.
   const actor = typeof actorModule === "string" ? import(actorModule) : actorModule;
-  if (message.liveness) countTaken(transport, new Int32Array(message.liveness));
+  if (message.liveness) {
+    countTaken(transport, new Int32Array(message.liveness));
+    reportHeap(new Int32Array(message.liveness));
+  }
   control = serve(message, transport, () => {}, actor, semaphoreModule, telemetry);
   for (const error of early.splice(0)) control.crash(error);
 }

@@ -14,8 +14,7 @@ export async function workerMemory(stats: ActorStats): Promise<number | undefine
     if (stats.pid === undefined) return undefined;
     return await processRss(stats.pid);
   }
-  const heapUsed = (stats as { heapUsed?: unknown }).heapUsed;
-  return typeof heapUsed === "number" ? heapUsed : undefined;
+  return stats.heapUsed;
 }
 
 /** A process's resident set in bytes, from the `VmRSS` line of `/proc/<pid>/status` (in kB). */

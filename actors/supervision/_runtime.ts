@@ -91,6 +91,21 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
     }
   }
 
+  /** The supervision tree under this supervisor: its children in spec order, nested supervisors with theirs. */
+  tree(): SupervisionNode {
+    return {
+      id: this.id,
+      kind: "supervisor",
+      children: this.#children.map((child) =>
+        child instanceof SupervisorSlot && child.runtime instanceof SupervisorRuntime
+          ? child.runtime.tree()
+          : child instanceof SupervisorSlot
+          ? { id: child.id, kind: "supervisor", children: [] }
+          : { id: child.id, kind: "actor" }
+      ),
+    };
+  }
+
   /** Finds an actor child at any depth. */
   find(id: string): ActorSlot | undefined {
     for (const child of this.#children) {
@@ -405,4 +420,14 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
     this.#wake?.();
     for (const child of this.#children) child.kill(reason);
   }
+}
+
+/** One node of a supervision tree (see `ActorSystem.tree`). */
+export interface SupervisionNode {
+  /** The supervisor's or actor's id. */
+  id: string;
+  /** `"supervisor"` or `"actor"`. */
+  kind: "supervisor" | "actor";
+  /** A supervisor's children, in spec order (then those added, such as a pool's workers). */
+  children?: SupervisionNode[];
 }

@@ -343,6 +343,7 @@ export class ActorSlot implements Child, RefTarget {
       capacity: this.#capacity,
       restarts: this.#restarts,
       ...(base?.pid !== undefined ? { pid: base.pid } : {}),
+      ...(base?.heapUsed !== undefined ? { heapUsed: base.heapUsed } : {}),
     };
   }
 }

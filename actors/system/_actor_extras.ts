@@ -9,6 +9,8 @@ import type { LifecycleEvent } from "../core/events.ts";
 
 /** Linux's USER_HZ: the clock ticks per second that /proc's CPU times count. */
 const TICKS_PER_SECOND = 100;
+/** Ids whose last crash is remembered, at most. */
+const MAX_CRASHES = 1000;
 
 /** What the system remembers of its actors between two snapshots. */
 export class ActorExtras {
@@ -20,7 +22,12 @@ export class ActorExtras {
     if (event.type !== "crashed") return;
     const crash: NonNullable<ActorStats["lastCrash"]> = { reason: event.reason, time: event.time };
     if (event.error?.message) crash.message = event.error.message;
+    this.#crashes.delete(event.id); // re-inserted last: the map is in crash order
     this.#crashes.set(event.id, crash);
+    // Bounded: ids come and go (a pool's recycled workers), the oldest crashes go first.
+    if (this.#crashes.size > MAX_CRASHES) {
+      this.#crashes.delete(this.#crashes.keys().next().value!);
+    }
   }
 
   /** The extra fields of one running actor. */

@@ -18,6 +18,7 @@ import type { LifecycleEvent } from "../core/events.ts";
 import { ActorExtras } from "./_actor_extras.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
 import {
+  type SupervisionNode,
   Supervisor,
   type SupervisorRuntime,
   type SupervisorSpec,
@@ -583,6 +584,37 @@ export class ActorSystem implements AsyncDisposable {
       restarts: restarts.get(cell.id) ?? 0,
       ...this.#extras.of(cell, now),
     }));
+  }
+
+  /**
+   * The supervision trees of the system, one per top-level supervisor (a
+   * pool is one too): what `troupe status --tree` prints.
+   *
+   * @example
+   * ```ts
+   * import { ActorSystem } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * await using system = await ActorSystem.start();
+   * const module = new URL("../../examples/actors/counter.ts", import.meta.url);
+   * await system.supervise({
+   *   id: "root",
+   *   children: [{ id: "a", module }, { id: "inner", children: [{ id: "b", module }] }],
+   * });
+   * assert.deepEqual(system.tree(), [{
+   *   id: "root",
+   *   kind: "supervisor",
+   *   children: [
+   *     { id: "a", kind: "actor" },
+   *     { id: "inner", kind: "supervisor", children: [{ id: "b", kind: "actor" }] },
+   *   ],
+   * }]);
+   * ```
+   *
+   * @returns One tree per top-level supervisor, in the order they started.
+   */
+  tree(): SupervisionNode[] {
+    return this.#supervisors.map((runtime) => runtime.tree());
   }
 
   /**
