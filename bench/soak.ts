@@ -296,6 +296,12 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
         `lines sent ${linesSent}, parsed ${aggregated}, aggregated ${report.lines}`,
       );
     }
+    // A crash injected near the end: the pool retried its batch (done above) before the
+    // system reported the parser's exit. Its event comes within moments.
+    const reported = performance.now() + 5_000;
+    while ((system.stats().events["crashed"] ?? 0) < crashes && performance.now() < reported) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const stats = system.stats();
     const crashed = stats.events["crashed"] ?? 0;
     if (crashed !== crashes) {
