@@ -183,10 +183,13 @@ export class Coalescer<T> {
     this.#bytes = 0;
   }
 
-  /** Hands over closed batches, in order, until none is left or the receiver pauses. */
-  #handOver(): void {
+  /**
+   * Hands over closed batches, in order, until none is left or (unless
+   * `evenPaused`) the receiver pauses.
+   */
+  #handOver(evenPaused = false): void {
     const closed = this.#closed;
-    while (this.#closedHead < closed.length && !this.#paused) {
+    while (this.#closedHead < closed.length && (evenPaused || !this.#paused)) {
       const batch = closed[this.#closedHead]!;
       const kind = this.#closedKinds[this.#closedHead];
       closed[this.#closedHead++] = undefined as unknown as T[];
@@ -214,19 +217,7 @@ export class Coalescer<T> {
    */
   flushHeld(): void {
     if (this.#items.length > 0) this.#close();
-    const closed = this.#closed;
-    while (this.#closedHead < closed.length) {
-      const batch = closed[this.#closedHead]!;
-      const kind = this.#closedKinds[this.#closedHead];
-      closed[this.#closedHead++] = undefined as unknown as T[];
-      this.#closedItems -= batch.length;
-      this.#deliver(batch, kind);
-    }
-    if (this.#closedHead === closed.length) {
-      this.#closed = [];
-      this.#closedKinds = [];
-      this.#closedHead = 0;
-    }
+    this.#handOver(true);
   }
 
   /** `true` while batches are held back (see `pause()`). */
