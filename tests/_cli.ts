@@ -102,3 +102,41 @@ export class Background {
     await this.#stderr.catch(() => {});
   }
 }
+
+/** Runs `troupe ...args` to the end. */
+export async function troupe(args: string[], env: Record<string, string> = {}): Promise<Finished> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd: ROOT.pathname,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const output = await within(child.output(), WAIT_MS, `troupe ${args.join(" ")}`);
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    return {
+      code: output.code,
+      signal: output.signal,
+      stdout: decode(output.stdout),
+      stderr: decode(output.stderr),
+    };
+  } catch (error) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw error;
+  }
+}
+
+/** A private state dir for one test (XDG_RUNTIME_DIR), removed afterwards. */
+export async function withStateDir(
+  fn: (env: Record<string, string>, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "troupe-cli-test-" });
+  try {
+    await fn({ XDG_RUNTIME_DIR: dir }, dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

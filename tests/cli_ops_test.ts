@@ -2,48 +2,11 @@
 // every service, unit files for systemd.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { within } from "./_helpers.ts";
-import { Background, CLI, type Finished, ROOT, WAIT_MS } from "./_cli.ts";
+import { Background, troupe, WAIT_MS, withStateDir } from "./_cli.ts";
 import { Logbook } from "../cli/_logbook.ts";
 import { splitAppArgs } from "../cli/_app_args.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
-
-/** Runs `troupe ...args` to the end. */
-async function troupe(args: string[], env: Record<string, string> = {}): Promise<Finished> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: ROOT.pathname,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  try {
-    const output = await within(child.output(), WAIT_MS, `troupe ${args.join(" ")}`);
-    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-    return {
-      code: output.code,
-      signal: output.signal,
-      stdout: decode(output.stdout),
-      stderr: decode(output.stderr),
-    };
-  } catch (error) {
-    child.kill("SIGKILL");
-    await child.status;
-    throw error;
-  }
-}
-
-/** A private state dir for one test (XDG_RUNTIME_DIR), removed afterwards. */
-async function withStateDir(fn: (env: Record<string, string>, dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "troupe-ops-test-" });
-  try {
-    await fn({ XDG_RUNTIME_DIR: dir }, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("troupe ps lists every running service, and ps --name shows one service's actors", async () => {
   await withStateDir(async (env) => {
