@@ -5,27 +5,18 @@
 // its secret (seed, creds, private key) appears in no error, event, stats,
 // string or JSON.
 import assert from "node:assert/strict";
-import { inspect } from "node:util";
 import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
 import { ActorSystem, AuthenticationError, BrokerUnavailableError } from "../../mod.ts";
 import { type ClusterEvent, NatsNode, type NatsNodeOptions } from "../../actors/cluster/mod.ts";
 import type { natsProbe } from "../fixtures/nats_actor.ts";
 import { startNatsServer } from "./_server.ts";
+import { everythingSaid } from "./_said.ts";
 
 type NatsProbeModule = typeof import("../fixtures/nats_actor.ts");
 
 const text = (value: string | Uint8Array): string =>
   typeof value === "string" ? value : new TextDecoder().decode(value);
-
-function everythingSaid(value: unknown): string {
-  if (value instanceof Error) {
-    const parts = [value.message, value.stack ?? "", inspect(value, { depth: 8 })];
-    if (value.cause !== undefined) parts.push(everythingSaid(value.cause));
-    return parts.join("\n");
-  }
-  return `${JSON.stringify(value)}\n${String(value)}\n${inspect(value, { depth: 8 })}`;
-}
 
 /** Connects, serves one ask across two nodes, and checks that `secret` was said nowhere. */
 async function connectsAndServes(options: NatsNodeOptions, secret: string): Promise<void> {

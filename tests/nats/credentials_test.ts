@@ -1,23 +1,14 @@
 // Credentials go to the NATS client and nowhere else: not into errors (a
 // refused login, an unreachable server), events, stats, toString or JSON.
 import assert from "node:assert/strict";
-import { inspect } from "node:util";
 import { AuthenticationError, BrokerUnavailableError } from "../../mod.ts";
 import { type ClusterEvent, NatsNode } from "../../actors/cluster/mod.ts";
 import { within } from "../_helpers.ts";
 import { startNatsServer } from "./_server.ts";
+import { everythingSaid } from "./_said.ts";
 
 const SECRET = "s3cret-Pa55-word";
 const TOKEN = "t0ken-Value-xyz";
-
-function everythingSaid(value: unknown): string {
-  if (value instanceof Error) {
-    const parts = [value.message, value.stack ?? "", inspect(value, { depth: 8 })];
-    if (value.cause !== undefined) parts.push(everythingSaid(value.cause));
-    return parts.join("\n");
-  }
-  return `${JSON.stringify(value)}\n${String(value)}\n${inspect(value, { depth: 8 })}`;
-}
 
 Deno.test("user and password reach the server but no error, event, stats, string or JSON", async () => {
   await using server = await startNatsServer(["--user", "troupe", "--pass", SECRET]);
