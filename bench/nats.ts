@@ -48,6 +48,7 @@ import type { echo } from "./actors/echo.ts";
 import type { sink } from "./actors/sink.ts";
 import {
   ACK_EVERY,
+  bounded,
   latencyFigures,
   OP_ECHO,
   smallMessage,
@@ -102,6 +103,37 @@ async function rawPair<T>(
   } finally {
     await a.close();
     await b.close();
+  }
+}
+
+/** A request the hop worker's answer goes back to. */
+interface Waiting {
+  respond(data: Uint8Array): boolean;
+}
+
+/**
+ * Runs `body` with a raw worker of `url` that answers in order: each answer
+ * goes, as `reply(answer)`, to the oldest request in `waiting`. Terminated
+ * afterwards.
+ */
+async function withHopWorker<T>(
+  url: URL,
+  reply: (answer: unknown) => unknown,
+  signal: AbortSignal,
+  body: (worker: Worker, waiting: Waiting[]) => Promise<T>,
+): Promise<T> {
+  const worker = startWorker(url);
+  try {
+    const waiting: Waiting[] = [];
+    const ready = Promise.withResolvers<void>();
+    worker.onmessage = (event: MessageEvent) => {
+      if ((event.data as { ready?: boolean }).ready) return ready.resolve();
+      waiting.shift()?.respond(encode(reply(event.data)));
+    };
+    await bounded(ready.promise, "start the hop worker", 10_000, signal);
+    return await body(worker, waiting);
+  } finally {
+    worker.terminate();
   }
 }
 
@@ -261,36 +293,33 @@ export const natsCases: BenchCase[] = [
     prepare,
     run({ quick, signal }) {
       const { rounds, rttWarmup } = counts(quick);
-      return withServer(signal, (server) =>
-        rawPair(server.url, async (a, b) => {
-          const worker = startWorker(RAW_ECHO_WORKER);
-          try {
-            // The worker answers in order: the oldest waiting request gets the next answer.
-            const waiting: { respond(data: Uint8Array): boolean }[] = [];
-            const ready = Promise.withResolvers<void>();
-            worker.onmessage = (event: MessageEvent) => {
-              if ((event.data as { ready?: boolean }).ready) return ready.resolve();
-              waiting.shift()?.respond(encode(event.data));
-            };
-            await ready.promise;
-            b.subscribe("bench.echo", {
-              callback: (_error, msg) => {
-                waiting.push(msg);
-                worker.postMessage(JSON.parse(decoder.decode(msg.data)));
-              },
-            });
-            await b.flush();
-            return await roundTrips(
-              "baseline.nats.hop.rtt",
-              rounds,
-              rttWarmup,
+      return withServer(
+        signal,
+        (server) =>
+          rawPair(server.url, (a, b) =>
+            withHopWorker(
+              RAW_ECHO_WORKER,
+              (echoed) => echoed,
               signal,
-              (i) => a.request("bench.echo", encode(smallMessage(i, OP_ECHO)), { timeout: 5000 }),
-            );
-          } finally {
-            worker.terminate();
-          }
-        }));
+              async (worker, waiting) => {
+                b.subscribe("bench.echo", {
+                  callback: (_error, msg) => {
+                    waiting.push(msg);
+                    worker.postMessage(JSON.parse(decoder.decode(msg.data)));
+                  },
+                });
+                await b.flush();
+                return await roundTrips(
+                  "baseline.nats.hop.rtt",
+                  rounds,
+                  rttWarmup,
+                  signal,
+                  (i) =>
+                    a.request("bench.echo", encode(smallMessage(i, OP_ECHO)), { timeout: 5000 }),
+                );
+              },
+            )),
+      );
     },
   },
   {
@@ -357,45 +386,41 @@ export const natsCases: BenchCase[] = [
     prepare,
     run({ quick, signal }) {
       const { total, warmup } = counts(quick);
-      return withServer(signal, (server) =>
-        rawPair(server.url, async (a, b) => {
-          const worker = startWorker(HOP_SINK_WORKER);
-          try {
-            const waiting: { respond(data: Uint8Array): boolean }[] = [];
-            const ready = Promise.withResolvers<void>();
-            worker.onmessage = (event: MessageEvent) => {
-              const data = event.data as { ready?: boolean; count?: number };
-              if (data.ready) return ready.resolve();
-              waiting.shift()?.respond(encode(data.count));
-            };
-            await ready.promise;
-            let batch: unknown[] = [];
-            const flush = () => {
-              worker.postMessage(batch);
-              batch = [];
-            };
-            b.subscribe("bench.sink", {
-              callback: (_error, msg) => {
-                const message = JSON.parse(decoder.decode(msg.data)) as { op: string };
-                if (msg.reply) {
-                  message.op = OP_ECHO;
-                  waiting.push(msg);
-                }
-                if (batch.push(message) === 1) queueMicrotask(flush);
-              },
-            });
-            await b.flush();
-            return await stream(
-              total,
-              warmup,
+      return withServer(
+        signal,
+        (server) =>
+          rawPair(server.url, (a, b) =>
+            withHopWorker(
+              HOP_SINK_WORKER,
+              (answer) => (answer as { count: number }).count,
               signal,
-              (i) => a.publish("bench.sink", encode(smallMessage(i))),
-              () => a.request("bench.sink", encode(smallMessage(0)), { timeout: 5000 }),
-            );
-          } finally {
-            worker.terminate();
-          }
-        }));
+              async (worker, waiting) => {
+                let batch: unknown[] = [];
+                const flush = () => {
+                  worker.postMessage(batch);
+                  batch = [];
+                };
+                b.subscribe("bench.sink", {
+                  callback: (_error, msg) => {
+                    const message = JSON.parse(decoder.decode(msg.data)) as { op: string };
+                    if (msg.reply) {
+                      message.op = OP_ECHO;
+                      waiting.push(msg);
+                    }
+                    if (batch.push(message) === 1) queueMicrotask(flush);
+                  },
+                });
+                await b.flush();
+                return await stream(
+                  total,
+                  warmup,
+                  signal,
+                  (i) => a.publish("bench.sink", encode(smallMessage(i))),
+                  () => a.request("bench.sink", encode(smallMessage(0)), { timeout: 5000 }),
+                );
+              },
+            )),
+      );
     },
   },
   {
