@@ -39,6 +39,8 @@ interface Waiting {
   reject?: (error: unknown) => void;
   /** Stops watching the waiting tell's signal and deadline. */
   stopWatching?: () => void;
+  /** The buffers the message moves (see `WaitOptions.transfer`). */
+  transfer?: readonly Transferable[] | undefined;
 }
 
 /** What a waiting `tell` may give up on, and what it moves (see `TellOptions`). */
@@ -83,9 +85,9 @@ export class Outbox {
   #batch: Coalescer<unknown[]> = new Coalescer((batch, kind) => this.#flush(batch, kind));
   #closed: unknown = undefined;
   #maxFrameBytes: number | undefined;
-  /** The transfer lists of messages not yet sent (see `WaitOptions.transfer`). */
+  /** The transfer lists of messages in the coalescer (see `WaitOptions.transfer`). */
   #transfers = new WeakMap<unknown[], readonly Transferable[]>();
-  /** Messages in `#transfers` (an upper bound: a dropped one stays counted). */
+  /** Messages in `#transfers`: a batch is looked through only while some are. */
   #transferring = 0;
 
   constructor(
@@ -124,20 +126,17 @@ export class Outbox {
     options?: WaitOptions,
   ): Promise<void> {
     if (this.#closed !== undefined) throw this.#closed;
-    if (options?.transfer !== undefined && options.transfer.length > 0) {
-      this.#transfers.set(message, options.transfer);
-      this.#transferring++;
-    }
+    const transfer = options?.transfer?.length ? options.transfer : undefined;
     if (!counted) {
       if (this.waiting > 0) {
-        this.#waiting.push({ message, kind, bytes, counted });
-      } else this.#enqueue(message, kind, bytes);
+        this.#waiting.push({ message, kind, bytes, counted, transfer });
+      } else this.#enqueue(message, kind, bytes, transfer);
       return SENT;
     }
     if (this.inflight < this.capacity && this.waiting === 0) {
       this.inflight++;
-      if (this.#large(bytes)) this.#sendAlone(message, kind);
-      else this.#enqueue(message, kind, bytes);
+      if (this.#large(bytes)) this.#sendAlone(message, kind, transfer);
+      else this.#enqueue(message, kind, bytes, transfer);
       return SENT;
     }
     switch (this.policy) {
@@ -148,7 +147,7 @@ export class Outbox {
         return SENT;
       case "drop-oldest":
         if (this.waiting >= this.capacity) this.#dropOldestWaiting();
-        this.#waiting.push({ message, kind, bytes, counted });
+        this.#waiting.push({ message, kind, bytes, counted, transfer });
         return SENT;
       case "backpressure":
         if (this.waiting >= this.capacity) {
@@ -159,7 +158,7 @@ export class Outbox {
           });
         }
         return new Promise<void>((resolve, reject) => {
-          const entry: Waiting = { message, kind, bytes, counted, resolve, reject };
+          const entry: Waiting = { message, kind, bytes, counted, resolve, reject, transfer };
           this.#waiting.push(entry);
           if (options?.signal === undefined && options?.timeout === undefined) return;
           // The caller gives up: the message leaves the queue unsent, its place to the next.
@@ -217,7 +216,7 @@ export class Outbox {
       if (entry.counted && this.#large(entry.bytes)) {
         // Its exact size is known only once encoded: sent alone, as at once.
         try {
-          this.#sendAlone(entry.message, entry.kind);
+          this.#sendAlone(entry.message, entry.kind, entry.transfer);
         } catch (error) {
           // FrameTooLargeError, nothing of it sent and its room given back:
           // the waiting tell rejects; a tell that did not wait is a dead letter.
@@ -225,7 +224,7 @@ export class Outbox {
           else this.#onDrop(entry.message);
           continue;
         }
-      } else this.#enqueue(entry.message, entry.kind, entry.bytes);
+      } else this.#enqueue(entry.message, entry.kind, entry.bytes, entry.transfer);
       entry.resolve?.();
     }
     if (this.#waitingHead > 0 && this.waiting === 0) {
@@ -269,13 +268,17 @@ export class Outbox {
    * queues what it has no room for, and only a send tells the exact size.
    * What is held is bounded by the mailbox's capacity.
    */
-  #sendAlone(message: unknown[], kind: BatchKind): void {
+  #sendAlone(
+    message: unknown[],
+    kind: BatchKind,
+    transfer: readonly Transferable[] | undefined,
+  ): void {
     if (this.#batch.paused) this.#batch.flushHeld();
     else this.#batch.flush();
     const batch = [message];
     let pending: void | Promise<void>;
     try {
-      pending = this.#send(batch, kind, this.#transferOf(batch));
+      pending = this.#send(batch, kind, transfer && [...transfer]);
     } catch (error) {
       if (error instanceof FrameTooLargeError) {
         this.inflight--;
@@ -286,7 +289,16 @@ export class Outbox {
     this.#hold(pending, batch);
   }
 
-  #enqueue(message: unknown[], kind: BatchKind, bytes = 0): void {
+  #enqueue(
+    message: unknown[],
+    kind: BatchKind,
+    bytes = 0,
+    transfer?: readonly Transferable[],
+  ): void {
+    if (transfer !== undefined) {
+      this.#transfers.set(message, transfer);
+      this.#transferring++;
+    }
     this.#batch.push(message, kind, bytes);
   }
 
