@@ -62,7 +62,7 @@ Deno.test("a remote handler's error arrives as ActorError with its name, message
   assert.equal(await remote.ask("get"), 0);
 });
 
-Deno.test("a remote ask rejects with TimeoutError at its deadline and with the signal's reason on abort", async () => {
+Deno.test("a remote ask rejects with TimeoutError at its deadline and with the signal's reason on abort; an aborted tell is not sent", async () => {
   await using server = await startNatsServer();
   await using service = await Service.start(server.url, "t3", "probe", "a");
   await using node = await NatsNode.connect({ servers: server.url, namespace: "t3" });
@@ -81,6 +81,11 @@ Deno.test("a remote ask rejects with TimeoutError at its deadline and with the s
   await assert.rejects(within(asking, 5000, "the aborted ask"), (e: unknown) => e === reason);
   await assert.rejects(
     remote.ask("get", undefined, { signal: AbortSignal.abort(reason) }),
+    (e: unknown) => e === reason,
+  );
+  // A tell whose signal has already aborted is not sent (the count below stays 0).
+  await assert.rejects(
+    remote.tell("inc", 5, { signal: AbortSignal.abort(reason) }),
     (e: unknown) => e === reason,
   );
   assert.equal(node.stats().pendingAsks, 0);
