@@ -15,6 +15,14 @@ export function timeoutError(): DOMException {
   return new DOMException("Signal timed out.", "TimeoutError");
 }
 
+/** Calls `fire` once after `ms` milliseconds; the function it returns cancels that. */
+export type Schedule = (ms: number, fire: () => void) => () => void;
+
+function setTimer(ms: number, fire: () => void): () => void {
+  const timer = setTimeout(fire, ms);
+  return () => clearTimeout(timer);
+}
+
 /**
  * Calls `onEnd` once, with the reason, when `signal` aborts (its reason) or
  * after `timeout` milliseconds (a {@linkcode timeoutError}), whichever comes
@@ -26,6 +34,7 @@ export function timeoutError(): DOMException {
  * @param onEnd Called at most once, with why the wait ended.
  * @param timeoutReason Makes the reason of a timeout; default {@linkcode timeoutError}
  * (a wait that says what it waited for gives a `TimeoutError` with a message of its own).
+ * @param schedule Starts the timer; default `setTimeout`, which keeps the event loop alive.
  * @returns A function that stops watching.
  */
 export function watchDeadline(
@@ -33,13 +42,14 @@ export function watchDeadline(
   timeout: number | undefined,
   onEnd: (reason: unknown) => void,
   timeoutReason: () => unknown = timeoutError,
+  schedule: Schedule = setTimer,
 ): () => void {
   if (signal === undefined && timeout === undefined) return noop;
   let done = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancelTimer: (() => void) | undefined;
   const cancel = () => {
     done = true;
-    if (timer !== undefined) clearTimeout(timer);
+    cancelTimer?.();
     signal?.removeEventListener("abort", onAbort);
   };
   const end = (reason: unknown) => {
@@ -52,7 +62,7 @@ export function watchDeadline(
     end(signal.reason);
     return cancel;
   }
-  if (timeout !== undefined) timer = setTimeout(() => end(timeoutReason()), timeout);
+  if (timeout !== undefined) cancelTimer = schedule(timeout, () => end(timeoutReason()));
   signal?.addEventListener("abort", onAbort, { once: true });
   return cancel;
 }

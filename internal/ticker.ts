@@ -27,3 +27,26 @@ export function every(ms: number, tick: () => void): () => void {
     Atomics.notify(cell, 0);
   };
 }
+
+/**
+ * Calls `fire` once, after `ms` milliseconds, unless the returned function is
+ * called first; like {@linkcode every}, a timer that reads no timers global
+ * and does not keep the event loop alive (use it where something else, a
+ * pending read say, already does). `fire` must not throw.
+ */
+export function after(ms: number, fire: () => void): () => void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const wait = Atomics.waitAsync(cell, 0, 0, ms);
+  if (!wait.async) {
+    // Only for a timeout of 0 or less: fire on the next turn, as a timer would.
+    queueMicrotask(() => Atomics.load(cell, 0) === 0 && fire());
+  } else {
+    void wait.value.then(() => {
+      if (Atomics.load(cell, 0) === 0) fire();
+    });
+  }
+  return () => {
+    Atomics.store(cell, 0, 1);
+    Atomics.notify(cell, 0);
+  };
+}

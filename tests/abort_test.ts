@@ -6,6 +6,7 @@ import {
   valueWithin,
   watchDeadline,
 } from "../internal/abort.ts";
+import { after } from "../internal/ticker.ts";
 
 Deno.test("watchDeadline() ends a wait with the timeout's reason, once", async () => {
   const reasons: unknown[] = [];
@@ -81,4 +82,43 @@ Deno.test("valueWithin() gives the value in time, undefined after the bound, and
   assert.equal(await valueWithin(Promise.resolve(5), 1000), 5);
   assert.equal(await valueWithin(new Promise(() => {}), 1), undefined);
   await assert.rejects(valueWithin(Promise.reject(new Error("no")), 1000), /no/);
+});
+
+/** `after()` keeps nothing alive: a test holds the event loop open meanwhile, as a pending read would. */
+function holdLoop(): Disposable {
+  const timer = setInterval(() => {}, 1000);
+  return { [Symbol.dispose]: () => clearInterval(timer) };
+}
+
+Deno.test("after() fires once; a cancelled after() never fires", async () => {
+  using _loop = holdLoop();
+  const fired: string[] = [];
+  const cancel = after(1, () => fired.push("cancelled"));
+  cancel();
+  const done = Promise.withResolvers<void>();
+  after(5, () => {
+    fired.push("kept");
+    done.resolve();
+  });
+  await done.promise;
+  // A third, later timer: by the time it fires, the cancelled one's time is long past.
+  await new Promise<void>((resolve) => after(20, resolve));
+  assert.deepEqual(fired, ["kept"]);
+});
+
+Deno.test("watchDeadline() takes the timer it is given, and cancels it", async () => {
+  using _loop = holdLoop();
+  const scheduled: number[] = [];
+  let cancelled = 0;
+  const schedule = (ms: number, fire: () => void) => {
+    scheduled.push(ms);
+    return after(ms, fire) && (() => void cancelled++);
+  };
+  const stop = watchDeadline(undefined, 1000, () => {}, timeoutError, schedule);
+  stop();
+  assert.deepEqual([scheduled, cancelled], [[1000], 1]);
+  const reason = await new Promise((resolve) =>
+    watchDeadline(undefined, 2, resolve, timeoutError, after)
+  );
+  assert.equal((reason as DOMException).name, "TimeoutError");
 });

@@ -4,11 +4,12 @@
 // pool's `maxMemory` recycling.
 
 import { LIVENESS_HEAP_KIB } from "../core/protocol.ts";
+import { every } from "../../internal/ticker.ts";
 
 /** How often the worker writes its heap figure. */
 export const HEAP_REPORT_MS = 1000;
 
-/** Starts writing this isolate's `heapUsed` into `liveness` (an unref'd timer: it keeps nothing alive). */
+/** Starts writing this isolate's `heapUsed` into `liveness` (on a ticker: it keeps nothing alive, and reads no timers global). */
 export function reportHeap(liveness: Int32Array, intervalMs: number = HEAP_REPORT_MS): void {
   if (liveness.length <= LIVENESS_HEAP_KIB) return;
   const write = () => {
@@ -20,5 +21,5 @@ export function reportHeap(liveness: Int32Array, intervalMs: number = HEAP_REPOR
     }
   };
   write();
-  Deno.unrefTimer(setInterval(write, intervalMs));
+  every(intervalMs, write);
 }

@@ -21,6 +21,15 @@ const FAIRNESS_MS = 0.2;
 const MAX_SPIN_BACKOFF = 16;
 /** Largest delay a timer takes; the keep-alive timer never fires in practice. */
 const KEEP_ALIVE_MS = 2 ** 31 - 1;
+/**
+ * A Deno worker lives until it is terminated or closes itself, with or
+ * without anything pending: there the keep-alive timer is not needed, and
+ * not having it spares a fresh worker actor the first read of the
+ * `setInterval` global (it loads Deno's Node timers: 4 to 10 ms before the
+ * actor's first reply).
+ */
+const IN_WORKER = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope ===
+  "function";
 
 /**
  * The waiting of one ring end, for data on the ring it reads and for room
@@ -280,7 +289,7 @@ export class WaitPolicy {
 
   /** Keeps the event loop alive while something waits (a pending `waitAsync` does not); counted. */
   ref(): void {
-    if (this.#closed) return;
+    if (this.#closed || IN_WORKER) return;
     if (this.#refs++ > 0) return;
     // Deno's timers are numbers; the Node types in scope (node:v8) say otherwise.
     if (this.#timer === undefined) {

@@ -30,6 +30,7 @@ import {
   ProtocolError,
 } from "../../internal/errors.ts";
 import { watchDeadline } from "../../internal/abort.ts";
+import { after } from "../../internal/ticker.ts";
 import { encodeFrames, FRAME_PREFIX_BYTES } from "../framing/framing.ts";
 import { isConnectionLoss } from "./_conn.ts";
 
@@ -281,6 +282,10 @@ async function withDeadline(
         `${context}: the handshake did not complete within ${timeoutMs} ms`,
         "TimeoutError",
       ),
+    // The read or write under way keeps the event loop alive, and an actor
+    // dialing its parent reads no timers global on its way to READY (see
+    // internal/ticker.ts).
+    after,
   );
   try {
     await body();
