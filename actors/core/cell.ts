@@ -1,19 +1,18 @@
-// The parent's side of one running actor: its host (a worker or a process),
-// its channel, its outbox, its pending asks, and the one place its exit is
-// decided.
+// The parent's side of one running actor: its outbox, its pending asks,
+// what its messages say, and the one place its exit is decided. Its host and
+// channel are its link's (`_cell_link.ts`); a message that cannot go is
+// `_cell_undelivered.ts`'s; what an exit sets off is worked out in
+// `_cell_exit.ts`.
 
 import type { Transport, TransportStats } from "../../transports/transport.ts";
-import type { ActorHostKind, Host, Launcher } from "./host.ts";
+import type { ActorHostKind, Launcher } from "./host.ts";
 import type { CellHooks } from "./hooks.ts";
 import type { ActorExit, ActorStats, DeadLetter, RefTarget, TellOptions } from "./actor_ref.ts";
 import {
-  ActorCrashedError,
   ActorError,
   ActorStoppedError,
   type CrashReason,
   FrameTooLargeError,
-  MailboxFullError,
-  ProtocolError,
   type RemoteErrorInfo,
   reviveError,
   SpawnError,
@@ -50,9 +49,12 @@ import {
   TRACED,
 } from "./protocol.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
-import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
+import { noop, watchDeadline } from "../../internal/abort.ts";
 import { type StreamChannel, StreamReader, type StreamReaderOptions } from "./_stream_reader.ts";
 import { type PendingCall, PendingCalls } from "./_pending_calls.ts";
+import { CellLink } from "./_cell_link.ts";
+import { Undelivered } from "./_cell_undelivered.ts";
+import { countTells, exitError, exitLetters } from "./_cell_exit.ts";
 
 export interface CellOptions {
   id: string;
@@ -81,9 +83,6 @@ export interface CellOptions {
 
 export type CellState = "starting" | "running" | "stopping" | "stopped";
 
-/** How long a host's report of a death waits for the channel to deliver what was sent before it. */
-const DEATH_GRACE_MS = 1000;
-
 export class ActorCell implements RefTarget {
   readonly id: string;
   readonly module: string;
@@ -93,15 +92,11 @@ export class ActorCell implements RefTarget {
   lastSeen = Date.now();
   readonly exited: Promise<ActorExit>;
   #options: CellOptions;
-  #transport: Transport | undefined;
+  #link: CellLink;
   #outbox: Outbox;
-  #host: Host | undefined;
+  #undelivered: Undelivered;
   /** The batch being dispatched is the actor's last: it ends with its CRASH or EXIT. */
   #dying = false;
-  #launching: Promise<void> | undefined;
-  #receiving: Promise<void> | undefined;
-  #death: { reason: CrashReason; error: Error } | undefined;
-  #deathReported: (() => void) | undefined;
   #liveness = new Int32Array(new SharedArrayBuffer(12));
   #pending = new PendingCalls((message) => this.#outbox.pushControl(message));
   #names: Set<string> = new Set();
@@ -124,6 +119,12 @@ export class ActorCell implements RefTarget {
     this.#hooks = options.hooks;
     this.transportName = options.transportName;
     this.exited = new Promise((resolve) => this.#resolveExit = resolve);
+    this.#link = new CellLink(options.hostKind, {
+      ended: () => this.#exit !== undefined,
+      connected: (transport) => this.#connected(transport),
+      received: (batch) => this.#received(batch),
+      crash: (reason, error) => this.#crash(reason, error),
+    });
     this.#outbox = new Outbox(
       options.id,
       options.capacity,
@@ -131,14 +132,23 @@ export class ActorCell implements RefTarget {
       (batch, kind, transfer) => {
         // Quiet when nothing waits: the transport should not hold this thread for a reply.
         const hints = hintsFor(kind, this.#pending.size === 0 && this.#outbox.waiting === 0);
-        return this.#transport!.send(
+        return this.#link.transport!.send(
           compactTells(batch),
           transfer === undefined ? hints : { ...hints, transfer },
         );
       },
-      (message) => this.#dropped(message, "mailbox full"),
-      (error, batch, written) => this.#sendFailed(error, batch, written),
+      (message) => this.#undelivered.dropped(message, "mailbox full"),
+      (error, batch, written) => this.#undelivered.sendFailed(error, batch, written),
     );
+    this.#undelivered = new Undelivered({
+      id: options.id,
+      pending: this.#pending,
+      outbox: this.#outbox,
+      send: (batch) => this.#link.transport!.send(batch),
+      ended: () => this.#exit !== undefined,
+      deadLetter: (letter) => this.#options.onDeadLetter(letter),
+      crash: (reason, error) => this.#crash(reason, error),
+    });
   }
 
   /** Messages sent and not yet handled. */
@@ -173,13 +183,13 @@ export class ActorCell implements RefTarget {
    * worker's bootstrap counts in the liveness memory.
    */
   get untaken(): boolean {
-    const sent = this.#transport?.stats().messagesSent ?? 0;
+    const sent = this.#link.transport?.stats().messagesSent ?? 0;
     return ((sent - Atomics.load(this.#liveness, LIVENESS_TAKEN)) | 0) > 0;
   }
 
   /** The counters of the parent's end of the actor's transport, once it is connected. */
   transportStats(): TransportStats | undefined {
-    return this.#transport?.stats();
+    return this.#link.transport?.stats();
   }
 
   /** A worker actor's V8 heap in use in bytes, as it last reported it (`undefined` before). */
@@ -190,7 +200,7 @@ export class ActorCell implements RefTarget {
 
   /** The CPU time the actor's thread has used, when the host can tell (see `Host.cpu`). */
   threadCpu(): number | undefined {
-    return this.#host?.cpu?.();
+    return this.#link.host?.cpu?.();
   }
 
   /** A snapshot of the actor's counters. */
@@ -220,7 +230,7 @@ export class ActorCell implements RefTarget {
 
   /** The process id of a process actor. */
   get pid(): number | undefined {
-    return this.#host?.pid;
+    return this.#link.host?.pid;
   }
 
   /** Whether the actor sends heartbeats the watchdog should expect. */
@@ -235,7 +245,7 @@ export class ActorCell implements RefTarget {
 
   /** After a kill: whether a worker's thread still runs (see `Host.thread`). */
   thread(): Promise<"running" | "ended" | undefined> {
-    return this.#host?.thread?.() ?? Promise.resolve(undefined);
+    return this.#link.host?.thread?.() ?? Promise.resolve(undefined);
   }
 
   /** Starts the actor's host and resolves once the actor's `init` has run. */
@@ -255,80 +265,31 @@ export class ActorCell implements RefTarget {
       liveness: o.hostKind !== "process" ? this.#liveness.buffer as SharedArrayBuffer : undefined,
     };
     if (o.telemetry !== undefined) boot.telemetry = o.telemetry;
-    this.#launching = o.launch(boot, {
-      died: (reason, error, graceMs) => this.#hostDied(reason, error, graceMs),
-    })
-      .then(({ host, transport }) => {
-        this.#host = host;
-        this.#transport = transport;
-        if (transport.batchBytes !== undefined) this.#outbox.batchBytes = transport.batchBytes;
-        this.#inspector.refuseShared = transport.sharesMemory !== true;
-        if (transport.maxFrameBytes !== undefined) {
-          this.#outbox.maxFrameBytes = transport.maxFrameBytes;
-        }
-        if (this.#exit) return;
-        this.lastSeen = Date.now();
-        this.#receiving = this.#receive();
-      }, (error) => {
-        this.#crash("error", error instanceof Error ? error : new Error(String(error)));
-      });
+    this.#link.launch(o.launch, boot);
     const cancel = watchDeadline(signal, undefined, (reason) => this.kill(reason));
     return ready.finally(cancel);
   }
 
-  // The host saw the actor die. What the actor sent before dying may still be
-  // on its way through the channel (a goodbye, replies): let it arrive first.
-  #hostDied(reason: CrashReason, error: Error, graceMs = DEATH_GRACE_MS): void {
-    if (this.#exit || this.#death) return;
-    this.#death = { reason, error };
-    this.#deathReported?.();
-    const receiving = this.#receiving;
-    if (!receiving) {
-      this.#crash(reason, error);
-      return;
+  /** The channel is up: the sends take its limits; `false` when the actor ended meanwhile. */
+  #connected(transport: Transport): boolean {
+    if (transport.batchBytes !== undefined) this.#outbox.batchBytes = transport.batchBytes;
+    this.#inspector.refuseShared = transport.sharesMemory !== true;
+    if (transport.maxFrameBytes !== undefined) {
+      this.#outbox.maxFrameBytes = transport.maxFrameBytes;
     }
-    void settleWithin(receiving, graceMs).then(() => this.#crash(reason, error));
+    if (this.#exit) return false;
+    this.lastSeen = Date.now();
+    return true;
   }
 
-  async #receive(): Promise<void> {
-    try {
-      for await (const batch of this.#transport!.receive()) {
-        this.lastSeen = Date.now();
-        // A dying actor's last batch ends with its CRASH or EXIT, after a final
-        // credit: that credit counts what it handled but frees no room, or a
-        // tell waiting for room would be sent to an actor already gone.
-        const last = batch[batch.length - 1] as unknown[] | undefined;
-        this.#dying = last !== undefined && (last[0] === CRASH || last[0] === EXIT);
-        for (const message of batch) this.#dispatch(message as unknown[]);
-        if (this.#exit) return;
-      }
-    } catch (error) {
-      // A frame cut short is what a kill looks like from here: let the
-      // host's exit status (the signal) say why, when it has one. Bytes that
-      // break the protocol are the actor's error, whatever its exit says.
-      const cutShort = !(error instanceof ProtocolError) || error.truncated;
-      if (cutShort && await this.#hostWillReport()) return;
-      this.#crash("error", error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
-    if (await this.#hostWillReport()) return;
-    this.#crash("exited", new Error("The actor's channel closed without a goodbye"));
-  }
-
-  /**
-   * After the channel ended or broke: waits a moment for a host that can
-   * tell why (a process's exit status); `true` when it did, and so ends the
-   * actor with its reason (see `#hostDied`).
-   */
-  async #hostWillReport(): Promise<boolean> {
-    if (this.#exit || this.#death) return true;
-    // A process's exit status and a thread's exit event (code, heap limit) say why.
-    if (this.#options.hostKind === "worker") return false;
-    await settleWithin(
-      new Promise<void>((resolve) => this.#deathReported = resolve),
-      DEATH_GRACE_MS,
-    );
-    return this.#death !== undefined;
+  #received(batch: unknown[]): void {
+    this.lastSeen = Date.now();
+    // A dying actor's last batch ends with its CRASH or EXIT, after a final
+    // credit: that credit counts what it handled but frees no room, or a
+    // tell waiting for room would be sent to an actor already gone.
+    const last = batch[batch.length - 1] as unknown[] | undefined;
+    this.#dying = last !== undefined && (last[0] === CRASH || last[0] === EXIT);
+    for (const message of batch) this.#dispatch(message as unknown[]);
   }
 
   #dispatch(message: unknown[]): void {
@@ -410,7 +371,7 @@ export class ActorCell implements RefTarget {
     if (this.state !== "running") throw new ActorStoppedError(this.id);
     if (!this.#names.has(name)) throw new UnknownMessageError(this.id, name, [...this.#names]);
     const size = this.#inspector.inspect(payload, "payload");
-    const limit = this.#transport?.maxFrameBytes;
+    const limit = this.#link.transport?.maxFrameBytes;
     if (limit !== undefined && size > limit) throw new FrameTooLargeError(size, limit);
     return size;
   }
@@ -420,7 +381,9 @@ export class ActorCell implements RefTarget {
     try {
       size = this.#checkSendable(name, payload);
     } catch (error) {
-      if (error instanceof ActorStoppedError) this.#dropped([TELL, name], "actor stopped");
+      if (error instanceof ActorStoppedError) {
+        this.#undelivered.dropped([TELL, name], "actor stopped");
+      }
       throw error;
     }
     // Given up before it was sent: nothing of it goes anywhere.
@@ -525,7 +488,7 @@ export class ActorCell implements RefTarget {
       this.#outbox.push([STOP], false, PLAIN_KIND);
       // The kill fits in the timeout: a process gets SIGTERM in time for its
       // SIGKILL to land at the deadline (the last tenth, at most its grace).
-      const grace = Math.min(this.#host?.killGraceMs ?? 0, timeout / 10);
+      const grace = Math.min(this.#link.host?.killGraceMs ?? 0, timeout / 10);
       this.#killGraceMs = grace;
       this.#cancelStopDeadline = watchDeadline(undefined, timeout - grace, () => {
         const exit: ActorExit = { id: this.id, reason: "timeout", handled: this.handled };
@@ -562,84 +525,12 @@ export class ActorCell implements RefTarget {
     this.#finish(exit, true);
   }
 
-  #dropped(message: unknown[], reason: string): void {
-    if (message[0] === TRACED) message = message[2] as unknown[];
-    if (message[0] === ASK || message[0] === ABORTABLE_ASK || message[0] === STREAM) {
-      const pending = this.#pending.take(message[1] as number);
-      pending?.reject(new MailboxFullError(this.id, this.#outbox.capacity));
-      return;
-    }
-    this.#options.onDeadLetter({
-      actorId: this.id,
-      messageName: message[1] as string,
-      reason,
-      count: 1,
-    });
-  }
-
-  // A batch failed to encode or write. Payloads were checked when sent, so
-  // this is rare: a message over the frame limit, or a closed channel. Send
-  // the messages one by one so that one bad message fails alone, in order.
-  async #sendFailed(error: unknown, batch: unknown[][], written: boolean): Promise<void> {
-    if (written) {
-      // The channel broke under a write already under way: the actor is lost.
-      this.#crash("error", new Error("The actor's channel failed", { cause: error }));
-      return;
-    }
-    if (batch.length === 1) {
-      this.#undeliverable(batch[0]!, error);
-      return;
-    }
-    for (const message of batch) {
-      if (this.#exit) return;
-      try {
-        await this.#transport!.send([message]);
-      } catch (failure) {
-        this.#undeliverable(message, failure);
-      }
-    }
-  }
-
-  #undeliverable(message: unknown[], error: unknown): void {
-    if (message[0] === TRACED) message = message[2] as unknown[];
-    if (message[0] === STOP) {
-      this.#crash("error", new Error("Cannot send the stop sentinel", { cause: error }));
-      return;
-    }
-    if (message[0] === RESULT) {
-      // The answer to the actor's own call (a queue item that cannot be
-      // cloned, say) took no room, and the actor waits for it: fail the call.
-      // A failure that cannot go either means the channel is broken.
-      if (message[2] === true) {
-        this.#outbox.pushControl([RESULT, message[1], false, serializeError(error)]);
-      }
-      return;
-    }
-    this.#outbox.credit(1);
-    if (message[0] === ASK || message[0] === ABORTABLE_ASK || message[0] === STREAM) {
-      this.#pending.take(message[1] as number)?.reject(error);
-      return;
-    }
-    this.#options.onDeadLetter({
-      actorId: this.id,
-      messageName: message[1] as string,
-      reason: `cannot send: ${error instanceof Error ? error.message : String(error)}`,
-      count: 1,
-    });
-  }
-
   #finish(exit: ActorExit, kill = false): void {
     if (this.#exit) return;
     this.#exit = exit;
     this.state = "stopped";
     this.#cancelStopDeadline();
-    const error = exit.reason === "normal" || exit.reason === "timeout"
-      ? new ActorStoppedError(this.id)
-      : new ActorCrashedError(
-        this.id,
-        exit.reason === "killed" ? "killed" : exit.reason as CrashReason,
-        exit.error ? { cause: exit.error } : undefined,
-      );
+    const error = exitError(this.id, exit);
     if (this.#ready) {
       this.#ready.reject(
         exit.error instanceof SpawnError
@@ -649,33 +540,12 @@ export class ActorCell implements RefTarget {
       this.#ready = undefined;
     }
     const unsent = this.#outbox.close(error);
-    const lost = this.#outbox.inflight +
-      unsent.filter((m) => m[0] === TELL || (m[0] === TRACED && (m[2] as unknown[])[0] === TELL))
-        .length;
+    const lost = this.#outbox.inflight + countTells(unsent);
     this.#pending.rejectAll(error);
-    const handling = exit.reason === "normal" ? undefined : this.#handling;
-    if (handling !== undefined && handling.length > 0) {
-      exit.handling = handling.map(([name]) => name);
-      // A tell has nobody to tell that it died with its actor: it is a dead letter.
-      for (const [name, ask] of handling) {
-        if (ask) continue;
-        this.#options.onDeadLetter({
-          actorId: this.id,
-          messageName: name,
-          reason: `actor ended (${exit.reason}) while handling it`,
-          count: 1,
-        });
-      }
+    for (const letter of exitLetters(this.id, exit, this.#handling, lost)) {
+      this.#options.onDeadLetter(letter);
     }
-    if (lost > 0 && exit.reason !== "normal") {
-      this.#options.onDeadLetter({
-        actorId: this.id,
-        messageName: undefined,
-        reason: `actor ended (${exit.reason}) before handling them`,
-        count: lost,
-      });
-    }
-    void this.#release(kill).then(async () => {
+    void this.#link.release(kill, this.#killGraceMs).then(async () => {
       // A worker that may be stuck in a handler: a leak is a thread that still
       // runs (when the host cannot tell, one terminated inside a handler).
       if (exit.leaked || exit.reason === "lost-heartbeat") {
@@ -686,16 +556,6 @@ export class ActorCell implements RefTarget {
       this.#resolveExit(exit);
       this.#options.onExit(exit);
     });
-  }
-
-  // Frees the host and the channel; `exited` resolves only after this, so a
-  // stopped actor leaves no worker, process or stream behind.
-  async #release(kill: boolean): Promise<void> {
-    await this.#launching;
-    await Promise.all([
-      this.#transport?.close().catch(noop),
-      kill ? this.#host?.kill(this.#killGraceMs) : this.#host?.release(),
-    ]);
   }
 }
 

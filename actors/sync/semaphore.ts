@@ -9,7 +9,6 @@
 import { noop, watchDeadline } from "../../internal/abort.ts";
 import {
   ATTACH,
-  CANCELLED,
   checkDescriptor,
   checkName,
   checkOwner,
@@ -22,19 +21,14 @@ import {
   H_ORPHANS,
   H_PERMITS,
   H_QUEUE,
-  H_TAIL,
   HEADER_BYTES,
   KEEPALIVE_MS,
   MAGIC,
   MAX_PERMITS,
   MAX_QUEUE,
   ORPHANED,
-  ownerOf,
-  record,
-  stateOf,
-  ticketOf,
-  WAITING,
 } from "./_semaphore_layout.ts";
+import { TicketQueue } from "./_semaphore_queue.ts";
 import type {
   AcquireOptions,
   SemaphoreDescriptor,
@@ -129,11 +123,10 @@ export class Semaphore {
   readonly owner: number;
   #buffer: SharedArrayBuffer;
   #header: Int32Array;
-  #queue: BigInt64Array;
+  #tickets: TicketQueue;
   #permits: Int32Array;
   /** Whether the slot `#take` took last had been taken back from a dead holder. */
   #orphan = false;
-  #mask: number;
   #hint = 0;
 
   /**
@@ -185,8 +178,7 @@ export class Semaphore {
     this.#buffer = buffer;
     this.#header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
     const queue = this.#header[H_QUEUE];
-    this.#mask = queue - 1;
-    this.#queue = new BigInt64Array(buffer, HEADER_BYTES, queue);
+    this.#tickets = new TicketQueue(this.#header, new BigInt64Array(buffer, HEADER_BYTES, queue));
     this.#permits = new Int32Array(buffer, HEADER_BYTES + 8 * queue, this.#header[H_PERMITS]);
   }
 
@@ -249,13 +241,7 @@ export class Semaphore {
 
   /** How many `acquire` calls hold a place in the queue now (a snapshot). */
   get waiting(): number {
-    const head = Atomics.load(this.#header, H_HEAD);
-    const tail = Atomics.load(this.#header, H_TAIL);
-    let count = 0;
-    for (let t = head, n = 0; t !== tail && n <= this.#mask; t = (t + 1) | 0, n++) {
-      if (this.#isQueued(t, WAITING)) count++;
-    }
-    return count;
+    return this.#tickets.waiting;
   }
 
   /**
@@ -301,11 +287,11 @@ export class Semaphore {
    */
   tryAcquire(options: TryAcquireOptions = {}): SemaphorePermit | undefined {
     const owner = checkOwner(options.owner ?? this.owner, `acquire "${this.name}"`);
-    const ticket = this.#takeTicket(owner, true);
+    const ticket = this.#tickets.take(owner, true);
     if (ticket === undefined) return undefined;
     // Holding the front ticket: nobody can take a permit in between.
     const slot = this.#take(owner);
-    this.#advance(ticket);
+    this.#tickets.advance(ticket);
     return slot < 0 ? undefined : this.#permit(slot, owner);
   }
 
@@ -342,11 +328,11 @@ export class Semaphore {
     const timeout = checkTimeout(options.timeout, what);
     const signal = checkSignal(options.signal, what);
     signal?.throwIfAborted();
-    const ticket = this.#takeTicket(owner, false);
-    if (ticket !== undefined && Atomics.load(this.#header, H_HEAD) === ticket) {
+    const ticket = this.#tickets.take(owner, false);
+    if (ticket !== undefined && this.#tickets.head === ticket) {
       const slot = this.#take(owner);
       if (slot >= 0) {
-        this.#advance(ticket);
+        this.#tickets.advance(ticket);
         return this.#permit(slot, owner);
       }
     }
@@ -417,20 +403,7 @@ export class Semaphore {
   releaseAllOf(owner: number): number {
     const o = checkOwner(owner, `release the permits of "${this.name}"`);
     const header = this.#header;
-    const queue = this.#queue;
-    // A thread that died between recording its ticket and publishing it left
-    // a record at the tail: publish it, so it is cancelled like the rest.
-    const tail = Atomics.load(header, H_TAIL);
-    const last = Atomics.load(queue, tail & this.#mask);
-    if (last !== 0n && ticketOf(last) === tail) {
-      this.#publish(tail);
-    }
-    for (let i = 0; i <= this.#mask; i++) {
-      const rec = Atomics.load(queue, i);
-      if (rec !== 0n && stateOf(rec) === WAITING && ownerOf(rec) === o) {
-        Atomics.compareExchange(queue, i, rec, record(ticketOf(rec), o, CANCELLED));
-      }
-    }
+    this.#tickets.dropOwner(o);
     let freed = 0;
     for (let j = 0; j < this.#permits.length; j++) {
       if (Atomics.compareExchange(this.#permits, j, o + 1, ORPHANED) === o + 1) freed++;
@@ -440,51 +413,11 @@ export class Semaphore {
       Atomics.add(header, H_ORPHANS, freed);
       Atomics.add(header, H_GEN, 1);
     }
-    const head = Atomics.load(header, H_HEAD);
-    if (this.#isQueued(head, CANCELLED)) this.#advance(head);
+    this.#tickets.skipCancelled();
     // The dead thread may have died between a change and its wake-up call.
     Atomics.notify(header, H_HEAD);
     Atomics.notify(header, H_GEN);
     return freed;
-  }
-
-  // Records a ticket for `owner` at the tail of the queue and publishes it.
-  // Returns undefined when the queue is full (or, with `onlyIfEmpty`, when
-  // anyone else holds a ticket).
-  #takeTicket(owner: number, onlyIfEmpty: boolean): number | undefined {
-    const header = this.#header;
-    while (true) {
-      const tail = Atomics.load(header, H_TAIL);
-      const head = Atomics.load(header, H_HEAD);
-      if (onlyIfEmpty ? tail !== head : ((tail - head) | 0) > this.#mask) return undefined;
-      const i = tail & this.#mask;
-      const old = Atomics.load(this.#queue, i);
-      if (old !== 0n) {
-        const held = ticketOf(old);
-        if (held === tail) {
-          // Recorded by another thread, not yet published: publish it for them.
-          this.#publish(tail);
-          continue;
-        }
-        if (((tail - held) | 0) <= 0) continue; // our tail was stale
-      }
-      if (Atomics.compareExchange(this.#queue, i, old, record(tail, owner, WAITING)) !== old) {
-        continue;
-      }
-      this.#publish(tail);
-      return tail;
-    }
-  }
-
-  // Moves the tail past `tail`, whose record is written: publishes the ticket.
-  #publish(tail: number): void {
-    Atomics.compareExchange(this.#header, H_TAIL, tail, (tail + 1) | 0);
-  }
-
-  // Whether ticket `t`'s record is in the queue with state `state`.
-  #isQueued(t: number, state: number): boolean {
-    const rec = Atomics.load(this.#queue, t & this.#mask);
-    return rec !== 0n && ticketOf(rec) === t && stateOf(rec) === state;
   }
 
   // How many permit slots hold `tag` (0 when free, else owner + 1) now.
@@ -526,30 +459,6 @@ export class Semaphore {
     Atomics.add(this.#header, H_GEN, 1);
     Atomics.notify(this.#header, H_GEN);
     return true;
-  }
-
-  // Moves the head past `ticket`, then past every cancelled ticket after it,
-  // waking the waiters each time. Whoever cancels a ticket checks the head
-  // after marking it, and whoever moves the head checks the next record after
-  // moving it: with sequentially consistent atomics one of them always sees
-  // the other, so no cancelled ticket is left at the front.
-  #advance(ticket: number): void {
-    let t = ticket;
-    while (Atomics.compareExchange(this.#header, H_HEAD, t, (t + 1) | 0) === t) {
-      Atomics.notify(this.#header, H_HEAD);
-      t = (t + 1) | 0;
-      if (!this.#isQueued(t, CANCELLED)) return;
-    }
-  }
-
-  #cancel(ticket: number, owner: number): void {
-    Atomics.compareExchange(
-      this.#queue,
-      ticket & this.#mask,
-      record(ticket, owner, WAITING),
-      record(ticket, owner, CANCELLED),
-    );
-    if (Atomics.load(this.#header, H_HEAD) === ticket) this.#advance(ticket);
   }
 
   #permit(slot: number, owner: number): SemaphorePermit {
@@ -606,7 +515,7 @@ export class Semaphore {
     try {
       while (true) {
         if (stopped) {
-          if (ticket !== undefined) this.#cancel(ticket, owner);
+          if (ticket !== undefined) this.#tickets.cancel(ticket, owner);
           throw reason;
         }
         let index: number;
@@ -614,7 +523,7 @@ export class Semaphore {
         if (ticket === undefined) {
           // The queue was full: wait for the head to move, then try again.
           value = Atomics.load(header, H_HEAD);
-          ticket = this.#takeTicket(owner, false);
+          ticket = this.#tickets.take(owner, false);
           if (ticket !== undefined) continue;
           index = H_HEAD;
         } else {
@@ -624,7 +533,7 @@ export class Semaphore {
             value = Atomics.load(header, H_GEN);
             const slot = this.#take(owner);
             if (slot >= 0) {
-              this.#advance(ticket);
+              this.#tickets.advance(ticket);
               return this.#permit(slot, owner);
             }
             index = H_GEN;

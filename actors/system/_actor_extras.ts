@@ -1,11 +1,13 @@
 // The figures `ActorSystem.actors()` adds to each cell's counters for
 // operators: resident memory and CPU time of a process actor (from /proc),
 // CPU time of a worker actor's thread, since when it has been in its current
-// handler (first seen busy on the liveness flag), and its last crash.
+// handler (first seen busy on the liveness flag), and its last crash; and
+// the snapshot itself, each cell's counters with its restarts and these.
 
 import type { ActorStats } from "../core/actor_ref.ts";
 import type { ActorCell } from "../core/cell.ts";
 import type { LifecycleEvent } from "../core/events.ts";
+import type { SupervisorRuntime } from "../supervision/supervisor.ts";
 
 /** Linux's USER_HZ: the clock ticks per second that /proc's CPU times count. */
 const TICKS_PER_SECOND = 100;
@@ -28,6 +30,27 @@ export class ActorExtras {
     if (this.#crashes.size > MAX_CRASHES) {
       this.#crashes.delete(this.#crashes.keys().next().value!);
     }
+  }
+
+  /**
+   * Every running actor's counters, in spawn order, with its restarts (from
+   * the supervisors) and these figures: what `ActorSystem.actors()` returns.
+   */
+  snapshot(
+    running: ReadonlyMap<string, ActorCell>,
+    supervisors: readonly SupervisorRuntime[],
+  ): ActorStats[] {
+    const restarts = new Map<string, number>();
+    for (const runtime of supervisors) {
+      for (const [id, count] of runtime.restartCounts()) restarts.set(id, count);
+    }
+    this.prune(new Set(running.keys()));
+    const now = Date.now();
+    return [...running.values()].map((cell) => ({
+      ...cell.stats(),
+      restarts: restarts.get(cell.id) ?? 0,
+      ...this.of(cell, now),
+    }));
   }
 
   /** The extra fields of one running actor. */

@@ -8,7 +8,9 @@ import type { DeadLetter } from "../core/actor_ref.ts";
 import type { ActorCell } from "../core/cell.ts";
 import type { LifecycleEvent } from "../core/events.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
-import type { PoolOptions } from "../supervision/pool.ts";
+import type { AnyActorDefinition } from "../core/define_actor.ts";
+import { Pool, type PoolOptions, splitPoolOptions } from "../supervision/pool.ts";
+import { actorName, checkPoolSize, DEFAULT_CAPACITY } from "./_spawn_options.ts";
 import {
   type ChildSpec,
   SupervisorRuntime,
@@ -86,6 +88,45 @@ export async function startSupervisor(
 }
 
 /**
+ * Starts a pool: its options checked, its workers' supervision tree started,
+ * then the pool over them.
+ *
+ * @param kit The system's side.
+ * @param module The workers' module (relative to this folder, as the system's).
+ * @param options The pool's options.
+ * @param nextNumber Numbers a pool whose options name no id.
+ * @returns The pool, once every worker has started.
+ * @throws {RangeError} When the size is not a positive integer.
+ * @throws {SpawnError} When a worker fails to start.
+ */
+export async function startPool<D extends AnyActorDefinition>(
+  kit: SupervisionKit,
+  module: string | URL,
+  options: PoolOptions,
+  nextNumber: () => number,
+): Promise<Pool<D>> {
+  options.signal?.throwIfAborted();
+  const { settings, child } = splitPoolOptions(options);
+  const size = settings.min ?? checkPoolSize(options.size);
+  const url = new URL(module, import.meta.url).href;
+  const id = options.id ?? `${actorName(url)}-pool-${nextNumber()}`;
+  const spec = poolSpec(id, url, size, child);
+  const runtime = await startSupervisor(kit, spec, options.signal);
+  const refs = spec.children.map((c) => runtime.find(c.id)!.ref);
+  return new Pool<D>(
+    id,
+    {
+      runtime,
+      refs,
+      capacity: options.capacity ?? DEFAULT_CAPACITY,
+      worker: spec.children[0],
+      deadLetter: (letter: DeadLetter) => kit.deadLetter(letter),
+    } as never,
+    settings,
+  );
+}
+
+/**
  * The supervision tree of a pool: `size` permanent workers `<id>-1` to
  * `<id>-<size>`, restarted one for one without backoff.
  *
@@ -95,7 +136,7 @@ export async function startSupervisor(
  * @param child The spawn options every worker gets.
  * @returns The tree.
  */
-export function poolSpec(
+function poolSpec(
   id: string,
   url: string,
   size: number,

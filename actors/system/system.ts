@@ -5,15 +5,13 @@
  * @module
  */
 
-import type { TransportFactory } from "../../transports/transport.ts";
-import { builtinTransports } from "../../transports/preset.ts";
 import { type ActorExit, ActorRef, type ActorStats, type DeadLetter } from "../core/actor_ref.ts";
 import type { AnyActorDefinition, ArgsOf } from "../core/define_actor.ts";
 import { abortable, watchDeadline } from "../../internal/abort.ts";
 import { EventHub, registerEvents } from "../core/event_hub.ts";
-import { Pool, type PoolOptions, splitPoolOptions } from "../supervision/pool.ts";
-import { WorkQueue, type WorkQueueOptions } from "../sync/work_queue.ts";
-import { Semaphore } from "../sync/semaphore.ts";
+import type { Pool, PoolOptions } from "../supervision/pool.ts";
+import type { WorkQueue, WorkQueueOptions } from "../sync/work_queue.ts";
+import type { Semaphore } from "../sync/semaphore.ts";
 import type { LifecycleEvent } from "../core/events.ts";
 import { ActorExtras } from "./_actor_extras.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
@@ -24,10 +22,12 @@ import {
   type SupervisorSpec,
 } from "../supervision/supervisor.ts";
 import type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
-import { actorName, checkPoolSize, DEFAULT_CAPACITY } from "./_spawn_options.ts";
+import type { SystemOptions, SystemStats } from "./system_options.ts";
 import { CallServer } from "./_calls.ts";
 import { ActorCells } from "./_cells.ts";
-import { poolSpec, startSupervisor, type SupervisionKit } from "./_supervise.ts";
+import { Named } from "./_named.ts";
+import { checkHeartbeat, telemetryWanted, transportsByName } from "./_start_options.ts";
+import { startPool, startSupervisor, type SupervisionKit } from "./_supervise.ts";
 import { Watchdog } from "./_watchdog.ts";
 import { forceStop, shutDown, shutdownOnSignals, type ShutdownTargets } from "./_shutdown.ts";
 import { LeakWatch } from "./_leaks.ts";
@@ -37,74 +37,7 @@ import type { SystemTelemetry } from "../telemetry/mod.ts";
 export type { OverflowPolicy } from "../core/outbox.ts";
 export type { SpawnOptions } from "../hosts/spawn_options.ts";
 export type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
-
-/** Options of {@linkcode ActorSystem.start}. */
-export interface SystemOptions {
-  /**
-   * Transports selectable by name in `spawn`, in addition to the built-in
-   * ones (`"queue"`, `"pipe"`, `"ring"`, `"socket"`); one with a built-in name replaces it.
-   */
-  transports?: readonly TransportFactory[];
-  /** Called for every message that could not be delivered (they are also counted in `stats()`). */
-  onDeadLetter?: (letter: DeadLetter) => void;
-  /**
-   * Milliseconds between an actor's heartbeats; an actor that sends none for
-   * three of the watchdog's ticks (one per interval) while not inside a
-   * handler is declared dead. The ticks run on the parent's thread, so a
-   * parent that is itself stalled holds no actor's silence against it. Default 1000;
-   * 0 turns the watchdog off. Process actors need none: their exit is seen.
-   */
-  heartbeatMs?: number;
-  /**
-   * Whether Deno runs with `--unstable-worker-options`, which worker actors
-   * with `permissions` need. Detected from the command line by default; set
-   * it when the option comes from deno.json's `"unstable"` list instead.
-   */
-  unstableWorkerOptions?: boolean;
-  /**
-   * What to do when a worker actor's thread outlives its termination (it
-   * spins in synchronous code, which Deno cannot stop, so the process could
-   * never exit on its own). The actor is named on stderr either way. With
-   * `true` (the default) the process exits with code 1 once the system has
-   * shut down and the main module has finished, instead of hanging; with
-   * `false` it keeps running until `Deno.exit()`.
-   */
-  exitOnLeak?: boolean;
-  /**
-   * OpenTelemetry traces and metrics, through Deno's built-in exporter (see
-   * the README's "Telemetry"). On by default when the environment has
-   * `OTEL_DENO=true` (Deno then exports what `npm:@opentelemetry/api`
-   * records); `false` keeps the system silent even then. When off, nothing
-   * of it is loaded and messages carry no trace context.
-   */
-  telemetry?: boolean;
-}
-
-/** Counters of a whole system. */
-export interface SystemStats {
-  /** Actors running now. */
-  actors: number;
-  /** Actors ever spawned. */
-  spawned: number;
-  /** Actors that ended, by reason. */
-  exits: Record<string, number>;
-  /** Messages that could not be delivered. */
-  deadLetters: number;
-  /** Lifecycle events so far, by type (`started`, `crashed`, `restarted`, ...). */
-  events: Record<string, number>;
-  /**
-   * Events a subscriber of `events()` missed because it left 10,000 unread:
-   * a reader that falls that far behind loses the newest, counted here.
-   */
-  eventsDropped: number;
-  /** Supervisors running now. */
-  supervisors: number;
-  /**
-   * Worker actors terminated inside a handler, whose threads may still run
-   * (a synchronous loop cannot be stopped; see `ActorExit.leaked`).
-   */
-  leaked: number;
-}
+export type { SystemOptions, SystemStats } from "./system_options.ts";
 
 /**
  * A group of actors with one lifetime. Start it, spawn actors into Deno
@@ -147,8 +80,7 @@ export class ActorSystem implements AsyncDisposable {
   #shutdown: Promise<ShutdownResult> | undefined;
   #events = new EventHub();
   #extras = new ActorExtras();
-  #queues = new Map<string, WorkQueue<unknown>>();
-  #semaphores = new Map<string, Semaphore>();
+  #named = new Named();
   #supervisors: SupervisorRuntime[] = [];
   #watchdog: Watchdog;
   #calls: CallServer;
@@ -180,26 +112,18 @@ export class ActorSystem implements AsyncDisposable {
     options: SystemOptions,
     telemetry: typeof import("../telemetry/mod.ts") | undefined,
   ) {
-    const heartbeatMs = options.heartbeatMs ?? 1000;
-    if (!(heartbeatMs >= 0) || !Number.isFinite(heartbeatMs)) {
-      throw new RangeError(
-        `Cannot start actor system: heartbeatMs must be a finite number of at least 0, received ${heartbeatMs}`,
-      );
-    }
+    const heartbeatMs = checkHeartbeat(options.heartbeatMs);
     this.#onDeadLetter = options.onDeadLetter;
     registerEvents(this, this.#events);
     this.#telemetry = telemetry && new telemetry.SystemTelemetry({
-      semaphores: () => this.#semaphores,
+      semaphores: () => this.#named.semaphores,
     });
     this.#leaks = new LeakWatch(options.exitOnLeak ?? true);
-    const transports = new Map<string, TransportFactory>();
-    for (const factory of [...builtinTransports(), ...(options.transports ?? [])]) {
-      transports.set(factory.name, factory);
-    }
+    const transports = transportsByName(options.transports);
     this.#watchdog = new Watchdog(heartbeatMs, () => this.#cells.running.values());
     this.#calls = new CallServer({
-      queues: this.#queues,
-      semaphores: this.#semaphores,
+      queues: this.#named.queues,
+      semaphores: this.#named.semaphores,
       ownerOf: (actorId) => this.#cells.running.get(actorId)?.owner,
       emit: (event) => this.#emit(event),
     });
@@ -207,7 +131,7 @@ export class ActorSystem implements AsyncDisposable {
       transports,
       unstableWorkerOptions: options.unstableWorkerOptions,
       heartbeatMs,
-      semaphores: this.#semaphores,
+      semaphores: this.#named.semaphores,
       calls: this.#calls,
       watchdog: this.#watchdog,
       closed: () => this.#shutdown !== undefined,
@@ -378,25 +302,7 @@ export class ActorSystem implements AsyncDisposable {
     module: string | URL,
     options: PoolOptions<ArgsOf<D>> = {},
   ): Promise<Pool<D>> {
-    options.signal?.throwIfAborted();
-    const { settings, child } = splitPoolOptions(options);
-    const size = settings.min ?? checkPoolSize(options.size);
-    const url = new URL(module, import.meta.url).href;
-    const id = options.id ?? `${actorName(url)}-pool-${++this.#counter}`;
-    const spec = poolSpec(id, url, size, child);
-    const runtime = await startSupervisor(this.#supervision, spec, options.signal);
-    const refs = spec.children.map((c) => runtime.find(c.id)!.ref);
-    const pool = new Pool<D>(
-      id,
-      {
-        runtime,
-        refs,
-        capacity: options.capacity ?? DEFAULT_CAPACITY,
-        worker: spec.children[0],
-        deadLetter: (letter: DeadLetter) => this.#deadLetter(letter),
-      } as never,
-      settings,
-    );
+    const pool = await startPool<D>(this.#supervision, module, options, () => ++this.#counter);
     this.#telemetry?.pool(pool);
     return pool;
   }
@@ -423,12 +329,7 @@ export class ActorSystem implements AsyncDisposable {
    * @returns The queue.
    */
   queue<T>(name: string, options: WorkQueueOptions = {}): WorkQueue<T> {
-    let queue = this.#queues.get(name);
-    if (!queue) {
-      queue = new WorkQueue<unknown>(name, options);
-      this.#queues.set(name, queue);
-    }
-    return queue as WorkQueue<T>;
+    return this.#named.queue<T>(name, options);
   }
 
   /**
@@ -459,16 +360,7 @@ export class ActorSystem implements AsyncDisposable {
    * @throws {TypeError} When it exists with a different number of permits.
    */
   semaphore(name: string, permits: number): Semaphore {
-    let semaphore = this.#semaphores.get(name);
-    if (!semaphore) {
-      semaphore = new Semaphore(permits, { name });
-      this.#semaphores.set(name, semaphore);
-    } else if (semaphore.permits !== permits) {
-      throw new TypeError(
-        `Cannot create semaphore "${name}": it exists with ${semaphore.permits} permits, not ${permits}`,
-      );
-    }
-    return semaphore;
+    return this.#named.semaphore(name, permits);
   }
 
   /**
@@ -573,17 +465,7 @@ export class ActorSystem implements AsyncDisposable {
    * @returns One stats record per running actor.
    */
   actors(): ActorStats[] {
-    const restarts = new Map<string, number>();
-    for (const runtime of this.#supervisors) {
-      for (const [id, count] of runtime.restartCounts()) restarts.set(id, count);
-    }
-    this.#extras.prune(new Set(this.#cells.running.keys()));
-    const now = Date.now();
-    return [...this.#cells.running.values()].map((cell) => ({
-      ...cell.stats(),
-      restarts: restarts.get(cell.id) ?? 0,
-      ...this.#extras.of(cell, now),
-    }));
+    return this.#extras.snapshot(this.#cells.running, this.#supervisors);
   }
 
   /**
@@ -709,19 +591,5 @@ export class ActorSystem implements AsyncDisposable {
   /** Shuts the system down (see {@linkcode ActorSystem.shutdown}). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
-  }
-}
-
-/** Whether a system records telemetry: as asked, or when Deno exports OpenTelemetry. */
-function telemetryWanted(option: boolean | undefined): boolean {
-  if (option !== undefined) return option;
-  try {
-    // Never a permission prompt: without env access, telemetry only when asked for.
-    const access = Deno.permissions.querySync({ name: "env", variable: "OTEL_DENO" });
-    if (access.state !== "granted") return false;
-    const value = Deno.env.get("OTEL_DENO");
-    return value === "true" || value === "1";
-  } catch {
-    return false;
   }
 }
