@@ -17,12 +17,14 @@ import {
   ProtocolError,
 } from "../../internal/errors.ts";
 import {
-  decodeValue,
+  CODEC_HEADER,
+  decodeBody,
   errorFromWire,
   HeaderCache,
   MESSAGE_HEADER,
   STATUS_HEADER,
   TIMEOUT_HEADER,
+  type WireCodec,
 } from "./_wire.ts";
 
 interface PendingAsk {
@@ -79,6 +81,7 @@ export class Asks {
     data: Uint8Array,
     timeout: number,
     signal: AbortSignal | undefined,
+    codec: WireCodec = "json",
   ): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError("send", "local"));
     signal?.throwIfAborted();
@@ -103,10 +106,15 @@ export class Asks {
       });
       // Kind and id go without saying: a reply subject makes it an ask, and
       // the reply subject carries the id.
-      const h = this.#headers.get([
-        [MESSAGE_HEADER, messageName],
-        [TIMEOUT_HEADER, String(Math.ceil(timeout))],
-      ]);
+      const h = this.#headers.get(
+        codec === "json"
+          ? [[MESSAGE_HEADER, messageName], [TIMEOUT_HEADER, String(Math.ceil(timeout))]]
+          : [
+            [MESSAGE_HEADER, messageName],
+            [TIMEOUT_HEADER, String(Math.ceil(timeout))],
+            [CODEC_HEADER, codec],
+          ],
+      );
       try {
         this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}`, headers: h });
         this.sent++;
@@ -118,11 +126,21 @@ export class Asks {
     });
   }
 
-  tell(target: string, subject: string, messageName: string, data: Uint8Array): void {
+  tell(
+    target: string,
+    subject: string,
+    messageName: string,
+    data: Uint8Array,
+    codec: WireCodec = "json",
+  ): void {
     if (this.#closed) throw new ConnectionClosedError("send", "local");
     if (!this.connected) throw new ConnectionLostError(target, messageName, false);
     this.#limit(data.length);
-    const h = this.#headers.get([[MESSAGE_HEADER, messageName]]);
+    const h = this.#headers.get(
+      codec === "json"
+        ? [[MESSAGE_HEADER, messageName]]
+        : [[MESSAGE_HEADER, messageName], [CODEC_HEADER, codec]],
+    );
     this.#nc.publish(subject, data, { headers: h });
     this.told++;
   }
@@ -147,12 +165,17 @@ export class Asks {
       entry.reject(new NoRespondersError(entry.target, entry.subject));
       return;
     }
+    // A reply is in its request's codec; one without the header is JSON.
+    const codec = h?.get(CODEC_HEADER) || "json";
     let value: unknown;
     try {
-      value = decodeValue(msg.data);
+      if (codec !== "json" && codec !== "v8") {
+        throw new TypeError(`${CODEC_HEADER} must be json or v8, received ${codec}`);
+      }
+      value = decodeBody(codec, msg.data);
     } catch (error) {
       entry.reject(
-        new ProtocolError(`Actor "${entry.target}" sent a reply that is not JSON`, {
+        new ProtocolError(`Actor "${entry.target}" sent a reply that does not decode as ${codec}`, {
           cause: error,
         }),
       );

@@ -46,7 +46,14 @@ import {
 } from "../../internal/errors.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
 import type { ClusterEventReport } from "../core/cluster_events.ts";
-import { decodeValue, MESSAGE_HEADER } from "./_wire.ts";
+import {
+  CODEC_HEADER,
+  decodeBody,
+  decodeValue,
+  MESSAGE_HEADER,
+  requestCodec,
+  type WireCodec,
+} from "./_wire.ts";
 
 /** The first token of every durable mailbox's subject. */
 export const DURABLE_ROOT = "troupe-durable";
@@ -104,6 +111,8 @@ export interface DurableKit {
   emit(event: ClusterEventReport): void;
   badRequest(reason: string): void;
   lastError(error: unknown): void;
+  /** Whether V8-serialized messages are taken (JSON ones always are). */
+  v8: boolean;
 }
 
 interface Untyped {
@@ -317,7 +326,7 @@ export class DurableMailbox {
     try {
       messageName = msg.headers?.get(MESSAGE_HEADER) ?? "";
       if (messageName === "") throw new Error(`the ${MESSAGE_HEADER} header is missing`);
-      payload = decodeValue(msg.data);
+      payload = decodeBody(requestCodec(msg.headers?.get(CODEC_HEADER), this.#kit.v8), msg.data);
     } catch (error) {
       this.#kit.badRequest(describe(error));
       this.#deadLetter(msg, messageName, `bad request: ${describe(error)}`);
@@ -487,6 +496,7 @@ export async function publishDurable(
   data: Uint8Array,
   id: string,
   timeout: number,
+  codec: WireCodec,
 ): Promise<DurableReceipt> {
   if (nc.isClosed()) throw new ConnectionClosedError("send", "local");
   if (!connected) throw new ConnectionLostError(target, messageName, false);
@@ -497,6 +507,7 @@ export async function publishDurable(
   const h = new MsgHdrsImpl();
   h.set(MESSAGE_HEADER, messageName);
   h.set(MSG_ID_HEADER, id);
+  if (codec !== "json") h.set(CODEC_HEADER, codec);
   let reply;
   try {
     reply = await nc.request(subject, data, { headers: h, timeout });

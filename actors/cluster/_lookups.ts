@@ -10,7 +10,9 @@ import type { Asks } from "./_asks.ts";
 import type { RemoteLink } from "./remote_ref.ts";
 import type { DurableLink, DurableReceipt, DurableTellOptions } from "./durable_ref.ts";
 import { durableSubjectOf, publishDurable } from "./_durable.ts";
-import { encodePayload, isSubjectPart, subjectOf } from "./_wire.ts";
+import { encodeBody, isSubjectPart, subjectOf } from "./_wire.ts";
+import { codecOption } from "./_options.ts";
+import type { DurableLookupOptions, LookupOptions } from "./nats_options.ts";
 
 /** Throws the lookup's `TypeError` when `name` is not a valid name. */
 export function checkLookupName(name: string): void {
@@ -30,15 +32,17 @@ export function remoteLink(
   asks: Asks,
   inspector: PayloadInspector,
   askTimeout: number,
+  options: LookupOptions,
 ): RemoteLink {
   checkLookupName(name);
+  const codec = codecOption(options.codec, `Cannot look up actor "${name}"`);
   const subject = subjectOf(namespace, name);
   return {
     name,
     subject,
     tell(messageName: string, payload: unknown): Promise<void> {
       try {
-        asks.tell(name, subject, messageName, encodePayload(inspector, payload));
+        asks.tell(name, subject, messageName, encodeBody(codec, inspector, payload), codec);
         return Promise.resolve();
       } catch (error) {
         return Promise.reject(error);
@@ -50,9 +54,10 @@ export function remoteLink(
           name,
           subject,
           messageName,
-          encodePayload(inspector, payload),
+          encodeBody(codec, inspector, payload),
           options?.timeout ?? askTimeout,
           options?.signal,
+          codec,
         );
       } catch (error) {
         return Promise.reject(error);
@@ -75,11 +80,12 @@ export interface DurableLinkKit {
 /** The link of a `DurableRef`: one confirmed JetStream publish per tell. */
 export function durableLink(
   name: string,
-  publishTimeout: number | undefined,
+  options: DurableLookupOptions,
   kit: DurableLinkKit,
 ): DurableLink {
   checkLookupName(name);
-  const timeout = publishTimeout ?? 5000;
+  const codec = codecOption(options.codec, `Cannot look up actor "${name}"`);
+  const timeout = options.publishTimeout ?? 5000;
   if (!Number.isFinite(timeout) || timeout <= 0) {
     throw new RangeError(
       `Cannot look up actor "${name}": publishTimeout must be a positive number, received ${timeout}`,
@@ -98,7 +104,7 @@ export function durableLink(
       if (typeof id !== "string" || id.length === 0) {
         throw new TypeError(`Cannot tell "${name}" durably: id must be a non-empty string`);
       }
-      const data = encodePayload(kit.inspector, payload);
+      const data = encodeBody(codec, kit.inspector, payload);
       const receipt = await publishDurable(
         kit.nc,
         kit.open(),
@@ -108,6 +114,7 @@ export function durableLink(
         data,
         id,
         options?.timeout ?? timeout,
+        codec,
       );
       kit.confirmed();
       return receipt;

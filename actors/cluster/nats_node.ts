@@ -14,7 +14,12 @@ import { AuthenticationError, BrokerUnavailableError } from "../../internal/erro
 import { PayloadInspector } from "../../internal/payload.ts";
 import type { ClusterEvent, ClusterEventReport } from "../core/cluster_events.ts";
 import { type Exposable, Exposure, type ExposureKit, type ExposureStats } from "./exposure.ts";
-import type { DurableLookupOptions, ExposeOptions, NatsNodeOptions } from "./nats_options.ts";
+import type {
+  DurableLookupOptions,
+  ExposeOptions,
+  LookupOptions,
+  NatsNodeOptions,
+} from "./nats_options.ts";
 import { type ActorOf, RemoteRef } from "./remote_ref.ts";
 import { DurableRef } from "./durable_ref.ts";
 import { Asks } from "./_asks.ts";
@@ -304,16 +309,18 @@ export class NatsNode implements AsyncDisposable {
    * ```
    *
    * @param name The exposed name.
+   * @param options The codec (`"json"`, the default, or `"v8"` for TypeScript peers).
    * @returns The typed remote ref.
-   * @throws {TypeError} When the name is not a valid name.
+   * @throws {TypeError} When the name or the codec is not valid.
    */
-  lookup<M>(name: string): RemoteRef<ActorOf<M>> {
+  lookup<M>(name: string, options: LookupOptions = {}): RemoteRef<ActorOf<M>> {
     const link = remoteLink(
       this.#settings.namespace,
       name,
       this.#asks,
       this.#inspector,
       this.#settings.askTimeout,
+      options,
     );
     return new RemoteRef<ActorOf<M>>(link as never);
   }
@@ -338,12 +345,12 @@ export class NatsNode implements AsyncDisposable {
    * ```
    *
    * @param name The exposed name.
-   * @param options How long a tell waits for the broker's confirmation.
+   * @param options How long a tell waits for the broker's confirmation, and the codec.
    * @returns The typed durable ref.
    * @throws {TypeError} When the name is not a valid name.
    */
   lookupDurable<M>(name: string, options: DurableLookupOptions = {}): DurableRef<ActorOf<M>> {
-    const link = durableLink(name, options.publishTimeout, {
+    const link = durableLink(name, options, {
       nc: this.#nc,
       namespace: this.#settings.namespace,
       inspector: this.#inspector,

@@ -111,11 +111,11 @@ export class RemoteRef<D extends AnyActorDefinition> {
    * ```
    *
    * @param name The handler's name.
-   * @param args The payload (plain JSON data; pass `undefined` for none), then optional
+   * @param args The payload (plain JSON data, or what V8 serializes under `codec: "v8"`; pass `undefined` for none), then optional
    * `TellOptions`, as for a local ref: a remote tell never waits for room, so only a signal
    * already aborted matters (the message is not sent).
    * @returns Once the message is handed to the client.
-   * @throws {MessageNotCloneableError} When the payload is not plain JSON data.
+   * @throws {MessageNotCloneableError} When the payload is not plain JSON data (or not V8-serializable under `codec: "v8"`).
    * @throws {FrameTooLargeError} When it exceeds the server's payload limit.
    * @throws {ConnectionLostError} When the connection is down (`inFlight: false`).
    * @throws {ConnectionClosedError} When the node is closed.
@@ -149,7 +149,7 @@ export class RemoteRef<D extends AnyActorDefinition> {
    *
    * @param name The handler's name.
    * @param args The payload (pass `undefined` for none), then optional `AskOptions`.
-   * @returns The handler's return value, decoded from JSON.
+   * @returns The handler's return value, decoded from JSON (or V8, under `codec: "v8"`).
    * @throws {ActorError} When the remote handler throws.
    * @throws {UnknownMessageError} When the remote actor has no such handler.
    * @throws {MailboxFullError} When its mailbox is full and its policy is `"fail"`.
