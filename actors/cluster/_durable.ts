@@ -379,7 +379,7 @@ export class DurableMailbox {
     const { msg, messageName, deliveries } = handling;
     if (ok) {
       this.#counts.acked++;
-      msg.ack();
+      this.#ack(msg);
       return;
     }
     this.#kit.lastError(error);
@@ -399,6 +399,32 @@ export class DurableMailbox {
       msg.nak(this.#settings.retryDelay);
     }
   }
+
+  /**
+   * Acks of handlers that returned, sent together: replies come back from the
+   * actor one event each, and an ack sent at once is one socket write (and
+   * one server read) per message. Held at most until the next timer turn.
+   */
+  #acks: JsMsg[] = [];
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+
+  #ack(msg: JsMsg): void {
+    if (this.#acks.push(msg) === 1) this.#ackTimer = setTimeout(this.#flushAcks, 0);
+  }
+
+  #flushAcks = (): void => {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const acks = this.#acks;
+    this.#acks = [];
+    for (const msg of acks) {
+      try {
+        msg.ack();
+      } catch {
+        // The connection closed first: unacked, the message is delivered again.
+      }
+    }
+  };
 
   /** Gives up on handlers past their ack deadline. */
   #sweep(): void {
@@ -459,6 +485,7 @@ export class DurableMailbox {
         }
       }
     }
+    this.#flushAcks();
     await settleWithin(this.#pulling, timeout);
   }
 }
