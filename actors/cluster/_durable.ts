@@ -286,7 +286,10 @@ export class DurableMailbox {
   async #pull(): Promise<void> {
     try {
       for await (const msg of this.#messages) {
-        while (this.#inflight.size >= this.#settings.maxInflight && !this.#closed) {
+        while (
+          this.#inflight.size + this.#starting.length >= this.#settings.maxInflight &&
+          !this.#closed
+        ) {
           await new Promise<void>((resolve) => this.#room = resolve);
         }
         if (this.#closed) {
@@ -294,7 +297,7 @@ export class DurableMailbox {
           msg.nak();
           continue;
         }
-        this.#start(msg);
+        if (this.#starting.push(msg) === 1) this.#startTimer = setTimeout(this.#startAll, 0);
       }
     } catch (error) {
       if (!this.#closed) {
@@ -302,6 +305,26 @@ export class DurableMailbox {
       }
     }
   }
+
+  /**
+   * Deliveries taken, handed to the actor together at the next timer turn:
+   * they arrive one socket read each as the senders publish, and handed over
+   * one by one each would be its own message to the actor's thread (about
+   * 30 messages to one, measured). They count against `maxInflight`.
+   */
+  #starting: JsMsg[] = [];
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+
+  #startAll = (): void => {
+    clearTimeout(this.#startTimer);
+    this.#startTimer = undefined;
+    const starting = this.#starting;
+    this.#starting = [];
+    for (const msg of starting) {
+      if (this.#closed) msg.nak();
+      else this.#start(msg);
+    }
+  };
 
   #deadLetter(msg: JsMsg, messageName: string, reason: string): void {
     this.#counts.deadLetters++;
@@ -473,6 +496,7 @@ export class DurableMailbox {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
+    this.#startAll(); // Closed: those not handed over yet go back (nak) for another process.
     const room = this.#room;
     this.#room = undefined;
     room?.();
