@@ -5,6 +5,7 @@
 import {
   createInbox,
   type Msg,
+  type MsgHdrs,
   type NatsConnection,
   type Subscription,
 } from "@nats-io/transport-node";
@@ -50,6 +51,8 @@ export class Asks {
   connected = true;
   #idle: (() => void)[] = [];
   #headers = new HeaderCache();
+  /** A tell's headers by message name (and codec), without building the cache's key. */
+  #tellHeaders = new Map<string, MsgHdrs>();
   sent = 0;
   told = 0;
 
@@ -136,11 +139,17 @@ export class Asks {
     if (this.#closed) throw new ConnectionClosedError("send", "local");
     if (!this.connected) throw new ConnectionLostError(target, messageName, false);
     this.#limit(data.length);
-    const h = this.#headers.get(
-      codec === "json"
-        ? [[MESSAGE_HEADER, messageName]]
-        : [[MESSAGE_HEADER, messageName], [CODEC_HEADER, codec]],
-    );
+    const key = codec === "json" ? messageName : `${codec}\u0000${messageName}`;
+    let h = this.#tellHeaders.get(key);
+    if (h === undefined) {
+      h = this.#headers.get(
+        codec === "json"
+          ? [[MESSAGE_HEADER, messageName]]
+          : [[MESSAGE_HEADER, messageName], [CODEC_HEADER, codec]],
+      );
+      if (this.#tellHeaders.size >= 1024) this.#tellHeaders.clear();
+      this.#tellHeaders.set(key, h);
+    }
     this.#nc.publish(subject, data, { headers: h });
     this.told++;
   }

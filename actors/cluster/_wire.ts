@@ -297,6 +297,15 @@ export function errorFromWire(value: unknown, target: string, messageName: strin
 }
 
 /**
+ * The first value of header `key` (exact name, as `MsgHdrs.get` matches by
+ * default), or `""`. Reads the decoded map directly: `get` lists and filters
+ * every key on each call, and a request's five reads showed in profiles.
+ */
+export function headerOf(h: MsgHdrs | undefined, key: string): string {
+  return (h as MsgHdrsImpl | undefined)?.headers.get(key)?.[0] ?? "";
+}
+
+/**
  * Headers encoded once and reused: the client re-encodes a header object on
  * every publish, and a node sends the same few (message name and deadline,
  * reply status) over and over.

@@ -21,6 +21,7 @@ import {
   encodeValue,
   errorToWire,
   HeaderCache,
+  headerOf,
   ID_HEADER,
   KIND_HEADER,
   MESSAGE_HEADER,
@@ -289,7 +290,9 @@ export class Exposure implements AsyncDisposable {
       this.#bad(msg, undefined, new BadRequest("the headers do not parse"));
       return;
     }
-    const id = h?.get(ID_HEADER) || undefined;
+    const id = headerOf(h, ID_HEADER) || undefined;
+    // Read once: the client decodes an empty reply subject again on every read.
+    const reply = msg.reply;
     if (msg.data.length > this.#settings.maxPayload) {
       this.#bad(
         msg,
@@ -300,22 +303,22 @@ export class Exposure implements AsyncDisposable {
       );
       return;
     }
-    const messageName = h?.get(MESSAGE_HEADER) ?? "";
+    const messageName = headerOf(h, MESSAGE_HEADER);
     if (messageName === "") {
       this.#bad(msg, id, new BadRequest(`the ${MESSAGE_HEADER} header is missing`));
       return;
     }
-    const kind = h?.get(KIND_HEADER) || (msg.reply ? "ask" : "tell");
+    const kind = headerOf(h, KIND_HEADER) || (reply ? "ask" : "tell");
     if (kind !== "ask" && kind !== "tell") {
       this.#bad(msg, id, new BadRequest(`${KIND_HEADER} must be ask or tell, received ${kind}`));
       return;
     }
-    if (kind === "ask" && !msg.reply) {
+    if (kind === "ask" && !reply) {
       this.#bad(msg, id, new BadRequest("an ask needs a reply subject"));
       return;
     }
     let timeout = this.#settings.askTimeout;
-    const given = h?.get(TIMEOUT_HEADER);
+    const given = headerOf(h, TIMEOUT_HEADER);
     if (given) {
       const ms = Number(given);
       if (!Number.isFinite(ms) || ms <= 0) {
@@ -326,7 +329,7 @@ export class Exposure implements AsyncDisposable {
     }
     let codec: WireCodec;
     try {
-      codec = requestCodec(h?.get(CODEC_HEADER), this.#settings.v8);
+      codec = requestCodec(headerOf(h, CODEC_HEADER), this.#settings.v8);
     } catch (error) {
       this.#bad(msg, id, error as Error);
       return;
@@ -374,7 +377,7 @@ export class Exposure implements AsyncDisposable {
         done();
         if (kind === "tell") {
           this.#counts.told++;
-          this.#reply(msg, id, true, EMPTY, codec);
+          if (reply) this.#reply(msg, id, true, EMPTY, codec);
           return;
         }
         let body: Uint8Array;
