@@ -39,6 +39,11 @@ interface PendingAsk {
 
 /** Room left in a message for the headers, under the server's payload limit. */
 const HEADER_ROOM = 512;
+/** Tells (or bytes of them) past which the waiting ones are handed to the client at once. */
+const MAX_TELLS = 512;
+const MAX_TELL_BYTES = 256 * 1024;
+/** Microtask turns a tell may wait behind more tells before it is handed over regardless. */
+const MAX_TELL_STEPS = 512;
 
 export class Asks {
   #nc: NatsConnection;
@@ -51,6 +56,17 @@ export class Asks {
   connected = true;
   #idle: (() => void)[] = [];
   #headers = new HeaderCache();
+  /**
+   * Tells taken, handed to the client together (see #tellTick): the client
+   * writes to its socket once per microtask turn in which it was given
+   * something, so a loop of awaited tells was one socket write per message.
+   */
+  #tells: { subject: string; data: Uint8Array; headers: MsgHdrs }[] = [];
+  #tellBytes = 0;
+  #tellPushes = 0;
+  #tellSeen = -1;
+  #tellSteps = 0;
+  #tellScheduled = false;
   /** A tell's headers by message name (and codec), without building the cache's key. */
   #tellHeaders = new Map<string, MsgHdrs>();
   sent = 0;
@@ -119,6 +135,8 @@ export class Asks {
           ],
       );
       try {
+        // The tells sent before it go first: order from one node holds.
+        if (this.#tells.length > 0) this.#flushTells();
         this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}`, headers: h });
         this.sent++;
       } catch (error) {
@@ -150,8 +168,50 @@ export class Asks {
       if (this.#tellHeaders.size >= 1024) this.#tellHeaders.clear();
       this.#tellHeaders.set(key, h);
     }
-    this.#nc.publish(subject, data, { headers: h });
+    this.#tells.push({ subject, data, headers: h });
+    this.#tellBytes += data.length;
+    this.#tellPushes++;
     this.told++;
+    if (this.#tells.length >= MAX_TELLS || this.#tellBytes >= MAX_TELL_BYTES) this.#flushTells();
+    else if (!this.#tellScheduled) {
+      this.#tellScheduled = true;
+      this.#tellSeen = -1;
+      this.#tellSteps = 0;
+      queueMicrotask(this.#tellTick);
+    }
+  }
+
+  /**
+   * One microtask turn of the tells' flush: while tells keep coming (a loop
+   * of `await ref.tell(...)` adds one per turn) it steps back behind them, at
+   * most MAX_TELL_STEPS turns; then it hands them all to the client at once.
+   */
+  #tellTick = (): void => {
+    if (this.#tells.length === 0) {
+      this.#tellScheduled = false;
+      return;
+    }
+    if (this.#tellPushes !== this.#tellSeen && this.#tellSteps < MAX_TELL_STEPS) {
+      this.#tellSeen = this.#tellPushes;
+      this.#tellSteps++;
+      queueMicrotask(this.#tellTick);
+      return;
+    }
+    this.#tellScheduled = false;
+    this.#flushTells();
+  };
+
+  #flushTells(): void {
+    const tells = this.#tells;
+    this.#tells = [];
+    this.#tellBytes = 0;
+    for (const { subject, data, headers } of tells) {
+      try {
+        this.#nc.publish(subject, data, { headers });
+      } catch {
+        // The connection closed under it: at most once, the tell is lost.
+      }
+    }
   }
 
   #settle(id: number): PendingAsk | undefined {
@@ -222,6 +282,7 @@ export class Asks {
 
   /** Takes no more asks; rejects those left with `ConnectionClosedError`. */
   close(): void {
+    this.#flushTells();
     this.#closed = true;
     const entries = [...this.#pending.keys()].map((id) => this.#settle(id)!);
     for (const entry of entries) {
