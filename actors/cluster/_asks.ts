@@ -35,6 +35,8 @@ interface PendingAsk {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   cancel(): void;
+  /** A plain request (`request`): resolved with the reply message as it came. */
+  raw?: boolean;
 }
 
 /** Room left in a message for the headers, under the server's payload limit. */
@@ -82,8 +84,55 @@ export class Asks {
     });
   }
 
+  /** Asks waiting for their reply (plain requests not counted). */
   get pending(): number {
-    return this.#pending.size;
+    return this.#pending.size - this.#requests;
+  }
+
+  #requests = 0;
+
+  /**
+   * A plain request on the node's inbox, for a durable publish (the reply is
+   * the broker's PubAck): one publish and one map entry, as an ask, without
+   * the client's per-request machinery. Resolves with the reply as it came;
+   * rejects with a `TimeoutError` past `timeout`, `ConnectionLostError` when
+   * the connection drops, `ConnectionClosedError` when the node closes.
+   */
+  request(
+    target: string,
+    subject: string,
+    messageName: string,
+    data: Uint8Array,
+    headers: MsgHdrs,
+    timeout: number,
+  ): Promise<Msg> {
+    if (this.#closed) return Promise.reject(new ConnectionClosedError("send", "local"));
+    const id = ++this.#next;
+    return new Promise((resolve, reject) => {
+      const entry: PendingAsk = {
+        target,
+        subject,
+        messageName,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        cancel: () => {},
+        raw: true,
+      };
+      this.#pending.set(id, entry);
+      this.#requests++;
+      entry.cancel = watchDeadline(undefined, timeout, (reason) => {
+        this.#settle(id);
+        reject(reason);
+      });
+      try {
+        if (this.#tells.length > 0) this.#flushTells();
+        this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}`, headers });
+      } catch (error) {
+        entry.cancel();
+        this.#settle(id);
+        reject(error);
+      }
+    });
   }
 
   #limit(size: number): void {
@@ -218,6 +267,7 @@ export class Asks {
     const entry = this.#pending.get(id);
     if (entry === undefined) return undefined;
     this.#pending.delete(id);
+    if (entry.raw) this.#requests--;
     if (this.#pending.size === 0 && this.#idle.length > 0) {
       for (const wake of this.#idle.splice(0)) wake();
     }
@@ -229,6 +279,10 @@ export class Asks {
     const entry = this.#settle(id);
     if (entry === undefined) return; // Late: its ask timed out or was aborted.
     entry.cancel();
+    if (entry.raw) {
+      entry.resolve(msg);
+      return;
+    }
     const h = msg.headers;
     if (h !== undefined && h.code === 503 && msg.data.length === 0) {
       entry.reject(new NoRespondersError(entry.target, entry.subject));
@@ -271,10 +325,10 @@ export class Asks {
       entry.cancel();
       entry.reject(new ConnectionLostError(entry.target, entry.messageName, true));
     }
-    return entries.length;
+    return entries.filter((entry) => !entry.raw).length;
   }
 
-  /** Resolves once no ask is in flight. */
+  /** Resolves once no ask (nor plain request) is in flight. */
   idle(): Promise<void> {
     if (this.#pending.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));

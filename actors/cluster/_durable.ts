@@ -15,13 +15,8 @@
 // id within the stream's duplicate window stores once; a publish the broker
 // did not confirm is a `PublishOutcomeUnknownError` with that id.
 
-import {
-  MsgHdrsImpl,
-  nanos,
-  type NatsConnection,
-  RequestError,
-  TimeoutError as NatsTimeoutError,
-} from "@nats-io/transport-node";
+import { type Msg, MsgHdrsImpl, nanos, type NatsConnection } from "@nats-io/transport-node";
+import type { Asks } from "./_asks.ts";
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -540,6 +535,7 @@ const HEADER_ROOM = 512;
 /** The sending side: one publish to a durable mailbox, confirmed by the broker. */
 export async function publishDurable(
   nc: NatsConnection,
+  asks: Asks,
   connected: boolean,
   target: string,
   subject: string,
@@ -559,23 +555,23 @@ export async function publishDurable(
   h.set(MESSAGE_HEADER, messageName);
   h.set(MSG_ID_HEADER, id);
   if (codec !== "json") h.set(CODEC_HEADER, codec);
-  let reply;
+  let reply: Msg;
   try {
-    reply = await nc.request(subject, data, { headers: h, timeout });
+    // The node's inbox, as an ask: the client's own request costs a
+    // subscription entry and two error objects (with stacks) per message.
+    reply = await asks.request(target, subject, messageName, data, h, timeout);
   } catch (error) {
-    const cause = error instanceof RequestError ? error.cause ?? error : error;
-    if (error instanceof RequestError && error.isNoResponders()) {
-      // Definite: no stream takes the subject, nothing was stored.
-      throw new NoRespondersError(target, subject, { cause });
-    }
-    if (nc.isClosed() && !(cause instanceof NatsTimeoutError)) {
-      throw new PublishOutcomeUnknownError(target, messageName, id, {
-        cause: new ConnectionClosedError("receive", "local", { cause }),
-      });
-    }
+    // Timed out, connection lost or closed while waiting: it may have been stored.
+    const cause = nc.isClosed() && !(error instanceof ConnectionClosedError)
+      ? new ConnectionClosedError("receive", "local", { cause: error })
+      : error;
     throw new PublishOutcomeUnknownError(target, messageName, id, {
       cause: cause instanceof Error ? cause : undefined,
     });
+  }
+  if (reply.headers?.code === 503 && reply.data.length === 0) {
+    // Definite: no stream takes the subject, nothing was stored.
+    throw new NoRespondersError(target, subject);
   }
   let ack: { stream?: unknown; seq?: unknown; duplicate?: unknown; error?: unknown };
   try {

@@ -69,6 +69,7 @@ export function remoteLink(
 /** What a durable link needs from its node. */
 export interface DurableLinkKit {
   nc: NatsConnection;
+  asks: Asks;
   namespace: string;
   inspector: PayloadInspector;
   /** Whether a publish can go out now (connected and not closing). */
@@ -107,6 +108,7 @@ export function durableLink(
       const data = encodeBody(codec, kit.inspector, payload);
       const receipt = await publishDurable(
         kit.nc,
+        kit.asks,
         kit.open(),
         name,
         subject,

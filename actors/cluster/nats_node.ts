@@ -352,6 +352,7 @@ export class NatsNode implements AsyncDisposable {
   lookupDurable<M>(name: string, options: DurableLookupOptions = {}): DurableRef<ActorOf<M>> {
     const link = durableLink(name, options, {
       nc: this.#nc,
+      asks: this.#asks,
       namespace: this.#settings.namespace,
       inspector: this.#inspector,
       open: () => this.#watch.connected && !this.#closing,
