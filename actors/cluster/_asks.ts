@@ -22,6 +22,7 @@ import {
   decodeBody,
   errorFromWire,
   HeaderCache,
+  headerOf,
   MESSAGE_HEADER,
   STATUS_HEADER,
   TIMEOUT_HEADER,
@@ -284,18 +285,19 @@ export class Asks {
       return;
     }
     const h = msg.headers;
-    if (h !== undefined && h.code === 503 && msg.data.length === 0) {
+    const data = msg.data;
+    if (h !== undefined && h.code === 503 && data.length === 0) {
       entry.reject(new NoRespondersError(entry.target, entry.subject));
       return;
     }
     // A reply is in its request's codec; one without the header is JSON.
-    const codec = h?.get(CODEC_HEADER) || "json";
+    const codec = headerOf(h, CODEC_HEADER) || "json";
     let value: unknown;
     try {
       if (codec !== "json" && codec !== "v8") {
         throw new TypeError(`${CODEC_HEADER} must be json or v8, received ${codec}`);
       }
-      value = decodeBody(codec, msg.data);
+      value = decodeBody(codec, data);
     } catch (error) {
       entry.reject(
         new ProtocolError(`Actor "${entry.target}" sent a reply that does not decode as ${codec}`, {
@@ -304,7 +306,7 @@ export class Asks {
       );
       return;
     }
-    const status = h?.get(STATUS_HEADER);
+    const status = headerOf(h, STATUS_HEADER);
     if (status === "ok") entry.resolve(value);
     else if (status === "error") {
       const wire = (value as { error?: unknown } | undefined)?.error;

@@ -45,6 +45,7 @@ import {
   CODEC_HEADER,
   decodeBody,
   decodeValue,
+  headerOf,
   MESSAGE_HEADER,
   requestCodec,
   type WireCodec,
@@ -342,9 +343,10 @@ export class DurableMailbox {
     let messageName = "";
     let payload: unknown;
     try {
-      messageName = msg.headers?.get(MESSAGE_HEADER) ?? "";
+      const h = msg.headers;
+      messageName = headerOf(h, MESSAGE_HEADER);
       if (messageName === "") throw new Error(`the ${MESSAGE_HEADER} header is missing`);
-      payload = decodeBody(requestCodec(msg.headers?.get(CODEC_HEADER), this.#kit.v8), msg.data);
+      payload = decodeBody(requestCodec(headerOf(h, CODEC_HEADER), this.#kit.v8), msg.data);
     } catch (error) {
       this.#kit.badRequest(describe(error));
       this.#deadLetter(msg, messageName, `bad request: ${describe(error)}`);

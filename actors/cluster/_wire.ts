@@ -302,7 +302,9 @@ export function errorFromWire(value: unknown, target: string, messageName: strin
  * every key on each call, and a request's five reads showed in profiles.
  */
 export function headerOf(h: MsgHdrs | undefined, key: string): string {
-  return (h as MsgHdrsImpl | undefined)?.headers.get(key)?.[0] ?? "";
+  const map = (h as MsgHdrsImpl | undefined)?.headers;
+  if (map instanceof Map) return map.get(key)?.[0] ?? "";
+  return h?.get(key) ?? "";
 }
 
 /**

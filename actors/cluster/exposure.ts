@@ -293,12 +293,14 @@ export class Exposure implements AsyncDisposable {
     const id = headerOf(h, ID_HEADER) || undefined;
     // Read once: the client decodes an empty reply subject again on every read.
     const reply = msg.reply;
-    if (msg.data.length > this.#settings.maxPayload) {
+    // Read once too: each read of `data` makes a new view of the bytes.
+    const data = msg.data;
+    if (data.length > this.#settings.maxPayload) {
       this.#bad(
         msg,
         id,
         new BadRequest(
-          `the body is ${msg.data.length} bytes, the limit is ${this.#settings.maxPayload} bytes`,
+          `the body is ${data.length} bytes, the limit is ${this.#settings.maxPayload} bytes`,
         ),
       );
       return;
@@ -336,7 +338,7 @@ export class Exposure implements AsyncDisposable {
     }
     let payload: unknown;
     try {
-      payload = decodeBody(codec, msg.data);
+      payload = decodeBody(codec, data);
     } catch (error) {
       const what = codec === "json" ? "JSON" : "V8-serialized data";
       this.#bad(
