@@ -5,6 +5,7 @@
 import {
   createInbox,
   type Msg,
+  type MsgHdrs,
   type NatsConnection,
   type Subscription,
 } from "@nats-io/transport-node";
@@ -17,12 +18,15 @@ import {
   ProtocolError,
 } from "../../internal/errors.ts";
 import {
-  decodeValue,
+  CODEC_HEADER,
+  decodeBody,
   errorFromWire,
   HeaderCache,
+  headerOf,
   MESSAGE_HEADER,
   STATUS_HEADER,
   TIMEOUT_HEADER,
+  type WireCodec,
 } from "./_wire.ts";
 
 interface PendingAsk {
@@ -32,10 +36,17 @@ interface PendingAsk {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   cancel(): void;
+  /** A plain request (`request`): resolved with the reply message as it came. */
+  raw?: boolean;
 }
 
 /** Room left in a message for the headers, under the server's payload limit. */
 const HEADER_ROOM = 512;
+/** Tells (or bytes of them) past which the waiting ones are handed to the client at once. */
+const MAX_TELLS = 512;
+const MAX_TELL_BYTES = 256 * 1024;
+/** Microtask turns a tell may wait behind more tells before it is handed over regardless. */
+const MAX_TELL_STEPS = 512;
 
 export class Asks {
   #nc: NatsConnection;
@@ -48,6 +59,19 @@ export class Asks {
   connected = true;
   #idle: (() => void)[] = [];
   #headers = new HeaderCache();
+  /**
+   * Tells taken, handed to the client together (see #tellTick): the client
+   * writes to its socket once per microtask turn in which it was given
+   * something, so a loop of awaited tells was one socket write per message.
+   */
+  #tells: { subject: string; data: Uint8Array; headers: MsgHdrs }[] = [];
+  #tellBytes = 0;
+  #tellPushes = 0;
+  #tellSeen = -1;
+  #tellSteps = 0;
+  #tellScheduled = false;
+  /** A tell's headers by message name (and codec), without building the cache's key. */
+  #tellHeaders = new Map<string, MsgHdrs>();
   sent = 0;
   told = 0;
 
@@ -61,8 +85,55 @@ export class Asks {
     });
   }
 
+  /** Asks waiting for their reply (plain requests not counted). */
   get pending(): number {
-    return this.#pending.size;
+    return this.#pending.size - this.#requests;
+  }
+
+  #requests = 0;
+
+  /**
+   * A plain request on the node's inbox, for a durable publish (the reply is
+   * the broker's PubAck): one publish and one map entry, as an ask, without
+   * the client's per-request machinery. Resolves with the reply as it came;
+   * rejects with a `TimeoutError` past `timeout`, `ConnectionLostError` when
+   * the connection drops, `ConnectionClosedError` when the node closes.
+   */
+  request(
+    target: string,
+    subject: string,
+    messageName: string,
+    data: Uint8Array,
+    headers: MsgHdrs,
+    timeout: number,
+  ): Promise<Msg> {
+    if (this.#closed) return Promise.reject(new ConnectionClosedError("send", "local"));
+    const id = ++this.#next;
+    return new Promise((resolve, reject) => {
+      const entry: PendingAsk = {
+        target,
+        subject,
+        messageName,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        cancel: () => {},
+        raw: true,
+      };
+      this.#pending.set(id, entry);
+      this.#requests++;
+      entry.cancel = watchDeadline(undefined, timeout, (reason) => {
+        this.#settle(id);
+        reject(reason);
+      });
+      try {
+        if (this.#tells.length > 0) this.#flushTells();
+        this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}`, headers });
+      } catch (error) {
+        entry.cancel();
+        this.#settle(id);
+        reject(error);
+      }
+    });
   }
 
   #limit(size: number): void {
@@ -79,6 +150,7 @@ export class Asks {
     data: Uint8Array,
     timeout: number,
     signal: AbortSignal | undefined,
+    codec: WireCodec = "json",
   ): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError("send", "local"));
     signal?.throwIfAborted();
@@ -103,11 +175,18 @@ export class Asks {
       });
       // Kind and id go without saying: a reply subject makes it an ask, and
       // the reply subject carries the id.
-      const h = this.#headers.get([
-        [MESSAGE_HEADER, messageName],
-        [TIMEOUT_HEADER, String(Math.ceil(timeout))],
-      ]);
+      const h = this.#headers.get(
+        codec === "json"
+          ? [[MESSAGE_HEADER, messageName], [TIMEOUT_HEADER, String(Math.ceil(timeout))]]
+          : [
+            [MESSAGE_HEADER, messageName],
+            [TIMEOUT_HEADER, String(Math.ceil(timeout))],
+            [CODEC_HEADER, codec],
+          ],
+      );
       try {
+        // The tells sent before it go first: order from one node holds.
+        if (this.#tells.length > 0) this.#flushTells();
         this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}`, headers: h });
         this.sent++;
       } catch (error) {
@@ -118,19 +197,78 @@ export class Asks {
     });
   }
 
-  tell(target: string, subject: string, messageName: string, data: Uint8Array): void {
+  tell(
+    target: string,
+    subject: string,
+    messageName: string,
+    data: Uint8Array,
+    codec: WireCodec = "json",
+  ): void {
     if (this.#closed) throw new ConnectionClosedError("send", "local");
     if (!this.connected) throw new ConnectionLostError(target, messageName, false);
     this.#limit(data.length);
-    const h = this.#headers.get([[MESSAGE_HEADER, messageName]]);
-    this.#nc.publish(subject, data, { headers: h });
+    const key = codec === "json" ? messageName : `${codec}\u0000${messageName}`;
+    let h = this.#tellHeaders.get(key);
+    if (h === undefined) {
+      h = this.#headers.get(
+        codec === "json"
+          ? [[MESSAGE_HEADER, messageName]]
+          : [[MESSAGE_HEADER, messageName], [CODEC_HEADER, codec]],
+      );
+      if (this.#tellHeaders.size >= 1024) this.#tellHeaders.clear();
+      this.#tellHeaders.set(key, h);
+    }
+    this.#tells.push({ subject, data, headers: h });
+    this.#tellBytes += data.length;
+    this.#tellPushes++;
     this.told++;
+    if (this.#tells.length >= MAX_TELLS || this.#tellBytes >= MAX_TELL_BYTES) this.#flushTells();
+    else if (!this.#tellScheduled) {
+      this.#tellScheduled = true;
+      this.#tellSeen = -1;
+      this.#tellSteps = 0;
+      queueMicrotask(this.#tellTick);
+    }
+  }
+
+  /**
+   * One microtask turn of the tells' flush: while tells keep coming (a loop
+   * of `await ref.tell(...)` adds one per turn) it steps back behind them, at
+   * most MAX_TELL_STEPS turns; then it hands them all to the client at once.
+   */
+  #tellTick = (): void => {
+    if (this.#tells.length === 0) {
+      this.#tellScheduled = false;
+      return;
+    }
+    if (this.#tellPushes !== this.#tellSeen && this.#tellSteps < MAX_TELL_STEPS) {
+      this.#tellSeen = this.#tellPushes;
+      this.#tellSteps++;
+      queueMicrotask(this.#tellTick);
+      return;
+    }
+    this.#tellScheduled = false;
+    this.#flushTells();
+  };
+
+  #flushTells(): void {
+    const tells = this.#tells;
+    this.#tells = [];
+    this.#tellBytes = 0;
+    for (const { subject, data, headers } of tells) {
+      try {
+        this.#nc.publish(subject, data, { headers });
+      } catch {
+        // The connection closed under it: at most once, the tell is lost.
+      }
+    }
   }
 
   #settle(id: number): PendingAsk | undefined {
     const entry = this.#pending.get(id);
     if (entry === undefined) return undefined;
     this.#pending.delete(id);
+    if (entry.raw) this.#requests--;
     if (this.#pending.size === 0 && this.#idle.length > 0) {
       for (const wake of this.#idle.splice(0)) wake();
     }
@@ -142,23 +280,33 @@ export class Asks {
     const entry = this.#settle(id);
     if (entry === undefined) return; // Late: its ask timed out or was aborted.
     entry.cancel();
+    if (entry.raw) {
+      entry.resolve(msg);
+      return;
+    }
     const h = msg.headers;
-    if (h !== undefined && h.code === 503 && msg.data.length === 0) {
+    const data = msg.data;
+    if (h !== undefined && h.code === 503 && data.length === 0) {
       entry.reject(new NoRespondersError(entry.target, entry.subject));
       return;
     }
+    // A reply is in its request's codec; one without the header is JSON.
+    const codec = headerOf(h, CODEC_HEADER) || "json";
     let value: unknown;
     try {
-      value = decodeValue(msg.data);
+      if (codec !== "json" && codec !== "v8") {
+        throw new TypeError(`${CODEC_HEADER} must be json or v8, received ${codec}`);
+      }
+      value = decodeBody(codec, data);
     } catch (error) {
       entry.reject(
-        new ProtocolError(`Actor "${entry.target}" sent a reply that is not JSON`, {
+        new ProtocolError(`Actor "${entry.target}" sent a reply that does not decode as ${codec}`, {
           cause: error,
         }),
       );
       return;
     }
-    const status = h?.get(STATUS_HEADER);
+    const status = headerOf(h, STATUS_HEADER);
     if (status === "ok") entry.resolve(value);
     else if (status === "error") {
       const wire = (value as { error?: unknown } | undefined)?.error;
@@ -179,10 +327,10 @@ export class Asks {
       entry.cancel();
       entry.reject(new ConnectionLostError(entry.target, entry.messageName, true));
     }
-    return entries.length;
+    return entries.filter((entry) => !entry.raw).length;
   }
 
-  /** Resolves once no ask is in flight. */
+  /** Resolves once no ask (nor plain request) is in flight. */
   idle(): Promise<void> {
     if (this.#pending.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
@@ -190,6 +338,7 @@ export class Asks {
 
   /** Takes no more asks; rejects those left with `ConnectionClosedError`. */
   close(): void {
+    this.#flushTells();
     this.#closed = true;
     const entries = [...this.#pending.keys()].map((id) => this.#settle(id)!);
     for (const entry of entries) {

@@ -252,3 +252,37 @@ export async function discover(
     a.process.localeCompare(b.process) || a.instance.localeCompare(b.instance)
   );
 }
+
+/** What a node's discovery is made from. */
+export interface NodeIdentity {
+  namespace: string;
+  /** The connection's name. */
+  connection: string;
+  id: string;
+  /** The exposures now, each with what it serves and its durable depth refresher. */
+  exposed(): { stats(): ExposureStats; target: unknown; depth(): Promise<unknown> }[];
+}
+
+/**
+ * The discovery of a node: service `troupe-<namespace>`, its metadata (the
+ * namespace, the connection's name, the host when `--allow-sys` lets it be
+ * read, the process id) and the time it started.
+ */
+export function nodeDiscovery(nc: NatsConnection, node: NodeIdentity): Discovery {
+  let host = "";
+  try {
+    host = Deno.hostname();
+  } catch {
+    // No --allow-sys: the host stays unnamed.
+  }
+  return new Discovery(nc, {
+    name: `troupe-${node.namespace.replaceAll(".", "-")}`,
+    id: node.id,
+    metadata: { namespace: node.namespace, connection: node.connection, host, pid: `${Deno.pid}` },
+    started: new Date().toISOString(),
+    exposed: () => node.exposed().map((e) => ({ stats: e.stats(), target: e.target })),
+    refresh: async () => {
+      await Promise.all(node.exposed().map((e) => e.depth()));
+    },
+  });
+}

@@ -15,13 +15,8 @@
 // id within the stream's duplicate window stores once; a publish the broker
 // did not confirm is a `PublishOutcomeUnknownError` with that id.
 
-import {
-  MsgHdrsImpl,
-  nanos,
-  type NatsConnection,
-  RequestError,
-  TimeoutError as NatsTimeoutError,
-} from "@nats-io/transport-node";
+import { type Msg, MsgHdrsImpl, nanos, type NatsConnection } from "@nats-io/transport-node";
+import type { Asks } from "./_asks.ts";
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -46,7 +41,15 @@ import {
 } from "../../internal/errors.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
 import type { ClusterEventReport } from "../core/cluster_events.ts";
-import { decodeValue, MESSAGE_HEADER } from "./_wire.ts";
+import {
+  CODEC_HEADER,
+  decodeBody,
+  decodeValue,
+  headerOf,
+  MESSAGE_HEADER,
+  requestCodec,
+  type WireCodec,
+} from "./_wire.ts";
 
 /** The first token of every durable mailbox's subject. */
 export const DURABLE_ROOT = "troupe-durable";
@@ -104,6 +107,8 @@ export interface DurableKit {
   emit(event: ClusterEventReport): void;
   badRequest(reason: string): void;
   lastError(error: unknown): void;
+  /** Whether V8-serialized messages are taken (JSON ones always are). */
+  v8: boolean;
 }
 
 interface Untyped {
@@ -277,7 +282,10 @@ export class DurableMailbox {
   async #pull(): Promise<void> {
     try {
       for await (const msg of this.#messages) {
-        while (this.#inflight.size >= this.#settings.maxInflight && !this.#closed) {
+        while (
+          this.#inflight.size + this.#starting.length >= this.#settings.maxInflight &&
+          !this.#closed
+        ) {
           await new Promise<void>((resolve) => this.#room = resolve);
         }
         if (this.#closed) {
@@ -285,7 +293,7 @@ export class DurableMailbox {
           msg.nak();
           continue;
         }
-        this.#start(msg);
+        if (this.#starting.push(msg) === 1) this.#startTimer = setTimeout(this.#startAll, 0);
       }
     } catch (error) {
       if (!this.#closed) {
@@ -293,6 +301,26 @@ export class DurableMailbox {
       }
     }
   }
+
+  /**
+   * Deliveries taken, handed to the actor together at the next timer turn:
+   * they arrive one socket read each as the senders publish, and handed over
+   * one by one each would be its own message to the actor's thread (about
+   * 30 messages to one, measured). They count against `maxInflight`.
+   */
+  #starting: JsMsg[] = [];
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
+
+  #startAll = (): void => {
+    clearTimeout(this.#startTimer);
+    this.#startTimer = undefined;
+    const starting = this.#starting;
+    this.#starting = [];
+    for (const msg of starting) {
+      if (this.#closed) msg.nak();
+      else this.#start(msg);
+    }
+  };
 
   #deadLetter(msg: JsMsg, messageName: string, reason: string): void {
     this.#counts.deadLetters++;
@@ -315,9 +343,10 @@ export class DurableMailbox {
     let messageName = "";
     let payload: unknown;
     try {
-      messageName = msg.headers?.get(MESSAGE_HEADER) ?? "";
+      const h = msg.headers;
+      messageName = headerOf(h, MESSAGE_HEADER);
       if (messageName === "") throw new Error(`the ${MESSAGE_HEADER} header is missing`);
-      payload = decodeValue(msg.data);
+      payload = decodeBody(requestCodec(headerOf(h, CODEC_HEADER), this.#kit.v8), msg.data);
     } catch (error) {
       this.#kit.badRequest(describe(error));
       this.#deadLetter(msg, messageName, `bad request: ${describe(error)}`);
@@ -370,7 +399,7 @@ export class DurableMailbox {
     const { msg, messageName, deliveries } = handling;
     if (ok) {
       this.#counts.acked++;
-      msg.ack();
+      this.#ack(msg);
       return;
     }
     this.#kit.lastError(error);
@@ -390,6 +419,32 @@ export class DurableMailbox {
       msg.nak(this.#settings.retryDelay);
     }
   }
+
+  /**
+   * Acks of handlers that returned, sent together: replies come back from the
+   * actor one event each, and an ack sent at once is one socket write (and
+   * one server read) per message. Held at most until the next timer turn.
+   */
+  #acks: JsMsg[] = [];
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+
+  #ack(msg: JsMsg): void {
+    if (this.#acks.push(msg) === 1) this.#ackTimer = setTimeout(this.#flushAcks, 0);
+  }
+
+  #flushAcks = (): void => {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    const acks = this.#acks;
+    this.#acks = [];
+    for (const msg of acks) {
+      try {
+        msg.ack();
+      } catch {
+        // The connection closed first: unacked, the message is delivered again.
+      }
+    }
+  };
 
   /** Gives up on handlers past their ack deadline. */
   #sweep(): void {
@@ -438,6 +493,7 @@ export class DurableMailbox {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
+    this.#startAll(); // Closed: those not handed over yet go back (nak) for another process.
     const room = this.#room;
     this.#room = undefined;
     room?.();
@@ -450,6 +506,7 @@ export class DurableMailbox {
         }
       }
     }
+    this.#flushAcks();
     await settleWithin(this.#pulling, timeout);
   }
 }
@@ -480,6 +537,7 @@ const HEADER_ROOM = 512;
 /** The sending side: one publish to a durable mailbox, confirmed by the broker. */
 export async function publishDurable(
   nc: NatsConnection,
+  asks: Asks,
   connected: boolean,
   target: string,
   subject: string,
@@ -487,6 +545,7 @@ export async function publishDurable(
   data: Uint8Array,
   id: string,
   timeout: number,
+  codec: WireCodec,
 ): Promise<DurableReceipt> {
   if (nc.isClosed()) throw new ConnectionClosedError("send", "local");
   if (!connected) throw new ConnectionLostError(target, messageName, false);
@@ -497,23 +556,24 @@ export async function publishDurable(
   const h = new MsgHdrsImpl();
   h.set(MESSAGE_HEADER, messageName);
   h.set(MSG_ID_HEADER, id);
-  let reply;
+  if (codec !== "json") h.set(CODEC_HEADER, codec);
+  let reply: Msg;
   try {
-    reply = await nc.request(subject, data, { headers: h, timeout });
+    // The node's inbox, as an ask: the client's own request costs a
+    // subscription entry and two error objects (with stacks) per message.
+    reply = await asks.request(target, subject, messageName, data, h, timeout);
   } catch (error) {
-    const cause = error instanceof RequestError ? error.cause ?? error : error;
-    if (error instanceof RequestError && error.isNoResponders()) {
-      // Definite: no stream takes the subject, nothing was stored.
-      throw new NoRespondersError(target, subject, { cause });
-    }
-    if (nc.isClosed() && !(cause instanceof NatsTimeoutError)) {
-      throw new PublishOutcomeUnknownError(target, messageName, id, {
-        cause: new ConnectionClosedError("receive", "local", { cause }),
-      });
-    }
+    // Timed out, connection lost or closed while waiting: it may have been stored.
+    const cause = nc.isClosed() && !(error instanceof ConnectionClosedError)
+      ? new ConnectionClosedError("receive", "local", { cause: error })
+      : error;
     throw new PublishOutcomeUnknownError(target, messageName, id, {
       cause: cause instanceof Error ? cause : undefined,
     });
+  }
+  if (reply.headers?.code === 503 && reply.data.length === 0) {
+    // Definite: no stream takes the subject, nothing was stored.
+    throw new NoRespondersError(target, subject);
   }
   let ack: { stream?: unknown; seq?: unknown; duplicate?: unknown; error?: unknown };
   try {

@@ -12,7 +12,7 @@ import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { isIP } from "node:net";
 import type { ExposeOptions, NatsNodeOptions, NatsTlsOptions } from "./nats_options.ts";
 import type { DurableSettings } from "./_durable.ts";
-import { isSubjectPart } from "./_wire.ts";
+import { isSubjectPart, isWireCodec, type WireCodec } from "./_wire.ts";
 import { type EventHub, eventsOf } from "../core/event_hub.ts";
 import type { LifecycleEvent } from "../core/events.ts";
 
@@ -152,6 +152,8 @@ export interface ExposeSettings {
   maxPending: number;
   askTimeout: number;
   durable: DurableSettings | undefined;
+  /** Whether V8-serialized requests are taken (JSON ones always are). */
+  v8: boolean;
 }
 
 function count(what: string, value: number | undefined, fallback: number, where: string): number {
@@ -178,6 +180,17 @@ function durableOptions(options: ExposeOptions, where: string): DurableSettings 
   };
 }
 
+/** Checks a `codec` option: `"json"` (the default) or `"v8"`. */
+export function codecOption(codec: unknown, where: string): WireCodec {
+  if (codec === undefined) return "json";
+  if (!isWireCodec(codec)) {
+    throw new TypeError(
+      `${where}: codec must be "json" or "v8", received ${JSON.stringify(codec)}`,
+    );
+  }
+  return codec;
+}
+
 /** Checks an exposure's name and options. */
 export function exposeOptions(name: string, options: ExposeOptions): ExposeSettings {
   const where = `Cannot expose "${name}"`;
@@ -201,6 +214,7 @@ export function exposeOptions(name: string, options: ExposeOptions): ExposeSetti
     maxPending,
     askTimeout: positive("askTimeout", options.askTimeout, DEFAULT_ASK_TIMEOUT, where),
     durable: durableOptions(options, where),
+    v8: codecOption(options.codec, where) === "v8",
   };
 }
 

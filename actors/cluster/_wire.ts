@@ -20,6 +20,7 @@ import { serializeError, toRemoteErrorInfo } from "../../internal/error_wire.ts"
 import type { PayloadInspector } from "../../internal/payload.ts";
 import { type MsgHdrs, MsgHdrsImpl } from "@nats-io/transport-node";
 import { PLAIN_KIND } from "../../internal/batch.ts";
+import { deserialize, serialize } from "node:v8";
 
 /** The handler's name. Required on every request. */
 export const MESSAGE_HEADER = "Troupe-Message";
@@ -31,6 +32,34 @@ export const ID_HEADER = "Troupe-Id";
 export const TIMEOUT_HEADER = "Troupe-Timeout";
 /** `ok` or `error`, on every reply. */
 export const STATUS_HEADER = "Troupe-Status";
+/** The body's codec, `json` (the default when absent) or `v8`; a reply is in its request's. */
+export const CODEC_HEADER = "Troupe-Codec";
+
+/** The codecs a body may be in. */
+export type WireCodec = "json" | "v8";
+
+/**
+ * The codec of a request from its `Troupe-Codec` header (absent or empty:
+ * JSON). Throws `BadRequest` for a codec the wire does not know, or `v8`
+ * when the serving side does not take it.
+ */
+export function requestCodec(header: string | undefined, v8: boolean): WireCodec {
+  if (!header || header === "json") return "json";
+  if (header === "v8") {
+    if (v8) return "v8";
+    throw new BadRequest(
+      `${CODEC_HEADER} v8 is not taken here: the name is exposed for JSON only (expose it with codec "v8")`,
+    );
+  }
+  throw new BadRequest(
+    `${CODEC_HEADER} must be json or v8, received ${JSON.stringify(header.slice(0, 64))}`,
+  );
+}
+
+/** Whether `value` names a codec of the wire. */
+export function isWireCodec(value: unknown): value is WireCodec {
+  return value === "json" || value === "v8";
+}
 
 /** The first token of every subject Troupe serves on. */
 export const SUBJECT_ROOT = "troupe";
@@ -89,6 +118,44 @@ export function decodeValue(bytes: Uint8Array): unknown {
 }
 
 const PROTOTYPE_KEY = /__proto__|constructor|prototype|\\/;
+
+/**
+ * Encodes a value as `node:v8` serializes it (what structured clone
+ * carries: Map, Set, Date, bigint, typed arrays, errors, undefined inside,
+ * shared and circular references); `undefined` is the empty body.
+ */
+export function encodeV8(value: unknown, path = "payload"): Uint8Array {
+  if (value === undefined) return EMPTY;
+  try {
+    return serialize(value);
+  } catch (error) {
+    throw new MessageNotCloneableError(
+      path,
+      `not V8-serializable (${error instanceof Error ? error.message : error})`,
+      { cause: error },
+    );
+  }
+}
+
+/** Decodes a `node:v8` body; the empty body is `undefined`. Throws on bytes it cannot read. */
+export function decodeV8(bytes: Uint8Array): unknown {
+  return bytes.length === 0 ? undefined : deserialize(bytes);
+}
+
+/** Encodes a payload or reply value in `codec`, refusing what that codec does not carry. */
+export function encodeBody(
+  codec: WireCodec,
+  inspector: PayloadInspector,
+  value: unknown,
+  path?: string,
+): Uint8Array {
+  return codec === "v8" ? encodeV8(value, path) : encodePayload(inspector, value, path);
+}
+
+/** Decodes a body in `codec`; the empty body is `undefined`. */
+export function decodeBody(codec: WireCodec, bytes: Uint8Array): unknown {
+  return codec === "v8" ? decodeV8(bytes) : decodeValue(bytes);
+}
 
 function dropPrototypeKeys(key: string, value: unknown): unknown {
   return key === "__proto__" || key === "constructor" || key === "prototype" ? undefined : value;
@@ -227,6 +294,17 @@ export function errorFromWire(value: unknown, target: string, messageName: strin
     default:
       return new ActorError(actor, name, toRemoteErrorInfo(wire.remote ?? { message }));
   }
+}
+
+/**
+ * The first value of header `key` (exact name, as `MsgHdrs.get` matches by
+ * default), or `""`. Reads the decoded map directly: `get` lists and filters
+ * every key on each call, and a request's five reads showed in profiles.
+ */
+export function headerOf(h: MsgHdrs | undefined, key: string): string {
+  const map = (h as MsgHdrsImpl | undefined)?.headers;
+  if (map instanceof Map) return map.get(key)?.[0] ?? "";
+  return h?.get(key) ?? "";
 }
 
 /**

@@ -57,8 +57,9 @@ export interface DurableLink {
  *   be idempotent.
  * - Every message carries an id (`Nats-Msg-Id`): a retry with the same id
  *   stores it once (`duplicate: true` on the receipt).
- * - A tell the broker did not confirm rejects with
- *   `PublishOutcomeUnknownError`, carrying the id to retry with; one sent
+ * - A tell the broker did not confirm (within its timeout, or before the
+ *   connection dropped) rejects with `PublishOutcomeUnknownError`, carrying
+ *   the id to retry with; one sent
  *   while the connection is down rejects with `ConnectionLostError`
  *   (`inFlight: false`: nothing was sent); when no stream takes the subject
  *   (nobody ever exposed the name durably) with `NoRespondersError`.

@@ -14,16 +14,21 @@ import type { ExposeSettings } from "./_options.ts";
 import { DurableMailbox, type DurableStats } from "./_durable.ts";
 import {
   BadRequest,
-  decodeValue,
-  encodePayload,
+  CODEC_HEADER,
+  decodeBody,
+  encodeBody,
+  encodeV8,
   encodeValue,
   errorToWire,
   HeaderCache,
+  headerOf,
   ID_HEADER,
   KIND_HEADER,
   MESSAGE_HEADER,
+  requestCodec,
   STATUS_HEADER,
   TIMEOUT_HEADER,
+  type WireCodec,
 } from "./_wire.ts";
 
 /**
@@ -96,8 +101,10 @@ export interface ExposureKit {
  *
  * Guarantees:
  * - A request that breaks the wire format (no message name, a body that is
- *   not JSON, one over `maxPayload`) is answered with an error and never
- *   reaches the actor.
+ *   not JSON, or not V8's format under `Troupe-Codec: v8`, one over
+ *   `maxPayload`, a codec the name does not take) is answered with an error
+ *   and never reaches the actor.
+ * - Each request is answered in the codec it came in (`Troupe-Codec`).
  * - The actor's own mailbox rules hold: a full mailbox under `"fail"`
  *   answers `MailboxFullError`; under `"backpressure"` a request waits for
  *   room, at most `maxPending` of them at once.
@@ -175,6 +182,7 @@ export class Exposure implements AsyncDisposable {
         DurableMailbox.open(name, this.#kit.namespace, target, durable, {
           nc: this.#kit.nc,
           emit: this.#kit.emit,
+          v8: this.#settings.v8,
           badRequest: (reason) => {
             this.#counts.badRequests++;
             this.#kit.emit({ type: "nats-bad-request", name, reason, time: Date.now() });
@@ -224,10 +232,18 @@ export class Exposure implements AsyncDisposable {
     return await this.#durable?.refreshDepth();
   }
 
-  #reply(msg: Msg, id: string | undefined, ok: boolean, body: Uint8Array): void {
+  #reply(
+    msg: Msg,
+    id: string | undefined,
+    ok: boolean,
+    body: Uint8Array,
+    codec: WireCodec = "json",
+  ): void {
     if (!msg.reply) return;
-    const status: [string, string] = [STATUS_HEADER, ok ? "ok" : "error"];
-    const h = this.#headers.get(id === undefined ? [status] : [status, [ID_HEADER, id]]);
+    const pairs: [string, string][] = [[STATUS_HEADER, ok ? "ok" : "error"]];
+    if (id !== undefined) pairs.push([ID_HEADER, id]);
+    if (codec !== "json") pairs.push([CODEC_HEADER, codec]);
+    const h = this.#headers.get(pairs);
     try {
       msg.respond(body, { headers: h });
     } catch {
@@ -235,17 +251,25 @@ export class Exposure implements AsyncDisposable {
     }
   }
 
-  #replyError(msg: Msg, id: string | undefined, error: unknown): void {
+  #replyError(
+    msg: Msg,
+    id: string | undefined,
+    error: unknown,
+    codec: WireCodec = "json",
+  ): void {
     this.#lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     let body: Uint8Array;
     try {
-      body = encodeValue({ error: errorToWire(error) });
+      const wire = { error: errorToWire(error) };
+      body = codec === "v8" ? encodeV8(wire) : encodeValue(wire);
     } catch {
+      codec = "json";
       body = encodeValue({ error: { type: "Error", message: "the error could not be encoded" } });
     }
-    this.#reply(msg, id, false, body);
+    this.#reply(msg, id, false, body, codec);
   }
 
+  /** Answers (in JSON) a request that broke the wire format; it never reaches the actor. */
   #bad(msg: Msg, id: string | undefined, error: Error): void {
     this.#counts.badRequests++;
     this.#kit.emit({
@@ -266,33 +290,37 @@ export class Exposure implements AsyncDisposable {
       this.#bad(msg, undefined, new BadRequest("the headers do not parse"));
       return;
     }
-    const id = h?.get(ID_HEADER) || undefined;
-    if (msg.data.length > this.#settings.maxPayload) {
+    const id = headerOf(h, ID_HEADER) || undefined;
+    // Read once: the client decodes an empty reply subject again on every read.
+    const reply = msg.reply;
+    // Read once too: each read of `data` makes a new view of the bytes.
+    const data = msg.data;
+    if (data.length > this.#settings.maxPayload) {
       this.#bad(
         msg,
         id,
         new BadRequest(
-          `the body is ${msg.data.length} bytes, the limit is ${this.#settings.maxPayload} bytes`,
+          `the body is ${data.length} bytes, the limit is ${this.#settings.maxPayload} bytes`,
         ),
       );
       return;
     }
-    const messageName = h?.get(MESSAGE_HEADER) ?? "";
+    const messageName = headerOf(h, MESSAGE_HEADER);
     if (messageName === "") {
       this.#bad(msg, id, new BadRequest(`the ${MESSAGE_HEADER} header is missing`));
       return;
     }
-    const kind = h?.get(KIND_HEADER) || (msg.reply ? "ask" : "tell");
+    const kind = headerOf(h, KIND_HEADER) || (reply ? "ask" : "tell");
     if (kind !== "ask" && kind !== "tell") {
       this.#bad(msg, id, new BadRequest(`${KIND_HEADER} must be ask or tell, received ${kind}`));
       return;
     }
-    if (kind === "ask" && !msg.reply) {
+    if (kind === "ask" && !reply) {
       this.#bad(msg, id, new BadRequest("an ask needs a reply subject"));
       return;
     }
     let timeout = this.#settings.askTimeout;
-    const given = h?.get(TIMEOUT_HEADER);
+    const given = headerOf(h, TIMEOUT_HEADER);
     if (given) {
       const ms = Number(given);
       if (!Number.isFinite(ms) || ms <= 0) {
@@ -301,14 +329,24 @@ export class Exposure implements AsyncDisposable {
       }
       timeout = Math.min(timeout, ms);
     }
+    let codec: WireCodec;
+    try {
+      codec = requestCodec(headerOf(h, CODEC_HEADER), this.#settings.v8);
+    } catch (error) {
+      this.#bad(msg, id, error as Error);
+      return;
+    }
     let payload: unknown;
     try {
-      payload = decodeValue(msg.data);
+      payload = decodeBody(codec, data);
     } catch (error) {
+      const what = codec === "json" ? "JSON" : "V8-serialized data";
       this.#bad(
         msg,
         id,
-        new BadRequest(`the body is not JSON: ${error instanceof Error ? error.message : error}`),
+        new BadRequest(
+          `the body is not ${what}: ${error instanceof Error ? error.message : error}`,
+        ),
       );
       return;
     }
@@ -316,8 +354,8 @@ export class Exposure implements AsyncDisposable {
       const full = new MailboxFullError(this.name, this.#settings.maxPending);
       if (kind === "ask") {
         this.#counts.failed++;
-        this.#replyError(msg, id, full);
-      } else this.#deadLetter(messageName, full, msg, id);
+        this.#replyError(msg, id, full, codec);
+      } else this.#deadLetter(messageName, full, msg, id, codec);
       return;
     }
     const target = this.#target as unknown as Untyped;
@@ -341,32 +379,38 @@ export class Exposure implements AsyncDisposable {
         done();
         if (kind === "tell") {
           this.#counts.told++;
-          this.#reply(msg, id, true, EMPTY);
+          if (reply) this.#reply(msg, id, true, EMPTY, codec);
           return;
         }
         let body: Uint8Array;
         try {
-          body = encodePayload(this.#inspector, value, "reply");
+          body = encodeBody(codec, this.#inspector, value, "reply");
         } catch (error) {
           this.#counts.failed++;
-          this.#replyError(msg, id, error);
+          this.#replyError(msg, id, error, codec);
           return;
         }
         this.#counts.replied++;
-        this.#reply(msg, id, true, body);
+        this.#reply(msg, id, true, body, codec);
       },
       (error) => {
         done();
         if (kind === "ask") {
           this.#counts.failed++;
-          this.#replyError(msg, id, error);
-        } else this.#deadLetter(messageName, error, msg, id);
+          this.#replyError(msg, id, error, codec);
+        } else this.#deadLetter(messageName, error, msg, id, codec);
       },
     );
     this.#inflight.add(settled);
   }
 
-  #deadLetter(messageName: string, error: unknown, msg: Msg, id: string | undefined): void {
+  #deadLetter(
+    messageName: string,
+    error: unknown,
+    msg: Msg,
+    id: string | undefined,
+    codec: WireCodec,
+  ): void {
     this.#counts.deadLetters++;
     this.#kit.emit({
       type: "nats-dead-letter",
@@ -375,7 +419,7 @@ export class Exposure implements AsyncDisposable {
       reason: error instanceof Error ? error.message : String(error),
       time: Date.now(),
     });
-    this.#replyError(msg, id, error);
+    this.#replyError(msg, id, error, codec);
   }
 
   /**

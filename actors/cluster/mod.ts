@@ -41,6 +41,8 @@ export type {
   DurableOptions,
   EventSource,
   ExposeOptions,
+  LookupOptions,
+  NatsCodec,
   NatsNodeOptions,
   NatsTlsOptions,
 } from "./nats_options.ts";

@@ -7,22 +7,27 @@
  */
 
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { AskOptions } from "../core/actor_ref.ts";
 import { EventHub } from "../core/event_hub.ts";
-import { abortable, noop, settleWithin } from "../../internal/abort.ts";
+import { abortable, settleWithin } from "../../internal/abort.ts";
+import { ConnectionWatch } from "./_status.ts";
 import { AuthenticationError, BrokerUnavailableError } from "../../internal/errors.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import type { ClusterEvent, ClusterEventReport } from "../core/cluster_events.ts";
 import { type Exposable, Exposure, type ExposureKit, type ExposureStats } from "./exposure.ts";
-import type { DurableLookupOptions, ExposeOptions, NatsNodeOptions } from "./nats_options.ts";
+import type {
+  DurableLookupOptions,
+  ExposeOptions,
+  LookupOptions,
+  NatsNodeOptions,
+} from "./nats_options.ts";
 import { type ActorOf, RemoteRef } from "./remote_ref.ts";
-import { DurableRef, type DurableTellOptions } from "./durable_ref.ts";
-import { durableSubjectOf, publishDurable } from "./_durable.ts";
+import { DurableRef } from "./durable_ref.ts";
 import { Asks } from "./_asks.ts";
 import { connectNats } from "./_connect.ts";
-import { type ClusterActor, discover, Discovery } from "./_discovery.ts";
+import { type ClusterActor, discover, type Discovery, nodeDiscovery } from "./_discovery.ts";
 import { exposeOptions, nodeOptions, type NodeSettings, redactServer } from "./_options.ts";
-import { encodePayload, isSubjectPart, subjectOf } from "./_wire.ts";
+import { isSubjectPart, subjectOf } from "./_wire.ts";
+import { durableLink, remoteLink } from "./_lookups.ts";
 
 /** Counters of a node. Server addresses carry no credentials. */
 export interface NatsNodeStats {
@@ -110,10 +115,7 @@ export class NatsNode implements AsyncDisposable {
   #events = new EventHub<ClusterEvent>();
   #exposures = new Map<string, Exposure>();
   #inspector = new PayloadInspector();
-  #watching: Promise<void>;
-  #connected = true;
-  #disconnects = 0;
-  #reconnects = 0;
+  #watch: ConnectionWatch;
   #durableTells = 0;
   #closing: Promise<void> | undefined;
   #kit: ExposureKit;
@@ -128,7 +130,7 @@ export class NatsNode implements AsyncDisposable {
     this.#kit = {
       nc,
       namespace: settings.namespace,
-      connected: () => this.#connected,
+      connected: () => this.#watch.connected,
       emit: (event) => this.#emit(event),
       forget: (exposure) => {
         if (this.#exposures.get(exposure.name) === exposure) this.#exposures.delete(exposure.name);
@@ -136,33 +138,30 @@ export class NatsNode implements AsyncDisposable {
       },
     };
     if (settings.discovery) {
-      let host = "";
-      try {
-        host = Deno.hostname();
-      } catch {
-        // No --allow-sys: the host stays unnamed.
-      }
-      this.#discovery = new Discovery(nc, {
-        name: `troupe-${settings.namespace.replaceAll(".", "-")}`,
+      this.#discovery = nodeDiscovery(nc, {
+        namespace: settings.namespace,
+        connection: settings.name,
         id: this.#id,
-        metadata: {
-          namespace: settings.namespace,
-          connection: settings.name,
-          host,
-          pid: `${Deno.pid}`,
-        },
-        started: new Date().toISOString(),
         exposed: () =>
           [...this.#exposures.values()].map((exposure) => ({
-            stats: exposure.stats(),
+            stats: () => exposure.stats(),
             target: this.#targets.get(exposure),
+            depth: () => exposure.depth(),
           })),
-        refresh: async () => {
-          await Promise.all([...this.#exposures.values()].map((exposure) => exposure.depth()));
-        },
       });
     }
-    this.#watching = this.#watch();
+    this.#watch = new ConnectionWatch({
+      nc,
+      asks: this.#asks,
+      emit: (event) => this.#emit(event),
+      nameOf: (subject) => [...this.#exposures.values()].find((e) => e.subject === subject)?.name,
+      closing: () => this.#closing !== undefined,
+      gaveUp: () => {
+        this.#asks.close();
+        this.#discovery?.close();
+        this.#emit({ type: "nats-closed", reason: "gave up reconnecting", time: Date.now() });
+      },
+    });
   }
 
   /**
@@ -220,62 +219,6 @@ export class NatsNode implements AsyncDisposable {
     const event = { ...report, id: this.#settings.name } as ClusterEvent;
     this.#events.emit(event);
     this.#settings.systemEvents?.emit(event);
-  }
-
-  async #watch(): Promise<void> {
-    for await (const status of this.#nc.status()) {
-      const time = Date.now();
-      switch (status.type) {
-        case "disconnect": {
-          this.#connected = false;
-          this.#asks.connected = false;
-          this.#disconnects++;
-          const failedAsks = this.#asks.failAll();
-          this.#emit({
-            type: "nats-disconnected",
-            server: redactServer(status.server),
-            failedAsks,
-            time,
-          });
-          break;
-        }
-        case "reconnect":
-          this.#connected = true;
-          this.#asks.connected = true;
-          this.#reconnects++;
-          // The client has resent its subscriptions; a round trip makes sure
-          // the server holds them, so the event means "served again".
-          await this.#nc.flush().catch(noop);
-          this.#emit({
-            type: "nats-reconnected",
-            server: redactServer(status.server),
-            time,
-          });
-          break;
-        case "slowConsumer": {
-          const subject = status.sub.getSubject();
-          const exposure = [...this.#exposures.values()].find((e) => e.subject === subject);
-          this.#emit({
-            type: "nats-slow-consumer",
-            name: exposure?.name ?? subject,
-            pending: status.pending,
-            time,
-          });
-          break;
-        }
-        case "error":
-          this.#emit({ type: "nats-error", message: status.error.message, time });
-          break;
-      }
-    }
-    if (this.#closing === undefined) {
-      // The client closed by itself: it gave up reconnecting
-      // (`maxReconnectAttempts`). The node is closed for good.
-      this.#connected = false;
-      this.#asks.close();
-      this.#discovery?.close();
-      this.#emit({ type: "nats-closed", reason: "gave up reconnecting", time: Date.now() });
-    }
   }
 
   /** The app's namespace. */
@@ -366,47 +309,19 @@ export class NatsNode implements AsyncDisposable {
    * ```
    *
    * @param name The exposed name.
+   * @param options The codec (`"json"`, the default, or `"v8"` for TypeScript peers).
    * @returns The typed remote ref.
-   * @throws {TypeError} When the name is not a valid name.
+   * @throws {TypeError} When the name or the codec is not valid.
    */
-  lookup<M>(name: string): RemoteRef<ActorOf<M>> {
-    if (!isSubjectPart(name)) {
-      throw new TypeError(
-        `Cannot look up actor: the name must be letters, digits, "_" and "-" in dot-separated tokens, received ${
-          JSON.stringify(name)
-        }`,
-      );
-    }
-    const subject = subjectOf(this.#settings.namespace, name);
-    const asks = this.#asks;
-    const inspector = this.#inspector;
-    const askTimeout = this.#settings.askTimeout;
-    const link = {
+  lookup<M>(name: string, options: LookupOptions = {}): RemoteRef<ActorOf<M>> {
+    const link = remoteLink(
+      this.#settings.namespace,
       name,
-      subject,
-      tell(messageName: string, payload: unknown): Promise<void> {
-        try {
-          asks.tell(name, subject, messageName, encodePayload(inspector, payload));
-          return Promise.resolve();
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      },
-      ask(messageName: string, payload: unknown, options: AskOptions | undefined) {
-        try {
-          return asks.ask(
-            name,
-            subject,
-            messageName,
-            encodePayload(inspector, payload),
-            options?.timeout ?? askTimeout,
-            options?.signal,
-          );
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      },
-    };
+      this.#asks,
+      this.#inspector,
+      this.#settings.askTimeout,
+      options,
+    );
     return new RemoteRef<ActorOf<M>>(link as never);
   }
 
@@ -430,49 +345,19 @@ export class NatsNode implements AsyncDisposable {
    * ```
    *
    * @param name The exposed name.
-   * @param options How long a tell waits for the broker's confirmation.
+   * @param options How long a tell waits for the broker's confirmation, and the codec.
    * @returns The typed durable ref.
    * @throws {TypeError} When the name is not a valid name.
    */
   lookupDurable<M>(name: string, options: DurableLookupOptions = {}): DurableRef<ActorOf<M>> {
-    if (!isSubjectPart(name)) {
-      throw new TypeError(
-        `Cannot look up actor: the name must be letters, digits, "_" and "-" in dot-separated tokens, received ${
-          JSON.stringify(name)
-        }`,
-      );
-    }
-    const publishTimeout = options.publishTimeout ?? 5000;
-    if (!Number.isFinite(publishTimeout) || publishTimeout <= 0) {
-      throw new RangeError(
-        `Cannot look up actor "${name}": publishTimeout must be a positive number, received ${publishTimeout}`,
-      );
-    }
-    const subject = durableSubjectOf(this.#settings.namespace, name);
-    const inspector = this.#inspector;
-    const link = {
-      name,
-      subject,
-      tell: async (messageName: string, payload: unknown, tellOptions?: DurableTellOptions) => {
-        const id = tellOptions?.id ?? crypto.randomUUID();
-        if (typeof id !== "string" || id.length === 0) {
-          throw new TypeError(`Cannot tell "${name}" durably: id must be a non-empty string`);
-        }
-        const data = encodePayload(inspector, payload);
-        const receipt = await publishDurable(
-          this.#nc,
-          this.#connected && !this.#closing,
-          name,
-          subject,
-          messageName,
-          data,
-          id,
-          tellOptions?.timeout ?? publishTimeout,
-        );
-        this.#durableTells++;
-        return receipt;
-      },
-    };
+    const link = durableLink(name, options, {
+      nc: this.#nc,
+      asks: this.#asks,
+      namespace: this.#settings.namespace,
+      inspector: this.#inspector,
+      open: () => this.#watch.connected && !this.#closing,
+      confirmed: () => this.#durableTells++,
+    });
     return new DurableRef<ActorOf<M>>(link as never);
   }
 
@@ -565,16 +450,16 @@ export class NatsNode implements AsyncDisposable {
       id: this.#id,
       namespace: this.#settings.namespace,
       servers: [...this.#settings.displayServers],
-      server: this.#connected && !this.#nc.isClosed()
+      server: this.#watch.connected && !this.#nc.isClosed()
         ? redactServer(this.#nc.getServer())
         : undefined,
-      connected: this.#connected && !this.#nc.isClosed(),
+      connected: this.#watch.connected && !this.#nc.isClosed(),
       asks: this.#asks.sent,
       tells: this.#asks.told,
       durableTells: this.#durableTells,
       pendingAsks: this.#asks.pending,
-      disconnects: this.#disconnects,
-      reconnects: this.#reconnects,
+      disconnects: this.#watch.disconnects,
+      reconnects: this.#watch.reconnects,
       events: { ...this.#events.counts },
       exposed: [...this.#exposures.values()].map((e) => e.stats()),
     };
@@ -610,12 +495,12 @@ export class NatsNode implements AsyncDisposable {
       this.#discovery?.close();
       // Draining needs the server; while disconnected (or past the timeout)
       // the connection is closed without it.
-      const drained = this.#connected &&
+      const drained = this.#watch.connected &&
         await settleWithin(this.#nc.drain().catch(() => this.#nc.close()), timeout);
       if (!drained) await this.#nc.close().catch(() => {});
       await this.#nc.closed();
-      await this.#watching;
-      this.#connected = false;
+      await this.#watch.done;
+      this.#watch.connected = false;
       if (this.#events.counts["nats-closed"] === undefined) {
         this.#emit({ type: "nats-closed", reason: "closed", time: Date.now() });
       }

@@ -96,8 +96,74 @@ export interface EventSource {
   events(options?: { signal?: AbortSignal }): AsyncIterableIterator<LifecycleEvent>;
 }
 
+/**
+ * The body format of a name's messages over NATS, named in the
+ * `Troupe-Codec` header:
+ * - `"json"`, the default: what the `nats` CLI and clients in any language
+ *   send; payloads and replies are plain JSON data.
+ * - `"v8"`: `node:v8`'s serialization (structured clone's format), for
+ *   TypeScript-to-TypeScript traffic: Map, Set, Date, bigint, typed arrays,
+ *   errors and `undefined` inside arrive as they were sent.
+ *
+ * A serving side answers in the codec each request came in. An exposure
+ * takes `"v8"` requests only when exposed with `codec: "v8"` (it takes JSON
+ * requests either way); any other request gets a `ProtocolError` reply.
+ *
+ * @example Map, Date and bigint over NATS
+ * ```ts
+ * import { ActorSystem } from "@troupe/troupe";
+ * import { type NatsCodec, NatsNode } from "@troupe/troupe/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const url = Deno.env.get("TROUPE_NATS_URL");
+ * if (url) {
+ *   const codec: NatsCodec = "v8";
+ *   await using system = await ActorSystem.start();
+ *   await using node = await NatsNode.connect({ servers: url, namespace: "v8docs" });
+ *   const counter = await system.spawn(new URL("../../examples/actors/counter.ts", import.meta.url));
+ *   await node.expose("counter", counter, { codec });
+ *   const remote = node.lookup<typeof import("../../examples/actors/counter.ts")>("counter", { codec });
+ *   await remote.ask("inc", 2, { timeout: 2000 });
+ *   assert.equal(await remote.ask("get"), 2);
+ * }
+ * ```
+ */
+export type NatsCodec = "json" | "v8";
+
+/**
+ * Options of `NatsNode.lookup`.
+ *
+ * @example
+ * ```ts
+ * import { type LookupOptions, NatsNode } from "@troupe/troupe/nats";
+ * import assert from "node:assert/strict";
+ *
+ * const url = Deno.env.get("TROUPE_NATS_URL");
+ * if (url) {
+ *   await using node = await NatsNode.connect({ servers: url, namespace: "shop" });
+ *   const options: LookupOptions = { codec: "v8" };
+ *   assert.equal(node.lookup("counter", options).subject, "troupe.shop.counter");
+ * }
+ * ```
+ */
+export interface LookupOptions {
+  /**
+   * The codec of the ref's payloads and of the replies it asks for (see
+   * {@linkcode NatsCodec}). `"v8"` needs the name exposed with `codec: "v8"`.
+   * Default `"json"`.
+   */
+  codec?: NatsCodec;
+}
+
 /** Options of `NatsNode.expose`. */
 export interface ExposeOptions {
+  /**
+   * The codecs the name takes (see {@linkcode NatsCodec}): `"json"` (the
+   * default) takes JSON requests only; `"v8"` takes V8-serialized requests
+   * from TypeScript peers as well as JSON ones. Each is answered in its own
+   * codec. Durable messages follow the same rule.
+   */
+  codec?: NatsCodec;
   /**
    * The NATS queue group. Processes that expose one name with the same group
    * share its messages, each message going to one of them. Default: the
@@ -164,6 +230,11 @@ export interface DurableOptions {
 
 /** Options of `NatsNode.lookupDurable`. */
 export interface DurableLookupOptions {
+  /**
+   * The codec of the ref's payloads (see {@linkcode NatsCodec}); `"v8"`
+   * needs the name exposed with `codec: "v8"`. Default `"json"`.
+   */
+  codec?: NatsCodec;
   /**
    * Milliseconds a durable tell waits for the broker to confirm it stored
    * the message; past it the tell rejects with `PublishOutcomeUnknownError`.

@@ -44,7 +44,9 @@ export interface RemoteLink {
  *   `ConnectionLostError` when the connection drops while it waits; a
  *   `TimeoutError` `DOMException` past its deadline (the node's
  *   `askTimeout`, 30 s, when the ask gives none); the signal's reason on abort.
- * - A `tell` is one publish: it resolves once the client took the message,
+ * - A `tell` is one publish: it resolves once the node took the message
+ *   (tells sent in a burst go to the client together, each still its own
+ *   NATS message, after the tells before them and before any later ask),
  *   and the serving side counts one it cannot deliver as a dead letter there.
  * - Messages from one ref to one serving process arrive in the order sent;
  *   a name served by several processes spreads them over the processes.
@@ -92,7 +94,8 @@ export class RemoteRef<D extends AnyActorDefinition> {
 
   /**
    * Sends a message without waiting for a reply: one NATS publish, at most
-   * once. Resolves once the client took it; while the connection is down it
+   * once. Resolves once the node took it (a burst of tells is handed to the
+   * client, and written to the socket, together); while the connection is down it
    * rejects at once with `ConnectionLostError` (nothing was sent).
    *
    * @example
@@ -111,11 +114,11 @@ export class RemoteRef<D extends AnyActorDefinition> {
    * ```
    *
    * @param name The handler's name.
-   * @param args The payload (plain JSON data; pass `undefined` for none), then optional
+   * @param args The payload (plain JSON data, or what V8 serializes under `codec: "v8"`; pass `undefined` for none), then optional
    * `TellOptions`, as for a local ref: a remote tell never waits for room, so only a signal
    * already aborted matters (the message is not sent).
-   * @returns Once the message is handed to the client.
-   * @throws {MessageNotCloneableError} When the payload is not plain JSON data.
+   * @returns Once the node took the message.
+   * @throws {MessageNotCloneableError} When the payload is not plain JSON data (or not V8-serializable under `codec: "v8"`).
    * @throws {FrameTooLargeError} When it exceeds the server's payload limit.
    * @throws {ConnectionLostError} When the connection is down (`inFlight: false`).
    * @throws {ConnectionClosedError} When the node is closed.
@@ -149,7 +152,7 @@ export class RemoteRef<D extends AnyActorDefinition> {
    *
    * @param name The handler's name.
    * @param args The payload (pass `undefined` for none), then optional `AskOptions`.
-   * @returns The handler's return value, decoded from JSON.
+   * @returns The handler's return value, decoded from JSON (or V8, under `codec: "v8"`).
    * @throws {ActorError} When the remote handler throws.
    * @throws {UnknownMessageError} When the remote actor has no such handler.
    * @throws {MailboxFullError} When its mailbox is full and its policy is `"fail"`.

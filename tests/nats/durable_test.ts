@@ -326,3 +326,36 @@ Deno.test("durable tells into a blackhole reject with PublishOutcomeUnknownError
     await events.reading;
   }
 });
+
+Deno.test("a durable tell to a name no stream takes rejects with NoRespondersError at once, and one past its publishTimeout with PublishOutcomeUnknownError", async () => {
+  await using server = await startNatsServer();
+  await using node = await NatsNode.connect({ servers: server.url, namespace: "d9" });
+  const nobody = node.lookupDurable<LedgerModule>("nobody");
+  const refused = await within(
+    nobody.tell("work", { tag: "x" }, { timeout: 20_000 }).then(
+      () => assert.fail("the tell should reject"),
+      (e: unknown) => e,
+    ),
+    10_000,
+    "no responders, not the timeout",
+  );
+  assert.ok(refused instanceof NoRespondersError, String(refused));
+  // A subscriber that never answers takes the subject: the broker's answer never comes.
+  const { connect } = await import("@nats-io/transport-node");
+  const raw = await connect({ servers: server.url });
+  try {
+    raw.subscribe("troupe-durable.d9.silent", { callback: () => {} });
+    await raw.flush();
+    const silent = node.lookupDurable<LedgerModule>("silent");
+    const unknown = await silent.tell("work", { tag: "y" }, { id: "s-1", timeout: 200 }).then(
+      () => assert.fail("the tell should reject"),
+      (e: unknown) => e,
+    );
+    assert.ok(unknown instanceof PublishOutcomeUnknownError, String(unknown));
+    assert.equal(unknown.msgId, "s-1");
+    assert.equal((unknown.cause as Error).name, "TimeoutError");
+    assert.equal(node.stats().pendingAsks, 0);
+  } finally {
+    await raw.close();
+  }
+});

@@ -154,3 +154,26 @@ Deno.test("processes that expose one name form a queue group: asks spread over a
     await Promise.all(services.map((s) => s[Symbol.asyncDispose]()));
   }
 });
+
+Deno.test("a burst of tells from two refs of one node, asks between them, arrives in the order sent", async () => {
+  await using server = await startNatsServer();
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(
+    new URL("../fixtures/probe_actor.ts", import.meta.url),
+  );
+  await using serving = await NatsNode.connect({ servers: server.url, namespace: "t9" });
+  await serving.expose("probe", ref);
+  await using node = await NatsNode.connect({ servers: server.url, namespace: "t9" });
+  const remote = node.lookup<typeof probe>("probe");
+  const other = node.lookup<typeof probe>("probe");
+  for (let n = 0; n < 3000; n++) {
+    // Two refs of one node, the odd asks through the other: one order still.
+    if (n % 250 === 249) {
+      const report = await (n % 500 === 499 ? other : remote).ask("seqReport");
+      assert.deepEqual(report, { received: n, outOfOrder: 0 });
+    }
+    await remote.tell("seq", n);
+  }
+  assert.deepEqual(await other.ask("seqReport"), { received: 3000, outOfOrder: 0 });
+  assert.equal(node.stats().tells, 3000);
+});
