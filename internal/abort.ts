@@ -73,11 +73,21 @@ export function watchDeadline(
  *
  * @param promise What to wait for.
  * @param ms The bound, in milliseconds.
- * @returns `true` when `promise` settled in time, `false` when the bound passed first.
+ * @param signal Ends the wait early, as the bound passing does.
+ * @returns `true` when `promise` settled in time, `false` when the bound passed (or the signal aborted) first.
  */
-export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  const settled = promise.then(() => true, () => true);
-  return await valueWithin(settled, ms) ?? false;
+export function settleWithin(
+  promise: Promise<unknown>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const { promise: result, resolve } = Promise.withResolvers<boolean>();
+  const stop = watchDeadline(signal, ms, () => resolve(false));
+  promise.then(() => true, () => true).then((settled) => {
+    stop();
+    resolve(settled);
+  });
+  return result;
 }
 
 /**

@@ -489,7 +489,7 @@ export class DurableMailbox {
    * Stops pulling, lets the handlers running finish within `timeout` (their
    * messages are acked), then gives up on the rest (naked: redelivered elsewhere).
    */
-  async close(timeout: number): Promise<void> {
+  async close(timeout: number, signal?: AbortSignal): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
@@ -497,17 +497,17 @@ export class DurableMailbox {
     const room = this.#room;
     this.#room = undefined;
     room?.();
-    await settleWithin(this.#messages.close().then(noop, noop), timeout);
+    await settleWithin(this.#messages.close().then(noop, noop), timeout, signal);
     if (this.#inflight.size > 0) {
       const idle = new Promise<void>((resolve) => this.#idle = resolve);
-      if (!await settleWithin(idle, timeout)) {
+      if (!await settleWithin(idle, timeout, signal)) {
         for (const handling of [...this.#inflight]) {
           this.#finish(handling, false, new ClosingError());
         }
       }
     }
     this.#flushAcks();
-    await settleWithin(this.#pulling, timeout);
+    await settleWithin(this.#pulling, timeout, signal);
   }
 }
 

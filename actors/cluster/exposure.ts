@@ -480,16 +480,17 @@ export class Exposure implements AsyncDisposable {
    * }
    * ```
    *
-   * @param options Milliseconds to wait for requests being handled (default 5000).
+   * @param options Milliseconds to wait for requests being handled (default 5000), and a signal
+   * that ends that wait early.
    * @returns Once the name is no longer served here.
    */
-  close(options: { timeout?: number } = {}): Promise<void> {
+  close(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
     this.#closing ??= (async () => {
       this.#kit.forget(this);
-      const timeout = options.timeout ?? 5000;
+      const { timeout = 5000, signal } = options;
       // Draining needs the server; while disconnected the subscription is dropped.
       const sub = this.#sub;
-      const drained = this.#kit.connected() && await settleWithin(sub.drain(), timeout);
+      const drained = this.#kit.connected() && await settleWithin(sub.drain(), timeout, signal);
       if (!drained) {
         try {
           sub.unsubscribe();
@@ -498,8 +499,8 @@ export class Exposure implements AsyncDisposable {
         }
       }
       const all = Promise.all([...this.#inflight]);
-      const durable = this.#durable?.close(timeout);
-      if (!await settleWithin(all, timeout)) {
+      const durable = this.#durable?.close(timeout, signal);
+      if (!await settleWithin(all, timeout, signal)) {
         this.#abort.abort(new DOMException("The exposure closed.", "AbortError"));
         await all.catch(noop);
       }

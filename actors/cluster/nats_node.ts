@@ -69,6 +69,8 @@ export interface NatsCloseOptions {
    * with `ConnectionClosedError`. Default 5000.
    */
   timeout?: number;
+  /** Ends those waits early, as the timeout passing does: at once when already aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -483,20 +485,20 @@ export class NatsNode implements AsyncDisposable {
    * }
    * ```
    *
-   * @param options How long to wait for what is in flight.
+   * @param options How long to wait for what is in flight, and a signal that ends the wait early.
    * @returns Once the connection is closed.
    */
   close(options: NatsCloseOptions = {}): Promise<void> {
     this.#closing ??= (async () => {
-      const timeout = options.timeout ?? 5000;
-      await Promise.all([...this.#exposures.values()].map((e) => e.close({ timeout })));
-      await settleWithin(this.#asks.idle(), timeout);
+      const { timeout = 5000, signal } = options;
+      await Promise.all([...this.#exposures.values()].map((e) => e.close({ timeout, signal })));
+      await settleWithin(this.#asks.idle(), timeout, signal);
       this.#asks.close();
       this.#discovery?.close();
       // Draining needs the server; while disconnected (or past the timeout)
       // the connection is closed without it.
       const drained = this.#watch.connected &&
-        await settleWithin(this.#nc.drain().catch(() => this.#nc.close()), timeout);
+        await settleWithin(this.#nc.drain().catch(() => this.#nc.close()), timeout, signal);
       if (!drained) await this.#nc.close().catch(() => {});
       await this.#nc.closed();
       await this.#watch.done;
