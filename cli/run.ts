@@ -98,7 +98,11 @@ class Service {
     }
     let system: ActorSystem;
     try {
-      system = await ActorSystem.start(module.options ?? {});
+      // Actors' log lines (a worker's console, a process actor's output) go through the output,
+      // above the progress bar, unless the app routes them itself.
+      const onLog = (line: string, stream: "stdout" | "stderr", id: string) =>
+        out.actorLog(id, line, stream);
+      system = await ActorSystem.start({ onLog, ...module.options });
     } catch (error) {
       out.error(`troupe: cannot start the actor system: ${errorText(error)}`, {
         type: "error",
