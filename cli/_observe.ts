@@ -221,13 +221,20 @@ export class Observer {
   }
 
   #sample(push = true): void {
+    this.model.shape(this.#options.system.tree());
     this.model.sample(this.#options.system.actors());
     if (push) this.#schedulePush();
   }
 
   #snapshot() {
-    if (!this.#closed) this.model.refresh(this.#options.system.actors());
+    if (!this.#closed) this.#refresh();
     return this.model.snapshot(this.#options.service(), this.#options.system.stats());
+  }
+
+  /** Takes the tree's shape and the actors' figures now (rates wait for the next sample). */
+  #refresh(): void {
+    this.model.shape(this.#options.system.tree());
+    this.model.refresh(this.#options.system.actors());
   }
 
   /** Pushes soon, never sooner than MIN_PUSH_MS after the last push. */
@@ -313,7 +320,7 @@ export class Observer {
         if (!this.#options.metrics) {
           return refuse(404, "Not Found: start the service with --metrics to serve /metrics");
         }
-        if (!this.#closed) this.model.refresh(this.#options.system.actors());
+        if (!this.#closed) this.#refresh();
         return new Response(
           renderMetrics(
             this.model.actorViews(),

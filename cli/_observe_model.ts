@@ -1,13 +1,23 @@
 // What the observer page and /metrics show: the supervision tree with each
-// actor's figures, kept by `troupe run --observe` from the app's spec, the
-// lifecycle events and `system.actors()` sampled twice a second.
+// actor's figures, kept by `troupe run --observe` from `system.tree()`,
+// `system.actors()` (both sampled twice a second) and the lifecycle events.
 //
-// The tree's shape comes from the spec the service supervises (supervisors
-// and their children, in order) and from the `supervisor` field of `started`
-// events (pools and anything else supervised later). Actors that no
-// supervisor started (a plain `system.spawn`) sit at the top.
+// The tree's shape comes from `system.tree()`: every running supervisor, the
+// nested ones, pools and whatever main supervised later, each with its
+// children in order, and a pool's retired workers gone from it. Between two
+// samples the events keep it current (a `started` event puts an actor under
+// its supervisor), and before the tree runs the app's spec stands in for it.
+// A supervisor no longer in the tree (it stopped, or gave up) keeps its last
+// picture. Actors that no supervisor started (a plain `system.spawn`) sit at
+// the top.
 
-import type { ActorStats, LifecycleEvent, SupervisorSpec, SystemStats } from "../mod.ts";
+import type {
+  ActorStats,
+  LifecycleEvent,
+  SupervisionNode,
+  SupervisorSpec,
+  SystemStats,
+} from "../mod.ts";
 
 /** Samples of messages per second kept per actor for its sparkline (30 s at 2 Hz). */
 export const HISTORY = 60;
@@ -132,6 +142,58 @@ export class ObserverModel {
         this.#actor(child.id, spec.id).host = (child as { host?: string }).host ?? "worker";
       }
     }
+  }
+
+  /**
+   * Takes the tree's shape from `system.tree()`: its supervisors and actors,
+   * under whom and in what order. A child a supervisor in the tree no longer
+   * has (a pool's retired worker) leaves the picture; supervisors not in the
+   * tree, and actors no supervisor started, stay as they are.
+   */
+  shape(trees: readonly SupervisionNode[]): void {
+    const seen = new Set<string>();
+    const gone: string[] = [];
+    const walk = (node: SupervisionNode, parent: string | null): void => {
+      seen.add(node.id);
+      if (node.kind === "actor") {
+        const actor = this.#actors.get(node.id) ?? this.#actor(node.id, parent);
+        this.#move(actor, parent);
+        return;
+      }
+      const supervisor = this.#supervisors.get(node.id) ?? this.#supervisor(node.id, parent);
+      this.#move(supervisor, parent);
+      const children = (node.children ?? []).map((child) => child.id);
+      for (const id of supervisor.children) if (!children.includes(id)) gone.push(id);
+      supervisor.children = children;
+      for (const child of node.children ?? []) walk(child, node.id);
+    };
+    for (const tree of trees) walk(tree, null);
+    const roots = trees.map((tree) => tree.id);
+    for (const id of this.#roots) if (!seen.has(id)) roots.push(id);
+    this.#roots = roots;
+    for (const id of gone) if (!seen.has(id)) this.#drop(id);
+  }
+
+  /** Puts a node under `parent` (null: at the top) when it is elsewhere. */
+  #move(node: { id: string; parent: string | null }, parent: string | null): void {
+    if (node.parent === parent) return;
+    this.#detach(node.id, node.parent);
+    node.parent = parent;
+    if (parent === null && !this.#roots.includes(node.id)) this.#roots.push(node.id);
+  }
+
+  /** Forgets an actor, or a supervisor with everything under it, that left the tree. */
+  #drop(id: string): void {
+    const supervisor = this.#supervisors.get(id);
+    if (supervisor) {
+      for (const child of supervisor.children) this.#drop(child);
+      this.#supervisors.delete(id);
+      this.#fromSpec.delete(id);
+    } else {
+      this.#actors.delete(id);
+      this.crashCounts.delete(id);
+    }
+    this.#restartEvents.delete(id);
   }
 
   /** Takes one lifecycle event into the picture. */

@@ -194,6 +194,27 @@ export class Output {
     if (this.#bar !== "") this.#sink.out(this.#bar);
   }
 
+  /**
+   * A line an actor logged (a worker actor's console, a process actor's
+   * output), as `[id] line` above the bar: on stdout or stderr as the actor
+   * wrote it. With `--json`, a stdout line is an `actor-log` object (stdout
+   * stays all JSON) and a stderr line stays text on stderr.
+   */
+  actorLog(id: string, line: string, stream: "stdout" | "stderr"): void {
+    const text = `[${id}] ${line}`;
+    if (!this.json) {
+      if (stream === "stderr") this.error(text, {});
+      else this.say(text, {});
+      return;
+    }
+    this.tap?.(text);
+    if (stream === "stderr") this.#sink.err(`${text}\n`);
+    else {
+      const data = { type: "actor-log", time: Date.now(), actor: id, stream, line };
+      this.#write(`${JSON.stringify(data)}\n`);
+    }
+  }
+
   event(event: LifecycleEvent): void {
     this.tap?.(eventText(event));
     if (this.json) this.#write(`${JSON.stringify(eventData(event))}\n`);

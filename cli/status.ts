@@ -49,7 +49,8 @@ Options:
                      never shown)
   --namespace NS     with --nats: only this namespace (default: all)
   --tree             print the supervision tree instead: supervisors and their children, indented
-  -w, --watch        redraw the table every second, like top, until Ctrl-C or the service stops
+  -w, --watch        redraw the table (or, with --tree, the tree) every second, like top, until
+                     Ctrl-C or the service stops
   --json             print the status as a JSON object (with --watch, one line per second)
   --name NAME        the service to show (default: the only service running)
   --control PATH     the service's control socket (default: <state dir>/<name>.sock)
@@ -291,7 +292,7 @@ export async function statusCommand(args: string[], command = "status"): Promise
       );
       return EXIT.ok;
     }
-    return await watch(client, values.json === true);
+    return await watch(client, values.json === true, values.tree ? renderTree : renderStatus);
   } catch (error) {
     writeErr(`troupe ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.failed;
@@ -300,7 +301,12 @@ export async function statusCommand(args: string[], command = "status"): Promise
   }
 }
 
-async function watch(client: ControlClient, json: boolean): Promise<number> {
+/** Redraws the status every second with `render` (the table, or the tree). */
+async function watch(
+  client: ControlClient,
+  json: boolean,
+  render: (status: ServiceStatus) => string,
+): Promise<number> {
   const tty = !json && Deno.stdout.isTerminal();
   const interrupted = new AbortController();
   const onInterrupt = () => interrupted.abort();
@@ -317,8 +323,8 @@ async function watch(client: ControlClient, json: boolean): Promise<number> {
         throw error;
       }
       if (json) writeOut(`${JSON.stringify(status)}\n`);
-      else if (tty) writeOut(`\x1b[H\x1b[2J${renderStatus(status)}`);
-      else writeOut(`${renderStatus(status)}\n`);
+      else if (tty) writeOut(`\x1b[H\x1b[2J${render(status)}`);
+      else writeOut(`${render(status)}\n`);
       const next = await waitFor(1000, interrupted.signal, stopped);
       if (next === "interrupted") return EXIT.interrupted;
       if (next === "stopped") break;

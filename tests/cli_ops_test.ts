@@ -115,6 +115,50 @@ Deno.test("troupe status shows MEM, CPU, BUSY and LAST CRASH per actor, and --tr
   });
 });
 
+Deno.test("troupe status --watch --tree redraws the supervision tree every second until the service stops", async () => {
+  await withStateDir(async (env) => {
+    const service = new Background(["run", fixture("cli_app.ts")], env);
+    let watch: Background | undefined;
+    try {
+      await service.waitFor(/^troupe: running /);
+      watch = new Background(["status", "--watch", "--tree"], env);
+      // A frame: the header line and the five lines after it; returns them and where it ends.
+      const frame = async (from: number) => {
+        const at = await watch!.waitFor(/^service cli_app /, from);
+        await watch!.waitFor(/^/, at + 5);
+        return { lines: watch!.lines.slice(at + 1, at + 6), next: at + 6 };
+      };
+      const first = await frame(0);
+      assert.deepEqual(first.lines, [
+        "root  (supervisor)",
+        "├─ alpha  worker  running  0 restarts",
+        "├─ beta  process  running  0 restarts",
+        "└─ inner  (supervisor)",
+        "   └─ gamma  worker  running  0 restarts",
+      ]);
+      // A restart shows in a later frame, without running status again.
+      const restarted = await troupe(["restart", "gamma"], env);
+      assert.equal(restarted.code, 0, restarted.stderr);
+      let next = first.next;
+      for (let frames = 0;; frames++) {
+        assert.ok(frames < 30, "gamma's restart in a frame within 30 frames");
+        const later = await frame(next);
+        next = later.next;
+        if (later.lines[4] === "   └─ gamma  worker  running  1 restart") break;
+      }
+      service.child.kill("SIGTERM");
+      const watched = await watch.finish();
+      assert.equal(watched.code, 0, watched.stderr);
+      assert.match(watched.stdout, /troupe: the service cli_app stopped$/);
+      assert.doesNotMatch(watched.stdout, /MAILBOX/, "frames of the tree, not of the table");
+      assert.equal((await service.finish()).code, 0);
+    } finally {
+      await watch?.kill();
+      await service.kill();
+    }
+  });
+});
+
 Deno.test("troupe restart restarts one actor, or a nested supervisor's subtree, through its supervisor", async () => {
   await withStateDir(async (env) => {
     const service = new Background(["run", fixture("cli_app.ts")], env);

@@ -1,7 +1,11 @@
 // The service's output rendering: the progress text (elapsed time, ETA) and
-// lines printed while the bar is drawn.
+// lines printed while the bar is drawn, a worker actor's console lines among
+// them.
 import assert from "node:assert/strict";
 import { Output, progressText } from "../cli/_output.ts";
+import { ActorSystem } from "../mod.ts";
+import { within } from "./_helpers.ts";
+import type { consoleActor } from "./fixtures/console_actor.ts";
 
 Deno.test("the progress text shows the time elapsed and, with a total and a rate, the ETA", () => {
   assert.equal(
@@ -43,4 +47,68 @@ Deno.test("a line said while the bar is drawn clears the bar, prints the line, a
   assert.equal(out.at(-1), "\n");
   output.say("after", { type: "log" });
   assert.equal(out.at(-1), "after\n");
+});
+
+const CONSOLE_ACTOR = new URL("./fixtures/console_actor.ts", import.meta.url);
+
+Deno.test("a worker actor's console lines while the bar is drawn go above it: the bar is cleared, the line printed, the bar redrawn", async () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const output = new Output(false, true, {
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+  });
+  const lines: string[] = [];
+  let arrived = Promise.withResolvers<void>();
+  await using system = await ActorSystem.start({
+    onLog: (line, stream, id) => {
+      lines.push(`${id} ${stream} ${line}`);
+      output.actorLog(id, line, stream);
+      arrived.resolve();
+    },
+  });
+  const talker = await system.spawn<typeof consoleActor>(CONSOLE_ACTOR, { id: "talker" });
+  output.progress({ done: 1, total: 4 });
+  const drawn = out[0]!.slice("\r\x1b[2K".length);
+  await talker.ask("say", ["hello from %s, %d", "a worker", 42]);
+  await within(arrived.promise, 10_000, "the worker's console.log line");
+  assert.deepEqual(out.slice(1), [`\r\x1b[2K[talker] hello from a worker, 42\n${drawn}`]);
+  arrived = Promise.withResolvers<void>();
+  await talker.ask("warn", "careful");
+  await within(arrived.promise, 10_000, "the worker's console.error line");
+  assert.deepEqual(out.slice(2), ["\r\x1b[2K", drawn]);
+  assert.deepEqual(err, ["[talker] careful\n"]);
+  // A line logged in the stop hook has arrived once the shutdown is over.
+  output.endProgress();
+  await system.shutdown();
+  assert.deepEqual(lines, [
+    "talker stdout hello from a worker, 42",
+    "talker stderr careful",
+    "talker stdout talker stopping",
+  ]);
+  assert.equal(out.at(-1), "[talker] talker stopping\n");
+});
+
+Deno.test("with --json an actor's stdout line is a JSON object and its stderr line stays text on stderr, both naming the actor", () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const taps: string[] = [];
+  const output = new Output(true, false, {
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+  });
+  output.tap = (line) => taps.push(line);
+  output.actorLog("talker", "hello", "stdout");
+  output.actorLog("talker", "careful", "stderr");
+  assert.equal(out.length, 1);
+  const data = JSON.parse(out[0]!);
+  assert.deepEqual({ ...data, time: 0 }, {
+    type: "actor-log",
+    time: 0,
+    actor: "talker",
+    stream: "stdout",
+    line: "hello",
+  });
+  assert.deepEqual(err, ["[talker] careful\n"]);
+  assert.deepEqual(taps, ["[talker] hello", "[talker] careful"]);
 });

@@ -208,6 +208,25 @@ Deno.test("troupe run --json prints one JSON object per line, and a finished mai
   });
 });
 
+Deno.test("a worker actor's console lines reach troupe run's output: JSON objects on stdout with --json, [id] lines otherwise", async () => {
+  await withStateDir(async (env) => {
+    const json = await troupe(["run", "--json", fixture("console_app.ts")], env);
+    assert.equal(json.code, 0, json.stderr);
+    // Every line of stdout is JSON (the worker's console.log did not write in between).
+    const lines = json.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    const logs = lines.filter((line) => line.type === "actor-log").map((line) =>
+      `${line.actor} ${line.stream} ${line.line}`
+    );
+    assert.deepEqual(logs, ["talker stdout hello from a worker", "talker stdout talker stopping"]);
+    assert.match(json.stderr, /^\[talker\] a warning from a worker$/m);
+    const text = await troupe(["run", fixture("console_app.ts")], env);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^\[talker\] hello from a worker$/m);
+    assert.match(text.stdout, /^\[talker\] talker stopping$/m);
+    assert.match(text.stderr, /^\[talker\] a warning from a worker$/m);
+  });
+});
+
 Deno.test("Ctrl-C (SIGINT) stops the service through its sentinels and exits 130", async () => {
   await withStateDir(async (env) => {
     const service = new Background(["run", fixture("cli_app.ts")], env);

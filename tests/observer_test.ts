@@ -18,6 +18,7 @@ import { parseAddress, sameToken } from "../cli/_observe.ts";
 import type { ActorStats, SystemStats } from "../mod.ts";
 
 const APP = new URL("./fixtures/observer_app.ts", import.meta.url).pathname;
+const DYNAMIC_APP = new URL("./fixtures/observer_dynamic_app.ts", import.meta.url).pathname;
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
 const DOM_MS = 15_000;
 
@@ -420,6 +421,39 @@ Deno.test("the model puts an actor a sample saw before its started event under i
   assert.equal(snap.actors["pool-1"]!.parent, "pool");
 });
 
+Deno.test("the model takes the tree's shape from system.tree(): nesting, order, children that left", () => {
+  const model = new ObserverModel();
+  model.addSpec({ id: "root", children: [{ id: "a", module: "x" }] });
+  // Events came first: deep's supervisor looks like a root, and the pool has its first worker.
+  model.onEvent({ type: "started", id: "deep", host: "worker", supervisor: "nested", time: 0 });
+  model.onEvent({ type: "started", id: "pool-1", host: "worker", supervisor: "pool", time: 0 });
+  model.sample([stats("a"), stats("deep"), stats("pool-1"), stats("plain")]);
+  model.shape([
+    { id: "root", kind: "supervisor", children: [{ id: "a", kind: "actor" }] },
+    {
+      id: "later",
+      kind: "supervisor",
+      children: [{ id: "nested", kind: "supervisor", children: [{ id: "deep", kind: "actor" }] }],
+    },
+    { id: "pool", kind: "supervisor", children: [{ id: "pool-2", kind: "actor" }] },
+  ]);
+  const snap = model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS);
+  assert.deepEqual(snap.roots, ["root", "later", "pool", "plain"]);
+  assert.deepEqual(snap.supervisors.later!.children, ["nested"]);
+  assert.equal(snap.supervisors.nested!.parent, "later");
+  assert.deepEqual(snap.supervisors.pool!.children, ["pool-2"]);
+  assert.equal(snap.actors["pool-1"], undefined, "a retired worker leaves the picture");
+  assert.equal(snap.actors["pool-2"]!.state, "starting");
+  // A supervisor gone from the tree (stopped, gave up) keeps its last picture.
+  model.shape([{ id: "root", kind: "supervisor", children: [{ id: "a", kind: "actor" }] }]);
+  const after = model.snapshot(
+    { name: "s", pid: 1, app: "a", state: "running", started: 0 },
+    STATS,
+  );
+  assert.deepEqual(after.roots, ["root", "later", "pool", "plain"]);
+  assert.deepEqual(after.supervisors.pool!.children, ["pool-2"]);
+});
+
 Deno.test("the model keeps crashes with their stack, marks a supervisor that gave up, and rates", () => {
   const model = new ObserverModel();
   model.addSpec({
@@ -627,6 +661,44 @@ Deno.test("the observer page draws the tree live in Chromium: a crash, its stack
       await browser.open(wrong.href);
       assert.match(await browser.evaluate<string>("document.body.innerText"), /^403 Forbidden/);
       assert.equal(await browser.evaluate("document.querySelector('#tree')"), null);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+Deno.test("the observer page draws the tree as system.tree() has it: a tree main started with its nested supervisor, a pool's recycled worker, an unsupervised actor", async () => {
+  await withService(["run", "--observe", DYNAMIC_APP], async (_service, url) => {
+    const browser = await Browser.launch();
+    try {
+      await browser.open(url.href);
+      // Each row as its guide and name: the guide shows the depth and the last child.
+      const expected = [
+        "root",
+        "\u2514\u2500 alpha",
+        "later",
+        "\u251c\u2500 early",
+        "\u2514\u2500 nested", // under later, not at the top
+        "   \u2514\u2500 deep",
+        "recycling",
+        "\u2514\u2500 recycling-2", // recycling-1 retired after its two tasks: gone
+        "plain",
+      ];
+      const rows = await browser.until<string[]>(
+        `(() => {
+          const rows = [...document.querySelectorAll("tr.actor, tr.supervisor")].map((row) =>
+            row.querySelector(".guide").textContent + row.querySelector(".name").textContent);
+          return JSON.stringify(rows) === ${JSON.stringify(JSON.stringify(expected))} && rows;
+        })()`,
+        `the rows ${JSON.stringify(expected)}`,
+      );
+      assert.deepEqual(rows, expected);
+      const snapshot = await (await fetch(new URL(`/snapshot${url.search}`, url))).json();
+      assert.equal(snapshot.supervisors.nested.parent, "later");
+      assert.equal(snapshot.actors.deep.parent, "nested");
+      assert.equal(snapshot.actors["recycling-1"], undefined);
+      assert.equal(snapshot.actors["recycling-2"].state, "running");
+      assert.equal(snapshot.actors.plain.parent, null);
     } finally {
       await browser.close();
     }

@@ -17,6 +17,7 @@ import { reportHeap } from "./_heap_report.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
 import { type OpenConnection, openPortEnds } from "./_connections.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
+import { forwardConsole } from "./_console_lines.ts";
 
 let control: ServeControl | undefined;
 
@@ -66,6 +67,8 @@ export function runWorkerActor(
   self.onmessage = (event: MessageEvent<BootMessage>) => {
     self.onmessage = null;
     const message = event.data;
+    // The spawn has `onLog`: the console's lines go to the parent, not to stdout and stderr.
+    if ((message as { forwardConsole?: boolean }).forwardConsole) forwardConsole(self);
     message.args = openPortEnds(message.args, extras.openConnection);
     const actor = extras.loaded ? Promise.resolve(extras.loaded) : actorModule;
     void boot(message, transportModule.connect, actor, extras.semaphores, extras.telemetry);

@@ -68,10 +68,15 @@ export interface SpawnOptions<A = unknown> {
    */
   maxHeapMiB?: number;
   /**
-   * Where a process actor's log lines go. Default: the parent's stderr,
-   * each line prefixed with `[id]`.
+   * Where the actor's log lines go, each with its stream and the actor's id.
+   * A process actor's stderr (and its stdout when its channel is not stdio)
+   * always arrives as lines; by default they go to the parent's stderr,
+   * each prefixed with `[id]`. Given for a worker actor, its `console` goes
+   * here too instead of the process's stdout and stderr (`log`, `info`,
+   * `debug` and `dir` as "stdout", `warn`, `error` and `trace` as "stderr").
+   * Default: the system's `onLog` option (`SystemOptions.onLog`).
    */
-  onLog?: (line: string, stream: "stdout" | "stderr") => void;
+  onLog?: (line: string, stream: "stdout" | "stderr", id: string) => void;
   /** The mailbox capacity: messages sent and not yet handled. Default 4096. */
   capacity?: number;
   /** What a full mailbox does. Default `"backpressure"`. */

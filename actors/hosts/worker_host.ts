@@ -8,6 +8,7 @@ import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
 import { entryModule } from "./_entry_module.ts";
 import { newWorkerThread, threadCpuTicks, threadIds, threadRunning } from "./_threads.ts";
 import { noop } from "../../internal/abort.ts";
+import { type ConsoleLine, FLUSH_LOGS, LOGS_FLUSHED } from "./_console_lines.ts";
 export { workerOptionsEnabled } from "./_resolution.ts";
 
 const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
@@ -21,6 +22,9 @@ const THREAD_END_MS = 200;
 
 /** How long a worker's reported exit waits for the frames it sent before it. */
 const EXIT_GRACE_MS = 50;
+
+/** How long a release waits for the console lines a worker posted before it ends the worker. */
+const FLUSH_LOGS_MS = 200;
 
 /**
  * Whether this process can see its worker threads (Linux, with read access
@@ -55,12 +59,15 @@ function afterThreadEnds(thread: string | undefined, link: TransportLink): Promi
 /**
  * A launcher for worker actors over channels from `factory`;
  * `connectionsModule` exports `connectionFromStreams`, which opens the
- * `Pipe()` ends in an actor's args as connections.
+ * `Pipe()` ends in an actor's args as connections. With `onLog`, the
+ * worker's console lines go to it instead of the process's stdout and
+ * stderr, and a release waits (a little) for those posted before it.
  */
 export function workerLauncher(
   factory: TransportFactory,
   permissions: Record<string, boolean | string[] | "inherit"> | undefined,
   connectionsModule: string,
+  onLog?: (line: string, stream: "stdout" | "stderr") => void,
 ): Launcher {
   return async (boot: BootMessage, events: HostEvents) => {
     const ends = bridgeToWorker(boot.args);
@@ -98,9 +105,14 @@ export function workerLauncher(
       event.preventDefault();
       events.died("error", new Error(event.message || "Uncaught error in worker"));
     };
+    let flushed: (() => void) | undefined;
     worker.onmessage = (event) => {
-      const data = event.data as { bootError?: string; exited?: number };
-      if (data?.bootError) {
+      const data = event.data as { bootError?: string; exited?: number } & Partial<ConsoleLine>;
+      if (typeof data?.log === "string") {
+        onLog?.(data.log, data.stream === "stderr" ? "stderr" : "stdout");
+      } else if (event.data === LOGS_FLUSHED) {
+        flushed?.();
+      } else if (data?.bootError) {
         events.died("error", new Error(`Cannot open the actor's channel: ${data.bootError}`));
       } else if (typeof data?.exited === "number") {
         // What the thread sent before it ended is already on its way here.
@@ -113,6 +125,7 @@ export function workerLauncher(
         ...boot,
         args: ends.args,
         transport: { options: link.remote.options },
+        ...(onLog ? { forwardConsole: true } : {}),
       },
       [...link.remote.transfer, ...ends.transfer],
     );
@@ -125,7 +138,18 @@ export function workerLauncher(
         const ended = afterThreadEnds(thread, link);
         return ends.active ? Promise.all([ends.settle(), ended]).then(noop) : ended;
       },
-      release() {
+      async release() {
+        // Every console line the worker posted before the answer has arrived by then.
+        if (onLog) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, FLUSH_LOGS_MS);
+            flushed = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            worker.postMessage(FLUSH_LOGS);
+          });
+        }
         if (!ends.active) {
           worker.terminate();
           return afterThreadEnds(thread, link);

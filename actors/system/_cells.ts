@@ -22,6 +22,8 @@ export interface CellsKit {
   readonly transports: ReadonlyMap<string, TransportFactory>;
   /** The system's `unstableWorkerOptions` option. */
   readonly unstableWorkerOptions: boolean | undefined;
+  /** The system's `onLog` option. */
+  readonly onLog?: (line: string, stream: "stdout" | "stderr", id: string) => void;
   /** Milliseconds between a worker actor's heartbeats; 0 for none. */
   readonly heartbeatMs: number;
   /** The system's semaphores, shared with each worker actor when it starts. */
@@ -86,6 +88,7 @@ export class ActorCells {
     const { url, id, capacity, overflow, hostKind, factory, launch } = checkSpawn(module, options, {
       transports: kit.transports,
       unstableWorkerOptions: kit.unstableWorkerOptions,
+      onLog: kit.onLog,
       taken: (id) => this.running.has(id),
       nextNumber: () => kit.nextNumber(),
     });

@@ -37,6 +37,8 @@ export interface SpawnChecks {
   readonly transports: ReadonlyMap<string, TransportFactory>;
   /** The system's `unstableWorkerOptions` option. */
   readonly unstableWorkerOptions: boolean | undefined;
+  /** The system's `onLog` option: where log lines go when the spawn names no `onLog`. */
+  readonly onLog?: (line: string, stream: "stdout" | "stderr", id: string) => void;
   /** Whether an actor of that id runs now. */
   taken(id: string): boolean;
   /** A number never given before, for a default id. */
@@ -113,6 +115,8 @@ export function checkSpawn(
     );
   }
   if (hostKind === "thread") refuseThreadPermissions(id, options.permissions);
+  const onLog = options.onLog ?? checks.onLog;
+  const log = onLog && ((line: string, stream: "stdout" | "stderr") => onLog(line, stream, id));
   const launch = hostKind === "thread"
     ? threadLauncher(factory, {
       maxHeapMiB: checkHeap(options.maxHeapMiB),
@@ -123,6 +127,7 @@ export function checkSpawn(
       factory,
       checkWorkerPermissions(options.permissions, checks),
       PIPE_CONNECTIONS_MODULE,
+      log,
     )
     : processLauncher(factory, {
       permissions: checkProcessPermissions(id, options.permissions, options.escalate === true),
@@ -131,7 +136,7 @@ export function checkSpawn(
         options.cwd instanceof URL ? new URL(options.cwd).pathname : options.cwd,
       ),
       maxHeapMiB: checkHeap(options.maxHeapMiB),
-      onLog: options.onLog ?? ((line) => console.error(`[${id}] ${line}`)),
+      onLog: log ?? ((line) => console.error(`[${id}] ${line}`)),
       killGraceMs: 1000,
       pipeBridge: pipeEndBridge(),
       connectionsModule: PIPE_CONNECTIONS_MODULE,

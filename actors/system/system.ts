@@ -130,6 +130,7 @@ export class ActorSystem implements AsyncDisposable {
     this.#cells = new ActorCells({
       transports,
       unstableWorkerOptions: options.unstableWorkerOptions,
+      onLog: options.onLog,
       heartbeatMs,
       semaphores: this.#named.semaphores,
       calls: this.#calls,
