@@ -70,15 +70,18 @@ export interface SoakResult {
 // The probes read /proc synchronously: an async read runs on one of Tokio's blocking threads,
 // which the probe would then count among the threads it measures.
 
-function vmRssMiB(pid: number | "self"): number {
+function statusMiB(pid: number | "self", field: string): number {
   try {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status);
     return kb === null ? 0 : Number(kb[1]) / 1024;
   } catch {
     return 0; // The process ended between the listing and the read.
   }
 }
+
+const vmRssMiB = (pid: number | "self") => statusMiB(pid, "VmRSS");
+const rssAnonMiB = () => statusMiB("self", "RssAnon");
 
 function count(dir: string): number {
   let n = 0;
@@ -250,6 +253,8 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
         rssMiB: vmRssMiB("self"),
         heapMiB: Deno.memoryUsage().heapUsed / 2 ** 20,
         childRssMiB: childRss,
+        workersHeapMiB: system.actors().reduce((sum, a) => sum + (a.heapUsed ?? 0), 0) / 2 ** 20,
+        anonMiB: rssAnonMiB(),
         fds: count("/proc/self/fd"),
         threads: all - tokio,
         tokioThreads: tokio,
@@ -263,7 +268,9 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
       samples.push(s);
       log(
         `t=${s.t.toFixed(0)}s rss=${s.rssMiB.toFixed(1)}+${s.childRssMiB.toFixed(1)} MiB ` +
-          `heap=${s.heapMiB.toFixed(1)} MiB ` +
+          `heap=${s.heapMiB.toFixed(1)}+${s.workersHeapMiB!.toFixed(1)} MiB anon=${
+            s.anonMiB!.toFixed(1)
+          } MiB ` +
           `fds=${s.fds} threads=${s.threads}+${s.tokioThreads} p50=${s.p50Ms.toFixed(2)} ms ` +
           `p99=${s.p99Ms.toFixed(2)} ms asks=${s.asks} crashes=${crashes} errors=${errors} ` +
           `load=${s.load1}`,
@@ -382,7 +389,11 @@ export function soakSvg(json: SoakJson, caption: string): string {
   return panelsSvg([
     panel("resident memory", "MiB", [
       ["process", (s) => s.rssMiB],
+      ...has("anonMiB") ? [["anonymous", (s: SoakSample) => s.anonMiB ?? 0] as const] : [],
       ...has("heapMiB") ? [["main heap", (s: SoakSample) => s.heapMiB] as const] : [],
+      ...has("workersHeapMiB")
+        ? [["workers' heaps", (s: SoakSample) => s.workersHeapMiB ?? 0] as const]
+        : [],
       ...hasChildren ? [["children", (s: SoakSample) => s.childRssMiB] as const] : [],
     ] as [string, (s: SoakSample) => number][]),
     panel("ask latency per window", "ms", [["p50", (s) => s.p50Ms], ["p99", (s) => s.p99Ms]]),

@@ -18,6 +18,10 @@ export interface SoakSample {
   heapMiB: number;
   /** The `VmRSS` of this process's descendant processes (process actors), in MiB. */
   childRssMiB: number;
+  /** The worker actors' V8 heaps in use, summed (what each last reported), in MiB. */
+  workersHeapMiB?: number;
+  /** This process's anonymous resident memory (`RssAnon`: heaps, malloc; not code or files), in MiB. */
+  anonMiB?: number;
   /** Open file descriptors (`/proc/self/fd`). */
   fds: number;
   /** Threads (`/proc/self/task`) other than Tokio's blocking pool (`tokio-runtime-w`). */
