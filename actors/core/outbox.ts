@@ -8,6 +8,7 @@ import { FrameTooLargeError, MailboxFullError } from "../../internal/errors.ts";
 import { Coalescer } from "./_coalesce.ts";
 import { type BatchKind, UNKNOWN_KIND } from "../../internal/batch.ts";
 import { watchDeadline } from "../../internal/abort.ts";
+import { ABORTABLE_ASK, ASK } from "./protocol.ts";
 
 /**
  * What a full mailbox does with one more message:
@@ -89,6 +90,11 @@ export class Outbox {
   #transfers = new WeakMap<unknown[], readonly Transferable[]>();
   /** Messages in `#transfers`: a batch is looked through only while some are. */
   #transferring = 0;
+  /**
+   * Something other than an ask (a tell, a control message, the sentinel) is
+   * in the coalescer: its batch is not held (see `#holdAsks`).
+   */
+  #urgent = false;
 
   constructor(
     actorId: string,
@@ -104,7 +110,23 @@ export class Outbox {
     this.#send = send;
     this.#onDrop = onDrop;
     this.#onSendError = onSendError;
+    this.#batch.hold = this.#holdAsks;
   }
+
+  /**
+   * Whether the open batch, asks only, waits (Nagle's rule): while messages
+   * sent to the actor are not all credited back, asks issued in later turns
+   * join it, and it leaves with the turn of the credit that settles the last
+   * of them (see `credit()`). Batches split on the way (a reply released
+   * alone before a handler that may run long, a credit mid-batch) so merge
+   * again, instead of going on as single messages, one post and one event on
+   * each side per message. An ask is held only behind messages the actor has
+   * not taken from its mailbox yet, and it credits each once its mailbox is
+   * empty, which is when it could start this one; a lone ask, with nothing
+   * uncredited, is never held. Anything but an ask is never held, and takes
+   * the held asks along.
+   */
+  #holdAsks = (): boolean => !this.#urgent && this.inflight > this.#batch.size;
 
   /** Messages waiting in the sender for room in the mailbox. */
   get waiting(): number {
@@ -206,6 +228,8 @@ export class Outbox {
    */
   credit(n: number, release = true): void {
     this.inflight = Math.max(0, this.inflight - n);
+    // Asks held behind what is now credited leave with this turn (see `#holdAsks`).
+    if (this.inflight <= this.#batch.size) this.#batch.release();
     while (release && this.waiting > 0) {
       const entry = this.#waiting[this.#waitingHead]!;
       if (entry.counted) {
@@ -299,6 +323,7 @@ export class Outbox {
       this.#transfers.set(message, transfer);
       this.#transferring++;
     }
+    if (message[0] !== ASK && message[0] !== ABORTABLE_ASK) this.#urgent = true;
     this.#batch.push(message, kind, bytes);
   }
 
@@ -313,6 +338,7 @@ export class Outbox {
   }
 
   #flush(batch: unknown[][], kind: BatchKind | undefined): void {
+    if (this.#batch.size === 0) this.#urgent = false;
     if (this.#closed !== undefined) return;
     let pending: void | Promise<void>;
     try {
