@@ -118,6 +118,14 @@ export class Coalescer<T> {
   maxBytes = Infinity;
 
   /**
+   * Asked when the shared chain would flush the open batch: `true` keeps it
+   * open (its owner expects to merge later items into it, see `Outbox`), and
+   * the batch waits for the next `push()` or `release()`. A full batch, a
+   * `flush()` and a paused receiver's `resume()` never ask.
+   */
+  hold: (() => boolean) | undefined = undefined;
+
+  /**
    * @param deliver Takes each batch, in order, with its kind when every
    * item's kind was known (see `SendHints.kind`).
    */
@@ -168,7 +176,20 @@ export class Coalescer<T> {
   chainFlush(gen: number): void {
     if (gen !== this.#gen || !this.#enlisted) return;
     this.#enlisted = false;
+    if (this.#closed.length === 0 && this.hold?.() === true) return;
     this.flush();
+  }
+
+  /**
+   * Lets an open batch that `hold` kept back leave with the shared chain, as
+   * if an item had just been pushed: it still merges with the items pushed
+   * while the producer goes on.
+   */
+  release(): void {
+    if (!this.#enlisted && !this.#paused && this.#items.length > 0) {
+      this.#enlisted = true;
+      enlist(this as Coalescer<unknown>, ++this.#gen);
+    }
   }
 
   /** Closes the batch being filled, keeping its kind when every item's is known. */

@@ -8,6 +8,7 @@ import { FrameTooLargeError, MailboxFullError } from "../../internal/errors.ts";
 import { Coalescer } from "./_coalesce.ts";
 import { type BatchKind, UNKNOWN_KIND } from "../../internal/batch.ts";
 import { watchDeadline } from "../../internal/abort.ts";
+import { ABORTABLE_ASK, ASK } from "./protocol.ts";
 
 /**
  * What a full mailbox does with one more message:
@@ -89,6 +90,19 @@ export class Outbox {
   #transfers = new WeakMap<unknown[], readonly Transferable[]>();
   /** Messages in `#transfers`: a batch is looked through only while some are. */
   #transferring = 0;
+  /**
+   * Something other than an ask (a tell, a control message, the sentinel) is
+   * in the coalescer: its batch is not held (see `#holdAsks`).
+   */
+  #urgent = false;
+  /** Messages ever credited back (see `credit()`). */
+  #credited = 0;
+  /**
+   * For each batch sent and not yet wholly credited, oldest first from
+   * `#boundsHead`: the count `#credited` reaches once it is.
+   */
+  #bounds: number[] = [];
+  #boundsHead = 0;
 
   constructor(
     actorId: string,
@@ -104,7 +118,24 @@ export class Outbox {
     this.#send = send;
     this.#onDrop = onDrop;
     this.#onSendError = onSendError;
+    this.#batch.hold = this.#holdAsks;
   }
+
+  /**
+   * Whether the open batch, asks only, waits (Nagle's rule, with room for
+   * two batches): while two batches sent to the actor are not yet wholly
+   * credited back, asks issued in later turns join the open batch, and it
+   * leaves with the turn of the credit that settles the older one (see
+   * `credit()`). Batches split on the way (a reply released alone before a
+   * handler that may run long, a credit mid-batch) so merge again, instead of
+   * going on as single messages, one post and one event on each side per
+   * message; two in flight keep the actor busy while its replies to the other
+   * are handled here. An ask waits only behind two batches the actor has not
+   * yet taken from its mailbox (it credits once its mailbox is empty), so a
+   * lone ask, or one with a single batch ahead, is never held. Anything but
+   * an ask is never held, and takes the held asks along.
+   */
+  #holdAsks = (): boolean => !this.#urgent && this.#bounds.length - this.#boundsHead >= 2;
 
   /** Messages waiting in the sender for room in the mailbox. */
   get waiting(): number {
@@ -205,7 +236,20 @@ export class Outbox {
    * false (a dying actor's last word) the room it frees goes to nobody.
    */
   credit(n: number, release = true): void {
+    this.#credited += Math.min(n, this.inflight);
     this.inflight = Math.max(0, this.inflight - n);
+    // Asks held behind a batch now wholly credited leave with this turn (see `#holdAsks`).
+    const bounds = this.#bounds;
+    if (this.#boundsHead < bounds.length && bounds[this.#boundsHead]! <= this.#credited) {
+      while (this.#boundsHead < bounds.length && bounds[this.#boundsHead]! <= this.#credited) {
+        this.#boundsHead++;
+      }
+      if (this.#boundsHead === bounds.length) {
+        this.#bounds = [];
+        this.#boundsHead = 0;
+      }
+      this.#batch.release();
+    }
     while (release && this.waiting > 0) {
       const entry = this.#waiting[this.#waitingHead]!;
       if (entry.counted) {
@@ -299,6 +343,7 @@ export class Outbox {
       this.#transfers.set(message, transfer);
       this.#transferring++;
     }
+    if (message[0] !== ASK && message[0] !== ABORTABLE_ASK) this.#urgent = true;
     this.#batch.push(message, kind, bytes);
   }
 
@@ -313,7 +358,9 @@ export class Outbox {
   }
 
   #flush(batch: unknown[][], kind: BatchKind | undefined): void {
+    if (this.#batch.size === 0) this.#urgent = false;
     if (this.#closed !== undefined) return;
+    this.#sentBatch();
     let pending: void | Promise<void>;
     try {
       pending = this.#send(batch, kind, this.#transferOf(batch));
@@ -323,6 +370,19 @@ export class Outbox {
       pending = this.#onSendError(error, batch, false);
     }
     this.#hold(pending, batch);
+  }
+
+  /**
+   * Counts a batch handed to the channel as in flight until the actor has
+   * credited everything sent so far (what still waits in the coalescer
+   * aside; its uncounted messages make the bound low, never high).
+   */
+  #sentBatch(): void {
+    const bound = this.#credited + this.inflight - this.#batch.size;
+    const bounds = this.#bounds;
+    if (bound <= this.#credited) return;
+    if (this.#boundsHead < bounds.length && bounds[bounds.length - 1]! >= bound) return;
+    bounds.push(bound);
   }
 
   /** The buffers the messages of `batch` move, each once; `undefined` when none does. */
