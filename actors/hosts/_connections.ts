@@ -6,16 +6,13 @@
 // _pipe_ends.ts uses too. Kept apart from _pipe_ends.ts so that a worker's
 // bootstrap loads only this.
 
-import { portStreams } from "../../internal/port_streams.ts";
+import { PIPE_END_WINDOW_BYTES, portStreams } from "../../internal/port_streams.ts";
 
 /** Marks an end the actor gets as a connection, opened for it, not as streams. */
 export const CONNECTION = "troupe.connection";
 
 /** Holds the port of an end that travels to a worker actor. */
 export const PORT = "troupe.port";
-
-/** Bytes a worker's end holds before its sends wait, like an operating system's pipe. */
-const BUFFER_BYTES = 64 * 1024;
 
 /** The streams of a pipe end. */
 interface EndStreams {
@@ -113,7 +110,7 @@ export function streamsOverPort(
   port: MessagePort,
   directions: { readable: boolean; writable: boolean },
 ): PortCarrier {
-  const parts = portStreams(port, BUFFER_BYTES);
+  const parts = portStreams(port, PIPE_END_WINDOW_BYTES);
   const reader = parts.readable.getReader();
   const writer = parts.writable.getWriter();
   const carrier: PortCarrier = { cut: () => void writer.abort().catch(() => {}) };

@@ -10,10 +10,17 @@
  */
 
 import { ConnectionClosedError } from "../../internal/errors.ts";
-import { watchDeadline } from "../../internal/abort.ts";
+import { noop, watchDeadline } from "../../internal/abort.ts";
 import { checkCodec } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes } from "../framing/framing.ts";
 import { checkStreams, StreamTransport } from "../framing/stream_transport.ts";
+import type { Codec } from "../codec.ts";
+import {
+  PIPE_END_WINDOW_BYTES,
+  type PortStreams,
+  portStreams,
+  webStreamsOver,
+} from "../../internal/port_streams.ts";
 import type {
   Connection,
   PipeEnd,
@@ -62,11 +69,48 @@ export interface HandedOffEnd {
   writable?: WritableStream<Uint8Array>;
 }
 
+/**
+ * The key under which a {@linkcode Pipe} end goes to a worker actor as a
+ * `MessagePort` straight to its peer end here, when that peer was not used
+ * yet: the peer then runs its frames over the port itself, with no web
+ * streams and no pump between. A registered symbol, as {@linkcode HAND_OFF}.
+ */
+export const HAND_OFF_PORT: unique symbol = Symbol.for("troupe.pipe.handOffPort") as never;
+
+/** What a {@linkcode Pipe} end hands to a worker actor through {@linkcode HAND_OFF_PORT}. */
+export interface HandedOffPort {
+  /** The port to transfer to the worker; its peer stays with this end's peer here. */
+  port: MessagePort;
+  /** The actor reads from the port. */
+  receives: boolean;
+  /** The actor writes to the port. */
+  sends: boolean;
+  /**
+   * The actor ended: sends from the peer end here fail at once, and it gets
+   * what the actor sent before it ended, then ends. Resolves once the port
+   * here is closed.
+   */
+  settle(): Promise<void>;
+}
+
+/** How long the peer end waits for more of what a stopped actor sent, and at most in all. */
+const QUIET_MS = 25;
+const GRACE_MS = 2000;
+
+/** A pair of unused ends made together, and what they were made with. */
+interface Pairing {
+  codec: Codec;
+  maxFrameBytes: number;
+}
+
 /** A connection end over a {@linkcode StreamTransport}; one class, capabilities checked at runtime. */
 class PipeConnection<T> implements Connection<T> {
   #transportOrStreams: StreamTransport | (() => StreamTransport);
   #handedOff = false;
-  readonly #handOff: (() => HandedOffEnd) | undefined;
+  #handOff: (() => HandedOffEnd) | undefined;
+  /** The other end of the same `Pipe()`, while neither was used or handed off. */
+  #peer: PipeConnection<T> | undefined;
+  #pairing: Pairing | undefined;
   readonly #canSend: boolean;
   readonly #canReceive: boolean;
   #iterator: AsyncIterator<unknown[]> | undefined;
@@ -103,6 +147,62 @@ class PipeConnection<T> implements Connection<T> {
     return this.#transportOrStreams;
   }
 
+  /** Makes `a` and `b`, unused ends of one `Pipe()`, each other's peer. */
+  static pair<T>(a: PipeConnection<T>, b: PipeConnection<T>, pairing: Pairing): void {
+    a.#peer = b;
+    b.#peer = a;
+    a.#pairing = b.#pairing = pairing;
+  }
+
+  /** Whether nothing opened or handed off this end yet. */
+  get #unused(): boolean {
+    return typeof this.#transportOrStreams === "function" && !this.#handedOff &&
+      this.#closing === undefined;
+  }
+
+  /**
+   * Hands this end to a worker actor as a port to its peer end here, which
+   * then runs over the port; `undefined` when the peer was used already (or
+   * this end cannot go to an actor: {@linkcode HAND_OFF} then says why).
+   */
+  [HAND_OFF_PORT](): HandedOffPort | undefined {
+    const peer = this.#peer;
+    const pairing = this.#pairing;
+    if (
+      peer === undefined || pairing === undefined || this.#handOff === undefined ||
+      !this.#unused || !peer.#unused
+    ) return undefined;
+    this.#peer = peer.#peer = undefined;
+    this.#handedOff = true;
+    const { port1, port2 } = new MessageChannel();
+    const receives = peer.#canReceive, sends = peer.#canSend;
+    // Read from now on: what the actor sends waits here (up to the window)
+    // until the peer is used, handed on, or settled.
+    const parts = portStreams(port1, PIPE_END_WINDOW_BYTES);
+    const open = (): PortStreams => parts;
+    peer.#transportOrStreams = () => {
+      const { readable, writable } = open();
+      const transport = new StreamTransport(
+        receives ? readable : undefined,
+        sends ? writable : undefined,
+        pairing.codec,
+        pairing.maxFrameBytes,
+      );
+      // A direction this end lacks is ended, so the port closes once the other is done.
+      if (!receives) readable.cancel().catch(noop);
+      if (!sends) writable.getWriter().close().catch(noop);
+      return transport;
+    };
+    // Handed on to an actor of its own, the peer gives web streams over the port.
+    peer.#handOff = () => webStreamsOver(open(), { readable: receives, writable: sends });
+    return {
+      port: port2,
+      receives: this.#canReceive,
+      sends: this.#canSend,
+      settle: () => open().peerGone(QUIET_MS, GRACE_MS),
+    };
+  }
+
   /** Gives up the streams, unopened, to be handed to an actor; throws once the end was used. */
   [HAND_OFF](): HandedOffEnd {
     if (this.#handOff === undefined) {
@@ -119,6 +219,8 @@ class PipeConnection<T> implements Connection<T> {
       );
     }
     this.#handedOff = true;
+    const peer = this.#peer;
+    if (peer !== undefined) this.#peer = peer.#peer = undefined;
     return this.#handOff();
   }
 
@@ -473,7 +575,9 @@ export function Pipe<T = unknown>(
       end.readable !== undefined,
       portable ? () => ({ ...end }) : undefined,
     );
-  return [open(ends[0]!), open(ends[1]!)] as
+  const first = open(ends[0]!), second = open(ends[1]!);
+  if (portable) PipeConnection.pair(first, second, { codec, maxFrameBytes });
+  return [first, second] as
     | [Connection<T>, Connection<T>]
     | [ReadConnection<T>, WriteConnection<T>];
 }
