@@ -25,6 +25,7 @@ import {
   HAND_OFF_PORT,
   type HandedOffEnd,
   type HandedOffPort,
+  OPEN_PORT,
 } from "../transports/pipe/channel.ts";
 import { PIPE_END_WINDOW_BYTES, portStreams, webStreamsOver } from "../internal/port_streams.ts";
 import type { pipePortHolder } from "./fixtures/pipe_port_actor.ts";
@@ -42,11 +43,16 @@ function handOffPort(end: unknown): HandedOffPort {
   return port;
 }
 
-/** The worker's side of a handed-off port, opened as the worker's bootstrap opens it. */
+type OpenPort = (port: MessagePort, receives: boolean, sends: boolean) => unknown;
+
+/**
+ * The worker's side of a handed-off port, opened as the worker's bootstrap
+ * opens it: with the function `connectionFromStreams` keeps under `OPEN_PORT`.
+ */
 function farEnd<T>(offer: HandedOffPort): Connection<T> {
-  const parts = portStreams(offer.port, PIPE_END_WINDOW_BYTES);
-  const streams = webStreamsOver(parts, { readable: offer.receives, writable: offer.sends });
-  return connectionFromStreams<T>(streams as PipeEnd);
+  const open = (connectionFromStreams as unknown as { [OPEN_PORT]?: OpenPort })[OPEN_PORT];
+  assert.equal(typeof open, "function");
+  return open!(offer.port, offer.receives, offer.sends) as Connection<T>;
 }
 
 /** Whether a promise is still pending once the current macrotask has run. */
@@ -65,8 +71,10 @@ Deno.test("a Pipe() end handed off as a port carries values both ways, in order,
   const values = [1, "two", { three: [3] }, new Uint8Array(70_000).fill(4), null];
   for (const value of values) mine.send(value);
   for (const value of values) assert.deepEqual(await far.recv({ timeout: DEADLINE_MS }), value);
-  for (const value of values) await far.send(value);
+  // The big one fills the window: the send after it waits until this side reads.
+  const sent = Promise.all(values.map((value) => far.send(value)));
   for (const value of values) assert.deepEqual(await mine.recv({ timeout: DEADLINE_MS }), value);
+  await within(sent, DEADLINE_MS, "the far side's sends");
   // The end went to the actor: here it is no longer usable.
   assert.throws(() => theirs.send("mine?"), TypeError);
   await far.close();
@@ -161,10 +169,8 @@ Deno.test("a one-way Pipe() end goes as a port with only its own direction", asy
   const offer = handOffPort(input);
   assert.equal(offer.receives, false);
   assert.equal(offer.sends, true);
-  const parts = portStreams(offer.port, PIPE_END_WINDOW_BYTES);
-  const far = connectionFromStreams<number>(
-    webStreamsOver(parts, { readable: false, writable: true }) as { writable: WritableStream },
-  ) as WriteConnection<number>;
+  const far = farEnd<number>(offer) as WriteConnection<number>;
+  assert.throws(() => (far as unknown as Connection<number>).recv(), TypeError);
   for (let i = 0; i < 3; i++) far.send(i);
   await far.close();
   const reader: ReadConnection<number> = output;

@@ -61,6 +61,16 @@ export function replaceIn(
 /** Opens a connection over an end's streams (the pipe module's `connectionFromStreams`). */
 export type OpenConnection = (end: EndStreams) => unknown;
 
+/**
+ * Where the pipe module's `connectionFromStreams` keeps how to open a
+ * `Pipe()` end straight over the port it came as (a registered symbol: the
+ * pipe's module is not this layer's to import).
+ */
+const OPEN_PORT = Symbol.for("troupe.pipe.openPort");
+
+/** Opens a `Pipe()` end over its port: whether the actor reads and writes it. */
+type OpenPortConnection = (port: MessagePort, receives: boolean, sends: boolean) => unknown;
+
 /** Whether `args` holds an end the actor gets as a connection. */
 export function hasConnections(args: unknown): boolean {
   let found = false;
@@ -148,6 +158,9 @@ export function openPortEnds(args: unknown, open: OpenConnection | undefined): u
     isPortEnd,
     (found, path) => {
       const end = found as PortEnd;
+      // A `Pipe()` end opens straight over the port when its module can.
+      const overPort = (open as { [OPEN_PORT]?: OpenPortConnection } | undefined)?.[OPEN_PORT];
+      if (end[CONNECTION] && overPort) return overPort(end[PORT], end.readable, end.writable);
       const { readable, writable } = streamsOverPort(end[PORT], end);
       const streams: EndStreams = {};
       if (readable) streams.readable = readable;

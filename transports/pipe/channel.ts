@@ -93,6 +93,14 @@ export interface HandedOffPort {
   settle(): Promise<void>;
 }
 
+/**
+ * The key of the function on {@linkcode connectionFromStreams} that opens a
+ * `Pipe()` end which reached a worker actor as a port (see
+ * {@linkcode HAND_OFF_PORT}) over that port's stand-in streams, with no web
+ * streams between. A registered symbol: the actor layer looks it up by name.
+ */
+export const OPEN_PORT: unique symbol = Symbol.for("troupe.pipe.openPort") as never;
+
 /** How long the peer end waits for more of what a stopped actor sent, and at most in all. */
 const QUIET_MS = 25;
 const GRACE_MS = 2000;
@@ -483,6 +491,26 @@ export function connectionFromStreams<T = unknown>(
   const transport = new StreamTransport(readable, writable, codec, limit);
   return new PipeConnection<T>(transport, writable !== undefined, readable !== undefined);
 }
+
+/**
+ * In a worker actor: opens a `Pipe()` end that came as a port, with the
+ * defaults (an end goes to an actor only with them), straight over the
+ * port's stand-in streams. A direction the end lacks is ended at once.
+ */
+function connectionFromPort(port: MessagePort, receives: boolean, sends: boolean): unknown {
+  const { readable, writable } = portStreams(port, PIPE_END_WINDOW_BYTES);
+  const transport = new StreamTransport(
+    receives ? readable : undefined,
+    sends ? writable : undefined,
+    checkCodec(undefined, "Cannot open pipe connection"),
+    checkMaxFrameBytes(undefined, "Cannot open pipe connection"),
+  );
+  if (!receives) readable.cancel().catch(noop);
+  if (!sends) writable.getWriter().close().catch(noop);
+  return new PipeConnection(transport, sends, receives);
+}
+
+Object.defineProperty(connectionFromStreams, OPEN_PORT, { value: connectionFromPort });
 
 /**
  * Creates a pipe: two connected ends, like Python's `multiprocessing.Pipe`.
