@@ -261,3 +261,18 @@ Deno.test("[worker] an actor that stops with values unread on a Pipe() end hande
   await assert.rejects(mine.recv({ timeout: DEADLINE_MS }), ConnectionClosedError);
   await mine.close();
 });
+
+Deno.test("[worker] a spawn refused over another end leaves no port open for an end that went as a port", async () => {
+  await using system = await ActorSystem.start();
+  const [mine, theirs] = Pipe<string>();
+  const [custom, other] = Pipe<string>({ maxFrameBytes: 1024 });
+  await assert.rejects(
+    system.spawn<typeof pipePortHolder>(HOLDER, { args: { end: theirs, also: custom } }),
+    /its own codec or frame limit/,
+  );
+  // The end that went as a port is gone with the refused spawn: its peer here ends.
+  await assert.rejects(mine.recv({ timeout: DEADLINE_MS }), ConnectionClosedError);
+  await mine.close();
+  await custom.close();
+  await other.close();
+});

@@ -12,11 +12,11 @@
 // The parent keeps a pump between the end it was given and the carrier. A
 // `Pipe()` end going to a worker actor while its peer end here is unused
 // needs none: the end gives a port straight to its peer, which then runs its
-// frames over that port itself (`HAND_OFF_PORT`). When
-// the actor ends, the pumps stop (or the peer's port settles): the parent's end still gets everything the
-// actor sent, then closes, so its `recv()` rejects with `ConnectionClosedError`
-// instead of waiting for a dead peer, and its `send()` fails. An end goes to
-// one actor, once.
+// frames over that port itself (`HAND_OFF_PORT`). When the actor ends, the
+// pumps stop (or the peer's port settles): the parent's end still gets
+// everything the actor sent, then closes, so its `recv()` rejects with
+// `ConnectionClosedError` instead of waiting for a dead peer, and its
+// `send()` fails. An end goes to one actor, once.
 
 import type { Transport, TransportFactory } from "../../transports/transport.ts";
 import { noop, valueWithin } from "../../internal/abort.ts";
@@ -161,7 +161,10 @@ function findEnds(args: unknown, ports: boolean): Map<unknown, FoundEnd> {
       }
     } catch (error) {
       // A refused spawn leaves no port open here.
-      for (const found of ends.values()) found.port?.settle().catch(noop);
+      for (const { port } of ends.values()) {
+        port?.port.close();
+        port?.settle().catch(noop);
+      }
       throw new TypeError(`Cannot spawn actor: ${path}: ${(error as Error).message}`);
     }
   }
