@@ -35,10 +35,24 @@ const TRANSFER_BYTES = 16 * 1024;
 /** Bytes in flight (posted and not yet read) before the writer must wait. */
 export const PORT_WINDOW_BYTES = 1024 * 1024;
 
+/**
+ * The window of a pipe end handed to a worker actor, like an operating
+ * system's pipe. Both sides of one port must use the same window: a reader
+ * credits a quarter of its own window at a time.
+ */
+export const PIPE_END_WINDOW_BYTES = 64 * 1024;
+
 /** The two directions of one port, as the pipe transport sees them. */
 export interface PortStreams {
   readable: ReadableStream<Uint8Array>;
   writable: WritableStream<Uint8Array>;
+  /**
+   * The peer is gone (its thread ended without closing): fails the writing
+   * direction at once, even with a write waiting for room, then ends the
+   * reading direction, after what arrived, once no message came for
+   * `quietMs` (at most `graceMs` in all). Resolves when the port is closed.
+   */
+  peerGone(quietMs: number, graceMs: number): Promise<void>;
 }
 
 /**
@@ -113,7 +127,11 @@ export function portStreams(
     maybeClosePort();
   };
 
+  /** Messages received so far, for `peerGone` to see when they stop. */
+  let arrivals = 0;
+
   port.onmessage = (event: MessageEvent) => {
+    arrivals++;
     const data = event.data;
     if (data instanceof Uint8Array) {
       if (readDone) return;
@@ -226,5 +244,59 @@ export function portStreams(
     },
   };
 
-  return { readable: readableOver(reader, "the stream"), writable: writableOver(writer) };
+  const peerGone = async (quietMs: number, graceMs: number): Promise<void> => {
+    failWrite(new TypeError("The peer is gone"));
+    const deadline = Date.now() + graceMs;
+    while (!readDone && Date.now() < deadline) {
+      const seen = arrivals;
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+      if (arrivals === seen) break;
+    }
+    endRead();
+  };
+
+  return {
+    readable: readableOver(reader, "the stream"),
+    writable: writableOver(writer),
+    peerGone,
+  };
+}
+
+/**
+ * Web streams over the stand-ins of {@linkcode portStreams}, for code that
+ * needs real ones (`pipeTo`, `instanceof`): each read and write goes straight
+ * through, and the directions not asked for are ended at once.
+ *
+ * @param parts The port's streams.
+ * @param directions Which directions to give.
+ */
+export function webStreamsOver(
+  parts: PortStreams,
+  directions: { readable: boolean; writable: boolean },
+): { readable?: ReadableStream<Uint8Array>; writable?: WritableStream<Uint8Array> } {
+  const reader = parts.readable.getReader();
+  const writer = parts.writable.getWriter();
+  const streams: { readable?: ReadableStream<Uint8Array>; writable?: WritableStream<Uint8Array> } =
+    {};
+  if (directions.readable) {
+    streams.readable = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await reader.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: () => reader.cancel(),
+    }, { highWaterMark: 0 });
+  } else reader.cancel().catch(() => {});
+  if (directions.writable) {
+    streams.writable = new WritableStream<Uint8Array>({
+      async write(chunk) {
+        await writer.ready;
+        await writer.write(chunk);
+      },
+      close: () => writer.close(),
+      abort: () => writer.abort(),
+    });
+  } else writer.close().catch(() => {});
+  return streams;
 }

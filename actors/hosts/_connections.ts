@@ -6,16 +6,13 @@
 // _pipe_ends.ts uses too. Kept apart from _pipe_ends.ts so that a worker's
 // bootstrap loads only this.
 
-import { portStreams } from "../../internal/port_streams.ts";
+import { PIPE_END_WINDOW_BYTES, portStreams } from "../../internal/port_streams.ts";
 
 /** Marks an end the actor gets as a connection, opened for it, not as streams. */
 export const CONNECTION = "troupe.connection";
 
 /** Holds the port of an end that travels to a worker actor. */
 export const PORT = "troupe.port";
-
-/** Bytes a worker's end holds before its sends wait, like an operating system's pipe. */
-const BUFFER_BYTES = 64 * 1024;
 
 /** The streams of a pipe end. */
 interface EndStreams {
@@ -63,6 +60,16 @@ export function replaceIn(
 
 /** Opens a connection over an end's streams (the pipe module's `connectionFromStreams`). */
 export type OpenConnection = (end: EndStreams) => unknown;
+
+/**
+ * Where the pipe module's `connectionFromStreams` keeps how to open a
+ * `Pipe()` end straight over the port it came as (a registered symbol: the
+ * pipe's module is not this layer's to import).
+ */
+const OPEN_PORT = Symbol.for("troupe.pipe.openPort");
+
+/** Opens a `Pipe()` end over its port: whether the actor reads and writes it. */
+type OpenPortConnection = (port: MessagePort, receives: boolean, sends: boolean) => unknown;
 
 /** Whether `args` holds an end the actor gets as a connection. */
 export function hasConnections(args: unknown): boolean {
@@ -113,7 +120,7 @@ export function streamsOverPort(
   port: MessagePort,
   directions: { readable: boolean; writable: boolean },
 ): PortCarrier {
-  const parts = portStreams(port, BUFFER_BYTES);
+  const parts = portStreams(port, PIPE_END_WINDOW_BYTES);
   const reader = parts.readable.getReader();
   const writer = parts.writable.getWriter();
   const carrier: PortCarrier = { cut: () => void writer.abort().catch(() => {}) };
@@ -151,6 +158,9 @@ export function openPortEnds(args: unknown, open: OpenConnection | undefined): u
     isPortEnd,
     (found, path) => {
       const end = found as PortEnd;
+      // A `Pipe()` end opens straight over the port when its module can.
+      const overPort = (open as { [OPEN_PORT]?: OpenPortConnection } | undefined)?.[OPEN_PORT];
+      if (end[CONNECTION] && overPort) return overPort(end[PORT], end.readable, end.writable);
       const { readable, writable } = streamsOverPort(end[PORT], end);
       const streams: EndStreams = {};
       if (readable) streams.readable = readable;

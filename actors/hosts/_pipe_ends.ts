@@ -9,11 +9,14 @@
 // - a process actor gets a link of the bridge transport (a private socket),
 //   which its bootstrap turns back into streams before `init` runs.
 //
-// The parent keeps a pump between the end it was given and the carrier. When
-// the actor ends, the pumps stop: the parent's end still gets everything the
-// actor sent, then closes, so its `recv()` rejects with `ConnectionClosedError`
-// instead of waiting for a dead peer, and its `send()` fails. An end goes to
-// one actor, once.
+// The parent keeps a pump between the end it was given and the carrier. A
+// `Pipe()` end going to a worker actor while its peer end here is unused
+// needs none: the end gives a port straight to its peer, which then runs its
+// frames over that port itself (`HAND_OFF_PORT`). When the actor ends, the
+// pumps stop (or the peer's port settles): the parent's end still gets
+// everything the actor sent, then closes, so its `recv()` rejects with
+// `ConnectionClosedError` instead of waiting for a dead peer, and its
+// `send()` fails. An end goes to one actor, once.
 
 import type { Transport, TransportFactory } from "../../transports/transport.ts";
 import { noop, valueWithin } from "../../internal/abort.ts";
@@ -81,6 +84,23 @@ function isEnd(value: unknown): value is EndStreams {
  */
 const HAND_OFF = Symbol.for("troupe.pipe.handOff");
 
+/**
+ * Where a `Pipe()` end offers, for a worker actor, a port straight to its
+ * peer end in this thread (when that peer is still unused): no pump then.
+ */
+const HAND_OFF_PORT = Symbol.for("troupe.pipe.handOffPort");
+
+/** What a `Pipe()` end's port hand-off gives. */
+interface HandedOffPort {
+  port: MessagePort;
+  /** The actor reads from the port. */
+  receives: boolean;
+  /** The actor writes to the port. */
+  sends: boolean;
+  /** The actor ended: the peer end here gets what it sent, then ends. */
+  settle(): Promise<void>;
+}
+
 /** A `Pipe()` end (a connection object), which gives up its streams to go to an actor. */
 function isConnectionEnd(value: unknown): value is { [HAND_OFF](): EndStreams } {
   return typeof value === "object" && value !== null &&
@@ -91,17 +111,20 @@ function isPlaceholder(value: unknown): value is EndPlaceholder {
   return isPlainObject(value) && MARK in value;
 }
 
-/** A pipe end found in the args: its streams, and whether the actor gets it as a connection. */
-interface FoundEnd {
-  streams: EndStreams;
-  connection: boolean;
-}
+/**
+ * A pipe end found in the args: its streams, and whether the actor gets it
+ * as a connection; or, for a worker actor, the port a `Pipe()` end gave.
+ */
+type FoundEnd =
+  | { streams: EndStreams; connection: boolean; port?: undefined }
+  | { port: HandedOffPort; connection: true; streams?: undefined };
 
 /**
  * The pipe ends in `args` (streams from `pipeEnds()`, or `Pipe()` ends,
- * whose streams they hand off now), each once, by the value in the args.
+ * whose streams, or for a worker actor a port, they hand off now), each
+ * once, by the value in the args.
  */
-function findEnds(args: unknown): Map<unknown, FoundEnd> {
+function findEnds(args: unknown, ports: boolean): Map<unknown, FoundEnd> {
   const ends = new Map<unknown, FoundEnd>();
   const checked: [unknown, string][] = [];
   replaceIn(
@@ -127,11 +150,21 @@ function findEnds(args: unknown): Map<unknown, FoundEnd> {
       continue;
     }
     try {
-      ends.set(end, {
-        streams: (end as { [HAND_OFF](): EndStreams })[HAND_OFF](),
-        connection: true,
-      });
+      const offer = (end as { [HAND_OFF_PORT]?(): HandedOffPort | undefined })[HAND_OFF_PORT];
+      const port = ports && typeof offer === "function" ? offer.call(end) : undefined;
+      if (port !== undefined) ends.set(end, { port, connection: true });
+      else {
+        ends.set(end, {
+          streams: (end as { [HAND_OFF](): EndStreams })[HAND_OFF](),
+          connection: true,
+        });
+      }
     } catch (error) {
+      // A refused spawn leaves no port open here.
+      for (const { port } of ends.values()) {
+        port?.port.close();
+        port?.settle().catch(noop);
+      }
       throw new TypeError(`Cannot spawn actor: ${path}: ${(error as Error).message}`);
     }
   }
@@ -239,11 +272,24 @@ const NO_PERMISSIONS = { read: [], write: [], net: [] };
  * @throws {TypeError} When an end is already in use.
  */
 export function bridgeToWorker(args: unknown): PipeBridges {
-  const ends = findEnds(args);
+  const ends = findEnds(args, true);
   const transfer: Transferable[] = [];
   const pumps: Pump[] = [];
   const replacements = new Map<unknown, PortEnd>();
-  for (const [value, { streams: end, connection }] of ends) {
+  for (const [value, { streams: end, connection, port }] of ends) {
+    if (port !== undefined) {
+      // Straight to the peer end here: what settles it is the port's own end.
+      const { receives, sends } = port;
+      replacements.set(value, {
+        [PORT]: port.port,
+        readable: receives,
+        writable: sends,
+        [CONNECTION]: true,
+      });
+      transfer.push(port.port);
+      pumps.push({ cut: () => port.settle() });
+      continue;
+    }
     const channel = new MessageChannel();
     // The actor reads what this end's readable gives, and writes what its writable takes.
     const readable = end.readable !== undefined, writable = end.writable !== undefined;
@@ -276,7 +322,7 @@ export async function bridgeToProcess(
   args: unknown,
   factory: TransportFactory,
 ): Promise<PipeBridges> {
-  const ends = findEnds(args);
+  const ends = findEnds(args, false);
   const pumps: Pump[] = [];
   const locals: Transport[] = [];
   const replacements = new Map<unknown, EndPlaceholder>();
@@ -284,6 +330,7 @@ export async function bridgeToProcess(
   let module: string | undefined;
   try {
     for (const [value, { streams: end, connection }] of ends) {
+      if (end === undefined) continue; // only worker actors get ports
       const link = await factory.open("process");
       locals.push(link.local);
       module = link.remote.module;

@@ -9,158 +9,35 @@
  * @module
  */
 
-import { ConnectionClosedError } from "../../internal/errors.ts";
-import { watchDeadline } from "../../internal/abort.ts";
 import { checkCodec } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes } from "../framing/framing.ts";
 import { checkStreams, StreamTransport } from "../framing/stream_transport.ts";
+import { connectionFromPort, PipeConnection } from "./_pipe_connection.ts";
+import type {
+  Connection,
+  PipeEnd,
+  ReadConnection,
+  ReadPipeEnd,
+  WriteConnection,
+  WritePipeEnd,
+} from "./connection.ts";
 import type { PipeTransportOptions } from "./pipe.ts";
 
-/** Options of {@linkcode ReadConnection.recv}. */
-export interface RecvOptions {
-  /** Rejects the wait with `signal.reason` when aborted. */
-  signal?: AbortSignal;
-  /**
-   * Milliseconds to wait for a message; on expiry the call rejects with a
-   * `DOMException` named `"TimeoutError"`. Waits without limit when absent.
-   */
-  timeout?: number;
-}
-
-/**
- * The receiving side of a connection: `recv()` one value at a time, or
- * iterate until the peer closes.
- *
- * @example Wait for a value with a timeout
- * ```ts
- * import { Pipe, type ReadConnection } from "@troupe/troupe";
- * import assert from "node:assert/strict";
- *
- * const [output, input] = Pipe<string>({ duplex: false });
- * const reader: ReadConnection<string> = output;
- * input.send("ready");
- * assert.equal(await reader.recv({ timeout: 1000 }), "ready");
- * await assert.rejects(reader.recv({ timeout: 10 }), { name: "TimeoutError" });
- * await input.close();
- * await reader.close();
- * ```
- *
- * @typeParam T The type of the values carried.
- */
-export interface ReadConnection<T> extends AsyncIterable<T>, AsyncDisposable {
-  /**
-   * Resolves with the next value, in the order they were sent.
-   *
-   * @param options A signal and a timeout.
-   * @returns The next value.
-   * @throws {ConnectionClosedError} When the peer closed (after the values it sent were
-   * received) or this end was closed.
-   * @throws {DOMException} `TimeoutError` when `timeout` passed; the abort reason when aborted.
-   * @throws {ProtocolError} When the peer sent bytes that are not a frame of this codec.
-   */
-  recv(options?: RecvOptions): Promise<T>;
-  /** Closes this end; pending and later `recv()` calls reject, the peer's ends close. */
-  close(): Promise<void>;
-}
-
-/**
- * The sending side of a connection.
- *
- * @example Send with backpressure
- * ```ts
- * import { Pipe, type WriteConnection } from "@troupe/troupe";
- * import assert from "node:assert/strict";
- *
- * const [output, input] = Pipe<number>({ duplex: false });
- * const writer: WriteConnection<number> = input;
- * const received = Array.fromAsync(output);
- * for (let i = 0; i < 100; i++) await writer.send(i);
- * await writer.close();
- * assert.equal((await received).length, 100);
- * await output.close();
- * ```
- *
- * @typeParam T The type of the values carried.
- */
-export interface WriteConnection<T> extends AsyncDisposable {
-  /**
-   * Sends a copy of the value (structured-clone semantics with the default
-   * codec). Returns a promise only when the pipe is full: await it before
-   * sending more.
-   *
-   * @param value The value to send.
-   * @throws {ConnectionClosedError} When this end or the peer closed.
-   * @throws {FrameTooLargeError} When the encoded value exceeds `maxFrameBytes`.
-   * @throws {Error} The codec's error when the value cannot be encoded (a function, a symbol).
-   */
-  send(value: T): void | Promise<void>;
-  /** Closes this end; the peer's `recv()` rejects once it has read what was sent. */
-  close(): Promise<void>;
-}
-
-/**
- * Both sides of a duplex connection end.
- *
- * @example Ask and answer over a duplex pipe
- * ```ts
- * import { type Connection, Pipe } from "@troupe/troupe";
- * import assert from "node:assert/strict";
- *
- * const [client, server]: Connection<number>[] = Pipe<number>();
- * client.send(20);
- * server.send((await server.recv()) + 1);
- * assert.equal(await client.recv(), 21);
- * await client.close();
- * await server.close();
- * ```
- *
- * @typeParam T The type of the values carried.
- */
-export interface Connection<T> extends ReadConnection<T>, WriteConnection<T> {}
-
-/**
- * The streams behind a duplex pipe end; transferable to a worker.
- *
- * @example Transfer an end to a worker
- * ```ts
- * import { pipeEnds } from "@troupe/troupe";
- * import assert from "node:assert/strict";
- *
- * const [, theirs] = pipeEnds();
- * const { port1, port2 } = new MessageChannel();
- * const arrived = new Promise<MessageEvent>((resolve) => port2.onmessage = resolve);
- * port1.postMessage(theirs, [theirs.readable, theirs.writable]);
- * const end = (await arrived).data;
- * assert.ok(end.readable instanceof ReadableStream);
- * assert.equal(theirs.readable.locked, true); // transferred away
- * await end.readable.cancel();
- * await end.writable.close();
- * port1.close();
- * port2.close();
- * ```
- */
-export interface PipeEnd {
-  /** Bytes from the other end. */
-  readable: ReadableStream<Uint8Array>;
-  /** Bytes to the other end. */
-  writable: WritableStream<Uint8Array>;
-}
-
-/** The stream behind the receiving end of a one-way pipe; transferable to a worker. */
-export interface ReadPipeEnd {
-  /** Bytes from the sending end. */
-  readable: ReadableStream<Uint8Array>;
-  /** Absent: this end cannot send. */
-  writable?: undefined;
-}
-
-/** The stream behind the sending end of a one-way pipe; transferable to a worker. */
-export interface WritePipeEnd {
-  /** Absent: this end cannot receive. */
-  readable?: undefined;
-  /** Bytes to the receiving end. */
-  writable: WritableStream<Uint8Array>;
-}
+export type {
+  Connection,
+  PipeEnd,
+  ReadConnection,
+  ReadPipeEnd,
+  RecvOptions,
+  WriteConnection,
+  WritePipeEnd,
+} from "./connection.ts";
+export {
+  HAND_OFF,
+  HAND_OFF_PORT,
+  type HandedOffEnd,
+  type HandedOffPort,
+} from "./_pipe_connection.ts";
 
 /** Options of {@linkcode Pipe} and {@linkcode pipeEnds}. */
 export interface PipeOptions extends PipeTransportOptions {
@@ -171,216 +48,13 @@ export interface PipeOptions extends PipeTransportOptions {
   duplex?: boolean;
 }
 
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
 /**
- * The key under which a {@linkcode Pipe} end gives up its streams to be
- * handed to an actor (the actor system calls it when it finds the end in a
- * spawn's args). A registered symbol: the actor layer looks it up by name.
+ * The key of the function on {@linkcode connectionFromStreams} that opens a
+ * `Pipe()` end which reached a worker actor as a port (see
+ * {@linkcode HAND_OFF_PORT}) over that port's stand-in streams, with no web
+ * streams between. A registered symbol: the actor layer looks it up by name.
  */
-export const HAND_OFF: unique symbol = Symbol.for("troupe.pipe.handOff") as never;
-
-/** What a {@linkcode Pipe} end hands to an actor: its streams, unopened. */
-export interface HandedOffEnd {
-  readable?: ReadableStream<Uint8Array>;
-  writable?: WritableStream<Uint8Array>;
-}
-
-/** A connection end over a {@linkcode StreamTransport}; one class, capabilities checked at runtime. */
-class PipeConnection<T> implements Connection<T> {
-  #transportOrStreams: StreamTransport | (() => StreamTransport);
-  #handedOff = false;
-  readonly #handOff: (() => HandedOffEnd) | undefined;
-  readonly #canSend: boolean;
-  readonly #canReceive: boolean;
-  #iterator: AsyncIterator<unknown[]> | undefined;
-  #buffer: T[] = [];
-  #head = 0;
-  #waiters: Waiter<T>[] = [];
-  #pulling = false;
-  #ended: { error: unknown } | undefined;
-  #closing: Promise<void> | undefined;
-
-  /**
-   * @param transport The transport, or how to make it on first use (an end
-   * not used yet can be handed to an actor with `handOff`).
-   */
-  constructor(
-    transport: StreamTransport | (() => StreamTransport),
-    canSend: boolean,
-    canReceive: boolean,
-    handOff?: () => HandedOffEnd,
-  ) {
-    this.#transportOrStreams = transport;
-    this.#canSend = canSend;
-    this.#canReceive = canReceive;
-    this.#handOff = handOff;
-  }
-
-  get #transport(): StreamTransport {
-    if (this.#handedOff) {
-      throw new TypeError("Cannot use this pipe end here: it was handed to an actor");
-    }
-    if (typeof this.#transportOrStreams === "function") {
-      this.#transportOrStreams = this.#transportOrStreams();
-    }
-    return this.#transportOrStreams;
-  }
-
-  /** Gives up the streams, unopened, to be handed to an actor; throws once the end was used. */
-  [HAND_OFF](): HandedOffEnd {
-    if (this.#handOff === undefined) {
-      throw new TypeError(
-        "Cannot hand this pipe end to an actor: its pipe has its own codec or frame limit, and an actor opens its end with the defaults",
-      );
-    }
-    if (this.#handedOff) {
-      throw new TypeError("Cannot hand this pipe end to an actor: it went to another one already");
-    }
-    if (typeof this.#transportOrStreams !== "function" || this.#closing) {
-      throw new TypeError(
-        "Cannot hand this pipe end to an actor: it was used here already (an end goes to one place)",
-      );
-    }
-    this.#handedOff = true;
-    return this.#handOff();
-  }
-
-  send(value: T): void | Promise<void> {
-    if (!this.#canSend) {
-      throw new TypeError("Cannot send: this end of a one-way pipe only receives");
-    }
-    if (this.#closing) throw new ConnectionClosedError("send", "local");
-    return this.#transport.send([value]);
-  }
-
-  recv(options: RecvOptions = {}): Promise<T> {
-    if (!this.#canReceive) {
-      throw new TypeError("Cannot receive: this end of a one-way pipe only sends");
-    }
-    if (this.#handedOff) {
-      throw new TypeError("Cannot use this pipe end here: it was handed to an actor");
-    }
-    const { signal, timeout } = options;
-    if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
-      return Promise.reject(
-        new RangeError(
-          `Cannot receive: timeout must be a non-negative number of milliseconds, received ${timeout}`,
-        ),
-      );
-    }
-    if (this.#head < this.#buffer.length && this.#waiters.length === 0) {
-      return Promise.resolve(this.#take());
-    }
-    if (this.#ended) return Promise.reject(this.#ended.error);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter<T> = {
-        resolve(value) {
-          stop();
-          resolve(value);
-        },
-        reject(error) {
-          stop();
-          reject(error);
-        },
-      };
-      this.#waiters.push(waiter);
-      const stop = watchDeadline(
-        signal,
-        timeout === Infinity ? undefined : timeout,
-        (reason) => {
-          const index = this.#waiters.indexOf(waiter);
-          if (index === -1) return;
-          this.#waiters.splice(index, 1);
-          reject(reason);
-        },
-        () =>
-          new DOMException(
-            `Cannot receive: no message arrived within ${timeout} ms`,
-            "TimeoutError",
-          ),
-      );
-      this.#pull();
-    });
-  }
-
-  #take(): T {
-    const value = this.#buffer[this.#head]!;
-    this.#buffer[this.#head++] = undefined as T;
-    if (this.#head === this.#buffer.length) {
-      this.#buffer = [];
-      this.#head = 0;
-    }
-    return value;
-  }
-
-  async #pull(): Promise<void> {
-    if (this.#pulling) return;
-    this.#pulling = true;
-    try {
-      this.#iterator ??= this.#transport.receive()[Symbol.asyncIterator]();
-      while (this.#waiters.length > 0 && this.#ended === undefined) {
-        const result = await this.#iterator.next();
-        if (result.done) {
-          this.#end(new ConnectionClosedError("receive", this.#closing ? "local" : "peer"));
-          return;
-        }
-        for (const value of result.value) this.#buffer.push(value as T);
-        while (this.#waiters.length > 0 && this.#head < this.#buffer.length) {
-          this.#waiters.shift()!.resolve(this.#take());
-        }
-      }
-    } catch (error) {
-      this.#end(error);
-    } finally {
-      this.#pulling = false;
-    }
-  }
-
-  #end(error: unknown): void {
-    if (this.#ended) return;
-    this.#ended = { error };
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiters) waiter.reject(error);
-  }
-
-  async *#iterate(): AsyncGenerator<T> {
-    while (true) {
-      let value: T;
-      try {
-        value = await this.recv();
-      } catch (error) {
-        if (error instanceof ConnectionClosedError) return;
-        throw error;
-      }
-      yield value;
-    }
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return this.#iterate();
-  }
-
-  close(): Promise<void> {
-    if (this.#closing === undefined) {
-      this.#buffer = [];
-      this.#head = 0;
-      this.#end(new ConnectionClosedError("receive", "local"));
-      // An end handed to an actor is closed by the system when the actor ends.
-      this.#closing = this.#handedOff ? Promise.resolve() : this.#transport.close();
-    }
-    return this.#closing;
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-}
+export const OPEN_PORT: unique symbol = Symbol.for("troupe.pipe.openPort") as never;
 
 /**
  * Creates the streams of a pipe without opening it: two ends, each of which
@@ -509,6 +183,8 @@ export function connectionFromStreams<T = unknown>(
   return new PipeConnection<T>(transport, writable !== undefined, readable !== undefined);
 }
 
+Object.defineProperty(connectionFromStreams, OPEN_PORT, { value: connectionFromPort });
+
 /**
  * Creates a pipe: two connected ends, like Python's `multiprocessing.Pipe`.
  *
@@ -600,7 +276,9 @@ export function Pipe<T = unknown>(
       end.readable !== undefined,
       portable ? () => ({ ...end }) : undefined,
     );
-  return [open(ends[0]!), open(ends[1]!)] as
+  const first = open(ends[0]!), second = open(ends[1]!);
+  if (portable) PipeConnection.pair(first, second, { codec, maxFrameBytes });
+  return [first, second] as
     | [Connection<T>, Connection<T>]
     | [ReadConnection<T>, WriteConnection<T>];
 }

@@ -1,0 +1,348 @@
+/**
+ * The one class behind every {@linkcode Pipe} end, {@linkcode PipeConnection}:
+ * its receive buffer and waiters over a stream transport, and how an end
+ * goes to an actor: as streams ({@linkcode HAND_OFF}), or to a worker actor
+ * as a port straight to its unused peer ({@linkcode HAND_OFF_PORT}), which
+ * {@linkcode connectionFromPort} opens in the worker. `channel.ts` makes the
+ * ends and states their guarantees.
+ *
+ * @module
+ */
+
+import { ConnectionClosedError } from "../../internal/errors.ts";
+import { noop, watchDeadline } from "../../internal/abort.ts";
+import {
+  PIPE_END_WINDOW_BYTES,
+  type PortStreams,
+  portStreams,
+  webStreamsOver,
+} from "../../internal/port_streams.ts";
+import type { Codec } from "../codec.ts";
+import { checkCodec } from "../framing/codec_options.ts";
+import { checkMaxFrameBytes } from "../framing/framing.ts";
+import { StreamTransport } from "../framing/stream_transport.ts";
+import type { Connection, RecvOptions } from "./connection.ts";
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The key under which a {@linkcode Pipe} end gives up its streams to be
+ * handed to an actor (the actor system calls it when it finds the end in a
+ * spawn's args). A registered symbol: the actor layer looks it up by name.
+ */
+export const HAND_OFF: unique symbol = Symbol.for("troupe.pipe.handOff") as never;
+
+/** What a {@linkcode Pipe} end hands to an actor: its streams, unopened. */
+export interface HandedOffEnd {
+  readable?: ReadableStream<Uint8Array>;
+  writable?: WritableStream<Uint8Array>;
+}
+
+/**
+ * The key under which a {@linkcode Pipe} end goes to a worker actor as a
+ * `MessagePort` straight to its peer end here, when that peer was not used
+ * yet: the peer then runs its frames over the port itself, with no web
+ * streams and no pump between. A registered symbol, as {@linkcode HAND_OFF}.
+ */
+export const HAND_OFF_PORT: unique symbol = Symbol.for("troupe.pipe.handOffPort") as never;
+
+/** What a {@linkcode Pipe} end hands to a worker actor through {@linkcode HAND_OFF_PORT}. */
+export interface HandedOffPort {
+  /** The port to transfer to the worker; its peer stays with this end's peer here. */
+  port: MessagePort;
+  /** The actor reads from the port. */
+  receives: boolean;
+  /** The actor writes to the port. */
+  sends: boolean;
+  /**
+   * The actor ended: sends from the peer end here fail at once, and it gets
+   * what the actor sent before it ended, then ends. Resolves once the port
+   * here is closed.
+   */
+  settle(): Promise<void>;
+}
+
+/** How long the peer end waits for more of what a stopped actor sent, and at most in all. */
+const QUIET_MS = 25;
+const GRACE_MS = 2000;
+
+/** A pair of unused ends made together, and what they were made with. */
+export interface Pairing {
+  codec: Codec;
+  maxFrameBytes: number;
+}
+
+/** A connection end over a {@linkcode StreamTransport}; one class, capabilities checked at runtime. */
+export class PipeConnection<T> implements Connection<T> {
+  #transportOrStreams: StreamTransport | (() => StreamTransport);
+  #handedOff = false;
+  #handOff: (() => HandedOffEnd) | undefined;
+  /** The other end of the same `Pipe()`, while neither was used or handed off. */
+  #peer: PipeConnection<T> | undefined;
+  #pairing: Pairing | undefined;
+  readonly #canSend: boolean;
+  readonly #canReceive: boolean;
+  #iterator: AsyncIterator<unknown[]> | undefined;
+  #buffer: T[] = [];
+  #head = 0;
+  #waiters: Waiter<T>[] = [];
+  #pulling = false;
+  #ended: { error: unknown } | undefined;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * @param transport The transport, or how to make it on first use (an end
+   * not used yet can be handed to an actor with `handOff`).
+   */
+  constructor(
+    transport: StreamTransport | (() => StreamTransport),
+    canSend: boolean,
+    canReceive: boolean,
+    handOff?: () => HandedOffEnd,
+  ) {
+    this.#transportOrStreams = transport;
+    this.#canSend = canSend;
+    this.#canReceive = canReceive;
+    this.#handOff = handOff;
+  }
+
+  get #transport(): StreamTransport {
+    if (this.#handedOff) {
+      throw new TypeError("Cannot use this pipe end here: it was handed to an actor");
+    }
+    if (typeof this.#transportOrStreams === "function") {
+      this.#transportOrStreams = this.#transportOrStreams();
+    }
+    return this.#transportOrStreams;
+  }
+
+  /** Makes `a` and `b`, unused ends of one `Pipe()`, each other's peer. */
+  static pair<T>(a: PipeConnection<T>, b: PipeConnection<T>, pairing: Pairing): void {
+    a.#peer = b;
+    b.#peer = a;
+    a.#pairing = b.#pairing = pairing;
+  }
+
+  /** Whether nothing opened or handed off this end yet. */
+  get #unused(): boolean {
+    return typeof this.#transportOrStreams === "function" && !this.#handedOff &&
+      this.#closing === undefined;
+  }
+
+  /**
+   * Hands this end to a worker actor as a port to its peer end here, which
+   * then runs over the port; `undefined` when the peer was used already (or
+   * this end cannot go to an actor: {@linkcode HAND_OFF} then says why).
+   */
+  [HAND_OFF_PORT](): HandedOffPort | undefined {
+    const peer = this.#peer;
+    const pairing = this.#pairing;
+    if (
+      peer === undefined || pairing === undefined || this.#handOff === undefined ||
+      !this.#unused || !peer.#unused
+    ) return undefined;
+    this.#peer = peer.#peer = undefined;
+    this.#handedOff = true;
+    const { port1, port2 } = new MessageChannel();
+    const receives = peer.#canReceive, sends = peer.#canSend;
+    // Read from now on: what the actor sends waits here (up to the window)
+    // until the peer is used, handed on, or settled.
+    const parts = portStreams(port1, PIPE_END_WINDOW_BYTES);
+    const open = (): PortStreams => parts;
+    peer.#transportOrStreams = () => {
+      const { readable, writable } = open();
+      const transport = new StreamTransport(
+        receives ? readable : undefined,
+        sends ? writable : undefined,
+        pairing.codec,
+        pairing.maxFrameBytes,
+      );
+      // A direction this end lacks is ended, so the port closes once the other is done.
+      if (!receives) readable.cancel().catch(noop);
+      if (!sends) writable.getWriter().close().catch(noop);
+      return transport;
+    };
+    // Handed on to an actor of its own, the peer gives web streams over the port.
+    peer.#handOff = () => webStreamsOver(open(), { readable: receives, writable: sends });
+    return {
+      port: port2,
+      receives: this.#canReceive,
+      sends: this.#canSend,
+      settle: () => open().peerGone(QUIET_MS, GRACE_MS),
+    };
+  }
+
+  /** Gives up the streams, unopened, to be handed to an actor; throws once the end was used. */
+  [HAND_OFF](): HandedOffEnd {
+    if (this.#handOff === undefined) {
+      throw new TypeError(
+        "Cannot hand this pipe end to an actor: its pipe has its own codec or frame limit, and an actor opens its end with the defaults",
+      );
+    }
+    if (this.#handedOff) {
+      throw new TypeError("Cannot hand this pipe end to an actor: it went to another one already");
+    }
+    if (typeof this.#transportOrStreams !== "function" || this.#closing) {
+      throw new TypeError(
+        "Cannot hand this pipe end to an actor: it was used here already (an end goes to one place)",
+      );
+    }
+    this.#handedOff = true;
+    const peer = this.#peer;
+    if (peer !== undefined) this.#peer = peer.#peer = undefined;
+    return this.#handOff();
+  }
+
+  send(value: T): void | Promise<void> {
+    if (!this.#canSend) {
+      throw new TypeError("Cannot send: this end of a one-way pipe only receives");
+    }
+    if (this.#closing) throw new ConnectionClosedError("send", "local");
+    return this.#transport.send([value]);
+  }
+
+  recv(options: RecvOptions = {}): Promise<T> {
+    if (!this.#canReceive) {
+      throw new TypeError("Cannot receive: this end of a one-way pipe only sends");
+    }
+    if (this.#handedOff) {
+      throw new TypeError("Cannot use this pipe end here: it was handed to an actor");
+    }
+    const { signal, timeout } = options;
+    if (timeout !== undefined && !(typeof timeout === "number" && timeout >= 0)) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot receive: timeout must be a non-negative number of milliseconds, received ${timeout}`,
+        ),
+      );
+    }
+    if (this.#head < this.#buffer.length && this.#waiters.length === 0) {
+      return Promise.resolve(this.#take());
+    }
+    if (this.#ended) return Promise.reject(this.#ended.error);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter<T> = {
+        resolve(value) {
+          stop();
+          resolve(value);
+        },
+        reject(error) {
+          stop();
+          reject(error);
+        },
+      };
+      this.#waiters.push(waiter);
+      const stop = watchDeadline(
+        signal,
+        timeout === Infinity ? undefined : timeout,
+        (reason) => {
+          const index = this.#waiters.indexOf(waiter);
+          if (index === -1) return;
+          this.#waiters.splice(index, 1);
+          reject(reason);
+        },
+        () =>
+          new DOMException(
+            `Cannot receive: no message arrived within ${timeout} ms`,
+            "TimeoutError",
+          ),
+      );
+      this.#pull();
+    });
+  }
+
+  #take(): T {
+    const value = this.#buffer[this.#head]!;
+    this.#buffer[this.#head++] = undefined as T;
+    if (this.#head === this.#buffer.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    }
+    return value;
+  }
+
+  async #pull(): Promise<void> {
+    if (this.#pulling) return;
+    this.#pulling = true;
+    try {
+      this.#iterator ??= this.#transport.receive()[Symbol.asyncIterator]();
+      while (this.#waiters.length > 0 && this.#ended === undefined) {
+        const result = await this.#iterator.next();
+        if (result.done) {
+          this.#end(new ConnectionClosedError("receive", this.#closing ? "local" : "peer"));
+          return;
+        }
+        for (const value of result.value) this.#buffer.push(value as T);
+        while (this.#waiters.length > 0 && this.#head < this.#buffer.length) {
+          this.#waiters.shift()!.resolve(this.#take());
+        }
+      }
+    } catch (error) {
+      this.#end(error);
+    } finally {
+      this.#pulling = false;
+    }
+  }
+
+  #end(error: unknown): void {
+    if (this.#ended) return;
+    this.#ended = { error };
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  async *#iterate(): AsyncGenerator<T> {
+    while (true) {
+      let value: T;
+      try {
+        value = await this.recv();
+      } catch (error) {
+        if (error instanceof ConnectionClosedError) return;
+        throw error;
+      }
+      yield value;
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.#iterate();
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#buffer = [];
+      this.#head = 0;
+      this.#end(new ConnectionClosedError("receive", "local"));
+      // An end handed to an actor is closed by the system when the actor ends.
+      this.#closing = this.#handedOff ? Promise.resolve() : this.#transport.close();
+    }
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * In a worker actor: opens a `Pipe()` end that came as a port, with the
+ * defaults (an end goes to an actor only with them), straight over the
+ * port's stand-in streams. A direction the end lacks is ended at once.
+ */
+export function connectionFromPort(port: MessagePort, receives: boolean, sends: boolean): unknown {
+  const { readable, writable } = portStreams(port, PIPE_END_WINDOW_BYTES);
+  const transport = new StreamTransport(
+    receives ? readable : undefined,
+    sends ? writable : undefined,
+    checkCodec(undefined, "Cannot open pipe connection"),
+    checkMaxFrameBytes(undefined, "Cannot open pipe connection"),
+  );
+  if (!receives) readable.cancel().catch(noop);
+  if (!sends) writable.getWriter().close().catch(noop);
+  return new PipeConnection(transport, sends, receives);
+}
