@@ -267,7 +267,10 @@ Deno.test("[worker] a spawn refused over another end leaves no port open for an 
   const [mine, theirs] = Pipe<string>();
   const [custom, other] = Pipe<string>({ maxFrameBytes: 1024 });
   await assert.rejects(
-    system.spawn<typeof pipePortHolder>(HOLDER, { args: { end: theirs, also: custom } }),
+    // An extra end the actor does not declare: only the refusal is under test.
+    system.spawn<typeof pipePortHolder>(HOLDER, {
+      args: { end: theirs, also: custom } as { end: typeof theirs },
+    }),
     /its own codec or frame limit/,
   );
   // The end that went as a port is gone with the refused spawn: its peer here ends.
