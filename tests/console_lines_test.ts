@@ -34,3 +34,64 @@ Deno.test("formatConsole() formats console arguments as Deno's console does, wit
   const expected = new TextDecoder().decode(output.stdout);
   assert.equal(cases.map((args) => `${formatConsole(args)}\n`).join(""), expected);
 });
+
+const OUTPUT_PROGRAM = new URL("./fixtures/output_program.ts", import.meta.url);
+
+/** Runs the output program (see its opening comment) and returns its exit code and output. */
+async function runOutputProgram(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", OUTPUT_PROGRAM.href, ...args],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** What the output actor writes, as lines with their streams. */
+const WRITTEN = [
+  "stdout console.log line",
+  "stdout writeSync, in two parts",
+  "stdout writeSync, two lines",
+  "stdout console.log after a write",
+  "stdout write",
+  "stderr console.error line",
+  "stderr stderr writeSync",
+  "stderr stderr write",
+  "stdout writable line",
+  "stdout process.stdout line",
+  "stderr process.stderr line",
+  "stdout café",
+  "stdout unfinished line",
+  "stdout from the stop hook, no newline",
+];
+
+for (const host of ["worker", "thread"]) {
+  Deno.test(`a ${host} actor's console and Deno.stdout / Deno.stderr writes arrive at onLog as lines, in order, and none reaches the process's output`, async () => {
+    const { code, stdout, stderr } = await runOutputProgram(host);
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+    assert.equal(
+      stdout,
+      `${JSON.stringify({ written: 6, lines: WRITTEN.map((line) => `writer ${line}`) })}\n`,
+    );
+  });
+
+  Deno.test(`without onLog a ${host} actor's console and Deno.stdout / Deno.stderr writes go straight to the process's stdout and stderr`, async () => {
+    const { code, stdout, stderr } = await runOutputProgram(host, "direct");
+    assert.equal(code, 0, stderr);
+    const written = (stream: string) =>
+      WRITTEN.filter((line) => line.startsWith(`${stream} `))
+        .map((line) => line.slice(stream.length + 1));
+    const out = written("stdout");
+    // The last stdout line has no newline: the program's own line follows it.
+    assert.equal(
+      stdout,
+      `${out.join("\n")}${JSON.stringify({ written: 6, lines: [] })}\n`,
+    );
+    assert.equal(stderr, `${written("stderr").join("\n")}\n`);
+  });
+}

@@ -1,15 +1,17 @@
-// A worker actor's console as lines for its parent. A Deno Worker's `console`
-// writes straight to the process's stdout and stderr, which the parent never
-// sees: in the middle of a progress bar, or inside a stream of JSON lines.
-// When the actor's spawn has `onLog`, the worker's bootstrap calls
-// `forwardConsole`: from then on `console.log`, `info`, `debug` and `dir`
-// become "stdout" lines and `warn`, `error` and `trace` "stderr" lines, posted
-// to the parent (as a process actor's output already arrives), which hands
-// them to `onLog`. The worker answers a flush request once every line posted
-// before it is out, so the parent can wait for them before it ends the
-// worker.
+// A worker or thread actor's output as lines for its parent. A Deno Worker's
+// (and a node:worker_threads thread's) `console` and `Deno.stdout` /
+// `Deno.stderr` write straight to the process's stdout and stderr, which the
+// parent never sees: in the middle of a progress bar, or inside a stream of
+// JSON lines. When the actor's spawn has `onLog`, the bootstrap calls
+// `forwardOutput`: from then on `console.log`, `info`, `debug` and `dir` and
+// the writes to `Deno.stdout` become "stdout" lines and `warn`, `error` and
+// `trace` and the writes to `Deno.stderr` "stderr" lines, posted to the
+// parent (as a process actor's output already arrives), which hands them to
+// `onLog`. The thread answers a flush request once every line posted before
+// it is out (the rest of an unfinished line with it), so the parent can wait
+// for them before it ends the thread.
 
-/** A line of a worker actor's console, posted to its parent. */
+/** A line of a worker or thread actor's output, posted to its parent. */
 export interface ConsoleLine {
   log: string;
   stream: "stdout" | "stderr";
@@ -17,7 +19,7 @@ export interface ConsoleLine {
 
 /** What the parent posts to learn that every line before it has arrived. */
 export const FLUSH_LOGS = "troupe.flushLogs";
-/** What the worker answers to a flush request. */
+/** What the thread answers to a flush request. */
 export const LOGS_FLUSHED = "troupe.logsFlushed";
 
 /**
@@ -53,34 +55,124 @@ export function formatConsole(args: readonly unknown[]): string {
   return [head, ...rest.map(inspect)].join(" ");
 }
 
-/** The worker's side of its channel to the parent (`self` in a worker). */
-export interface ConsoleScope {
-  postMessage(message: unknown): void;
-  addEventListener(type: "message", listener: (event: MessageEvent) => void): void;
-}
+/** A stream of the actor's output. */
+type Stream = "stdout" | "stderr";
 
 /**
- * Replaces this thread's console methods with ones that post each line to
- * the parent through `scope`, and answers the parent's flush requests there.
+ * Replaces this thread's console methods, and the `write`, `writeSync` and
+ * `writable` of its `Deno.stdout` and `Deno.stderr`, with ones that post
+ * each line to the parent with `post`, and answers the parent's flush
+ * requests, which `listen` hands over with the thread's other messages.
+ * A write's bytes are decoded as UTF-8 and kept until their line ends (a
+ * console call ends its own); a flush request posts what is left.
  */
-export function forwardConsole(scope: ConsoleScope): void {
-  const lines = (stream: "stdout" | "stderr", text: string) => {
-    for (const log of text.split("\n")) scope.postMessage({ log, stream } satisfies ConsoleLine);
+export function forwardOutput(
+  post: (message: unknown) => void,
+  listen: (listener: (data: unknown) => void) => void,
+): void {
+  const partial = { stdout: "", stderr: "" };
+  const decoders: { stdout?: TextDecoder; stderr?: TextDecoder } = {};
+  const text = (stream: Stream, text: string) => {
+    const lines = (partial[stream] + text).split("\n");
+    partial[stream] = lines.pop()!;
+    for (const log of lines) post({ log, stream } satisfies ConsoleLine);
   };
-  const to = (stream: "stdout" | "stderr") => (...args: unknown[]) =>
-    lines(stream, formatConsole(args));
+  const bytes = (stream: Stream, data: Uint8Array) =>
+    text(stream, (decoders[stream] ??= new TextDecoder()).decode(data, { stream: true }));
+  const flush = (stream: Stream) => {
+    const rest = partial[stream] + (decoders[stream]?.decode() ?? "");
+    partial[stream] = "";
+    if (rest !== "") post({ log: rest, stream } satisfies ConsoleLine);
+  };
+  const to = (stream: Stream) => (...args: unknown[]) => text(stream, `${formatConsole(args)}\n`);
   console.log = to("stdout");
   console.info = to("stdout");
   console.debug = to("stdout");
   console.warn = to("stderr");
   console.error = to("stderr");
   console.dir = (value: unknown, options?: Deno.InspectOptions) =>
-    lines("stdout", Deno.inspect(value, { ...options, colors: false }));
+    text("stdout", `${Deno.inspect(value, { ...options, colors: false })}\n`);
   console.trace = (...args: unknown[]) => {
     const stack = new Error().stack?.split("\n").slice(2).join("\n") ?? "";
-    lines("stderr", `Trace${args.length > 0 ? `: ${formatConsole(args)}` : ""}\n${stack}`);
+    text("stderr", `Trace${args.length > 0 ? `: ${formatConsole(args)}` : ""}\n${stack}\n`);
   };
-  scope.addEventListener("message", (event) => {
-    if (event.data === FLUSH_LOGS) scope.postMessage(LOGS_FLUSHED);
+  for (const [stream, file] of [["stdout", Deno.stdout], ["stderr", Deno.stderr]] as const) {
+    const own = (name: string, descriptor: PropertyDescriptor) =>
+      Object.defineProperty(file, name, { configurable: true, ...descriptor });
+    const writeSync = (data: Uint8Array) => {
+      bytes(stream, data);
+      return data.byteLength;
+    };
+    own("writeSync", { value: writeSync, writable: true });
+    own("write", {
+      value: (data: Uint8Array) => {
+        try {
+          return Promise.resolve(writeSync(data));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+      writable: true,
+    });
+    // Made on first use, as Deno makes its own; closing it ends the line.
+    let writable: WritableStream<Uint8Array> | undefined;
+    own("writable", {
+      get: () =>
+        writable ??= new WritableStream<Uint8Array>({
+          write: (chunk) => void writeSync(chunk),
+          close: () => flush(stream),
+        }),
+    });
+  }
+  listen((data) => {
+    if (data !== FLUSH_LOGS) return;
+    flush("stdout");
+    flush("stderr");
+    post(LOGS_FLUSHED);
   });
+}
+
+/**
+ * The parent's side of a thread's output lines: hands them to `onLog`, and
+ * waits for those posted before a flush request.
+ */
+export class OutputLines {
+  readonly #onLog: (line: string, stream: Stream) => void;
+  #flushed: (() => void) | undefined;
+
+  /** Lines taken go to `onLog`. */
+  constructor(onLog: (line: string, stream: Stream) => void) {
+    this.#onLog = onLog;
+  }
+
+  /** Takes `data`, a message from the thread, if it is a line or a flush answer: says whether. */
+  take(data: unknown): boolean {
+    if (data === LOGS_FLUSHED) {
+      this.#flushed?.();
+      return true;
+    }
+    const line = data as Partial<ConsoleLine> | undefined;
+    if (typeof line?.log !== "string") return false;
+    this.#onLog(line.log, line.stream === "stderr" ? "stderr" : "stdout");
+    return true;
+  }
+
+  /**
+   * Posts a flush request with `post` and resolves once the thread has
+   * answered it (every line before the answer has been taken by then), or
+   * once `gone` settles (the thread ended), or after `ms`.
+   */
+  flush(post: (message: unknown) => void, ms: number, gone?: Promise<unknown>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#flushed = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#flushed = done;
+      gone?.then(done, done);
+      post(FLUSH_LOGS);
+    });
+  }
 }
