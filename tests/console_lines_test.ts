@@ -95,3 +95,28 @@ for (const host of ["worker", "thread"]) {
     assert.equal(stderr, `${written("stderr").join("\n")}\n`);
   });
 }
+
+const CONSOLE_CALLS = new URL("./fixtures/console_calls_program.ts", import.meta.url);
+
+Deno.test("a forwarded console prints every method's lines as Deno's console does, on the same streams", async () => {
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", CONSOLE_CALLS.href, ...args],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    assert.equal(out.code, 0, decode(out.stderr));
+    return { stdout: decode(out.stdout), stderr: decode(out.stderr) };
+  };
+  // Timers' figures differ from run to run.
+  const times = (text: string) => text.replace(/: \d+\.\d{3}ms/g, ": Nms");
+  const [deno, forwarded] = await Promise.all([run(), run("forward")]);
+  assert.equal(forwarded.stderr, "");
+  const lines = JSON.parse(forwarded.stdout) as { stdout: string[]; stderr: string[] };
+  assert.equal(times(lines.stdout.map((line) => `${line}\n`).join("")), times(deno.stdout));
+  assert.equal(lines.stderr.map((line) => `${line}\n`).join(""), deno.stderr);
+});

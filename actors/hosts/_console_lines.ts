@@ -11,6 +11,8 @@
 // it is out (the rest of an unfinished line with it), so the parent can wait
 // for them before it ends the thread.
 
+import { tableText } from "./_console_table.ts";
+
 /** A line of a worker or thread actor's output, posted to its parent. */
 export interface ConsoleLine {
   log: string;
@@ -84,18 +86,7 @@ export function forwardOutput(
     partial[stream] = "";
     if (rest !== "") post({ log: rest, stream } satisfies ConsoleLine);
   };
-  const to = (stream: Stream) => (...args: unknown[]) => text(stream, `${formatConsole(args)}\n`);
-  console.log = to("stdout");
-  console.info = to("stdout");
-  console.debug = to("stdout");
-  console.warn = to("stderr");
-  console.error = to("stderr");
-  console.dir = (value: unknown, options?: Deno.InspectOptions) =>
-    text("stdout", `${Deno.inspect(value, { ...options, colors: false })}\n`);
-  console.trace = (...args: unknown[]) => {
-    const stack = new Error().stack?.split("\n").slice(2).join("\n") ?? "";
-    text("stderr", `Trace${args.length > 0 ? `: ${formatConsole(args)}` : ""}\n${stack}\n`);
-  };
+  patchConsole((stream, line) => text(stream, `${line}\n`));
   for (const [stream, file] of [["stdout", Deno.stdout], ["stderr", Deno.stderr]] as const) {
     const own = (name: string, descriptor: PropertyDescriptor) =>
       Object.defineProperty(file, name, { configurable: true, ...descriptor });
@@ -130,6 +121,94 @@ export function forwardOutput(
     flush("stderr");
     post(LOGS_FLUSHED);
   });
+}
+
+/**
+ * Replaces this thread's console methods with ones that hand each call's
+ * text to `say` (without its final newline), as Deno's console formats it
+ * without colour: the same streams, `group` indentation, counters, timers,
+ * `assert` and `table`. `clear` does nothing: the parent owns the terminal.
+ */
+function patchConsole(say: (stream: Stream, text: string) => void): void {
+  let indent = "";
+  const out = (stream: Stream, text: string) =>
+    say(stream, indent === "" ? text : indent + text.replaceAll("\n", `\n${indent}`));
+  const to = (stream: Stream) => (...args: unknown[]) => out(stream, formatConsole(args));
+  const log = to("stdout");
+  const info = to("stdout");
+  const warn = to("stderr");
+  const error = to("stderr");
+  const counts = new Map<string, number>();
+  const timers = new Map<string, number>();
+  const elapsed = (label: string) => `${(performance.now() - timers.get(label)!).toFixed(3)}ms`;
+  const dir = (value: unknown, options?: Deno.InspectOptions) =>
+    out("stdout", Deno.inspect(value, { ...options, colors: false }));
+  const group = (...label: unknown[]) => {
+    if (label.length > 0) log(...label);
+    indent += "  ";
+  };
+  Object.assign(
+    console,
+    {
+      log,
+      info,
+      debug: to("stdout"),
+      warn,
+      error,
+      dir,
+      dirxml: dir,
+      trace: (...args: unknown[]) => {
+        const stack = new Error().stack?.split("\n").slice(2).join("\n") ?? "";
+        error(`Trace${args.length > 0 ? `: ${formatConsole(args)}` : ""}\n${stack}`);
+      },
+      assert: (condition = false, ...args: unknown[]) => {
+        if (condition) return;
+        if (args.length === 0) error("Assertion failed");
+        else if (typeof args[0] === "string") {
+          error(`Assertion failed: ${args[0]}`, ...args.slice(1));
+        } else error("Assertion failed:", ...args);
+      },
+      count: (label: unknown = "default") => {
+        const name = String(label);
+        const count = (counts.get(name) ?? 0) + 1;
+        counts.set(name, count);
+        info(`${name}: ${count}`);
+      },
+      countReset: (label: unknown = "default") => {
+        const name = String(label);
+        if (counts.has(name)) counts.set(name, 0);
+        else warn(`Count for '${name}' does not exist`);
+      },
+      time: (label: unknown = "default") => {
+        const name = String(label);
+        if (timers.has(name)) warn(`Timer '${name}' already exists`);
+        else timers.set(name, performance.now());
+      },
+      timeLog: (label: unknown = "default", ...args: unknown[]) => {
+        const name = String(label);
+        if (!timers.has(name)) warn(`Timer '${name}' does not exist`);
+        else info(`${name}: ${elapsed(name)}`, ...args);
+      },
+      timeEnd: (label: unknown = "default") => {
+        const name = String(label);
+        if (!timers.has(name)) return warn(`Timer '${name}' does not exist`);
+        const took = elapsed(name);
+        timers.delete(name);
+        info(`${name}: ${took}`);
+      },
+      group,
+      groupCollapsed: group,
+      groupEnd: () => {
+        indent = indent.slice(2);
+      },
+      table: (data?: unknown, properties?: string[]) => {
+        const table = tableText(data, properties);
+        if (table === undefined) log(data);
+        else out("stdout", table);
+      },
+      clear: () => {},
+    } satisfies Partial<Console>,
+  );
 }
 
 /**
