@@ -34,3 +34,89 @@ Deno.test("formatConsole() formats console arguments as Deno's console does, wit
   const expected = new TextDecoder().decode(output.stdout);
   assert.equal(cases.map((args) => `${formatConsole(args)}\n`).join(""), expected);
 });
+
+const OUTPUT_PROGRAM = new URL("./fixtures/output_program.ts", import.meta.url);
+
+/** Runs the output program (see its opening comment) and returns its exit code and output. */
+async function runOutputProgram(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", OUTPUT_PROGRAM.href, ...args],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** What the output actor writes, as lines with their streams. */
+const WRITTEN = [
+  "stdout console.log line",
+  "stdout writeSync, in two parts",
+  "stdout writeSync, two lines",
+  "stdout console.log after a write",
+  "stdout write",
+  "stderr console.error line",
+  "stderr stderr writeSync",
+  "stderr stderr write",
+  "stdout writable line",
+  "stdout process.stdout line",
+  "stderr process.stderr line",
+  "stdout café",
+  "stdout unfinished line",
+  "stdout from the stop hook, no newline",
+];
+
+for (const host of ["worker", "thread"]) {
+  Deno.test(`a ${host} actor's console and Deno.stdout / Deno.stderr writes arrive at onLog as lines, in order, and none reaches the process's output`, async () => {
+    const { code, stdout, stderr } = await runOutputProgram(host);
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+    assert.equal(
+      stdout,
+      `${JSON.stringify({ written: 6, lines: WRITTEN.map((line) => `writer ${line}`) })}\n`,
+    );
+  });
+
+  Deno.test(`without onLog a ${host} actor's console and Deno.stdout / Deno.stderr writes go straight to the process's stdout and stderr`, async () => {
+    const { code, stdout, stderr } = await runOutputProgram(host, "direct");
+    assert.equal(code, 0, stderr);
+    const written = (stream: string) =>
+      WRITTEN.filter((line) => line.startsWith(`${stream} `))
+        .map((line) => line.slice(stream.length + 1));
+    const out = written("stdout");
+    // The last stdout line has no newline: the program's own line follows it.
+    assert.equal(
+      stdout,
+      `${out.join("\n")}${JSON.stringify({ written: 6, lines: [] })}\n`,
+    );
+    assert.equal(stderr, `${written("stderr").join("\n")}\n`);
+  });
+}
+
+const CONSOLE_CALLS = new URL("./fixtures/console_calls_program.ts", import.meta.url);
+
+Deno.test("a forwarded console prints every method's lines as Deno's console does, on the same streams", async () => {
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", CONSOLE_CALLS.href, ...args],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    assert.equal(out.code, 0, decode(out.stderr));
+    return { stdout: decode(out.stdout), stderr: decode(out.stderr) };
+  };
+  // Timers' figures differ from run to run.
+  const times = (text: string) => text.replace(/: \d+\.\d{3}ms/g, ": Nms");
+  const [deno, forwarded] = await Promise.all([run(), run("forward")]);
+  assert.equal(forwarded.stderr, "");
+  const lines = JSON.parse(forwarded.stdout) as { stdout: string[]; stderr: string[] };
+  assert.equal(times(lines.stdout.map((line) => `${line}\n`).join("")), times(deno.stdout));
+  assert.equal(lines.stderr.map((line) => `${line}\n`).join(""), deno.stderr);
+});

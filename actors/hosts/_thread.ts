@@ -19,6 +19,7 @@ import type { BootMessage } from "../core/protocol.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
 import { type OpenConnection, openConnections } from "./_connections.ts";
+import { forwardOutput } from "./_console_lines.ts";
 
 let control: ServeControl | undefined;
 
@@ -97,7 +98,13 @@ export function runThreadActor(
   actorModule: string,
   extras: ThreadExtras = {},
 ): void {
-  const message = workerData as BootMessage;
+  const message = workerData as BootMessage & { forwardConsole?: boolean };
+  // The spawn has `onLog`: the console's and Deno.stdout's lines go to the
+  // parent, not to stdout and stderr.
+  if (message.forwardConsole && parentPort) {
+    const port = parentPort;
+    forwardOutput((line) => port.postMessage(line), (listener) => port.on("message", listener));
+  }
   if (extras.openConnection) message.args = openConnections(message.args, extras.openConnection);
   void boot(message, transportModule.connect, actorModule, extras);
 }

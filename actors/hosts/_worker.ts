@@ -17,7 +17,7 @@ import { reportHeap } from "./_heap_report.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
 import { type OpenConnection, openPortEnds } from "./_connections.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
-import { forwardConsole } from "./_console_lines.ts";
+import { forwardOutput } from "./_console_lines.ts";
 
 let control: ServeControl | undefined;
 
@@ -67,8 +67,15 @@ export function runWorkerActor(
   self.onmessage = (event: MessageEvent<BootMessage>) => {
     self.onmessage = null;
     const message = event.data;
-    // The spawn has `onLog`: the console's lines go to the parent, not to stdout and stderr.
-    if ((message as { forwardConsole?: boolean }).forwardConsole) forwardConsole(self);
+    // The spawn has `onLog`: the console's and Deno.stdout's lines go to the
+    // parent, not to stdout and stderr.
+    if ((message as { forwardConsole?: boolean }).forwardConsole) {
+      forwardOutput(
+        (line) => self.postMessage(line),
+        (listener) =>
+          self.addEventListener("message", (event) => listener((event as MessageEvent).data)),
+      );
+    }
     message.args = openPortEnds(message.args, extras.openConnection);
     const actor = extras.loaded ? Promise.resolve(extras.loaded) : actorModule;
     void boot(message, transportModule.connect, actor, extras.semaphores, extras.telemetry);

@@ -71,9 +71,11 @@ export interface SpawnOptions<A = unknown> {
    * Where the actor's log lines go, each with its stream and the actor's id.
    * A process actor's stderr (and its stdout when its channel is not stdio)
    * always arrives as lines; by default they go to the parent's stderr,
-   * each prefixed with `[id]`. Given for a worker actor, its `console` goes
-   * here too instead of the process's stdout and stderr (`log`, `info`,
-   * `debug` and `dir` as "stdout", `warn`, `error` and `trace` as "stderr").
+   * each prefixed with `[id]`. Given for a worker or thread actor, its
+   * `console` and its writes to `Deno.stdout` and `Deno.stderr` go here too
+   * instead of the process's stdout and stderr (`log`, `info`, `debug`,
+   * `dir` and `Deno.stdout` as "stdout", `warn`, `error`, `trace` and
+   * `Deno.stderr` as "stderr").
    * Default: the system's `onLog` option (`SystemOptions.onLog`).
    */
   onLog?: (line: string, stream: "stdout" | "stderr", id: string) => void;

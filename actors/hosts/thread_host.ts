@@ -19,6 +19,7 @@ import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
 import { entryModule } from "./_entry_module.ts";
 import { newWorkerThread, threadIds, threadRunning } from "./_threads.ts";
+import { OutputLines } from "./_console_lines.ts";
 
 const THREAD_BOOTSTRAP = new URL("./_thread.ts", import.meta.url).href;
 
@@ -28,6 +29,12 @@ export interface ThreadHostOptions {
   maxHeapMiB: number;
   /** A module exporting `connectionFromStreams`: it opens `Pipe()` ends as connections. */
   connectionsModule: string;
+  /**
+   * Where the thread's console and `Deno.stdout` / `Deno.stderr` lines go,
+   * instead of the process's stdout and stderr; a release waits (a little)
+   * for those posted before it.
+   */
+  onLog?: (line: string, stream: "stdout" | "stderr") => void;
 }
 
 /** How long a thread's reported death waits for the frames it sent before it. */
@@ -39,12 +46,15 @@ const EXIT_GRACE_MS = 50;
  */
 const THREAD_END_MS = 200;
 
+/** How long a release waits for the output lines a thread posted before it ends the thread. */
+const FLUSH_LOGS_MS = 200;
+
 /** Node's error code for a thread that reached its heap limit. */
 const OUT_OF_MEMORY = "ERR_WORKER_OUT_OF_MEMORY";
 
 /**
  * A launcher for thread actors over channels from `factory` (opened as for
- * a worker), with the heap limit in `options`.
+ * a worker), with the heap limit and the `onLog` in `options`.
  */
 export function threadLauncher(factory: TransportFactory, options: ThreadHostOptions): Launcher {
   return async (boot: BootMessage, events: HostEvents) => {
@@ -70,7 +80,12 @@ export function threadLauncher(factory: TransportFactory, options: ThreadHostOpt
         name: boot.actorId,
         // The boot message travels with the thread: nothing can be lost before
         // the thread listens.
-        workerData: { ...boot, args: ends.args, transport: { options: link.remote.options } },
+        workerData: {
+          ...boot,
+          args: ends.args,
+          transport: { options: link.remote.options },
+          ...(options.onLog ? { forwardConsole: true } : {}),
+        },
         transferList: [...link.remote.transfer, ...ends.transfer] as never[],
         // Only the old space: `stackSizeMb` aborts the whole process in Deno
         // 2.9.6 when the stack overflows (see tests/thread_host_test.ts).
@@ -94,7 +109,10 @@ export function threadLauncher(factory: TransportFactory, options: ThreadHostOpt
       if (error.code === OUT_OF_MEMORY) outOfMemory(error);
       else events.died("error", error);
     });
+    const lines = options.onLog && new OutputLines(options.onLog);
     worker.on("message", (data: { bootError?: string; outOfMemory?: boolean }) => {
+      // A line of the thread's output, or its answer to a flush.
+      if (lines?.take(data)) return;
       if (data?.bootError) {
         events.died("error", new Error(`Cannot open the actor's channel: ${data.bootError}`));
       } else if (data?.outOfMemory && !ending) {
@@ -124,6 +142,10 @@ export function threadLauncher(factory: TransportFactory, options: ThreadHostOpt
       },
       async release() {
         ending = true;
+        // Every line the thread posted before the answer has arrived by then.
+        if (lines) {
+          await lines.flush((message) => worker.postMessage(message), FLUSH_LOGS_MS, exited);
+        }
         // Let what the actor wrote to its pipe ends arrive before the thread goes.
         if (ends.active) await ends.settle();
         await end();

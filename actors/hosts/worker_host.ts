@@ -8,7 +8,7 @@ import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
 import { entryModule } from "./_entry_module.ts";
 import { newWorkerThread, threadCpuTicks, threadIds, threadRunning } from "./_threads.ts";
 import { noop } from "../../internal/abort.ts";
-import { type ConsoleLine, FLUSH_LOGS, LOGS_FLUSHED } from "./_console_lines.ts";
+import { OutputLines } from "./_console_lines.ts";
 export { workerOptionsEnabled } from "./_resolution.ts";
 
 const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
@@ -23,7 +23,7 @@ const THREAD_END_MS = 200;
 /** How long a worker's reported exit waits for the frames it sent before it. */
 const EXIT_GRACE_MS = 50;
 
-/** How long a release waits for the console lines a worker posted before it ends the worker. */
+/** How long a release waits for the output lines a worker posted before it ends the worker. */
 const FLUSH_LOGS_MS = 200;
 
 /**
@@ -60,8 +60,9 @@ function afterThreadEnds(thread: string | undefined, link: TransportLink): Promi
  * A launcher for worker actors over channels from `factory`;
  * `connectionsModule` exports `connectionFromStreams`, which opens the
  * `Pipe()` ends in an actor's args as connections. With `onLog`, the
- * worker's console lines go to it instead of the process's stdout and
- * stderr, and a release waits (a little) for those posted before it.
+ * worker's console and `Deno.stdout` / `Deno.stderr` lines go to it
+ * instead of the process's stdout and stderr, and a release waits (a
+ * little) for those posted before it.
  */
 export function workerLauncher(
   factory: TransportFactory,
@@ -105,14 +106,12 @@ export function workerLauncher(
       event.preventDefault();
       events.died("error", new Error(event.message || "Uncaught error in worker"));
     };
-    let flushed: (() => void) | undefined;
+    const lines = onLog && new OutputLines(onLog);
     worker.onmessage = (event) => {
-      const data = event.data as { bootError?: string; exited?: number } & Partial<ConsoleLine>;
-      if (typeof data?.log === "string") {
-        onLog?.(data.log, data.stream === "stderr" ? "stderr" : "stdout");
-      } else if (event.data === LOGS_FLUSHED) {
-        flushed?.();
-      } else if (data?.bootError) {
+      // A line of the worker's output, or its answer to a flush.
+      if (lines?.take(event.data)) return;
+      const data = event.data as { bootError?: string; exited?: number };
+      if (data?.bootError) {
         events.died("error", new Error(`Cannot open the actor's channel: ${data.bootError}`));
       } else if (typeof data?.exited === "number") {
         // What the thread sent before it ended is already on its way here.
@@ -139,17 +138,8 @@ export function workerLauncher(
         return ends.active ? Promise.all([ends.settle(), ended]).then(noop) : ended;
       },
       async release() {
-        // Every console line the worker posted before the answer has arrived by then.
-        if (onLog) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, FLUSH_LOGS_MS);
-            flushed = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-            worker.postMessage(FLUSH_LOGS);
-          });
-        }
+        // Every line the worker posted before the answer has arrived by then.
+        if (lines) await lines.flush((message) => worker.postMessage(message), FLUSH_LOGS_MS);
         if (!ends.active) {
           worker.terminate();
           return afterThreadEnds(thread, link);

@@ -121,6 +121,7 @@ export function checkSpawn(
     ? threadLauncher(factory, {
       maxHeapMiB: checkHeap(options.maxHeapMiB),
       connectionsModule: PIPE_CONNECTIONS_MODULE,
+      onLog: log,
     })
     : hostKind === "worker"
     ? workerLauncher(

@@ -50,9 +50,9 @@ export interface SystemOptions {
   telemetry?: boolean;
   /**
    * Where the log lines of every actor whose spawn names no `onLog` go (see
-   * `SpawnOptions.onLog`): a process actor's output, and a worker actor's
-   * `console`, which otherwise writes straight to the process's stdout and
-   * stderr. `troupe run` sets it, so those lines never land in the middle of
+   * `SpawnOptions.onLog`): a process actor's output, and a worker or thread
+   * actor's `console` and `Deno.stdout` / `Deno.stderr` writes, which
+   * otherwise go straight to the process's stdout and stderr. `troupe run` sets it, so those lines never land in the middle of
    * its progress bar.
    */
   onLog?: (line: string, stream: "stdout" | "stderr", id: string) => void;
