@@ -50,6 +50,8 @@ export class PoolDispatch implements WorkerOwner {
   #strategy: PoolStrategy;
   #retry: boolean;
   #next = 0;
+  /** The worker the latest task went to, which the next one prefers (see `#pick`). */
+  #last: Worker | undefined;
   #drains: { target: number; resolve: () => void }[] = [];
   #pending = new Set<number>();
   #room: (() => void)[] = [];
@@ -93,12 +95,21 @@ export class PoolDispatch implements WorkerOwner {
       if (worker === except && n > 1) continue;
       if (best === undefined || worker.load < best.load) best = worker;
     }
+    // Affinity: the previous task's worker again, while it runs at most a
+    // quarter more than the least loaded (so a few slow tasks still spread).
+    const last = this.#last;
+    if (
+      last !== undefined && last !== best && best !== undefined && last !== except &&
+      last.retiring === undefined && last.load < this.window &&
+      last.load <= best.load + (best.load >> 2)
+    ) return last;
     return best;
   }
 
   /** Asks `worker`; the caller counts the task in the worker's load until it settles. */
   #call(worker: Worker, name: string, payload: unknown, options?: AskOptions): Promise<unknown> {
     worker.load++;
+    this.#last = worker;
     this.workers.sent(worker);
     const ref = worker.ref as unknown as {
       ask(name: string, payload: unknown, options?: AskOptions): Promise<unknown>;

@@ -3,10 +3,14 @@
  * `multiprocessing.Pool` and `JoinableQueue` together.
  *
  * Guarantees:
- * - Work goes to the least-loaded worker (fewest tasks in flight; ties to the
- *   lowest index), or round-robin if asked. A worker is sent at most
- *   `tasksPerWorker` tasks at a time; the others wait in the pool, highest
- *   `priority` first and first in, first out within a priority.
+ * - Work goes to the least-loaded worker (fewest tasks in flight), or
+ *   round-robin if asked. Least-loaded keeps a burst on the worker the
+ *   previous task went to while that one runs at most a quarter more tasks
+ *   than the least loaded (rounded down, so a few tasks at once still go one
+ *   to each worker); past that, to the least loaded, ties to the lowest
+ *   index. A worker is sent at most `tasksPerWorker` tasks at a time; the
+ *   others wait in the pool, highest `priority` first and first in, first
+ *   out within a priority.
  * - `drain()` resolves once every task submitted so far has been handled
  *   (`JoinableQueue.join`); it never waits for tasks submitted after it.
  * - A worker that dies is replaced by its supervisor. The task it was
