@@ -15,14 +15,14 @@ const HOLDER = new URL("./fixtures/pipe_end_actor.ts", import.meta.url);
 const DEADLINE_MS = 20_000;
 
 /** An actor of `host` holding one end of a duplex pipe, and the parent's end, open. */
-async function holding(system: ActorSystem, host: "worker" | "process", label: string) {
+async function holding(system: ActorSystem, host: "worker" | "process" | "thread", label: string) {
   const [mine, theirs] = pipeEnds();
   const ref = await system.spawn<typeof pipeHolder>(HOLDER, { host, args: { label, end: theirs } });
   const parent = connectionFromStreams<unknown>(mine);
   return { ref, parent, [Symbol.asyncDispose]: () => parent.close() };
 }
 
-for (const host of ["worker", "process"] as const) {
+for (const host of ["worker", "process", "thread"] as const) {
   Deno.test(`[${host}] a pipe end in spawn args reaches the actor and carries values both ways`, async () => {
     await using system = await ActorSystem.start();
     await using held = await holding(system, host, "nested");

@@ -1,12 +1,12 @@
 // One Pipe API: an end of `Pipe()` in spawn args reaches the actor as a
-// ready connection, on both hosts and over the transports they use.
+// ready connection, on every host and over the transports they use.
 import assert from "node:assert/strict";
 import {
   ActorCrashedError,
+  type ActorHostKind,
   ActorSystem,
   ConnectionClosedError,
   connectionFromStreams,
-  type HostKind,
   Pipe,
   pipeEnds,
 } from "../mod.ts";
@@ -15,11 +15,13 @@ import type { pipePeer } from "./fixtures/pipe_connection_actor.ts";
 
 const PEER = new URL("./fixtures/pipe_connection_actor.ts", import.meta.url);
 const HOLDER = new URL("./fixtures/pipe_end_actor.ts", import.meta.url);
-const ROUTES: [HostKind, string][] = [
+const ROUTES: [ActorHostKind, string][] = [
   ["worker", "queue"],
   ["worker", "ring"],
   ["process", "pipe"],
   ["process", "socket"],
+  ["thread", "queue"],
+  ["thread", "ring"],
 ];
 
 for (const [host, transport] of ROUTES) {

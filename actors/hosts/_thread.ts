@@ -18,7 +18,7 @@ import type { Transport } from "../../transports/transport.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
-import { type OpenConnection, openConnections } from "./_connections.ts";
+import { type OpenConnection, openPortEnds } from "./_connections.ts";
 import { forwardOutput } from "./_console_lines.ts";
 
 let control: ServeControl | undefined;
@@ -105,7 +105,8 @@ export function runThreadActor(
     const port = parentPort;
     forwardOutput((line) => port.postMessage(line), (listener) => port.on("message", listener));
   }
-  if (extras.openConnection) message.args = openConnections(message.args, extras.openConnection);
+  // The ends in the args are ports, as a worker's are (bridged by thread_host.ts).
+  message.args = openPortEnds(message.args, extras.openConnection);
   void boot(message, transportModule.connect, actorModule, extras);
 }
 
