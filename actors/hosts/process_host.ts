@@ -131,11 +131,16 @@ function inheritedEnv(): Record<string, string> {
   return env;
 }
 
+/** The first read's buffer from a child's stdout; each read that fills its buffer doubles the next. */
+const FIRST_READ_BYTES = 4096;
+/** The largest read buffer, the size the child's stdout allocates for each read by itself. */
+const LAST_READ_BYTES = 64 * 1024;
+
 /**
  * The child's stdio as the transport's end sees it: a readable and a writable
  * that wait until {@linkcode ChildStdio.join} (the boot frame goes out on
  * stdin first), then forward each read and write straight to the child's
- * stdout reader and stdin writer. Real web streams, one layer over the
+ * stdout reader (reading into buffers sized to the traffic) and stdin writer. Real web streams, one layer over the
  * child's: a `TransformStream` joined with `pipeTo` in each direction cost
  * every round trip a stream hop and a pipe loop each way.
  */
@@ -144,11 +149,13 @@ class ChildStdio {
   readonly writable: WritableStream<Uint8Array>;
   readonly #joined = Promise.withResolvers<
     {
-      reader: ReadableStreamDefaultReader<Uint8Array>;
+      reader: ReadableStreamBYOBReader;
       writer: WritableStreamDefaultWriter<Uint8Array>;
     } | undefined
   >();
-  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #reader: ReadableStreamBYOBReader | undefined;
+  /** The size of the next read's buffer (see {@linkcode FIRST_READ_BYTES}). */
+  #readBytes = FIRST_READ_BYTES;
   #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   /** Settles once the child's stdout was read to its end or cancelled. */
   readonly #readDone = Promise.withResolvers<void>();
@@ -165,7 +172,8 @@ class ChildStdio {
         }
         let result: ReadableStreamReadResult<Uint8Array>;
         try {
-          result = await reader.read();
+          // A buffer of our own: the child's stdout would allocate 64 KiB for every read.
+          result = await reader.read(new Uint8Array(this.#readBytes));
         } catch (error) {
           this.#readDone.resolve();
           throw error;
@@ -173,7 +181,13 @@ class ChildStdio {
         if (result.done) {
           this.#readDone.resolve();
           controller.close();
-        } else controller.enqueue(result.value);
+        } else {
+          const chunk = result.value;
+          if (chunk.length === this.#readBytes && this.#readBytes < LAST_READ_BYTES) {
+            this.#readBytes *= 2;
+          }
+          controller.enqueue(chunk);
+        }
       },
       cancel: async (reason) => {
         const reader = this.#reader ?? (await this.#joined.promise)?.reader;
@@ -223,7 +237,7 @@ class ChildStdio {
    *   child's streams (as the `pipeTo` of each did).
    */
   join(
-    reader: ReadableStreamDefaultReader<Uint8Array>,
+    reader: ReadableStreamBYOBReader,
     writer: WritableStreamDefaultWriter<Uint8Array>,
   ): Promise<unknown> {
     this.#reader = reader;
@@ -318,7 +332,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
     }
     if (usesStdio) {
       stdinWriter = undefined;
-      plumbing.push(stdio.join(child.stdout.getReader(), stdin));
+      plumbing.push(stdio.join(child.stdout.getReader({ mode: "byob" }), stdin));
     } else {
       // stdin stays open and silent: its end tells the child we are gone.
       logs.push(forwardLines(child.stdout, (line) => options.onLog(line, "stdout"), []));
