@@ -131,20 +131,139 @@ function inheritedEnv(): Record<string, string> {
   return env;
 }
 
+/** The first read's buffer from a child's stdout; each read that fills its buffer doubles the next. */
+const FIRST_READ_BYTES = 4096;
+/** The largest read buffer, the size the child's stdout allocates for each read by itself. */
+const LAST_READ_BYTES = 64 * 1024;
+
+/**
+ * The child's stdio as the transport's end sees it: a readable and a writable
+ * that wait until {@linkcode ChildStdio.join} (the boot frame goes out on
+ * stdin first), then forward each read and write straight to the child's
+ * stdout reader (reading into buffers sized to the traffic) and stdin writer. Real web streams, one layer over the
+ * child's: a `TransformStream` joined with `pipeTo` in each direction cost
+ * every round trip a stream hop and a pipe loop each way.
+ */
+class ChildStdio {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly #joined = Promise.withResolvers<
+    {
+      reader: ReadableStreamBYOBReader;
+      writer: WritableStreamDefaultWriter<Uint8Array>;
+    } | undefined
+  >();
+  #reader: ReadableStreamBYOBReader | undefined;
+  /** The size of the next read's buffer (see {@linkcode FIRST_READ_BYTES}). */
+  #readBytes = FIRST_READ_BYTES;
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  /** Settles once the child's stdout was read to its end or cancelled. */
+  readonly #readDone = Promise.withResolvers<void>();
+  /** Settles once the child's stdin was closed, aborted or failed. */
+  readonly #writeDone = Promise.withResolvers<void>();
+
+  constructor() {
+    this.readable = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const reader = this.#reader ?? (await this.#joined.promise)?.reader;
+        if (reader === undefined) {
+          controller.close();
+          return;
+        }
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          // A buffer of our own: the child's stdout would allocate 64 KiB for every read.
+          result = await reader.read(new Uint8Array(this.#readBytes));
+        } catch (error) {
+          this.#readDone.resolve();
+          throw error;
+        }
+        if (result.done) {
+          this.#readDone.resolve();
+          controller.close();
+        } else {
+          const chunk = result.value;
+          if (chunk.length === this.#readBytes && this.#readBytes < LAST_READ_BYTES) {
+            this.#readBytes *= 2;
+          }
+          controller.enqueue(chunk);
+        }
+      },
+      cancel: async (reason) => {
+        const reader = this.#reader ?? (await this.#joined.promise)?.reader;
+        try {
+          await reader?.cancel(reason);
+        } finally {
+          this.#readDone.resolve();
+        }
+      },
+    }, { highWaterMark: 0 });
+    this.writable = new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        const writer = this.#writer ?? (await this.#joined.promise)?.writer;
+        if (writer === undefined) {
+          throw new TypeError("Cannot write: the channel does not run over the child's stdin");
+        }
+        try {
+          await writer.write(chunk);
+        } catch (error) {
+          this.#writeDone.resolve();
+          throw error;
+        }
+      },
+      close: async () => {
+        const writer = this.#writer ?? (await this.#joined.promise)?.writer;
+        try {
+          await writer?.close();
+        } finally {
+          this.#writeDone.resolve();
+        }
+      },
+      abort: async (reason) => {
+        const writer = this.#writer ?? (await this.#joined.promise)?.writer;
+        try {
+          await writer?.abort(reason);
+        } finally {
+          this.#writeDone.resolve();
+        }
+      },
+    });
+  }
+
+  /**
+   * Joins the streams to the child's stdout and stdin.
+   *
+   * @returns A promise that settles once both directions are done with the
+   *   child's streams (as the `pipeTo` of each did).
+   */
+  join(
+    reader: ReadableStreamBYOBReader,
+    writer: WritableStreamDefaultWriter<Uint8Array>,
+  ): Promise<unknown> {
+    this.#reader = reader;
+    this.#writer = writer;
+    this.#joined.resolve({ reader, writer });
+    return Promise.all([this.#readDone.promise, this.#writeDone.promise]);
+  }
+
+  /** For a transport that does not use stdio: reads end at once, writes fail. */
+  refuse(): void {
+    this.#joined.resolve(undefined);
+    this.#readDone.resolve();
+    this.#writeDone.resolve();
+  }
+}
+
 /** A launcher for process actors over channels from `factory`. */
 export function processLauncher(factory: TransportFactory, options: ProcessHostOptions): Launcher {
   return async (boot: BootMessage, events: HostEvents) => {
-    // The transport's end faces proxy streams; the child's stdio is joined to
-    // them only after the boot frame went out first on stdin.
-    const toChild = new TransformStream<Uint8Array, Uint8Array>();
-    const fromChild = new TransformStream<Uint8Array, Uint8Array>();
+    // The transport's end faces streams that forward to the child's stdio
+    // once it is joined, after the boot frame went out first on stdin.
+    const stdio = new ChildStdio();
     const ends = await bridgeToProcess(boot.args, options.pipeBridge);
     let link: Awaited<ReturnType<TransportFactory["open"]>>;
     try {
-      link = await factory.open("process", {
-        readable: fromChild.readable,
-        writable: toChild.writable,
-      });
+      link = await factory.open("process", { readable: stdio.readable, writable: stdio.writable });
     } catch (error) {
       await ends.settle();
       throw error;
@@ -185,6 +304,8 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
         stderr: "piped",
       }).spawn();
     } catch (error) {
+      // No child: the transport's streams end at once, so its close cannot wait for them.
+      stdio.refuse();
       await Promise.all([link.local.close(), ends.settle()]);
       throw error;
     }
@@ -210,16 +331,12 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
       // The child died at once; its exit status says why.
     }
     if (usesStdio) {
-      stdin.releaseLock();
       stdinWriter = undefined;
-      plumbing.push(
-        toChild.readable.pipeTo(child.stdin).catch(() => {}),
-        child.stdout.pipeTo(fromChild.writable).catch(() => {}),
-      );
+      plumbing.push(stdio.join(child.stdout.getReader({ mode: "byob" }), stdin));
     } else {
       // stdin stays open and silent: its end tells the child we are gone.
       logs.push(forwardLines(child.stdout, (line) => options.onLog(line, "stdout"), []));
-      plumbing.push(toChild.readable.cancel().catch(() => {}), fromChild.writable.close());
+      stdio.refuse();
     }
 
     let stopping = false;

@@ -14,6 +14,11 @@ import { emptyStats, type SendHints, type Transport, type TransportStats } from 
 import { FrameDeadline, FrameReader, FrameWriter } from "./framing.ts";
 import { FrameCodec } from "./frame_codec.ts";
 
+/** What the iteration of `receive()` gives once it is over. */
+const DONE: IteratorResult<unknown[]> = Object.freeze({ done: true, value: undefined });
+const NO_BODIES: Uint8Array[] = [];
+const EMPTY_BODY = new Uint8Array(0);
+
 /** How long `close()` waits for written frames to leave. */
 const CLOSE_FLUSH_MS = 2000;
 
@@ -33,7 +38,17 @@ export class StreamTransport implements Transport {
   readonly #frames: FrameWriter;
   readonly #stats = emptyStats();
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #frameReader: FrameReader | undefined;
   #deadline: FrameDeadline | undefined;
+  /** The bodies of the last chunk read, and the next one to decode. */
+  #bodies: Uint8Array[] = NO_BODIES;
+  #bodyAt = 0;
+  /** The read deadline's error, once a frame was late. */
+  #late: ProtocolError | undefined;
+  /** The readable ended by itself (its last read was done). */
+  #readEnded = false;
+  /** The iteration of `receive()` is over. */
+  #readFinished = false;
   #receiving = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -142,43 +157,122 @@ export class StreamTransport implements Transport {
       throw new TypeError("Cannot receive: receive() was already called on this transport");
     }
     this.#receiving = true;
-    return this.#read(this.#readable);
+    // A plain iterator, not an async generator: a generator cost every batch
+    // its own promise steps on top of the read's, on both ends of a round trip.
+    const iterator: AsyncIterableIterator<unknown[]> = {
+      next: () => this.#next(),
+      return: () => {
+        this.#finishReading();
+        return Promise.resolve(DONE);
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
-  async *#read(readable: ReadableStream<Uint8Array>): AsyncGenerator<unknown[]> {
-    if (this.#closed) return;
+  /** The next batch: one left in the last chunk, or one from the chunks read next. */
+  #next(): Promise<IteratorResult<unknown[]>> {
+    if (this.#readFinished) return Promise.resolve(DONE);
+    if (this.#reader === undefined) {
+      if (this.#closed) {
+        this.#readFinished = true;
+        return Promise.resolve(DONE);
+      }
+      this.#startReading(this.#readable!);
+    } else {
+      this.#deadline?.resume();
+      if (this.#closed) {
+        this.#finishReading();
+        return Promise.resolve(DONE);
+      }
+    }
+    let batch: unknown[] | undefined;
+    try {
+      batch = this.#takeBuffered();
+    } catch (error) {
+      return Promise.reject(this.#readFailed(error));
+    }
+    if (batch !== undefined) return Promise.resolve({ done: false, value: batch });
+    return this.#readChunks();
+  }
+
+  #startReading(readable: ReadableStream<Uint8Array>): void {
     const reader = readable.getReader();
     this.#reader = reader;
-    const frames = new FrameReader(this.#limit);
-    let late: ProtocolError | undefined;
-    const deadline = this.#frameTimeout === undefined
+    this.#frameReader = new FrameReader(this.#limit);
+    this.#deadline = this.#frameTimeout === undefined
       ? undefined
       : new FrameDeadline(this.#frameTimeout, (error) => {
-        late = error;
-        // Ends the pending read at once; the loop below then fails with `late`.
+        this.#late = error;
+        // Ends the pending read at once; the read below then fails with it.
         reader.cancel(error).catch(noop);
       });
-    this.#deadline = deadline;
-    let ended = false;
+  }
+
+  /**
+   * Decodes the next body of the last chunk read, if one is left; after the
+   * last one, throws the frame reader's failure (a bad length prefix after
+   * the frames just delivered).
+   */
+  #takeBuffered(): unknown[] | undefined {
+    const bodies = this.#bodies;
+    if (this.#bodyAt < bodies.length) {
+      const body = bodies[this.#bodyAt]!;
+      bodies[this.#bodyAt++] = EMPTY_BODY;
+      let batch: unknown[];
+      try {
+        batch = this.#codec.decode(body);
+      } catch (error) {
+        throw new ProtocolError(
+          `Cannot receive: a ${body.length}-byte frame does not decode with the ${this.#codec.name} codec`,
+          { cause: error },
+        );
+      }
+      this.#stats.batchesReceived++;
+      this.#stats.messagesReceived += batch.length;
+      // While the consumer holds the batch nothing is read: not the peer's time.
+      this.#deadline?.pause();
+      return batch;
+    }
+    if (bodies.length > 0) {
+      this.#bodies = NO_BODIES;
+      this.#bodyAt = 0;
+    }
+    const failure = this.#frameReader!.failure;
+    if (failure) throw failure;
+    return undefined;
+  }
+
+  /** Reads chunks until one completes a frame, the stream ends, or reading fails. */
+  async #readChunks(): Promise<IteratorResult<unknown[]>> {
+    const reader = this.#reader!;
+    const frames = this.#frameReader!;
     try {
       while (true) {
         let result: ReadableStreamReadResult<Uint8Array>;
         try {
           result = await reader.read();
         } catch (error) {
-          if (late) throw late;
-          if (this.#closed) return;
+          if (this.#late) throw this.#late;
+          if (this.#closed) {
+            this.#finishReading();
+            return DONE;
+          }
           throw new ProtocolError("Cannot receive: the stream failed", {
             cause: error,
             truncated: true,
           });
         }
-        if (late) throw late;
-        if (this.#closed) return;
+        if (this.#late) throw this.#late;
+        if (this.#closed) {
+          this.#finishReading();
+          return DONE;
+        }
         if (result.done) {
-          ended = true;
+          this.#readEnded = true;
           frames.end();
-          return;
+          this.#finishReading();
+          return DONE;
         }
         const chunk = result.value;
         if (!(chunk instanceof Uint8Array)) {
@@ -188,36 +282,32 @@ export class StreamTransport implements Transport {
         }
         this.#stats.bytesReceived += chunk.length;
         const bodies = frames.push(chunk);
-        deadline?.update(frames.buffered, bodies.length > 0);
-        for (const body of bodies) {
-          let batch: unknown[];
-          try {
-            batch = this.#codec.decode(body);
-          } catch (error) {
-            throw new ProtocolError(
-              `Cannot receive: a ${body.length}-byte frame does not decode with the ${this.#codec.name} codec`,
-              { cause: error },
-            );
-          }
-          this.#stats.batchesReceived++;
-          this.#stats.messagesReceived += batch.length;
-          // While the consumer holds the batch nothing is read: not the peer's time.
-          deadline?.pause();
-          yield batch;
-          deadline?.resume();
-          if (this.#closed) return;
-        }
-        // A bad length prefix after the frames just delivered.
-        if (frames.failure) throw frames.failure;
+        this.#deadline?.update(frames.buffered, bodies.length > 0);
+        this.#bodies = bodies;
+        this.#bodyAt = 0;
+        const batch = this.#takeBuffered();
+        if (batch !== undefined) return { done: false, value: batch };
       }
     } catch (error) {
-      this.#fail(error);
-      throw error;
-    } finally {
-      deadline?.stop();
-      // The consumer stopped early, this end failed or was closed: stop reading.
-      if (!ended) reader.cancel().catch(noop);
+      throw this.#readFailed(error);
     }
+  }
+
+  /** Fails the transport and ends the iteration; returns `error` to throw. */
+  #readFailed(error: unknown): unknown {
+    this.#fail(error);
+    this.#finishReading();
+    return error;
+  }
+
+  /** Ends the iteration: the consumer stopped early, this end failed or was closed, or the stream ended. */
+  #finishReading(): void {
+    if (this.#readFinished) return;
+    this.#readFinished = true;
+    this.#bodies = NO_BODIES;
+    this.#deadline?.stop();
+    // Stop reading, unless the stream ended by itself.
+    if (this.#reader !== undefined && !this.#readEnded) this.#reader.cancel().catch(noop);
   }
 
   /** Closes both directions at once after a protocol error. */
