@@ -262,10 +262,19 @@ export function portStreams(
   };
 }
 
+/** What {@linkcode webStreamsOver} gives. */
+export interface WebStreamsOverPort {
+  readable?: ReadableStream<Uint8Array>;
+  writable?: WritableStream<Uint8Array>;
+  /** Fails the sending direction now, even with a write waiting for room. */
+  cut(): void;
+}
+
 /**
  * Web streams over the stand-ins of {@linkcode portStreams}, for code that
  * needs real ones (`pipeTo`, `instanceof`): each read and write goes straight
- * through, and the directions not asked for are ended at once.
+ * through, and the directions not asked for are ended at once. `cut()`
+ * fails the sending direction now, even with a write waiting for room.
  *
  * @param parts The port's streams.
  * @param directions Which directions to give.
@@ -273,11 +282,10 @@ export function portStreams(
 export function webStreamsOver(
   parts: PortStreams,
   directions: { readable: boolean; writable: boolean },
-): { readable?: ReadableStream<Uint8Array>; writable?: WritableStream<Uint8Array> } {
+): WebStreamsOverPort {
   const reader = parts.readable.getReader();
   const writer = parts.writable.getWriter();
-  const streams: { readable?: ReadableStream<Uint8Array>; writable?: WritableStream<Uint8Array> } =
-    {};
+  const streams: WebStreamsOverPort = { cut: () => void writer.abort().catch(() => {}) };
   if (directions.readable) {
     streams.readable = new ReadableStream<Uint8Array>({
       async pull(controller) {

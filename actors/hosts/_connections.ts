@@ -6,7 +6,7 @@
 // _pipe_ends.ts uses too. Kept apart from _pipe_ends.ts so that a worker's
 // bootstrap loads only this.
 
-import { PIPE_END_WINDOW_BYTES, portStreams } from "../../internal/port_streams.ts";
+import { PIPE_END_WINDOW_BYTES, portStreams, webStreamsOver } from "../../internal/port_streams.ts";
 
 /** Marks an end the actor gets as a connection, opened for it, not as streams. */
 export const CONNECTION = "troupe.connection";
@@ -120,31 +120,7 @@ export function streamsOverPort(
   port: MessagePort,
   directions: { readable: boolean; writable: boolean },
 ): PortCarrier {
-  const parts = portStreams(port, PIPE_END_WINDOW_BYTES);
-  const reader = parts.readable.getReader();
-  const writer = parts.writable.getWriter();
-  const carrier: PortCarrier = { cut: () => void writer.abort().catch(() => {}) };
-  if (directions.readable) {
-    carrier.readable = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const next = await reader.read();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
-      },
-      cancel: () => reader.cancel(),
-    }, { highWaterMark: 0 });
-  } else reader.cancel().catch(() => {});
-  if (directions.writable) {
-    carrier.writable = new WritableStream<Uint8Array>({
-      async write(chunk) {
-        await writer.ready;
-        await writer.write(chunk);
-      },
-      close: () => writer.close(),
-      abort: () => writer.abort(),
-    });
-  } else writer.close().catch(() => {});
-  return carrier;
+  return webStreamsOver(portStreams(port, PIPE_END_WINDOW_BYTES), directions);
 }
 
 /**
