@@ -20,12 +20,6 @@
 
 import { READ_BYTES } from "../../internal/read_arena.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
-import {
-  type PartReader,
-  type PartWriter,
-  readableOver,
-  writableOver,
-} from "../../internal/stream_parts.ts";
 
 /** Bytes the writable queues before it reports backpressure. */
 const WRITE_HIGH_WATER_BYTES = 1024 * 1024;
@@ -86,21 +80,16 @@ export function isConnectionLoss(error: unknown): boolean {
     error instanceof Deno.errors.UnexpectedEof;
 }
 
-/** What a read gives once the stream is over. */
-const DONE: ReadableStreamReadResult<Uint8Array> = Object.freeze({ done: true, value: undefined });
+/** Closes a readable's controller unless the stream was cancelled or closed already. */
+function end(controller: ReadableStreamDefaultController<Uint8Array>): void {
+  try {
+    controller.close();
+  } catch {
+    // Cancelled or closed already.
+  }
+}
 
-/**
- * A readable and a writable byte stream over one connection, and the close
- * that ends both.
- *
- * They are the stand-ins of `internal/stream_parts.ts`, not web streams:
- * the stream transport uses only their readers' and writers' basic calls,
- * and Deno's streams implementation ran several promise steps per chunk in
- * each direction, on both ends of every round trip. Each read is one
- * `conn.read`, each write starts its `conn.write` at once when none is in
- * flight, and the writable queues up to 1 MiB before `desiredSize` drops to
- * zero and `ready` waits, as a `WritableStream` with that high-water mark.
- */
+/** A readable and a writable byte stream over one connection, and the close that ends both. */
 export class ConnStreams {
   /** The bytes the peer writes. */
   readonly readable: ReadableStream<Uint8Array>;
@@ -113,22 +102,8 @@ export class ConnStreams {
   #reading: Promise<unknown> | undefined;
   #writing: Promise<unknown> | undefined;
   #readStopped = false;
-  #readEnded = false;
-  #readError: { error: unknown } | undefined;
-  #pendingRead: PromiseWithResolvers<ReadableStreamReadResult<Uint8Array>> | undefined;
-  readonly #readClosed = Promise.withResolvers<undefined>();
   #peerEnded = false;
   #closing: Promise<void> | undefined;
-  /** Bytes given to `write()` and not yet written (the one being written included). */
-  #queuedBytes = 0;
-  /** Writes accepted and not yet settled. */
-  #pendingWrites = 0;
-  /** The last write accepted, settled or not; the next one starts after it. */
-  #tail: Promise<void> = Promise.resolve();
-  #writeError: { error: unknown } | undefined;
-  #writeClosed = false;
-  #ready = Promise.withResolvers<undefined>();
-  readonly #closed = Promise.withResolvers<undefined>();
 
   /**
    * @param conn The connection; these streams own it from now on.
@@ -137,41 +112,21 @@ export class ConnStreams {
   constructor(conn: Deno.Conn, lingerMs: number) {
     this.#conn = conn;
     this.#lingerMs = lingerMs;
-    this.#ready.resolve(undefined);
-    this.#closed.promise.catch(noop);
-    const reader: PartReader = {
-      closed: this.#readClosed.promise,
-      read: () => this.#read(),
+    this.readable = new ReadableStream<Uint8Array>({
+      pull: (controller) => this.#pull(controller),
       cancel: () => {
-        this.#stopReading();
-        return Promise.resolve();
+        this.#readStopped = true;
       },
-    };
-    const closed = () => this.#closed.promise;
-    const ready = () => this.#ready.promise;
-    const desiredSize = () => this.#writeError ? null : WRITE_HIGH_WATER_BYTES - this.#queuedBytes;
-    const writer: PartWriter = {
-      get closed() {
-        return closed();
-      },
-      get ready() {
-        return ready();
-      },
-      get desiredSize() {
-        return desiredSize();
-      },
+    }, { highWaterMark: 0 });
+    this.writable = new WritableStream<Uint8Array>({
       write: (chunk) => this.#write(chunk),
       close: () => this.#closeWrite(),
-      abort: (reason) => {
+      abort: () => {
         // A failed transport: drop what is queued and let the peer know at once.
-        this.#failWrites(reason);
         this.#writeFinished.resolve();
         this.close().catch(noop);
-        return Promise.resolve();
       },
-    };
-    this.readable = readableOver(reader, "the connection's readable");
-    this.writable = writableOver(writer);
+    }, new ByteLengthQueuingStrategy({ highWaterMark: WRITE_HIGH_WATER_BYTES }));
   }
 
   /** `true` once the peer's stream ended (it closed, exited or reset the connection). */
@@ -179,99 +134,42 @@ export class ConnStreams {
     return this.#peerEnded;
   }
 
-  #read(): Promise<ReadableStreamReadResult<Uint8Array>> {
-    if (this.#readError) return Promise.reject(this.#readError.error);
-    if (this.#readEnded || this.#readStopped || this.#closing) {
-      this.#endReading();
-      return Promise.resolve(DONE);
+  async #pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    if (this.#closing || this.#readStopped) {
+      end(controller);
+      return;
     }
-    if (this.#pendingRead) {
-      return Promise.reject(new TypeError("Cannot read: a read is already pending"));
-    }
-    const pending = Promise.withResolvers<ReadableStreamReadResult<Uint8Array>>();
-    this.#pendingRead = pending;
-    let reading: Promise<number | null>;
+    let count: number | null;
     try {
-      reading = this.#conn.read(this.#arena.space());
+      const reading = this.#conn.read(this.#arena.space());
+      this.#reading = reading;
+      count = await reading;
     } catch (error) {
-      reading = Promise.reject(error);
-    }
-    this.#reading = reading;
-    reading.then((count) => {
-      this.#reading = undefined;
-      if (this.#pendingRead !== pending) return;
-      this.#pendingRead = undefined;
-      if (count === null) {
-        this.#peerEnded = true;
-        this.#arena.release();
-        this.#endReading();
-        pending.resolve(DONE);
-      } else if (this.#readStopped) {
-        pending.resolve(DONE);
-      } else {
-        // The frame reader keeps views into the chunk: the arena never reuses it.
-        pending.resolve({ done: false, value: this.#arena.take(count) });
-      }
-    }, (error) => {
-      this.#reading = undefined;
-      if (this.#pendingRead !== pending) return;
-      this.#pendingRead = undefined;
       if (this.#closing || this.#readStopped) {
-        this.#endReading();
-        pending.resolve(DONE);
+        end(controller);
       } else if (isConnectionLoss(error)) {
         this.#peerEnded = true;
-        this.#endReading();
-        pending.resolve(DONE);
+        end(controller);
       } else {
-        this.#readError = { error };
-        this.#readEnded = true;
-        this.#readClosed.reject(error);
-        this.#readClosed.promise.catch(noop);
-        pending.reject(error);
+        controller.error(error);
       }
-    });
-    return pending.promise;
-  }
-
-  #endReading(): void {
-    this.#readEnded = true;
-    this.#readClosed.resolve(undefined);
-  }
-
-  /** Stops reading: a pending read ends at once (its `conn.read` settles when the socket closes). */
-  #stopReading(): void {
-    this.#readStopped = true;
-    const pending = this.#pendingRead;
-    this.#pendingRead = undefined;
-    if (!this.#readError) this.#endReading();
-    pending?.resolve(DONE);
-  }
-
-  #write(chunk: Uint8Array): Promise<void> {
-    if (this.#writeError) return Promise.reject(this.#writeError.error);
-    if (this.#writeClosed) {
-      return Promise.reject(new TypeError("Cannot write: the stream is closed"));
+      return;
+    } finally {
+      this.#reading = undefined;
     }
-    this.#queuedBytes += chunk.length;
-    if (
-      this.#queuedBytes >= WRITE_HIGH_WATER_BYTES &&
-      this.#queuedBytes - chunk.length < WRITE_HIGH_WATER_BYTES
-    ) {
-      this.#ready = Promise.withResolvers<undefined>();
-      this.#ready.promise.catch(noop);
+    if (count === null) {
+      this.#peerEnded = true;
+      this.#arena.release();
+      end(controller);
+      return;
     }
-    // Nothing in flight: the write starts now, as a WritableStream's would.
-    const written = this.#pendingWrites++ === 0
-      ? this.#writeAll(chunk)
-      : this.#tail.then(() => this.#writeAll(chunk));
-    this.#tail = written.catch(noop);
-    return written;
+    if (this.#readStopped) return;
+    // The frame reader keeps views into the chunk: the arena never reuses it.
+    controller.enqueue(this.#arena.take(count));
   }
 
-  async #writeAll(chunk: Uint8Array): Promise<void> {
+  async #write(chunk: Uint8Array): Promise<void> {
     try {
-      if (this.#writeError) throw this.#writeError.error;
       let offset = 0;
       while (offset < chunk.length) {
         const writing = this.#conn.write(offset === 0 ? chunk : chunk.subarray(offset));
@@ -280,44 +178,20 @@ export class ConnStreams {
       }
     } catch (error) {
       // The stream errors and takes no more writes: nothing is left to flush.
-      this.#failWrites(error);
       this.#writeFinished.resolve();
       throw error;
     } finally {
       this.#writing = undefined;
-      this.#pendingWrites--;
-      const before = this.#queuedBytes;
-      this.#queuedBytes -= chunk.length;
-      if (
-        !this.#writeError && before >= WRITE_HIGH_WATER_BYTES &&
-        this.#queuedBytes < WRITE_HIGH_WATER_BYTES
-      ) this.#ready.resolve(undefined);
     }
   }
 
-  /** The writable is errored with `error`: writes, `ready` and `closed` reject with it. */
-  #failWrites(error: unknown): void {
-    if (this.#writeError) return;
-    this.#writeError = { error };
-    this.#closed.reject(error);
-    this.#ready.reject(error);
-    this.#ready.promise.catch(noop);
-  }
-
-  /** Flushes what was queued, then shuts down the write direction. */
   async #closeWrite(): Promise<void> {
-    if (this.#writeError) throw this.#writeError.error;
-    if (this.#writeClosed) throw new TypeError("Cannot close: the stream is closed already");
-    this.#writeClosed = true;
-    await this.#tail;
-    if (this.#writeError) throw (this.#writeError as { error: unknown }).error;
     try {
       if (!this.#closing) await this.#conn.closeWrite();
     } catch {
       // The peer is gone already; there is nothing left to shut down.
     } finally {
       this.#writeFinished.resolve();
-      this.#closed.resolve(undefined);
     }
   }
 

@@ -162,37 +162,9 @@ export class SocketEnd implements SocketTransport {
     return this.#receiveOnceConnected();
   }
 
-  /**
-   * The inner transport's batches once the peer connected. Its iterator is
-   * used directly, not through a `yield*` of an async generator, which cost
-   * every batch a second generator's promise steps.
-   */
-  #receiveOnceConnected(): AsyncIterable<unknown[]> {
-    let inner: AsyncIterator<unknown[]> | undefined;
-    let ended = false;
-    const start = async (): Promise<AsyncIterator<unknown[]> | undefined> => {
-      if (inner === undefined && !ended) {
-        if (await this.#connected.promise) inner = this.#inner!.receive()[Symbol.asyncIterator]();
-        else ended = true;
-      }
-      return inner;
-    };
-    const iterator: AsyncIterableIterator<unknown[]> = {
-      next: () => {
-        if (inner !== undefined) return inner.next();
-        return start().then((it) =>
-          it === undefined ? { done: true, value: undefined } : it.next()
-        );
-      },
-      return: async (value?: unknown) => {
-        ended = true;
-        const it = inner;
-        if (it?.return) return await it.return(value);
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+  async *#receiveOnceConnected(): AsyncGenerator<unknown[]> {
+    if (!await this.#connected.promise) return;
+    yield* this.#inner!.receive();
   }
 
   close(): Promise<void> {
