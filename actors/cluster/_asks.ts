@@ -108,26 +108,40 @@ export class Asks {
     timeout: number,
   ): Promise<Msg> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError("send", "local"));
+    this.#requests++;
+    const reply = this.#call(target, subject, messageName, data, headers, timeout, undefined, true);
+    return reply as Promise<Msg>;
+  }
+
+  /**
+   * Publishes `data` with a reply subject of the node's inbox and waits for
+   * the reply: the pending entry, the deadline (and `signal`), and the tells
+   * sent before it going first (order from one node holds). `raw` replies
+   * resolve as they came (a durable publish's PubAck); others are decoded.
+   */
+  #call(
+    target: string,
+    subject: string,
+    messageName: string,
+    data: Uint8Array,
+    headers: MsgHdrs,
+    timeout: number,
+    signal: AbortSignal | undefined,
+    raw: boolean,
+  ): Promise<unknown> {
     const id = ++this.#next;
     return new Promise((resolve, reject) => {
-      const entry: PendingAsk = {
-        target,
-        subject,
-        messageName,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        cancel: () => {},
-        raw: true,
-      };
+      const entry: PendingAsk = { target, subject, messageName, resolve, reject, cancel: () => {} };
+      if (raw) entry.raw = true;
       this.#pending.set(id, entry);
-      this.#requests++;
-      entry.cancel = watchDeadline(undefined, timeout, (reason) => {
+      entry.cancel = watchDeadline(signal, timeout, (reason) => {
         this.#settle(id);
         reject(reason);
       });
       try {
         if (this.#tells.length > 0) this.#flushTells();
         this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}`, headers });
+        if (!raw) this.sent++;
       } catch (error) {
         entry.cancel();
         this.#settle(id);
@@ -158,43 +172,18 @@ export class Asks {
       return Promise.reject(new ConnectionLostError(target, messageName, false));
     }
     this.#limit(data.length);
-    const id = ++this.#next;
-    return new Promise((resolve, reject) => {
-      const entry: PendingAsk = {
-        target,
-        subject,
-        messageName,
-        resolve,
-        reject,
-        cancel: () => {},
-      };
-      this.#pending.set(id, entry);
-      entry.cancel = watchDeadline(signal, timeout, (reason) => {
-        this.#settle(id);
-        reject(reason);
-      });
-      // Kind and id go without saying: a reply subject makes it an ask, and
-      // the reply subject carries the id.
-      const h = this.#headers.get(
-        codec === "json"
-          ? [[MESSAGE_HEADER, messageName], [TIMEOUT_HEADER, String(Math.ceil(timeout))]]
-          : [
-            [MESSAGE_HEADER, messageName],
-            [TIMEOUT_HEADER, String(Math.ceil(timeout))],
-            [CODEC_HEADER, codec],
-          ],
-      );
-      try {
-        // The tells sent before it go first: order from one node holds.
-        if (this.#tells.length > 0) this.#flushTells();
-        this.#nc.publish(subject, data, { reply: `${this.#prefix}.${id}`, headers: h });
-        this.sent++;
-      } catch (error) {
-        entry.cancel();
-        this.#settle(id);
-        reject(error);
-      }
-    });
+    // Kind and id go without saying: a reply subject makes it an ask, and
+    // the reply subject carries the id.
+    const h = this.#headers.get(
+      codec === "json"
+        ? [[MESSAGE_HEADER, messageName], [TIMEOUT_HEADER, String(Math.ceil(timeout))]]
+        : [
+          [MESSAGE_HEADER, messageName],
+          [TIMEOUT_HEADER, String(Math.ceil(timeout))],
+          [CODEC_HEADER, codec],
+        ],
+    );
+    return this.#call(target, subject, messageName, data, h, timeout, signal, false);
   }
 
   tell(
