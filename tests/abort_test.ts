@@ -122,3 +122,17 @@ Deno.test("watchDeadline() takes the timer it is given, and cancels it", async (
   );
   assert.equal((reason as DOMException).name, "TimeoutError");
 });
+
+Deno.test("settleWithin() with a signal: false at once when already aborted, false on a later abort, true when the promise settles first", async () => {
+  using _loop = holdLoop();
+  const never = new Promise<void>(() => {});
+  assert.equal(await settleWithin(never, 60_000, AbortSignal.abort()), false);
+  const controller = new AbortController();
+  const waiting = settleWithin(never, 60_000, controller.signal);
+  controller.abort();
+  assert.equal(await waiting, false);
+  // Settled first: the signal's later abort changes nothing, and the timer is gone (sanitizers).
+  const late = new AbortController();
+  assert.equal(await settleWithin(Promise.reject(new Error("no")), 60_000, late.signal), true);
+  late.abort();
+});

@@ -37,10 +37,10 @@ Deno.test("formatConsole() formats console arguments as Deno's console does, wit
 
 const OUTPUT_PROGRAM = new URL("./fixtures/output_program.ts", import.meta.url);
 
-/** Runs the output program (see its opening comment) and returns its exit code and output. */
-async function runOutputProgram(...args: string[]) {
+/** Runs `deno run FLAGS PROGRAM ARGS` without color and returns its exit code and output. */
+async function runProgram(program: URL, flags: string[], args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", OUTPUT_PROGRAM.href, ...args],
+    args: ["run", ...flags, program.href, ...args],
     env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
@@ -49,6 +49,11 @@ async function runOutputProgram(...args: string[]) {
   }).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** Runs the output program (see its opening comment) and returns its exit code and output. */
+function runOutputProgram(...args: string[]) {
+  return runProgram(OUTPUT_PROGRAM, ["-A"], args);
 }
 
 /** What the output actor writes, as lines with their streams. */
@@ -100,17 +105,9 @@ const CONSOLE_CALLS = new URL("./fixtures/console_calls_program.ts", import.meta
 
 Deno.test("a forwarded console prints every method's lines as Deno's console does, on the same streams", async () => {
   const run = async (...args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", CONSOLE_CALLS.href, ...args],
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-    assert.equal(out.code, 0, decode(out.stderr));
-    return { stdout: decode(out.stdout), stderr: decode(out.stderr) };
+    const out = await runProgram(CONSOLE_CALLS, [], args);
+    assert.equal(out.code, 0, out.stderr);
+    return { stdout: out.stdout, stderr: out.stderr };
   };
   // Timers' figures differ from run to run.
   const times = (text: string) => text.replace(/: \d+\.\d{3}ms/g, ": Nms");
