@@ -109,3 +109,16 @@ Deno.test("Outbox: held asks are handed back unsent when the outbox closes", asy
   assert.deepEqual(outbox.close(new Error("gone")), [ask(3)]);
   assert.equal(batches.length, 2);
 });
+
+Deno.test("Outbox: an actor that stays one batch behind for 5,000 batches leaves the credit bounds bounded", async () => {
+  const { outbox, batches } = recorded();
+  for (let n = 0; n < 5000; n++) {
+    outbox.push([TELL, "t", n]);
+    await afterMicrotasks();
+    if (n > 0) outbox.credit(1);
+  }
+  assert.equal(batches.length, 5000);
+  // One entry per batch ever sent before; now about twice those in flight.
+  assert.ok(outbox.creditBoundsKept <= 2 * 1024, `kept ${outbox.creditBoundsKept}`);
+  outbox.close(new Error("done"));
+});

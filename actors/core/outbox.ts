@@ -8,6 +8,7 @@ import { FrameTooLargeError, MailboxFullError } from "../../internal/errors.ts";
 import { Coalescer } from "./_coalesce.ts";
 import { type BatchKind, UNKNOWN_KIND } from "../../internal/batch.ts";
 import { watchDeadline } from "../../internal/abort.ts";
+import { Fifo } from "../../internal/fifo.ts";
 import { ABORTABLE_ASK, ASK } from "./protocol.ts";
 
 /**
@@ -98,11 +99,11 @@ export class Outbox {
   /** Messages ever credited back (see `credit()`). */
   #credited = 0;
   /**
-   * For each batch sent and not yet wholly credited, oldest first from
-   * `#boundsHead`: the count `#credited` reaches once it is.
+   * For each batch sent and not yet wholly credited, oldest first: the count
+   * `#credited` reaches once it is (a `Fifo`, so an actor that never quite
+   * catches up does not grow it by one entry per batch for good).
    */
-  #bounds: number[] = [];
-  #boundsHead = 0;
+  #bounds = new Fifo<number>();
 
   constructor(
     actorId: string,
@@ -135,7 +136,12 @@ export class Outbox {
    * lone ask, or one with a single batch ahead, is never held. Anything but
    * an ask is never held, and takes the held asks along.
    */
-  #holdAsks = (): boolean => !this.#urgent && this.#bounds.length - this.#boundsHead >= 2;
+  #holdAsks = (): boolean => !this.#urgent && this.#bounds.length >= 2;
+
+  /** Entries the credit bounds' array holds, live or consumed (a test watches it stay bounded). */
+  get creditBoundsKept(): number {
+    return this.#bounds.items.length;
+  }
 
   /** Messages waiting in the sender for room in the mailbox. */
   get waiting(): number {
@@ -240,14 +246,8 @@ export class Outbox {
     this.inflight = Math.max(0, this.inflight - n);
     // Asks held behind a batch now wholly credited leave with this turn (see `#holdAsks`).
     const bounds = this.#bounds;
-    if (this.#boundsHead < bounds.length && bounds[this.#boundsHead]! <= this.#credited) {
-      while (this.#boundsHead < bounds.length && bounds[this.#boundsHead]! <= this.#credited) {
-        this.#boundsHead++;
-      }
-      if (this.#boundsHead === bounds.length) {
-        this.#bounds = [];
-        this.#boundsHead = 0;
-      }
+    if (!bounds.empty && bounds.first! <= this.#credited) {
+      while (!bounds.empty && bounds.first! <= this.#credited) bounds.shift();
       this.#batch.release();
     }
     while (release && this.waiting > 0) {
@@ -381,7 +381,7 @@ export class Outbox {
     const bound = this.#credited + this.inflight - this.#batch.size;
     const bounds = this.#bounds;
     if (bound <= this.#credited) return;
-    if (this.#boundsHead < bounds.length && bounds[bounds.length - 1]! >= bound) return;
+    if (!bounds.empty && bounds.last! >= bound) return;
     bounds.push(bound);
   }
 

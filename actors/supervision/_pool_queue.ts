@@ -4,33 +4,7 @@
 // array push and a head index; a task that gives up waiting (its signal or
 // timeout) is marked and skipped, not searched for.
 
-/** One FIFO: an array read from a head index, compacted as it empties. */
-class Fifo<T> {
-  items: (T | undefined)[] = [];
-  head = 0;
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  get empty(): boolean {
-    return this.head >= this.items.length;
-  }
-}
+import { Fifo } from "../../internal/fifo.ts";
 
 /** An item of the queue; `cancelled` ones are skipped and not counted. */
 export interface Queued {
