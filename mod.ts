@@ -137,6 +137,7 @@ export {
   type RestartPolicy,
   type RestartStrategy,
   type SupervisionNode,
+  type SupervisionState,
   Supervisor,
   type SupervisorSpec,
 } from "./actors/supervision/supervisor.ts";

@@ -60,6 +60,8 @@ export interface SupervisorView {
   id: string;
   parent: string | null;
   strategy: string | null;
+  /** Its state in `system.tree()` (starting, running, restarting, stopping, stopped, gave-up). */
+  state: string;
   /** Children ids in order: actors and supervisors. */
   children: string[];
   restarts: number;
@@ -146,7 +148,8 @@ export class ObserverModel {
 
   /**
    * Takes the tree's shape from `system.tree()`: its supervisors and actors,
-   * under whom and in what order. A child a supervisor in the tree no longer
+   * under whom and in what order, and the supervisors' states (and a down
+   * actor's, which its supervisor knows). A child a supervisor in the tree no longer
    * has (a pool's retired worker) leaves the picture; supervisors not in the
    * tree, and actors no supervisor started, stay as they are.
    */
@@ -158,10 +161,13 @@ export class ObserverModel {
       if (node.kind === "actor") {
         const actor = this.#actors.get(node.id) ?? this.#actor(node.id, parent);
         this.#move(actor, parent);
+        // A down actor's supervisor knows what it waits for (a restart, the end).
+        if (!actor.up && actor.state === "down" && node.state) actor.state = node.state;
         return;
       }
       const supervisor = this.#supervisors.get(node.id) ?? this.#supervisor(node.id, parent);
       this.#move(supervisor, parent);
+      if (node.state) supervisor.state = node.state;
       const children = (node.children ?? []).map((child) => child.id);
       for (const id of supervisor.children) if (!children.includes(id)) gone.push(id);
       supervisor.children = children;
@@ -389,7 +395,15 @@ export class ObserverModel {
   #supervisor(id: string, parent: string | null): SupervisorView {
     let supervisor = this.#supervisors.get(id);
     if (!supervisor) {
-      supervisor = { id, parent, strategy: null, children: [], restarts: 0, gaveUp: null };
+      supervisor = {
+        id,
+        parent,
+        strategy: null,
+        state: "starting",
+        children: [],
+        restarts: 0,
+        gaveUp: null,
+      };
       this.#supervisors.set(id, supervisor);
       this.#attach(id, parent);
     }

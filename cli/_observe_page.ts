@@ -121,11 +121,14 @@ function rows(snap) {
       var gave = sup.gaveUp ? '<span class="pill gaveup' + (sup.gaveUp.restarted ? " restarted" : "") +
         '" data-field="gave-up" title="' + esc(sup.gaveUp.message) + '">GAVE UP ' +
         esc(clock(sup.gaveUp.time)) + (sup.gaveUp.restarted ? ", restarted since" : "") + "</span>" : "";
-      out.push('<tr class="supervisor" data-supervisor="' + esc(id) + '"' +
+      out.push('<tr class="supervisor" data-supervisor="' + esc(id) + '" data-state="' +
+        esc(sup.state || "") + '"' +
         (sup.gaveUp ? ' data-gave-up="true"' : "") + '><td colspan="9"><span class="guide">' +
         esc(guide) + '</span><span class="name">' + esc(id) + '</span><span class="kind">supervisor' +
         (sup.strategy ? " \\u00b7 " + esc(sup.strategy) : "") + (sup.restarts ? " \\u00b7 restarted " +
-        sup.restarts + "\\u00d7" : "") + "</span>" + gave + "</td></tr>");
+        sup.restarts + "\\u00d7" : "") + "</span>" + (sup.state && sup.state !== "running" &&
+          !sup.gaveUp ? ' <span class="pill s-' + esc(sup.state) + '" data-field="state">' +
+          esc(sup.state) + "</span>" : "") + gave + "</td></tr>");
       sup.children.forEach(function (child, i) {
         walk(child, next, i === sup.children.length - 1, depth + 1);
       });

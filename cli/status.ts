@@ -196,7 +196,7 @@ export function renderStatus(status: ServiceStatus): string {
 /**
  * Renders the supervision tree: one line per supervisor and actor, children
  * indented under their supervisor, each actor with its host, state, restarts
- * and last crash.
+ * and last crash, a supervisor with its state when it is not running.
  */
 export function renderTree(status: ServiceStatus): string {
   const actors = new Map(status.actors.map((a) => [a.id, a]));
@@ -204,14 +204,17 @@ export function renderTree(status: ServiceStatus): string {
   const walk = (node: SupervisionNode, prefix: string, last: boolean, top: boolean) => {
     const branch = top ? "" : last ? "└─ " : "├─ ";
     let text = node.id;
-    if (node.kind === "supervisor") text += "  (supervisor)";
-    else {
+    // `state` is absent from the status of a service that predates it.
+    const state = node.state as string | undefined;
+    if (node.kind === "supervisor") {
+      text += `  (supervisor${state && state !== "running" ? `, ${state}` : ""})`;
+    } else {
       const actor = actors.get(node.id);
       text += actor
         ? `  ${actor.host}  ${actor.state}  ${plural(actor.restarts, "restart")}${
           actor.lastCrash ? `  last crash: ${formatCrash(actor.lastCrash)}` : ""
         }`
-        : "  (not running)";
+        : `  (${state && state !== "running" ? state : "not running"})`;
     }
     lines.push(`${prefix}${branch}${text}`);
     const children = node.children ?? [];

@@ -429,13 +429,29 @@ Deno.test("the model takes the tree's shape from system.tree(): nesting, order, 
   model.onEvent({ type: "started", id: "pool-1", host: "worker", supervisor: "pool", time: 0 });
   model.sample([stats("a"), stats("deep"), stats("pool-1"), stats("plain")]);
   model.shape([
-    { id: "root", kind: "supervisor", children: [{ id: "a", kind: "actor" }] },
+    {
+      id: "root",
+      kind: "supervisor",
+      state: "running",
+      children: [{ id: "a", kind: "actor", state: "running" }],
+    },
     {
       id: "later",
       kind: "supervisor",
-      children: [{ id: "nested", kind: "supervisor", children: [{ id: "deep", kind: "actor" }] }],
+      state: "running",
+      children: [{
+        id: "nested",
+        kind: "supervisor",
+        state: "gave-up",
+        children: [{ id: "deep", kind: "actor", state: "restarting" }],
+      }],
     },
-    { id: "pool", kind: "supervisor", children: [{ id: "pool-2", kind: "actor" }] },
+    {
+      id: "pool",
+      kind: "supervisor",
+      state: "running",
+      children: [{ id: "pool-2", kind: "actor", state: "starting" }],
+    },
   ]);
   const snap = model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS);
   assert.deepEqual(snap.roots, ["root", "later", "pool", "plain"]);
@@ -444,8 +460,37 @@ Deno.test("the model takes the tree's shape from system.tree(): nesting, order, 
   assert.deepEqual(snap.supervisors.pool!.children, ["pool-2"]);
   assert.equal(snap.actors["pool-1"], undefined, "a retired worker leaves the picture");
   assert.equal(snap.actors["pool-2"]!.state, "starting");
+  assert.equal(
+    snap.supervisors.nested!.state,
+    "gave-up",
+    "a supervisor's state comes from the tree",
+  );
+  assert.equal(snap.supervisors.later!.state, "running");
+  // deep is not among the running actors any more: its supervisor says why.
+  model.refresh([stats("a"), stats("pool-2"), stats("plain")]);
+  model.shape([{
+    id: "later",
+    kind: "supervisor",
+    state: "running",
+    children: [{
+      id: "nested",
+      kind: "supervisor",
+      state: "gave-up",
+      children: [{ id: "deep", kind: "actor", state: "restarting" }],
+    }],
+  }]);
+  assert.equal(
+    model.snapshot({ name: "s", pid: 1, app: "a", state: "running", started: 0 }, STATS)
+      .actors.deep!.state,
+    "restarting",
+  );
   // A supervisor gone from the tree (stopped, gave up) keeps its last picture.
-  model.shape([{ id: "root", kind: "supervisor", children: [{ id: "a", kind: "actor" }] }]);
+  model.shape([{
+    id: "root",
+    kind: "supervisor",
+    state: "running",
+    children: [{ id: "a", kind: "actor", state: "running" }],
+  }]);
   const after = model.snapshot(
     { name: "s", pid: 1, app: "a", state: "running", started: 0 },
     STATS,

@@ -44,6 +44,10 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
   /** Set by `kill`: whatever is stopped from then on is terminated, not stopped. */
   #killed: { reason: unknown } | undefined;
   #wake: (() => void) | undefined;
+  /** Set once its children all started; `#gaveUp` once it gave up; `#ended` once a stop finished. */
+  #started = false;
+  #gaveUp = false;
+  #ended = false;
 
   /**
    * @param spec The supervisor.
@@ -91,17 +95,30 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
     }
   }
 
+  /**
+   * Where this supervisor is: starting its children, running, halted for a
+   * restart by its parent, stopping or stopped for good, or given up (a
+   * nested one then waits for its parent's decision).
+   */
+  get state(): SupervisionState {
+    if (this.#gaveUp) return "gave-up";
+    if (this.#stopping) return this.#ended ? "stopped" : "stopping";
+    if (this.#halting) return "restarting";
+    return this.#started ? "running" : "starting";
+  }
+
   /** The supervision tree under this supervisor: its children in spec order, nested supervisors with theirs. */
   tree(): SupervisionNode {
     return {
       id: this.id,
       kind: "supervisor",
-      children: this.#children.map((child) =>
+      state: this.state,
+      children: this.#children.map((child): SupervisionNode =>
         child instanceof SupervisorSlot && child.runtime instanceof SupervisorRuntime
           ? child.runtime.tree()
           : child instanceof SupervisorSlot
-          ? { id: child.id, kind: "supervisor", children: [] }
-          : { id: child.id, kind: "actor" }
+          ? { id: child.id, kind: "supervisor", state: "starting", children: [] }
+          : { id: child.id, kind: "actor", state: (child as ActorSlot).state }
       ),
     };
   }
@@ -239,6 +256,7 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
         await child.start();
         started.push(child);
       }
+      this.#started = true;
     } catch (error) {
       this.stopped = true;
       for (const child of started.reverse()) await child.halt(Infinity, false).catch(noop);
@@ -338,6 +356,7 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
 
   async #giveUp(max: number, period: number): Promise<void> {
     this.stopped = true;
+    this.#gaveUp = true;
     // Nested, its children stay down for the restart its parent may make;
     // at the top, nothing restarts them.
     if (this.#nested) await this.#haltChildren(Infinity);
@@ -405,6 +424,7 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
       await this.#queue.catch(noop);
       await this.#halting;
       await this.#stopChildren(cap);
+      this.#ended = true;
       this.#resolveDone();
     })();
     return this.#stopping;
@@ -422,12 +442,32 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
   }
 }
 
+/**
+ * Where a node of the supervision tree is. An actor is `"starting"` (its
+ * first start), `"running"`, `"restarting"` (down for a restart in any phase:
+ * crashed, stopped with its siblings, in its backoff, starting again, or
+ * under a nested supervisor that gave up), `"stopping"` or `"stopped"` (for
+ * good): what its ref's `stats().state` says. A supervisor is `"starting"`
+ * (its children), `"running"`, `"restarting"` (halted for a restart by its
+ * parent), `"stopping"`, `"stopped"`, or `"gave-up"` (past its restart
+ * intensity; a nested one waits for its parent's decision).
+ */
+export type SupervisionState =
+  | "starting"
+  | "running"
+  | "restarting"
+  | "stopping"
+  | "stopped"
+  | "gave-up";
+
 /** One node of a supervision tree (see `ActorSystem.tree`). */
 export interface SupervisionNode {
   /** The supervisor's or actor's id. */
   id: string;
   /** `"supervisor"` or `"actor"`. */
   kind: "supervisor" | "actor";
+  /** Where it is now; `"gave-up"` only for a supervisor. */
+  state: SupervisionState;
   /** A supervisor's children, in spec order (then those added, such as a pool's workers). */
   children?: SupervisionNode[];
 }

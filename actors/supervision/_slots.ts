@@ -115,6 +115,11 @@ export class ActorSlot implements Child, RefTarget {
   /** Messages held for the next incarnation, in the order sent. */
   #held = new Set<Held>();
 
+  /** Where the slot is (see the states above). */
+  get state(): ActorStats["state"] {
+    return this.#state;
+  }
+
   constructor(spec: ChildSpec, owner: SlotOwner) {
     this.id = spec.id;
     this.restart = spec.restart ?? "permanent";

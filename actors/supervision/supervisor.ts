@@ -44,7 +44,7 @@ export type {
   SupervisorSpec,
 } from "./spec.ts";
 export { SupervisorRuntime };
-export type { SupervisionNode } from "./_runtime.ts";
+export type { SupervisionNode, SupervisionState } from "./_runtime.ts";
 
 /**
  * A running supervisor. Made by `ActorSystem.supervise(spec)`.

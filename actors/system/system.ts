@@ -487,9 +487,15 @@ export class ActorSystem implements AsyncDisposable {
    * assert.deepEqual(system.tree(), [{
    *   id: "root",
    *   kind: "supervisor",
+   *   state: "running",
    *   children: [
-   *     { id: "a", kind: "actor" },
-   *     { id: "inner", kind: "supervisor", children: [{ id: "b", kind: "actor" }] },
+   *     { id: "a", kind: "actor", state: "running" },
+   *     {
+   *       id: "inner",
+   *       kind: "supervisor",
+   *       state: "running",
+   *       children: [{ id: "b", kind: "actor", state: "running" }],
+   *     },
    *   ],
    * }]);
    * ```
