@@ -50,6 +50,7 @@ import {
 } from "./protocol.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import { noop, watchDeadline } from "../../internal/abort.ts";
+import { reportRuntimeRejection } from "../../internal/runtime_rejection.ts";
 import { type StreamChannel, StreamReader, type StreamReaderOptions } from "./_stream_reader.ts";
 import { type PendingCall, PendingCalls } from "./_pending_calls.ts";
 import { CellLink } from "./_cell_link.ts";
@@ -350,10 +351,13 @@ export class ActorCell implements RefTarget {
       case BYE:
         this.#finish({ id: this.id, reason: "normal", handled: this.handled });
         return;
-      case CRASH:
+      case CRASH: {
         this.#handling = message[2] as Handling | undefined;
-        this.#crash("error", reviveError(message[1] as RemoteErrorInfo));
+        const error = reviveError(message[1] as RemoteErrorInfo);
+        this.#crash("error", error);
+        reportRuntimeRejection(this.id, error);
         return;
+      }
       case EXIT:
         this.#handling = message[2] as Handling | undefined;
         // A process's exit status (code, signal, stderr) arrives from its host.

@@ -15,6 +15,7 @@ import type { ServeHooksModule } from "../core/hooks.ts";
 import type { openPipeEnds } from "./_pipe_ends.ts";
 import { type OpenConnection, openConnections } from "./_connections.ts";
 import { every } from "../../internal/ticker.ts";
+import { markRuntimeRejection } from "../../internal/runtime_rejection.ts";
 import { stdinReadable, stdoutToStderr, stdoutWritable } from "./_stdio.ts";
 
 /** What the parent sends first: the boot message and the transport's options. */
@@ -129,7 +130,7 @@ export async function runProcessActor(
   });
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
-    if (live.control) live.control.crash(event.reason);
+    if (live.control) live.control.crash(markRuntimeRejection(event.reason));
     else leave(70);
   });
   Deno.exit = ((code?: number) => {

@@ -20,6 +20,7 @@ import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts
 import type { ServeHooksModule } from "../core/hooks.ts";
 import { type OpenConnection, openPortEnds } from "./_connections.ts";
 import { forwardOutput } from "./_console_lines.ts";
+import { markRuntimeRejection } from "../../internal/runtime_rejection.ts";
 
 let control: ServeControl | undefined;
 
@@ -32,7 +33,10 @@ function onUncaught(event: Event, error: unknown): void {
 }
 
 globalThis.addEventListener("error", (event) => onUncaught(event, event.error ?? event.message));
-globalThis.addEventListener("unhandledrejection", (event) => onUncaught(event, event.reason));
+globalThis.addEventListener(
+  "unhandledrejection",
+  (event) => onUncaught(event, markRuntimeRejection(event.reason)),
+);
 
 // `Deno.exit()`, `process.exit()` and `close()` end only this thread; the
 // parent learns the code from the thread's exit event. Announce it on the

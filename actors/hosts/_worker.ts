@@ -18,6 +18,7 @@ import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts
 import { type OpenConnection, openPortEnds } from "./_connections.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
 import { forwardOutput } from "./_console_lines.ts";
+import { markRuntimeRejection } from "../../internal/runtime_rejection.ts";
 
 let control: ServeControl | undefined;
 
@@ -30,7 +31,10 @@ function onUncaught(event: Event, error: unknown): void {
 }
 
 self.addEventListener("error", (event) => onUncaught(event, event.error ?? event.message));
-self.addEventListener("unhandledrejection", (event) => onUncaught(event, event.reason));
+self.addEventListener(
+  "unhandledrejection",
+  (event) => onUncaught(event, markRuntimeRejection(event.reason)),
+);
 
 // `self.close()` and `Deno.exit()` end a worker without any event on the
 // parent's side: announce the exit first, on the channel and on the worker's
