@@ -8,7 +8,7 @@
  * whose reason is one of Troupe's own errors (what the runtime's promises
  * reject with: `ConnectionClosedError`, `ProtocolError`...) most likely comes
  * from a promise of the runtime that nothing awaited, so the actor's side
- * marks it ({@linkcode markRuntimeRejection}) as it reports the crash. The
+ * marks it ({@linkcode markRuntimeRejection}, by the error's name) as it reports the crash. The
  * crash is handled as any other. A parent run with
  * `TROUPE_STRICT_UNHANDLED=1` (the project's test task sets it) also reports
  * a marked crash as an uncaught error ({@linkcode reportRuntimeRejection}),
@@ -19,26 +19,46 @@
  * @module
  */
 
-import * as errors from "./errors.ts";
-
 /** The own property that marks a crash's error (it travels with the error's other props). */
 export const RUNTIME_REJECTION = "troupeRuntimeRejection";
 /** The environment variable of the strict mode. */
 export const STRICT_UNHANDLED = "TROUPE_STRICT_UNHANDLED";
 
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-const OWN_ERRORS: readonly ErrorClass[] = (Object.values(errors) as unknown[]).filter(
-  (value): value is ErrorClass =>
-    typeof value === "function" && (value as ErrorClass).prototype instanceof Error,
-);
+/**
+ * The names of Troupe's error classes (each sets its instances' `name` to its
+ * own). Names, not the classes: an actor's bootstrap must not load every error
+ * class to check one rejection. `tests/strict_unhandled_test.ts` checks the
+ * list against the classes `errors.ts` exports.
+ */
+export const TROUPE_ERROR_NAMES: ReadonlySet<string> = new Set([
+  "ActorCrashedError",
+  "ActorError",
+  "ActorExitedError",
+  "ActorOutOfMemoryError",
+  "ActorRestartingError",
+  "ActorStoppedError",
+  "AuthenticationError",
+  "BrokerUnavailableError",
+  "ConnectionClosedError",
+  "ConnectionLostError",
+  "FrameTooLargeError",
+  "MailboxFullError",
+  "MessageNotCloneableError",
+  "NoRespondersError",
+  "ProtocolError",
+  "PublishOutcomeUnknownError",
+  "QueueClosedError",
+  "SpawnError",
+  "SupervisorGaveUpError",
+  "UnknownMessageError",
+]);
 
 /**
  * Marks `reason`, an unhandled rejection's, when it is one of Troupe's own
  * errors; returns it either way.
  */
 export function markRuntimeRejection(reason: unknown): unknown {
-  if (reason instanceof Error && OWN_ERRORS.some((own) => reason instanceof own)) {
+  if (reason instanceof Error && TROUPE_ERROR_NAMES.has(reason.name)) {
     try {
       Object.defineProperty(reason, RUNTIME_REJECTION, {
         value: true,

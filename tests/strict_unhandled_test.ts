@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { ActorCrashedError, ActorSystem } from "../mod.ts";
 import type { probe } from "./fixtures/probe_actor.ts";
 import { within } from "./_helpers.ts";
+import * as errors from "../internal/errors.ts";
+import { TROUPE_ERROR_NAMES } from "../internal/runtime_rejection.ts";
 
 const PROBE = new URL("./fixtures/probe_actor.ts", import.meta.url);
 const VAR = "TROUPE_STRICT_UNHANDLED";
@@ -72,4 +74,14 @@ Deno.test("not strict, a runtime-looking rejection inside an actor is only its c
     );
   });
   assert.deepEqual(errors, []);
+});
+
+Deno.test("the names the actor's side checks are exactly those of Troupe's error classes", () => {
+  const classes = (Object.values(errors) as unknown[]).filter((value): value is typeof Error =>
+    typeof value === "function" && (value as typeof Error).prototype instanceof Error
+  );
+  assert.deepEqual([...TROUPE_ERROR_NAMES].sort(), classes.map((c) => c.name).sort());
+  // Each class names its instances after itself.
+  assert.equal(new errors.ConnectionClosedError("receive", "peer").name, "ConnectionClosedError");
+  assert.equal(new errors.QueueClosedError("q").name, "QueueClosedError");
 });
