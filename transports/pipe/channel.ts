@@ -12,7 +12,7 @@
 import { checkCodec } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes } from "../framing/framing.ts";
 import { checkStreams, StreamTransport } from "../framing/stream_transport.ts";
-import { connectionFromPort, PipeConnection } from "./_pipe_connection.ts";
+import { connectionFromPort, connectionFromRings, PipeConnection } from "./_pipe_connection.ts";
 import type {
   Connection,
   PipeEnd,
@@ -35,8 +35,10 @@ export type {
 export {
   HAND_OFF,
   HAND_OFF_PORT,
+  HAND_OFF_RINGS,
   type HandedOffEnd,
   type HandedOffPort,
+  type HandedOffRings,
 } from "./_pipe_connection.ts";
 
 /** Options of {@linkcode Pipe} and {@linkcode pipeEnds}. */
@@ -55,6 +57,13 @@ export interface PipeOptions extends PipeTransportOptions {
  * streams between. A registered symbol: the actor layer looks it up by name.
  */
 export const OPEN_PORT: unique symbol = Symbol.for("troupe.pipe.openPort") as never;
+
+/**
+ * The key of the function on {@linkcode connectionFromStreams} that opens a
+ * `Pipe()` end which reached a worker or thread actor as a ring pair (see
+ * {@linkcode HAND_OFF_RINGS}). A registered symbol, as {@linkcode OPEN_PORT}.
+ */
+export const OPEN_RINGS: unique symbol = Symbol.for("troupe.pipe.openRings") as never;
 
 /**
  * Creates the streams of a pipe without opening it: two ends, each of which
@@ -184,6 +193,7 @@ export function connectionFromStreams<T = unknown>(
 }
 
 Object.defineProperty(connectionFromStreams, OPEN_PORT, { value: connectionFromPort });
+Object.defineProperty(connectionFromStreams, OPEN_RINGS, { value: connectionFromRings });
 
 /**
  * Creates a pipe: two connected ends, like Python's `multiprocessing.Pipe`.
