@@ -293,11 +293,12 @@ function settler(pumps: Pump[], close: () => Promise<void>): () => Promise<void>
 const NO_PERMISSIONS = { read: [], write: [], net: [] };
 
 /**
- * Carries the pipe ends in `args` to a worker actor: each end becomes a
- * MessagePort transferred to the worker, a byte stream both ways (up to
- * 64 KiB in flight, like an operating system's pipe), pumped to and from the
- * end here. The port here is closed once the actor ended, even with bytes
- * it never read.
+ * Carries the pipe ends in `args` to a worker (or thread) actor: a
+ * `Pipe()` end whose peer is unused shares a ring pair with it (closed on
+ * the actor's behalf once it ended); any other end becomes a MessagePort
+ * transferred to the worker, a byte stream both ways (up to 64 KiB in
+ * flight, like an operating system's pipe), pumped to and from the end here.
+ * The port here is closed once the actor ended, even with bytes it never read.
  *
  * @throws {TypeError} When an end is already in use.
  */

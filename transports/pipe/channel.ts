@@ -210,6 +210,14 @@ Object.defineProperty(connectionFromStreams, OPEN_RINGS, { value: connectionFrom
  *   as the same kind of connection. It goes to one place: handed off, it
  *   throws `TypeError` here; used here first, or made with its own `codec`
  *   or `maxFrameBytes`, it is refused at spawn.
+ * - Between threads of one process the values travel over shared memory:
+ *   an end handed to a worker or thread actor while its peer is unused
+ *   shares two rings (`SharedArrayBuffer`, 64 KiB a direction, allocated at
+ *   that hand-off) with the peer, here or in another worker or thread actor
+ *   it goes to next. A peer used before the hand-off, and every end that
+ *   goes to a process actor, carry framed bytes instead (bridged to the
+ *   rings when the other end is on them). The guarantees are the same either
+ *   way; an actor that stops or crashes has its end closed for it at once.
  *
  * @example A duplex pipe
  * ```ts
