@@ -113,7 +113,7 @@ export interface Pairing {
   maxFrameBytes: number;
 }
 
-/** A connection end over a {@linkcode StreamTransport}; one class, capabilities checked at runtime. */
+/** A connection end over a stream transport or a ring pair; one class, capabilities checked at runtime. */
 export class PipeConnection<T> implements Connection<T> {
   #transportOrStreams: PipeTransport | (() => PipeTransport);
   #handedOff = false;
