@@ -4,8 +4,10 @@
  * runs its frames over the port: no web streams and no pump in this thread.
  * The first tests play the worker's side in this thread, over the port the
  * hand-off gave (as the worker's bootstrap opens it); the last ones hand the
- * end to a real worker actor. The resource sanitizer checks that every port
- * is closed at the end.
+ * end to a real worker actor, which since the ring hand-off (tried first,
+ * `HAND_OFF_RINGS`: tests/pipe_ring_test.ts) gets it over shared memory, so
+ * they now check that the same guarantees hold there. The resource
+ * sanitizer checks that every port is closed at the end.
  */
 
 import assert from "node:assert/strict";

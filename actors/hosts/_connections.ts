@@ -14,6 +14,9 @@ export const CONNECTION = "troupe.connection";
 /** Holds the port of an end that travels to a worker actor. */
 export const PORT = "troupe.port";
 
+/** Holds the ring pair of a `Pipe()` end that travels to a worker or thread actor. */
+export const RINGS = "troupe.rings";
+
 /** The streams of a pipe end. */
 interface EndStreams {
   readable?: ReadableStream<Uint8Array>;
@@ -71,6 +74,16 @@ const OPEN_PORT = Symbol.for("troupe.pipe.openPort");
 /** Opens a `Pipe()` end over its port: whether the actor reads and writes it. */
 type OpenPortConnection = (port: MessagePort, receives: boolean, sends: boolean) => unknown;
 
+/** Where the pipe module keeps how to open a `Pipe()` end over its ring pair (as `OPEN_PORT`). */
+const OPEN_RINGS = Symbol.for("troupe.pipe.openRings");
+
+/** Opens a `Pipe()` end over its ring pair: whether the actor reads and writes it. */
+type OpenRingsConnection = (
+  rings: RingEnd[typeof RINGS],
+  receives: boolean,
+  sends: boolean,
+) => unknown;
+
 /** Whether `args` holds an end the actor gets as a connection. */
 export function hasConnections(args: unknown): boolean {
   let found = false;
@@ -101,6 +114,21 @@ function isPortEnd(value: unknown): value is PortEnd {
   return isPlainObject(value) && value[PORT] instanceof MessagePort;
 }
 
+/** What stands for a `Pipe()` end that shares a ring pair with its peer, in a boot message. */
+export interface RingEnd {
+  /** The rings as the actor's end sees them (it reads `inbound`). */
+  [RINGS]: { inbound: SharedArrayBuffer; outbound: SharedArrayBuffer };
+  /** The actor reads from them. */
+  readable: boolean;
+  /** The actor writes to them. */
+  writable: boolean;
+  [CONNECTION]: true;
+}
+
+function isRingEnd(value: unknown): value is RingEnd {
+  return isPlainObject(value) && isPlainObject(value[RINGS]);
+}
+
 /** A byte stream over a port, and how to end it at once. */
 export interface PortCarrier extends EndStreams {
   /**
@@ -126,13 +154,21 @@ export function streamsOverPort(
 /**
  * Inside a worker actor: turns each end the parent sent as a port into
  * streams again, and each that was a `Pipe()` end there into a connection,
- * opened with `open`.
+ * opened with `open` (over its port, or over its ring pair).
  */
 export function openPortEnds(args: unknown, open: OpenConnection | undefined): unknown {
   return replaceIn(
     args,
-    isPortEnd,
+    (value) => isPortEnd(value) || isRingEnd(value),
     (found, path) => {
+      if (isRingEnd(found)) {
+        const overRings = (open as { [OPEN_RINGS]?: OpenRingsConnection } | undefined)
+          ?.[OPEN_RINGS];
+        if (overRings === undefined) {
+          throw new TypeError(`${path}: no module to open a connection with`);
+        }
+        return overRings(found[RINGS], found.readable, found.writable);
+      }
       const end = found as PortEnd;
       // A `Pipe()` end opens straight over the port when its module can.
       const overPort = (open as { [OPEN_PORT]?: OpenPortConnection } | undefined)?.[OPEN_PORT];

@@ -11,9 +11,11 @@
 //
 // The parent keeps a pump between the end it was given and the carrier. A
 // `Pipe()` end going to a worker actor while its peer end here is unused
-// needs none: the end gives a port straight to its peer, which then runs its
-// frames over that port itself (`HAND_OFF_PORT`). When the actor ends, the
-// pumps stop (or the peer's port settles): the parent's end still gets
+// needs none: the end shares a ring pair with its peer, which then runs over
+// the rings (`HAND_OFF_RINGS`; the peer can follow to another worker or
+// thread actor the same way, and the two talk over shared memory with this
+// thread out of the way). When the actor ends, the pumps stop (or the end
+// is closed on the actor's behalf in the rings): the parent's end still gets
 // everything the actor sent, then closes, so its `recv()` rejects with
 // `ConnectionClosedError` instead of waiting for a dead peer, and its
 // `send()` fails. An end goes to one actor, once.
@@ -26,6 +28,8 @@ import {
   PORT,
   type PortEnd,
   replaceIn,
+  type RingEnd,
+  RINGS,
   streamsOverPort,
 } from "./_connections.ts";
 export { hasConnections } from "./_connections.ts";
@@ -90,6 +94,22 @@ const HAND_OFF = Symbol.for("troupe.pipe.handOff");
  */
 const HAND_OFF_PORT = Symbol.for("troupe.pipe.handOffPort");
 
+/**
+ * Where a `Pipe()` end offers, for a worker or thread actor, a ring pair it
+ * shares with its unused peer: no pump, and no port.
+ */
+const HAND_OFF_RINGS = Symbol.for("troupe.pipe.handOffRings");
+
+/** What a `Pipe()` end's ring hand-off gives. */
+interface HandedOffRings {
+  /** The rings as the actor's end sees them. */
+  rings: { inbound: SharedArrayBuffer; outbound: SharedArrayBuffer };
+  receives: boolean;
+  sends: boolean;
+  /** The actor ended: its end is closed for it, the peer gets what it sent, then ends. */
+  settle(): Promise<void>;
+}
+
 /** What a `Pipe()` end's port hand-off gives. */
 interface HandedOffPort {
   port: MessagePort;
@@ -116,8 +136,9 @@ function isPlaceholder(value: unknown): value is EndPlaceholder {
  * as a connection; or, for a worker actor, the port a `Pipe()` end gave.
  */
 type FoundEnd =
-  | { streams: EndStreams; connection: boolean; port?: undefined }
-  | { port: HandedOffPort; connection: true; streams?: undefined };
+  | { streams: EndStreams; connection: boolean; port?: undefined; rings?: undefined }
+  | { port: HandedOffPort; connection: true; streams?: undefined; rings?: undefined }
+  | { rings: HandedOffRings; connection: true; streams?: undefined; port?: undefined };
 
 /**
  * The pipe ends in `args` (streams from `pipeEnds()`, or `Pipe()` ends,
@@ -150,6 +171,14 @@ function findEnds(args: unknown, ports: boolean): Map<unknown, FoundEnd> {
       continue;
     }
     try {
+      const offerRings = (end as { [HAND_OFF_RINGS]?(): HandedOffRings | undefined })[
+        HAND_OFF_RINGS
+      ];
+      const rings = ports && typeof offerRings === "function" ? offerRings.call(end) : undefined;
+      if (rings !== undefined) {
+        ends.set(end, { rings, connection: true });
+        continue;
+      }
       const offer = (end as { [HAND_OFF_PORT]?(): HandedOffPort | undefined })[HAND_OFF_PORT];
       const port = ports && typeof offer === "function" ? offer.call(end) : undefined;
       if (port !== undefined) ends.set(end, { port, connection: true });
@@ -160,10 +189,11 @@ function findEnds(args: unknown, ports: boolean): Map<unknown, FoundEnd> {
         });
       }
     } catch (error) {
-      // A refused spawn leaves no port open here.
-      for (const { port } of ends.values()) {
+      // A refused spawn leaves no port open here, and no peer waiting on rings.
+      for (const { port, rings } of ends.values()) {
         port?.port.close();
         port?.settle().catch(noop);
+        rings?.settle().catch(noop);
       }
       throw new TypeError(`Cannot spawn actor: ${path}: ${(error as Error).message}`);
     }
@@ -263,11 +293,12 @@ function settler(pumps: Pump[], close: () => Promise<void>): () => Promise<void>
 const NO_PERMISSIONS = { read: [], write: [], net: [] };
 
 /**
- * Carries the pipe ends in `args` to a worker actor: each end becomes a
- * MessagePort transferred to the worker, a byte stream both ways (up to
- * 64 KiB in flight, like an operating system's pipe), pumped to and from the
- * end here. The port here is closed once the actor ended, even with bytes
- * it never read.
+ * Carries the pipe ends in `args` to a worker (or thread) actor: a
+ * `Pipe()` end whose peer is unused shares a ring pair with it (closed on
+ * the actor's behalf once it ended); any other end becomes a MessagePort
+ * transferred to the worker, a byte stream both ways (up to 64 KiB in
+ * flight, like an operating system's pipe), pumped to and from the end here.
+ * The port here is closed once the actor ended, even with bytes it never read.
  *
  * @throws {TypeError} When an end is already in use.
  */
@@ -275,8 +306,19 @@ export function bridgeToWorker(args: unknown): PipeBridges {
   const ends = findEnds(args, true);
   const transfer: Transferable[] = [];
   const pumps: Pump[] = [];
-  const replacements = new Map<unknown, PortEnd>();
-  for (const [value, { streams: end, connection, port }] of ends) {
+  const replacements = new Map<unknown, PortEnd | RingEnd>();
+  for (const [value, { streams: end, connection, port, rings }] of ends) {
+    if (rings !== undefined) {
+      // Shared memory with the peer end: the buffers are shared, not transferred.
+      replacements.set(value, {
+        [RINGS]: rings.rings,
+        readable: rings.receives,
+        writable: rings.sends,
+        [CONNECTION]: true,
+      });
+      pumps.push({ cut: () => rings.settle() });
+      continue;
+    }
     if (port !== undefined) {
       // Straight to the peer end here: what settles it is the port's own end.
       const { receives, sends } = port;

@@ -1,10 +1,12 @@
 /**
  * The one class behind every {@linkcode Pipe} end, {@linkcode PipeConnection}:
  * its receive buffer and waiters over a stream transport, and how an end
- * goes to an actor: as streams ({@linkcode HAND_OFF}), or to a worker actor
- * as a port straight to its unused peer ({@linkcode HAND_OFF_PORT}), which
- * {@linkcode connectionFromPort} opens in the worker. `channel.ts` makes the
- * ends and states their guarantees.
+ * goes to an actor: as streams ({@linkcode HAND_OFF}), or to a worker or
+ * thread actor over shared memory, a ring pair shared with its unused peer
+ * ({@linkcode HAND_OFF_RINGS}, which {@linkcode connectionFromRings} opens
+ * there), or as a port straight to that peer ({@linkcode HAND_OFF_PORT},
+ * which {@linkcode connectionFromPort} opens). `channel.ts` makes the ends
+ * and states their guarantees.
  *
  * @module
  */
@@ -21,7 +23,19 @@ import type { Codec } from "../codec.ts";
 import { checkCodec } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes } from "../framing/framing.ts";
 import { StreamTransport } from "../framing/stream_transport.ts";
+import {
+  allocateRingPair,
+  closeRingEndFor,
+  reverseRingPair,
+  type RingPair,
+} from "../ring/shared_rings.ts";
 import type { Connection, RecvOptions } from "./connection.ts";
+import {
+  pipeRingSizes,
+  type PipeTransport,
+  RingPipeTransport,
+  streamsOverRing,
+} from "./_ring_pipe.ts";
 
 interface Waiter<T> {
   resolve(value: T): void;
@@ -65,6 +79,30 @@ export interface HandedOffPort {
   settle(): Promise<void>;
 }
 
+/**
+ * The key under which a {@linkcode Pipe} end goes to a worker or thread
+ * actor over shared memory: a ring pair it shares with its peer end, which
+ * is still unused here (or, once that peer went to another actor the same
+ * way, with it there). A registered symbol, as {@linkcode HAND_OFF}.
+ */
+export const HAND_OFF_RINGS: unique symbol = Symbol.for("troupe.pipe.handOffRings") as never;
+
+/** What a {@linkcode Pipe} end hands to a worker or thread actor through {@linkcode HAND_OFF_RINGS}. */
+export interface HandedOffRings {
+  /** The rings, as the actor's end sees them (it reads `inbound`). */
+  rings: RingPair;
+  /** The actor reads from the rings. */
+  receives: boolean;
+  /** The actor writes to them. */
+  sends: boolean;
+  /**
+   * The actor ended (or will run nothing more): closes its end on its
+   * behalf, so the peer's sends fail at once and the peer receives what the
+   * actor wrote, then ends. Resolves at once: shared memory needs no wait.
+   */
+  settle(): Promise<void>;
+}
+
 /** How long the peer end waits for more of what a stopped actor sent, and at most in all. */
 const QUIET_MS = 25;
 const GRACE_MS = 2000;
@@ -75,14 +113,19 @@ export interface Pairing {
   maxFrameBytes: number;
 }
 
-/** A connection end over a {@linkcode StreamTransport}; one class, capabilities checked at runtime. */
+/** A connection end over a stream transport or a ring pair; one class, capabilities checked at runtime. */
 export class PipeConnection<T> implements Connection<T> {
-  #transportOrStreams: StreamTransport | (() => StreamTransport);
+  #transportOrStreams: PipeTransport | (() => PipeTransport);
   #handedOff = false;
   #handOff: (() => HandedOffEnd) | undefined;
   /** The other end of the same `Pipe()`, while neither was used or handed off. */
   #peer: PipeConnection<T> | undefined;
   #pairing: Pairing | undefined;
+  /**
+   * The rings this end would run over, while unused, once its peer went to
+   * an actor over them: it can follow the same way ({@linkcode HAND_OFF_RINGS}).
+   */
+  #rings: RingPair | undefined;
   readonly #canSend: boolean;
   readonly #canReceive: boolean;
   #iterator: AsyncIterator<unknown[]> | undefined;
@@ -98,7 +141,7 @@ export class PipeConnection<T> implements Connection<T> {
    * not used yet can be handed to an actor with `handOff`).
    */
   constructor(
-    transport: StreamTransport | (() => StreamTransport),
+    transport: PipeTransport | (() => PipeTransport),
     canSend: boolean,
     canReceive: boolean,
     handOff?: () => HandedOffEnd,
@@ -109,7 +152,7 @@ export class PipeConnection<T> implements Connection<T> {
     this.#handOff = handOff;
   }
 
-  get #transport(): StreamTransport {
+  get #transport(): PipeTransport {
     if (this.#handedOff) {
       throw new TypeError("Cannot use this pipe end here: it was handed to an actor");
     }
@@ -130,6 +173,48 @@ export class PipeConnection<T> implements Connection<T> {
   get #unused(): boolean {
     return typeof this.#transportOrStreams === "function" && !this.#handedOff &&
       this.#closing === undefined;
+  }
+
+  /**
+   * Hands this end to a worker or thread actor over a ring pair: shared with
+   * its peer end here, which then runs over the rings, or, when that peer
+   * went the same way first, with it in its actor. `undefined` when the peer
+   * was used already (or this end cannot go to an actor: {@linkcode HAND_OFF}
+   * then says why).
+   */
+  [HAND_OFF_RINGS](): HandedOffRings | undefined {
+    if (this.#handOff === undefined || !this.#unused) return undefined;
+    let rings = this.#rings;
+    if (rings === undefined) {
+      const peer = this.#peer;
+      const pairing = this.#pairing;
+      if (peer === undefined || pairing === undefined || !peer.#unused) return undefined;
+      this.#peer = peer.#peer = undefined;
+      rings = allocateRingPair(...pipeRingSizes(this.#canReceive, this.#canSend));
+      const theirs = reverseRingPair(rings);
+      const receives = peer.#canReceive, sends = peer.#canSend;
+      const open = (): PipeTransport => {
+        peer.#rings = undefined;
+        return new RingPipeTransport(theirs, pairing.codec, pairing.maxFrameBytes);
+      };
+      peer.#rings = theirs;
+      peer.#transportOrStreams = open;
+      // Handed on to a process actor, the peer bridges the rings to bytes here.
+      peer.#handOff = () =>
+        streamsOverRing(open(), receives, sends, pairing.codec, pairing.maxFrameBytes);
+    }
+    this.#rings = undefined;
+    this.#handedOff = true;
+    const handed = rings;
+    return {
+      rings: handed,
+      receives: this.#canReceive,
+      sends: this.#canSend,
+      settle: () => {
+        closeRingEndFor(handed);
+        return Promise.resolve();
+      },
+    };
   }
 
   /**
@@ -327,6 +412,19 @@ export class PipeConnection<T> implements Connection<T> {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/**
+ * In a worker or thread actor: opens a `Pipe()` end that came as a ring
+ * pair, with the defaults (an end goes to an actor only with them).
+ */
+export function connectionFromRings(rings: RingPair, receives: boolean, sends: boolean): unknown {
+  const transport = new RingPipeTransport(
+    rings,
+    checkCodec(undefined, "Cannot open pipe connection"),
+    checkMaxFrameBytes(undefined, "Cannot open pipe connection"),
+  );
+  return new PipeConnection(transport, sends, receives);
 }
 
 /**

@@ -12,7 +12,7 @@
 import { checkCodec } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes } from "../framing/framing.ts";
 import { checkStreams, StreamTransport } from "../framing/stream_transport.ts";
-import { connectionFromPort, PipeConnection } from "./_pipe_connection.ts";
+import { connectionFromPort, connectionFromRings, PipeConnection } from "./_pipe_connection.ts";
 import type {
   Connection,
   PipeEnd,
@@ -35,8 +35,10 @@ export type {
 export {
   HAND_OFF,
   HAND_OFF_PORT,
+  HAND_OFF_RINGS,
   type HandedOffEnd,
   type HandedOffPort,
+  type HandedOffRings,
 } from "./_pipe_connection.ts";
 
 /** Options of {@linkcode Pipe} and {@linkcode pipeEnds}. */
@@ -55,6 +57,13 @@ export interface PipeOptions extends PipeTransportOptions {
  * streams between. A registered symbol: the actor layer looks it up by name.
  */
 export const OPEN_PORT: unique symbol = Symbol.for("troupe.pipe.openPort") as never;
+
+/**
+ * The key of the function on {@linkcode connectionFromStreams} that opens a
+ * `Pipe()` end which reached a worker or thread actor as a ring pair (see
+ * {@linkcode HAND_OFF_RINGS}). A registered symbol, as {@linkcode OPEN_PORT}.
+ */
+export const OPEN_RINGS: unique symbol = Symbol.for("troupe.pipe.openRings") as never;
 
 /**
  * Creates the streams of a pipe without opening it: two ends, each of which
@@ -184,6 +193,7 @@ export function connectionFromStreams<T = unknown>(
 }
 
 Object.defineProperty(connectionFromStreams, OPEN_PORT, { value: connectionFromPort });
+Object.defineProperty(connectionFromStreams, OPEN_RINGS, { value: connectionFromRings });
 
 /**
  * Creates a pipe: two connected ends, like Python's `multiprocessing.Pipe`.
@@ -200,6 +210,14 @@ Object.defineProperty(connectionFromStreams, OPEN_PORT, { value: connectionFromP
  *   as the same kind of connection. It goes to one place: handed off, it
  *   throws `TypeError` here; used here first, or made with its own `codec`
  *   or `maxFrameBytes`, it is refused at spawn.
+ * - Between threads of one process the values travel over shared memory:
+ *   an end handed to a worker or thread actor while its peer is unused
+ *   shares two rings (`SharedArrayBuffer`, 64 KiB a direction, allocated at
+ *   that hand-off) with the peer, here or in another worker or thread actor
+ *   it goes to next. A peer used before the hand-off, and every end that
+ *   goes to a process actor, carry framed bytes instead (bridged to the
+ *   rings when the other end is on them). The guarantees are the same either
+ *   way; an actor that stops or crashes has its end closed for it at once.
  *
  * @example A duplex pipe
  * ```ts
