@@ -243,6 +243,72 @@ Deno.test("serve() credits every eighth of its capacity mid-batch and the rest o
   await stopped(actor);
 });
 
+Deno.test("serve() handles a run of tells one by one: a throw is a dead letter and the run goes on, an async one holds the next", async () => {
+  const seen: unknown[] = [];
+  const actor = await served({
+    note(_state, n: number) {
+      seen.push(n);
+      if (n === 2) throw new RangeError("two");
+    },
+    async slow(_state, n: number) {
+      await null;
+      await null;
+      seen.push(n);
+    },
+    seen: () => [...seen],
+  });
+  actor.parent.send(
+    [wire.TELLS, "note", [1, 2, 3]],
+    [wire.TELLS, "slow", [4, 5]],
+    [wire.TELLS, "note", [6, 7]],
+    [wire.TELLS, "missing", [8, 9]],
+    [wire.ASK, 1, "seen"],
+  );
+  const answers = await actor.parent.take(4, "answers and credits");
+  const rest = await stopped(actor);
+  const all = [...answers, ...rest].filter((m) => m[0] !== wire.CREDIT && m[0] !== wire.BYE);
+  assert.deepEqual(all, [
+    [wire.DEAD_LETTER, "note", "handler threw two"],
+    [wire.DEAD_LETTER, "missing", "unknown message"],
+    [wire.DEAD_LETTER, "missing", "unknown message"],
+    [wire.REPLY, 1, [1, 2, 3, 4, 5, 6, 7]],
+  ]);
+  const credited = [...answers, ...rest].filter((m) => m[0] === wire.CREDIT)
+    .reduce((sum, m) => sum + (m[1] as number), 0);
+  assert.equal(credited, 10);
+});
+
+Deno.test("serve() credits a run of tells every eighth of its capacity, mid-run", async () => {
+  const actor = await served({ note() {} }, { capacity: 16 });
+  actor.parent.send([wire.TELLS, "note", [1, 2, 3, 4, 5]]);
+  assert.deepEqual(await actor.parent.take(3, "the credits"), [
+    [wire.CREDIT, 2],
+    [wire.CREDIT, 2],
+    [wire.CREDIT, 1],
+  ]);
+  assert.deepEqual(actor.parent.batches.at(-3), [[wire.CREDIT, 2]]);
+  await stopped(actor);
+});
+
+Deno.test("serve() names a tell of a run as what it was handling when it dies in it", async () => {
+  const started = deferred();
+  const actor = await served({
+    done: () => {},
+    forever: () => {
+      started.resolve();
+      return new Promise<never>(() => {});
+    },
+  });
+  actor.parent.send([wire.TELLS, "done", [1, 2]], [wire.TELLS, "forever", [3, 4]]);
+  await soon(started.promise, "the tell to start");
+  actor.control.crash(new Error("uncaught"));
+  const [credit, crash] = await actor.parent.take(2, "the credit and the crash");
+  assert.deepEqual(credit, [wire.CREDIT, 3]);
+  assert.deepEqual([crash![0], crash![2]], [wire.CRASH, [["forever", false]]]);
+  await actor.parent.untilClosed("the actor to close the channel");
+  await soon(actor.ended, "onEnd");
+});
+
 Deno.test("serve() runs the stop hook after the last message before the sentinel, then says BYE and ends", async () => {
   const order: string[] = [];
   const gate = deferred();

@@ -1,11 +1,18 @@
 /**
  * The `queue` transport: structured clone over a `MessagePort`. Each batch
  * is one `postMessage`, so many small messages cost one clone and one wake-up.
+ * A batch its sender found to be plain data (`SendHints.kind` 0: JSON carries
+ * it exactly) travels as one JSON string instead: V8 clones a string with one
+ * copy, and `JSON.parse` builds the objects two to three times faster than
+ * structured clone's deserializer (and `JSON.stringify` is faster than its
+ * serializer), so a batch of small objects costs both threads less. Either way
+ * the receiver gets what structured clone would give.
  *
  * @module
  */
 
 import { AsyncQueue } from "../internal/async_queue.ts";
+import { PLAIN_KIND } from "../internal/batch.ts";
 import {
   emptyStats,
   type HostKind,
@@ -16,6 +23,7 @@ import {
   type TransportStats,
 } from "./transport.ts";
 
+/** Posted when an end closes; never a JSON batch, which starts with `[`. */
 const CLOSE = "\u0000troupe:close";
 
 /** A {@linkcode Transport} over one `MessagePort`. */
@@ -41,7 +49,16 @@ class QueueTransport implements Transport {
         this.#shut();
         return;
       }
-      const batch = data as unknown[];
+      let batch: unknown[];
+      if (typeof data === "string") {
+        // A plain batch, as JSON text (see `send`).
+        try {
+          batch = JSON.parse(data);
+        } catch (error) {
+          this.#inbox.fail(new TypeError("Cannot receive batch: it is not JSON", { cause: error }));
+          return;
+        }
+      } else batch = data as unknown[];
       this.#stats.batchesReceived++;
       this.#stats.messagesReceived += batch.length;
       this.#inbox.push(batch);
@@ -55,6 +72,9 @@ class QueueTransport implements Transport {
     if (this.#closed) throw new TypeError("Cannot send: the transport is closed");
     if (hints?.transfer !== undefined) {
       this.#port.postMessage(messages, hints.transfer as Transferable[]);
+    } else if (hints?.kind === PLAIN_KIND) {
+      // Plain data: JSON carries it exactly, and costs both ends less (see the module doc).
+      this.#port.postMessage(JSON.stringify(messages));
     } else this.#port.postMessage(messages);
     this.#stats.batchesSent++;
     this.#stats.messagesSent += messages.length;

@@ -116,6 +116,10 @@ export class Mailbox {
       !this.#releasing
     ) {
       const message = queue[this.#head]!;
+      if (message[0] === TELLS && !this.#out.due && this.#hooks === undefined) {
+        // A run of tells while no answer waits: the short loop, until one does.
+        if (this.#runTells(message)) continue;
+      }
       // When answers wait, this handler is timed: it may hold the thread.
       let started = -1;
       if (message[0] !== STOP && this.#out.due) {
@@ -231,19 +235,73 @@ export class Mailbox {
       this.#current = undefined;
     }
     if (result instanceof Promise) {
-      this.#running++;
-      this.#pending.add(message);
-      result.then(
-        (value) => this.#settle(message, true, value, hook, tracked),
-        (error) => this.#settle(message, false, error, hook, tracked),
-      ).finally(() => {
-        this.#pending.delete(message);
-        this.#running--;
-        this.pump();
-      });
+      this.#await(message, result, hook, tracked);
       return;
     }
     this.#settle(message, true, result, hook, tracked);
+  }
+
+  /** Holds a slot until an async handler's promise settles, then answers and pumps on. */
+  #await(
+    message: Message,
+    result: Promise<unknown>,
+    hook: HandleHook | undefined,
+    tracked: boolean,
+  ): void {
+    this.#running++;
+    this.#pending.add(message);
+    result.then(
+      (value) => this.#settle(message, true, value, hook, tracked),
+      (error) => this.#settle(message, false, error, hook, tracked),
+    ).finally(() => {
+      this.#pending.delete(message);
+      this.#running--;
+      this.pump();
+    });
+  }
+
+  /**
+   * Handles the payloads of the `TELLS` run at the queue's head one after
+   * another, as `#handle` would, without what only asks and watched handlers
+   * need: the handler is looked up once, and a tell that returns is answered
+   * by nothing. Stops at the end of the run, once answers wait (a handler
+   * threw, or posted a call), or once no slot is free (an async handler).
+   * Returns `false`, handling nothing, when the run needs the general path
+   * (no such handler).
+   */
+  #runTells(message: Message): boolean {
+    const name = message[1] as string;
+    const handlers = this.#handlers;
+    const handler = Object.hasOwn(handlers, name) ? handlers[name] : undefined;
+    if (!handler) return false;
+    const payloads = message[2] as unknown[];
+    const out = this.#out;
+    const state = this.#state;
+    const ctx = this.#ctx;
+    while (true) {
+      const payload = payloads[this.#runAt++];
+      const last = this.#runAt === payloads.length;
+      if (last) {
+        this.#queue[this.#head++] = undefined as unknown as Message;
+        this.#runAt = 0;
+      }
+      out.left();
+      this.#current = message;
+      let result: unknown;
+      try {
+        result = handler(state, payload, ctx);
+      } catch (error) {
+        this.#current = undefined;
+        out.settle(message, false, error);
+        out.creditIfDue();
+        return true;
+      }
+      this.#current = undefined;
+      if (result instanceof Promise) this.#await(message, result, undefined, false);
+      // Mid-batch: the sender may refill the mailbox while this run is handled.
+      out.creditIfDue();
+      if (last || out.due || this.#running >= this.#concurrency) return true;
+    }
   }
 
   /** Streams what a `STREAM`'s handler returned (or its promise resolves to). */
