@@ -451,8 +451,11 @@ export class Exposure implements AsyncDisposable {
     this.#counts.received += entries.length;
     const target = this.#target as unknown as Untyped;
     const started = performance.now();
-    const names: string[] = [];
+    // A local ref's tell that went straight into its outbox returns one shared settled
+    // promise: runs of the same promise are waited for once, with their tells' names.
     const works: Promise<unknown>[] = [];
+    const runs: string[][] = [];
+    let admitted = 0;
     for (const entry of entries) {
       if (!entry.ok) {
         this.#bad(msg, undefined, new BadRequest(entry.reason));
@@ -470,18 +473,25 @@ export class Exposure implements AsyncDisposable {
         work = Promise.reject(error);
       }
       this.#pending++;
-      names.push(entry.name);
-      works.push(work);
+      admitted++;
+      if (works.length > 0 && works[works.length - 1] === work) {
+        runs[runs.length - 1]!.push(entry.name);
+      } else {
+        works.push(work);
+        runs.push([entry.name]);
+      }
     }
-    if (works.length === 0) return;
+    if (admitted === 0) return;
     const settled: Promise<void> = Promise.allSettled(works).then((results) => {
-      this.#processingMs += (performance.now() - started) * results.length;
-      this.#pending -= results.length;
+      this.#processingMs += (performance.now() - started) * admitted;
+      this.#pending -= admitted;
       this.#inflight.delete(settled);
       for (let k = 0; k < results.length; k++) {
         const result = results[k]!;
-        if (result.status === "fulfilled") this.#counts.told++;
-        else this.#deadLetter(names[k]!, result.reason, msg, undefined, "json");
+        if (result.status === "fulfilled") this.#counts.told += runs[k]!.length;
+        else {for (const name of runs[k]!) {
+            this.#deadLetter(name, result.reason, msg, undefined, "json");
+          }}
       }
     });
     this.#inflight.add(settled);
