@@ -268,28 +268,32 @@ export class Asks {
   };
 
   /**
-   * Hands the waiting tells to the client in order. A run of JSON tells to
-   * one subject goes as one batch message (`Troupe-Kind: tells`, a line per
-   * tell), split where it would not fit the server's payload limit; a lone
-   * tell, a V8 one, or one too large to share goes as its own message.
+   * Hands the waiting tells to the client, in order for each subject (the
+   * order between subjects is not kept, nor promised: they are other refs).
+   * The JSON tells to one subject go as one batch message (`Troupe-Kind:
+   * tells`, a line per tell), split where it would not fit the server's
+   * payload limit; a lone tell, a V8 one, or one too large to share goes as
+   * its own message, after the batch of the tells to its subject before it.
    */
   #flushTells(): void {
     const tells = this.#tells;
     this.#tells = [];
     this.#tellBytes = 0;
-    let i = 0;
-    while (i < tells.length) {
-      const first = tells[i]!;
-      let j = i + 1;
-      if (first.data === undefined) {
-        while (
-          j < tells.length && tells[j]!.subject === first.subject && tells[j]!.data === undefined
-        ) j++;
+    const open = new Map<string, Tell[]>();
+    for (const tell of tells) {
+      const run = open.get(tell.subject);
+      if (tell.data === undefined) {
+        if (run === undefined) open.set(tell.subject, [tell]);
+        else run.push(tell);
+        continue;
       }
-      if (j - i === 1) this.#publishOne(first);
-      else this.#publishBatch(tells, i, j);
-      i = j;
+      if (run !== undefined) {
+        open.delete(tell.subject);
+        this.#publishBatch(run, 0, run.length);
+      }
+      this.#publishOne(tell);
     }
+    for (const run of open.values()) this.#publishBatch(run, 0, run.length);
   }
 
   #publishOne(tell: Tell): void {

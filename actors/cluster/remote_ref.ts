@@ -46,7 +46,7 @@ export interface RemoteLink {
  *   `askTimeout`, 30 s, when the ask gives none); the signal's reason on abort.
  * - A `tell` resolves once the node took the message. Tells sent in a burst
  *   go to the client together, after the tells before them and before any
- *   later ask; JSON tells in a row to one name travel as one NATS message
+ *   later ask; the JSON tells of a burst to one name travel as one NATS message
  *   (`Troupe-Kind: tells`, a line each, split to fit the server's payload
  *   limit), a V8 tell or a lone one as its own. The serving side counts one
  *   it cannot deliver as a dead letter there.

@@ -64,6 +64,30 @@ Deno.test("a burst of JSON tells travels as a few batch messages, in order besid
   }
 });
 
+Deno.test("tells to two names in turn travel as a batch for each name, each in order", async () => {
+  await using server = await startNatsServer();
+  await using system = await ActorSystem.start();
+  const a = await system.spawn<typeof probe>(PROBE);
+  const b = await system.spawn<typeof probe>(PROBE);
+  await using serving = await NatsNode.connect({ servers: server.url, namespace: "b4" });
+  await serving.expose("a", a);
+  await serving.expose("b", b);
+  const watch = await spy(server.url, "troupe.b4.*");
+  try {
+    await using node = await NatsNode.connect({ servers: server.url, namespace: "b4" });
+    const refs = [node.lookup<typeof probe>("a"), node.lookup<typeof probe>("b")];
+    for (let n = 0; n < 400; n++) await refs[n % 2]!.tell("seq", n >> 1);
+    assert.deepEqual(await refs[0]!.ask("seqReport"), { received: 200, outOfOrder: 0 });
+    assert.deepEqual(await refs[1]!.ask("seqReport"), { received: 200, outOfOrder: 0 });
+    await watch.nc.flush();
+    const tells = watch.seen.filter((m) => m.headers?.get("Troupe-Kind") === "tells");
+    assert.ok(tells.length >= 2 && tells.length <= 8, `${tells.length} batches`);
+    assert.equal(watch.seen.length, tells.length + 2);
+  } finally {
+    await watch.nc.close();
+  }
+});
+
 Deno.test("a batch of tells that would pass the server's payload limit goes as smaller ones", async () => {
   const config = await Deno.makeTempFile({ suffix: ".conf" });
   await Deno.writeTextFile(config, "max_payload: 4096\n");
@@ -132,6 +156,11 @@ Deno.test("a batch from a plain client is read line by line: a bad line is refus
       '["record",{"__proto__":{"polluted":true},"n":4}]',
     ].join("\n");
     nc.publish("troupe.b3.probe", body, { headers: h });
+    // A batch is JSON: one named in another codec is refused whole.
+    const v8 = headers();
+    v8.set("Troupe-Kind", "tells");
+    v8.set("Troupe-Codec", "v8");
+    nc.publish("troupe.b3.probe", '["record",8]\n["record",8]', { headers: v8 });
     // With a reply subject a batch is refused whole: it would have no one reply.
     const refused = await nc.request("troupe.b3.probe", '["record",9]\n["record",9]', {
       headers: h,
@@ -144,7 +173,7 @@ Deno.test("a batch from a plain client is read line by line: a bad line is refus
     assert.deepEqual(seen, [1, 2, 3, { n: 4 }]);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     const stats = exposure.stats();
-    assert.equal(stats.badRequests, 7);
+    assert.equal(stats.badRequests, 8);
     assert.equal(stats.deadLetters, 1);
     assert.equal(stats.told, 4);
   } finally {
@@ -152,6 +181,6 @@ Deno.test("a batch from a plain client is read line by line: a bad line is refus
   }
   await serving.close();
   await within(watching, 5000, "the events end");
-  assert.equal(events.filter((e) => e.type === "nats-bad-request").length, 7);
+  assert.equal(events.filter((e) => e.type === "nats-bad-request").length, 8);
   assert.equal(events.filter((e) => e.type === "nats-dead-letter").length, 1);
 });
