@@ -301,7 +301,7 @@ export class Exposure implements AsyncDisposable {
     const data = msg.data;
     const givenKind = headerOf(h, KIND_HEADER);
     // A batch counts each of its tells as a request, and checks each against the limit.
-    if (givenKind === BATCH_KIND) return this.#receiveBatch(msg, data);
+    if (givenKind === BATCH_KIND) return this.#receiveBatch(msg, h, data);
     this.#counts.received++;
     if (data.length > this.#settings.maxPayload) {
       this.#bad(
@@ -424,13 +424,13 @@ export class Exposure implements AsyncDisposable {
    * request of its own, one past `maxPending` a dead letter. One settling
    * for the whole batch, not one per tell.
    */
-  #receiveBatch(msg: Msg, data: Uint8Array): void {
+  #receiveBatch(msg: Msg, h: MsgHdrs | undefined, data: Uint8Array): void {
     if (msg.reply) {
       this.#counts.received++;
       this.#bad(msg, undefined, new BadRequest("a batch of tells takes no reply subject"));
       return;
     }
-    const codec = headerOf(msg.headers, CODEC_HEADER);
+    const codec = headerOf(h, CODEC_HEADER);
     if (codec !== "" && codec !== "json") {
       this.#counts.received++;
       this.#bad(msg, undefined, new BadRequest(`a batch of tells is JSON, received ${codec}`));
