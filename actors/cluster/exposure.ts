@@ -12,6 +12,7 @@ import { noop, settleWithin } from "../../internal/abort.ts";
 import type { ClusterEventReport } from "../core/cluster_events.ts";
 import type { ExposeSettings } from "./_options.ts";
 import { DurableMailbox, type DurableStats } from "./_durable.ts";
+import { SENT } from "../core/outbox.ts";
 import {
   BadRequest,
   BATCH_KIND,
@@ -451,8 +452,7 @@ export class Exposure implements AsyncDisposable {
     this.#counts.received += entries.length;
     const target = this.#target as unknown as Untyped;
     const started = performance.now();
-    // A local ref's tell that went straight into its outbox returns one shared settled
-    // promise: runs of the same promise are waited for once, with their tells' names.
+    // The others are waited for together; runs of one promise once, with their tells' names.
     const works: Promise<unknown>[] = [];
     const runs: string[][] = [];
     let admitted = 0;
@@ -471,6 +471,13 @@ export class Exposure implements AsyncDisposable {
         work = target.tell(entry.name, entry.payload);
       } catch (error) {
         work = Promise.reject(error);
+      }
+      // Taken into the actor's outbox at once (a ref's tell with room): done, nothing to
+      // wait for, so it holds no slot. The tells of a batch arrive in one go, with no
+      // turn between them for a slot to be given back.
+      if (work === SENT) {
+        this.#counts.told++;
+        continue;
       }
       this.#pending++;
       admitted++;

@@ -88,6 +88,23 @@ Deno.test("tells to two names in turn travel as a batch for each name, each in o
   }
 });
 
+Deno.test("tells of a batch that went into the mailbox at once do not count against maxPending", async () => {
+  await using server = await startNatsServer();
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof probe>(PROBE, { capacity: 100_000 });
+  await using serving = await NatsNode.connect({ servers: server.url, namespace: "b5" });
+  const exposure = await serving.expose("probe", ref, { maxPending: 4 });
+  await using node = await NatsNode.connect({ servers: server.url, namespace: "b5" });
+  const remote = node.lookup<typeof probe>("probe");
+  // All in one flush: batches of 512, each handed to the actor in one go.
+  await Promise.all(Array.from({ length: 2000 }, () => remote.tell("inc", 1)));
+  assert.equal(await remote.ask("get"), 2000);
+  const stats = exposure.stats();
+  assert.equal(stats.deadLetters, 0);
+  assert.equal(stats.told, 2000);
+  assert.equal(stats.pending, 0);
+});
+
 Deno.test("a batch of tells that would pass the server's payload limit goes as smaller ones", async () => {
   const config = await Deno.makeTempFile({ suffix: ".conf" });
   await Deno.writeTextFile(config, "max_payload: 4096\n");
