@@ -363,7 +363,7 @@ export class Exposure implements AsyncDisposable {
       );
       return;
     }
-    if (this.#pending >= this.#settings.maxPending) {
+    if (this.#pending - this.#turnTells >= this.#settings.maxPending) {
       const full = new MailboxFullError(this.name, this.#settings.maxPending);
       if (kind === "ask") {
         this.#counts.failed++;
@@ -425,6 +425,12 @@ export class Exposure implements AsyncDisposable {
    * request of its own, one past `maxPending` a dead letter. One settling
    * for the whole batch, not one per tell.
    */
+  /** Batched tells taken in this turn, still pending (see #receiveBatch). */
+  #turnTells = 0;
+  #turnOver = (): void => {
+    this.#turnTells = 0;
+  };
+
   #receiveBatch(msg: Msg, h: MsgHdrs | undefined, data: Uint8Array): void {
     if (msg.reply) {
       this.#counts.received++;
@@ -461,7 +467,9 @@ export class Exposure implements AsyncDisposable {
         this.#bad(msg, undefined, new BadRequest(entry.reason));
         continue;
       }
-      if (this.#pending >= this.#settings.maxPending) {
+      // The slots judged are those held since before this turn: the tells of the batches
+      // of one socket read arrive with no turn between them for a slot to be given back.
+      if (this.#pending - this.#turnTells >= this.#settings.maxPending) {
         const full = new MailboxFullError(this.name, this.#settings.maxPending);
         this.#deadLetter(entry.name, full, msg, undefined, "json");
         continue;
@@ -481,6 +489,7 @@ export class Exposure implements AsyncDisposable {
       }
       this.#pending++;
       admitted++;
+      if (this.#turnTells++ === 0) queueMicrotask(this.#turnOver);
       if (works.length > 0 && works[works.length - 1] === work) {
         runs[runs.length - 1]!.push(entry.name);
       } else {

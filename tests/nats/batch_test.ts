@@ -8,7 +8,7 @@ import { connect, headers, type Msg } from "@nats-io/transport-node";
 import { ActorSystem } from "../../mod.ts";
 import { type ClusterEvent, NatsNode } from "../../actors/cluster/mod.ts";
 import type { probe } from "../fixtures/probe_actor.ts";
-import { within } from "../_helpers.ts";
+import { Flags, within } from "../_helpers.ts";
 import { startNatsServer } from "./_server.ts";
 
 const PROBE = new URL("../fixtures/probe_actor.ts", import.meta.url);
@@ -103,6 +103,66 @@ Deno.test("tells of a batch that went into the mailbox at once do not count agai
   assert.equal(stats.deadLetters, 0);
   assert.equal(stats.told, 2000);
   assert.equal(stats.pending, 0);
+});
+
+Deno.test("a burst of batched tells to a pool is not dead-lettered by maxPending", async () => {
+  await using server = await startNatsServer();
+  await using system = await ActorSystem.start();
+  const pool = await system.pool<typeof probe>(PROBE, { size: 2 });
+  try {
+    await using serving = await NatsNode.connect({ servers: server.url, namespace: "b6" });
+    const exposure = await serving.expose("probe", pool, { maxPending: 4 });
+    await using node = await NatsNode.connect({ servers: server.url, namespace: "b6" });
+    const remote = node.lookup<typeof probe>("probe");
+    await Promise.all(Array.from({ length: 2000 }, () => remote.tell("inc", 1)));
+    await remote.ask("get");
+    await within(pool.drain(), 10_000, "the pool drains");
+    const stats = exposure.stats();
+    assert.equal(stats.deadLetters, 0);
+    assert.equal(stats.told, 2000);
+  } finally {
+    await pool.close();
+  }
+});
+
+Deno.test("batched tells still waiting for room from an earlier turn hold maxPending: later ones are dead letters", async () => {
+  await using server = await startNatsServer();
+  await using system = await ActorSystem.start();
+  const flags = new Flags();
+  const ref = await system.spawn<typeof probe>(PROBE, {
+    args: { flags: flags.buffer },
+    capacity: 10,
+  });
+  const other = await system.spawn<typeof probe>(PROBE);
+  await using serving = await NatsNode.connect({ servers: server.url, namespace: "b7" });
+  const exposure = await serving.expose("probe", ref, { maxPending: 4 });
+  await serving.expose("other", other);
+  await using node = await NatsNode.connect({ servers: server.url, namespace: "b7" });
+  const remote = node.lookup<typeof probe>("probe");
+  // An ask to another name on the same connections comes back after what was sent before it.
+  const behind = () => node.lookup<typeof probe>("other").ask("get", undefined, { timeout: 5000 });
+  try {
+    // The actor blocks on the first; 9 more fill its mailbox; 9 wait for room (one more may).
+    await Promise.all([
+      remote.tell("block"),
+      ...Array.from({ length: 18 }, () => remote.tell("inc", 1)),
+    ]);
+    await behind();
+    assert.equal(exposure.stats().pending, 9);
+    assert.equal(exposure.stats().deadLetters, 0);
+    await Promise.all(Array.from({ length: 5 }, () => remote.tell("inc", 1)));
+    await behind();
+    const stats = exposure.stats();
+    assert.equal(stats.deadLetters, 5);
+    assert.match(stats.lastError ?? "", /capacity is 4 messages/);
+  } finally {
+    flags.open();
+  }
+  // Asked here, not over NATS (the waiting tells hold the slots until they are in): it
+  // waits for room behind them.
+  assert.equal(await ref.ask("get", undefined, { timeout: 5000 }), 18);
+  assert.equal(exposure.stats().told, 19);
+  assert.equal(exposure.stats().pending, 0);
 });
 
 Deno.test("a batch of tells that would pass the server's payload limit goes as smaller ones", async () => {
