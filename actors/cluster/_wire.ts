@@ -146,10 +146,21 @@ export type BatchEntry =
  * JSON array of the message name and, unless it has none, the payload:
  * `["take",{"i":1}]` or `["tick"]`. A line over `maxPayload` bytes, or not
  * such an array, is refused on its own (`ok: false`); the others stand.
- * Throws when the body is not UTF-8.
+ * Returns why the whole batch is refused instead when its `Troupe-Codec`
+ * (`codec`) is not JSON or its body not UTF-8.
  */
-export function decodeTellBatch(bytes: Uint8Array, maxPayload: number): BatchEntry[] {
-  const text = decoder.decode(bytes);
+export function decodeTellBatch(
+  codec: string,
+  bytes: Uint8Array,
+  maxPayload: number,
+): BatchEntry[] | string {
+  if (codec !== "" && codec !== "json") return `a batch of tells is JSON, received ${codec}`;
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch (error) {
+    return `the body is not UTF-8: ${error instanceof Error ? error.message : error}`;
+  }
   const revive = PROTOTYPE_KEY.test(text);
   const entries: BatchEntry[] = [];
   let start = 0;

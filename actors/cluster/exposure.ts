@@ -432,43 +432,26 @@ export class Exposure implements AsyncDisposable {
   };
 
   #receiveBatch(msg: Msg, h: MsgHdrs | undefined, data: Uint8Array): void {
-    if (msg.reply) {
+    const entries = msg.reply
+      ? "a batch of tells takes no reply subject"
+      : decodeTellBatch(headerOf(h, CODEC_HEADER), data, this.#settings.maxPayload);
+    if (typeof entries === "string") {
       this.#counts.received++;
-      this.#bad(msg, undefined, new BadRequest("a batch of tells takes no reply subject"));
-      return;
-    }
-    const codec = headerOf(h, CODEC_HEADER);
-    if (codec !== "" && codec !== "json") {
-      this.#counts.received++;
-      this.#bad(msg, undefined, new BadRequest(`a batch of tells is JSON, received ${codec}`));
-      return;
-    }
-    let entries;
-    try {
-      entries = decodeTellBatch(data, this.#settings.maxPayload);
-    } catch (error) {
-      this.#counts.received++;
-      this.#bad(
-        msg,
-        undefined,
-        new BadRequest(`the body is not UTF-8: ${error instanceof Error ? error.message : error}`),
-      );
+      this.#bad(msg, undefined, new BadRequest(entries));
       return;
     }
     this.#counts.received += entries.length;
     const target = this.#target as unknown as Untyped;
     const started = performance.now();
-    // The others are waited for together; runs of one promise once, with their tells' names.
+    const names: string[] = [];
     const works: Promise<unknown>[] = [];
-    const runs: string[][] = [];
-    let admitted = 0;
     for (const entry of entries) {
       if (!entry.ok) {
         this.#bad(msg, undefined, new BadRequest(entry.reason));
         continue;
       }
-      // The slots judged are those held since before this turn: the tells of the batches
-      // of one socket read arrive with no turn between them for a slot to be given back.
+      // The tells of the batches of one socket read arrive with no turn between them for
+      // a slot to be given back: the slots judged are those held since before this turn.
       if (this.#pending - this.#turnTells >= this.#settings.maxPending) {
         const full = new MailboxFullError(this.name, this.#settings.maxPending);
         this.#deadLetter(entry.name, full, msg, undefined, "json");
@@ -480,34 +463,26 @@ export class Exposure implements AsyncDisposable {
       } catch (error) {
         work = Promise.reject(error);
       }
-      // Taken into the actor's outbox at once (a ref's tell with room): done, nothing to
-      // wait for, so it holds no slot. The tells of a batch arrive in one go, with no
-      // turn between them for a slot to be given back.
+      // Taken into the actor's outbox at once (a ref's tell with room): done, no slot held.
       if (work === SENT) {
         this.#counts.told++;
         continue;
       }
       this.#pending++;
-      admitted++;
       if (this.#turnTells++ === 0) queueMicrotask(this.#turnOver);
-      if (works.length > 0 && works[works.length - 1] === work) {
-        runs[runs.length - 1]!.push(entry.name);
-      } else {
-        works.push(work);
-        runs.push([entry.name]);
-      }
+      names.push(entry.name);
+      works.push(work);
     }
-    if (admitted === 0) return;
+    if (works.length === 0) return;
+    // The others are waited for together.
     const settled: Promise<void> = Promise.allSettled(works).then((results) => {
-      this.#processingMs += (performance.now() - started) * admitted;
-      this.#pending -= admitted;
+      this.#processingMs += (performance.now() - started) * results.length;
+      this.#pending -= results.length;
       this.#inflight.delete(settled);
       for (let k = 0; k < results.length; k++) {
         const result = results[k]!;
-        if (result.status === "fulfilled") this.#counts.told += runs[k]!.length;
-        else {for (const name of runs[k]!) {
-            this.#deadLetter(name, result.reason, msg, undefined, "json");
-          }}
+        if (result.status === "fulfilled") this.#counts.told++;
+        else this.#deadLetter(names[k]!, result.reason, msg, undefined, "json");
       }
     });
     this.#inflight.add(settled);
