@@ -18,16 +18,29 @@ import {
   ProtocolError,
 } from "../../internal/errors.ts";
 import {
+  BATCH_KIND,
   CODEC_HEADER,
   decodeBody,
   errorFromWire,
   HeaderCache,
   headerOf,
+  KIND_HEADER,
   MESSAGE_HEADER,
   STATUS_HEADER,
+  textBytes,
   TIMEOUT_HEADER,
   type WireCodec,
 } from "./_wire.ts";
+
+/** A tell waiting to be handed to the client: its bytes, or (JSON) its payload's text. */
+interface Tell {
+  subject: string;
+  name: string;
+  /** The body as it goes alone; `undefined` for a JSON tell that may share a batch. */
+  data: Uint8Array | undefined;
+  text: string | undefined;
+  codec: WireCodec;
+}
 
 interface PendingAsk {
   target: string;
@@ -64,7 +77,7 @@ export class Asks {
    * writes to its socket once per microtask turn in which it was given
    * something, so a loop of awaited tells was one socket write per message.
    */
-  #tells: { subject: string; data: Uint8Array; headers: MsgHdrs }[] = [];
+  #tells: Tell[] = [];
   #tellBytes = 0;
   #tellPushes = 0;
   #tellSeen = -1;
@@ -193,22 +206,36 @@ export class Asks {
     data: Uint8Array,
     codec: WireCodec = "json",
   ): void {
+    this.#open(target, messageName);
+    this.#limit(data.length);
+    this.#queue({ subject, name: messageName, data, text: undefined, codec });
+  }
+
+  /**
+   * A JSON tell given as its payload's text (`undefined`: none): it may
+   * travel with the tells beside it as one batch (see #flushTells).
+   */
+  tellText(target: string, subject: string, messageName: string, text: string | undefined): void {
+    this.#open(target, messageName);
+    let data: Uint8Array | undefined;
+    const units = text?.length ?? 0;
+    const limit = this.#nc.info?.max_payload;
+    // UTF-16 units times three bound the UTF-8 bytes: encode only when that bound could be over.
+    if (limit !== undefined && units * 3 + HEADER_ROOM > limit) {
+      data = textBytes(text!);
+      this.#limit(data.length);
+    }
+    this.#queue({ subject, name: messageName, data, text, codec: "json" });
+  }
+
+  #open(target: string, messageName: string): void {
     if (this.#closed) throw new ConnectionClosedError("send", "local");
     if (!this.connected) throw new ConnectionLostError(target, messageName, false);
-    this.#limit(data.length);
-    const key = codec === "json" ? messageName : `${codec}\u0000${messageName}`;
-    let h = this.#tellHeaders.get(key);
-    if (h === undefined) {
-      h = this.#headers.get(
-        codec === "json"
-          ? [[MESSAGE_HEADER, messageName]]
-          : [[MESSAGE_HEADER, messageName], [CODEC_HEADER, codec]],
-      );
-      if (this.#tellHeaders.size >= 1024) this.#tellHeaders.clear();
-      this.#tellHeaders.set(key, h);
-    }
-    this.#tells.push({ subject, data, headers: h });
-    this.#tellBytes += data.length;
+  }
+
+  #queue(tell: Tell): void {
+    this.#tells.push(tell);
+    this.#tellBytes += tell.data?.length ?? tell.text?.length ?? 0;
     this.#tellPushes++;
     this.told++;
     if (this.#tells.length >= MAX_TELLS || this.#tellBytes >= MAX_TELL_BYTES) this.#flushTells();
@@ -240,17 +267,97 @@ export class Asks {
     this.#flushTells();
   };
 
+  /**
+   * Hands the waiting tells to the client, in order for each subject (the
+   * order between subjects is not kept, nor promised: they are other refs).
+   * The JSON tells to one subject go as one batch message (`Troupe-Kind:
+   * tells`, a line per tell), split where it would not fit the server's
+   * payload limit; a lone tell, a V8 one, or one too large to share goes as
+   * its own message, after the batch of the tells to its subject before it.
+   */
   #flushTells(): void {
     const tells = this.#tells;
     this.#tells = [];
     this.#tellBytes = 0;
-    for (const { subject, data, headers } of tells) {
-      try {
-        this.#nc.publish(subject, data, { headers });
-      } catch {
-        // The connection closed under it: at most once, the tell is lost.
+    const open = new Map<string, Tell[]>();
+    for (const tell of tells) {
+      const run = open.get(tell.subject);
+      if (tell.data === undefined) {
+        if (run === undefined) open.set(tell.subject, [tell]);
+        else run.push(tell);
+        continue;
       }
+      if (run !== undefined) {
+        open.delete(tell.subject);
+        this.#publishBatch(run, 0, run.length);
+      }
+      this.#publishOne(tell);
     }
+    for (const run of open.values()) this.#publishBatch(run, 0, run.length);
+  }
+
+  #publishOne(tell: Tell): void {
+    try {
+      this.#nc.publish(tell.subject, tell.data ?? textBytes(tell.text ?? ""), {
+        headers: this.#tellHeader(tell.name, tell.codec),
+      });
+    } catch {
+      // The connection closed under it: at most once, the tell is lost.
+    }
+  }
+
+  /** Publishes tells[from..to) as one batch, or as halves when it would pass the limit. */
+  #publishBatch(tells: Tell[], from: number, to: number): void {
+    if (to - from === 1) return this.#publishOne(tells[from]!);
+    let body = "";
+    for (let k = from; k < to; k++) {
+      const tell = tells[k]!;
+      const name = this.#nameText(tell.name);
+      const line = tell.text === undefined ? `[${name}]` : `[${name},${tell.text}]`;
+      body = k === from ? line : `${body}\n${line}`;
+    }
+    const data = textBytes(body);
+    const limit = this.#nc.info?.max_payload;
+    if (limit !== undefined && data.length + HEADER_ROOM > limit) {
+      const middle = from + Math.floor((to - from) / 2);
+      this.#publishBatch(tells, from, middle);
+      this.#publishBatch(tells, middle, to);
+      return;
+    }
+    try {
+      this.#nc.publish(tells[from]!.subject, data, { headers: this.#batchHeader });
+    } catch {
+      // The connection closed under it: at most once, the tells are lost.
+    }
+  }
+
+  #batchHeader = new HeaderCache().get([[KIND_HEADER, BATCH_KIND]]);
+  /** Message names as JSON strings, for the lines of a batch. */
+  #names = new Map<string, string>();
+
+  #nameText(name: string): string {
+    let text = this.#names.get(name);
+    if (text === undefined) {
+      text = JSON.stringify(name);
+      if (this.#names.size >= 1024) this.#names.clear();
+      this.#names.set(name, text);
+    }
+    return text;
+  }
+
+  #tellHeader(messageName: string, codec: WireCodec): MsgHdrs {
+    const key = codec === "json" ? messageName : `${codec}\u0000${messageName}`;
+    let h = this.#tellHeaders.get(key);
+    if (h === undefined) {
+      h = this.#headers.get(
+        codec === "json"
+          ? [[MESSAGE_HEADER, messageName]]
+          : [[MESSAGE_HEADER, messageName], [CODEC_HEADER, codec]],
+      );
+      if (this.#tellHeaders.size >= 1024) this.#tellHeaders.clear();
+      this.#tellHeaders.set(key, h);
+    }
+    return h;
   }
 
   #settle(id: number): PendingAsk | undefined {

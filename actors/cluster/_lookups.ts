@@ -10,7 +10,7 @@ import type { Asks } from "./_asks.ts";
 import type { RemoteLink } from "./remote_ref.ts";
 import type { DurableLink, DurableReceipt, DurableTellOptions } from "./durable_ref.ts";
 import { durableSubjectOf, publishDurable } from "./_durable.ts";
-import { encodeBody, isSubjectPart, subjectOf } from "./_wire.ts";
+import { encodeBody, isSubjectPart, payloadText, subjectOf } from "./_wire.ts";
 import { codecOption } from "./_options.ts";
 import type { DurableLookupOptions, LookupOptions } from "./nats_options.ts";
 
@@ -42,7 +42,9 @@ export function remoteLink(
     subject,
     tell(messageName: string, payload: unknown): Promise<void> {
       try {
-        asks.tell(name, subject, messageName, encodeBody(codec, inspector, payload), codec);
+        if (codec === "json") {
+          asks.tellText(name, subject, messageName, payloadText(inspector, payload));
+        } else asks.tell(name, subject, messageName, encodeBody(codec, inspector, payload), codec);
         return Promise.resolve();
       } catch (error) {
         return Promise.reject(error);

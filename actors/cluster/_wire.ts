@@ -24,8 +24,13 @@ import { deserialize, serialize } from "node:v8";
 
 /** The handler's name. Required on every request. */
 export const MESSAGE_HEADER = "Troupe-Message";
-/** `ask` or `tell`; without it, a request with a reply subject is an ask. */
+/**
+ * `ask`, `tell` or `tells` (a batch of tells, see {@linkcode decodeTellBatch});
+ * without it, a request with a reply subject is an ask.
+ */
 export const KIND_HEADER = "Troupe-Kind";
+/** The kind of a message that carries several tells, one per line of its body. */
+export const BATCH_KIND = "tells";
 /** The caller's id of the request, echoed on the reply. */
 export const ID_HEADER = "Troupe-Id";
 /** Milliseconds the caller waits; the serving side stops waiting after it too. */
@@ -106,6 +111,105 @@ export function encodePayload(
     );
   }
   return encodeValue(payload);
+}
+
+/**
+ * The JSON text of a payload a caller sends (`undefined` for none), refusing
+ * what JSON does not carry as `encodePayload` does: the text a batch of
+ * tells is built from.
+ */
+export function payloadText(inspector: PayloadInspector, payload: unknown): string | undefined {
+  if (payload === undefined) return undefined;
+  inspector.inspect(payload, "payload");
+  if (inspector.kind !== PLAIN_KIND) {
+    throw new MessageNotCloneableError(
+      "payload",
+      "not plain JSON data (a Map, Set, Date, byte array, undefined inside, or a shared reference)",
+    );
+  }
+  return JSON.stringify(payload);
+}
+
+/** The UTF-8 bytes of a text. */
+export function textBytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** One tell of a batch, as the serving side reads it. */
+export type BatchEntry =
+  | { ok: true; name: string; payload: unknown }
+  | { ok: false; reason: string };
+
+/**
+ * Reads the body of a batch of tells (`Troupe-Kind: tells`): UTF-8 text, one
+ * tell per line (lines end at `\n`, which JSON text never holds raw), each a
+ * JSON array of the message name and, unless it has none, the payload:
+ * `["take",{"i":1}]` or `["tick"]`. A line over `maxPayload` bytes, or not
+ * such an array, is refused on its own (`ok: false`); the others stand.
+ * Returns why the whole batch is refused instead when its `Troupe-Codec`
+ * (`codec`) is not JSON or its body not UTF-8.
+ */
+export function decodeTellBatch(
+  codec: string,
+  bytes: Uint8Array,
+  maxPayload: number,
+): BatchEntry[] | string {
+  if (codec !== "" && codec !== "json") return `a batch of tells is JSON, received ${codec}`;
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch (error) {
+    return `the body is not UTF-8: ${error instanceof Error ? error.message : error}`;
+  }
+  const revive = PROTOTYPE_KEY.test(text);
+  const entries: BatchEntry[] = [];
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
+    if (line.length === 0) {
+      if (start > text.length) break;
+      entries.push({ ok: false, reason: "an entry of the batch is empty" });
+      continue;
+    }
+    // UTF-16 units are at most the UTF-8 bytes, and a third of them at least.
+    if (
+      line.length > maxPayload || (line.length * 3 > maxPayload &&
+        encoder.encode(line).length > maxPayload)
+    ) {
+      entries.push({
+        ok: false,
+        reason: `an entry of the batch is over the limit of ${maxPayload} bytes`,
+      });
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = revive ? JSON.parse(line, dropPrototypeKeys) : JSON.parse(line);
+    } catch (error) {
+      entries.push({
+        ok: false,
+        reason: `an entry of the batch is not JSON: ${
+          error instanceof Error ? error.message : error
+        }`,
+      });
+      continue;
+    }
+    if (
+      !Array.isArray(value) || value.length < 1 || value.length > 2 ||
+      typeof value[0] !== "string" || value[0] === ""
+    ) {
+      entries.push({
+        ok: false,
+        reason: "an entry of the batch must be a JSON array of a message name and a payload",
+      });
+      continue;
+    }
+    entries.push({ ok: true, name: value[0], payload: value[1] });
+  }
+  return entries;
 }
 
 /** Decodes a JSON body; the empty body is `undefined`. Throws on bad UTF-8 or JSON. */

@@ -12,10 +12,13 @@ import { noop, settleWithin } from "../../internal/abort.ts";
 import type { ClusterEventReport } from "../core/cluster_events.ts";
 import type { ExposeSettings } from "./_options.ts";
 import { DurableMailbox, type DurableStats } from "./_durable.ts";
+import { SENT } from "../core/outbox.ts";
 import {
   BadRequest,
+  BATCH_KIND,
   CODEC_HEADER,
   decodeBody,
+  decodeTellBatch,
   encodeBody,
   encodeV8,
   encodeValue,
@@ -145,6 +148,8 @@ export class Exposure implements AsyncDisposable {
   #inspector = new PayloadInspector();
   #headers = new HeaderCache();
   #inflight = new Set<Promise<unknown>>();
+  /** Requests being handled now: one per ask or tell, each tell of a batch counted. */
+  #pending = 0;
   #counts = { received: 0, replied: 0, failed: 0, told: 0, deadLetters: 0, badRequests: 0 };
   #processingMs = 0;
   #lastError: string | undefined;
@@ -282,11 +287,11 @@ export class Exposure implements AsyncDisposable {
   }
 
   #receive(msg: Msg): void {
-    this.#counts.received++;
     let h: MsgHdrs | undefined;
     try {
       h = msg.headers;
     } catch {
+      this.#counts.received++;
       this.#bad(msg, undefined, new BadRequest("the headers do not parse"));
       return;
     }
@@ -295,6 +300,10 @@ export class Exposure implements AsyncDisposable {
     const reply = msg.reply;
     // Read once too: each read of `data` makes a new view of the bytes.
     const data = msg.data;
+    const givenKind = headerOf(h, KIND_HEADER);
+    // A batch counts each of its tells as a request, and checks each against the limit.
+    if (givenKind === BATCH_KIND) return this.#receiveBatch(msg, h, data);
+    this.#counts.received++;
     if (data.length > this.#settings.maxPayload) {
       this.#bad(
         msg,
@@ -310,9 +319,13 @@ export class Exposure implements AsyncDisposable {
       this.#bad(msg, id, new BadRequest(`the ${MESSAGE_HEADER} header is missing`));
       return;
     }
-    const kind = headerOf(h, KIND_HEADER) || (reply ? "ask" : "tell");
+    const kind = givenKind || (reply ? "ask" : "tell");
     if (kind !== "ask" && kind !== "tell") {
-      this.#bad(msg, id, new BadRequest(`${KIND_HEADER} must be ask or tell, received ${kind}`));
+      this.#bad(
+        msg,
+        id,
+        new BadRequest(`${KIND_HEADER} must be ask, tell or tells, received ${kind}`),
+      );
       return;
     }
     if (kind === "ask" && !reply) {
@@ -350,7 +363,7 @@ export class Exposure implements AsyncDisposable {
       );
       return;
     }
-    if (this.#inflight.size >= this.#settings.maxPending) {
+    if (this.#pending - this.#turnTells >= this.#settings.maxPending) {
       const full = new MailboxFullError(this.name, this.#settings.maxPending);
       if (kind === "ask") {
         this.#counts.failed++;
@@ -372,6 +385,7 @@ export class Exposure implements AsyncDisposable {
     // `finally` would cost every request one more promise.
     const done = () => {
       this.#processingMs += performance.now() - started;
+      this.#pending--;
       this.#inflight.delete(settled);
     };
     const settled: Promise<void> = work.then(
@@ -401,6 +415,76 @@ export class Exposure implements AsyncDisposable {
         } else this.#deadLetter(messageName, error, msg, id, codec);
       },
     );
+    this.#pending++;
+    this.#inflight.add(settled);
+  }
+
+  /**
+   * A batch of tells (`Troupe-Kind: tells`): each line goes to the target in
+   * order, as the tell it stands for; a line that breaks the format is a bad
+   * request of its own, one past `maxPending` a dead letter. One settling
+   * for the whole batch, not one per tell.
+   */
+  /** Batched tells taken in this turn, still pending (see #receiveBatch). */
+  #turnTells = 0;
+  #turnOver = (): void => {
+    this.#turnTells = 0;
+  };
+
+  #receiveBatch(msg: Msg, h: MsgHdrs | undefined, data: Uint8Array): void {
+    const entries = msg.reply
+      ? "a batch of tells takes no reply subject"
+      : decodeTellBatch(headerOf(h, CODEC_HEADER), data, this.#settings.maxPayload);
+    if (typeof entries === "string") {
+      this.#counts.received++;
+      this.#bad(msg, undefined, new BadRequest(entries));
+      return;
+    }
+    this.#counts.received += entries.length;
+    const target = this.#target as unknown as Untyped;
+    const started = performance.now();
+    const names: string[] = [];
+    const works: Promise<unknown>[] = [];
+    for (const entry of entries) {
+      if (!entry.ok) {
+        this.#bad(msg, undefined, new BadRequest(entry.reason));
+        continue;
+      }
+      // The tells of the batches of one socket read arrive with no turn between them for
+      // a slot to be given back: the slots judged are those held since before this turn.
+      if (this.#pending - this.#turnTells >= this.#settings.maxPending) {
+        const full = new MailboxFullError(this.name, this.#settings.maxPending);
+        this.#deadLetter(entry.name, full, msg, undefined, "json");
+        continue;
+      }
+      let work: Promise<unknown>;
+      try {
+        work = target.tell(entry.name, entry.payload);
+      } catch (error) {
+        work = Promise.reject(error);
+      }
+      // Taken into the actor's outbox at once (a ref's tell with room): done, no slot held.
+      if (work === SENT) {
+        this.#counts.told++;
+        continue;
+      }
+      this.#pending++;
+      if (this.#turnTells++ === 0) queueMicrotask(this.#turnOver);
+      names.push(entry.name);
+      works.push(work);
+    }
+    if (works.length === 0) return;
+    // The others are waited for together.
+    const settled: Promise<void> = Promise.allSettled(works).then((results) => {
+      this.#processingMs += (performance.now() - started) * results.length;
+      this.#pending -= results.length;
+      this.#inflight.delete(settled);
+      for (let k = 0; k < results.length; k++) {
+        const result = results[k]!;
+        if (result.status === "fulfilled") this.#counts.told++;
+        else this.#deadLetter(names[k]!, result.reason, msg, undefined, "json");
+      }
+    });
     this.#inflight.add(settled);
   }
 
@@ -450,7 +534,7 @@ export class Exposure implements AsyncDisposable {
       queue: this.queue,
       target: this.#target.id,
       ...this.#counts,
-      pending: this.#inflight.size,
+      pending: this.#pending,
       processingMs: this.#processingMs,
       lastError: this.#lastError,
       ...(this.#durable !== undefined ? { durable: this.#durable.stats() } : {}),

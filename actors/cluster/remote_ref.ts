@@ -44,10 +44,12 @@ export interface RemoteLink {
  *   `ConnectionLostError` when the connection drops while it waits; a
  *   `TimeoutError` `DOMException` past its deadline (the node's
  *   `askTimeout`, 30 s, when the ask gives none); the signal's reason on abort.
- * - A `tell` is one publish: it resolves once the node took the message
- *   (tells sent in a burst go to the client together, each still its own
- *   NATS message, after the tells before them and before any later ask),
- *   and the serving side counts one it cannot deliver as a dead letter there.
+ * - A `tell` resolves once the node took the message. Tells sent in a burst
+ *   go to the client together, after the tells before them and before any
+ *   later ask; the JSON tells of a burst to one name travel as one NATS message
+ *   (`Troupe-Kind: tells`, a line each, split to fit the server's payload
+ *   limit), a V8 tell or a lone one as its own. The serving side counts one
+ *   it cannot deliver as a dead letter there.
  * - Messages from one ref to one serving process arrive in the order sent;
  *   a name served by several processes spreads them over the processes.
  * - Nothing is retried: a message lost with a connection is lost.
@@ -93,9 +95,9 @@ export class RemoteRef<D extends AnyActorDefinition> {
   }
 
   /**
-   * Sends a message without waiting for a reply: one NATS publish, at most
-   * once. Resolves once the node took it (a burst of tells is handed to the
-   * client, and written to the socket, together); while the connection is down it
+   * Sends a message without waiting for a reply, at most once. Resolves once
+   * the node took it (a burst of tells is handed to the client, and written to
+   * the socket, together, JSON tells to one name as one NATS message); while the connection is down it
    * rejects at once with `ConnectionLostError` (nothing was sent).
    *
    * @example
