@@ -15,9 +15,9 @@ import type { Transport } from "../../transports/transport.ts";
 import { type BootMessage, LIVENESS_TAKEN } from "../core/protocol.ts";
 import { reportHeap } from "./_heap_report.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
-import { type OpenConnection, openPortEnds } from "./_connections.ts";
+import type { OpenConnection, openPortEnds } from "./_connections.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
-import { forwardOutput } from "./_console_lines.ts";
+import type { forwardOutput } from "./_console_lines.ts";
 
 let control: ServeControl | undefined;
 
@@ -69,14 +69,14 @@ export function runWorkerActor(
     const message = event.data;
     // The spawn has `onLog`: the console's and Deno.stdout's lines go to the
     // parent, not to stdout and stderr.
-    if ((message as { forwardConsole?: boolean }).forwardConsole) {
-      forwardOutput(
-        (line) => self.postMessage(line),
-        (listener) =>
-          self.addEventListener("message", (event) => listener((event as MessageEvent).data)),
-      );
+    extras.forwardOutput?.(
+      (line) => self.postMessage(line),
+      (listener) =>
+        self.addEventListener("message", (event) => listener((event as MessageEvent).data)),
+    );
+    if (extras.openPortEnds) {
+      message.args = extras.openPortEnds(message.args, extras.openConnection);
     }
-    message.args = openPortEnds(message.args, extras.openConnection);
     const actor = extras.loaded ? Promise.resolve(extras.loaded) : actorModule;
     void boot(message, transportModule.connect, actor, extras.semaphores, extras.telemetry);
   };
@@ -88,6 +88,10 @@ export interface WorkerExtras {
   semaphores?: SemaphoreModule;
   /** The actor module, imported by the entry (a worker with restricted permissions). */
   loaded?: Record<string, unknown>;
+  /** Forwards the console's and stdout's lines to the parent: the spawn has `onLog`. */
+  forwardOutput?: typeof forwardOutput;
+  /** Turns the pipe ends in the args (ports) into streams and connections: the args hold some. */
+  openPortEnds?: typeof openPortEnds;
   /** Opens the `Pipe()` ends in the args as connections. */
   openConnection?: OpenConnection;
   /** The module of the hooks around handlers, when tracing is on. */
