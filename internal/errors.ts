@@ -26,6 +26,7 @@ import {
   PublishOutcomeUnknownError,
 } from "./cluster_errors.ts";
 import { ActorExitedError, ActorOutOfMemoryError } from "./exit_errors.ts";
+import { QueueClosedError } from "./queue_errors.ts";
 
 export type { RemoteErrorInfo } from "./error_wire.ts";
 export {
@@ -39,6 +40,7 @@ export {
   PublishOutcomeUnknownError,
 };
 export { ActorExitedError, ActorOutOfMemoryError };
+export { QueueClosedError };
 export type { ProcessExitInfo } from "./exit_errors.ts";
 
 /**
@@ -436,30 +438,6 @@ export class SupervisorGaveUpError extends Error {
     this.name = "SupervisorGaveUpError";
     this.supervisorId = supervisorId;
     this.crashes = crashes;
-  }
-}
-
-/**
- * The queue was closed and is empty: nothing more will come.
- *
- * @example
- * ```ts
- * import { QueueClosedError } from "@troupe/troupe";
- * import assert from "node:assert/strict";
- *
- * assert.equal(new QueueClosedError("jobs").name, "QueueClosedError");
- * ```
- */
-export class QueueClosedError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param queue The queue's name.
-   * @param options Standard error options.
-   */
-  constructor(queue: string, options?: ErrorOptions) {
-    super(`Queue "${queue}" is closed`, options);
-    this.name = "QueueClosedError";
   }
 }
 
