@@ -37,7 +37,7 @@ export {
   type Handler,
   type Handlers,
 } from "./actors/core/define_actor.ts";
-export { QueueClosedError } from "./internal/errors.ts";
+export { QueueClosedError } from "./internal/queue_errors.ts";
 export type { QueueHandle, QueueWaitOptions } from "./actors/sync/work_queue.ts";
 export type { SemaphoreHandle, SemaphorePermit } from "./actors/sync/semaphore.ts";
 export type {

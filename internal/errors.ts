@@ -26,6 +26,8 @@ import {
   PublishOutcomeUnknownError,
 } from "./cluster_errors.ts";
 import { ActorExitedError, ActorOutOfMemoryError } from "./exit_errors.ts";
+import { QueueClosedError } from "./queue_errors.ts";
+import { MessageNotCloneableError } from "./payload_errors.ts";
 
 export type { RemoteErrorInfo } from "./error_wire.ts";
 export {
@@ -39,6 +41,7 @@ export {
   PublishOutcomeUnknownError,
 };
 export { ActorExitedError, ActorOutOfMemoryError };
+export { MessageNotCloneableError, QueueClosedError };
 export type { ProcessExitInfo } from "./exit_errors.ts";
 
 /**
@@ -173,41 +176,6 @@ export class UnknownMessageError extends Error {
     this.actorId = actorId;
     this.messageName = messageName;
     this.known = known;
-  }
-}
-
-/**
- * A message (or a value inside it) cannot be sent: it is a function, a
- * symbol, a class instance that would lose its methods, or a live resource
- * such as a socket. Thrown at the sender; nothing of the message was sent.
- *
- * @example
- * ```ts
- * import { MessageNotCloneableError } from "@troupe/troupe";
- * import assert from "node:assert/strict";
- *
- * const error = new MessageNotCloneableError("payload.callback", "a function");
- * assert.equal(error.path, "payload.callback");
- * ```
- */
-export class MessageNotCloneableError extends TypeError {
-  /** Where in the payload the offending value sits, such as `payload.user.save`. */
-  readonly path: string;
-
-  /**
-   * Creates the error.
-   *
-   * @param path Where the value sits.
-   * @param what What the value is, such as `"a function"`.
-   * @param options Standard error options.
-   */
-  constructor(path: string, what: string, options?: ErrorOptions) {
-    super(
-      `Cannot send message: ${path} is ${what}, which cannot be cloned; send plain data instead`,
-      options,
-    );
-    this.name = "MessageNotCloneableError";
-    this.path = path;
   }
 }
 
@@ -436,30 +404,6 @@ export class SupervisorGaveUpError extends Error {
     this.name = "SupervisorGaveUpError";
     this.supervisorId = supervisorId;
     this.crashes = crashes;
-  }
-}
-
-/**
- * The queue was closed and is empty: nothing more will come.
- *
- * @example
- * ```ts
- * import { QueueClosedError } from "@troupe/troupe";
- * import assert from "node:assert/strict";
- *
- * assert.equal(new QueueClosedError("jobs").name, "QueueClosedError");
- * ```
- */
-export class QueueClosedError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param queue The queue's name.
-   * @param options Standard error options.
-   */
-  constructor(queue: string, options?: ErrorOptions) {
-    super(`Queue "${queue}" is closed`, options);
-    this.name = "QueueClosedError";
   }
 }
 

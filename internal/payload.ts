@@ -8,7 +8,7 @@
  * @module
  */
 
-import { MessageNotCloneableError } from "./errors.ts";
+import { MessageNotCloneableError } from "./payload_errors.ts";
 import { type BatchKind, BYTES_KEY, BYTES_KIND, NOT_PLAIN_KIND, PLAIN_KIND } from "./batch.ts";
 
 /** Values nested deeper than this travel as V8 bytes, not JSON. */

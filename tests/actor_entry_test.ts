@@ -51,11 +51,6 @@ Deno.test("@troupe/troupe/actor loads none of the parent's side of the runtime",
   assert.deepEqual(await runtimeGraph(new URL("../actor.ts", import.meta.url)), [
     "actor.ts",
     "actors/core/define_actor.ts",
-    "internal/_error_text.ts",
-    "internal/channel_errors.ts",
-    "internal/cluster_errors.ts",
-    "internal/error_wire.ts",
-    "internal/errors.ts",
-    "internal/exit_errors.ts",
+    "internal/queue_errors.ts",
   ]);
 });

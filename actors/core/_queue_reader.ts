@@ -5,7 +5,7 @@
 // so slow jobs still spread over every consumer. What it fetched and did not
 // handle when it ends early (`break`, a throw) goes back to the queue's front.
 
-import { QueueClosedError } from "../../internal/errors.ts";
+import { QueueClosedError } from "../../internal/queue_errors.ts";
 import type { SystemCall } from "./protocol.ts";
 
 /** The most items one fetch takes. */

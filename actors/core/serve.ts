@@ -9,7 +9,10 @@ import type { Transport } from "../../transports/transport.ts";
 import { PLAIN_KIND } from "../../internal/batch.ts";
 import { every } from "../../internal/ticker.ts";
 import { queueItems } from "./_queue_reader.ts";
-import { QueueClosedError, type RemoteErrorInfo, reviveError } from "../../internal/errors.ts";
+import { QueueClosedError } from "../../internal/queue_errors.ts";
+// Types only: every error class of the package (what revives a failed call's
+// error) loads on the first such failure, not before the first reply.
+import type { RemoteErrorInfo } from "../../internal/error_wire.ts";
 // Types only: the shared-memory semaphore is loaded when the actor is given one,
 // and the work queue lives in the parent.
 import type { SemaphoreHandle, SemaphorePermit } from "../sync/semaphore.ts";
@@ -272,7 +275,11 @@ class ParentCalls {
     });
   };
 
-  /** Settles the call a `[RESULT, id, ok, valueOrError]` answers. */
+  /**
+   * Settles the call a `[RESULT, id, ok, valueOrError]` answers. A closed
+   * queue is the common failure (it ends an iteration); any other loads the
+   * error classes first (a literal import: no read permission needed).
+   */
   settle(message: Message): void {
     const pending = this.#pending.get(message[1] as number);
     if (!pending) return;
@@ -280,9 +287,13 @@ class ParentCalls {
     if (message[2] === true) pending.resolve(message[3]);
     else {
       const info = message[3] as RemoteErrorInfo;
-      pending.reject(
-        info.name === "QueueClosedError" ? new QueueClosedError(info.message) : reviveError(info),
-      );
+      if (info.name === "QueueClosedError") pending.reject(new QueueClosedError(info.message));
+      else {
+        import("../../internal/errors.ts").then(
+          ({ reviveError }) => pending.reject(reviveError(info)),
+          (error) => pending.reject(error),
+        );
+      }
     }
   }
 

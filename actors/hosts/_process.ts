@@ -13,7 +13,7 @@ import type { BootMessage } from "../core/protocol.ts";
 import { serve, type ServeControl } from "../core/serve.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
 import type { openPipeEnds } from "./_pipe_ends.ts";
-import { type OpenConnection, openConnections } from "./_connections.ts";
+import type { OpenConnection, openConnections } from "./_connections.ts";
 import { every } from "../../internal/ticker.ts";
 import { markRuntimeRejection } from "../../internal/runtime_rejection.ts";
 import { stdinReadable, stdoutToStderr, stdoutWritable } from "./_stdio.ts";
@@ -113,7 +113,12 @@ function logsToStderr(): void {
 export async function runProcessActor(
   actorModule: Record<string, unknown>,
   transportModule: { connect: Connect },
-  pipeEnds?: { connect: Connect; open: typeof openPipeEnds; connection: OpenConnection },
+  pipeEnds?: {
+    connect: Connect;
+    open: typeof openPipeEnds;
+    connections: typeof openConnections;
+    connection: OpenConnection;
+  },
   telemetry?: ServeHooksModule,
 ): Promise<void> {
   const live: { control?: ServeControl } = {};
@@ -162,7 +167,10 @@ export async function runProcessActor(
 
   // Pipe ends in the args arrive as links of the bridge transport: open them.
   const args = pipeEnds
-    ? openConnections(await pipeEnds.open(boot.boot.args, pipeEnds.connect), pipeEnds.connection)
+    ? pipeEnds.connections(
+      await pipeEnds.open(boot.boot.args, pipeEnds.connect),
+      pipeEnds.connection,
+    )
     : boot.boot.args;
   // The actor module was loaded statically by the data: entry.
   live.control = serve(

@@ -18,8 +18,8 @@ import type { Transport } from "../../transports/transport.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
-import { type OpenConnection, openPortEnds } from "./_connections.ts";
-import { forwardOutput } from "./_console_lines.ts";
+import type { OpenConnection, openPortEnds } from "./_connections.ts";
+import type { forwardOutput } from "./_console_lines.ts";
 import { markRuntimeRejection } from "../../internal/runtime_rejection.ts";
 
 let control: ServeControl | undefined;
@@ -86,6 +86,10 @@ type Connect = (options: unknown) => Transport | Promise<Transport>;
 export interface ThreadExtras {
   /** The shared-memory semaphore module, for an actor given semaphores. */
   semaphores?: SemaphoreModule;
+  /** Forwards the console's and stdout's lines to the parent: the spawn has `onLog`. */
+  forwardOutput?: typeof forwardOutput;
+  /** Turns the pipe ends in the args (ports) into streams and connections: the args hold some. */
+  openPortEnds?: typeof openPortEnds;
   /** Opens the `Pipe()` ends in the args as connections. */
   openConnection?: OpenConnection;
   /** The module of the hooks around handlers, when tracing is on. */
@@ -93,31 +97,34 @@ export interface ThreadExtras {
 }
 
 /**
- * Runs the actor of the module at `actorModule` over the transport module
+ * Runs the actor of the module `load` imports over the transport module
  * `transportModule`, booted by the message in `workerData`, with the
  * `extras` its entry imported for it.
  */
 export function runThreadActor(
   transportModule: { connect: Connect },
-  actorModule: string,
+  load: () => Promise<Record<string, unknown>>,
   extras: ThreadExtras = {},
 ): void {
-  const message = workerData as BootMessage & { forwardConsole?: boolean };
+  const message = workerData as BootMessage;
   // The spawn has `onLog`: the console's and Deno.stdout's lines go to the
   // parent, not to stdout and stderr.
-  if (message.forwardConsole && parentPort) {
+  if (extras.forwardOutput && parentPort) {
     const port = parentPort;
-    forwardOutput((line) => port.postMessage(line), (listener) => port.on("message", listener));
+    extras.forwardOutput(
+      (line) => port.postMessage(line),
+      (listener) => port.on("message", listener),
+    );
   }
   // The ends in the args are ports, as a worker's are (bridged by thread_host.ts).
-  message.args = openPortEnds(message.args, extras.openConnection);
-  void boot(message, transportModule.connect, actorModule, extras);
+  if (extras.openPortEnds) message.args = extras.openPortEnds(message.args, extras.openConnection);
+  void boot(message, transportModule.connect, load, extras);
 }
 
 async function boot(
   message: BootMessage,
   connect: Connect,
-  actorModule: string,
+  load: () => Promise<Record<string, unknown>>,
   extras: ThreadExtras,
 ): Promise<void> {
   let transport: Transport;
@@ -134,7 +141,7 @@ async function boot(
     message,
     transport,
     () => {},
-    import(actorModule),
+    load(),
     extras.semaphores,
     extras.telemetry,
   );

@@ -15,9 +15,9 @@ import type { Transport } from "../../transports/transport.ts";
 import { type BootMessage, LIVENESS_TAKEN } from "../core/protocol.ts";
 import { reportHeap } from "./_heap_report.ts";
 import { type SemaphoreModule, serve, type ServeControl } from "../core/serve.ts";
-import { type OpenConnection, openPortEnds } from "./_connections.ts";
+import type { OpenConnection, openPortEnds } from "./_connections.ts";
 import type { ServeHooksModule } from "../core/hooks.ts";
-import { forwardOutput } from "./_console_lines.ts";
+import type { forwardOutput } from "./_console_lines.ts";
 import { markRuntimeRejection } from "../../internal/runtime_rejection.ts";
 
 let control: ServeControl | undefined;
@@ -58,14 +58,17 @@ Deno.exit = ((code?: number) => {
 
 type Connect = (options: unknown) => Transport | Promise<Transport>;
 
+/** Imports the actor module (see `_entry_module.ts`). */
+type LoadActor = () => Promise<Record<string, unknown>>;
+
 /**
- * Runs the actor of the module at `actorModule` over the transport module
+ * Runs the actor of the module `load` imports over the transport module
  * `transportModule`, once the boot message arrives, with the `extras` its
  * entry imported for it.
  */
 export function runWorkerActor(
   transportModule: { connect: Connect },
-  actorModule: string,
+  load: LoadActor,
   extras: WorkerExtras = {},
 ): void {
   self.onmessage = (event: MessageEvent<BootMessage>) => {
@@ -73,15 +76,15 @@ export function runWorkerActor(
     const message = event.data;
     // The spawn has `onLog`: the console's and Deno.stdout's lines go to the
     // parent, not to stdout and stderr.
-    if ((message as { forwardConsole?: boolean }).forwardConsole) {
-      forwardOutput(
-        (line) => self.postMessage(line),
-        (listener) =>
-          self.addEventListener("message", (event) => listener((event as MessageEvent).data)),
-      );
+    extras.forwardOutput?.(
+      (line) => self.postMessage(line),
+      (listener) =>
+        self.addEventListener("message", (event) => listener((event as MessageEvent).data)),
+    );
+    if (extras.openPortEnds) {
+      message.args = extras.openPortEnds(message.args, extras.openConnection);
     }
-    message.args = openPortEnds(message.args, extras.openConnection);
-    const actor = extras.loaded ? Promise.resolve(extras.loaded) : actorModule;
+    const actor = extras.loaded ? Promise.resolve(extras.loaded) : load;
     void boot(message, transportModule.connect, actor, extras.semaphores, extras.telemetry);
   };
 }
@@ -92,6 +95,10 @@ export interface WorkerExtras {
   semaphores?: SemaphoreModule;
   /** The actor module, imported by the entry (a worker with restricted permissions). */
   loaded?: Record<string, unknown>;
+  /** Forwards the console's and stdout's lines to the parent: the spawn has `onLog`. */
+  forwardOutput?: typeof forwardOutput;
+  /** Turns the pipe ends in the args (ports) into streams and connections: the args hold some. */
+  openPortEnds?: typeof openPortEnds;
   /** Opens the `Pipe()` ends in the args as connections. */
   openConnection?: OpenConnection;
   /** The module of the hooks around handlers, when tracing is on. */
@@ -101,7 +108,7 @@ export interface WorkerExtras {
 async function boot(
   message: BootMessage,
   connect: Connect,
-  actorModule: string | Promise<Record<string, unknown>>,
+  actorModule: LoadActor | Promise<Record<string, unknown>>,
   semaphoreModule: SemaphoreModule | undefined,
   telemetry: ServeHooksModule | undefined,
 ): Promise<void> {
@@ -119,7 +126,7 @@ async function boot(
   // The actor module loads once the channel is open: loading it meanwhile
   // would slow a handshake that has a deadline (socket) on this busy thread.
   // A failed load is the actor's init failure, reported over the channel.
-  const actor = typeof actorModule === "string" ? import(actorModule) : actorModule;
+  const actor = typeof actorModule === "function" ? actorModule() : actorModule;
   if (message.liveness) {
     countTaken(transport, new Int32Array(message.liveness));
     reportHeap(new Int32Array(message.liveness));

@@ -14,6 +14,7 @@ import { parentResolution } from "./_resolution.ts";
 
 const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
 const PIPE_ENDS = new URL("./_pipe_ends.ts", import.meta.url).href;
+const CONNECTIONS = new URL("./_connections.ts", import.meta.url).href;
 
 /** Options of a process actor, validated by the system. */
 export interface ProcessHostOptions {
@@ -58,8 +59,10 @@ function entryModule(
       `import * as bridge from ${JSON.stringify(bridgeModule)};`,
       `import { openPipeEnds } from ${JSON.stringify(PIPE_ENDS)};`,
     );
+    lines.push(`import { openConnections } from ${JSON.stringify(CONNECTIONS)};`);
     lines.push(`import { connectionFromStreams } from ${JSON.stringify(connectionsModule)};`);
-    ends = ", { connect: bridge.connect, open: openPipeEnds, connection: connectionFromStreams }";
+    ends = ", { connect: bridge.connect, open: openPipeEnds, connections: openConnections, " +
+      "connection: connectionFromStreams }";
   }
   // Tracing is on: the hooks around each handler (see actors/core/hooks.ts).
   if (telemetry !== undefined) {

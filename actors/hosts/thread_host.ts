@@ -73,6 +73,8 @@ export function threadLauncher(factory: TransportFactory, options: ThreadHostOpt
         actorModule: boot.module,
         transportModule: link.remote.module,
         semaphores: Object.keys(boot.semaphores).length > 0,
+        forwardConsole: options.onLog !== undefined,
+        portEnds: ends.active,
         connectionsModule: hasConnections(ends.args) ? options.connectionsModule : undefined,
         telemetry: boot.telemetry?.module,
       });
@@ -84,7 +86,6 @@ export function threadLauncher(factory: TransportFactory, options: ThreadHostOpt
           ...boot,
           args: ends.args,
           transport: { options: link.remote.options },
-          ...(options.onLog ? { forwardConsole: true } : {}),
         },
         transferList: [...link.remote.transfer, ...ends.transfer] as never[],
         // Only the old space: `stackSizeMb` aborts the whole process in Deno

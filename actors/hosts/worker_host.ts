@@ -90,6 +90,8 @@ export function workerLauncher(
         transportModule: link.remote.module,
         semaphores,
         restricted: !!permissions,
+        forwardConsole: onLog !== undefined,
+        portEnds: ends.active,
         connectionsModule: hasConnections(ends.args) ? connectionsModule : undefined,
         telemetry: boot.telemetry?.module,
       });
@@ -124,7 +126,6 @@ export function workerLauncher(
         ...boot,
         args: ends.args,
         transport: { options: link.remote.options },
-        ...(onLog ? { forwardConsole: true } : {}),
       },
       [...link.remote.transfer, ...ends.transfer],
     );

@@ -1,6 +1,6 @@
 /**
- * Raw start-up and idle-memory costs: `new Worker` to its first message, `deno run` child to its
- * first byte on stdout, the resident memory one idle worker adds to a process (measured in a
+ * Raw start-up and idle-memory costs: `new Worker` to its reply to a first message, `deno run`
+ * child to its reply (on stdout) to a first byte on stdin, the resident memory one idle worker adds to a process (measured in a
  * fresh process by `_rss_probe.ts`, averaged over 4 workers), and the resident memory of one
  * idle `deno run` child (`VmRSS`, averaged over 2 children). No Troupe code in the path.
  *
@@ -20,11 +20,17 @@ import {
   workerInbox,
 } from "./_util.ts";
 
-const WORKER = new URL("./_ready_worker.ts", import.meta.url);
+/** The spawn baselines' worker and child answer a first message, as a spawned actor does. */
+const REPLY_WORKER = new URL("./_reply_worker.ts", import.meta.url);
+const REPLY_CHILD = new URL("./_reply_child.ts", import.meta.url);
+/** The idle-memory baseline's child: it writes one byte as it starts, then idles. */
 const CHILD = new URL("./_ready_child.ts", import.meta.url);
 const PROBE = new URL("./_rss_probe.ts", import.meta.url);
 /** Lets a freshly started worker or child finish its start-up allocations before measuring. */
 const SETTLE_MS = 100;
+
+/** What the spawn baseline sends its child: one byte, as a message. */
+const PING = new Uint8Array([0x0a]);
 
 /** A started child that has written its first byte. */
 interface ReadyChild {
@@ -33,14 +39,23 @@ interface ReadyChild {
   writer: WritableStreamDefaultWriter<Uint8Array>;
 }
 
-async function startChild(signal: AbortSignal): Promise<ReadyChild> {
-  const child = spawnDeno(CHILD);
+/**
+ * Starts `script` and waits for its first byte on stdout; with `ping`, writes it to the child's
+ * stdin first (the reply child answers it).
+ */
+async function startChild(
+  signal: AbortSignal,
+  script = CHILD,
+  ping?: Uint8Array,
+): Promise<ReadyChild> {
+  const child = spawnDeno(script);
   const ready: ReadyChild = {
     child,
     reader: child.stdout.getReader(),
     writer: child.stdin.getWriter(),
   };
   try {
+    if (ping !== undefined) await ready.writer.write(ping);
     const first = await bounded(ready.reader.read(), "start the child", 15_000, signal);
     if (first.done) throw new Error("Cannot start the child: it closed stdout");
     return ready;
@@ -85,9 +100,11 @@ export const spawnCases: BenchCase[] = [
       let sum = 0;
       for (let i = 0; i < count; i++) {
         const start = performance.now();
-        const worker = startWorker(WORKER);
+        const worker = startWorker(REPLY_WORKER);
         try {
-          await bounded(workerInbox(worker, signal).next(), "start the worker", 10_000, signal);
+          const inbox = workerInbox(worker, signal);
+          worker.postMessage("ping");
+          await bounded(inbox.next(), "start the worker", 10_000, signal);
           sum += performance.now() - start;
         } finally {
           worker.terminate();
@@ -105,7 +122,7 @@ export const spawnCases: BenchCase[] = [
       let sum = 0;
       for (let i = 0; i < count; i++) {
         const start = performance.now();
-        const ready = await startChild(signal);
+        const ready = await startChild(signal, REPLY_CHILD, PING);
         sum += performance.now() - start;
         await stopChild(ready);
       }

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { FrameTooLargeError, ProtocolError } from "../../internal/errors.ts";
+import { FrameTooLargeError, ProtocolError } from "../../internal/channel_errors.ts";
 
 /** Bytes in a frame's length prefix. */
 export const FRAME_PREFIX_BYTES = 4;

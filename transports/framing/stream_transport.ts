@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ConnectionClosedError, ProtocolError } from "../../internal/errors.ts";
+import { ConnectionClosedError, ProtocolError } from "../../internal/channel_errors.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
 import type { Codec } from "../codec.ts";
 import { emptyStats, type SendHints, type Transport, type TransportStats } from "../transport.ts";
