@@ -95,3 +95,23 @@ export function anonBreakdown(): AnonBreakdown {
     otherAnonMiB: mib(other),
   };
 }
+
+/**
+ * Calls glibc's `malloc_trim(0)` (through FFI: needs `--allow-ffi`), which hands the free pages
+ * inside every arena back to the system. What RSS loses by it was free but kept (fragmentation);
+ * what stays is in use. Returns whether it ran (`false` off glibc or without FFI).
+ */
+export function mallocTrim(): boolean {
+  let libc;
+  try {
+    libc = Deno.dlopen("libc.so.6", { malloc_trim: { parameters: ["usize"], result: "i32" } });
+  } catch {
+    return false;
+  }
+  try {
+    libc.symbols.malloc_trim(0n);
+    return true;
+  } finally {
+    libc.close();
+  }
+}

@@ -29,7 +29,7 @@ import {
   soakPlan,
   type SoakSample,
 } from "./soak_report.ts";
-import { anonBreakdown } from "./_smaps.ts";
+import { anonBreakdown, mallocTrim } from "./_smaps.ts";
 
 const ACTORS = new URL("../examples/actors/", import.meta.url);
 /** Parsers in the pool, and the transport they are reached by (as in the demo). */
@@ -148,7 +148,11 @@ function rank(values: readonly number[], p: number): number {
  * Runs the demo pipeline under steady load for `plan.durationMs`, injecting a crash every
  * `plan.crashEveryMs`, and returns the samples and figures.
  */
-export async function runSoak(plan: SoakPlan, log: (line: string) => void): Promise<SoakResult> {
+export async function runSoak(
+  plan: SoakPlan,
+  log: (line: string) => void,
+  options: { trim?: boolean } = {},
+): Promise<SoakResult> {
   const errorMessages: string[] = [];
   let errors = 0;
   const fail = (what: string, error: unknown) => {
@@ -249,6 +253,11 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
       let childRss = 0;
       for (const pid of descendants("self")) childRss += vmRssMiB(pid);
       const { all, tokio } = threads();
+      let trimmed = "";
+      if (options.trim) {
+        const before = vmRssMiB("self");
+        if (mallocTrim()) trimmed = ` trim=-${(before - vmRssMiB("self")).toFixed(1)} MiB`;
+      }
       const kinds = anonBreakdown();
       const s: SoakSample = {
         t: Number(seconds().toFixed(2)),
@@ -281,7 +290,7 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
         `t=${s.t.toFixed(0)}s rss=${s.rssMiB.toFixed(1)}+${s.childRssMiB.toFixed(1)} MiB ` +
           `heap=${s.heapMiB.toFixed(1)}+${s.workersHeapMiB!.toFixed(1)} MiB anon=${
             s.anonMiB!.toFixed(1)
-          } MiB (${anonText}) ` +
+          } MiB (${anonText})${trimmed} ` +
           `fds=${s.fds} threads=${s.threads}+${s.tokioThreads} p50=${s.p50Ms.toFixed(2)} ms ` +
           `p99=${s.p99Ms.toFixed(2)} ms asks=${s.asks} crashes=${crashes} errors=${errors} ` +
           `load=${s.load1}`,
@@ -439,6 +448,8 @@ Options:
                           crash interval (default as above); off injects none, to tell
                           the memory that restarts leave from that of the steady load
   --soak-strict           exit 1 when a target is missed (errors always do)
+  --soak-trim             call glibc's malloc_trim(0) before each sample (FFI), and print what
+                          it gave back: free memory malloc kept, not memory in use
   --json FILE             write the samples and figures as JSON to FILE
   --plot FILE.svg         draw the samples as an SVG picture to FILE.svg
   --soak-from FILE.json   with --plot: draw from a file --json wrote, without running
@@ -458,6 +469,7 @@ export async function soakMain(args: string[]): Promise<number> {
         "soak-sample": { type: "string" },
         "soak-crash-every": { type: "string" },
         "soak-strict": { type: "boolean", default: false },
+        "soak-trim": { type: "boolean", default: false },
         "soak-from": { type: "string" },
         json: { type: "string" },
         plot: { type: "string" },
@@ -499,7 +511,9 @@ export async function soakMain(args: string[]): Promise<number> {
       }, sample every ${plan.sampleMs / 1000} s, ` +
       `warm-up ${plan.warmupMs / 1000} s, load average ${load1()}`,
   );
-  const { json, figures } = await runSoak(plan, (line) => console.log(line));
+  const { json, figures } = await runSoak(plan, (line) => console.log(line), {
+    trim: values["soak-trim"],
+  });
   const { soak } = json;
   console.log(
     `\n${formatSoakFigures(figures)}\n\nnote: ${soak.crashes} crashes injected, ` +
