@@ -29,6 +29,7 @@ import {
   soakPlan,
   type SoakSample,
 } from "./soak_report.ts";
+import { anonBreakdown, mallocTrim } from "./_smaps.ts";
 
 const ACTORS = new URL("../examples/actors/", import.meta.url);
 /** Parsers in the pool, and the transport they are reached by (as in the demo). */
@@ -147,7 +148,11 @@ function rank(values: readonly number[], p: number): number {
  * Runs the demo pipeline under steady load for `plan.durationMs`, injecting a crash every
  * `plan.crashEveryMs`, and returns the samples and figures.
  */
-export async function runSoak(plan: SoakPlan, log: (line: string) => void): Promise<SoakResult> {
+export async function runSoak(
+  plan: SoakPlan,
+  log: (line: string) => void,
+  options: { trim?: boolean } = {},
+): Promise<SoakResult> {
   const errorMessages: string[] = [];
   let errors = 0;
   const fail = (what: string, error: unknown) => {
@@ -248,6 +253,12 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
       let childRss = 0;
       for (const pid of descendants("self")) childRss += vmRssMiB(pid);
       const { all, tokio } = threads();
+      let trimmed = "";
+      if (options.trim) {
+        const before = vmRssMiB("self");
+        if (mallocTrim()) trimmed = ` trim=-${(before - vmRssMiB("self")).toFixed(1)} MiB`;
+      }
+      const kinds = anonBreakdown();
       const s: SoakSample = {
         t: Number(seconds().toFixed(2)),
         rssMiB: vmRssMiB("self"),
@@ -255,6 +266,13 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
         childRssMiB: childRss,
         workersHeapMiB: system.actors().reduce((sum, a) => sum + (a.heapUsed ?? 0), 0) / 2 ** 20,
         anonMiB: rssAnonMiB(),
+        heapTotalMiB: Deno.memoryUsage().heapTotal / 2 ** 20,
+        anonKinds: {
+          brk: kinds.brkMiB,
+          arenas: kinds.arenasMiB,
+          v8Pages: kinds.v8PagesMiB,
+          other: kinds.otherAnonMiB,
+        },
         fds: count("/proc/self/fd"),
         threads: all - tokio,
         tokioThreads: tokio,
@@ -266,11 +284,13 @@ export async function runSoak(plan: SoakPlan, log: (line: string) => void): Prom
         load1: load1(),
       };
       samples.push(s);
+      const anonText = `brk ${kinds.brkMiB} arenas ${kinds.arenasMiB}/${kinds.arenas} ` +
+        `v8 ${kinds.v8PagesMiB} other ${kinds.otherAnonMiB}`;
       log(
         `t=${s.t.toFixed(0)}s rss=${s.rssMiB.toFixed(1)}+${s.childRssMiB.toFixed(1)} MiB ` +
           `heap=${s.heapMiB.toFixed(1)}+${s.workersHeapMiB!.toFixed(1)} MiB anon=${
             s.anonMiB!.toFixed(1)
-          } MiB ` +
+          } MiB (${anonText})${trimmed} ` +
           `fds=${s.fds} threads=${s.threads}+${s.tokioThreads} p50=${s.p50Ms.toFixed(2)} ms ` +
           `p99=${s.p99Ms.toFixed(2)} ms asks=${s.asks} crashes=${crashes} errors=${errors} ` +
           `load=${s.load1}`,
@@ -367,9 +387,11 @@ export function soakSvg(json: SoakJson, caption: string): string {
   // The last sample may come a moment after the end.
   const end = json.soak.plan.durationMs / 1000;
   const x = (s: SoakSample) => Math.min(s.t, end) / (minutes ? 60 : 1);
-  const xLabel = `time (${minutes ? "minutes" : "seconds"}); crash every ${
-    json.soak.plan.crashEveryMs / 1000
-  } s`;
+  // No crash (`--soak-crash-every off`): Infinity, which JSON writes as null.
+  const every = json.soak.plan.crashEveryMs;
+  const xLabel = `time (${minutes ? "minutes" : "seconds"}); ${
+    every > 0 && Number.isFinite(every) ? `crash every ${every / 1000} s` : "no crash injected"
+  }`;
   const points = (f: (s: SoakSample) => number): PlotPoint[] =>
     samples.map((s) => ({ x: x(s), value: f(s), min: f(s), max: f(s) }));
   const panel = (
@@ -422,7 +444,12 @@ fd and thread spread, p99 drift and errors against their targets.
 
 Options:
   --soak-sample DURATION  sample interval (default 10s, or a twelfth of a short run)
+  --soak-crash-every DURATION|off
+                          crash interval (default as above); off injects none, to tell
+                          the memory that restarts leave from that of the steady load
   --soak-strict           exit 1 when a target is missed (errors always do)
+  --soak-trim             call glibc's malloc_trim(0) before each sample (FFI), and print what
+                          it gave back: free memory malloc kept, not memory in use
   --json FILE             write the samples and figures as JSON to FILE
   --plot FILE.svg         draw the samples as an SVG picture to FILE.svg
   --soak-from FILE.json   with --plot: draw from a file --json wrote, without running
@@ -440,7 +467,9 @@ export async function soakMain(args: string[]): Promise<number> {
       options: {
         soak: { type: "string" },
         "soak-sample": { type: "string" },
+        "soak-crash-every": { type: "string" },
         "soak-strict": { type: "boolean", default: false },
+        "soak-trim": { type: "boolean", default: false },
         "soak-from": { type: "string" },
         json: { type: "string" },
         plot: { type: "string" },
@@ -456,6 +485,10 @@ export async function soakMain(args: string[]): Promise<number> {
       ? undefined
       : parseDuration(values["soak-sample"]);
     plan = soakPlan(parseDuration(values.soak ?? "1s"), sampleMs);
+    const crashEvery = values["soak-crash-every"];
+    if (crashEvery !== undefined) {
+      plan.crashEveryMs = crashEvery === "off" ? Infinity : parseDuration(crashEvery);
+    }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`error: ${message}\n\n${USAGE}`);
@@ -473,10 +506,14 @@ export async function soakMain(args: string[]): Promise<number> {
   }
   console.log(
     `soak: ${plan.durationMs / 1000} s, ${BATCHES_PER_SECOND} batches/s of ${BATCH} lines, ` +
-      `crash every ${plan.crashEveryMs / 1000} s, sample every ${plan.sampleMs / 1000} s, ` +
+      `crash every ${
+        plan.crashEveryMs === Infinity ? "off" : `${plan.crashEveryMs / 1000} s`
+      }, sample every ${plan.sampleMs / 1000} s, ` +
       `warm-up ${plan.warmupMs / 1000} s, load average ${load1()}`,
   );
-  const { json, figures } = await runSoak(plan, (line) => console.log(line));
+  const { json, figures } = await runSoak(plan, (line) => console.log(line), {
+    trim: values["soak-trim"],
+  });
   const { soak } = json;
   console.log(
     `\n${formatSoakFigures(figures)}\n\nnote: ${soak.crashes} crashes injected, ` +

@@ -22,6 +22,13 @@ export interface SoakSample {
   workersHeapMiB?: number;
   /** This process's anonymous resident memory (`RssAnon`: heaps, malloc; not code or files), in MiB. */
   anonMiB?: number;
+  /** The main isolate's heap as committed (`Deno.memoryUsage().heapTotal`), in MiB. */
+  heapTotalMiB?: number;
+  /**
+   * The anonymous memory by who holds it (`bench/_smaps.ts`): glibc's main arena (`brk`), its
+   * thread arenas, V8's 256 KiB heap pages (every isolate's), the rest; in MiB.
+   */
+  anonKinds?: { brk: number; arenas: number; v8Pages: number; other: number };
   /** Open file descriptors (`/proc/self/fd`). */
   fds: number;
   /** Threads (`/proc/self/task`) other than Tokio's blocking pool (`tokio-runtime-w`). */

@@ -44,10 +44,49 @@ Deno.test({
       assert.equal(json.results["soak.errors"].value, 0);
       for (const s of json.soak.samples) {
         assert.ok(s.rssMiB > 0 && s.fds > 0 && s.threads > 0, JSON.stringify(s));
+        // Every isolate has V8 pages, and Deno's threads have malloc arenas.
+        assert.ok(s.anonKinds!.v8Pages > 0 && s.anonKinds!.arenas > 0, JSON.stringify(s));
       }
       assert.ok(json.soak.samples.some((s) => s.asks > 0 && s.p99Ms >= s.p50Ms && s.p50Ms > 0));
       assert.match(out, /errors other than the injected crashes +0 errors +target <= 0 +PASS/);
       assert.match(await Deno.readTextFile(plot), /^<svg [^>]*>[\s\S]*threads[\s\S]*<\/svg>\n$/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "bench --soak-crash-every off injects no crash",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "troupe-soak-" });
+    try {
+      const file = join(dir, "soak.json");
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-all",
+          MAIN.pathname,
+          "--soak",
+          "4s",
+          "--soak-sample",
+          "1s",
+          "--soak-crash-every",
+          "off",
+          "--json",
+          file,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
+      }).output();
+      const out = new TextDecoder().decode(stdout);
+      assert.equal(code, 0, `${out}\n${new TextDecoder().decode(stderr)}`);
+      const json = JSON.parse(await Deno.readTextFile(file)) as SoakJson;
+      assert.equal(json.soak.crashes, 0);
+      assert.equal(json.soak.errors, 0, json.soak.errorMessages.join("\n"));
+      assert.match(out, /crash every off/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
