@@ -16,6 +16,12 @@ const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
 const PIPE_ENDS = new URL("./_pipe_ends.ts", import.meta.url).href;
 const CONNECTIONS = new URL("./_connections.ts", import.meta.url).href;
 
+/**
+ * How long a process actor that has stopped (its goodbye received) gets to
+ * exit before it is killed: its exit normally follows within milliseconds.
+ */
+const EXIT_AFTER_GOODBYE_MS = 1000;
+
 /** Options of a process actor, validated by the system. */
 export interface ProcessHostOptions {
   /** What the actor's spec grants (validated already). */
@@ -378,6 +384,22 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
           }, graceMs);
         });
         await Promise.race([exited, hard]);
+        clearTimeout(timer);
+      } else {
+        // The actor said goodbye; its process exits at once, unless its exit
+        // hangs (Deno's own can, waiting on a thread that never ends): then
+        // it is killed, so a stop never waits for it forever.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const hung = new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), EXIT_AFTER_GOODBYE_MS);
+        });
+        if (await Promise.race([exited.then(() => false), hung])) {
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // Gone meanwhile.
+          }
+        }
         clearTimeout(timer);
       }
       await exited;
