@@ -2,6 +2,7 @@
 // synchronises by sleeping and none can hang CI.
 
 import assert from "node:assert/strict";
+import type { LifecycleEvent } from "../mod.ts";
 
 /** Resolves like `promise`, or rejects if it takes longer than `ms`. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -14,6 +15,28 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The first event that `match` accepts, from a subscription taken before
+ * (bounded: 15 s). Reads with `next()`, so the subscription stays open for
+ * the next call; rejects if the events end first.
+ */
+export async function nextEvent(
+  events: AsyncIterableIterator<LifecycleEvent>,
+  match: (event: LifecycleEvent) => boolean,
+): Promise<LifecycleEvent> {
+  return await within(
+    (async () => {
+      while (true) {
+        const { value, done } = await events.next();
+        if (done) throw new Error("The events ended");
+        if (match(value)) return value;
+      }
+    })(),
+    15_000,
+    "a lifecycle event",
+  );
 }
 
 /**

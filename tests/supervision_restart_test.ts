@@ -17,7 +17,7 @@ import {
   UnknownMessageError,
 } from "../mod.ts";
 import type { restartActor, RestartArgs } from "./fixtures/restart_actor.ts";
-import { Flags, within } from "./_helpers.ts";
+import { Flags, nextEvent, within } from "./_helpers.ts";
 
 const RESTART = new URL("./fixtures/restart_actor.ts", import.meta.url);
 type Ref = ActorRef<typeof restartActor>;
@@ -44,24 +44,6 @@ const at = (slot: number, field: number) => slot * 4 + field;
 function open(flags: Flags, slot: number, gate: number): void {
   Atomics.store(flags.view, at(slot, gate), 1);
   Atomics.notify(flags.view, at(slot, gate));
-}
-
-/** Waits for the first event `until` accepts (bounded). */
-async function next(
-  events: AsyncIterableIterator<LifecycleEvent>,
-  until: (event: LifecycleEvent) => boolean,
-): Promise<LifecycleEvent> {
-  return await within(
-    (async () => {
-      while (true) {
-        const { value, done } = await events.next();
-        if (done) throw new Error("the events ended");
-        if (until(value)) return value;
-      }
-    })(),
-    15_000,
-    "a lifecycle event",
-  );
 }
 
 /** What was sent through one ref while it restarted, and what came of it. */
@@ -156,7 +138,7 @@ async function sendThroughRestart(
     }
     // The backoff: everyone in the group is down, nobody started again yet.
     const last = strategy === "one-for-all" ? "a" : "c";
-    await next(events, (e) => e.type === "stopped" && e.id === last);
+    await nextEvent(events, (e) => e.type === "stopped" && e.id === last);
     sendTo();
     const started = [0, 1, 2].map((slot) => Atomics.load(flags.view, at(slot, INCARNATIONS)));
     assert.deepEqual(started, [1, 1, 1], "the backoff phase was over before its messages went");
@@ -168,7 +150,7 @@ async function sendThroughRestart(
       sendTo(order.slice(i).map((o) => o.ref.id));
       open(flags, slot, INIT_GATE);
     }
-    await next(events, (e) => e.type === "restarted" && e.id === "c");
+    await nextEvent(events, (e) => e.type === "restarted" && e.id === "c");
     await events.return?.();
     for (const slot of [0, 1, 2]) open(flags, slot, STOP_GATE); // the final shutdown's
     return { senders, system };
@@ -240,7 +222,7 @@ Deno.test("refs into a nested supervisor that gave up keep working once its pare
     assert.equal(x.stats().state, "restarting");
     assert.equal(y.stats().state, "restarting");
     open(flags, 0, INIT_GATE);
-    await next(events, (e) => e.type === "restarted" && e.id === "sub");
+    await nextEvent(events, (e) => e.type === "restarted" && e.id === "sub");
     Atomics.store(flags.view, at(0, INIT_GATE), 0);
     Atomics.store(flags.view, at(1, STOP_GATE), 0);
     for (const sender of senders) await sender.servedBy(round + 1);
@@ -269,7 +251,7 @@ Deno.test("refs into a nested supervisor survive its restart as a one-for-all si
   });
   const x = root.ref<typeof restartActor>("x"), y = root.ref<typeof restartActor>("y");
   void root.ref<typeof restartActor>("z").tell("crash");
-  await next(events, (e) => e.type === "restarted" && e.id === "z");
+  await nextEvent(events, (e) => e.type === "restarted" && e.id === "z");
   assert.deepEqual(await x.ask("echo", 1), { incarnation: 2, n: 1 });
   assert.deepEqual(await y.ask("echo", 2), { incarnation: 2, n: 2 });
   assert.equal(x.stats().state, "running");
@@ -337,7 +319,7 @@ Deno.test("messages held for a restart that never comes fail with ActorStoppedEr
   });
   const a = root.ref<typeof restartActor>("a");
   void a.tell("crash");
-  await next(events, (e) => e.type === "crashed" && e.id === "a");
+  await nextEvent(events, (e) => e.type === "crashed" && e.id === "a");
   // In its 60 s backoff: held, until the supervisor stops instead.
   const told = a.tell("tick");
   const asked = a.ask("echo", 1);
@@ -386,7 +368,7 @@ Deno.test("refs into a temporary nested supervisor that gave up stop for good wi
   const x = root.ref<typeof restartActor>("x");
   const watched = system.watch(x);
   void x.tell("crash");
-  await next(events, (e) => e.type === "gave-up" && e.id === "sub");
+  await nextEvent(events, (e) => e.type === "gave-up" && e.id === "sub");
   assert.equal((await within(watched, 10_000, "x ends for good")).reason, "error");
   assert.equal(x.stats().state, "stopped");
   await assert.rejects(x.tell("tick"), ActorStoppedError);

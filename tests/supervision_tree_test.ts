@@ -2,9 +2,9 @@
 // `troupe status --tree` draw, read in one sample instead of being pieced
 // together from `actors()` and the events.
 import assert from "node:assert/strict";
-import { ActorSystem, type LifecycleEvent, type SupervisionNode } from "../mod.ts";
+import { ActorSystem, type SupervisionNode } from "../mod.ts";
 import type { crashy } from "./fixtures/crashy_actor.ts";
-import { within } from "./_helpers.ts";
+import { nextEvent } from "./_helpers.ts";
 
 const CRASHY = new URL("./fixtures/crashy_actor.ts", import.meta.url);
 
@@ -14,24 +14,6 @@ function lines(nodes: readonly SupervisionNode[], depth = 0): string[] {
     `${"  ".repeat(depth)}${node.id}:${node.state}`,
     ...lines(node.children ?? [], depth + 1),
   ]);
-}
-
-/** Waits (bounded) for the first event that `match` accepts. */
-async function eventWhere(
-  events: AsyncIterableIterator<LifecycleEvent>,
-  match: (event: LifecycleEvent) => boolean,
-): Promise<LifecycleEvent> {
-  return await within(
-    (async () => {
-      while (true) {
-        const { value, done } = await events.next();
-        if (done) throw new Error("the events ended");
-        if (match(value)) return value;
-      }
-    })(),
-    15_000,
-    "a lifecycle event",
-  );
 }
 
 Deno.test("tree() gives each supervisor and actor its state: running, then restarting in a backoff, gave-up while the parent waits", async () => {
@@ -55,9 +37,9 @@ Deno.test("tree() gives each supervisor and actor its state: running, then resta
   ]);
 
   await root.ref<typeof crashy>("a").ask("crash").catch(() => {});
-  await eventWhere(events, (e) => e.type === "crashed" && e.id === "a");
+  await nextEvent(events, (e) => e.type === "crashed" && e.id === "a");
   await root.ref<typeof crashy>("deep").ask("crash").catch(() => {});
-  await eventWhere(events, (e) => e.type === "gave-up" && e.id === "inner");
+  await nextEvent(events, (e) => e.type === "gave-up" && e.id === "inner");
   assert.deepEqual(lines(system.tree()), [
     "root:running",
     "  a:restarting",

@@ -16,29 +16,11 @@ import {
 import type { hungry } from "./fixtures/hungry_actor.ts";
 import type { conformance } from "./fixtures/conformance_actor.ts";
 import type { semaphoreUser } from "./fixtures/semaphore_actor.ts";
-import { within } from "./_helpers.ts";
+import { nextEvent, within } from "./_helpers.ts";
 
 const HUNGRY = new URL("./fixtures/hungry_actor.ts", import.meta.url);
 const CONFORMANCE = new URL("./fixtures/conformance_actor.ts", import.meta.url);
 const OOM_PARENT = new URL("./fixtures/oom_parent.ts", import.meta.url);
-
-/** The first event that `match` accepts (bounded), from a subscription taken before. */
-async function next(
-  events: AsyncIterableIterator<LifecycleEvent>,
-  match: (event: LifecycleEvent) => boolean,
-): Promise<LifecycleEvent> {
-  return await within(
-    (async () => {
-      while (true) {
-        const { value, done } = await events.next();
-        if (done) throw new Error("The events ended");
-        if (match(value)) return value;
-      }
-    })(),
-    15_000,
-    "a lifecycle event",
-  );
-}
 
 /** Asserts that `error` is the crash of a thread that reached a heap limit of `mib`. */
 function assertOutOfMemory(error: unknown, mib: number): ActorOutOfMemoryError {
@@ -71,7 +53,7 @@ for (const transport of ["queue", "ring", "pipe", "socket"]) {
     const exit = await hog.exited;
     assert.equal(exit.reason, "error");
     assert.ok(exit.error instanceof ActorOutOfMemoryError);
-    const crashed = await next(events, (e) => e.type === "crashed" && e.id === "hog");
+    const crashed = await nextEvent(events, (e) => e.type === "crashed" && e.id === "hog");
     assert.ok(crashed.type === "crashed" && crashed.error instanceof ActorOutOfMemoryError);
     await assert.rejects(hog.ask("ping"));
 
@@ -109,16 +91,16 @@ Deno.test("a supervisor restarts a thread actor that ran out of memory; its sibl
   const sibling = root.ref<typeof hungry>("sibling");
   const [first, siblingFirst] = [await hog.ask("incarnation"), await sibling.ask("incarnation")];
   assertOutOfMemory(await within(hog.ask("hog").catch((e) => e), 15_000, "the crash"), 32);
-  const crashed = await next(events, (e) => e.type === "crashed" && e.id === "hog");
+  const crashed = await nextEvent(events, (e) => e.type === "crashed" && e.id === "hog");
   assert.ok(crashed.type === "crashed" && crashed.error instanceof ActorOutOfMemoryError);
-  await next(events, (e) => e.type === "restarted" && e.id === "hog");
+  await nextEvent(events, (e) => e.type === "restarted" && e.id === "hog");
   const second = await within(hog.ask("incarnation"), 15_000, "the restarted actor");
   assert.notEqual(second, first);
   assert.equal(hog.stats().restarts, 1);
   assert.equal(hog.stats().host, "thread");
   // The new incarnation has its limit again: it can run out of memory again.
   assertOutOfMemory(await within(hog.ask("hog").catch((e) => e), 15_000, "the crash"), 32);
-  await next(events, (e) => e.type === "restarted" && e.id === "hog");
+  await nextEvent(events, (e) => e.type === "restarted" && e.id === "hog");
   assert.equal(await within(hog.ask("ping"), 15_000, "the second restart"), "pong");
   assert.equal(await sibling.ask("incarnation"), siblingFirst);
   await root.stop();
@@ -129,7 +111,7 @@ Deno.test("a thread actor's started event and stats name the thread host", async
   await using system = await ActorSystem.start();
   const events = system.events();
   const ref = await system.spawn<typeof hungry>(HUNGRY, { id: "t", host: "thread" });
-  const started = await next(events, (e) => e.type === "started" && e.id === "t");
+  const started = await nextEvent(events, (e) => e.type === "started" && e.id === "t");
   assert.equal(started.type === "started" && started.host, "thread");
   assert.equal(system.actors().find((a) => a.id === "t")?.host, "thread");
   assert.equal(ref.stats().pid, undefined);
