@@ -5,14 +5,14 @@
  * The first tests play the worker's side in this thread, over the port the
  * hand-off gave (as the worker's bootstrap opens it); the last ones hand the
  * end to a real worker actor, which since the ring hand-off (tried first,
- * `HAND_OFF_RINGS`: tests/pipe_ring_test.ts) gets it over shared memory, so
- * they now check that the same guarantees hold there. The resource
- * sanitizer checks that every port is closed at the end.
+ * `HAND_OFF_RINGS`) gets it over shared memory: tests/pipe_ring_test.ts
+ * checks the values, the close and a crash there, on worker and thread
+ * actors; these check that a stop or a refused spawn leaves no port open.
+ * The resource sanitizer checks that every port is closed at the end.
  */
 
 import assert from "node:assert/strict";
 import {
-  ActorCrashedError,
   ActorSystem,
   type Connection,
   ConnectionClosedError,
@@ -217,41 +217,6 @@ Deno.test("the peer of an end handed off as a port can be handed on, as web stre
   await assert.rejects(near.recv({ timeout: DEADLINE_MS }), ConnectionClosedError);
   await near.close();
   await offer.settle();
-});
-
-Deno.test("[worker] a Pipe() end handed as a port: values both ways, then the actor's close ends the parent's end", async () => {
-  await using system = await ActorSystem.start();
-  const [mine, theirs] = Pipe<unknown>();
-  const ref = await system.spawn<typeof pipePortHolder>(HOLDER, { args: { end: theirs } });
-  const big = new Uint8Array(3 << 20).fill(7); // many windows on the way
-  const echoed = ref.ask("echo", 3);
-  for (const value of ["one", { two: 2 }, big]) await mine.send(value);
-  assert.equal(await mine.recv({ timeout: DEADLINE_MS }), "one");
-  assert.deepEqual(await mine.recv({ timeout: DEADLINE_MS }), { two: 2 });
-  assert.deepEqual(await mine.recv({ timeout: DEADLINE_MS }), big);
-  await echoed;
-  await ref.ask("send", ["after", "echo"]);
-  await ref.ask("close");
-  assert.equal(await mine.recv({ timeout: DEADLINE_MS }), "after");
-  assert.equal(await mine.recv({ timeout: DEADLINE_MS }), "echo");
-  await assert.rejects(mine.recv({ timeout: DEADLINE_MS }), ConnectionClosedError);
-  await mine.close();
-});
-
-Deno.test("[worker] an actor that crashes holding a Pipe() end handed as a port: the parent gets what it sent, then ConnectionClosedError", async () => {
-  await using system = await ActorSystem.start();
-  const [mine, theirs] = Pipe<string>();
-  const ref = await system.spawn<typeof pipePortHolder>(HOLDER, { args: { end: theirs } });
-  await ref.ask("send", ["before the crash"]);
-  await assert.rejects(ref.ask("crash"), ActorCrashedError);
-  await within(system.watch(ref), DEADLINE_MS, "the actor's exit");
-  assert.equal(await mine.recv({ timeout: DEADLINE_MS }), "before the crash");
-  await assert.rejects(mine.recv({ timeout: DEADLINE_MS }), {
-    name: "ConnectionClosedError",
-    message: /peer closed/,
-  });
-  assert.throws(() => mine.send("anyone there?"), ConnectionClosedError);
-  await mine.close();
 });
 
 Deno.test("[worker] an actor that stops with values unread on a Pipe() end handed as a port leaves no port open", async () => {
