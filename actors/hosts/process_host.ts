@@ -11,6 +11,7 @@ import type { BootMessage } from "../core/protocol.ts";
 import { type ActorPermissions, permissionFlags, withTransportNeeds } from "./permissions.ts";
 import { bridgeToProcess } from "./_pipe_ends.ts";
 import { parentResolution } from "./_resolution.ts";
+import { settleWithin } from "../../internal/abort.ts";
 
 const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
 const PIPE_ENDS = new URL("./_pipe_ends.ts", import.meta.url).href;
@@ -366,42 +367,18 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
         await stdinWriter.close().catch(() => {});
         stdinWriter = undefined;
       }
-      if (signal) {
+      const send = (name: Deno.Signal) => {
         try {
-          child.kill(signal);
+          child.kill(name);
         } catch {
           // Already gone.
         }
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const hard = new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            try {
-              child.kill("SIGKILL");
-            } catch {
-              // Already gone.
-            }
-            resolve();
-          }, graceMs);
-        });
-        await Promise.race([exited, hard]);
-        clearTimeout(timer);
-      } else {
-        // The actor said goodbye; its process exits at once, unless its exit
-        // hangs (Deno's own can, waiting on a thread that never ends): then
-        // it is killed, so a stop never waits for it forever.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const hung = new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), EXIT_AFTER_GOODBYE_MS);
-        });
-        if (await Promise.race([exited.then(() => false), hung])) {
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // Gone meanwhile.
-          }
-        }
-        clearTimeout(timer);
-      }
+      };
+      if (signal) send(signal);
+      // Past a kill's grace, SIGKILL. An actor that said goodbye exits at
+      // once, unless its exit hangs (Deno's own can, waiting on a thread that
+      // never ends): it is killed too, so a stop never waits for it forever.
+      if (!await settleWithin(exited, signal ? graceMs : EXIT_AFTER_GOODBYE_MS)) send("SIGKILL");
       await exited;
       if (ends.active) plumbing.push(ends.settle());
       await Promise.all(plumbing);
