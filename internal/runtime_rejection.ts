@@ -8,8 +8,8 @@
  * whose reason is one of Troupe's own errors (what the runtime's promises
  * reject with: `ConnectionClosedError`, `ProtocolError`...) most likely comes
  * from a promise of the runtime that nothing awaited, so the actor's side
- * marks it ({@linkcode markRuntimeRejection}, by the error's name) as it reports the crash. The
- * crash is handled as any other. A parent run with
+ * marks it ({@linkcode markRuntimeRejection}, by the error's name) as it
+ * reports the crash. The crash is handled as any other. A parent run with
  * `TROUPE_STRICT_UNHANDLED=1` (the project's test task sets it) also reports
  * a marked crash as an uncaught error ({@linkcode reportRuntimeRejection}),
  * which fails the test that caused it. An actor whose own code lets one of
