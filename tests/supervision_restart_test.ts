@@ -10,7 +10,6 @@ import {
   ActorStoppedError,
   ActorSystem,
   type DeadLetter,
-  type LifecycleEvent,
   MessageNotCloneableError,
   type RestartStrategy,
   type SupervisorSpec,

@@ -6,13 +6,7 @@
 
 import assert from "node:assert/strict";
 import { Worker as NodeWorker } from "node:worker_threads";
-import {
-  ActorCrashedError,
-  ActorOutOfMemoryError,
-  type ActorRef,
-  ActorSystem,
-  type LifecycleEvent,
-} from "../mod.ts";
+import { ActorCrashedError, ActorOutOfMemoryError, type ActorRef, ActorSystem } from "../mod.ts";
 import type { hungry } from "./fixtures/hungry_actor.ts";
 import type { conformance } from "./fixtures/conformance_actor.ts";
 import type { semaphoreUser } from "./fixtures/semaphore_actor.ts";
