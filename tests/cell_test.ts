@@ -18,6 +18,8 @@ import {
   UnknownMessageError,
 } from "../internal/errors.ts";
 import { queueTransportPair } from "../transports/queue.ts";
+import type { Transport } from "../transports/transport.ts";
+import { ConnectionClosedError } from "../internal/channel_errors.ts";
 import { deferred, Peer, soon } from "./_channel.ts";
 
 /** A host that only counts how it was ended. */
@@ -62,6 +64,7 @@ interface Harness {
 function harness(
   options: Partial<CellOptions> = {},
   serves?: ActorDefinition<unknown, unknown, Handlers<unknown>>,
+  wrap: (parentEnd: Transport) => Transport = (parentEnd) => parentEnd,
 ): Harness {
   const host = new FakeHost();
   const launched = deferred<Launched>();
@@ -72,7 +75,7 @@ function harness(
     const [parentEnd, actorEnd] = queueTransportPair();
     if (serves) serve(boot, actorEnd, () => served.resolve(), { actor: serves });
     else launched.resolve({ boot, events, actor: new Peer(actorEnd) });
-    return Promise.resolve({ host, transport: parentEnd });
+    return Promise.resolve({ host, transport: wrap(parentEnd) });
   };
   const cell = new ActorCell({
     id: "cell",
@@ -99,8 +102,9 @@ function harness(
 async function running(
   names: string[],
   options: Partial<CellOptions> = {},
+  wrap?: (parentEnd: Transport) => Transport,
 ): Promise<Harness & { actor: Peer; events: HostEvents; boot: wire.BootMessage }> {
-  const h = harness(options);
+  const h = harness(options, undefined, wrap);
   const started = h.cell.start(undefined);
   const { actor, events, boot } = await soon(h.launched, "the launch");
   actor.send([wire.READY, names]);
@@ -251,6 +255,54 @@ Deno.test("a crash the actor reports rejects pending asks with ActorCrashedError
     messageName: undefined,
     reason: "actor ended (error) before handling them",
     count: 3,
+  }]);
+});
+
+/**
+ * The parent's end of a channel whose actor end went away on its own (a ring
+ * or a stream whose peer closed): its sends throw `ConnectionClosedError`,
+ * as the ring's and the streams' do, once `gone` is set.
+ */
+function closingEnd(parentEnd: Transport, state: { gone: boolean }): Transport {
+  return {
+    maxFrameBytes: parentEnd.maxFrameBytes,
+    send: (messages, hints) => {
+      if (state.gone) throw new ConnectionClosedError("send", "peer");
+      return parentEnd.send(messages, hints);
+    },
+    flush: () => parentEnd.flush?.(),
+    receive: () => parentEnd.receive(),
+    close: () => parentEnd.close(),
+    stats: () => parentEnd.stats(),
+  } as Transport;
+}
+
+Deno.test("an ask or a tell that meets a channel its crashing actor already closed waits for the exit: ActorCrashedError and a lost tell, not the channel's error", async () => {
+  const state = { gone: false };
+  const h = await running(["get", "inc"], {}, (end) => closingEnd(end, state));
+  // The actor closed its end as it crashed; its CRASH is still on its way.
+  state.gone = true;
+  const answer = h.cell.ask("get", undefined, undefined);
+  const rejected = assert.rejects(soon(answer, "the ask"), (error: unknown) => {
+    assert.ok(error instanceof ActorCrashedError, `got ${error}`);
+    assert.equal((error.cause as Error).message, "boom");
+    return true;
+  });
+  // A batch of two (an ask and a tell), sent after the lone ask failed to go.
+  await Promise.resolve();
+  const second = h.cell.ask("get", undefined, undefined);
+  void h.cell.tell("inc", 1);
+  const secondRejected = assert.rejects(soon(second, "the second ask"), ActorCrashedError);
+  h.actor.send([wire.CRASH, { name: "Error", message: "boom" }]);
+  const exit = await soon(h.cell.exited, "the exit");
+  await rejected;
+  await secondRejected;
+  assert.deepEqual([exit.reason, exit.error?.message], ["error", "boom"]);
+  assert.deepEqual(h.deadLetters, [{
+    actorId: "cell",
+    messageName: undefined,
+    reason: "actor ended (error) before handling them",
+    count: 3, // the two asks and the tell, as when a crash meets them in flight
   }]);
 });
 

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { FrameTooLargeError, ProtocolError } from "../internal/errors.ts";
+import { ConnectionClosedError, FrameTooLargeError, ProtocolError } from "../internal/errors.ts";
 import { jsonCodec, v8Codec } from "../transports/codec.ts";
 import {
   connect,
@@ -205,7 +205,10 @@ Deno.test("ring close() ends the worker's receive() after what was sent", async 
     assert.deepEqual(await within(echo.control(), DEADLINE_MS, "the worker's receive to end"), {
       ended: 2,
     });
-    assert.throws(() => echo.local.send(["three"]), TypeError);
+    assert.throws(
+      () => echo.local.send(["three"]),
+      (error: unknown) => error instanceof ConnectionClosedError && error.closedBy === "local",
+    );
   } finally {
     await echo.dispose();
   }
@@ -220,7 +223,10 @@ Deno.test("ring ends the parent's receive() when the worker closes its end", asy
     const result = await within(echo.batches.next(), DEADLINE_MS, "the parent's receive to end");
     assert.equal(result.done, true);
     // Sends to a peer that closed fail at once instead of filling the ring.
-    assert.throws(() => echo.local.send(["refused"]), TypeError);
+    assert.throws(
+      () => echo.local.send(["refused"]),
+      (error: unknown) => error instanceof ConnectionClosedError && error.closedBy === "peer",
+    );
   } finally {
     await echo.dispose();
   }

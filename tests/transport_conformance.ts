@@ -18,7 +18,7 @@
  */
 
 import assert from "node:assert/strict";
-import { FrameTooLargeError, ProtocolError } from "../internal/errors.ts";
+import { ConnectionClosedError, FrameTooLargeError, ProtocolError } from "../internal/errors.ts";
 import type { Transport } from "../transports/transport.ts";
 import { v8Codec } from "../transports/codec.ts";
 import { within as withinMs } from "./_helpers.ts";
@@ -467,10 +467,33 @@ const cases: Case[] = [
       a.send(["last"]);
       await within(a.close(), "a.close()");
       await within(a.close(), "a second a.close()");
-      assert.throws(() => a.send(["too late"]));
+      assert.throws(
+        () => a.send(["too late"]),
+        (error: unknown) => error instanceof ConnectionClosedError && error.closedBy === "local",
+      );
       const { messages, error } = await drain(iterator, "b's receive() to end");
       assert.equal(error, undefined);
       assert.deepEqual(messages, ["last"]);
+    },
+  },
+  {
+    name:
+      "send() after the peer closed throws ConnectionClosedError or drops the batch, never another error",
+    async run({ a, b }) {
+      const iterator = a.receive()[Symbol.asyncIterator]();
+      await within(b.close(), "b.close()");
+      const { error } = await drain(iterator, "a's receive() to end");
+      assert.equal(error, undefined);
+      // A transport that can tell throws at once; one that cannot drops the
+      // batch, and a wait for room may reject when the peer is gone.
+      for (let i = 0; i < 3; i++) {
+        try {
+          await a.send(["after the peer closed"]);
+        } catch (error) {
+          assert.ok(error instanceof ConnectionClosedError, `got ${error}`);
+          assert.equal(error.closedBy, "peer");
+        }
+      }
     },
   },
 ];

@@ -13,6 +13,7 @@
 
 import { AsyncQueue } from "../internal/async_queue.ts";
 import { PLAIN_KIND } from "../internal/batch.ts";
+import { ConnectionClosedError } from "../internal/channel_errors.ts";
 import {
   emptyStats,
   type HostKind,
@@ -40,12 +41,15 @@ class QueueTransport implements Transport {
   #stats = emptyStats();
   #inbox = new AsyncQueue<unknown[]>();
   #closed = false;
+  /** Who closed the channel, once it is closed. */
+  #closedBy: "local" | "peer" = "local";
 
   constructor(port: MessagePort) {
     this.#port = port;
     port.onmessage = (event: MessageEvent) => {
       const data = event.data;
       if (data === CLOSE) {
+        this.#closedBy = "peer";
         this.#shut();
         return;
       }
@@ -69,7 +73,7 @@ class QueueTransport implements Transport {
   }
 
   send(messages: readonly unknown[], hints?: SendHints): void {
-    if (this.#closed) throw new TypeError("Cannot send: the transport is closed");
+    if (this.#closed) throw new ConnectionClosedError("send", this.#closedBy);
     if (hints?.transfer !== undefined) {
       this.#port.postMessage(messages, hints.transfer as Transferable[]);
     } else if (hints?.kind === PLAIN_KIND) {

@@ -10,6 +10,8 @@
  *   reordered or duplicated; what was in flight when a peer dies may be lost.
  * - `send()` validates synchronously: a message that cannot be encoded throws
  *   at the sender and nothing of that batch is sent.
+ * - A send on a closed channel throws `ConnectionClosedError`, never another
+ *   error: the runtime then leaves the batch to the actor's exit.
  * - `receive()` ends when the peer closes, and throws a `ProtocolError` on a
  *   malformed or oversized frame instead of dropping it or hanging.
  *
@@ -118,6 +120,10 @@ export interface Transport {
    * @param hints What the sender knows about the batch ({@linkcode SendHints}); optional.
    * @throws {DOMException} `DataCloneError` (or the codec's error) when a message cannot be encoded.
    * @throws {FrameTooLargeError} When an encoded batch exceeds the frame limit.
+   * @throws {ConnectionClosedError} When this end was closed (`closedBy: "local"`), or the
+   *   peer closed and the transport can tell (`closedBy: "peer"`; otherwise the batch is
+   *   dropped, as what is in flight when a peer dies may be). A returned promise may
+   *   reject with it when the peer closes during the wait.
    */
   send(messages: readonly unknown[], hints?: SendHints): void | Promise<void>;
   /**

@@ -3,9 +3,16 @@
 // batch failed to encode or write. An ask or a stream call rejects its
 // caller; a tell is a dead letter; the answer to the actor's own call fails
 // that call instead; a stop sentinel that cannot go means the actor is lost.
+// A batch that met a channel its actor already closed is left for the
+// actor's exit, which is on its way: its callers then learn why the actor
+// ended (a crash a pool retries), not that the channel was closed.
 
 import type { DeadLetter } from "./actor_ref.ts";
-import { type CrashReason, MailboxFullError } from "../../internal/errors.ts";
+import {
+  ConnectionClosedError,
+  type CrashReason,
+  MailboxFullError,
+} from "../../internal/errors.ts";
 import type { Outbox } from "./outbox.ts";
 import type { PendingCalls } from "./_pending_calls.ts";
 import { ABORTABLE_ASK, ASK, RESULT, serializeError, STOP, STREAM, TRACED } from "./protocol.ts";
@@ -21,6 +28,11 @@ export interface UndeliveredKit {
   ended(): boolean;
   deadLetter(letter: DeadLetter): void;
   crash(reason: CrashReason, error: Error): void;
+  /**
+   * A send met a closed channel: the actor's exit follows (the channel's
+   * end is one), and settles what could not go; the kit bounds the wait.
+   */
+  channelGone(error: ConnectionClosedError): void;
 }
 
 /** A cell's messages that could not go. */
@@ -48,6 +60,12 @@ export class Undelivered {
   // the messages one by one so that one bad message fails alone, in order.
   /** A batch that failed to go; `written` when the channel broke under its write. */
   async sendFailed(error: unknown, batch: unknown[][], written: boolean): Promise<void> {
+    if (error instanceof ConnectionClosedError) {
+      // Nothing of it reached the actor: its asks stay pending and its tells
+      // in flight, and the exit rejects and counts them.
+      this.#kit.channelGone(error);
+      return;
+    }
     if (written) {
       // The channel broke under a write already under way: the actor is lost.
       this.#kit.crash("error", new Error("The actor's channel failed", { cause: error }));
@@ -62,6 +80,10 @@ export class Undelivered {
       try {
         await this.#kit.send([message]);
       } catch (failure) {
+        if (failure instanceof ConnectionClosedError) {
+          this.#kit.channelGone(failure);
+          return;
+        }
         this.#undeliverable(message, failure);
       }
     }

@@ -49,13 +49,20 @@ import {
   TRACED,
 } from "./protocol.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
-import { noop, watchDeadline } from "../../internal/abort.ts";
+import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
 import { reportRuntimeRejection } from "../../internal/runtime_rejection.ts";
 import { type StreamChannel, StreamReader, type StreamReaderOptions } from "./_stream_reader.ts";
 import { type PendingCall, PendingCalls } from "./_pending_calls.ts";
 import { CellLink } from "./_cell_link.ts";
 import { Undelivered } from "./_cell_undelivered.ts";
 import { countTells, exitError, exitLetters } from "./_cell_exit.ts";
+
+/**
+ * How long a cell whose send met the actor's closed channel waits for the
+ * exit that closing brings (the read loop and the host take up to 1 s each)
+ * before it ends the actor itself.
+ */
+const CHANNEL_GONE_EXIT_MS = 3000;
 
 export interface CellOptions {
   id: string;
@@ -112,6 +119,8 @@ export class ActorCell implements RefTarget {
   /** What the actor said it was handling as it died (its CRASH or EXIT). */
   #handling: Handling | undefined;
   #hooks: CellHooks | undefined;
+  /** A send met the closed channel, and the exit it brings is awaited (see `#channelGone`). */
+  #channelGoneWatched = false;
 
   constructor(options: CellOptions) {
     this.id = options.id;
@@ -149,6 +158,7 @@ export class ActorCell implements RefTarget {
       ended: () => this.#exit !== undefined,
       deadLetter: (letter) => this.#options.onDeadLetter(letter),
       crash: (reason, error) => this.#crash(reason, error),
+      channelGone: (error) => this.#channelGone(error),
     });
   }
 
@@ -519,6 +529,17 @@ export class ActorCell implements RefTarget {
   /** The watchdog found no sign of life for too long. */
   lostHeartbeat(): void {
     this.#crash("lost-heartbeat", new Error("The actor stopped sending heartbeats"));
+  }
+
+  // A send found the channel closed by the actor's end. The channel's end
+  // brings the exit (the read loop's, or the host's report); should neither
+  // come, the actor is lost with the channel.
+  #channelGone(error: Error): void {
+    if (this.#exit || this.#channelGoneWatched) return;
+    this.#channelGoneWatched = true;
+    void settleWithin(this.exited, CHANNEL_GONE_EXIT_MS).then((settled) => {
+      if (!settled) this.#crash("error", new Error("The actor's channel closed", { cause: error }));
+    });
   }
 
   #crash(reason: CrashReason, error: Error): void {

@@ -64,17 +64,8 @@ export class RingPipeTransport implements PipeTransport {
   send(batch: readonly unknown[]): void | Promise<void> {
     const end = this.#end;
     if (this.#closed) throw new ConnectionClosedError("send", "local");
-    if (end.peerClosed()) throw new ConnectionClosedError("send", "peer");
-    let waiting: void | Promise<void>;
-    try {
-      waiting = end.transport.send(batch);
-    } catch (error) {
-      // The peer closed between the look above and the ring's own.
-      if (error instanceof TypeError && end.peerClosed()) {
-        throw new ConnectionClosedError("send", "peer", { cause: error });
-      }
-      throw error;
-    }
+    // The ring throws ConnectionClosedError itself once the peer closed.
+    const waiting = end.transport.send(batch);
     if (waiting === undefined) return;
     // The ring drops a batch still waiting for room when the peer closes.
     return waiting.then(() => {

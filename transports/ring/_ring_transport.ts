@@ -6,7 +6,7 @@
  * @module
  */
 
-import { FrameTooLargeError, ProtocolError } from "../../internal/errors.ts";
+import { ConnectionClosedError, FrameTooLargeError, ProtocolError } from "../../internal/errors.ts";
 import {
   READER_SLEEP,
   RECORD_ALIGN,
@@ -86,10 +86,8 @@ export class RingTransport implements Transport, AsyncDisposable {
   }
 
   send(messages: readonly unknown[], hints?: SendHints): void | Promise<void> {
-    if (this.#closed) throw new TypeError("Cannot send: the transport is closed");
-    if (this.#out.readerClosed()) {
-      throw new TypeError("Cannot send: the peer closed the transport");
-    }
+    if (this.#closed) throw new ConnectionClosedError("send", "local");
+    if (this.#out.readerClosed()) throw new ConnectionClosedError("send", "peer");
     const codec = this.#codec;
     const frame = codec.encode(messages, hints?.kind);
     const length = codec.length;
