@@ -5,7 +5,38 @@
 // "worker-<n>"; the constructor starts it synchronously, so the one new
 // such thread across `new Worker(...)` is the actor's.
 
+import type { TransportLink } from "../../transports/transport.ts";
+
 const TASKS = "/proc/self/task";
+
+/**
+ * How long a kill waits for the worker's thread to end: it takes 2 to 4 ms
+ * after `terminate()` (more on a loaded machine), and one spinning in
+ * synchronous code never ends. Only such a leak waits this long.
+ */
+export const THREAD_END_MS = 200;
+
+/**
+ * Tells the link that the worker is gone once its thread has surely ended
+ * (`peerGone`, so a ring transport may reuse its buffers); never for a thread
+ * that does not end within `THREAD_END_MS` or that cannot be seen. Resolves
+ * when it told the link or gave up: the host's release waits for it, so no
+ * poll outlives the actor (a thread usually ends within a few milliseconds).
+ */
+export function afterThreadEnds(thread: string | undefined, link: TransportLink): Promise<void> {
+  if (thread === undefined || link.peerGone === undefined) return Promise.resolve();
+  const deadline = performance.now() + THREAD_END_MS;
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!threadRunning(thread)) {
+        link.peerGone?.();
+        resolve();
+      } else if (performance.now() < deadline) setTimeout(check, 2);
+      else resolve();
+    };
+    check();
+  });
+}
 
 let readable: boolean | undefined;
 

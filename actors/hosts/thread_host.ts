@@ -18,7 +18,13 @@ import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
 import { entryModule } from "./_entry_module.ts";
-import { newWorkerThread, threadIds, threadRunning } from "./_threads.ts";
+import {
+  afterThreadEnds,
+  newWorkerThread,
+  THREAD_END_MS,
+  threadIds,
+  threadRunning,
+} from "./_threads.ts";
 import { OutputLines } from "./_console_lines.ts";
 
 const THREAD_BOOTSTRAP = new URL("./_thread.ts", import.meta.url).href;
@@ -39,12 +45,6 @@ export interface ThreadHostOptions {
 
 /** How long a thread's reported death waits for the frames it sent before it. */
 const EXIT_GRACE_MS = 50;
-
-/**
- * How long a kill waits for the thread to end: one spinning in synchronous
- * code never does (`terminate()` cannot stop it, as for a Deno Worker).
- */
-const THREAD_END_MS = 200;
 
 /** How long a release waits for the output lines a thread posted before it ends the thread. */
 const FLUSH_LOGS_MS = 200;
@@ -132,6 +132,8 @@ export function threadLauncher(factory: TransportFactory, options: ThreadHostOpt
       ending = true;
       // `terminate()` settles at once even for a thread it cannot stop.
       await settleWithin(worker.terminate().catch(noop), THREAD_END_MS);
+      // Once its thread surely ended, a ring transport takes its buffers back.
+      await afterThreadEnds(thread, link);
     };
     const host: Host = {
       kind: "thread",

@@ -6,19 +6,19 @@ import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
 import { entryModule } from "./_entry_module.ts";
-import { newWorkerThread, threadCpuTicks, threadIds, threadRunning } from "./_threads.ts";
+import {
+  afterThreadEnds,
+  newWorkerThread,
+  THREAD_END_MS,
+  threadCpuTicks,
+  threadIds,
+  threadRunning,
+} from "./_threads.ts";
 import { noop } from "../../internal/abort.ts";
 import { OutputLines } from "./_console_lines.ts";
 export { workerOptionsEnabled } from "./_resolution.ts";
 
 const WORKER_BOOTSTRAP = new URL("./_worker.ts", import.meta.url).href;
-
-/**
- * How long a kill waits for the worker's thread to end: it takes 2 to 4 ms
- * after `terminate()` (more on a loaded machine), and one spinning in
- * synchronous code never ends. Only such a leak waits this long.
- */
-const THREAD_END_MS = 200;
 
 /** How long a worker's reported exit waits for the frames it sent before it. */
 const EXIT_GRACE_MS = 50;
@@ -32,28 +32,6 @@ const FLUSH_LOGS_MS = 200;
  */
 export function workerThreadsVisible(): boolean {
   return threadIds() !== undefined;
-}
-
-/**
- * Tells the link that the worker is gone once its thread has surely ended
- * (`peerGone`, so a ring transport may reuse its buffers); never for a thread
- * that does not end within `THREAD_END_MS` or that cannot be seen. Resolves
- * when it told the link or gave up: the host's release waits for it, so no
- * poll outlives the actor (a thread usually ends within a few milliseconds).
- */
-function afterThreadEnds(thread: string | undefined, link: TransportLink): Promise<void> {
-  if (thread === undefined || link.peerGone === undefined) return Promise.resolve();
-  const deadline = performance.now() + THREAD_END_MS;
-  return new Promise((resolve) => {
-    const check = () => {
-      if (!threadRunning(thread)) {
-        link.peerGone?.();
-        resolve();
-      } else if (performance.now() < deadline) setTimeout(check, 2);
-      else resolve();
-    };
-    check();
-  });
 }
 
 /**
