@@ -8,6 +8,7 @@
 import { benchMain } from "./_harness.ts";
 import { atomicsCases } from "./baselines/atomics.ts";
 import { memcpyCases } from "./baselines/memcpy.ts";
+import { exitCases } from "./exits.ts";
 import { natsCases } from "./nats.ts";
 import { piscinaCases } from "./baselines/piscina.ts";
 import { poolEchoCases } from "./baselines/pool_echo.ts";
@@ -45,6 +46,7 @@ if (
     ...poolifierCases,
     ...poolEchoCases,
     ...spawnCases,
+    ...exitCases,
     ...troupeCases,
     ...natsCases,
     ...socketFloodCases,
