@@ -1,7 +1,7 @@
 // Worker actors: a Deno Worker running a data: module that statically imports
 // actors/_worker.ts and the transport module and names the actor module.
 
-import type { TransportFactory, TransportLink } from "../../transports/transport.ts";
+import type { TransportFactory } from "../../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
