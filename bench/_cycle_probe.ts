@@ -5,7 +5,9 @@
  * `--v8-flags=--expose-gc`, then a short idle, then another GC), and prints one JSON line per
  * checkpoint and a summary line (growth per 1000 cycles). Each checkpoint also has the main
  * heap's spaces and the anonymous memory by who holds it (`_smaps.ts`: glibc's main and thread
- * arenas, V8's pages, the rest).
+ * arenas, V8's pages, the rest), and the summary the growth of the main isolate's young
+ * generation apart (`newSpacePer1000MiB`, and RSS without it): V8 grows that in steps to a
+ * size the workload sets, a high-water mark rather than a leak.
  *
  * Routes: `HOST/TRANSPORT` for `worker`, `thread` and `process` hosts over `queue`, `ring`,
  * `pipe` and `socket`; `restart/TRANSPORT` (a supervised worker actor crashed and restarted
@@ -56,6 +58,16 @@ function status(field: string): number {
   return kb === null ? 0 : Number(kb[1]) / 1024;
 }
 
+/**
+ * The size of the main isolate's young generation in MiB. V8 grows it in steps under allocation
+ * (up to its `--max-semi-space-size`) and keeps it: RSS that grows with it is a high-water mark
+ * the workload sets, not memory each cycle leaves behind.
+ */
+function newSpaceMiB(): number {
+  const young = getHeapSpaceStatistics().filter((space) => space.space_name === "new_space");
+  return Number((young.reduce((sum, space) => sum + space.space_size, 0) / 2 ** 20).toFixed(1));
+}
+
 /** The main isolate's heap spaces that hold anything: `size/used` in MiB. */
 function spaces(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -76,6 +88,7 @@ async function settle(): Promise<
     heapMiB: number;
     heapTotalMiB: number;
     externalMiB: number;
+    newSpaceMiB: number;
     spaces: Record<string, string>;
     anon: AnonBreakdown;
   }
@@ -90,6 +103,7 @@ async function settle(): Promise<
     heapMiB: Number((Deno.memoryUsage().heapUsed / 2 ** 20).toFixed(1)),
     heapTotalMiB: Number((Deno.memoryUsage().heapTotal / 2 ** 20).toFixed(1)),
     externalMiB: Number((Deno.memoryUsage().external / 2 ** 20).toFixed(1)),
+    newSpaceMiB: newSpaceMiB(),
     spaces: spaces(),
     anon: anonBreakdown(),
   };
@@ -186,6 +200,11 @@ try {
     arenasPer1000MiB: per1000(first.anon.arenasMiB, last.anon.arenasMiB),
     v8PagesPer1000MiB: per1000(first.anon.v8PagesMiB, last.anon.v8PagesMiB),
     otherAnonPer1000MiB: per1000(first.anon.otherAnonMiB, last.anon.otherAnonMiB),
+    newSpacePer1000MiB: per1000(first.newSpaceMiB, last.newSpaceMiB),
+    rssLessNewSpacePer1000MiB: per1000(
+      first.rssMiB - first.newSpaceMiB,
+      last.rssMiB - last.newSpaceMiB,
+    ),
   }));
 } finally {
   await system?.shutdown({ timeout: 5_000 });
