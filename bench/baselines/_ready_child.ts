@@ -10,3 +10,6 @@ const scratch = new Uint8Array(64);
 while (await Deno.stdin.read(scratch) !== null) {
   // Idle: nothing is expected on stdin but its end.
 }
+
+// Exit at once, as a child that follows its parent would.
+Deno.exit(0);
