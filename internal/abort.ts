@@ -67,6 +67,26 @@ export function watchDeadline(
   return cancel;
 }
 
+let boundSchedule: Schedule = setTimer;
+
+/**
+ * Makes the bound of every later {@linkcode settleWithin} use `schedule`
+ * instead of `setTimeout`. A process actor's bootstrap sets a timer that
+ * reads no timers global (`after` of `internal/ticker.ts`): its bounds sit on
+ * its way out (a transport's close waiting for its last frames to leave),
+ * where the first `setTimeout` of the process would load Deno's Node timers
+ * first, about 5 ms of its exit. Such a timer does not keep the event loop
+ * alive; in a process actor a pending read or write does while it matters.
+ *
+ * @param schedule The timer the bounds use from now on.
+ * @returns The timer they used until now.
+ */
+export function boundWith(schedule: Schedule): Schedule {
+  const before = boundSchedule;
+  boundSchedule = schedule;
+  return before;
+}
+
 /**
  * Resolves once `promise` settles (fulfilled or rejected: a rejection is
  * swallowed) or `ms` milliseconds have passed, whichever comes first.
@@ -82,7 +102,7 @@ export function settleWithin(
   signal?: AbortSignal,
 ): Promise<boolean> {
   const { promise: result, resolve } = Promise.withResolvers<boolean>();
-  const stop = watchDeadline(signal, ms, () => resolve(false));
+  const stop = watchDeadline(signal, ms, () => resolve(false), timeoutError, boundSchedule);
   promise.then(() => true, () => true).then((settled) => {
     stop();
     resolve(settled);

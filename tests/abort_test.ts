@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   abortable,
+  boundWith,
   settleWithin,
   timeoutError,
   valueWithin,
@@ -55,6 +56,26 @@ Deno.test("settleWithin() tells whether the promise settled in time and never re
   assert.equal(await settleWithin(Promise.resolve(1), 1000), true);
   assert.equal(await settleWithin(Promise.reject(new Error("x")), 1000), true);
   assert.equal(await settleWithin(new Promise(() => {}), 1), false);
+});
+
+Deno.test("boundWith() gives settleWithin() the timer its bounds use, and hands back the one before", async () => {
+  // The recording timer is `after()`, which does not keep the event loop alive, as in a process actor.
+  using _loop = holdLoop();
+  const asked: number[] = [];
+  const previous = boundWith((ms, fire) => {
+    asked.push(ms);
+    return after(ms, fire);
+  });
+  try {
+    assert.equal(await settleWithin(new Promise(() => {}), 3), false);
+    assert.equal(await settleWithin(Promise.resolve(), 60_000), true);
+    assert.deepEqual(asked, [3, 60_000]);
+  } finally {
+    boundWith(previous);
+  }
+  // Back on the timer before: this bound does not reach the recording one.
+  assert.equal(await settleWithin(new Promise(() => {}), 1), false);
+  assert.deepEqual(asked, [3, 60_000]);
 });
 
 Deno.test("abortable() gives the value, or the abort reason first", async () => {
