@@ -1,18 +1,29 @@
 /**
- * How fast children follow a parent that dies: `exit.orphan.troupe` SIGKILLs a parent with four
- * process actors (`pipe` and `socket`, idle and inside a handler) and times until the last of
- * them is gone; `baseline.orphan.exit` does the same with four bare `deno run` children that exit
- * when their stdin ends, the straightforward code for that mechanism (a child cannot learn its
- * parent's death sooner without polling). "Gone" is no process in `/proc` or a zombie, polled
- * every millisecond. Linux only: elsewhere the cases are skipped.
+ * How fast the ends of a death are seen.
+ *
+ * - `exit.orphan.troupe` SIGKILLs a parent with four process actors (`pipe` and `socket`, idle and
+ *   inside a handler) and times until the last of them is gone; `baseline.orphan.exit` does the
+ *   same with four bare `deno run` children that call `Deno.exit()` when their stdin ends, the
+ *   straightforward code for that mechanism (a child cannot learn its parent's death sooner
+ *   without polling). "Gone" is no process in `/proc` or a zombie, polled every millisecond.
+ *   Linux only: elsewhere these cases are skipped.
+ * - `pipe.peerclosed.*` times from the death of an actor holding one end of a `Pipe()` (a SIGKILL
+ *   of a process actor, a crash of a worker actor) to the parent's pending `recv()` rejecting
+ *   with `ConnectionClosedError`. Their bound is absolute, with no bare baseline: the kernel
+ *   closes a killed process's files only after it unmapped its memory, so the end of a bare
+ *   child's stdout came 0.3 to 3 ms after its SIGKILL, bimodal, and a bigger child's later; the
+ *   ratio measured the child's size more than the runtime.
  *
  * @module
  */
 
+import { ActorSystem, ConnectionClosedError, Pipe } from "../mod.ts";
 import type { BenchCase, BenchRunOptions } from "./_harness.ts";
+import type { pipeHolder } from "./actors/pipe_holder.ts";
 import { bounded, kill, spawnDeno } from "./baselines/_util.ts";
 
 const PARENT = new URL("./_orphan_parent.ts", import.meta.url);
+const HOLDER = new URL("./actors/pipe_holder.ts", import.meta.url);
 
 /** Whether `pid` is a live process (not gone, not a zombie). */
 function alive(pid: number): boolean {
@@ -62,12 +73,40 @@ async function orphanExit(mode: "troupe" | "bare", { signal }: BenchRunOptions):
   }
 }
 
+/**
+ * Spawns an actor holding one end of a `Pipe()`, ends it (SIGKILL for a process actor, a crash
+ * for a worker actor) and times until the parent's pending `recv()` rejects.
+ */
+async function peerClosed(
+  host: "process" | "worker",
+  { signal }: BenchRunOptions,
+): Promise<number> {
+  await using system = await ActorSystem.start();
+  const [mine, theirs] = Pipe<number>();
+  await using end = mine;
+  const ref = await system.spawn<typeof pipeHolder>(HOLDER, { host, args: theirs });
+  const pid = await bounded(ref.ask("pid"), "start the actor", 20_000, signal);
+  let ended = 0;
+  const closed = end.recv({ timeout: 5_000 }).then(
+    () => Promise.reject(new Error("Cannot measure: the actor sent a value instead of dying")),
+    (error: unknown) => {
+      ended = performance.now();
+      if (!(error instanceof ConnectionClosedError)) throw error;
+    },
+  );
+  const start = performance.now();
+  if (host === "process") Deno.kill(pid, "SIGKILL");
+  else ref.tell("crash");
+  await bounded(closed, "see the pipe end close", 10_000, signal);
+  return ended - start;
+}
+
 const linuxOnly = (): Promise<string | undefined> =>
   Promise.resolve(
     Deno.build.os === "linux" ? undefined : "needs Linux's /proc to see children end",
   );
 
-/** The orphan-exit cases: the bare baseline and Troupe's process actors. */
+/** The orphan-exit and peer-closed cases: the bare baselines and Troupe's actors. */
 export const exitCases: BenchCase[] = [
   {
     id: "baseline.orphan.exit",
@@ -88,6 +127,23 @@ export const exitCases: BenchCase[] = [
     run: async (options) => {
       const ms = await orphanExit("troupe", options);
       return { "exit.orphan.troupe": ms, "exit.orphan.troupe.vs-bare": ms };
+    },
+  },
+  {
+    id: "pipe.peerclosed",
+    group: "troupe",
+    unit: "ms",
+    figures: {
+      "pipe.peerclosed.process": { limit: 100 },
+      "pipe.peerclosed.worker": { limit: 100 },
+    },
+    run: async (options) => {
+      const process = await peerClosed("process", options);
+      const worker = await peerClosed("worker", options);
+      return {
+        "pipe.peerclosed.process": process,
+        "pipe.peerclosed.worker": worker,
+      };
     },
   },
 ];
