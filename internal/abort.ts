@@ -89,7 +89,8 @@ export function boundWith(schedule: Schedule): Schedule {
 
 /**
  * Resolves once `promise` settles (fulfilled or rejected: a rejection is
- * swallowed) or `ms` milliseconds have passed, whichever comes first.
+ * swallowed) or `ms` milliseconds have passed, whichever comes first. The
+ * bound runs on `setTimeout`, or on the timer {@linkcode boundWith} set.
  *
  * @param promise What to wait for.
  * @param ms The bound, in milliseconds.
