@@ -74,13 +74,14 @@ export class RingTransport implements Transport, AsyncDisposable {
     codec: Codec,
     maxFrameBytes: number,
     spinMs: number,
+    backoffReplies = false,
   ) {
     this.#codec = new FrameCodec(codec);
     this.#in = new RingReader(inbound, maxFrameBytes, this.#codec.reusable);
     this.#out = new RingWriter(outbound);
     this.#maxBytes = maxFrameBytes;
     this.maxFrameBytes = maxFrameBytes;
-    this.#wait = new WaitPolicy(this.#in, this.#out, spinMs);
+    this.#wait = new WaitPolicy(this.#in, this.#out, spinMs, backoffReplies);
     this.#roomWanted = Math.max(RECORD_HEADER_BYTES, ringCapacity(outbound) / 4);
     this.batchBytes = Math.min(this.#roomWanted, BATCH_BYTES);
   }

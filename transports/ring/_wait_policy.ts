@@ -45,6 +45,7 @@ export class WaitPolicy {
   readonly #in: RingReader;
   readonly #out: RingWriter;
   readonly #spinMs: number;
+  readonly #backoffReplies: boolean;
   #closed = false;
   #spinBackoff = 0;
   #spinSkip = 0;
@@ -66,22 +67,30 @@ export class WaitPolicy {
    * @param reader The ring this end reads.
    * @param writer The ring this end writes.
    * @param spinMs The longest wait holding the thread; 0 never spins.
+   * @param backoffReplies Whether the spin right after a send backs off too
+   *   when it finds nothing, as the later spins do (a pipe end's choice: it
+   *   keeps its short spin from costing a loaded machine its peer's time).
    */
-  constructor(reader: RingReader, writer: RingWriter, spinMs: number) {
+  constructor(reader: RingReader, writer: RingWriter, spinMs: number, backoffReplies = false) {
     this.#in = reader;
     this.#out = writer;
     this.#spinMs = spinMs;
+    this.#backoffReplies = backoffReplies;
   }
 
   /**
    * After a poll found nothing: waits for the reply to what this end just
-   * sent, holding the thread. Not subject to the backoff, which would keep
-   * two sides that missed each other once in their slow, sleeping mode.
+   * sent, holding the thread. Not subject to the backoff unless the end
+   * asked for it: a `ring` end's longer spin would otherwise keep two sides
+   * that missed each other once in their slow, sleeping mode; a pipe end's
+   * short one would otherwise fail each time the peer is not scheduled.
    *
    * @returns `true` when data arrived or the peer closed.
    */
   spinForReply(): boolean {
-    return this.armed && this.#spinMs > 0 && this.#spin();
+    if (!this.armed || this.#spinMs <= 0) return false;
+    if (this.#backoffReplies && !this.#maySpin()) return false;
+    return this.#spin();
   }
 
   /**

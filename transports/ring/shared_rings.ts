@@ -76,6 +76,8 @@ export function reverseRingPair(pair: RingPair): RingPair {
  * @param maxFrameBytes The largest encoded batch, in bytes.
  * @param spinMs The longest wait holding the thread when data is likely, in
  * milliseconds (see `RingTransportOptions.spinMs`); 0 sleeps at once.
+ * @param backoffReplies Whether the spin right after a send backs off when it
+ * finds nothing, as later spins do (a pipe end's choice).
  * @returns The end.
  */
 export function openRingEnd(
@@ -83,8 +85,16 @@ export function openRingEnd(
   codec: Codec,
   maxFrameBytes: number,
   spinMs: number,
+  backoffReplies = false,
 ): RingEnd {
-  const transport = new RingTransport(pair.inbound, pair.outbound, codec, maxFrameBytes, spinMs);
+  const transport = new RingTransport(
+    pair.inbound,
+    pair.outbound,
+    codec,
+    maxFrameBytes,
+    spinMs,
+    backoffReplies,
+  );
   const out = new RingWriter(pair.outbound);
   return { transport, peerClosed: () => out.readerClosed() };
 }

@@ -1,0 +1,49 @@
+/**
+ * The ring wait policy's reply spin: a `ring` end always spins after a send,
+ * a pipe end's spin (`backoffReplies`) skips the next ones once it found
+ * nothing, so a loaded machine does not pay for spins that keep failing.
+ */
+import assert from "node:assert/strict";
+import { allocateRing, RingReader, RingWriter } from "../transports/ring/_ring.ts";
+import { WaitPolicy } from "../transports/ring/_wait_policy.ts";
+
+const SPIN_MS = 0.02;
+
+function policy(backoffReplies: boolean) {
+  const inbound = allocateRing(1024);
+  const reader = new RingReader(inbound, 1024);
+  const writer = new RingWriter(allocateRing(1024));
+  const wait = new WaitPolicy(reader, writer, SPIN_MS, backoffReplies);
+  const peer = new RingWriter(inbound);
+  return { wait, publish: () => assert.equal(peer.writeRaw(new Uint8Array(8)), 8) };
+}
+
+Deno.test("a reply spin that finds nothing makes the next one skip when it backs off", () => {
+  const { wait, publish } = policy(true);
+  wait.arm();
+  assert.equal(wait.spinForReply(), false, "nothing was sent back");
+  publish();
+  assert.equal(wait.spinForReply(), false, "skipped, although data is there");
+  assert.equal(wait.spinForReply(), true, "the skip is spent: the spin finds the data");
+  wait.close();
+});
+
+Deno.test("a reply spin that finds data ends the skipping", () => {
+  const { wait, publish } = policy(true);
+  wait.arm();
+  assert.equal(wait.spinForReply(), false, "nothing was sent back");
+  publish();
+  assert.equal(wait.spinForReply(), false, "skipped once");
+  assert.equal(wait.spinForReply(), true, "found");
+  assert.equal(wait.spinForReply(), true, "and the next spin runs again");
+  wait.close();
+});
+
+Deno.test("a ring end's reply spin does not back off", () => {
+  const { wait, publish } = policy(false);
+  wait.arm();
+  assert.equal(wait.spinForReply(), false, "nothing was sent back");
+  publish();
+  assert.equal(wait.spinForReply(), true, "spun at once and found the data");
+  wait.close();
+});
