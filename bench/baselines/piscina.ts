@@ -50,7 +50,7 @@ export const piscinaCases: BenchCase[] = [
       return await installed() ? undefined : `piscina is missing from ${PREFIX} after install`;
     },
     async run({ quick, signal }) {
-      const [total, warmup] = quick ? [30_000, 5_000] : [200_000, 20_000];
+      const [total, warmup] = quick ? [10_000, 5_000] : [200_000, 20_000];
       const output = await runCommand(
         "node",
         [SCRIPT, PREFIX, String(total), String(warmup)],

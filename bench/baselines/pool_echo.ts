@@ -26,7 +26,7 @@ export const poolEchoCases: BenchCase[] = [
     group: "baseline",
     unit: "tasks/s",
     async run({ quick, signal }) {
-      const [warmupMs, measureMs] = quick ? [300, 1_000] : [1_000, 4_000];
+      const [warmupMs, measureMs] = quick ? [300, 300] : [1_000, 4_000];
       const workers = Array.from({ length: WORKERS }, () => startWorker(WORKER));
       const waiting = new Map<number, (result: number) => void>();
       const outboxes: number[][] = workers.map(() => []);

@@ -43,7 +43,7 @@ export const postMessageCases: BenchCase[] = [
     group: "baseline",
     unit: "msg/s",
     async run({ quick, signal }) {
-      const total = quick ? 100_000 : 500_000;
+      const total = quick ? 50_000 : 500_000;
       const warmup = quick ? 20_000 : 50_000;
       const worker = startWorker(WORKER);
       try {
