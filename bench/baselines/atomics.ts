@@ -23,7 +23,7 @@ export const atomicsCases: BenchCase[] = [
     unit: "us",
     figures: { "baseline.atomics.rtt.p50": {}, "baseline.atomics.rtt.p99": {} },
     async run({ quick, signal }) {
-      const rounds = quick ? 3_000 : 100_000;
+      const rounds = quick ? 10_000 : 100_000;
       const warmup = quick ? 1_000 : 10_000;
       const cell = new Int32Array(new SharedArrayBuffer(4));
       const worker = startWorker(WORKER);
