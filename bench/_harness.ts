@@ -28,7 +28,7 @@ export type BenchUnit = "msg/s" | "tasks/s" | "MB/s" | "us" | "ms" | "MiB" | "%"
 
 /** What a case's `run` receives. */
 export interface BenchRunOptions {
-  /** Shorten the run so that the whole suite takes well under a minute. */
+  /** Shorten the run so that the whole suite takes under a minute. */
   readonly quick: boolean;
   /** Aborted when the run exceeds its time limit; the case must then clean up and reject. */
   readonly signal: AbortSignal;
@@ -663,7 +663,7 @@ export function toJson(report: SuiteReport): BenchJson {
 const USAGE = `Usage: deno task bench [options]
 
 Options:
-  --quick           shorten every case so the whole suite runs in well under a minute
+  --quick           shorten every case so the whole suite runs in under a minute
   --filter REGEX    run only cases whose id or figure ids match REGEX (plus their baselines)
   --json FILE       also write the results as JSON to FILE
   --runs N          runs per case (at least ${MIN_RUNS}; default 3 with --quick, else 5)

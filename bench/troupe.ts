@@ -425,7 +425,9 @@ async function tellRate(
   const before = await ref.ask("count");
   let sent = 0;
   // Sized payloads only: a count of small messages takes no long drain.
-  const capped = spec.bytes > 0 && budget.warmupBytes !== undefined;
+  const warmupMost = spec.bytes > 0 && budget.warmupBytes !== undefined
+    ? Math.ceil(budget.warmupBytes / spec.bytes)
+    : Infinity;
   const pump = async (ms: number, most: number): Promise<number> => {
     const from = sent;
     const deadline = performance.now() + ms;
@@ -444,15 +446,12 @@ async function tellRate(
     return sent - from;
   };
   const warmStart = performance.now();
-  const warmed = await pump(
-    budget.warmupMs,
-    capped ? Math.ceil(budget.warmupBytes! / spec.bytes) : Infinity,
-  );
+  const warmed = await pump(budget.warmupMs, warmupMost);
   const perMs = warmed / (performance.now() - warmStart);
   const start = performance.now();
   const count = await pump(
     budget.measureMs,
-    capped ? Math.ceil(perMs * budget.measureMs * DRAIN_FACTOR) : Infinity,
+    warmupMost === Infinity ? Infinity : Math.ceil(perMs * budget.measureMs * DRAIN_FACTOR),
   );
   const rate = count / seconds(start);
   return spec.bytes === 0 ? rate : rate * spec.bytes / 1e6;

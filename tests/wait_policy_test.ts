@@ -9,20 +9,19 @@ import { WaitPolicy } from "../transports/ring/_wait_policy.ts";
 
 const SPIN_MS = 0.02;
 
-function policy(backoffReplies: boolean) {
+/** A policy whose reply spin after a send found nothing, with data there now. */
+function afterAFailedSpin(backoffReplies: boolean): WaitPolicy {
   const inbound = allocateRing(1024);
   const reader = new RingReader(inbound, 1024);
-  const writer = new RingWriter(allocateRing(1024));
-  const wait = new WaitPolicy(reader, writer, SPIN_MS, backoffReplies);
-  const peer = new RingWriter(inbound);
-  return { wait, publish: () => assert.equal(peer.writeRaw(new Uint8Array(8)), 8) };
+  const wait = new WaitPolicy(reader, new RingWriter(allocateRing(1024)), SPIN_MS, backoffReplies);
+  wait.arm();
+  assert.equal(wait.spinForReply(), false, "nothing was sent back");
+  assert.equal(new RingWriter(inbound).writeRaw(new Uint8Array(8)), 8);
+  return wait;
 }
 
 Deno.test("a failed reply spin makes the next one skip; one that finds data ends the skipping", () => {
-  const { wait, publish } = policy(true);
-  wait.arm();
-  assert.equal(wait.spinForReply(), false, "nothing was sent back");
-  publish();
+  const wait = afterAFailedSpin(true);
   assert.equal(wait.spinForReply(), false, "skipped, although data is there");
   assert.equal(wait.spinForReply(), true, "the skip is spent: the spin finds the data");
   assert.equal(wait.spinForReply(), true, "and the next spin runs again");
@@ -30,10 +29,7 @@ Deno.test("a failed reply spin makes the next one skip; one that finds data ends
 });
 
 Deno.test("a ring end's reply spin does not back off", () => {
-  const { wait, publish } = policy(false);
-  wait.arm();
-  assert.equal(wait.spinForReply(), false, "nothing was sent back");
-  publish();
+  const wait = afterAFailedSpin(false);
   assert.equal(wait.spinForReply(), true, "spun at once and found the data");
   wait.close();
 });

@@ -43,7 +43,7 @@ export function pipeRingSizes(receives: boolean, sends: boolean): [number, numbe
 
 /**
  * How long a pipe end over rings spins for a reply before it sleeps: 20 µs
- * of busy spin, where the `ring` transport spins 50 µs. A spin that finds
+ * of busy spin, where a `ring` end waits up to 50 µs (25 of them spinning). A spin that finds
  * nothing makes the next reply spins skip, doubling up to 16 in a row, as a
  * ring end's later spins do; one that finds data ends the skipping.
  *
@@ -64,7 +64,10 @@ export class RingPipeTransport implements PipeTransport {
   #closed = false;
 
   constructor(pair: RingPair, codec: Codec, maxFrameBytes: number) {
-    this.#end = openRingEnd(pair, codec, maxFrameBytes, PIPE_SPIN_MS, true);
+    this.#end = openRingEnd(pair, codec, maxFrameBytes, {
+      spinMs: PIPE_SPIN_MS,
+      backoffReplies: true,
+    });
   }
 
   send(batch: readonly unknown[]): void | Promise<void> {

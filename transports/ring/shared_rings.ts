@@ -74,26 +74,25 @@ export function reverseRingPair(pair: RingPair): RingPair {
  * @param pair The rings, as this end sees them.
  * @param codec How batches become bytes; both ends must use the same.
  * @param maxFrameBytes The largest encoded batch, in bytes.
- * @param spinMs The longest wait holding the thread when data is likely, in
- * milliseconds (see `RingTransportOptions.spinMs`); 0 sleeps at once.
- * @param backoffReplies Whether the spin right after a send backs off when it
- * finds nothing, as later spins do (a pipe end's choice).
+ * @param spin How the end waits for data it expects: `spinMs`, the longest
+ * wait holding the thread, in milliseconds (see `RingTransportOptions.spinMs`;
+ * 0 sleeps at once), and `backoffReplies`, whether the spin right after a send
+ * backs off when it finds nothing, as later spins do.
  * @returns The end.
  */
 export function openRingEnd(
   pair: RingPair,
   codec: Codec,
   maxFrameBytes: number,
-  spinMs: number,
-  backoffReplies = false,
+  spin: { spinMs: number; backoffReplies: boolean },
 ): RingEnd {
   const transport = new RingTransport(
     pair.inbound,
     pair.outbound,
     codec,
     maxFrameBytes,
-    spinMs,
-    backoffReplies,
+    spin.spinMs,
+    spin.backoffReplies,
   );
   const out = new RingWriter(pair.outbound);
   return { transport, peerClosed: () => out.readerClosed() };
