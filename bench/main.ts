@@ -10,6 +10,7 @@ import { atomicsCases } from "./baselines/atomics.ts";
 import { memcpyCases } from "./baselines/memcpy.ts";
 import { exitCases } from "./exits.ts";
 import { natsCases } from "./nats.ts";
+import { otelCases } from "./otel.ts";
 import { piscinaCases } from "./baselines/piscina.ts";
 import { poolEchoCases } from "./baselines/pool_echo.ts";
 import { poolifierCases } from "./baselines/poolifier.ts";
@@ -50,6 +51,7 @@ if (
     ...troupeCases,
     ...natsCases,
     ...socketFloodCases,
+    ...otelCases,
     ...scaleCases,
     ...seedCases,
   ], Deno.args);

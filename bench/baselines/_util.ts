@@ -243,7 +243,7 @@ function collect(stream: ReadableStream<Uint8Array>): {
  * Runs a command to completion and resolves with its stdout as text. On abort it sends SIGTERM
  * (so the command can clean up its own children), then SIGKILL a second later. Once the command
  * has exited, its output pipes get a short grace to drain, so a stray grandchild that holds them
- * open cannot stall the bench.
+ * open cannot stall the bench. `env` adds variables to the inherited environment.
  *
  * @throws {Error} when it exits unsuccessfully, or with the abort reason when aborted
  */
@@ -251,10 +251,12 @@ export async function runCommand(
   command: string,
   args: readonly string[],
   signal: AbortSignal,
+  env?: Record<string, string>,
 ): Promise<string> {
   signal.throwIfAborted();
   const child = new Deno.Command(command, {
     args: [...args],
+    ...(env === undefined ? {} : { env }),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
