@@ -163,7 +163,10 @@ Deno.test("one trace follows an ask across worker and process actors on every tr
         gauge("troupe.semaphore.available", { "troupe.semaphore": "db" }) === 2 &&
         gauge("troupe.semaphore.permits", { "troupe.semaphore": "db" }) === 3 &&
         gauge("troupe.semaphore.waiters", { "troupe.semaphore": "db" }) === 0 &&
-        gauge("troupe.pool.inflight", { "troupe.pool": "pool" }) === 0
+        gauge("troupe.pool.inflight", { "troupe.pool": "pool" }) === 0 &&
+        gauge("troupe.pool.queued", { "troupe.pool": "pool" }) === 0 &&
+        gauge("troupe.pool.inflight", { "troupe.pool": "held" }) === 3 &&
+        gauge("troupe.pool.queued", { "troupe.pool": "held" }) === 2
       ),
       DEADLINE_MS,
       "the gauges of the running actors",

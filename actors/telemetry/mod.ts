@@ -60,7 +60,7 @@ export interface WatchedSemaphore {
 /** What the metrics read of a pool. */
 export interface WatchedPool {
   readonly id: string;
-  stats(): { inflight: number; size: number };
+  stats(): { inflight: number; queued: number; size: number };
 }
 
 /** What the metrics read of a system beyond its actors. */
@@ -228,16 +228,25 @@ function theInstruments(): Instruments {
   const pools = meter.createObservableGauge("troupe.pool.inflight", {
     description: "Tasks submitted to a pool and not yet settled",
   });
-  pools.addCallback((result) => {
-    for (const system of systems) {
-      for (const pool of system.pools) {
-        result.observe(pool.stats().inflight, { [ATTRIBUTES.pool]: pool.id });
-      }
-    }
+  pools.addCallback((result) => observePools(result, (stats) => stats.inflight));
+  const queued = meter.createObservableGauge("troupe.pool.queued", {
+    description: "Tasks waiting in a pool for a worker with room (part of troupe.pool.inflight)",
   });
+  queued.addCallback((result) => observePools(result, (stats) => stats.queued));
   observeTransports(meter);
   instruments = made;
   return made;
+}
+
+function observePools(
+  result: ObservableResult,
+  read: (stats: ReturnType<WatchedPool["stats"]>) => number,
+): void {
+  for (const system of systems) {
+    for (const pool of system.pools) {
+      result.observe(read(pool.stats()), { [ATTRIBUTES.pool]: pool.id });
+    }
+  }
 }
 
 function observeCells(result: ObservableResult, read: (cell: WatchedCell) => number): void {
