@@ -24,6 +24,11 @@ export interface EntryParts {
   run: string;
   actorModule: string;
   transportModule: string;
+  /**
+   * The transport's `connect` is this export of `transportModule` (a bundle,
+   * see `bundledTransport`) rather than the module's own `connect`.
+   */
+  transportExport?: string;
   semaphores: boolean;
   /**
    * A worker with restricted permissions may not read its own module for a
@@ -40,11 +45,39 @@ export interface EntryParts {
   telemetry: string | undefined;
 }
 
+/**
+ * The name of a transport's `connect` in a host's bootstrap bundle
+ * (`_bundles/*.js`, built by `deno task bundle` from .ci/bundle/), when
+ * `bundled` (the system's list of built-in transports, by module URL) has
+ * the transport's module and the host's bundle carries it. Any other
+ * transport loads from its own module, with the bootstrap's sources.
+ */
+export function bundledTransport(
+  bundled: Readonly<Record<string, string>> | undefined,
+  module: string,
+  host: "worker" | "process",
+): string | undefined {
+  const name = bundled?.[module];
+  return name !== undefined && (host === "worker" || name === "pipe" || name === "socket")
+    ? name
+    : undefined;
+}
+
+/** The bootstrap bundles, by host. */
+export const BUNDLES = {
+  worker: new URL("./_bundles/worker.js", import.meta.url).href,
+  process: new URL("./_bundles/process.js", import.meta.url).href,
+};
+
 /** The entry module, as a `data:` URL. */
 export function entryModule(parts: EntryParts): string {
   const lines = [
     `import { ${parts.run} } from ${JSON.stringify(parts.bootstrap)};`,
-    `import * as transport from ${JSON.stringify(parts.transportModule)};`,
+    parts.transportExport === undefined
+      ? `import * as transport from ${JSON.stringify(parts.transportModule)};`
+      : `import { ${parts.transportExport} as connect } from ${
+        JSON.stringify(parts.transportModule)
+      }; const transport = { connect };`,
   ];
   const extras: string[] = [];
   if (parts.semaphores) {

@@ -11,6 +11,7 @@ import type { BootMessage } from "../core/protocol.ts";
 import { type ActorPermissions, permissionFlags, withTransportNeeds } from "./permissions.ts";
 import { bridgeToProcess } from "./_pipe_ends.ts";
 import { parentResolution } from "./_resolution.ts";
+import { bundledTransport, BUNDLES } from "./_entry_module.ts";
 import { settleWithin } from "../../internal/abort.ts";
 
 const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
@@ -38,6 +39,8 @@ export interface ProcessHostOptions {
   pipeBridge: TransportFactory;
   /** A module exporting `connectionFromStreams`: it opens `Pipe()` ends as connections. */
   connectionsModule: string;
+  /** The built-in transports the bootstrap bundle carries (see `bundledTransport`). */
+  bundled?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -54,10 +57,18 @@ function entryModule(
   bridgeModule: string | undefined,
   connectionsModule: string,
   telemetry: string | undefined,
+  inBundles: Readonly<Record<string, string>> | undefined,
 ): string {
+  // A built-in transport comes with the bootstrap, in one bundle (see bundledTransport).
+  const bundled = bundledTransport(inBundles, transportModule, "process");
+  const bootstrap = bundled === undefined ? PROCESS_BOOTSTRAP : BUNDLES.process;
   const lines = [
     `import * as actor from ${JSON.stringify(actorModule)};`,
-    `import * as transport from ${JSON.stringify(transportModule)};`,
+    bundled === undefined
+      ? `import * as transport from ${JSON.stringify(transportModule)};`
+      : `import { ${bundled} as connect } from ${
+        JSON.stringify(bootstrap)
+      }; const transport = { connect };`,
   ];
   let ends = "";
   if (bridgeModule !== undefined) {
@@ -76,7 +87,7 @@ function entryModule(
     lines.push(`import * as telemetry from ${JSON.stringify(telemetry)};`);
   }
   lines.push(
-    `import { runProcessActor } from ${JSON.stringify(PROCESS_BOOTSTRAP)};`,
+    `import { runProcessActor } from ${JSON.stringify(bootstrap)};`,
     `await runProcessActor(actor, transport${ends || ", undefined"}${
       telemetry !== undefined ? ", telemetry" : ""
     });`,
@@ -295,6 +306,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
         ends.module,
         options.connectionsModule,
         boot.telemetry?.module,
+        options.bundled,
       ),
     ];
     let child: Deno.ChildProcess;

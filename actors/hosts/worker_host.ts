@@ -5,7 +5,7 @@ import type { TransportFactory } from "../../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
-import { entryModule } from "./_entry_module.ts";
+import { bundledTransport, BUNDLES, entryModule } from "./_entry_module.ts";
 import {
   afterThreadEnds,
   newWorkerThread,
@@ -47,6 +47,7 @@ export function workerLauncher(
   permissions: Record<string, boolean | string[] | "inherit"> | undefined,
   connectionsModule: string,
   onLog?: (line: string, stream: "stdout" | "stderr") => void,
+  bundled?: Readonly<Record<string, string>>,
 ): Launcher {
   return async (boot: BootMessage, events: HostEvents) => {
     const ends = bridgeToWorker(boot.args);
@@ -61,11 +62,13 @@ export function workerLauncher(
     try {
       const semaphores = Object.keys(boot.semaphores).length > 0;
       const before = threadIds();
+      const inBundle = bundledTransport(bundled, link.remote.module, "worker");
       const entry = entryModule({
-        bootstrap: WORKER_BOOTSTRAP,
+        bootstrap: inBundle === undefined ? WORKER_BOOTSTRAP : BUNDLES.worker,
         run: "runWorkerActor",
         actorModule: boot.module,
-        transportModule: link.remote.module,
+        transportModule: inBundle === undefined ? link.remote.module : BUNDLES.worker,
+        transportExport: inBundle,
         semaphores,
         restricted: !!permissions,
         forwardConsole: onLog !== undefined,

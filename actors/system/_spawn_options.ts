@@ -9,6 +9,7 @@
 
 import type { TransportFactory } from "../../transports/transport.ts";
 import {
+  BUNDLED_TRANSPORTS,
   DEFAULT_TRANSPORT,
   PIPE_CONNECTIONS_MODULE,
   pipeEndBridge,
@@ -129,6 +130,7 @@ export function checkSpawn(
       checkWorkerPermissions(options.permissions, checks),
       PIPE_CONNECTIONS_MODULE,
       log,
+      BUNDLED_TRANSPORTS,
     )
     : processLauncher(factory, {
       permissions: checkProcessPermissions(id, options.permissions, options.escalate === true),
@@ -141,6 +143,7 @@ export function checkSpawn(
       killGraceMs: 1000,
       pipeBridge: pipeEndBridge(),
       connectionsModule: PIPE_CONNECTIONS_MODULE,
+      bundled: BUNDLED_TRANSPORTS,
     });
   if (hostKind === "process") checkNoSharedMemory(options.args);
   return { url, id, capacity, overflow, hostKind, factory, launch };
