@@ -408,3 +408,12 @@ Deno.test("with exitOnLeak: false the spinning actor is named on stderr and the 
     await child.status;
   }
 });
+
+Deno.test("new ActorSystem() from plain JavaScript says to use ActorSystem.start()", () => {
+  // TypeScript refuses the private constructor; `deno run` does not type-check.
+  const Constructor = ActorSystem as unknown as new () => unknown;
+  assert.throws(() => new Constructor(), {
+    name: "TypeError",
+    message: "Cannot construct an ActorSystem with new: use `await ActorSystem.start(options)`",
+  });
+});

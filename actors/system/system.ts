@@ -39,6 +39,9 @@ export type { SpawnOptions } from "../hosts/spawn_options.ts";
 export type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
 export type { SystemOptions, SystemStats } from "./system_options.ts";
 
+/** What `ActorSystem.start` passes its constructor, which nothing else can. */
+const STARTING: unique symbol = Symbol("ActorSystem.start");
+
 /**
  * A group of actors with one lifetime. Start it, spawn actors into Deno
  * Workers or processes, supervise them, and shut it down (or let
@@ -109,9 +112,16 @@ export class ActorSystem implements AsyncDisposable {
   };
 
   private constructor(
+    token: typeof STARTING,
     options: SystemOptions,
     telemetry: typeof import("../telemetry/mod.ts") | undefined,
   ) {
+    // Plain JavaScript can reach the private constructor (`deno run` does not type-check).
+    if (token !== STARTING) {
+      throw new TypeError(
+        "Cannot construct an ActorSystem with new: use `await ActorSystem.start(options)`",
+      );
+    }
     const heartbeatMs = checkHeartbeat(options.heartbeatMs);
     this.#onDeadLetter = options.onDeadLetter;
     registerEvents(this, this.#events);
@@ -170,7 +180,7 @@ export class ActorSystem implements AsyncDisposable {
     const telemetry = telemetryWanted(options.telemetry)
       ? await import("../telemetry/mod.ts")
       : undefined;
-    return new ActorSystem(options, telemetry);
+    return new ActorSystem(STARTING, options, telemetry);
   }
 
   /**
