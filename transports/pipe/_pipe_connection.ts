@@ -11,7 +11,7 @@
  * @module
  */
 
-import { ConnectionClosedError } from "../../internal/errors.ts";
+import { ConnectionClosedError } from "../../internal/channel_errors.ts";
 import { noop, watchDeadline } from "../../internal/abort.ts";
 import {
   PIPE_END_WINDOW_BYTES,

@@ -17,7 +17,7 @@
  */
 
 import { noop } from "../../internal/abort.ts";
-import { ConnectionClosedError } from "../../internal/errors.ts";
+import { ConnectionClosedError } from "../../internal/channel_errors.ts";
 import { MIN_RING_BYTES, openRingEnd, type RingEnd, type RingPair } from "../ring/shared_rings.ts";
 import type { Codec } from "../codec.ts";
 import { StreamTransport } from "../framing/stream_transport.ts";

@@ -55,7 +55,7 @@
  * @module
  */
 
-import { ProtocolError } from "../../internal/errors.ts";
+import { ProtocolError } from "../../internal/channel_errors.ts";
 import type { ReusePolicy } from "../framing/frame_codec.ts";
 
 /** Bytes of control words before the data area. */

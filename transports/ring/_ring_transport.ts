@@ -6,7 +6,11 @@
  * @module
  */
 
-import { ConnectionClosedError, FrameTooLargeError, ProtocolError } from "../../internal/errors.ts";
+import {
+  ConnectionClosedError,
+  FrameTooLargeError,
+  ProtocolError,
+} from "../../internal/channel_errors.ts";
 import {
   READER_SLEEP,
   RECORD_ALIGN,

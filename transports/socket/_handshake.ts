@@ -28,7 +28,7 @@ import {
   AuthenticationError,
   ConnectionClosedError,
   ProtocolError,
-} from "../../internal/errors.ts";
+} from "../../internal/channel_errors.ts";
 import { watchDeadline } from "../../internal/abort.ts";
 import { after } from "../../internal/ticker.ts";
 import { encodeFrames, FRAME_PREFIX_BYTES } from "../framing/framing.ts";

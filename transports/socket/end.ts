@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ConnectionClosedError, FrameTooLargeError } from "../../internal/errors.ts";
+import { ConnectionClosedError, FrameTooLargeError } from "../../internal/channel_errors.ts";
 import { noop } from "../../internal/abort.ts";
 import type { Codec } from "../codec.ts";
 import { encodeFrames, FRAME_PREFIX_BYTES } from "../framing/framing.ts";

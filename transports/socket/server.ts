@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ConnectionClosedError } from "../../internal/errors.ts";
+import { ConnectionClosedError } from "../../internal/channel_errors.ts";
 import { watchDeadline } from "../../internal/abort.ts";
 import { bindPrivateUnix, bindTcp, bindUnixPath, type Bound, closeListener } from "./bind.ts";
 import { SocketEnd, type SocketTransport } from "./end.ts";

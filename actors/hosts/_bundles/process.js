@@ -3695,7 +3695,7 @@ function connect(options, stdio) {
 }
 
 // transports/socket/end.ts
-import { ConnectionClosedError as ConnectionClosedError2, FrameTooLargeError as FrameTooLargeError2 } from "../../../internal/errors.ts";
+import { ConnectionClosedError as ConnectionClosedError2, FrameTooLargeError as FrameTooLargeError2 } from "../../../internal/channel_errors.ts";
 
 // transports/socket/_conn.ts
 var WRITE_HIGH_WATER_BYTES = 1024 * 1024;
@@ -4005,7 +4005,7 @@ var SocketEnd = class {
 };
 
 // transports/socket/_handshake.ts
-import { AuthenticationError, ConnectionClosedError as ConnectionClosedError3, ProtocolError as ProtocolError3 } from "../../../internal/errors.ts";
+import { AuthenticationError, ConnectionClosedError as ConnectionClosedError3, ProtocolError as ProtocolError3 } from "../../../internal/channel_errors.ts";
 var PROTOCOL = "troupe-socket/1";
 var HANDSHAKE_MAX_FRAME_BYTES = 4096;
 var DEFAULT_HANDSHAKE_TIMEOUT_MS = 1e4;
@@ -4299,7 +4299,7 @@ function connectAbortably(address, signal) {
 }
 
 // transports/socket/server.ts
-import { ConnectionClosedError as ConnectionClosedError4 } from "../../../internal/errors.ts";
+import { ConnectionClosedError as ConnectionClosedError4 } from "../../../internal/channel_errors.ts";
 
 // transports/socket/socket.ts
 async function connect2(options) {

@@ -1882,7 +1882,7 @@ function connect(options) {
 }
 
 // transports/ring/_ring.ts
-import { ProtocolError } from "../../../internal/errors.ts";
+import { ProtocolError } from "../../../internal/channel_errors.ts";
 var CONTROL_BYTES = 256;
 var RECORD_HEADER_BYTES = 4;
 var MIN_RING_BYTES = 1024;
@@ -2818,7 +2818,7 @@ function codecNamed(name, context) {
 }
 
 // transports/ring/_ring_transport.ts
-import { ConnectionClosedError as ConnectionClosedError2, FrameTooLargeError, ProtocolError as ProtocolError2 } from "../../../internal/errors.ts";
+import { ConnectionClosedError as ConnectionClosedError2, FrameTooLargeError, ProtocolError as ProtocolError2 } from "../../../internal/channel_errors.ts";
 
 // transports/framing/frame_codec.ts
 var V8_VERSION_TAG = 255;
@@ -4592,7 +4592,7 @@ function connect3(options, stdio) {
 }
 
 // transports/socket/end.ts
-import { ConnectionClosedError as ConnectionClosedError4, FrameTooLargeError as FrameTooLargeError3 } from "../../../internal/errors.ts";
+import { ConnectionClosedError as ConnectionClosedError4, FrameTooLargeError as FrameTooLargeError3 } from "../../../internal/channel_errors.ts";
 
 // internal/read_arena.ts
 var ARENA_BYTES = 256 * 1024;
@@ -4906,7 +4906,7 @@ var SocketEnd = class {
 };
 
 // transports/socket/_handshake.ts
-import { AuthenticationError, ConnectionClosedError as ConnectionClosedError5, ProtocolError as ProtocolError5 } from "../../../internal/errors.ts";
+import { AuthenticationError, ConnectionClosedError as ConnectionClosedError5, ProtocolError as ProtocolError5 } from "../../../internal/channel_errors.ts";
 var PROTOCOL = "troupe-socket/1";
 var HANDSHAKE_MAX_FRAME_BYTES = 4096;
 var DEFAULT_HANDSHAKE_TIMEOUT_MS = 1e4;
@@ -5200,7 +5200,7 @@ function connectAbortably(address, signal) {
 }
 
 // transports/socket/server.ts
-import { ConnectionClosedError as ConnectionClosedError6 } from "../../../internal/errors.ts";
+import { ConnectionClosedError as ConnectionClosedError6 } from "../../../internal/channel_errors.ts";
 
 // transports/socket/socket.ts
 async function connect4(options) {
