@@ -56,6 +56,7 @@ export {
   type SpawnOptions,
   type SystemOptions,
   type SystemStats,
+  type TelemetryOptions,
 } from "./actors/system/system.ts";
 export {
   ActorCrashedError,

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { within } from "./_helpers.ts";
 
 const PROGRAM = new URL("./fixtures/telemetry_program.ts", import.meta.url);
+const TELLS_PROGRAM = new URL("./fixtures/telemetry_tells_program.ts", import.meta.url);
 const ROOT = new URL("../", import.meta.url);
 const COMBOS = [
   "worker-queue",
@@ -336,6 +337,55 @@ Deno.test("one trace follows an ask across worker and process actors on every tr
     assert.equal(asks("worker-ring", "work", "ok"), 1);
     assert.equal(asks("worker-ring", "get", "ok"), 1);
     assert.equal(asks("worker-queue", "fail", "error"), 1);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test('with telemetry: { tells: "all" } a tell outside any trace gets a root producer span and a linked handler span', async () => {
+  const collector = new Collector();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, collector.handle);
+  try {
+    const output = await within(
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", TELLS_PROGRAM.href],
+        cwd: ROOT,
+        env: {
+          OTEL_DENO: "true",
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${server.addr.port}`,
+          OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+          OTEL_BSP_SCHEDULE_DELAY: "50",
+          OTEL_DENO_CONSOLE: "ignore",
+          OTEL_SERVICE_NAME: "troupe-telemetry-tells-test",
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output(),
+      DEADLINE_MS,
+      "the program",
+    );
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), { count: 3 });
+    await within(
+      collector.until(() =>
+        collector.span("tell inc", "all-tells").length === 3 &&
+        collector.span("handle inc", "all-tells").length === 3
+      ),
+      DEADLINE_MS,
+      "the spans of the tells",
+    );
+    const tells = collector.span("tell inc", "all-tells");
+    for (const tell of tells) {
+      assert.equal(tell.kind, 4, "tell: a producer span");
+      assert.equal(tell.parentSpanId || undefined, undefined, "tell: the root of its trace");
+    }
+    assert.equal(new Set(tells.map((t) => t.traceId)).size, 3, "each tell: a trace of its own");
+    for (const handle of collector.span("handle inc", "all-tells")) {
+      assert.equal(handle.kind, 5, "handler: a consumer span");
+      const linked = tells.find((t) => t.spanId === handle.links?.[0]?.spanId);
+      assert.ok(linked, "a tell's handler links to the tell");
+    }
   } finally {
     await server.shutdown();
   }

@@ -32,7 +32,8 @@ export function transportsByName(
 }
 
 /** Whether a system records telemetry: as asked, or when Deno exports OpenTelemetry. */
-export function telemetryWanted(option: boolean | undefined): boolean {
+export function telemetryWanted(option: boolean | object | undefined): boolean {
+  if (typeof option === "object") return true;
   if (option !== undefined) return option;
   try {
     // Never a permission prompt: without env access, telemetry only when asked for.

@@ -37,7 +37,7 @@ import type { SystemTelemetry } from "../telemetry/mod.ts";
 export type { OverflowPolicy } from "../core/outbox.ts";
 export type { SpawnOptions } from "../hosts/spawn_options.ts";
 export type { ShutdownOptions, ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
-export type { SystemOptions, SystemStats } from "./system_options.ts";
+export type { SystemOptions, SystemStats, TelemetryOptions } from "./system_options.ts";
 
 /** What `ActorSystem.start` passes its constructor, which nothing else can. */
 const STARTING: unique symbol = Symbol("ActorSystem.start");
@@ -127,7 +127,7 @@ export class ActorSystem implements AsyncDisposable {
     registerEvents(this, this.#events);
     this.#telemetry = telemetry && new telemetry.SystemTelemetry({
       semaphores: () => this.#named.semaphores,
-    });
+    }, typeof options.telemetry === "object" ? options.telemetry : {});
     this.#leaks = new LeakWatch(options.exitOnLeak ?? true);
     const transports = transportsByName(options.transports);
     this.#watchdog = new Watchdog(heartbeatMs, () => this.#cells.running.values());

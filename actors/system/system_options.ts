@@ -8,6 +8,28 @@
 import type { TransportFactory } from "../../transports/transport.ts";
 import type { DeadLetter } from "../core/actor_ref.ts";
 
+/**
+ * Settings of a system's telemetry (`SystemOptions.telemetry`).
+ *
+ * @example Trace every tell, not only those sent inside a trace
+ * ```ts
+ * import { ActorSystem } from "@troupe/troupe";
+ *
+ * await using system = await ActorSystem.start({ telemetry: { tells: "all" } });
+ * ```
+ */
+export interface TelemetryOptions {
+  /**
+   * Which tells get spans. `"in-trace"` (the default): a tell sent while a
+   * span is active gets a producer span in that trace, and its handler a
+   * consumer span linked to it; a tell outside any trace gets none. `"all"`:
+   * a tell outside any trace gets a producer span too, as the root of a
+   * trace of its own. Two spans per tell cost most of a tell's time (the
+   * README's "Telemetry" has the figures).
+   */
+  tells?: "in-trace" | "all";
+}
+
 /** Options of `ActorSystem.start`. */
 export interface SystemOptions {
   /**
@@ -45,9 +67,10 @@ export interface SystemOptions {
    * the README's "Telemetry"). On by default when the environment has
    * `OTEL_DENO=true` (Deno then exports what `npm:@opentelemetry/api`
    * records); `false` keeps the system silent even then. When off, nothing
-   * of it is loaded and messages carry no trace context.
+   * of it is loaded and messages carry no trace context. Settings
+   * ({@linkcode TelemetryOptions}) turn it on as `true` does.
    */
-  telemetry?: boolean;
+  telemetry?: boolean | TelemetryOptions;
   /**
    * Where the log lines of every actor whose spawn names no `onLog` go (see
    * `SpawnOptions.onLog`): a process actor's output, and a worker or thread

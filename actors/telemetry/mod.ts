@@ -289,9 +289,16 @@ export class SystemTelemetry {
   /** The reason of each actor's last crash, for the restart that follows. */
   #lastCrash = new Map<string, string>();
 
-  /** @param sources What the metrics read of the system beyond its actors. */
-  constructor(sources: TelemetrySources) {
+  /** Which tells get spans (`TelemetryOptions.tells`). */
+  #tells: "in-trace" | "all";
+
+  /**
+   * @param sources What the metrics read of the system beyond its actors.
+   * @param settings The system's `telemetry` settings.
+   */
+  constructor(sources: TelemetrySources, settings: { tells?: "in-trace" | "all" } = {}) {
     this.sources = sources;
+    this.#tells = settings.tells ?? "in-trace";
     this.#instruments = theInstruments();
     systems.add(this);
   }
@@ -314,6 +321,7 @@ export class SystemTelemetry {
       [ATTRIBUTES.incarnation]: incarnation,
     };
     const { tracer, askDuration } = this.#instruments;
+    const everyTell = this.#tells === "all";
     const hooks: CellHooks = {
       ask(name: string): AskHook {
         const span = tracer.startSpan(`ask ${name}`, {
@@ -335,10 +343,10 @@ export class SystemTelemetry {
         };
       },
       tell(name: string): string | undefined {
-        // Only a tell sent inside a trace is traced: a span on each side of every
-        // tell would cost most of a tell's time (see the README's "Telemetry").
+        // By default only a tell sent inside a trace is traced: a span on each side
+        // of every tell costs most of a tell's time (see the README's "Telemetry").
         const active = context.active();
-        if (trace.getSpan(active)?.isRecording() !== true) return undefined;
+        if (!everyTell && trace.getSpan(active)?.isRecording() !== true) return undefined;
         const span = tracer.startSpan(`tell ${name}`, {
           kind: SpanKind.PRODUCER,
           attributes: { ...attributes, [ATTRIBUTES.messageName]: name },
