@@ -12,6 +12,9 @@
  * those from their source files, so an actor module meets one copy of each. Every external
  * import is checked against that list, and its path is rewritten to be relative to the bundle.
  *
+ * No source map: Deno reads a linked one as the bundle loads, about 1 ms a start (see
+ * bench/README.md), so stack frames inside the bundles name the bundle.
+ *
  * ```sh
  * deno task bundle          # rebuild actors/hosts/_bundles/*.js
  * deno task bundle --check  # exit 1 when they are out of date
