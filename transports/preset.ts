@@ -21,21 +21,32 @@ export function builtinTransports(): TransportFactory[] {
   return [queueTransport(), pipeTransport(), ringTransport(), socketTransport()];
 }
 
+/** A transport module's URL (as its factory's link names it) to the name of its `connect` in a bundle. */
+export type BundledTransports = Readonly<Record<string, string>>;
+
+/** The built-in transports that reach each host, as `BundledTransports`. */
+function bundled(names: readonly ("queue" | "ring" | "pipe" | "socket")[]): BundledTransports {
+  const paths = {
+    queue: "./queue.ts",
+    ring: "./ring/ring.ts",
+    pipe: "./pipe/pipe.ts",
+    socket: "./socket/socket.ts",
+  };
+  return Object.fromEntries(
+    names.map((name) => [new URL(paths[name], import.meta.url).href, name]),
+  );
+}
+
 /**
- * The built-in transports whose actor side comes bundled with the hosts'
- * bootstraps (actors/hosts/_bundles/, built by `deno task bundle`): each
- * one's module URL, as its factory's link names it, and the name of its
- * `connect` in the bundles. A fresh isolate loads the one bundle several
- * milliseconds faster than the modules it is made of.
+ * The built-in transports whose actor side comes bundled with each host's
+ * bootstrap (actors/hosts/_bundles/, built by `deno task bundle` from
+ * .ci/bundle/, which exports the same names): a fresh isolate loads the one
+ * bundle several milliseconds faster than the modules it is made of.
  */
-export const BUNDLED_TRANSPORTS: Readonly<Record<string, string>> = Object.fromEntries(
-  [
-    ["queue", "./queue.ts"],
-    ["ring", "./ring/ring.ts"],
-    ["pipe", "./pipe/pipe.ts"],
-    ["socket", "./socket/socket.ts"],
-  ].map(([name, path]) => [new URL(path!, import.meta.url).href, name!]),
-);
+export const BUNDLED_TRANSPORTS: Readonly<Record<HostKind, BundledTransports>> = {
+  worker: bundled(["queue", "ring", "pipe", "socket"]),
+  process: bundled(["pipe", "socket"]),
+};
 
 /** The transport an actor gets when its spawn names none, by host. */
 export const DEFAULT_TRANSPORT: Readonly<Record<HostKind, string>> = {

@@ -26,7 +26,7 @@ export interface EntryParts {
   transportModule: string;
   /**
    * The transport's `connect` is this export of `transportModule` (a bundle,
-   * see `bundledTransport`) rather than the module's own `connect`.
+   * see `BUNDLES`) rather than the module's own `connect`.
    */
   transportExport?: string;
   semaphores: boolean;
@@ -46,38 +46,33 @@ export interface EntryParts {
 }
 
 /**
- * The name of a transport's `connect` in a host's bootstrap bundle
- * (`_bundles/*.js`, built by `deno task bundle` from .ci/bundle/), when
- * `bundled` (the system's list of built-in transports, by module URL) has
- * the transport's module and the host's bundle carries it. Any other
+ * The bootstrap bundles, by host (`_bundles/*.js`, built by `deno task
+ * bundle` from .ci/bundle/): each holds its host's bootstrap and the
+ * `connect` of every built-in transport that reaches the host, exported
+ * under the transport's name (the system's `BUNDLED_TRANSPORTS`). Any other
  * transport loads from its own module, with the bootstrap's sources.
  */
-export function bundledTransport(
-  bundled: Readonly<Record<string, string>> | undefined,
-  module: string,
-  host: "worker" | "process",
-): string | undefined {
-  const name = bundled?.[module];
-  return name !== undefined && (host === "worker" || name === "pipe" || name === "socket")
-    ? name
-    : undefined;
-}
-
-/** The bootstrap bundles, by host. */
 export const BUNDLES = {
   worker: new URL("./_bundles/worker.js", import.meta.url).href,
   process: new URL("./_bundles/process.js", import.meta.url).href,
 };
 
+/**
+ * The entry's line that makes `transport` (what the bootstrap calls
+ * `connect` on): the module itself, or its export `exported` (a bundle's).
+ */
+export function transportImport(module: string, exported: string | undefined): string {
+  return exported === undefined
+    ? `import * as transport from ${JSON.stringify(module)};`
+    : `import { ${exported} as connect } from ${JSON.stringify(module)}; ` +
+      "const transport = { connect };";
+}
+
 /** The entry module, as a `data:` URL. */
 export function entryModule(parts: EntryParts): string {
   const lines = [
     `import { ${parts.run} } from ${JSON.stringify(parts.bootstrap)};`,
-    parts.transportExport === undefined
-      ? `import * as transport from ${JSON.stringify(parts.transportModule)};`
-      : `import { ${parts.transportExport} as connect } from ${
-        JSON.stringify(parts.transportModule)
-      }; const transport = { connect };`,
+    transportImport(parts.transportModule, parts.transportExport),
   ];
   const extras: string[] = [];
   if (parts.semaphores) {

@@ -11,7 +11,7 @@ import type { BootMessage } from "../core/protocol.ts";
 import { type ActorPermissions, permissionFlags, withTransportNeeds } from "./permissions.ts";
 import { bridgeToProcess } from "./_pipe_ends.ts";
 import { parentResolution } from "./_resolution.ts";
-import { bundledTransport, BUNDLES } from "./_entry_module.ts";
+import { BUNDLES, transportImport } from "./_entry_module.ts";
 import { settleWithin } from "../../internal/abort.ts";
 
 const PROCESS_BOOTSTRAP = new URL("./_process.ts", import.meta.url).href;
@@ -39,7 +39,7 @@ export interface ProcessHostOptions {
   pipeBridge: TransportFactory;
   /** A module exporting `connectionFromStreams`: it opens `Pipe()` ends as connections. */
   connectionsModule: string;
-  /** The built-in transports the bootstrap bundle carries (see `bundledTransport`). */
+  /** The built-in transports the process bundle carries, by module URL (see `BUNDLES`). */
   bundled?: Readonly<Record<string, string>>;
 }
 
@@ -59,16 +59,12 @@ function entryModule(
   telemetry: string | undefined,
   inBundles: Readonly<Record<string, string>> | undefined,
 ): string {
-  // A built-in transport comes with the bootstrap, in one bundle (see bundledTransport).
-  const bundled = bundledTransport(inBundles, transportModule, "process");
+  // A built-in transport comes with the bootstrap, in one bundle (see BUNDLES).
+  const bundled = inBundles?.[transportModule];
   const bootstrap = bundled === undefined ? PROCESS_BOOTSTRAP : BUNDLES.process;
   const lines = [
     `import * as actor from ${JSON.stringify(actorModule)};`,
-    bundled === undefined
-      ? `import * as transport from ${JSON.stringify(transportModule)};`
-      : `import { ${bundled} as connect } from ${
-        JSON.stringify(bootstrap)
-      }; const transport = { connect };`,
+    transportImport(bundled === undefined ? transportModule : bootstrap, bundled),
   ];
   let ends = "";
   if (bridgeModule !== undefined) {

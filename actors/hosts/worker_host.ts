@@ -5,7 +5,7 @@ import type { TransportFactory } from "../../transports/transport.ts";
 import type { Host, HostEvents, Launcher } from "../core/host.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { bridgeToWorker, hasConnections } from "./_pipe_ends.ts";
-import { bundledTransport, BUNDLES, entryModule } from "./_entry_module.ts";
+import { BUNDLES, entryModule } from "./_entry_module.ts";
 import {
   afterThreadEnds,
   newWorkerThread,
@@ -40,7 +40,8 @@ export function workerThreadsVisible(): boolean {
  * `Pipe()` ends in an actor's args as connections. With `onLog`, the
  * worker's console and `Deno.stdout` / `Deno.stderr` lines go to it
  * instead of the process's stdout and stderr, and a release waits (a
- * little) for those posted before it.
+ * little) for those posted before it. `bundled` names the built-in
+ * transports the worker bundle carries, by module URL (see `BUNDLES`).
  */
 export function workerLauncher(
   factory: TransportFactory,
@@ -62,7 +63,7 @@ export function workerLauncher(
     try {
       const semaphores = Object.keys(boot.semaphores).length > 0;
       const before = threadIds();
-      const inBundle = bundledTransport(bundled, link.remote.module, "worker");
+      const inBundle = bundled?.[link.remote.module];
       const entry = entryModule({
         bootstrap: inBundle === undefined ? WORKER_BOOTSTRAP : BUNDLES.worker,
         run: "runWorkerActor",

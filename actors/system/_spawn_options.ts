@@ -130,7 +130,7 @@ export function checkSpawn(
       checkWorkerPermissions(options.permissions, checks),
       PIPE_CONNECTIONS_MODULE,
       log,
-      BUNDLED_TRANSPORTS,
+      BUNDLED_TRANSPORTS.worker,
     )
     : processLauncher(factory, {
       permissions: checkProcessPermissions(id, options.permissions, options.escalate === true),
@@ -143,7 +143,7 @@ export function checkSpawn(
       killGraceMs: 1000,
       pipeBridge: pipeEndBridge(),
       connectionsModule: PIPE_CONNECTIONS_MODULE,
-      bundled: BUNDLED_TRANSPORTS,
+      bundled: BUNDLED_TRANSPORTS.process,
     });
   if (hostKind === "process") checkNoSharedMemory(options.args);
   return { url, id, capacity, overflow, hostKind, factory, launch };
