@@ -17,6 +17,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { smallTellPump } from "./_small_tells.ts";
 
 const { values } = parseArgs({
   options: {
@@ -47,23 +48,7 @@ async function side(root: string) {
     host: "worker",
     transport,
   });
-  let sent = 0;
-  /** Small tells (as the bench's) for `ms`; returns messages per second, all counted. */
-  const pump = async (ms: number): Promise<number> => {
-    const before = await ref.ask("count");
-    const from = sent;
-    const start = performance.now();
-    const deadline = start + ms;
-    do {
-      for (let i = 0; i < 64; i++) {
-        const n = sent++;
-        await ref.tell("take", { id: 1_000_000 + n, op: "tell", n: 100_000_000 + n });
-      }
-    } while (performance.now() < deadline);
-    if (await ref.ask("count") - before !== sent - from) throw new Error("Cannot trust run");
-    return (sent - from) / ((performance.now() - start) / 1000);
-  };
-  return { system, pump };
+  return { system, pump: smallTellPump(ref) };
 }
 
 if (values.child) {

@@ -13,6 +13,7 @@ import { ActorSystem } from "../mod.ts";
 import type { echo } from "./actors/echo.ts";
 import type { sink } from "./actors/sink.ts";
 import { smallMessage } from "./baselines/_util.ts";
+import { smallTellPump } from "./_small_tells.ts";
 
 const WARMUP_MS = 300;
 const MEASURE_MS = 1_000;
@@ -30,19 +31,7 @@ const echoRef = await system.spawn<typeof echo>(
   options,
 );
 
-let sent = 0;
-/** Small tells for `ms`, as the bench's tell figures send them; returns messages per second. */
-async function pump(ms: number): Promise<number> {
-  const before = await sinkRef.ask("count");
-  const from = sent;
-  const start = performance.now();
-  const deadline = start + ms;
-  do {
-    for (let i = 0; i < 64; i++) await sinkRef.tell("take", smallMessage(sent++));
-  } while (performance.now() < deadline);
-  if (await sinkRef.ask("count") - before !== sent - from) throw new Error("Cannot trust run");
-  return (sent - from) / ((performance.now() - start) / 1000);
-}
+const pump = smallTellPump(sinkRef);
 
 await pump(WARMUP_MS);
 const tell = await pump(MEASURE_MS);

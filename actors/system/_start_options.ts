@@ -4,6 +4,7 @@
 
 import type { TransportFactory } from "../../transports/transport.ts";
 import { builtinTransports } from "../../transports/preset.ts";
+import type { TelemetryOptions } from "./system_options.ts";
 
 /**
  * The heartbeat interval, 1000 ms unless given.
@@ -32,8 +33,8 @@ export function transportsByName(
 }
 
 /** Whether a system records telemetry: as asked, or when Deno exports OpenTelemetry. */
-export function telemetryWanted(option: boolean | object | undefined): boolean {
-  if (typeof option === "object") return true;
+export function telemetryWanted(option: boolean | TelemetryOptions | undefined): boolean {
+  if (typeof option === "object" && option !== null) return true;
   if (option !== undefined) return option;
   try {
     // Never a permission prompt: without env access, telemetry only when asked for.

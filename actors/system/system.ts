@@ -125,9 +125,12 @@ export class ActorSystem implements AsyncDisposable {
     const heartbeatMs = checkHeartbeat(options.heartbeatMs);
     this.#onDeadLetter = options.onDeadLetter;
     registerEvents(this, this.#events);
-    this.#telemetry = telemetry && new telemetry.SystemTelemetry({
-      semaphores: () => this.#named.semaphores,
-    }, typeof options.telemetry === "object" ? options.telemetry : {});
+    this.#telemetry = telemetry && new telemetry.SystemTelemetry(
+      {
+        semaphores: () => this.#named.semaphores,
+      },
+      typeof options.telemetry === "object" && options.telemetry !== null ? options.telemetry : {},
+    );
     this.#leaks = new LeakWatch(options.exitOnLeak ?? true);
     const transports = transportsByName(options.transports);
     this.#watchdog = new Watchdog(heartbeatMs, () => this.#cells.running.values());
