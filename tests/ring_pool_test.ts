@@ -1,12 +1,12 @@
 // The ring buffer pool (transports/ring/_ring_pool.ts): rings come back only
 // once the worker's thread has ended, and a reused ring is as good as new.
 import assert from "node:assert/strict";
-import { ActorSystem } from "../mod.ts";
 import { connect, type RingConnectOptions } from "../transports/ring/ring.ts";
 import { pooledRings, recycleRings, takeRing } from "../transports/ring/_ring_pool.ts";
 import type { Transport } from "../transports/transport.ts";
 
-const ECHO = new URL("./faults/fixtures/fault_actor.ts", import.meta.url).href;
+// The actor cases run in a process of their own: see the program's header.
+const PROGRAM = new URL("./fixtures/ring_pool_program.ts", import.meta.url);
 
 function pair(a: SharedArrayBuffer, b: SharedArrayBuffer): [Transport, Transport] {
   const options = (
@@ -49,25 +49,15 @@ Deno.test("a recycled ring starts empty and open: the next pair over it sees onl
   await q.close();
 });
 
-for (const host of ["worker", "thread"] as const) {
-  Deno.test(`a stopped ring ${host} actor's rings go back to the pool once its thread ended, and the next actor uses them`, async () => {
-    await using system = await ActorSystem.start();
-    // Rings an earlier test left in the pool: the spawn may take them.
-    const one = await system.spawn(ECHO, { id: "one", transport: "ring", host });
-    const start = pooledRings();
-    assert.equal(await one.ask("echo", "hi"), "hi");
-    await one.stop();
-    // The thread ends 2 to 4 ms after terminate(); the host looks every 2 ms for 200 ms.
-    const deadline = performance.now() + 2000;
-    while (pooledRings() < start + 2 && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.equal(pooledRings(), start + 2, "both rings are back");
-    const two = await system.spawn(ECHO, { id: "two", transport: "ring", host });
-    assert.equal(pooledRings(), start, "the next actor took them");
-    const big = new Uint8Array(300_000).map((_, i) => i & 255);
-    const echoed = await two.ask("echo", big) as Uint8Array;
-    assert.ok(echoed.length === big.length && echoed.every((v, i) => v === (i & 255)));
-    await two.stop();
-  });
-}
+Deno.test("a stopped ring actor's rings go back to the pool once its thread ended, and the next actor uses them, on worker and thread hosts", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-worker-options", PROGRAM.href],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.deepEqual(stdout.trim().split("\n"), ["worker ok", "thread ok"]);
+});
