@@ -144,6 +144,16 @@ export interface Transport {
    * channel; throws `ProtocolError` when a frame is malformed. Call it once.
    */
   receive(): AsyncIterable<unknown[]>;
+  /**
+   * Asks the transport to lend byte arrays instead of copying them: from
+   * then on, a `Uint8Array` in a received batch may be a view of memory the
+   * transport reuses once the receive iterator's `next()` is called again
+   * (the `ring` transport lends views of its shared memory). The runtime
+   * asks for it when an actor's definition sets `lendBytes`.
+   *
+   * @returns Whether this end now lends; a transport without it never does.
+   */
+  lendBytes?(): boolean;
   /** Closes this end; the peer's `receive()` ends. Safe to call twice. */
   close(): Promise<void>;
   /** Traffic counters of this end. */

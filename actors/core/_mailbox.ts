@@ -7,6 +7,7 @@ import type { Message, Outgoing } from "./_outgoing.ts";
 import { ABORTABLE_ASK, expectsReply, type Handling, STOP, STREAM, TELLS } from "./protocol.ts";
 import type { HandleHook, ServeHooks } from "./hooks.ts";
 import type { ServedCalls } from "./_served_calls.ts";
+import { privatize } from "../../internal/lent.ts";
 
 /** A message's name, and whether it is an ask. */
 function nameOf(message: Message): [name: string, ask: boolean] {
@@ -105,6 +106,33 @@ export class Mailbox {
       this.#calls.open(message[1] as number);
     }
     if (traceparent !== undefined) (this.#traces ??= new Map()).set(message, traceparent);
+  }
+
+  /** Where the next pushed message goes: pass it to {@linkcode privatize} later. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Copies the lent byte arrays (see `internal/lent.ts`) of the messages
+   * pushed at `from` or later that no handler has taken yet: their memory is
+   * reused once the channel moves on. In place, so that each envelope keeps
+   * its identity (traces and the running set are keyed by it).
+   *
+   * @param from What {@linkcode waiting} said before those messages were pushed.
+   */
+  privatize(from: number): void {
+    const queue = this.#queue;
+    for (let i = Math.max(from, this.#head); i < queue.length; i++) {
+      const message = queue[i]!;
+      if (message[0] === TELLS && i === this.#head) {
+        // A run partly handled: only the payloads still to come.
+        const payloads = message[2] as unknown[];
+        for (let k = this.#runAt; k < payloads.length; k++) payloads[k] = privatize(payloads[k]);
+        continue;
+      }
+      for (let k = 1; k < message.length; k++) message[k] = privatize(message[k]);
+    }
   }
 
   /** Handles waiting messages while a handler may start, then credits and sends what they gave. */

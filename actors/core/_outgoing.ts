@@ -9,6 +9,7 @@ import { Coalescer, hintsFor } from "./_coalesce.ts";
 import { type BatchKind, PLAIN_KIND, UNKNOWN_KIND } from "../../internal/batch.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import { noop } from "../../internal/abort.ts";
+import { privatize } from "../../internal/lent.ts";
 import {
   CREDIT,
   DEAD_LETTER,
@@ -38,6 +39,7 @@ export class Outgoing {
   #uncredited = 0;
   #creditEvery: number;
   #broken: (error: unknown) => void;
+  #lending = false;
 
   /**
    * @param transport The actor's end of the channel.
@@ -57,10 +59,19 @@ export class Outgoing {
     return this.#closed;
   }
 
+  /**
+   * From now on, lent byte arrays in what is posted are copied first: a post
+   * may be encoded after the memory they view was reused (see `internal/lent.ts`).
+   */
+  lend(): void {
+    this.#lending = true;
+  }
+
   /** Queues a message; `kind` says what travels in it, when known (see `PayloadInspector`). */
   post(message: Message, kind: BatchKind = UNKNOWN_KIND, bytes = 0): void {
     // A credit alone may wait for the next batch; anything else is an answer someone awaits.
     if (message[0] !== CREDIT) this.#due = true;
+    if (this.#lending && kind !== PLAIN_KIND) message = privatize(message) as Message;
     this.#out.push(message, kind, bytes);
   }
 

@@ -65,6 +65,22 @@ export interface ActorSpec<S, A, H extends Handlers<S>> {
    * in arrival order. Raise it only for handlers that are safe to interleave.
    */
   concurrency?: number;
+  /**
+   * Lend received byte arrays instead of copying them (default `false`). On
+   * the `ring` transport, a `Uint8Array` of 4 KiB or more in a message then
+   * arrives as a view of the ring's shared memory: no copy and no
+   * allocation, so large byte payloads move at memory speed. The view is
+   * valid only while the handler runs synchronously, until it returns or
+   * first awaits; the ring then reuses that memory. To keep the bytes, or to
+   * pass them somewhere that outlives the handler, copy them
+   * (`bytes.slice()`). The runtime copies them itself where it holds on to
+   * them: in a message that still waits in the mailbox when the batch it
+   * came in was handled, in a reply or stream item, and in a call to the
+   * parent. Other transports copy as always, so a handler written for lent
+   * bytes runs unchanged on them. Lent views are backed by a
+   * `SharedArrayBuffer`.
+   */
+  lendBytes?: boolean;
 }
 
 /**
@@ -127,6 +143,11 @@ export function defineActor<S = undefined, A = undefined, H extends Handlers<S> 
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(
       `Cannot define actor: concurrency must be a positive integer, received ${concurrency}`,
+    );
+  }
+  if (spec.lendBytes !== undefined && typeof spec.lendBytes !== "boolean") {
+    throw new TypeError(
+      `Cannot define actor: lendBytes must be a boolean, received ${typeof spec.lendBytes}`,
     );
   }
   return { kind: "troupe.actor", spec };

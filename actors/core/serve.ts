@@ -41,6 +41,7 @@ import {
 } from "./protocol.ts";
 import type { ServeHooks, ServeHooksModule } from "./hooks.ts";
 import { Mailbox } from "./_mailbox.ts";
+import { lendingHere, privatize } from "../../internal/lent.ts";
 import { type Message, Outgoing } from "./_outgoing.ts";
 import { ServedCalls } from "./_served_calls.ts";
 
@@ -171,16 +172,24 @@ class ServedActor implements ServeControl {
       hooks: this.#hooks,
       calls: this.#served,
     });
+    // Lent byte arrays (`lendBytes`): what outlives the handler is copied (see internal/lent.ts).
+    const lending = spec.lendBytes === true && this.#transport.lendBytes?.() === true;
+    if (lending) {
+      out.lend();
+      lendingHere.active = true;
+    }
     out.post([READY, Object.keys(spec.handlers)]);
     if (boot.heartbeatMs > 0) {
       this.#stopHeartbeat = every(boot.heartbeatMs, () => out.post([HEARTBEAT], PLAIN_KIND));
     }
     try {
       for await (const batch of this.#transport.receive()) {
+        const fresh = mailbox.waiting;
         for (const message of batch) {
           const tag = (message as Message)[0];
-          if (tag === RESULT) this.#calls.settle(message as Message);
-          else if (tag === CANCEL) {
+          if (tag === RESULT) {
+            this.#calls.settle(lending ? privatize(message) as Message : message as Message);
+          } else if (tag === CANCEL) {
             this.#served.cancel(
               (message as Message)[1] as number,
               (message as Message)[2] as string,
@@ -192,6 +201,8 @@ class ServedActor implements ServeControl {
           } else mailbox.push(message as Message);
         }
         if (!mailbox.stopping) mailbox.pump();
+        // The batch's memory is reused once the next one is asked for.
+        if (lending) mailbox.privatize(fresh);
       }
     } catch (error) {
       this.#die(error);

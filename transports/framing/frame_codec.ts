@@ -45,6 +45,10 @@ function isJsonFrame(firstByte: number): boolean {
   return firstByte === JSON_ARRAY_START;
 }
 
+function isBinaryFrame(firstByte: number): boolean {
+  return firstByte === BINARY_TAG;
+}
+
 function always(): boolean {
   return true;
 }
@@ -87,6 +91,7 @@ export class FrameCodec {
     this.#codec = codec;
     this.name = codec.name;
     this.reusable = codec === v8Codec ? isJsonFrame : codec === jsonCodec ? always : never;
+    this.lendable = codec === v8Codec ? isBinaryFrame : undefined;
   }
 
   /**
@@ -94,6 +99,13 @@ export class FrameCodec {
    * reader may hand them over in a reused buffer. None for a custom codec.
    */
   readonly reusable: ReusePolicy;
+
+  /**
+   * Which frames may be decoded straight from shared memory that is reused
+   * later (binary frames, whose byte arrays are then views of it), for a
+   * receiver that lends; `undefined` when the codec has none (JSON, custom).
+   */
+  readonly lendable: ReusePolicy | undefined;
 
   /**
    * Encodes a batch and sets {@linkcode length}. The bytes may live in a

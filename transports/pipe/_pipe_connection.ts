@@ -13,6 +13,7 @@
 
 import { ConnectionClosedError } from "../../internal/channel_errors.ts";
 import { noop, watchDeadline } from "../../internal/abort.ts";
+import { lendingHere, privatize } from "../../internal/lent.ts";
 import {
   PIPE_END_WINDOW_BYTES,
   type PortStreams,
@@ -286,6 +287,8 @@ export class PipeConnection<T> implements Connection<T> {
       throw new TypeError("Cannot send: this end of a one-way pipe only receives");
     }
     if (this.#closing) throw new ConnectionClosedError("send", "local");
+    // A lent byte array (an actor's `lendBytes`) may be encoded after its memory was reused.
+    if (lendingHere.active) value = privatize(value) as T;
     return this.#transport.send([value]);
   }
 

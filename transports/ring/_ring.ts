@@ -147,7 +147,8 @@ export function isPowerOfTwo(n: number): boolean {
 class RingSide {
   /** The control words. */
   readonly words: Int32Array;
-  protected readonly data: Uint8Array;
+  /** The ring's data area. */
+  readonly data: Uint8Array;
   protected readonly capacity: number;
   protected readonly mask: number;
 
@@ -366,6 +367,12 @@ export class RingWriter extends RingSide {
 const POOLED_RECORD_MAX = 256 * 1024;
 /** Bytes of one pooled chunk. */
 const POOL_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Records under this size are copied even when they could be lent: copying
+ * them costs less than the space they would hold, and than the copy the
+ * runtime makes of a lent payload that must outlive its handler.
+ */
+export const LEND_MIN_BYTES = 4096;
 
 function never(): boolean {
   return false;
@@ -380,6 +387,11 @@ function never(): boolean {
  * carved from shared 1 MiB chunks (one allocation amortised over many
  * records: allocating a 64 KiB `ArrayBuffer` costs several times more than
  * copying 64 KiB here); larger records get an array of their own.
+ *
+ * Lent records ({@linkcode RingReader.lend}) are not copied at all: the
+ * payload is a view of the ring itself, and the ring's space from that
+ * record on stays taken until {@linkcode RingReader.returnLoan} gives it
+ * back, in the order the records were read.
  */
 export class RingReader extends RingSide {
   #tail: number;
@@ -391,6 +403,13 @@ export class RingReader extends RingSide {
   /** The record being streamed in, when one is. */
   #partial: Uint8Array | undefined;
   #partialFilled = 0;
+  /** Where the next read starts: past `#tail` while lent records hold their space. */
+  #cursor: number;
+  /** Which whole records may be lent rather than copied (none until `lend()`). */
+  #lendable: ReusePolicy = never;
+  /** Where each lent record not yet given back starts (its padding included), oldest first. */
+  #loans: number[] = [];
+  #loanHead = 0;
 
   /**
    * @param buffer A buffer from {@linkcode allocateRing}.
@@ -401,13 +420,38 @@ export class RingReader extends RingSide {
   constructor(buffer: SharedArrayBuffer, maxRecord: number, reusable: ReusePolicy = never) {
     super(buffer);
     this.#tail = Atomics.load(this.words, TAIL) >>> 0;
+    this.#cursor = this.#tail;
     this.#maxRecord = maxRecord;
     this.#reusable = reusable;
   }
 
   /** Whether unread bytes are waiting. */
   hasData(): boolean {
-    return (Atomics.load(this.words, HEAD) >>> 0) !== this.#tail;
+    return (Atomics.load(this.words, HEAD) >>> 0) !== this.#cursor;
+  }
+
+  /**
+   * From now on, whole records of at least `LEND_MIN_BYTES` that `lendable`
+   * accepts (by their first byte) and that do not wrap around the ring's end
+   * are handed out as views of the ring instead of copies. Each such record
+   * keeps its space (and that of every record after it) from the writer until
+   * {@linkcode returnLoan} is called for it.
+   *
+   * @param lendable Which records to lend, by their first payload byte.
+   */
+  lend(lendable: ReusePolicy): void {
+    this.#lendable = lendable;
+  }
+
+  /** Gives back the oldest lent record's space (and what follows it, up to the next loan). */
+  returnLoan(): void {
+    if (this.#loanHead === this.#loans.length) return;
+    this.#loanHead++;
+    if (this.#loanHead === this.#loans.length) {
+      this.#loans.length = 0;
+      this.#loanHead = 0;
+    }
+    this.#release(this.#cursor);
   }
 
   /**
@@ -430,7 +474,7 @@ export class RingReader extends RingSide {
   read(out: Uint8Array[]): number {
     const words = this.words;
     const head = Atomics.load(words, HEAD) >>> 0;
-    const start = this.#tail;
+    const start = this.#cursor;
     let tail = start;
     let scratchUsed = 0;
     while (tail !== head) {
@@ -441,6 +485,7 @@ export class RingReader extends RingSide {
         // writes split one.
         const gap = gapAt(tail);
         if (available < gap + RECORD_HEADER_BYTES) break;
+        const recordStart = tail;
         tail = (tail + gap) >>> 0;
         available -= gap;
         const length = this.#readHeader(tail);
@@ -453,7 +498,18 @@ export class RingReader extends RingSide {
         available -= RECORD_HEADER_BYTES;
         if (available >= length) {
           let target: Uint8Array;
-          if (length > 0 && this.#reusable(this.data[tail & this.mask]!)) {
+          const offset = tail & this.mask;
+          if (
+            length >= LEND_MIN_BYTES && offset + length <= this.capacity &&
+            this.#lendable(this.data[offset]!)
+          ) {
+            // Lent: a view of the ring, whose space stays taken until returned.
+            this.#loans.push(recordStart);
+            out.push(this.data.subarray(offset, offset + length));
+            tail = (tail + length) >>> 0;
+            continue;
+          }
+          if (length > 0 && this.#reusable(this.data[offset]!)) {
             if (scratchUsed + length > this.#scratch.length) {
               // Earlier records of this call keep the old buffer.
               this.#scratch = new Uint8Array(Math.max(length, this.#scratch.length * 2, 4096));
@@ -487,17 +543,23 @@ export class RingReader extends RingSide {
         this.#partial = undefined;
         this.#partialFilled = 0;
       } else {
+        this.#cursor = tail;
         this.#release(tail);
       }
     }
     if (tail === start) return 0;
+    this.#cursor = tail;
     this.#release(tail);
     return (tail - start) >>> 0;
   }
 
-  /** Publishes `TAIL` and wakes a producer waiting for room. */
-  #release(tail: number): void {
+  /**
+   * Publishes `TAIL` (up to the oldest loan still out, if one is) and wakes a
+   * producer waiting for room.
+   */
+  #release(upTo: number): void {
     const words = this.words;
+    const tail = this.#loanHead < this.#loans.length ? this.#loans[this.#loanHead]! : upTo;
     if (tail === this.#tail) return;
     this.#tail = tail;
     Atomics.store(words, TAIL, tail | 0);

@@ -64,6 +64,8 @@ export class RingTransport implements Transport, AsyncDisposable {
   #ended = false;
   #frames: Uint8Array[] = [];
   #frameIndex = 0;
+  /** The batch last delivered was decoded from a lent record, given back at the next poll. */
+  #lentOut = false;
 
   // Spinning, sleeping, fairness and keep-alive.
   readonly #wait: WaitPolicy;
@@ -112,6 +114,21 @@ export class RingTransport implements Transport, AsyncDisposable {
       this.#queue.push({ frame: rest, base, length, done, resolve });
       if (!this.#pumping) this.#pump();
     });
+  }
+
+  /**
+   * From now on, byte arrays in received batches of at least 4 KiB may be
+   * views of the ring's shared memory rather than copies, valid until the
+   * receive iterator's next `next()` call: the ring's space stays taken
+   * until then. Only the built-in codec's binary frames are lent.
+   *
+   * @returns Whether this end lends (`false` for a custom or JSON codec).
+   */
+  lendBytes(): boolean {
+    const lendable = this.#codec.lendable;
+    if (lendable === undefined) return false;
+    this.#in.lend(lendable);
+    return true;
   }
 
   receive(): AsyncIterable<unknown[]> {
@@ -197,6 +214,11 @@ export class RingTransport implements Transport, AsyncDisposable {
 
   /** The next decoded batch, or `undefined` when none is ready (`#ended` tells why). */
   #poll(): unknown[] | undefined {
+    if (this.#lentOut) {
+      // The receiver is done with the batch it was given: its record goes back.
+      this.#lentOut = false;
+      this.#in.returnLoan();
+    }
     if (this.#ended) return undefined;
     if (this.#closed) {
       this.#ended = true;
@@ -237,6 +259,7 @@ export class RingTransport implements Transport, AsyncDisposable {
         { cause: error },
       );
     }
+    if (frame.buffer === this.#in.data.buffer) this.#lentOut = true;
     const stats = this.#stats;
     stats.batchesReceived++;
     stats.messagesReceived += batch.length;

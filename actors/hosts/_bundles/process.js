@@ -653,6 +653,55 @@ var HEARTBEAT = 19;
 var CALL = 20;
 var ITEM = 21;
 
+// internal/lent.ts
+var lendingHere = {
+  active: false
+};
+function isLent(value) {
+  return value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer;
+}
+function privatize(value, depth = 0) {
+  if (typeof value !== "object" || value === null) return value;
+  if (ArrayBuffer.isView(value)) return isLent(value) ? value.slice() : value;
+  if (depth > 100) return value;
+  if (Array.isArray(value)) {
+    let copy2;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item !== "object" || item === null) continue;
+      const kept = privatize(item, depth + 1);
+      if (kept !== item) (copy2 ??= value.slice())[i] = kept;
+    }
+    return copy2 ?? value;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  let copy;
+  const record = value;
+  for (const key of Object.keys(record)) {
+    const item = record[key];
+    if (typeof item !== "object" || item === null) continue;
+    const kept = privatize(item, depth + 1);
+    if (kept === item) continue;
+    copy ??= shallowCopy(record, proto);
+    define(copy, key, kept);
+  }
+  return copy ?? value;
+}
+function shallowCopy(record, proto) {
+  const copy = Object.create(proto);
+  for (const key of Object.keys(record)) define(copy, key, record[key]);
+  return copy;
+}
+function define(target, key, value) {
+  Object.defineProperty(target, key, {
+    value,
+    writable: true,
+    enumerable: true,
+    configurable: true
+  });
+}
+
 // actors/core/_mailbox.ts
 function nameOf(message) {
   return expectsReply(message[0]) ? [
@@ -721,6 +770,30 @@ var Mailbox = class {
       this.#calls.open(message[1]);
     }
     if (traceparent !== void 0) (this.#traces ??= /* @__PURE__ */ new Map()).set(message, traceparent);
+  }
+  /** Where the next pushed message goes: pass it to {@linkcode privatize} later. */
+  get waiting() {
+    return this.#queue.length;
+  }
+  /**
+   * Copies the lent byte arrays (see `internal/lent.ts`) of the messages
+   * pushed at `from` or later that no handler has taken yet: their memory is
+   * reused once the channel moves on. In place, so that each envelope keeps
+   * its identity (traces and the running set are keyed by it).
+   *
+   * @param from What {@linkcode waiting} said before those messages were pushed.
+   */
+  privatize(from) {
+    const queue = this.#queue;
+    for (let i = Math.max(from, this.#head); i < queue.length; i++) {
+      const message = queue[i];
+      if (message[0] === TELLS && i === this.#head) {
+        const payloads = message[2];
+        for (let k = this.#runAt; k < payloads.length; k++) payloads[k] = privatize(payloads[k]);
+        continue;
+      }
+      for (let k = 1; k < message.length; k++) message[k] = privatize(message[k]);
+    }
   }
   /** Handles waiting messages while a handler may start, then credits and sends what they gave. */
   pump() {
@@ -1425,6 +1498,7 @@ var Outgoing = class {
   #uncredited = 0;
   #creditEvery;
   #broken;
+  #lending = false;
   /**
    * @param transport The actor's end of the channel.
    * @param capacity The mailbox's capacity: credits go back every eighth of it.
@@ -1441,9 +1515,17 @@ var Outgoing = class {
   get closed() {
     return this.#closed;
   }
+  /**
+   * From now on, lent byte arrays in what is posted are copied first: a post
+   * may be encoded after the memory they view was reused (see `internal/lent.ts`).
+   */
+  lend() {
+    this.#lending = true;
+  }
   /** Queues a message; `kind` says what travels in it, when known (see `PayloadInspector`). */
   post(message, kind = UNKNOWN_KIND, bytes = 0) {
     if (message[0] !== CREDIT) this.#due = true;
+    if (this.#lending && kind !== PLAIN_KIND) message = privatize(message);
     this.#out.push(message, kind, bytes);
   }
   /** `true` when something other than a credit waits to be released (see `release()`). */
@@ -1863,6 +1945,11 @@ var ServedActor = class {
       hooks: this.#hooks,
       calls: this.#served
     });
+    const lending = spec.lendBytes === true && this.#transport.lendBytes?.() === true;
+    if (lending) {
+      out2.lend();
+      lendingHere.active = true;
+    }
     out2.post([
       READY,
       Object.keys(spec.handlers)
@@ -1874,10 +1961,12 @@ var ServedActor = class {
     }
     try {
       for await (const batch of this.#transport.receive()) {
+        const fresh = mailbox.waiting;
         for (const message of batch) {
           const tag = message[0];
-          if (tag === RESULT) this.#calls.settle(message);
-          else if (tag === CANCEL) {
+          if (tag === RESULT) {
+            this.#calls.settle(lending ? privatize(message) : message);
+          } else if (tag === CANCEL) {
             this.#served.cancel(message[1], message[2]);
           } else if (tag === PULL) {
             this.#served.pull(message[1], message[2]);
@@ -1886,6 +1975,7 @@ var ServedActor = class {
           } else mailbox.push(message);
         }
         if (!mailbox.stopping) mailbox.pump();
+        if (lending) mailbox.privatize(fresh);
       }
     } catch (error) {
       this.#die(error);
@@ -2891,6 +2981,9 @@ var MAX_REVIVE_DEPTH = 100;
 function isJsonFrame(firstByte) {
   return firstByte === JSON_ARRAY_START;
 }
+function isBinaryFrame(firstByte) {
+  return firstByte === BINARY_TAG;
+}
 function always() {
   return true;
 }
@@ -2914,12 +3007,19 @@ var FrameCodec = class {
     this.#codec = codec;
     this.name = codec.name;
     this.reusable = codec === v8Codec ? isJsonFrame : codec === jsonCodec ? always : never;
+    this.lendable = codec === v8Codec ? isBinaryFrame : void 0;
   }
   /**
    * Which frames decode without keeping their bytes (JSON text), so the
    * reader may hand them over in a reused buffer. None for a custom codec.
    */
   reusable;
+  /**
+   * Which frames may be decoded straight from shared memory that is reused
+   * later (binary frames, whose byte arrays are then views of it), for a
+   * receiver that lends; `undefined` when the codec has none (JSON, custom).
+   */
+  lendable;
   /**
    * Encodes a batch and sets {@linkcode length}. The bytes may live in a
    * scratch buffer, or be the caller's own byte arrays, until the next call:

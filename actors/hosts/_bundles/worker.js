@@ -133,6 +133,55 @@ async function* queueItems(name, call, now = () => performance.now()) {
 import { QueueClosedError as QueueClosedError2 } from "../../../internal/queue_errors.ts";
 import { isActorDefinition } from "../../core/define_actor.ts";
 
+// internal/lent.ts
+var lendingHere = {
+  active: false
+};
+function isLent(value) {
+  return value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer;
+}
+function privatize(value, depth = 0) {
+  if (typeof value !== "object" || value === null) return value;
+  if (ArrayBuffer.isView(value)) return isLent(value) ? value.slice() : value;
+  if (depth > 100) return value;
+  if (Array.isArray(value)) {
+    let copy2;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item !== "object" || item === null) continue;
+      const kept = privatize(item, depth + 1);
+      if (kept !== item) (copy2 ??= value.slice())[i] = kept;
+    }
+    return copy2 ?? value;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  let copy;
+  const record = value;
+  for (const key of Object.keys(record)) {
+    const item = record[key];
+    if (typeof item !== "object" || item === null) continue;
+    const kept = privatize(item, depth + 1);
+    if (kept === item) continue;
+    copy ??= shallowCopy(record, proto);
+    define(copy, key, kept);
+  }
+  return copy ?? value;
+}
+function shallowCopy(record, proto) {
+  const copy = Object.create(proto);
+  for (const key of Object.keys(record)) define(copy, key, record[key]);
+  return copy;
+}
+function define(target, key, value) {
+  Object.defineProperty(target, key, {
+    value,
+    writable: true,
+    enumerable: true,
+    configurable: true
+  });
+}
+
 // actors/core/_mailbox.ts
 function nameOf(message) {
   return expectsReply(message[0]) ? [
@@ -201,6 +250,30 @@ var Mailbox = class {
       this.#calls.open(message[1]);
     }
     if (traceparent !== void 0) (this.#traces ??= /* @__PURE__ */ new Map()).set(message, traceparent);
+  }
+  /** Where the next pushed message goes: pass it to {@linkcode privatize} later. */
+  get waiting() {
+    return this.#queue.length;
+  }
+  /**
+   * Copies the lent byte arrays (see `internal/lent.ts`) of the messages
+   * pushed at `from` or later that no handler has taken yet: their memory is
+   * reused once the channel moves on. In place, so that each envelope keeps
+   * its identity (traces and the running set are keyed by it).
+   *
+   * @param from What {@linkcode waiting} said before those messages were pushed.
+   */
+  privatize(from) {
+    const queue = this.#queue;
+    for (let i = Math.max(from, this.#head); i < queue.length; i++) {
+      const message = queue[i];
+      if (message[0] === TELLS && i === this.#head) {
+        const payloads = message[2];
+        for (let k = this.#runAt; k < payloads.length; k++) payloads[k] = privatize(payloads[k]);
+        continue;
+      }
+      for (let k = 1; k < message.length; k++) message[k] = privatize(message[k]);
+    }
   }
   /** Handles waiting messages while a handler may start, then credits and sends what they gave. */
   pump() {
@@ -900,6 +973,7 @@ var Outgoing = class {
   #uncredited = 0;
   #creditEvery;
   #broken;
+  #lending = false;
   /**
    * @param transport The actor's end of the channel.
    * @param capacity The mailbox's capacity: credits go back every eighth of it.
@@ -916,9 +990,17 @@ var Outgoing = class {
   get closed() {
     return this.#closed;
   }
+  /**
+   * From now on, lent byte arrays in what is posted are copied first: a post
+   * may be encoded after the memory they view was reused (see `internal/lent.ts`).
+   */
+  lend() {
+    this.#lending = true;
+  }
   /** Queues a message; `kind` says what travels in it, when known (see `PayloadInspector`). */
   post(message, kind = UNKNOWN_KIND, bytes = 0) {
     if (message[0] !== CREDIT) this.#due = true;
+    if (this.#lending && kind !== PLAIN_KIND) message = privatize(message);
     this.#out.push(message, kind, bytes);
   }
   /** `true` when something other than a credit waits to be released (see `release()`). */
@@ -1338,6 +1420,11 @@ var ServedActor = class {
       hooks: this.#hooks,
       calls: this.#served
     });
+    const lending = spec.lendBytes === true && this.#transport.lendBytes?.() === true;
+    if (lending) {
+      out2.lend();
+      lendingHere.active = true;
+    }
     out2.post([
       READY,
       Object.keys(spec.handlers)
@@ -1349,10 +1436,12 @@ var ServedActor = class {
     }
     try {
       for await (const batch of this.#transport.receive()) {
+        const fresh = mailbox.waiting;
         for (const message of batch) {
           const tag = message[0];
-          if (tag === RESULT) this.#calls.settle(message);
-          else if (tag === CANCEL) {
+          if (tag === RESULT) {
+            this.#calls.settle(lending ? privatize(message) : message);
+          } else if (tag === CANCEL) {
             this.#served.cancel(message[1], message[2]);
           } else if (tag === PULL) {
             this.#served.pull(message[1], message[2]);
@@ -1361,6 +1450,7 @@ var ServedActor = class {
           } else mailbox.push(message);
         }
         if (!mailbox.stopping) mailbox.pump();
+        if (lending) mailbox.privatize(fresh);
       }
     } catch (error) {
       this.#die(error);
@@ -1915,6 +2005,7 @@ function isPowerOfTwo(n) {
 var RingSide = class {
   /** The control words. */
   words;
+  /** The ring's data area. */
   data;
   capacity;
   mask;
@@ -2099,6 +2190,7 @@ var RingWriter = class extends RingSide {
 };
 var POOLED_RECORD_MAX = 256 * 1024;
 var POOL_CHUNK_BYTES = 1024 * 1024;
+var LEND_MIN_BYTES = 4096;
 function never() {
   return false;
 }
@@ -2112,6 +2204,13 @@ var RingReader = class extends RingSide {
   /** The record being streamed in, when one is. */
   #partial;
   #partialFilled = 0;
+  /** Where the next read starts: past `#tail` while lent records hold their space. */
+  #cursor;
+  /** Which whole records may be lent rather than copied (none until `lend()`). */
+  #lendable = never;
+  /** Where each lent record not yet given back starts (its padding included), oldest first. */
+  #loans = [];
+  #loanHead = 0;
   /**
    * @param buffer A buffer from {@linkcode allocateRing}.
    * @param maxRecord The largest payload accepted; a longer declared length
@@ -2121,12 +2220,35 @@ var RingReader = class extends RingSide {
   constructor(buffer, maxRecord, reusable = never) {
     super(buffer);
     this.#tail = Atomics.load(this.words, TAIL) >>> 0;
+    this.#cursor = this.#tail;
     this.#maxRecord = maxRecord;
     this.#reusable = reusable;
   }
   /** Whether unread bytes are waiting. */
   hasData() {
-    return Atomics.load(this.words, HEAD) >>> 0 !== this.#tail;
+    return Atomics.load(this.words, HEAD) >>> 0 !== this.#cursor;
+  }
+  /**
+   * From now on, whole records of at least `LEND_MIN_BYTES` that `lendable`
+   * accepts (by their first byte) and that do not wrap around the ring's end
+   * are handed out as views of the ring instead of copies. Each such record
+   * keeps its space (and that of every record after it) from the writer until
+   * {@linkcode returnLoan} is called for it.
+   *
+   * @param lendable Which records to lend, by their first payload byte.
+   */
+  lend(lendable) {
+    this.#lendable = lendable;
+  }
+  /** Gives back the oldest lent record's space (and what follows it, up to the next loan). */
+  returnLoan() {
+    if (this.#loanHead === this.#loans.length) return;
+    this.#loanHead++;
+    if (this.#loanHead === this.#loans.length) {
+      this.#loans.length = 0;
+      this.#loanHead = 0;
+    }
+    this.#release(this.#cursor);
   }
   /**
    * The declared length of a record partly received, or -1 between records.
@@ -2147,7 +2269,7 @@ var RingReader = class extends RingSide {
   read(out2) {
     const words = this.words;
     const head = Atomics.load(words, HEAD) >>> 0;
-    const start = this.#tail;
+    const start = this.#cursor;
     let tail = start;
     let scratchUsed = 0;
     while (tail !== head) {
@@ -2156,6 +2278,7 @@ var RingReader = class extends RingSide {
       if (partial === void 0) {
         const gap = gapAt(tail);
         if (available < gap + RECORD_HEADER_BYTES) break;
+        const recordStart = tail;
         tail = tail + gap >>> 0;
         available -= gap;
         const length = this.#readHeader(tail);
@@ -2166,7 +2289,14 @@ var RingReader = class extends RingSide {
         available -= RECORD_HEADER_BYTES;
         if (available >= length) {
           let target;
-          if (length > 0 && this.#reusable(this.data[tail & this.mask])) {
+          const offset = tail & this.mask;
+          if (length >= LEND_MIN_BYTES && offset + length <= this.capacity && this.#lendable(this.data[offset])) {
+            this.#loans.push(recordStart);
+            out2.push(this.data.subarray(offset, offset + length));
+            tail = tail + length >>> 0;
+            continue;
+          }
+          if (length > 0 && this.#reusable(this.data[offset])) {
             if (scratchUsed + length > this.#scratch.length) {
               this.#scratch = new Uint8Array(Math.max(length, this.#scratch.length * 2, 4096));
               scratchUsed = 0;
@@ -2195,16 +2325,22 @@ var RingReader = class extends RingSide {
         this.#partial = void 0;
         this.#partialFilled = 0;
       } else {
+        this.#cursor = tail;
         this.#release(tail);
       }
     }
     if (tail === start) return 0;
+    this.#cursor = tail;
     this.#release(tail);
     return tail - start >>> 0;
   }
-  /** Publishes `TAIL` and wakes a producer waiting for room. */
-  #release(tail) {
+  /**
+   * Publishes `TAIL` (up to the oldest loan still out, if one is) and wakes a
+   * producer waiting for room.
+   */
+  #release(upTo) {
     const words = this.words;
+    const tail = this.#loanHead < this.#loans.length ? this.#loans[this.#loanHead] : upTo;
     if (tail === this.#tail) return;
     this.#tail = tail;
     Atomics.store(words, TAIL, tail | 0);
@@ -2834,6 +2970,9 @@ var MAX_REVIVE_DEPTH = 100;
 function isJsonFrame(firstByte) {
   return firstByte === JSON_ARRAY_START;
 }
+function isBinaryFrame(firstByte) {
+  return firstByte === BINARY_TAG;
+}
 function always() {
   return true;
 }
@@ -2857,12 +2996,19 @@ var FrameCodec = class {
     this.#codec = codec;
     this.name = codec.name;
     this.reusable = codec === v8Codec ? isJsonFrame : codec === jsonCodec ? always : never2;
+    this.lendable = codec === v8Codec ? isBinaryFrame : void 0;
   }
   /**
    * Which frames decode without keeping their bytes (JSON text), so the
    * reader may hand them over in a reused buffer. None for a custom codec.
    */
   reusable;
+  /**
+   * Which frames may be decoded straight from shared memory that is reused
+   * later (binary frames, whose byte arrays are then views of it), for a
+   * receiver that lends; `undefined` when the codec has none (JSON, custom).
+   */
+  lendable;
   /**
    * Encodes a batch and sets {@linkcode length}. The bytes may live in a
    * scratch buffer, or be the caller's own byte arrays, until the next call:
@@ -3402,6 +3548,8 @@ var RingTransport = class {
   #ended = false;
   #frames = [];
   #frameIndex = 0;
+  /** The batch last delivered was decoded from a lent record, given back at the next poll. */
+  #lentOut = false;
   // Spinning, sleeping, fairness and keep-alive.
   #wait;
   // Sending.
@@ -3445,6 +3593,20 @@ var RingTransport = class {
       });
       if (!this.#pumping) this.#pump();
     });
+  }
+  /**
+   * From now on, byte arrays in received batches of at least 4 KiB may be
+   * views of the ring's shared memory rather than copies, valid until the
+   * receive iterator's next `next()` call: the ring's space stays taken
+   * until then. Only the built-in codec's binary frames are lent.
+   *
+   * @returns Whether this end lends (`false` for a custom or JSON codec).
+   */
+  lendBytes() {
+    const lendable = this.#codec.lendable;
+    if (lendable === void 0) return false;
+    this.#in.lend(lendable);
+    return true;
   }
   receive() {
     if (this.#receiving) {
@@ -3524,6 +3686,10 @@ var RingTransport = class {
   }
   /** The next decoded batch, or `undefined` when none is ready (`#ended` tells why). */
   #poll() {
+    if (this.#lentOut) {
+      this.#lentOut = false;
+      this.#in.returnLoan();
+    }
     if (this.#ended) return void 0;
     if (this.#closed) {
       this.#ended = true;
@@ -3558,6 +3724,7 @@ var RingTransport = class {
         cause: error
       });
     }
+    if (frame.buffer === this.#in.data.buffer) this.#lentOut = true;
     const stats = this.#stats;
     stats.batchesReceived++;
     stats.messagesReceived += batch.length;
