@@ -7,7 +7,7 @@ import type { Message, Outgoing } from "./_outgoing.ts";
 import { ABORTABLE_ASK, expectsReply, type Handling, STOP, STREAM, TELLS } from "./protocol.ts";
 import type { HandleHook, ServeHooks } from "./hooks.ts";
 import type { ServedCalls } from "./_served_calls.ts";
-import { privatize } from "../../internal/lent.ts";
+import { lendingHere, privatize } from "../../internal/lent.ts";
 
 /** A message's name, and whether it is an ask. */
 function nameOf(message: Message): [name: string, ask: boolean] {
@@ -250,6 +250,9 @@ export class Mailbox {
       if (traceparent !== undefined) this.#traces!.delete(message);
       hook = this.#hooks.handle(name, isAsk, traceparent);
     }
+    // A stream's handler (an async generator) runs its body only when pulled,
+    // after the ring has moved on: a lent payload is copied for it.
+    if (tag === STREAM && lendingHere.active) payload = privatize(payload);
     this.#current = message;
     try {
       if (hook === undefined) result = handler(this.#state, payload, ctx);

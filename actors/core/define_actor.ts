@@ -75,8 +75,9 @@ export interface ActorSpec<S, A, H extends Handlers<S>> {
    * pass them somewhere that outlives the handler, copy them
    * (`bytes.slice()`). The runtime copies them itself where it holds on to
    * them: in a message that still waits in the mailbox when the batch it
-   * came in was handled, in a reply or stream item, and in a call to the
-   * parent. Other transports copy as always, so a handler written for lent
+   * came in was handled, in a reply or stream item, in the payload of a
+   * streaming handler (an async generator's body runs only when pulled), and
+   * in a call to the parent. Other transports copy as always, so a handler written for lent
    * bytes runs unchanged on them. Lent views are backed by a
    * `SharedArrayBuffer`.
    */

@@ -894,6 +894,7 @@ var Mailbox = class {
       if (traceparent !== void 0) this.#traces.delete(message);
       hook = this.#hooks.handle(name, isAsk, traceparent);
     }
+    if (tag === STREAM && lendingHere.active) payload = privatize(payload);
     this.#current = message;
     try {
       if (hook === void 0) result = handler(this.#state, payload, ctx);
