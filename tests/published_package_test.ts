@@ -106,10 +106,28 @@ Deno.test({
         const counter = pathToFileURL(path.join(image, "examples/actors/counter.ts")).href;
         const imports = { "@troupe/troupe": mod, "@troupe/troupe/actor": actor };
         await Deno.writeTextFile(path.join(app, "deno.json"), JSON.stringify({ imports }));
+        // An actor of the app's own that reads 64 KiB blocks in place on the ring.
+        await Deno.writeTextFile(
+          path.join(app, "lender.ts"),
+          `import { defineActor } from "@troupe/troupe/actor";
+export const lender = defineActor({
+  lendBytes: true,
+  init: () => ({ sum: 0, lent: 0 }),
+  handlers: {
+    take(state, bytes: Uint8Array) {
+      for (const byte of bytes) state.sum += byte;
+      if (bytes.buffer instanceof SharedArrayBuffer) state.lent++;
+    },
+    seen: (state) => state,
+  },
+});
+`,
+        );
         await Deno.writeTextFile(
           path.join(app, "main.ts"),
           `import { ActorSystem } from "@troupe/troupe";
 import type { counter } from "${counter}";
+import type { lender } from "./lender.ts";
 await using system = await ActorSystem.start();
 const out: unknown[] = [];
 for (const host of ["worker", "process"] as const) {
@@ -117,11 +135,22 @@ for (const host of ["worker", "process"] as const) {
   await ref.tell("inc", 3);
   out.push(await ref.ask("get", undefined, { timeout: 20_000 }));
 }
+const ring = await system.spawn<typeof lender>(new URL("./lender.ts", import.meta.url), {
+  transport: "ring",
+});
+let sum = 0;
+for (let i = 0; i < 64; i++) {
+  const block = new Uint8Array(65536).fill(i + 1);
+  sum += 65536 * (i + 1);
+  void ring.tell("take", block);
+}
+const seen = await ring.ask("seen", undefined, { timeout: 20_000 });
+out.push(seen.sum === sum, seen.lent > 0);
 console.log(JSON.stringify(out));
 `,
         );
         const text = await deno(app, ["run", "-A", "main.ts"]);
-        assert.match(text, /\[3,3\]/);
+        assert.match(text, /\[3,3,true,true\]/);
       } finally {
         await Deno.remove(app, { recursive: true });
       }
