@@ -8,6 +8,7 @@ import { ActorSystem, defineActor, Pipe } from "../mod.ts";
 import { isLent, privatize } from "../internal/lent.ts";
 import {
   allocateRing,
+  CONTROL_BYTES,
   LEND_MIN_BYTES,
   RECORD_HEADER_BYTES,
   RingReader,
@@ -162,7 +163,7 @@ Deno.test("privatize copies lent arrays and leaves the rest, and the caller's ob
   assert.ok(Object.hasOwn(withProto, "__proto__") && !isLent(withProto["__proto__"]));
 });
 
-Deno.test("a ring reader lends whole records that do not wrap, and holds their space until each is given back", () => {
+Deno.test("a ring reader lends whole records, holds their space until each is given back, and a record that would wrap starts the ring over when it can", () => {
   const buffer = allocateRing(64 * 1024);
   const writer = new RingWriter(buffer);
   const reader = new RingReader(buffer, 64 * 1024);
@@ -188,13 +189,37 @@ Deno.test("a ring reader lends whole records that do not wrap, and holds their s
   assert.equal(writer.hasRoom(50_000), false);
   reader.returnLoan();
   assert.equal(writer.hasRoom(60_000), true);
-  // The next record wraps around the ring's end: it is copied, not lent.
+  // The next record would wrap around the ring's end: it is written from the
+  // start instead (the space it skips is free), and lent.
   assert.equal(write(tagged(4)), 20_000 + RECORD_HEADER_BYTES);
   out.length = 0;
   reader.read(out);
   assert.equal(out.length, 1);
-  assert.equal(isLent(out[0]), false);
+  assert.equal(isLent(out[0]), true);
+  // Its header is at the data area's offset 4, its payload at 8.
+  assert.equal(out[0]!.byteOffset, CONTROL_BYTES + RECORD_HEADER_BYTES * 2);
   assert.equal(out[0]![1], 4);
+  // With that loan out, a record that would wrap finds no room to skip: it
+  // wraps, streams in two parts, and is copied.
+  const big = new Uint8Array(30_000).fill(6);
+  big[0] = 0x42;
+  assert.equal(write(big), 30_000 + RECORD_HEADER_BYTES);
+  const wraps = tagged(7);
+  const first = write(wraps);
+  assert.ok(first > 0 && first < 20_000 + RECORD_HEADER_BYTES, `wrote ${first} of it`);
+  out.length = 0;
+  reader.read(out); // the 30,000 bytes (lent) and the start of the wrapping record
+  assert.deepEqual(out.map(isLent), [true]);
+  assert.equal(out[0]![1], 6);
+  reader.returnLoan(); // the 20,000 bytes at the start
+  reader.returnLoan(); // the 30,000
+  assert.equal(writer.write(wraps, wraps.length, first), 20_000 + RECORD_HEADER_BYTES);
+  out.length = 0;
+  reader.read(out);
+  assert.equal(out.length, 1);
+  assert.equal(isLent(out[0]), false);
+  assert.equal(out[0]![1], 7);
+  assert.equal(out[0]![19_999], 7);
   // A record under the lending size is copied too.
   const small = new Uint8Array(LEND_MIN_BYTES - 8).fill(5);
   small[0] = 0x42;

@@ -149,6 +149,31 @@ Deno.test("ring carries odd-sized records across the wrap-around of a 1 KiB ring
   }
 });
 
+Deno.test("ring carries large records that start the ring over instead of wrapping, intact both ways", async () => {
+  // 4 to 40 KiB byte arrays through a 64 KiB ring: most would wrap its end, and a record of
+  // 4 KiB or more is written from the ring's start when the space it skips is free.
+  const echo = await startEchoWorker({ ringBytes: 64 * 1024 });
+  try {
+    const sizes = Array.from({ length: 200 }, (_, i) => 4096 + (i * 7919) % (36 * 1024));
+    for (const [i, size] of sizes.entries()) {
+      await sendAll(echo.local, [i, pattern(size, i)]);
+      assert.deepEqual(await nextBatch(echo.batches, `record ${i}`), [i, pattern(size, i)]);
+    }
+    const many = sizes.map((size, i) => echo.local.send([i, pattern(size, i)]));
+    const echoes = (async () => {
+      for (const [i, size] of sizes.entries()) {
+        assert.deepEqual(await nextBatch(echo.batches, `queued record ${i}`), [
+          i,
+          pattern(size, i),
+        ]);
+      }
+    })();
+    await within(Promise.all([...many, echoes]), DEADLINE_MS, "the queued records");
+  } finally {
+    await echo.dispose();
+  }
+});
+
 Deno.test("ring round-trips messages of 1 byte, 1 KiB, 1 MiB and 3 times the ring size", async () => {
   const ringBytes = 64 * 1024;
   const echo = await startEchoWorker({ ringBytes });

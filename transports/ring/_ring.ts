@@ -37,6 +37,12 @@
  * The producer publishes a header only together with its padding and all its
  * 4 bytes, so the consumer never sees half a length.
  *
+ * A record of at least {@linkcode LEND_MIN_BYTES} that would wrap is written
+ * from the data area's start instead, when the space it skips is free now: a
+ * header holding {@linkcode SKIP_MARK} says that the rest of the data area is
+ * padding. So a large record lies in one piece, and a reader that lends
+ * ({@linkcode RingReader.lend}) can hand out a view of it.
+ *
  * A record that does not fit the free space is streamed: the producer writes
  * what fits, publishes it, waits for room and goes on; the consumer copies the
  * part it sees into a buffer of the declared length and frees the space at
@@ -79,6 +85,13 @@ const FLAGS = 56;
 const WRITER_CLOSED = 1;
 const READER_CLOSED = 2;
 const RECORD_ABANDONED = 4;
+
+/**
+ * A header holding this length skips to the data area's start: what is left
+ * of the data area after it is padding. No record is that long (records are
+ * at most {@linkcode MAX_RING_BYTES}).
+ */
+export const SKIP_MARK = 0xffffffff;
 
 /** The padding before a header at `position`, so the payload after it starts 8-aligned. */
 function gapAt(position: number): number {
@@ -253,9 +266,11 @@ export class RingWriter extends RingSide {
     if (done === 0) {
       if (free < gap + RECORD_HEADER_BYTES) return 0;
       this.#head = (this.#head + gap) >>> 0;
+      if (length >= LEND_MIN_BYTES) free -= gap + this.#skipToStart(total, free - gap);
+      else free -= gap;
       this.#writeHeader(length);
       done = RECORD_HEADER_BYTES;
-      free -= gap + RECORD_HEADER_BYTES;
+      free -= RECORD_HEADER_BYTES;
     }
     let count = Math.min(free, total - done);
     if (count === payload.length && payload instanceof Uint8Array) {
@@ -293,6 +308,26 @@ export class RingWriter extends RingSide {
     this.#copyIn(bytes.subarray(0, count));
     this.#publish();
     return count;
+  }
+
+  /**
+   * When a record of `total` bytes (its header included) starting at the
+   * head would wrap around the data area's end, and the space to the end and
+   * the record both fit in `free` bytes, writes a {@linkcode SKIP_MARK}
+   * header and moves the head to the data area's start, plus the padding a
+   * header needs there.
+   *
+   * @returns The bytes skipped (0 when the record is written where it is).
+   */
+  #skipToStart(total: number, free: number): number {
+    const offset = this.#head & this.mask;
+    const toEnd = this.capacity - offset;
+    if (total <= toEnd) return 0;
+    const skipped = toEnd + gapAt(0);
+    if (free < skipped + total) return 0;
+    this.#writeHeader(SKIP_MARK);
+    this.#head = (this.#head + skipped - RECORD_HEADER_BYTES) >>> 0;
+    return skipped;
   }
 
   #writeHeader(length: number): void {
@@ -489,6 +524,16 @@ export class RingReader extends RingSide {
         tail = (tail + gap) >>> 0;
         available -= gap;
         const length = this.#readHeader(tail);
+        if (length === SKIP_MARK) {
+          // The rest of the data area is padding: the next header is at its start.
+          const skipped = this.capacity - (tail & this.mask);
+          if (available < skipped) {
+            tail = recordStart;
+            break;
+          }
+          tail = (tail + skipped) >>> 0;
+          continue;
+        }
         if (length > this.#maxRecord) {
           throw new ProtocolError(
             `Cannot read ring record: it declares ${length} bytes, the limit is ${this.#maxRecord} bytes`,

@@ -1987,6 +1987,7 @@ var FLAGS = 56;
 var WRITER_CLOSED = 1;
 var READER_CLOSED = 2;
 var RECORD_ABANDONED = 4;
+var SKIP_MARK = 4294967295;
 function gapAt(position) {
   return RECORD_HEADER_BYTES - position & RECORD_ALIGN - 1;
 }
@@ -2095,9 +2096,11 @@ var RingWriter = class extends RingSide {
     if (done === 0) {
       if (free < gap + RECORD_HEADER_BYTES) return 0;
       this.#head = this.#head + gap >>> 0;
+      if (length >= LEND_MIN_BYTES) free -= gap + this.#skipToStart(total, free - gap);
+      else free -= gap;
       this.#writeHeader(length);
       done = RECORD_HEADER_BYTES;
-      free -= gap + RECORD_HEADER_BYTES;
+      free -= RECORD_HEADER_BYTES;
     }
     let count = Math.min(free, total - done);
     if (count === payload.length && payload instanceof Uint8Array) {
@@ -2131,6 +2134,25 @@ var RingWriter = class extends RingSide {
     this.#copyIn(bytes.subarray(0, count));
     this.#publish();
     return count;
+  }
+  /**
+   * When a record of `total` bytes (its header included) starting at the
+   * head would wrap around the data area's end, and the space to the end and
+   * the record both fit in `free` bytes, writes a {@linkcode SKIP_MARK}
+   * header and moves the head to the data area's start, plus the padding a
+   * header needs there.
+   *
+   * @returns The bytes skipped (0 when the record is written where it is).
+   */
+  #skipToStart(total, free) {
+    const offset = this.#head & this.mask;
+    const toEnd = this.capacity - offset;
+    if (total <= toEnd) return 0;
+    const skipped = toEnd + gapAt(0);
+    if (free < skipped + total) return 0;
+    this.#writeHeader(SKIP_MARK);
+    this.#head = this.#head + skipped - RECORD_HEADER_BYTES >>> 0;
+    return skipped;
   }
   #writeHeader(length) {
     const data = this.data, mask = this.mask, head = this.#head;
@@ -2283,6 +2305,15 @@ var RingReader = class extends RingSide {
         tail = tail + gap >>> 0;
         available -= gap;
         const length = this.#readHeader(tail);
+        if (length === SKIP_MARK) {
+          const skipped = this.capacity - (tail & this.mask);
+          if (available < skipped) {
+            tail = recordStart;
+            break;
+          }
+          tail = tail + skipped >>> 0;
+          continue;
+        }
         if (length > this.#maxRecord) {
           throw new ProtocolError(`Cannot read ring record: it declares ${length} bytes, the limit is ${this.#maxRecord} bytes`);
         }
