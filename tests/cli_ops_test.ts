@@ -284,6 +284,17 @@ Deno.test("troupe unit prints a systemd unit that systemd-analyze verify accepts
     assert.match(plain.stdout, /^TimeoutStopSec=10$/m);
     assert.match(plain.stdout, / run --name cli_app --shutdown-timeout 5000ms /);
     assert.equal((await troupe(["unit"])).code, 2);
+    assert.doesNotMatch(plain.stdout, /--v8-flags/); // V8's own sizing unless asked
+    const bounded = await troupe(["unit", "--max-semi-space", "2", fixture("cli_app.ts")]);
+    assert.match(
+      bounded.stdout,
+      new RegExp(`^ExecStart=\\S+ run -A --v8-flags=--max-semi-space-size=2 \\S+ run `, "m"),
+    );
+    for (const wrong of ["0", "x", "2.5"]) {
+      const refused = await troupe(["unit", "--max-semi-space", wrong, fixture("cli_app.ts")]);
+      assert.equal(refused.code, 2, wrong);
+      assert.match(refused.stderr, /--max-semi-space must be a whole number of MiB from 1 to 1024/);
+    }
 
     const analyze = systemdAnalyze();
     if (analyze === undefined) return; // no systemd here: the text checks above are what is left
@@ -295,6 +306,7 @@ Deno.test("troupe unit prints a systemd unit that systemd-analyze verify accepts
       return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
     };
     const good = await verify(text);
+    assert.equal((await verify(bounded.stdout)).code, 0);
     assert.equal(good.code, 0, good.stderr);
     assert.doesNotMatch(good.stderr, /troupe-test/, good.stderr);
     // And it does fail on a broken unit, so the check above means something.

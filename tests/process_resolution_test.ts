@@ -4,7 +4,7 @@
 // `@troupe/troupe/actor` by name, over pipe and socket.
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { discoverConfig, resolutionFlags } from "../actors/hosts/_resolution.ts";
+import { discoverConfig, resolutionFlags, sharedV8Flags } from "../actors/hosts/_resolution.ts";
 
 const PACKAGE = new URL("../", import.meta.url);
 const IMPORTS = {
@@ -124,6 +124,48 @@ Deno.test("resolutionFlags() keeps the flags that decide resolution, with absolu
     "--config=file:///x.json",
   ]);
 });
+
+Deno.test("sharedV8Flags() keeps the young-generation bound of the flags before the script", () => {
+  const argv = (...args: string[]) => ["/usr/bin/deno", ...args];
+  assert.deepEqual(
+    sharedV8Flags(argv("run", "-A", "--v8-flags=--expose-gc,--max-semi-space-size=2", "app.ts")),
+    ["--max-semi-space-size=2"],
+  );
+  // The last one wins, as in V8; a value flag's own value is skipped, not taken for the script.
+  assert.deepEqual(
+    sharedV8Flags(
+      argv(
+        "run",
+        "--v8-flags=--max-semi-space-size=2",
+        "--config",
+        "deno.json",
+        "--v8-flags=--max-semi-space-size=4",
+        "app.ts",
+      ),
+    ),
+    ["--max-semi-space-size=4"],
+  );
+  // What follows the script is the script's; other V8 flags stay the parent's.
+  assert.deepEqual(sharedV8Flags(argv("run", "app.ts", "--v8-flags=--max-semi-space-size=2")), []);
+  assert.deepEqual(sharedV8Flags(argv("run", "--v8-flags=--max-old-space-size=64", "a.ts")), []);
+  assert.deepEqual(sharedV8Flags(argv("run", "--v8-flags=--max-semi-space-size=x", "a.ts")), []);
+});
+
+for (const flags of [[], ["--v8-flags=--max-semi-space-size=3"]]) {
+  Deno.test(`a process actor's child ${flags.length ? "shares the" : "gets no"} young-generation bound of its parent's command line`, async () => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", ...flags, new URL("./fixtures/v8_flags_parent.ts", import.meta.url).href],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const childFlags = JSON.parse(new TextDecoder().decode(stdout)) as string[];
+    assert.equal(childFlags.length, 1, String(childFlags));
+    const semi = childFlags[0]!.split(",").filter((flag) => flag.startsWith("--max-semi-space"));
+    assert.deepEqual(semi, flags.length ? ["--max-semi-space-size=3"] : []);
+    assert.match(childFlags[0]!, /--max-old-space-size=\d+/);
+  });
+}
 
 Deno.test("discoverConfig() finds the nearest deno.json or deno.jsonc at or above a directory", async () => {
   const root = await Deno.makeTempDir();

@@ -69,6 +69,41 @@ export function resolutionFlags(argv: readonly string[], cwd: string): string[] 
   return flags;
 }
 
+/**
+ * The V8 flags of a command line (`argv` as in /proc/self/cmdline) that a
+ * child `deno run` should share: `--max-semi-space-size`, which bounds each
+ * isolate's young generation (a long-running service's RSS then stays
+ * flat). Read up to the script, from every `--v8-flags` (the last wins).
+ */
+export function sharedV8Flags(argv: readonly string[]): string[] {
+  let semiSpace: string | undefined;
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") break;
+    if (!arg.startsWith("-")) {
+      if (SUBCOMMANDS.has(arg)) continue;
+      break; // the script
+    }
+    if ((VALUE_FLAGS.has(arg) || OTHER_VALUE_FLAGS.has(arg)) && !arg.includes("=")) {
+      i++; // its value
+      continue;
+    }
+    // Deno takes V8 flags only as `--v8-flags=a,b`.
+    if (!arg.startsWith("--v8-flags=")) continue;
+    for (const flag of arg.slice("--v8-flags=".length).split(",")) {
+      if (/^--max-semi-space-size=\d+$/.test(flag)) semiSpace = flag;
+    }
+  }
+  return semiSpace === undefined ? [] : [semiSpace];
+}
+
+let v8Shared: string[] | undefined;
+
+/** {@linkcode sharedV8Flags} of this process, read once (none when its command line is unreadable). */
+export function parentV8Flags(): readonly string[] {
+  return v8Shared ??= sharedV8Flags(readCommandLine() ?? []);
+}
+
 /** The first deno.json or deno.jsonc in `dir` or above it, as Deno finds it. */
 export function discoverConfig(dir: string): string | undefined {
   for (let current = path.resolve(dir);;) {

@@ -10,7 +10,7 @@ import type { ProcessBoot } from "./_process.ts";
 import type { BootMessage } from "../core/protocol.ts";
 import { type ActorPermissions, permissionFlags, withTransportNeeds } from "./permissions.ts";
 import { bridgeToProcess } from "./_pipe_ends.ts";
-import { parentResolution } from "./_resolution.ts";
+import { parentResolution, parentV8Flags } from "./_resolution.ts";
 import { BUNDLES, transportImport } from "./_entry_module.ts";
 import { settleWithin } from "../../internal/abort.ts";
 
@@ -294,7 +294,8 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
       "run",
       "--no-prompt",
       ...parentResolution(),
-      `--v8-flags=--max-old-space-size=${options.maxHeapMiB}`,
+      // The parent's young-generation bound too, so a service run with one is bounded throughout.
+      `--v8-flags=${[`--max-old-space-size=${options.maxHeapMiB}`, ...parentV8Flags()].join(",")}`,
       ...permissionFlags(granted),
       entryModule(
         boot.module,
