@@ -31,6 +31,8 @@ export interface ProcessHostOptions {
   env: Record<string, string>;
   cwd: string | undefined;
   maxHeapMiB: number;
+  /** V8's young generation limit, in MiB, or `undefined` for V8's own sizing (or the parent's). */
+  maxYoungMiB?: number;
   /** Where the child's log lines go. */
   onLog: (line: string, stream: "stdout" | "stderr") => void;
   /** Milliseconds between SIGTERM and SIGKILL when the actor is killed. */
@@ -146,6 +148,18 @@ function inheritedEnv(): Record<string, string> {
     // No env permission for the whole environment: no OpenTelemetry settings to pass.
   }
   return env;
+}
+
+/**
+ * The child's V8 flags: its heap limit, and its young generation's bound,
+ * given or (so a service run with one is bounded throughout) its parent's.
+ */
+function v8Flags(options: ProcessHostOptions): string[] {
+  const flags = [`--max-old-space-size=${options.maxHeapMiB}`];
+  if (options.maxYoungMiB === undefined) return [...flags, ...parentV8Flags()];
+  // V8's young generation is three semi-spaces: two for the scavenger, one for large objects.
+  const semiSpace = Math.max(1, Math.floor(options.maxYoungMiB / 3));
+  return [...flags, `--max-semi-space-size=${semiSpace}`];
 }
 
 /** The first read's buffer from a child's stdout; each read that fills its buffer doubles the next. */
@@ -294,8 +308,7 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
       "run",
       "--no-prompt",
       ...parentResolution(),
-      // The parent's young-generation bound too, so a service run with one is bounded throughout.
-      `--v8-flags=${[`--max-old-space-size=${options.maxHeapMiB}`, ...parentV8Flags()].join(",")}`,
+      `--v8-flags=${v8Flags(options).join(",")}`,
       ...permissionFlags(granted),
       entryModule(
         boot.module,

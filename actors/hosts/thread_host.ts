@@ -33,6 +33,8 @@ const THREAD_BOOTSTRAP = new URL("./_thread.ts", import.meta.url).href;
 export interface ThreadHostOptions {
   /** V8's old space limit, in MiB. */
   maxHeapMiB: number;
+  /** V8's young generation limit, in MiB, or `undefined` for V8's own sizing. */
+  maxYoungMiB?: number;
   /** A module exporting `connectionFromStreams`: it opens `Pipe()` ends as connections. */
   connectionsModule: string;
   /**
@@ -90,7 +92,12 @@ export function threadLauncher(factory: TransportFactory, options: ThreadHostOpt
         transferList: [...link.remote.transfer, ...ends.transfer] as never[],
         // Only the old space: `stackSizeMb` aborts the whole process in Deno
         // 2.9.6 when the stack overflows (see tests/thread_host_test.ts).
-        resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMiB },
+        resourceLimits: {
+          maxOldGenerationSizeMb: options.maxHeapMiB,
+          ...(options.maxYoungMiB === undefined
+            ? {}
+            : { maxYoungGenerationSizeMb: options.maxYoungMiB }),
+        },
       });
       thread = newWorkerThread(before);
     } catch (error) {

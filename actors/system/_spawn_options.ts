@@ -116,11 +116,17 @@ export function checkSpawn(
     );
   }
   if (hostKind === "thread") refuseThreadPermissions(id, options.permissions);
+  if (hostKind === "worker" && options.maxYoungMiB !== undefined) {
+    throw new TypeError(
+      'Cannot spawn actor: maxYoungMiB needs host "thread" or "process"; a worker actor shares its process\'s V8 settings (bound them all with --v8-flags=--max-semi-space-size=MIB)',
+    );
+  }
   const onLog = options.onLog ?? checks.onLog;
   const log = onLog && ((line: string, stream: "stdout" | "stderr") => onLog(line, stream, id));
   const launch = hostKind === "thread"
     ? threadLauncher(factory, {
       maxHeapMiB: checkHeap(options.maxHeapMiB),
+      maxYoungMiB: checkYoung(options.maxYoungMiB),
       connectionsModule: PIPE_CONNECTIONS_MODULE,
       onLog: log,
     })
@@ -139,6 +145,7 @@ export function checkSpawn(
         options.cwd instanceof URL ? new URL(options.cwd).pathname : options.cwd,
       ),
       maxHeapMiB: checkHeap(options.maxHeapMiB),
+      maxYoungMiB: checkYoung(options.maxYoungMiB),
       onLog: log ?? ((line) => console.error(`[${id}] ${line}`)),
       killGraceMs: 1000,
       pipeBridge: pipeEndBridge(),
@@ -260,6 +267,16 @@ function checkEnv(env: Record<string, string> | undefined): Record<string, strin
     }
   }
   return { ...env };
+}
+
+function checkYoung(maxYoungMiB: number | undefined): number | undefined {
+  if (maxYoungMiB === undefined) return undefined;
+  if (!Number.isInteger(maxYoungMiB) || maxYoungMiB < 3 || maxYoungMiB > 1024) {
+    throw new RangeError(
+      `Cannot spawn actor: maxYoungMiB must be an integer from 3 to 1024, received ${maxYoungMiB}`,
+    );
+  }
+  return maxYoungMiB;
 }
 
 function checkHeap(maxHeapMiB: number | undefined): number {
