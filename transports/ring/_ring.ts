@@ -570,6 +570,15 @@ export class RingReader extends RingSide {
           this.#copyOut(tail, target, 0, length);
           tail = (tail + length) >>> 0;
           out.push(target);
+          if (
+            ((tail - this.#tail) >>> 0) >= this.capacity >>> 2 ||
+            Atomics.load(words, WRITER_WAIT) !== 0
+          ) {
+            // A quarter ring copied out: free it now, so the producer writes
+            // the next records while this side copies the rest.
+            this.#cursor = tail;
+            this.#release(tail);
+          }
           continue;
         }
         partial = this.#partial = length <= POOLED_RECORD_MAX

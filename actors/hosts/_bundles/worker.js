@@ -2343,6 +2343,10 @@ var RingReader = class extends RingSide {
           this.#copyOut(tail, target, 0, length);
           tail = tail + length >>> 0;
           out2.push(target);
+          if (tail - this.#tail >>> 0 >= this.capacity >>> 2 || Atomics.load(words, WRITER_WAIT) !== 0) {
+            this.#cursor = tail;
+            this.#release(tail);
+          }
           continue;
         }
         partial = this.#partial = length <= POOLED_RECORD_MAX ? this.#carve(length) : new Uint8Array(length);
