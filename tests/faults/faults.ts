@@ -876,8 +876,13 @@ faultTest(
           (r.rssGrowthMiB as number).toFixed(1)
         } MiB`,
       );
+      // Deno 2.9.6 starts a thread of its own with a socket pair (two fds) a few hundred ms
+      // after worker threads ran, in bare Deno too (three `new Worker` + `terminate()`, then
+      // idle: a thread named "deno" and two unix sockets appear after 200 to 500 ms). The first
+      // sample may come before it and the second after (a CI run: fds 29 -> 31, threads 7 -> 8).
+      // A leak of the cycles' own is one or more fds a cycle, 30 or more here.
       assert.ok(
-        (after.fds as number) <= (before.fds as number),
+        (after.fds as number) <= (before.fds as number) + 2,
         `${where}: fds ${before.fds} -> ${after.fds}`,
       );
       // Deno's blocking pool starts and retires threads by itself: a small margin.
