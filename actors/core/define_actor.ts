@@ -68,10 +68,11 @@ export interface ActorSpec<S, A, H extends Handlers<S>> {
   /**
    * Lend received byte arrays instead of copying them (default `false`). On
    * the `ring` transport, a `Uint8Array` of 4 KiB or more in a message then
-   * arrives as a view of the ring's shared memory: no copy and no
-   * allocation, so large byte payloads move at memory speed. The view is
-   * valid only while the handler runs synchronously, until it returns or
-   * first awaits; the ring then reuses that memory. To keep the bytes, or to
+   * arrives as a view of the ring's shared memory: its bytes are neither
+   * copied nor given a buffer of their own, so large byte payloads move at
+   * memory speed. The view is valid only while the handler runs
+   * synchronously, until it returns or first awaits; the ring then reuses
+   * that memory. To keep the bytes, or to
    * pass them somewhere that outlives the handler, copy them
    * (`bytes.slice()`). The runtime copies them itself where it holds on to
    * them: in a message that still waits in the mailbox when the batch it
