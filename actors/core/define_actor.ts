@@ -72,15 +72,14 @@ export interface ActorSpec<S, A, H extends Handlers<S>> {
    * copied nor given a buffer of their own, so large byte payloads move at
    * memory speed. The view is valid only while the handler runs
    * synchronously, until it returns or first awaits; the ring then reuses
-   * that memory. To keep the bytes, or to
-   * pass them somewhere that outlives the handler, copy them
-   * (`bytes.slice()`). The runtime copies them itself where it holds on to
-   * them: in a message that still waits in the mailbox when the batch it
-   * came in was handled, in a reply or stream item, in the payload of a
-   * streaming handler (an async generator's body runs only when pulled), and
-   * in a call to the parent. Other transports copy as always, so a handler written for lent
-   * bytes runs unchanged on them. Lent views are backed by a
-   * `SharedArrayBuffer`.
+   * that memory. To keep the bytes, or to pass them somewhere that outlives
+   * the handler, copy them (`bytes.slice()`). The runtime copies them itself
+   * where it holds on to them: in a message that still waits in the mailbox
+   * when the batch it came in was handled, in a reply or stream item, in the
+   * payload of a streaming handler (an async generator's body runs only when
+   * pulled), and in a call to the parent. Other transports copy as always,
+   * so a handler written for lent bytes runs unchanged on them. Lent views
+   * are backed by a `SharedArrayBuffer`.
    */
   lendBytes?: boolean;
 }
