@@ -13,9 +13,23 @@
  */
 export const lendingHere = { active: false };
 
-/** Whether `value` is a byte array over shared memory: a lent one, in a received message. */
+/** The shared memory transports lend views of (a lending ring's data area). */
+const lentMemory = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Marks `memory` as lent from: views of it in received messages are copied
+ * wherever they would outlive the loan. A byte array over any other shared
+ * memory (the user's own `SharedArrayBuffer`) is left as it is.
+ *
+ * @param memory The shared memory a transport hands out views of.
+ */
+export function lendFrom(memory: SharedArrayBuffer): void {
+  lentMemory.add(memory);
+}
+
+/** Whether `value` is a byte array over memory a transport lends from. */
 export function isLent(value: unknown): value is Uint8Array {
-  return value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer;
+  return value instanceof Uint8Array && lentMemory.has(value.buffer);
 }
 
 /**

@@ -5,7 +5,7 @@
 // ring reuses the memory. Other transports copy, as always.
 import assert from "node:assert/strict";
 import { ActorSystem, defineActor, Pipe } from "../mod.ts";
-import { isLent, privatize } from "../internal/lent.ts";
+import { isLent, lendFrom, privatize } from "../internal/lent.ts";
 import {
   allocateRing,
   CONTROL_BYTES,
@@ -148,10 +148,15 @@ Deno.test("defineActor refuses a lendBytes that is not a boolean", () => {
 });
 
 Deno.test("privatize copies lent arrays and leaves the rest, and the caller's objects, alone", () => {
-  const shared = new Uint8Array(new SharedArrayBuffer(8)).fill(3);
+  const memory = new SharedArrayBuffer(8);
+  lendFrom(memory);
+  const shared = new Uint8Array(memory).fill(3);
   const own = new Uint8Array(4);
-  const plain = { a: 1, list: [own, "x"] };
+  // The user's own shared memory is not lent: it stays shared.
+  const users = new Uint8Array(new SharedArrayBuffer(8));
+  const plain = { a: 1, list: [own, "x"], users };
   assert.equal(privatize(plain), plain, "nothing lent: the same object");
+  assert.equal(isLent(users), false);
   const frozen = Object.freeze({ keep: own, lent: Object.freeze([shared]) });
   const copy = privatize(frozen) as { keep: Uint8Array; lent: Uint8Array[] };
   assert.notEqual(copy, frozen);

@@ -62,6 +62,7 @@
  */
 
 import { ProtocolError } from "../../internal/channel_errors.ts";
+import { lendFrom } from "../../internal/lent.ts";
 import type { ReusePolicy } from "../framing/frame_codec.ts";
 
 /** Bytes of control words before the data area. */
@@ -160,8 +161,7 @@ export function isPowerOfTwo(n: number): boolean {
 class RingSide {
   /** The control words. */
   readonly words: Int32Array;
-  /** The ring's data area. */
-  readonly data: Uint8Array;
+  protected readonly data: Uint8Array;
   protected readonly capacity: number;
   protected readonly mask: number;
 
@@ -476,6 +476,12 @@ export class RingReader extends RingSide {
    */
   lend(lendable: ReusePolicy): void {
     this.#lendable = lendable;
+    lendFrom(this.data.buffer as SharedArrayBuffer);
+  }
+
+  /** Whether `payload`, from {@linkcode read}, is lent: a view of this ring. */
+  lent(payload: Uint8Array): boolean {
+    return payload.buffer === this.data.buffer;
   }
 
   /** Gives back the oldest lent record's space (and what follows it, up to the next loan). */

@@ -259,7 +259,7 @@ export class RingTransport implements Transport, AsyncDisposable {
         { cause: error },
       );
     }
-    if (frame.buffer === this.#in.data.buffer) this.#lentOut = true;
+    if (this.#in.lent(frame)) this.#lentOut = true;
     const stats = this.#stats;
     stats.batchesReceived++;
     stats.messagesReceived += batch.length;

@@ -657,8 +657,9 @@ var ITEM = 21;
 var lendingHere = {
   active: false
 };
+var lentMemory = /* @__PURE__ */ new WeakSet();
 function isLent(value) {
-  return value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer;
+  return value instanceof Uint8Array && lentMemory.has(value.buffer);
 }
 function privatize(value, depth = 0) {
   if (typeof value !== "object" || value === null) return value;

@@ -137,8 +137,12 @@ import { isActorDefinition } from "../../core/define_actor.ts";
 var lendingHere = {
   active: false
 };
+var lentMemory = /* @__PURE__ */ new WeakSet();
+function lendFrom(memory) {
+  lentMemory.add(memory);
+}
 function isLent(value) {
-  return value instanceof Uint8Array && value.buffer instanceof SharedArrayBuffer;
+  return value instanceof Uint8Array && lentMemory.has(value.buffer);
 }
 function privatize(value, depth = 0) {
   if (typeof value !== "object" || value === null) return value;
@@ -2007,7 +2011,6 @@ function isPowerOfTwo(n) {
 var RingSide = class {
   /** The control words. */
   words;
-  /** The ring's data area. */
   data;
   capacity;
   mask;
@@ -2262,6 +2265,11 @@ var RingReader = class extends RingSide {
    */
   lend(lendable) {
     this.#lendable = lendable;
+    lendFrom(this.data.buffer);
+  }
+  /** Whether `payload`, from {@linkcode read}, is lent: a view of this ring. */
+  lent(payload) {
+    return payload.buffer === this.data.buffer;
   }
   /** Gives back the oldest lent record's space (and what follows it, up to the next loan). */
   returnLoan() {
@@ -3760,7 +3768,7 @@ var RingTransport = class {
         cause: error
       });
     }
-    if (frame.buffer === this.#in.data.buffer) this.#lentOut = true;
+    if (this.#in.lent(frame)) this.#lentOut = true;
     const stats = this.#stats;
     stats.batchesReceived++;
     stats.messagesReceived += batch.length;
