@@ -15,6 +15,7 @@ import {
   type RingTransportOptions,
   ringTransportPair,
 } from "../transports/ring/ring.ts";
+import { allocateRing, RingReader, RingWriter, SKIP_MARK } from "../transports/ring/_ring.ts";
 import type { Transport } from "../transports/transport.ts";
 import { within } from "./_helpers.ts";
 
@@ -172,6 +173,24 @@ Deno.test("ring carries large records that start the ring over instead of wrappi
   } finally {
     await echo.dispose();
   }
+});
+
+Deno.test("a ring reader waits at a skip mark until the padding after it is there, then reads the record at the start", () => {
+  const buffer = allocateRing(1024);
+  const writer = new RingWriter(buffer);
+  const reader = new RingReader(buffer, 1024);
+  const out: Uint8Array[] = [];
+  const le32 = (n: number) => [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24];
+  // Positions start at 4: the mark's header sits at the data area's offset 4.
+  assert.equal(writer.writeRaw(new Uint8Array(le32(SKIP_MARK))), 4);
+  assert.equal(reader.read(out), 0, "the padding to the data area's end is not there yet");
+  assert.equal(writer.writeRaw(new Uint8Array(1016)), 1016);
+  assert.equal(reader.read(out), 1020, "the mark and its padding are consumed");
+  assert.equal(out.length, 0);
+  // From the start: 4 bytes of padding, the header, the payload.
+  assert.equal(writer.writeRaw(new Uint8Array([0, 0, 0, 0, ...le32(5), 1, 2, 3, 4, 5])), 13);
+  assert.equal(reader.read(out), 13);
+  assert.deepEqual(out.map((payload) => [...payload]), [[1, 2, 3, 4, 5]]);
 });
 
 Deno.test("ring round-trips messages of 1 byte, 1 KiB, 1 MiB and 3 times the ring size", async () => {

@@ -492,7 +492,7 @@ export class RingReader extends RingSide {
       this.#loans.length = 0;
       this.#loanHead = 0;
     }
-    this.#release(this.#cursor);
+    this.#release();
   }
 
   /**
@@ -580,10 +580,9 @@ export class RingReader extends RingSide {
             ((tail - this.#tail) >>> 0) >= this.capacity >>> 2 ||
             Atomics.load(words, WRITER_WAIT) !== 0
           ) {
-            // A quarter ring copied out: free it now, so the producer writes
-            // the next records while this side copies the rest.
-            this.#cursor = tail;
-            this.#release(tail);
+            // A quarter ring copied out, or a producer waiting for room: free
+            // it now, so the producer writes on while this side copies the rest.
+            this.#consumeTo(tail);
           }
           continue;
         }
@@ -603,23 +602,27 @@ export class RingReader extends RingSide {
         this.#partial = undefined;
         this.#partialFilled = 0;
       } else {
-        this.#cursor = tail;
-        this.#release(tail);
+        this.#consumeTo(tail);
       }
     }
     if (tail === start) return 0;
-    this.#cursor = tail;
-    this.#release(tail);
+    this.#consumeTo(tail);
     return (tail - start) >>> 0;
   }
 
+  /** Moves the read cursor to `tail`, and frees what is behind it. */
+  #consumeTo(tail: number): void {
+    this.#cursor = tail;
+    this.#release();
+  }
+
   /**
-   * Publishes `TAIL` (up to the oldest loan still out, if one is) and wakes a
-   * producer waiting for room.
+   * Publishes `TAIL` up to the read cursor, or to the oldest loan still out,
+   * and wakes a producer waiting for room.
    */
-  #release(upTo: number): void {
+  #release(): void {
     const words = this.words;
-    const tail = this.#loanHead < this.#loans.length ? this.#loans[this.#loanHead]! : upTo;
+    const tail = this.#loanHead < this.#loans.length ? this.#loans[this.#loanHead]! : this.#cursor;
     if (tail === this.#tail) return;
     this.#tail = tail;
     Atomics.store(words, TAIL, tail | 0);

@@ -2279,7 +2279,7 @@ var RingReader = class extends RingSide {
       this.#loans.length = 0;
       this.#loanHead = 0;
     }
-    this.#release(this.#cursor);
+    this.#release();
   }
   /**
    * The declared length of a record partly received, or -1 between records.
@@ -2352,8 +2352,7 @@ var RingReader = class extends RingSide {
           tail = tail + length >>> 0;
           out2.push(target);
           if (tail - this.#tail >>> 0 >= this.capacity >>> 2 || Atomics.load(words, WRITER_WAIT) !== 0) {
-            this.#cursor = tail;
-            this.#release(tail);
+            this.#consumeTo(tail);
           }
           continue;
         }
@@ -2369,22 +2368,25 @@ var RingReader = class extends RingSide {
         this.#partial = void 0;
         this.#partialFilled = 0;
       } else {
-        this.#cursor = tail;
-        this.#release(tail);
+        this.#consumeTo(tail);
       }
     }
     if (tail === start) return 0;
-    this.#cursor = tail;
-    this.#release(tail);
+    this.#consumeTo(tail);
     return tail - start >>> 0;
   }
+  /** Moves the read cursor to `tail`, and frees what is behind it. */
+  #consumeTo(tail) {
+    this.#cursor = tail;
+    this.#release();
+  }
   /**
-   * Publishes `TAIL` (up to the oldest loan still out, if one is) and wakes a
-   * producer waiting for room.
+   * Publishes `TAIL` up to the read cursor, or to the oldest loan still out,
+   * and wakes a producer waiting for room.
    */
-  #release(upTo) {
+  #release() {
     const words = this.words;
-    const tail = this.#loanHead < this.#loans.length ? this.#loans[this.#loanHead] : upTo;
+    const tail = this.#loanHead < this.#loans.length ? this.#loans[this.#loanHead] : this.#cursor;
     if (tail === this.#tail) return;
     this.#tail = tail;
     Atomics.store(words, TAIL, tail | 0);
