@@ -33,7 +33,6 @@ import type { TransportFactory } from "../transports/mod.ts";
 import type { BenchCase, BenchFigure, BenchUnit } from "./_harness.ts";
 import type { echo } from "./actors/echo.ts";
 import type { sink } from "./actors/sink.ts";
-import type { lentSink } from "./actors/lent_sink.ts";
 import type { task } from "./actors/task.ts";
 import {
   bounded,
@@ -318,6 +317,8 @@ interface SizeSpec {
   checkEvery: number;
   /** Tell each payload with `{ transfer: [payload.buffer] }`. */
   transfer?: boolean;
+  /** The sink actor told, when not `sink.ts`. */
+  sink?: URL;
 }
 
 /**
@@ -350,6 +351,17 @@ const DRAIN_FACTOR = 2;
 export const QUICK_BUDGET: Budget = { warmupMs: 30, measureMs: 100, warmupBytes: 64 * 2 ** 20 };
 export const FULL_BUDGET: Budget = { warmupMs: 300, measureMs: 1_500 };
 
+/** The 1024 distinct 64 KiB blocks in turn. */
+const DISTINCT_BLOCKS: SizeSpec = {
+  unit: "MB/s",
+  payloads() {
+    const blocks = distinctBlocks();
+    return (i) => blocks[i % BLOCKS];
+  },
+  bytes: BLOCK_BYTES,
+  checkEvery: 1,
+};
+
 const SIZES: Readonly<Record<Size, SizeSpec>> = {
   small: {
     unit: "msg/s",
@@ -363,15 +375,7 @@ const SIZES: Readonly<Record<Size, SizeSpec>> = {
     bytes: 0,
     checkEvery: 16,
   },
-  "64k": {
-    unit: "MB/s",
-    payloads() {
-      const blocks = distinctBlocks();
-      return (i) => blocks[i % BLOCKS];
-    },
-    bytes: BLOCK_BYTES,
-    checkEvery: 1,
-  },
+  "64k": DISTINCT_BLOCKS,
   "64k.transfer": {
     unit: "MB/s",
     // A fresh block each time, as `baseline.transfer.64k` sends: a buffer once moved is
@@ -385,15 +389,8 @@ const SIZES: Readonly<Record<Size, SizeSpec>> = {
     checkEvery: 1,
     transfer: true,
   },
-  "64k.lent": {
-    unit: "MB/s",
-    payloads() {
-      const blocks = distinctBlocks();
-      return (i) => blocks[i % BLOCKS];
-    },
-    bytes: BLOCK_BYTES,
-    checkEvery: 1,
-  },
+  // The same blocks, told to a sink defined with `lendBytes`.
+  "64k.lent": { ...DISTINCT_BLOCKS, sink: LENT_SINK },
 };
 
 const SIZE_ORDER: readonly Size[] = ["small", "1k", "64k", "64k.transfer", "64k.lent"];
@@ -532,17 +529,18 @@ function routeCase(route: Route): BenchCase {
         const out = await askLatency(echoRef, askPrefix, quick, signal);
         for (const id of p50Ids.slice(1)) out[id] = out[p50Ids[0]];
         await echoRef.stop();
-        const sinkRef = await system.spawn<typeof sink>(SINK, options);
-        const budget = quick ? QUICK_BUDGET : FULL_BUDGET;
-        for (const size of sizes.filter((size) => size !== "64k.lent")) {
-          const rate = await tellRate(sinkRef, size, budget, signal);
+        // One sink at a time: a size that names another sink stops the one before.
+        let sinkUrl = SINK;
+        let sinkRef = await system.spawn<typeof sink>(SINK, options);
+        for (const size of sizes) {
+          const wanted = SIZES[size].sink ?? SINK;
+          if (wanted !== sinkUrl) {
+            await sinkRef.stop();
+            sinkRef = await system.spawn<typeof sink>(wanted, options);
+            sinkUrl = wanted;
+          }
+          const rate = await tellRate(sinkRef, size, quick ? QUICK_BUDGET : FULL_BUDGET, signal);
           for (const id of tellIds.get(size)!) out[id] = rate;
-        }
-        if (tellIds.has("64k.lent")) {
-          await sinkRef.stop();
-          const lentRef = await system.spawn<typeof lentSink>(LENT_SINK, options);
-          const rate = await tellRate(lentRef, "64k.lent", budget, signal);
-          for (const id of tellIds.get("64k.lent")!) out[id] = rate;
         }
         return out;
       });
