@@ -4,7 +4,12 @@
 // `@troupe/troupe/actor` by name, over pipe and socket.
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { discoverConfig, resolutionFlags, sharedV8Flags } from "../actors/hosts/_resolution.ts";
+import {
+  discoverConfig,
+  resolutionFlags,
+  sharedV8Flags,
+  workerOptionsFlag,
+} from "../actors/hosts/_resolution.ts";
 
 const PACKAGE = new URL("../", import.meta.url);
 const IMPORTS = {
@@ -166,6 +171,19 @@ for (const flags of [[], ["--v8-flags=--max-semi-space-size=3"]]) {
     assert.match(childFlags[0]!, /--max-old-space-size=\d+/);
   });
 }
+
+Deno.test("workerOptionsFlag() finds the flag before the script, past a flag's value", () => {
+  const argv = (...args: string[]) => ["/usr/bin/deno", ...args];
+  assert.equal(workerOptionsFlag(argv("run", "--unstable-worker-options", "app.ts")), true);
+  assert.equal(workerOptionsFlag(argv("run", "--unstable", "app.ts")), true);
+  // A flag's separate value is not the script (it was taken for one, and the flag missed).
+  assert.equal(
+    workerOptionsFlag(argv("run", "--config", "deno.json", "--unstable-worker-options", "a.ts")),
+    true,
+  );
+  assert.equal(workerOptionsFlag(argv("run", "app.ts", "--unstable-worker-options")), false);
+  assert.equal(workerOptionsFlag(argv("run", "-A", "app.ts")), false);
+});
 
 Deno.test("discoverConfig() finds the nearest deno.json or deno.jsonc at or above a directory", async () => {
   const root = await Deno.makeTempDir();

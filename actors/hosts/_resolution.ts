@@ -33,15 +33,19 @@ const PATH_FLAGS = new Set(["--config", "-c", "--import-map", "--lock"]);
 const SUBCOMMANDS = new Set(["run", "test", "bench", "serve", "repl", "eval"]);
 const CONFIG_NAMES = ["deno.json", "deno.jsonc"];
 
+/** A flag of a deno command line: its name, and its value (inline or the next argument). */
+interface CommandFlag {
+  name: string;
+  value: string | undefined;
+}
+
 /**
- * The resolution flags of a command line (`argv` as in /proc/self/cmdline,
- * the binary first), with relative paths made absolute against `cwd`. Reads
- * up to the script: what follows it belongs to the script.
+ * The flags of a command line (`argv` as in /proc/self/cmdline, the binary
+ * first) before its script: what follows the script belongs to the script.
+ * A flag that takes a value and has none inline takes the next argument.
  */
-export function resolutionFlags(argv: readonly string[], cwd: string): string[] {
-  const flags: string[] = [];
-  const absolute = (name: string, value: string) =>
-    PATH_FLAGS.has(name) && !/^[a-z][a-z0-9+.-]*:/i.test(value) ? path.resolve(cwd, value) : value;
+function flagsBeforeScript(argv: readonly string[]): CommandFlag[] {
+  const flags: CommandFlag[] = [];
   let sawSubcommand = false;
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -55,15 +59,30 @@ export function resolutionFlags(argv: readonly string[], cwd: string): string[] 
     }
     const equals = arg.indexOf("=");
     const name = equals === -1 ? arg : arg.slice(0, equals);
-    const inline = equals === -1 ? undefined : arg.slice(equals + 1);
-    if (VALUE_FLAGS.has(name)) {
-      const value = inline ?? argv[++i];
+    let value = equals === -1 ? undefined : arg.slice(equals + 1);
+    if (value === undefined && (VALUE_FLAGS.has(name) || OTHER_VALUE_FLAGS.has(name))) {
+      value = argv[++i];
       if (value === undefined) break;
-      flags.push(`${name === "-c" ? "--config" : name}=${absolute(name, value)}`);
+    }
+    flags.push({ name, value });
+  }
+  return flags;
+}
+
+/**
+ * The resolution flags of a command line (`argv` as in /proc/self/cmdline,
+ * the binary first), with relative paths made absolute against `cwd`. Reads
+ * up to the script: what follows it belongs to the script.
+ */
+export function resolutionFlags(argv: readonly string[], cwd: string): string[] {
+  const absolute = (name: string, value: string) =>
+    PATH_FLAGS.has(name) && !/^[a-z][a-z0-9+.-]*:/i.test(value) ? path.resolve(cwd, value) : value;
+  const flags: string[] = [];
+  for (const { name, value } of flagsBeforeScript(argv)) {
+    if (VALUE_FLAGS.has(name)) {
+      flags.push(`${name === "-c" ? "--config" : name}=${absolute(name, value!)}`);
     } else if (PLAIN_FLAGS.has(name)) {
-      flags.push(inline === undefined ? name : `${name}=${absolute(name, inline)}`);
-    } else if (OTHER_VALUE_FLAGS.has(name) && inline === undefined) {
-      i++;
+      flags.push(value === undefined ? name : `${name}=${absolute(name, value)}`);
     }
   }
   return flags;
@@ -77,24 +96,25 @@ export function resolutionFlags(argv: readonly string[], cwd: string): string[] 
  */
 export function sharedV8Flags(argv: readonly string[]): string[] {
   let semiSpace: string | undefined;
-  for (let i = 1; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--") break;
-    if (!arg.startsWith("-")) {
-      if (SUBCOMMANDS.has(arg)) continue;
-      break; // the script
-    }
-    if ((VALUE_FLAGS.has(arg) || OTHER_VALUE_FLAGS.has(arg)) && !arg.includes("=")) {
-      i++; // its value
-      continue;
-    }
+  for (const { name, value } of flagsBeforeScript(argv)) {
     // Deno takes V8 flags only as `--v8-flags=a,b`.
-    if (!arg.startsWith("--v8-flags=")) continue;
-    for (const flag of arg.slice("--v8-flags=".length).split(",")) {
+    if (name !== "--v8-flags" || value === undefined) continue;
+    for (const flag of value.split(",")) {
       if (/^--max-semi-space-size=\d+$/.test(flag)) semiSpace = flag;
     }
   }
   return semiSpace === undefined ? [] : [semiSpace];
+}
+
+/**
+ * Whether a command line (`argv` as in /proc/self/cmdline) enables worker
+ * options by a flag before its script (`--unstable-worker-options`, or
+ * `--unstable`).
+ */
+export function workerOptionsFlag(argv: readonly string[]): boolean {
+  return flagsBeforeScript(argv).some(({ name }) =>
+    name === "--unstable-worker-options" || name === "--unstable"
+  );
 }
 
 let v8Shared: string[] | undefined;
@@ -165,9 +185,7 @@ export function parentResolution(): readonly string[] {
 export function workerOptionsEnabled(): boolean | undefined {
   const argv = readCommandLine();
   if (argv === undefined) return undefined;
-  const script = argv.findIndex((arg, i) => i > 0 && !arg.startsWith("-") && !SUBCOMMANDS.has(arg));
-  const flags = script === -1 ? argv.slice(1) : argv.slice(1, script);
-  if (flags.includes("--unstable-worker-options") || flags.includes("--unstable")) return true;
+  if (workerOptionsFlag(argv)) return true;
   const config = parentResolution().find((flag) => flag.startsWith("--config="));
   if (config === undefined) return false;
   try {
