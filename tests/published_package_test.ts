@@ -60,6 +60,46 @@ function relativeTargets(markdown: string): string[] {
     .map((t) => t.split("#")[0]!);
 }
 
+/**
+ * Where jsr.io sends a README link of a package with no GitHub repository
+ * linked: the rule of jsr-io/jsr's `get_url_rewriter` (api/src/docs.rs) for a
+ * README. Anchors and protocol-relative URLs stay; a root-relative link and a
+ * relative one both resolve against the package's own files of that version.
+ * (With a repository linked, jsr.io sends them to the repository's HEAD
+ * instead; the paths are the same there.)
+ */
+function jsrReadmeHref(target: string, pkg: string, version: string): string {
+  if (target.startsWith("#") || target.startsWith("//")) return target;
+  const base = `/${pkg}/${version}`;
+  return target.startsWith("/") ? `${base}/${target.slice(1)}` : `${base}/${target}`;
+}
+
+/** The published file a jsr.io path names, or undefined when it leaves the package. */
+function publishedPath(href: string, pkg: string, version: string): string | undefined {
+  const prefix = `/${pkg}/${version}/`;
+  if (!href.startsWith(prefix)) return undefined;
+  // The browser resolves `./` and `../` in the path: past the version is outside the package.
+  const resolved = new URL(href, "https://jsr.io").pathname;
+  return resolved.startsWith(prefix)
+    ? decodeURIComponent(resolved.slice(prefix.length))
+    : undefined;
+}
+
+Deno.test("jsrReadmeHref follows jsr.io's rewriting of README links (its own test cases)", () => {
+  // The cases of `test_url_rewriter` in jsr-io/jsr, README without a repository.
+  assert.equal(jsrReadmeHref("#hello", "@foo/bar", "1.2.3"), "#hello");
+  assert.equal(
+    jsrReadmeHref("src/assets/logo.svg", "@foo/bar", "1.2.3"),
+    "/@foo/bar/1.2.3/src/assets/logo.svg",
+  );
+  assert.equal(jsrReadmeHref("/LICENSE", "@foo/bar", "1.2.3"), "/@foo/bar/1.2.3/LICENSE");
+  assert.equal(
+    publishedPath("/@foo/bar/1.2.3/./src/x.ts", "@foo/bar", "1.2.3"),
+    "src/x.ts",
+  );
+  assert.equal(publishedPath("/@foo/bar/1.2.3/../x.ts", "@foo/bar", "1.2.3"), undefined);
+});
+
 Deno.test("relativeTargets finds links and images, and skips code, anchors and URLs", () => {
   const md = "[a](examples/x.ts) ![p](docs/p.png) [b](#sec) [c](https://x.y/z)\n" +
     "`[d](nope.ts)`\n```md\n[e](nope2.ts)\n```\n[f](ARCHITECTURE.md#layers)";
@@ -81,6 +121,17 @@ Deno.test({
       assert.match(readme, /deno add jsr:@troupe\/troupe/, "the README has an install line");
       const missing = relativeTargets(readme).filter((t) => !published.has(path.normalize(t)));
       assert.deepEqual(missing, [], "README links to files that are not published");
+      // On jsr.io, with no repository linked, each link opens the published file itself.
+      const { name, version } = JSON.parse(await Deno.readTextFile(path.join(image, "deno.json")));
+      const offJsr = relativeTargets(readme).filter((t) => {
+        const file = publishedPath(jsrReadmeHref(t, name, version), name, version);
+        return file === undefined || !published.has(file);
+      });
+      assert.deepEqual(
+        offJsr,
+        [],
+        "README links that jsr.io would not resolve to a published file",
+      );
 
       // Every published module's doc examples type-check from the image alone.
       const modules = files.filter((f) => f.endsWith(".ts"));
