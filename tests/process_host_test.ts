@@ -76,6 +76,50 @@ Deno.test("a process actor's parent environment does not leak into the child", a
   }
 });
 
+Deno.test("a process actor's environment is exactly the README's list, OTEL_* and its env", async () => {
+  // The variables Deno needs to find its cache and temp dir, as the README's
+  // Process actors section names them: each must be named there.
+  const passed = ["DENO_DIR", "HOME", "XDG_CACHE_HOME", "TMPDIR", "NO_COLOR"];
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const section = readme.slice(
+    readme.indexOf("## Process actors"),
+    readme.indexOf("### Permissions, per host"),
+  );
+  for (const name of passed) assert.ok(section.includes(`\`${name}\``), `README names ${name}`);
+  const run = async (args: string[], env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), { args, clearEnv: true, env }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  };
+  // What Deno sets in its own process at start, from nothing (2.9.6: a `PATH`
+  // of its node-compat bin dir alone, and `DENO_NODE_SHIM_ACTIVE`).
+  const own: string[] = await run(
+    ["eval", "console.log(JSON.stringify(Object.keys(Deno.env.toObject())))"],
+    {},
+  );
+  for (const name of own) assert.ok(section.includes(`\`${name}\``), `README names ${name}`);
+  // The parent: every passed variable, an OTEL_* one, a secret and a PATH.
+  const home = Deno.env.get("HOME") ?? "/root";
+  const env: Record<string, string> = {
+    HOME: home,
+    XDG_CACHE_HOME: Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`,
+    TMPDIR: Deno.env.get("TMPDIR") ?? "/tmp",
+    NO_COLOR: "1",
+    OTEL_SERVICE_NAME: "troupe-env-test",
+    TROUPE_SECRET_FOR_TEST: "do-not-leak",
+    PATH: "/troupe/parent/bin",
+  };
+  const denoDir = Deno.env.get("DENO_DIR");
+  env.DENO_DIR = denoDir ?? `${env.XDG_CACHE_HOME}/deno`;
+  const child = await run(
+    ["run", "-A", "--unstable-worker-options", "--no-check", FIXTURES + "env_program.ts"],
+    env,
+  );
+  const expected = [...new Set([...own, ...passed, "OTEL_SERVICE_NAME", "GIVEN"])].sort();
+  assert.deepEqual(child.names, expected);
+  assert.notEqual(child.path, env.PATH);
+});
+
 Deno.test("a process actor printing 10,000 lines does not corrupt its channel", async () => {
   const lines: string[] = [];
   await using system = await ActorSystem.start();
