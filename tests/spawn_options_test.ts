@@ -100,6 +100,43 @@ Deno.test("checkSpawn() refuses worker permissions without --unstable-worker-opt
   );
 });
 
+Deno.test("checkSpawn() refuses an option the host would ignore, naming the hosts that take it", () => {
+  // A worker shares its process's heap, environment and directory: a limit
+  // given there would be ignored, and the whole process would die of OOM.
+  for (
+    const [option, value] of [["maxHeapMiB", 64], ["env", { A: "1" }], ["cwd", "/tmp"], [
+      "escalate",
+      true,
+    ]] as const
+  ) {
+    const error = refusal({ [option]: value });
+    assert.ok(error instanceof TypeError, option);
+    assert.match(error.message, new RegExp(`^Cannot spawn actor: ${option} needs host "`), option);
+  }
+  assert.match(
+    refusal({ maxHeapMiB: 64 }).message,
+    /maxHeapMiB needs host "thread" or "process"; a worker actor shares its process's heap/,
+  );
+  for (const option of ["env", "cwd", "escalate"] as const) {
+    const value = option === "env" ? { A: "1" } : option === "cwd" ? "/tmp" : true;
+    assert.match(
+      refusal({ host: "thread", [option]: value }).message,
+      new RegExp(`^Cannot spawn actor: ${option} needs host "process"`),
+    );
+  }
+  // Where the host takes it, the option passes.
+  assert.equal(checkSpawn(MODULE, { host: "thread", maxHeapMiB: 64 }, checks()).hostKind, "thread");
+  assert.equal(
+    checkSpawn(MODULE, { host: "process", env: { A: "1" }, cwd: "/tmp" }, checks()).hostKind,
+    "process",
+  );
+  // undefined is the same as not given.
+  assert.equal(
+    checkSpawn(MODULE, { maxHeapMiB: undefined, env: undefined }, checks()).hostKind,
+    "worker",
+  );
+});
+
 Deno.test("checkSpawn() checks a process actor's permissions, environment, heap and args", () => {
   assert.match(
     refusal({ host: "process", permissions: { fly: true } as never }).message,

@@ -53,18 +53,27 @@ export interface SpawnOptions<A = unknown> {
   /**
    * Allows a process actor to be granted what this process does not hold
    * itself (possible because the parent may run programs). Default `false`:
-   * such a spawn throws a `TypeError` naming the grants.
+   * such a spawn throws a `TypeError` naming the grants. Refused (a
+   * `TypeError`) for other hosts.
    */
   escalate?: boolean;
-  /** Environment variables of a process actor (its environment is otherwise empty). */
+  /**
+   * Environment variables of a process actor. Its environment is otherwise
+   * cleared: it holds only the parent's `OTEL_*` variables and the few Deno
+   * reads (`DENO_DIR`, `HOME`, `XDG_CACHE_HOME`, `TMPDIR`, `NO_COLOR`).
+   * Refused (a `TypeError`) for a worker or thread actor, which shares its
+   * process's environment.
+   */
   env?: Record<string, string>;
-  /** Working directory of a process actor. */
+  /** Working directory of a process actor. Refused (a `TypeError`) for other hosts. */
   cwd?: string | URL;
   /**
    * Heap limit of a process or thread actor in MiB (V8's old space).
    * Default 256. A thread actor that reaches it ends alone, with an
    * `ActorOutOfMemoryError`; memory outside the JavaScript heap
-   * (`ArrayBuffer` contents) does not count.
+   * (`ArrayBuffer` contents) does not count. A worker actor shares its
+   * process's heap and cannot take one (a `TypeError`): bound the whole
+   * process with `deno run --v8-flags=--max-old-space-size=MIB`.
    */
   maxHeapMiB?: number;
   /**

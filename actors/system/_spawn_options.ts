@@ -116,11 +116,7 @@ export function checkSpawn(
     );
   }
   if (hostKind === "thread") refuseThreadPermissions(id, options.permissions);
-  if (hostKind === "worker" && options.maxYoungMiB !== undefined) {
-    throw new TypeError(
-      'Cannot spawn actor: maxYoungMiB needs host "thread" or "process"; a worker actor shares its process\'s V8 settings (bound them all with --v8-flags=--max-semi-space-size=MIB)',
-    );
-  }
+  refuseIgnoredOptions(hostKind, options);
   const onLog = options.onLog ?? checks.onLog;
   const log = onLog && ((line: string, stream: "stdout" | "stderr") => onLog(line, stream, id));
   const launch = hostKind === "thread"
@@ -154,6 +150,45 @@ export function checkSpawn(
     });
   if (hostKind === "process") checkNoSharedMemory(options.args);
   return { url, id, capacity, overflow, hostKind, factory, launch };
+}
+
+/**
+ * What each option a host would ignore says: the hosts that take it, and why
+ * this one cannot. A worker shares its process's heap, environment and
+ * directory, and a thread its environment and directory; a limit given there
+ * would hold nowhere (a worker that runs out of memory takes the process down).
+ */
+const HOST_ONLY: ReadonlyArray<
+  readonly [keyof SpawnOptions, readonly ActorHostKind[], Partial<Record<ActorHostKind, string>>]
+> = [
+  ["maxHeapMiB", ["thread", "process"], {
+    worker:
+      "a worker actor shares its process's heap (bound it with --v8-flags=--max-old-space-size=MIB)",
+  }],
+  ["maxYoungMiB", ["thread", "process"], {
+    worker:
+      "a worker actor shares its process's V8 settings (bound them all with --v8-flags=--max-semi-space-size=MIB)",
+  }],
+  ["env", ["process"], {
+    worker: "a worker actor shares its process's environment",
+    thread: "a thread actor shares its process's environment",
+  }],
+  ["cwd", ["process"], {
+    worker: "a worker actor shares its process's working directory",
+    thread: "a thread actor shares its process's working directory",
+  }],
+  ["escalate", ["process"], {
+    worker: "a worker actor never holds more than its parent",
+    thread: "a thread actor holds exactly its process's permissions",
+  }],
+];
+
+function refuseIgnoredOptions(host: ActorHostKind, options: SpawnOptions): void {
+  for (const [option, hosts, why] of HOST_ONLY) {
+    if (options[option] === undefined || hosts.includes(host)) continue;
+    const takers = hosts.map((h) => `"${h}"`).join(" or ");
+    throw new TypeError(`Cannot spawn actor: ${option} needs host ${takers}; ${why[host]}`);
+  }
 }
 
 /**
