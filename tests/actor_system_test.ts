@@ -368,23 +368,28 @@ Deno.test("ActorSystem.shutdown() with a signal terminates what is still stoppin
   assert.ok((await pending) instanceof Error);
 });
 
-Deno.test("a script whose worker actor spins still ends, and stderr says which actor and why", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./fixtures/spin_script.ts", import.meta.url).pathname],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // Without the fix it never ends: the watchdog kills it and the test fails.
-  const watchdog = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  const output = await child.output();
-  clearTimeout(watchdog);
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.signal, null, `killed by the watchdog; stderr: ${stderr}`);
-  assert.equal(output.code, 1, stderr);
-  assert.match(new TextDecoder().decode(output.stdout), /end of script/);
-  assert.match(stderr, /worker actor "stuck" still runs after it was terminated/);
-  assert.match(stderr, /host: "process"/);
-});
+for (const host of ["worker", "thread"]) {
+  Deno.test(`a script whose ${host} actor spins still ends, and stderr says which actor and why`, async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./fixtures/spin_script.ts", import.meta.url).pathname, host],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Without the fix it never ends: the watchdog kills it and the test fails.
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const output = await child.output();
+    clearTimeout(watchdog);
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.signal, null, `killed by the watchdog; stderr: ${stderr}`);
+    assert.equal(output.code, 1, stderr);
+    assert.match(new TextDecoder().decode(output.stdout), /end of script/);
+    assert.match(
+      stderr,
+      new RegExp(`troupe: ${host} actor "stuck" still runs after it was terminated`),
+    );
+    assert.match(stderr, /host: "process"/);
+  });
+}
 
 Deno.test("with exitOnLeak: false the spinning actor is named on stderr and the process stays", async () => {
   const child = new Deno.Command(Deno.execPath(), {

@@ -9,6 +9,7 @@ import type { TransportFactory } from "../../transports/transport.ts";
 import type { ActorExit, DeadLetter } from "../core/actor_ref.ts";
 import { ActorCell } from "../core/cell.ts";
 import type { LifecycleEvent } from "../core/events.ts";
+import type { ActorHostKind } from "../core/host.ts";
 import type { SpawnOptions } from "../hosts/spawn_options.ts";
 import type { Semaphore } from "../sync/semaphore.ts";
 import type { CallServer } from "./_calls.ts";
@@ -40,8 +41,15 @@ export interface CellsKit {
   emit(event: LifecycleEvent): void;
   /** Counts and reports a message that could not be delivered. */
   deadLetter(letter: DeadLetter): void;
-  /** A worker's thread outlived its termination (see `ActorExit.leaked`); `thread` looks again. */
-  leaked(id: string, thread: () => Promise<"running" | "ended" | undefined>): void;
+  /**
+   * A worker or thread actor's thread outlived its termination (see
+   * `ActorExit.leaked`); `thread` looks again.
+   */
+  leaked(
+    id: string,
+    host: ActorHostKind,
+    thread: () => Promise<"running" | "ended" | undefined>,
+  ): void;
   /** The system's telemetry, when it is on. */
   readonly telemetry: SystemTelemetry | undefined;
 }
@@ -144,7 +152,7 @@ export class ActorCells {
   #exited(exit: ActorExit, supervisor: string | undefined, owner: number): void {
     const cell = this.running.get(exit.id);
     this.running.delete(exit.id);
-    if (exit.leaked && cell) this.#kit.leaked(exit.id, () => cell.thread());
+    if (exit.leaked && cell) this.#kit.leaked(exit.id, cell.hostKind, () => cell.thread());
     this.#kit.calls.ended(exit.id, owner, exit.reason === "timeout" || exit.reason === "killed");
     this.exits[exit.reason] = (this.exits[exit.reason] ?? 0) + 1;
     if (this.running.size === 0) this.#kit.watchdog.stop();

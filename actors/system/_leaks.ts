@@ -31,14 +31,14 @@ export class LeakWatch {
   }
 
   /**
-   * A worker's thread outlived its termination. `thread` looks again; it is
+   * A worker or thread actor's thread outlived its termination. `thread` looks again; it is
    * `undefined` when the threads cannot be seen (then the actor was only
    * terminated inside a handler, and may have ended).
    */
-  leaked(id: string, thread: Thread | undefined): void {
+  leaked(id: string, host: string, thread: Thread | undefined): void {
     if (thread) this.#leaked.set(id, thread);
     console.error(
-      `troupe: worker actor "${id}" ${
+      `troupe: ${host} actor "${id}" ${
         thread ? "still runs" : "may still run"
       } after it was terminated inside a handler: a handler stuck in synchronous code cannot be ` +
         `stopped (Deno cannot stop such a thread), and then this process cannot exit on its own. ` +

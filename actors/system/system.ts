@@ -152,7 +152,8 @@ export class ActorSystem implements AsyncDisposable {
       nextNumber: () => ++this.#counter,
       emit: (event) => this.#emit(event),
       deadLetter: (letter) => this.#deadLetter(letter),
-      leaked: (id, thread) => this.#leaks.leaked(id, workerThreadsVisible() ? thread : undefined),
+      leaked: (id, host, thread) =>
+        this.#leaks.leaked(id, host, workerThreadsVisible() ? thread : undefined),
       telemetry: this.#telemetry,
     });
   }
