@@ -13,9 +13,11 @@ import { ControlClient, resolveControl } from "./_control.ts";
 export const LOGS_HELP = `Usage: troupe logs [options]
 
 Prints the last lines a running service printed: its lifecycle events (started, crashed,
-restarted, stopped, ...), its own messages and the lines its app logs through context.log. The
-service keeps the last 1,000. Output that actors write to stdout themselves is not kept: it goes
-straight to the service's stdout (the journal, under systemd).
+restarted, stopped, ...), its own messages, the lines its app logs through context.log, and what
+its actors print (their console, their writes to stdout and stderr), as [id] line. The service
+keeps the last 1,000. Not kept: what the app's main prints itself (console.log rather than
+context.log), and the lines of actors whose onLog the app sets itself; those go straight to the
+service's stdout and stderr (the journal, under systemd).
 
 Options:
   -f, --follow       keep printing new lines as they come, until the service stops or Ctrl-C

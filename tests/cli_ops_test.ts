@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Background, troupe, WAIT_MS, withStateDir } from "./_cli.ts";
 import { Logbook } from "../cli/_logbook.ts";
+import { LOGS_HELP } from "../cli/logs.ts";
 import { splitAppArgs } from "../cli/_app_args.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
@@ -234,6 +235,29 @@ Deno.test("troupe logs prints the last lines, and --follow streams new ones unti
     } finally {
       await service.kill();
       await follow?.kill();
+    }
+  });
+});
+
+Deno.test("troupe logs keeps actors' own lines and the app's log, not main's console.log, as its help says", async () => {
+  await withStateDir(async (env) => {
+    const service = new Background(["run", fixture("logs_app.ts")], env);
+    try {
+      await service.waitFor(/^READY$/);
+      const logs = await troupe(["logs"], env);
+      assert.equal(logs.code, 0, logs.stderr);
+      assert.match(logs.stdout, /^CONTEXT-LINE$/m);
+      assert.match(logs.stdout, /^\[alpha\] WORKER-LINE$/m);
+      assert.match(logs.stdout, /^\[beta\] PROCESS-LINE$/m);
+      assert.doesNotMatch(logs.stdout, /MAIN-OWN-LINE/);
+      // The help says what is kept: actors' lines as [id] line, not main's console.
+      assert.match(LOGS_HELP, /\[id\] line/);
+      assert.match(LOGS_HELP, /console\.log/);
+      assert.doesNotMatch(LOGS_HELP, /actors write to stdout themselves is not kept/);
+      service.child.kill("SIGTERM");
+      assert.equal((await service.finish()).code, 0);
+    } finally {
+      await service.kill();
     }
   });
 });
