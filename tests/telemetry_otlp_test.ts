@@ -18,6 +18,7 @@ const COMBOS = [
   "worker-socket",
   "process-pipe",
   "process-socket",
+  "thread-queue",
 ];
 /** Generous: the run takes a few seconds, but CI shares 2 cores with other test files. */
 const DEADLINE_MS = 30_000;
@@ -120,7 +121,7 @@ class Collector {
   }
 }
 
-Deno.test("one trace follows an ask across worker and process actors on every transport; metrics count a known workload", async () => {
+Deno.test("one trace follows an ask across worker, process and thread actors on every transport; metrics count a known workload", async () => {
   const collector = new Collector();
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, collector.handle);
   try {
@@ -149,7 +150,7 @@ Deno.test("one trace follows an ask across worker and process actors on every tr
       line += value;
     }
     const result = JSON.parse(line);
-    assert.deepEqual(result.doubled, [0, 2, 4, 6, 8, 10]);
+    assert.deepEqual(result.doubled, [0, 2, 4, 6, 8, 10, 12]);
     assert.equal(result.count, 5);
     assert.match(result.failed, /failed on purpose/);
 
