@@ -130,7 +130,8 @@ Deno.test("checkSpawn() refuses an option the host would ignore, naming the host
     checkSpawn(MODULE, { host: "process", env: { A: "1" }, cwd: "/tmp" }, checks()).hostKind,
     "process",
   );
-  // undefined is the same as not given.
+  // undefined (and escalate: false, the default) is the same as not given.
+  assert.equal(checkSpawn(MODULE, { escalate: false }, checks()).hostKind, "worker");
   assert.equal(
     checkSpawn(MODULE, { maxHeapMiB: undefined, env: undefined }, checks()).hostKind,
     "worker",

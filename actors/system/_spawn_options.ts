@@ -185,7 +185,10 @@ const HOST_ONLY: ReadonlyArray<
 
 function refuseIgnoredOptions(host: ActorHostKind, options: SpawnOptions): void {
   for (const [option, hosts, why] of HOST_ONLY) {
-    if (options[option] === undefined || hosts.includes(host)) continue;
+    // `escalate: false` is the default, said out loud: nothing is ignored.
+    if (options[option] === undefined || options[option] === false || hosts.includes(host)) {
+      continue;
+    }
     const takers = hosts.map((h) => `"${h}"`).join(" or ");
     throw new TypeError(`Cannot spawn actor: ${option} needs host ${takers}; ${why[host]}`);
   }
