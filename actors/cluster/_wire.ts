@@ -279,6 +279,7 @@ export interface WireError {
   messageName?: string;
   known?: string[];
   capacity?: number;
+  /** ActorCrashedError: its crash reason; ActorStoppedError: why it stopped, when known. */
   reason?: string;
   size?: number;
   limit?: number;
@@ -329,8 +330,13 @@ export function errorToWire(error: unknown): WireError {
       reason: error.reason,
     };
   }
-  if (error instanceof ActorStoppedError || error instanceof ActorRestartingError) {
-    return { type: error.name, message: error.message, actor: error.actorId };
+  if (error instanceof ActorStoppedError) {
+    // Why, when known: an exposure that closed while the ask ran says so.
+    const why = error.cause instanceof Error ? { reason: error.cause.message } : {};
+    return { type: "ActorStoppedError", message: error.message, actor: error.actorId, ...why };
+  }
+  if (error instanceof ActorRestartingError) {
+    return { type: "ActorRestartingError", message: error.message, actor: error.actorId };
   }
   if (error instanceof FrameTooLargeError) {
     return {
@@ -382,7 +388,10 @@ export function errorFromWire(value: unknown, target: string, messageName: strin
     case "ActorCrashedError":
       return new ActorCrashedError(actor, str(wire.reason, "error") as CrashReason);
     case "ActorStoppedError":
-      return new ActorStoppedError(actor);
+      return new ActorStoppedError(
+        actor,
+        typeof wire.reason === "string" ? { cause: new Error(wire.reason) } : undefined,
+      );
     case "ActorRestartingError":
       return new ActorRestartingError(actor);
     case "FrameTooLargeError":

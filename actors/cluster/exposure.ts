@@ -6,7 +6,7 @@
 
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { AskOptions } from "../core/actor_ref.ts";
-import { MailboxFullError } from "../../internal/errors.ts";
+import { ActorStoppedError, MailboxFullError } from "../../internal/errors.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
 import type { ClusterEventReport } from "../core/cluster_events.ts";
@@ -112,7 +112,8 @@ export interface ExposureKit {
  *   answers `MailboxFullError`; under `"backpressure"` a request waits for
  *   room, at most `maxPending` of them at once.
  * - `close()` stops taking requests, lets those being handled finish (within
- *   its timeout) and leaves the actor running.
+ *   its timeout), answers the asks left `ActorStoppedError` and leaves the
+ *   actor running.
  *
  * @example Expose a counter and see it counted
  * ```ts
@@ -544,8 +545,9 @@ export class Exposure implements AsyncDisposable {
   /**
    * Stops serving the name: unsubscribes (other processes in the queue group
    * take its traffic), waits up to `timeout` for requests being handled, then
-   * aborts the asks left (their callers get an error reply). The actor
-   * behind it keeps running.
+   * aborts the asks left: their callers get `ActorStoppedError` (the name
+   * stopped being served here; the ask may or may not have been handled),
+   * whose `cause` says the exposure closed. The actor behind it keeps running.
    *
    * @example
    * ```ts
@@ -585,7 +587,15 @@ export class Exposure implements AsyncDisposable {
       const all = Promise.all([...this.#inflight]);
       const durable = this.#durable?.close(timeout, signal);
       if (!await settleWithin(all, timeout, signal)) {
-        this.#abort.abort(new DOMException("The exposure closed.", "AbortError"));
+        // Not the handler's failure: the name stopped being served here.
+        this.#abort.abort(
+          new ActorStoppedError(this.name, {
+            cause: new DOMException(
+              `The exposure of "${this.name}" closed while the ask was being handled; it may or may not have been handled`,
+              "AbortError",
+            ),
+          }),
+        );
         await all.catch(noop);
       }
       await durable;

@@ -1,16 +1,23 @@
 // Closing a node or an exposure takes a signal as every other call that
 // waits does: on abort the waits for requests being handled end at once, as
-// if the timeout had passed.
+// if the timeout had passed. An ask cut off that way reaches its caller as
+// ActorStoppedError (the name stopped being served), not as a handler's
+// failure.
 import assert from "node:assert/strict";
-import { ActorSystem } from "../../mod.ts";
+import { connect, headers } from "@nats-io/transport-node";
+import { ActorError, ActorStoppedError, ActorSystem } from "../../mod.ts";
 import { NatsNode } from "../../actors/cluster/mod.ts";
-import { within } from "../_helpers.ts";
+import { eventually, within } from "../_helpers.ts";
 import { startNatsServer } from "./_server.ts";
 
 type NatsProbeModule = typeof import("../fixtures/nats_actor.ts");
 const PROBE = new URL("../fixtures/nats_actor.ts", import.meta.url);
 
-/** A node serving the probe (on a process actor, whose stdout says when a handler runs) and a node asking it. */
+/**
+ * A node serving the probe (on a process actor, whose stdout says when a
+ * handler runs) and a node asking it; `asking` settles with "replied" or the
+ * ask's error.
+ */
 async function serving(url: string, namespace: string) {
   const system = await ActorSystem.start();
   const entered = Promise.withResolvers<void>();
@@ -24,8 +31,8 @@ async function serving(url: string, namespace: string) {
   const client = await NatsNode.connect({ servers: url, namespace });
   const remote = client.lookup<NatsProbeModule>("probe");
   const asking = remote.ask("hang", "x", { timeout: 30_000 }).then(
-    () => "replied",
-    () => "rejected",
+    () => "replied" as const,
+    (error: unknown) => error,
   );
   await within(entered.promise, 10_000, "the hanging handler started");
   return { system, server, exposure, client, asking };
@@ -51,3 +58,37 @@ for (const what of ["node", "exposure"] as const) {
     }
   });
 }
+
+Deno.test("an ask cut off by its exposure closing rejects with ActorStoppedError naming the name, not ActorError", async () => {
+  await using server = await startNatsServer();
+  const s = await serving(server.url, "close-cut");
+  const nc = await connect({ servers: server.url });
+  try {
+    // A plain client's ask too, to see the wire's error type.
+    const h = headers();
+    h.set("Troupe-Message", "hang");
+    const raw = nc.request("troupe.close-cut.probe", '"y"', { headers: h, timeout: 30_000 });
+    await eventually(() => s.exposure.stats().pending === 2, 10_000, "both asks handled");
+    await within(s.exposure.close({ timeout: 100 }), 10_000, "the exposure's close");
+    const error = await within(s.asking, 10_000, "the looked-up ask settles");
+    assert.ok(error instanceof ActorStoppedError, String(error));
+    assert.ok(!(error instanceof ActorError));
+    assert.equal(error.actorId, "probe");
+    assert.match(String((error.cause as Error)?.message), /exposure .*closed while the ask/);
+    const reply = await within(raw, 10_000, "the plain ask's reply");
+    assert.equal(reply.headers?.get("Troupe-Status"), "error");
+    const { error: wire } = JSON.parse(new TextDecoder().decode(reply.data)) as {
+      error: Record<string, unknown>;
+    };
+    assert.equal(wire.type, "ActorStoppedError");
+    assert.equal(wire.actor, "probe");
+    assert.match(String(wire.reason), /exposure .*closed while the ask/);
+    assert.equal(wire.remote, undefined);
+    assert.equal(s.exposure.stats().failed, 2);
+  } finally {
+    await nc.close();
+    await s.client.close({ timeout: 1000 });
+    await s.server.close({ timeout: 1000 });
+    await s.system.shutdown({ timeout: 1000 });
+  }
+});
