@@ -5,9 +5,9 @@
 // name pulls from: the pool of a durable name is the set of its consumers'
 // pullers. A message is acked only once its handler returned; a handler that
 // throws is retried (nak with a delay); a message delivered `maxDeliver`
-// times without an ack (its handler kept failing, or kept killing or
-// stalling its process past `ackWait`) is dead-lettered: acked away, counted,
-// and reported as a `nats-dead-letter` event. The server redelivers by
+// times without an ack (its handler kept failing, ran past 0.8 × `ackWait`,
+// or kept killing or stalling its process) is dead-lettered: acked away,
+// counted, and reported as a `nats-dead-letter` event. The server redelivers by
 // itself (max_deliver -1); the cut at `maxDeliver` is made here, so a message
 // whose handler killed its process every time is dead-lettered too.
 //
@@ -117,6 +117,14 @@ interface Untyped {
 
 const PERMANENT = [UnknownMessageError, MessageNotCloneableError];
 
+/**
+ * The share of `ackWait` a handler may run: given up on (and naked) at
+ * 0.8 × ackWait, found by a sweep every ackWait / 10 (at most 1 s), so by
+ * 0.9 × ackWait at the latest, before the broker's own deadline redelivers
+ * the message on top.
+ */
+const HANDLER_DEADLINE_SHARE = 0.8;
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -187,7 +195,7 @@ interface Handling {
   msg: JsMsg;
   messageName: string;
   deliveries: number;
-  /** `performance.now()` past which the handler is given up on (within its `ackWait`). */
+  /** `performance.now()` past which the handler is given up on (0.8 × its `ackWait`). */
   deadline: number;
   settled: boolean;
 }
@@ -197,7 +205,7 @@ interface Handling {
  *
  * The handler runs as a plain ask, without a per-ask deadline or signal
  * (each costs a timer or a listener per message, several times the ask
- * itself): one sweep per mailbox gives up on handlers past `ackWait`, and
+ * itself): one sweep per mailbox gives up on handlers past 0.8 × `ackWait`, and
  * `close` on those left past its timeout. A handler given up on is naked
  * and its slot freed; what it returns later is ignored.
  */
@@ -207,6 +215,8 @@ export class DurableMailbox {
   #name: string;
   #target: Untyped;
   #settings: DurableSettings;
+  /** Milliseconds a handler may run: `HANDLER_DEADLINE_SHARE` × ackWait. */
+  #handlerMs: number;
   #kit: DurableKit;
   #jsm: JetStreamManager;
   #messages: ConsumerMessages;
@@ -234,6 +244,7 @@ export class DurableMailbox {
     this.subject = subject;
     this.#target = target;
     this.#settings = settings;
+    this.#handlerMs = Math.round(settings.ackWait * HANDLER_DEADLINE_SHARE);
     this.#kit = kit;
     this.#jsm = jsm;
     this.#messages = messages;
@@ -368,7 +379,7 @@ export class DurableMailbox {
       deliveries,
       // Given up on (and naked) a little before the broker's own ack
       // deadline, so the broker does not redeliver it on top.
-      deadline: performance.now() + this.#settings.ackWait * 0.8,
+      deadline: performance.now() + this.#handlerMs,
       settled: false,
     };
     this.#inflight.add(handling);
@@ -455,7 +466,7 @@ export class DurableMailbox {
           handling,
           false,
           new DOMException(
-            `The handler ran past ackWait (${this.#settings.ackWait} ms)`,
+            `The handler ran past its deadline of ${this.#handlerMs} ms (${HANDLER_DEADLINE_SHARE} × ackWait ${this.#settings.ackWait} ms)`,
             "TimeoutError",
           ),
         );

@@ -211,8 +211,11 @@ export interface ExposeOptions {
 export interface DurableOptions {
   /**
    * Milliseconds a delivered message may go unacked before the broker
-   * delivers it again (to any serving process); also the longest the
-   * handler may run. Default 30000.
+   * delivers it again (to any serving process). The handler may run for
+   * 0.8 × ackWait: past that it is given up on (found within ackWait / 10,
+   * at most 1 s later) and its message retried as after a throw, before the
+   * broker would redeliver it; the handler itself cannot be stopped, and
+   * what it returns later is ignored. Default 30000.
    */
   ackWait?: number;
   /** Deliveries of one message before it is dead-lettered. Default 5. */

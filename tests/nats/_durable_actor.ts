@@ -1,13 +1,15 @@
 // The actor the durable-mailbox tests expose: it keeps how often each job
 // ran, says on stdout when a job enters and when it is done (so a test knows
 // without sleeping), can hang in the process a job names (to be killed
-// there), and can fail every time.
+// there), can take a given time, and can fail every time.
 import { defineActor } from "../../actor.ts";
 
-/** A job: its tag, and the label of the process it hangs in, if any. */
+/** A job: its tag, the label of the process it hangs in, if any, and how long it takes. */
 export interface Job {
   tag: string;
   hangIn?: string;
+  /** Milliseconds the handler takes before it returns (default: none). */
+  ms?: number;
 }
 
 export const ledger = defineActor({
@@ -24,6 +26,11 @@ export const ledger = defineActor({
       };
       say("entered");
       if (job.hangIn === state.label) return new Promise<never>(() => {});
+      if (job.ms) {
+        return new Promise<void>((resolve) => setTimeout(resolve, job.ms)).then(() =>
+          say("handled")
+        );
+      }
       say("handled");
     },
     fail(state, tag: string) {

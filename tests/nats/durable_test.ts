@@ -143,7 +143,7 @@ Deno.test("a handler that runs past ackWait is given up on, retried, and dead-le
     // Given up on before the broker's own deadline, so normally twice; a
     // loaded machine can let the broker redeliver on top (at least once).
     assert.ok(Number(dead.deliveries) >= 2, String(dead.deliveries));
-    assert.match(dead.reason, /ran past ackWait \(1000 ms\)/);
+    assert.match(dead.reason, /ran past its deadline of 800 ms \(0\.8 × ackWait 1000 ms\)/);
     assert.ok((await ref.ask("runs")).slow >= 2);
     const stats = exposure.stats().durable!;
     assert.equal(stats.inflight, 0);
@@ -153,6 +153,44 @@ Deno.test("a handler that runs past ackWait is given up on, retried, and dead-le
     await events.reading;
   } finally {
     // The two hung handlers never end: the actor is terminated.
+    await system.shutdown({ timeout: 200 });
+  }
+});
+
+Deno.test("a durable handler's deadline is 0.8 × ackWait: one past it is given up on with that limit in ms, one within it is acked", async () => {
+  await using server = await startNatsServer();
+  const system = await ActorSystem.start();
+  try {
+    await using node = await NatsNode.connect({ servers: server.url, namespace: "d10" });
+    const events = eventsOf(node);
+    const ref = await system.spawn<typeof ledger>(LEDGER, {
+      args: { label: "local", quiet: true },
+    });
+    const exposure = await node.expose("jobs", ref, {
+      durable: { ackWait: 2500, maxDeliver: 1, retryDelay: 50 },
+    });
+    const jobs = node.lookupDurable<LedgerModule>("jobs");
+    // Well within the 2000 ms deadline, and past what a quick ack takes.
+    await jobs.tell("work", { tag: "within", ms: 1000 });
+    const stuck = await jobs.tell("work", { tag: "stuck", hangIn: "local" });
+    const dead = await within(events.until("nats-dead-letter"), 10_000, "dead letter");
+    assert.ok(dead.type === "nats-dead-letter");
+    assert.equal(dead.msgId, stuck.id);
+    assert.match(
+      dead.reason,
+      /failed on all 1 deliveries, last: The handler ran past its deadline of 2000 ms \(0\.8 × ackWait 2500 ms\)/,
+    );
+    await eventually(() => exposure.stats().durable!.acked === 1, 10_000, "within acked");
+    assert.deepEqual(await ref.ask("runs"), { within: 1, stuck: 1 });
+    const stats = exposure.stats().durable!;
+    assert.equal(stats.deadLetters, 1);
+    assert.equal(stats.retried, 0);
+    assert.equal(stats.redelivered, 0);
+    await until(async () => await exposure.depth() === 0, 5000, "acked and removed");
+    await node.close();
+    await events.reading;
+  } finally {
+    // The stuck handler never ends: the actor is terminated.
     await system.shutdown({ timeout: 200 });
   }
 });
