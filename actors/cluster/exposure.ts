@@ -107,7 +107,9 @@ export interface ExposureKit {
  *   not JSON, or not V8's format under `Troupe-Codec: v8`, one over
  *   `maxPayload`, a codec the name does not take) is answered with an error
  *   and never reaches the actor.
- * - Each request is answered in the codec it came in (`Troupe-Codec`).
+ * - Each request is answered in the codec it came in (`Troupe-Codec`), a
+ *   refused one too; one whose codec the name does not take (unknown, or
+ *   `v8` to a JSON-only name) is answered in JSON.
  * - The actor's own mailbox rules hold: a full mailbox under `"fail"`
  *   answers `MailboxFullError`; under `"backpressure"` a request waits for
  *   room, at most `maxPending` of them at once.
@@ -275,8 +277,11 @@ export class Exposure implements AsyncDisposable {
     this.#reply(msg, id, false, body, codec);
   }
 
-  /** Answers (in JSON) a request that broke the wire format; it never reaches the actor. */
-  #bad(msg: Msg, id: string | undefined, error: Error): void {
+  /**
+   * Answers a request that broke the wire format; it never reaches the
+   * actor. In the request's codec when it is one this name takes, else JSON.
+   */
+  #bad(msg: Msg, id: string | undefined, error: Error, codec: WireCodec = "json"): void {
     this.#counts.badRequests++;
     this.#kit.emit({
       type: "nats-bad-request",
@@ -284,7 +289,7 @@ export class Exposure implements AsyncDisposable {
       reason: error.message,
       time: Date.now(),
     });
-    this.#replyError(msg, id, error);
+    this.#replyError(msg, id, error, codec);
   }
 
   #receive(msg: Msg): void {
@@ -305,6 +310,14 @@ export class Exposure implements AsyncDisposable {
     // A batch counts each of its tells as a request, and checks each against the limit.
     if (givenKind === BATCH_KIND) return this.#receiveBatch(msg, h, data);
     this.#counts.received++;
+    // First: every refusal after it is answered in the request's codec.
+    let codec: WireCodec;
+    try {
+      codec = requestCodec(headerOf(h, CODEC_HEADER), this.#settings.v8);
+    } catch (error) {
+      this.#bad(msg, id, error as Error);
+      return;
+    }
     if (data.length > this.#settings.maxPayload) {
       this.#bad(
         msg,
@@ -312,12 +325,13 @@ export class Exposure implements AsyncDisposable {
         new BadRequest(
           `the body is ${data.length} bytes, the limit is ${this.#settings.maxPayload} bytes`,
         ),
+        codec,
       );
       return;
     }
     const messageName = headerOf(h, MESSAGE_HEADER);
     if (messageName === "") {
-      this.#bad(msg, id, new BadRequest(`the ${MESSAGE_HEADER} header is missing`));
+      this.#bad(msg, id, new BadRequest(`the ${MESSAGE_HEADER} header is missing`), codec);
       return;
     }
     const kind = givenKind || (reply ? "ask" : "tell");
@@ -326,11 +340,12 @@ export class Exposure implements AsyncDisposable {
         msg,
         id,
         new BadRequest(`${KIND_HEADER} must be ask, tell or tells, received ${kind}`),
+        codec,
       );
       return;
     }
     if (kind === "ask" && !reply) {
-      this.#bad(msg, id, new BadRequest("an ask needs a reply subject"));
+      this.#bad(msg, id, new BadRequest("an ask needs a reply subject"), codec);
       return;
     }
     let timeout = this.#settings.askTimeout;
@@ -338,17 +353,15 @@ export class Exposure implements AsyncDisposable {
     if (given) {
       const ms = Number(given);
       if (!Number.isFinite(ms) || ms <= 0) {
-        this.#bad(msg, id, new BadRequest(`${TIMEOUT_HEADER} must be a positive number of ms`));
+        this.#bad(
+          msg,
+          id,
+          new BadRequest(`${TIMEOUT_HEADER} must be a positive number of ms`),
+          codec,
+        );
         return;
       }
       timeout = Math.min(timeout, ms);
-    }
-    let codec: WireCodec;
-    try {
-      codec = requestCodec(headerOf(h, CODEC_HEADER), this.#settings.v8);
-    } catch (error) {
-      this.#bad(msg, id, error as Error);
-      return;
     }
     let payload: unknown;
     try {
@@ -361,6 +374,7 @@ export class Exposure implements AsyncDisposable {
         new BadRequest(
           `the body is not ${what}: ${error instanceof Error ? error.message : error}`,
         ),
+        codec,
       );
       return;
     }

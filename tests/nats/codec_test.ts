@@ -142,19 +142,90 @@ Deno.test("a v8 exposure answers JSON requests in JSON and V8 requests in V8, as
     const { error } = deserialize(failed.data) as { error: Record<string, unknown> };
     assert.equal(error.type, "ActorError");
     assert.equal((error.remote as { name: string }).name, "TypeError");
-    // Bytes that are not V8's format are a bad request, answered in JSON.
+    // Bytes that are not V8's format are a bad request, answered in V8 as the request came.
     const garbage = await call(nc, subject, new Uint8Array([1, 2, 3]), {
       "Troupe-Message": "echo",
       "Troupe-Codec": "v8",
     });
     assert.equal(garbage.headers?.get("Troupe-Status"), "error");
-    assert.equal(garbage.headers?.has("Troupe-Codec"), false);
-    const bad = JSON.parse(new TextDecoder().decode(garbage.data)) as { error: { type: string } };
+    assert.equal(garbage.headers?.get("Troupe-Codec"), "v8");
+    const bad = deserialize(garbage.data) as { error: { type: string } };
     assert.equal(bad.error.type, "BadRequest");
   } finally {
     await nc.close();
   }
   assert.equal(served.exposure.stats().badRequests, 1);
+  assert.equal(await served.ref.ask("get"), 0);
+});
+
+Deno.test("a v8 exposure answers a V8 request that breaks the format in V8, and one whose codec it does not know in JSON", async () => {
+  await using server = await startNatsServer();
+  await using served = await serving(server.url, "c8", { codec: "v8", maxPayload: 64 });
+  const nc = await connect({ servers: server.url });
+  try {
+    const subject = "troupe.c8.probe";
+    const v8 = { "Troupe-Codec": "v8" };
+    const broken: [string, Uint8Array, Record<string, string>, RegExp][] = [
+      [
+        "a bad timeout",
+        serialize(5),
+        { "Troupe-Message": "echo", "Troupe-Timeout": "-1" },
+        /Troupe-Timeout/,
+      ],
+      ["no message name", serialize(5), {}, /Troupe-Message header is missing/],
+      [
+        "a bad kind",
+        serialize(5),
+        { "Troupe-Message": "echo", "Troupe-Kind": "shout" },
+        /Troupe-Kind/,
+      ],
+      [
+        "an oversized body",
+        serialize("x".repeat(100)),
+        { "Troupe-Message": "echo" },
+        /limit is 64/,
+      ],
+      [
+        "a body not in V8's format",
+        new Uint8Array([1, 2, 3]),
+        { "Troupe-Message": "echo" },
+        /not V8/,
+      ],
+    ];
+    for (const [what, body, header, message] of broken) {
+      const reply = await call(nc, subject, body, { ...v8, ...header, "Troupe-Id": what });
+      assert.equal(reply.headers?.get("Troupe-Status"), "error", what);
+      assert.equal(reply.headers?.get("Troupe-Codec"), "v8", what);
+      assert.equal(reply.headers?.get("Troupe-Id"), what);
+      const { error } = deserialize(reply.data) as { error: { type: string; message: string } };
+      assert.equal(error.type, "BadRequest", what);
+      assert.match(error.message, message, what);
+    }
+    // A codec the wire does not know cannot be answered in: JSON, without the header.
+    const unknown = await call(nc, subject, serialize(5), {
+      "Troupe-Message": "echo",
+      "Troupe-Codec": "cbor",
+    });
+    assert.equal(unknown.headers?.get("Troupe-Status"), "error");
+    assert.equal(unknown.headers?.has("Troupe-Codec"), false);
+    const { error } = JSON.parse(new TextDecoder().decode(unknown.data)) as {
+      error: { type: string; message: string };
+    };
+    assert.equal(error.type, "BadRequest");
+    assert.match(error.message, /Troupe-Codec must be json or v8/);
+    // A JSON request that breaks the format is answered in JSON, as before.
+    const json = await call(nc, subject, new TextEncoder().encode("{nope"), {
+      "Troupe-Message": "echo",
+    });
+    assert.equal(json.headers?.has("Troupe-Codec"), false);
+    assert.equal(
+      (JSON.parse(new TextDecoder().decode(json.data)) as { error: { type: string } }).error.type,
+      "BadRequest",
+    );
+  } finally {
+    await nc.close();
+  }
+  assert.equal(served.exposure.stats().badRequests, 7);
   assert.equal(await served.ref.ask("get"), 0);
 });
 
