@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ActorCrashedError, ActorError, ActorSystem, QueueClosedError, WorkQueue } from "../mod.ts";
 import type { queueConsumer } from "./fixtures/queue_consumer.ts";
-import { within } from "./_helpers.ts";
+import { nextEvent, within } from "./_helpers.ts";
 
 const CONSUMER = new URL("./fixtures/queue_consumer.ts", import.meta.url);
 
@@ -133,3 +133,48 @@ Deno.test("a get from inside an actor times out with a clear error", async () =>
   const missing = await ref.ask("getWithTimeout", "nope").catch((e: Error) => e) as Error;
   assert.match(missing.message, /No queue named "nope"/);
 });
+
+Deno.test("WorkQueue.requeueAll() puts items back at the front in their order, oldest first to waiting consumers", async () => {
+  // Nobody waiting: the items go in front of those queued, in their order.
+  const queue = new WorkQueue<number>("q");
+  for (const n of [4, 5]) await queue.put(n);
+  queue.requeueAll([1, 2, 3]);
+  assert.deepEqual(queue.takeAvailable(10), [1, 2, 3, 4, 5]);
+  // Consumers waiting: the first to ask gets the oldest item, the rest stay in
+  // front of anything put later.
+  const first = queue.get();
+  const second = queue.get();
+  queue.requeueAll([1, 2, 3]);
+  await queue.put(4);
+  assert.deepEqual([await first, await second, await queue.get(), await queue.get()], [1, 2, 3, 4]);
+  // One consumer waiting for as many items as are put back.
+  const only = queue.get();
+  queue.requeueAll([1, 2, 3]);
+  assert.deepEqual([await only, await queue.get(), await queue.get()], [1, 2, 3]);
+  assert.equal(queue.size, 0);
+});
+
+for (const host of ["worker", "process"] as const) {
+  for (const waiting of [true, false]) {
+    Deno.test(`[${host}] the items of an actor that crashes go back to the front in order${waiting ? ", oldest first to waiting consumers" : ""}`, async () => {
+      await using system = await ActorSystem.start();
+      const jobs = system.queue<number>("jobs");
+      for (const n of [1, 2, 3]) await jobs.put(n);
+      const crasher = await system.spawn<typeof queueConsumer>(CONSUMER, { id: "crasher", host });
+      assert.deepEqual(await crasher.ask("take", { name: "jobs", count: 3 }), [1, 2, 3]);
+      // Two consumers wait on the empty queue while the crasher holds 1, 2, 3;
+      // or, with nobody waiting, 4 and 5 are queued behind them.
+      const consumers = waiting ? [jobs.get(), jobs.get()] : [];
+      if (!waiting) { for (const n of [4, 5]) await jobs.put(n); }
+      // The crashed event comes once the system has put the crasher's items back.
+      const events = system.events();
+      await assert.rejects(crasher.ask("crash"), ActorCrashedError);
+      await nextEvent(events, (e) => e.type === "crashed" && e.id === "crasher");
+      await events.return?.();
+      const got = await within(Promise.all(consumers), 15_000, "the waiting consumers");
+      if (waiting) await jobs.put(4);
+      while (jobs.size > 0) got.push(await jobs.get());
+      assert.deepEqual(got, waiting ? [1, 2, 3, 4] : [1, 2, 3, 4, 5]);
+    });
+  }
+}

@@ -240,12 +240,32 @@ export class WorkQueue<T> implements QueueHandle<T> {
 
   /**
    * Puts back, at the front and in their order, items taken and not handled
-   * (an actor that stopped iterating with items fetched ahead).
+   * (an actor that stopped iterating with items fetched ahead, or one that
+   * ended holding items). Consumers waiting get them first, oldest item to
+   * the consumer that asked first; the rest go ahead of the items queued. The
+   * items stay unfinished.
+   *
+   * @example
+   * ```ts
+   * import { WorkQueue } from "@troupe/troupe";
+   * import assert from "node:assert/strict";
+   *
+   * const queue = new WorkQueue<number>("jobs");
+   * const waiting = queue.get();
+   * queue.requeueAll([1, 2, 3]);
+   * queue.tryPut(4);
+   * assert.equal(await waiting, 1);
+   * assert.deepEqual(queue.takeAvailable(3), [2, 3, 4]);
+   * ```
    *
    * @param items The items, oldest first.
    */
   requeueAll(items: readonly T[]): void {
-    for (let i = items.length - 1; i >= 0; i--) this.requeue(items[i]!);
+    let next = 0;
+    while (next < items.length && this.#getters.length > 0) {
+      this.#getters.shift()!.resolve(items[next++]!);
+    }
+    if (next < items.length) this.#items = [...items.slice(next), ...this.#items];
   }
 
   #admitPutter(): void {
@@ -264,9 +284,7 @@ export class WorkQueue<T> implements QueueHandle<T> {
    * @param item The item.
    */
   requeue(item: T): void {
-    const getter = this.#getters.shift();
-    if (getter) getter.resolve(item);
-    else this.#items.unshift(item);
+    this.requeueAll([item]);
   }
 
   /**

@@ -106,7 +106,7 @@ export class CallServer {
     if (caller) {
       this.#callers.delete(actorId);
       caller.ended.abort(new Error("The actor ended"));
-      for (const [queue, item] of caller.taken.reverse()) queue.requeue(item);
+      requeueTaken(caller.taken);
     }
     this.#recoverPermits(actorId, owner);
     if (!terminated) return;
@@ -230,6 +230,20 @@ function putBack(queue: WorkQueue<unknown>, caller: Caller, count: number): Prom
   }
   queue.requeueAll(items);
   return Promise.resolve();
+}
+
+/**
+ * An ended actor's items, back to the front of each queue in the order it
+ * took them: a consumer waiting gets the oldest first.
+ */
+function requeueTaken(taken: readonly [WorkQueue<unknown>, unknown][]): void {
+  const byQueue = new Map<WorkQueue<unknown>, unknown[]>();
+  for (const [queue, item] of taken) {
+    const items = byQueue.get(queue);
+    if (items) items.push(item);
+    else byQueue.set(queue, [item]);
+  }
+  for (const [queue, items] of byQueue) queue.requeueAll(items);
 }
 
 function taskDone(queue: WorkQueue<unknown>, caller: Caller): Promise<void> {
