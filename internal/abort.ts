@@ -159,3 +159,22 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
     );
   });
 }
+
+/**
+ * The caps of `count` stops made one after another out of one deadline `cap`
+ * ms away (a supervisor's children in reverse order). Call it just before
+ * each stop, with that stop's index: it may take what is left of the
+ * deadline, less a reserve of `cap / (2 * count)` for each stop after it. So
+ * the whole fits in `cap`, and one stop that hangs still leaves each one
+ * after it a fair share to run its stop hook.
+ *
+ * @param cap Milliseconds for all of them (`Infinity`: no deadline).
+ * @param count How many stops.
+ * @returns The cap of stop `index`, read when it starts.
+ */
+export function sequentialCaps(cap: number, count: number): (index: number) => number {
+  if (cap === Infinity) return () => Infinity;
+  const deadline = performance.now() + cap;
+  const reserve = count > 0 ? cap / (2 * count) : 0;
+  return (index) => Math.max(0, deadline - performance.now() - reserve * (count - 1 - index));
+}

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   abortable,
   boundWith,
+  sequentialCaps,
   settleWithin,
   timeoutError,
   valueWithin,
@@ -156,4 +157,14 @@ Deno.test("settleWithin() with a signal: false at once when already aborted, fal
   const late = new AbortController();
   assert.equal(await settleWithin(Promise.reject(new Error("no")), 60_000, late.signal), true);
   late.abort();
+});
+
+Deno.test("sequentialCaps() keeps a reserve for each stop after the current one, within one deadline", () => {
+  const capOf = sequentialCaps(1000, 4);
+  // Three stops after the first: 3 x 125 ms held back for them.
+  assert.ok(Math.abs(capOf(0) - 625) < 50, String(capOf(0)));
+  assert.ok(Math.abs(capOf(2) - 875) < 50, String(capOf(2)));
+  assert.ok(capOf(3) <= 1000 && capOf(3) > 950, String(capOf(3)));
+  assert.equal(sequentialCaps(Infinity, 3)(0), Infinity);
+  assert.equal(sequentialCaps(0, 3)(0), 0);
 });

@@ -134,7 +134,8 @@ export interface StopOptions {
    * Milliseconds the whole stop may take: the actor drains and runs its stop
    * hook, and past the deadline it is terminated. For a process actor the
    * last tenth (at most 1 s) is the grace between SIGTERM and SIGKILL, so the
-   * kill lands by the deadline. Default 5000.
+   * kill lands by the deadline. Default 5000; for a supervised child, its
+   * `shutdown`, and a timeout given caps it.
    */
   timeout?: number;
   /**
@@ -192,7 +193,8 @@ export interface RefTarget {
     payload: unknown,
     options: StreamOptions | undefined,
   ): AsyncIterableIterator<unknown>;
-  stop(timeout: number, signal?: AbortSignal): Promise<ActorExit>;
+  /** `timeout` undefined: the target's own default (5000 ms, or a supervised child's `shutdown`). */
+  stop(timeout: number | undefined, signal?: AbortSignal): Promise<ActorExit>;
   stats(): ActorStats;
 }
 
@@ -413,7 +415,7 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    * @returns How the actor ended.
    */
   stop(options?: StopOptions): Promise<ActorExit> {
-    return this.#cell.stop(options?.timeout ?? 5000, options?.signal);
+    return this.#cell.stop(options?.timeout, options?.signal);
   }
 
   /**

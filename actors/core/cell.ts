@@ -507,7 +507,7 @@ export class ActorCell implements RefTarget {
   };
 
   /** Queues the stop sentinel; terminates the actor if it has not stopped within `timeout` ms. */
-  stop(timeout: number, signal?: AbortSignal): Promise<ActorExit> {
+  stop(timeout: number | undefined = 5000, signal?: AbortSignal): Promise<ActorExit> {
     if (signal !== undefined && this.state !== "stopped") {
       const cancel = watchDeadline(signal, undefined, (reason) => this.kill(reason));
       void this.exited.then(cancel);

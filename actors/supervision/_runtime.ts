@@ -9,7 +9,7 @@ import {
   type CrashSummary,
   SupervisorGaveUpError,
 } from "../../internal/errors.ts";
-import { noop } from "../../internal/abort.ts";
+import { noop, sequentialCaps } from "../../internal/abort.ts";
 import {
   checkSpec,
   type ChildSpec,
@@ -381,14 +381,22 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
   }
 
   async #haltChildren(cap: number): Promise<void> {
-    for (const child of this.#children.slice().reverse()) {
+    const children = this.#children.slice().reverse();
+    const capOf = sequentialCaps(cap, children.length);
+    for (const [index, child] of children.entries()) {
       if (this.#killed) child.kill(this.#killed.reason);
-      await child.halt(cap, false).catch(noop);
+      await child.halt(capOf(index), false).catch(noop);
     }
   }
 
+  /**
+   * Stops every child for good in reverse order, one after another (as OTP
+   * does), all out of one deadline `cap` ms away (see `sequentialCaps`).
+   */
   async #stopChildren(cap = Infinity): Promise<void> {
-    for (const child of this.#children.slice().reverse()) await this.stopChild(child, cap);
+    const children = this.#children.slice().reverse();
+    const capOf = sequentialCaps(cap, children.length);
+    for (const [index, child] of children.entries()) await this.stopChild(child, capOf(index));
   }
 
   /**

@@ -79,8 +79,8 @@ export interface SlotOwner {
   readonly stopped: boolean;
   /** The child ended without being asked to (its `generation` then). */
   childExited(child: Child, exit: ActorExit, generation: number): void;
-  /** Stops one child for good. */
-  stopChild(child: Child): Promise<void>;
+  /** Stops one child for good, within its `shutdown` or `cap` ms, whichever is shorter. */
+  stopChild(child: Child, cap?: number): Promise<void>;
   /** A runtime for a nested supervisor, adopting `previous`'s children when it restarts. */
   nest(spec: SupervisorSpec, previous: NestedRuntime | undefined): NestedRuntime;
 }
@@ -323,11 +323,12 @@ export class ActorSlot implements Child, RefTarget {
     );
   }
 
-  async stop(_timeout: number, signal?: AbortSignal): Promise<ActorExit> {
-    // The child spec's shutdown is the deadline; an abort ends the incarnation now.
+  async stop(timeout: number | undefined, signal?: AbortSignal): Promise<ActorExit> {
+    // The deadline is the child spec's shutdown, or the caller's timeout when
+    // shorter; an abort ends the incarnation now.
     const cancel = watchDeadline(signal, undefined, (reason) => this.kill(reason));
     try {
-      await this.#owner.stopChild(this);
+      await this.#owner.stopChild(this, timeout ?? Infinity);
     } finally {
       cancel();
     }

@@ -8,6 +8,7 @@ import type { ActorCell } from "../core/cell.ts";
 import type { SupervisorRuntime } from "../supervision/supervisor.ts";
 import type { ShutdownResult, SignalShutdownOptions } from "./shutdown_options.ts";
 import { signalClassifier } from "../../internal/signal_echo.ts";
+import { sequentialCaps } from "../../internal/abort.ts";
 
 const SIGNAL_NUMBERS: Partial<Record<Deno.Signal, number>> = {
   SIGHUP: 1,
@@ -28,18 +29,23 @@ export interface ShutdownTargets {
 
 /**
  * Stops every supervisor (newest first, each stopping its children in
- * reverse order), then every actor through its sentinel, in parallel;
- * actors that miss the deadline are terminated.
+ * reverse order), then every other actor through its sentinel, in parallel,
+ * all out of one deadline `timeout` ms away; actors still stopping when it
+ * passes are terminated.
  *
  * @param targets What to stop.
- * @param timeout Milliseconds each actor has to stop.
+ * @param timeout Milliseconds the whole shutdown may take.
  * @returns What happened to each actor.
  */
 export async function shutDown(targets: ShutdownTargets, timeout: number): Promise<ShutdownResult> {
   const cells = [...targets.cells()];
   // Supervisors first, newest first: each stops its children in reverse order.
-  for (const runtime of targets.supervisors.slice().reverse()) await runtime.stop(timeout);
-  const exits = await Promise.all(cells.map((cell) => cell.stop(timeout)));
+  // Then the rest at once, as one more step of the one deadline.
+  const supervisors = targets.supervisors.slice().reverse();
+  const capOf = sequentialCaps(timeout, supervisors.length + 1);
+  for (const [index, runtime] of supervisors.entries()) await runtime.stop(capOf(index));
+  const last = capOf(supervisors.length);
+  const exits = await Promise.all(cells.map((cell) => cell.stop(last)));
   targets.close();
   return summarize(exits);
 }

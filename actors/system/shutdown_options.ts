@@ -9,7 +9,7 @@ import type { ActorExit } from "../core/actor_ref.ts";
 
 /** Options of {@linkcode ActorSystem.shutdownOnSignals}. */
 export interface SignalShutdownOptions {
-  /** Milliseconds each actor has to stop after the first signal. Default 5000. */
+  /** Milliseconds the whole shutdown may take after the first signal. Default 5000. */
   timeout?: number;
   /** The signals to handle. Default SIGINT and SIGTERM. */
   signals?: Deno.Signal[];
@@ -22,8 +22,10 @@ export interface SignalShutdownOptions {
 /** Options of {@linkcode ActorSystem.shutdown}. */
 export interface ShutdownOptions {
   /**
-   * Milliseconds each actor has to drain and run its stop hook before it is
-   * terminated. Default 5000. Caps supervised children's own `shutdown` too.
+   * Milliseconds the whole shutdown may take: one deadline for every actor
+   * to drain and run its stop hook. Supervisors stop their children one after
+   * another, each out of what is left of it (and within its own `shutdown`);
+   * actors still stopping when it passes are terminated. Default 5000.
    */
   timeout?: number;
   /**
