@@ -102,6 +102,34 @@ Deno.test("one-for-all stops the others in reverse order and restarts all in ord
   }
 });
 
+for (const strategy of ["one-for-all", "rest-for-one"] as const) {
+  Deno.test(`${strategy}: a temporary sibling stopped for the restart is not started again (OTP)`, async () => {
+    const { system, events, root } = await start({
+      id: "root",
+      strategy,
+      backoff: false,
+      children: [child("a"), child("temp", { restart: "temporary" }), child("c")],
+    });
+    try {
+      await crash(system, root, "a");
+      const seen = await collect(
+        events,
+        (_, all) => all.filter((e) => e.type === "restarted").length === 2,
+      );
+      assert.deepEqual(
+        seen.filter((e) => e.type === "restarted").map((e) => e.id),
+        ["a", "c"],
+      );
+      const temp = root.ref<typeof crashy>("temp");
+      assert.equal(temp.stats().state, "stopped");
+      await assert.rejects(temp.ask("incarnation"), { name: "ActorStoppedError" });
+      assert.equal(typeof await root.ref<typeof crashy>("c").ask("incarnation"), "string");
+    } finally {
+      await system.shutdown();
+    }
+  });
+}
+
 Deno.test("rest-for-one restarts the crashed child and those after it", async () => {
   const { system, events, root } = await start({
     id: "root",

@@ -300,8 +300,11 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
       : this.#children.slice(index);
     // Stop the rest of the group in reverse order, for a restart: messages to
     // them wait for their next incarnation. The crashed one is gone already.
+    // A temporary sibling is never restarted (as in OTP): it stops for good.
     for (const other of group.slice().reverse()) {
-      if (other !== child && other.running) await other.halt(Infinity, false);
+      if (other === child || !other.running) continue;
+      if (other.restart === "temporary") await this.stopChild(other);
+      else await other.halt(Infinity, false);
     }
     const attempt = this.#crashes.filter((c) => c.id === child.id).length;
     const delayMs = this.#delay(attempt);

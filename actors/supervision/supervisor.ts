@@ -6,7 +6,8 @@
  * Guarantees:
  * - Children start in the order listed and stop in reverse order.
  * - A crashed child is restarted per its `restart` policy: `"permanent"`
- *   always, `"transient"` unless it ended normally, `"temporary"` never.
+ *   always, `"transient"` unless it ended normally, `"temporary"` never (a
+ *   temporary sibling stopped by another's crash stops for good).
  * - `"one-for-one"` restarts the crashed child; `"one-for-all"` stops the
  *   others (in reverse order) and restarts all; `"rest-for-one"` restarts the
  *   crashed child and those listed after it.
