@@ -17,6 +17,12 @@ export const PORT = "troupe.port";
 /** Holds the ring pair of a `Pipe()` end that travels to a worker or thread actor. */
 export const RINGS = "troupe.rings";
 
+/**
+ * Holds, inside a process actor, the transport a `Pipe()` end came over
+ * when its module opens it straight on that transport (no streams).
+ */
+export const TRANSPORT = "troupe.transport";
+
 /** The streams of a pipe end. */
 interface EndStreams {
   readable?: ReadableStream<Uint8Array>;
@@ -83,6 +89,22 @@ type OpenRingsConnection = (
   receives: boolean,
   sends: boolean,
 ) => unknown;
+
+/** Where the pipe module keeps how to open a `Pipe()` end over a transport (as `OPEN_PORT`). */
+const OPEN_TRANSPORT = Symbol.for("troupe.pipe.openTransport");
+
+/** Opens a `Pipe()` end over the transport it came on: whether the actor reads and writes it. */
+type OpenTransportConnection = (transport: unknown, receives: boolean, sends: boolean) => unknown;
+
+/** What stands for a `Pipe()` end opened straight on its transport, inside a process actor. */
+export interface TransportEnd {
+  [TRANSPORT]: unknown;
+  /** The actor reads from it. */
+  readable: boolean;
+  /** The actor writes to it. */
+  writable: boolean;
+  [CONNECTION]: true;
+}
 
 /** Whether `args` holds an end the actor gets as a connection. */
 export function hasConnections(args: unknown): boolean {
@@ -188,13 +210,24 @@ export function openPortEnds(args: unknown, open: OpenConnection | undefined): u
 
 /**
  * Inside a process actor: turns each end that was a `Pipe()` end in the
- * parent into a connection again, opened with `open`.
+ * parent into a connection again, opened with `open` (straight on the
+ * transport it came over, when it came as one).
  */
 export function openConnections(args: unknown, open: OpenConnection): unknown {
   return replaceIn(
     args,
     isMarked,
-    (found) => {
+    (found, path) => {
+      if (TRANSPORT in (found as Record<string, unknown>)) {
+        const end = found as TransportEnd;
+        const overTransport = (open as { [OPEN_TRANSPORT]?: OpenTransportConnection })[
+          OPEN_TRANSPORT
+        ];
+        if (overTransport === undefined) {
+          throw new TypeError(`${path}: no module to open a connection with`);
+        }
+        return overTransport(end[TRANSPORT], end.readable, end.writable);
+      }
       const { readable, writable } = found as EndStreams;
       const end: EndStreams = {};
       if (readable) end.readable = readable;

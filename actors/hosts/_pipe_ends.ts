@@ -14,13 +14,16 @@
 // needs none: the end shares a ring pair with its peer, which then runs over
 // the rings (`HAND_OFF_RINGS`; the peer can follow to another worker or
 // thread actor the same way, and the two talk over shared memory with this
-// thread out of the way). When the actor ends, the pumps stop (or the end
+// thread out of the way). Nor does one going to a process actor while its
+// peer is unused: the peer runs over the link itself (`HAND_OFF_TRANSPORT`),
+// and the actor opens its end straight on the link's other side, so each
+// value is framed once, on the socket, with no streams between. When the actor ends, the pumps stop (or the end
 // is closed on the actor's behalf in the rings): the parent's end still gets
 // everything the actor sent, then closes, so its `recv()` rejects with
 // `ConnectionClosedError` instead of waiting for a dead peer, and its
 // `send()` fails. An end goes to one actor, once.
 
-import type { Transport, TransportFactory } from "../../transports/transport.ts";
+import type { Transport, TransportFactory, TransportLink } from "../../transports/transport.ts";
 import { noop, valueWithin } from "../../internal/abort.ts";
 import {
   CONNECTION,
@@ -31,6 +34,8 @@ import {
   type RingEnd,
   RINGS,
   streamsOverPort,
+  TRANSPORT,
+  type TransportEnd,
 } from "./_connections.ts";
 export { hasConnections } from "./_connections.ts";
 
@@ -47,6 +52,8 @@ interface EndPlaceholder {
   writable: boolean;
   /** The actor gets a connection (a `Pipe()` end), not streams. */
   connection: boolean;
+  /** The connection opens straight on the link's transport (see `HAND_OFF_TRANSPORT`). */
+  direct?: true;
 }
 
 const MARK = "troupe.pipeEnd";
@@ -110,6 +117,20 @@ interface HandedOffRings {
   settle(): Promise<void>;
 }
 
+/**
+ * Where a `Pipe()` end offers, for a process actor, to go as a link of the
+ * pipe bridge that its unused peer here then runs over: no pump, no streams.
+ */
+const HAND_OFF_TRANSPORT = Symbol.for("troupe.pipe.handOffTransport");
+
+/** What a `Pipe()` end's transport hand-off gives. */
+interface HandedOffTransport {
+  receives: boolean;
+  sends: boolean;
+  /** The actor ended: the peer gets what it sent, then ends and closes the link. */
+  settle(): Promise<void>;
+}
+
 /** What a `Pipe()` end's port hand-off gives. */
 interface HandedOffPort {
   port: MessagePort;
@@ -133,24 +154,67 @@ function isPlaceholder(value: unknown): value is EndPlaceholder {
 
 /**
  * A pipe end found in the args: its streams, and whether the actor gets it
- * as a connection; or, for a worker actor, the port a `Pipe()` end gave.
+ * as a connection; or, for a worker actor, the port or the rings a
+ * `Pipe()` end gave; or, for a process actor, the link a `Pipe()` end took.
  */
 type FoundEnd =
-  | { streams: EndStreams; connection: boolean; port?: undefined; rings?: undefined }
-  | { port: HandedOffPort; connection: true; streams?: undefined; rings?: undefined }
-  | { rings: HandedOffRings; connection: true; streams?: undefined; port?: undefined };
+  | {
+    streams: EndStreams;
+    connection: boolean;
+    port?: undefined;
+    rings?: undefined;
+    direct?: undefined;
+  }
+  | {
+    port: HandedOffPort;
+    connection: true;
+    streams?: undefined;
+    rings?: undefined;
+    direct?: undefined;
+  }
+  | {
+    rings: HandedOffRings;
+    connection: true;
+    streams?: undefined;
+    port?: undefined;
+    direct?: undefined;
+  }
+  | {
+    direct: HandedOffTransport;
+    connection: true;
+    streams?: undefined;
+    port?: undefined;
+    rings?: undefined;
+  };
+
+function isAnyEnd(value: unknown): boolean {
+  return isEnd(value) || isConnectionEnd(value);
+}
+
+/** How many distinct pipe ends `args` holds (each one `findEnds` finds). */
+function countEnds(args: unknown): number {
+  const ends = new Set<unknown>();
+  replaceIn(args, isAnyEnd, (end) => ends.add(end) && end, "args", new Set());
+  return ends.size;
+}
 
 /**
  * The pipe ends in `args` (streams from `pipeEnds()`, or `Pipe()` ends,
  * whose streams, or for a worker actor a port, they hand off now), each
- * once, by the value in the args.
+ * once, by the value in the args. For a process actor, `links` holds one
+ * transport per end, in the order found: a `Pipe()` end whose peer is
+ * unused goes over its own, which the peer here then runs over.
  */
-function findEnds(args: unknown, ports: boolean): Map<unknown, FoundEnd> {
+function findEnds(
+  args: unknown,
+  ports: boolean,
+  links: readonly Transport[] = [],
+): Map<unknown, FoundEnd> {
   const ends = new Map<unknown, FoundEnd>();
   const checked: [unknown, string][] = [];
   replaceIn(
     args,
-    (value) => isEnd(value) || isConnectionEnd(value),
+    isAnyEnd,
     (end, path) => {
       if (isEnd(end) && (end.readable?.locked || end.writable?.locked)) {
         throw new TypeError(
@@ -179,6 +243,17 @@ function findEnds(args: unknown, ports: boolean): Map<unknown, FoundEnd> {
         ends.set(end, { rings, connection: true });
         continue;
       }
+      const link = links[ends.size];
+      const offerLink = (end as {
+        [HAND_OFF_TRANSPORT]?(transport: Transport): HandedOffTransport | undefined;
+      })[HAND_OFF_TRANSPORT];
+      const direct = !ports && link !== undefined && typeof offerLink === "function"
+        ? offerLink.call(end, link)
+        : undefined;
+      if (direct !== undefined) {
+        ends.set(end, { direct, connection: true });
+        continue;
+      }
       const offer = (end as { [HAND_OFF_PORT]?(): HandedOffPort | undefined })[HAND_OFF_PORT];
       const port = ports && typeof offer === "function" ? offer.call(end) : undefined;
       if (port !== undefined) ends.set(end, { port, connection: true });
@@ -190,10 +265,11 @@ function findEnds(args: unknown, ports: boolean): Map<unknown, FoundEnd> {
       }
     } catch (error) {
       // A refused spawn leaves no port open here, and no peer waiting on rings.
-      for (const { port, rings } of ends.values()) {
+      for (const { port, rings, direct } of ends.values()) {
         port?.port.close();
         port?.settle().catch(noop);
         rings?.settle().catch(noop);
+        direct?.settle().catch(noop);
       }
       throw new TypeError(`Cannot spawn actor: ${path}: ${(error as Error).message}`);
     }
@@ -332,6 +408,7 @@ export function bridgeToWorker(args: unknown): PipeBridges {
       pumps.push({ cut: () => port.settle() });
       continue;
     }
+    if (end === undefined) continue; // only process actors take links
     const channel = new MessageChannel();
     // The actor reads what this end's readable gives, and writes what its writable takes.
     const readable = end.readable !== undefined, writable = end.writable !== undefined;
@@ -356,7 +433,9 @@ export function bridgeToWorker(args: unknown): PipeBridges {
 /**
  * Carries the pipe ends in `args` to a process actor: each end gets a link
  * of `factory` (which must reach processes without stdio, such as the socket
- * transport), pumped to and from the end here.
+ * transport, and carry values as a `Pipe()` does with its defaults). A
+ * `Pipe()` end whose peer here is unused goes over the link itself, which
+ * that peer then uses; any other end is pumped to and from the link here.
  *
  * @throws {TypeError} When an end is already in use.
  */
@@ -364,21 +443,43 @@ export async function bridgeToProcess(
   args: unknown,
   factory: TransportFactory,
 ): Promise<PipeBridges> {
-  const ends = findEnds(args, false);
   const pumps: Pump[] = [];
   const locals: Transport[] = [];
   const replacements = new Map<unknown, EndPlaceholder>();
   const childPermissions = { read: [] as string[], write: [] as string[], net: [] as string[] };
   let module: string | undefined;
+  // The links first: a `Pipe()` end is handed off over its link at once.
+  const links: TransportLink[] = [];
+  let ends: Map<unknown, FoundEnd>;
   try {
-    for (const [value, { streams: end, connection }] of ends) {
-      if (end === undefined) continue; // only worker actors get ports
-      const link = await factory.open("process");
+    for (let i = countEnds(args); i > 0; i--) links.push(await factory.open("process"));
+    ends = findEnds(args, false, links.map((link) => link.local));
+  } catch (error) {
+    await Promise.all(links.map((link) => link.local.close().catch(noop)));
+    throw error;
+  }
+  try {
+    let index = 0;
+    for (const [value, { streams: end, connection, direct }] of ends) {
+      const link = links[index++]!;
       locals.push(link.local);
       module = link.remote.module;
       for (const kind of ["read", "write", "net"] as const) {
         childPermissions[kind].push(...(link.childPermissions?.[kind] ?? []));
       }
+      if (direct !== undefined) {
+        const { receives: readable, sends: writable } = direct;
+        replacements.set(value, {
+          [MARK]: link.remote.options,
+          readable,
+          writable,
+          connection: true,
+          direct: true,
+        });
+        pumps.push({ cut: () => direct.settle() });
+        continue;
+      }
+      if (end === undefined) continue; // only worker actors get ports
       const readable = end.readable !== undefined, writable = end.writable !== undefined;
       replacements.set(value, { [MARK]: link.remote.options, readable, writable, connection });
       const carrier = streamsOverTransport(link.local, { send: readable, receive: writable });
@@ -412,9 +513,20 @@ export async function openPipeEnds(
   const found: EndPlaceholder[] = [];
   replaceIn(args, isPlaceholder, (p) => found.push(p as EndPlaceholder), "args", new Set());
   if (found.length === 0 || connect === undefined) return args;
-  const opened = new Map<EndPlaceholder, EndStreams>();
+  const opened = new Map<EndPlaceholder, EndStreams | TransportEnd>();
   for (const placeholder of found) {
     const transport = await connect(placeholder[MARK]);
+    if (placeholder.direct) {
+      // The end opens straight on the link (`openConnections` does it).
+      const end: TransportEnd = {
+        [TRANSPORT]: transport,
+        readable: placeholder.readable,
+        writable: placeholder.writable,
+        [CONNECTION]: true,
+      };
+      opened.set(placeholder, end);
+      continue;
+    }
     const carrier = streamsOverTransport(transport, {
       send: placeholder.writable,
       receive: placeholder.readable,

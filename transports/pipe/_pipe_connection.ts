@@ -12,7 +12,7 @@
  */
 
 import { ConnectionClosedError } from "../../internal/channel_errors.ts";
-import { noop, watchDeadline } from "../../internal/abort.ts";
+import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
 import { lendingHere, privatize } from "../../internal/lent.ts";
 import {
   PIPE_END_WINDOW_BYTES,
@@ -104,6 +104,35 @@ export interface HandedOffRings {
   settle(): Promise<void>;
 }
 
+/**
+ * The key under which a {@linkcode Pipe} end goes to a process actor
+ * straight over a transport the runtime opened to it (a link of its pipe
+ * bridge, a private socket), when its peer here is unused: the peer then
+ * sends and receives its values on that transport itself, and the actor
+ * opens its end over the transport's other side
+ * ({@linkcode connectionFromTransport}). No web streams, no pump and no
+ * second framing between: each value is encoded once, on the socket. A
+ * registered symbol, as {@linkcode HAND_OFF}.
+ */
+export const HAND_OFF_TRANSPORT: unique symbol = Symbol.for(
+  "troupe.pipe.handOffTransport",
+) as never;
+
+/** What a {@linkcode Pipe} end hands to a process actor through {@linkcode HAND_OFF_TRANSPORT}. */
+export interface HandedOffTransport {
+  /** The actor reads from the transport. */
+  receives: boolean;
+  /** The actor writes to it. */
+  sends: boolean;
+  /**
+   * The actor ended: sends from the peer end here fail at once, and it
+   * reads what the actor sent before it ended (waiting while more comes, as
+   * the other hand-offs do), then ends and closes the transport. Resolves
+   * once that is read into the peer's buffer.
+   */
+  settle(): Promise<void>;
+}
+
 /** How long the peer end waits for more of what a stopped actor sent, and at most in all. */
 const QUIET_MS = 25;
 const GRACE_MS = 2000;
@@ -136,6 +165,10 @@ export class PipeConnection<T> implements Connection<T> {
   #pulling = false;
   #ended: { error: unknown } | undefined;
   #closing: Promise<void> | undefined;
+  /** The actor at the far end of an adopted transport ended: sends fail, receives drain. */
+  #peerGone = false;
+  /** Batches received so far (how a drain sees that more is still coming). */
+  #batches = 0;
 
   /**
    * @param transport The transport, or how to make it on first use (an end
@@ -261,6 +294,64 @@ export class PipeConnection<T> implements Connection<T> {
     };
   }
 
+  /**
+   * Hands this end to a process actor over `transport`, a link to it that
+   * its peer end here then runs over; `undefined` when the peer was used
+   * already (or this end cannot go to an actor: {@linkcode HAND_OFF} then
+   * says why), and `transport` is not taken.
+   */
+  [HAND_OFF_TRANSPORT](transport: PipeTransport): HandedOffTransport | undefined {
+    const peer = this.#peer;
+    const pairing = this.#pairing;
+    if (
+      peer === undefined || pairing === undefined || this.#handOff === undefined ||
+      !this.#unused || !peer.#unused
+    ) return undefined;
+    this.#peer = peer.#peer = undefined;
+    this.#handedOff = true;
+    const receives = peer.#canReceive, sends = peer.#canSend;
+    peer.#transportOrStreams = () => transport;
+    // Handed on to an actor of its own, the peer bridges the transport to bytes here.
+    peer.#handOff = () =>
+      streamsOverRing(transport, receives, sends, pairing.codec, pairing.maxFrameBytes);
+    return {
+      receives: this.#canReceive,
+      sends: this.#canSend,
+      settle: () => peer.#farEndGone(),
+    };
+  }
+
+  /**
+   * The actor holding the far end of this end's adopted transport ended:
+   * reads what it sent into the buffer while more keeps coming (within
+   * `QUIET_MS` of the last, `GRACE_MS` in all), then ends this end's
+   * receiving and closes the transport. An end handed on meanwhile is its
+   * new holder's to settle; one closed here has nothing left to do.
+   */
+  async #farEndGone(): Promise<void> {
+    if (this.#handedOff || this.#closing !== undefined) return;
+    this.#peerGone = true;
+    const transport = this.#transport;
+    if (this.#canReceive) {
+      const ended = Promise.withResolvers<void>();
+      const deadline = Date.now() + GRACE_MS;
+      this.#drained = ended.resolve;
+      this.#pull();
+      let seen = -1;
+      while (this.#ended === undefined && this.#batches !== seen && Date.now() < deadline) {
+        seen = this.#batches;
+        await settleWithin(ended.promise, QUIET_MS);
+      }
+      this.#drained = undefined;
+      // What was read stays in the buffer for recv(); after it, the end is closed.
+      this.#end(new ConnectionClosedError("receive", "peer"));
+    }
+    await transport.close().catch(noop);
+  }
+
+  /** While a drain runs: resolves it once receiving ended. */
+  #drained: (() => void) | undefined;
+
   /** Gives up the streams, unopened, to be handed to an actor; throws once the end was used. */
   [HAND_OFF](): HandedOffEnd {
     if (this.#handOff === undefined) {
@@ -287,6 +378,7 @@ export class PipeConnection<T> implements Connection<T> {
       throw new TypeError("Cannot send: this end of a one-way pipe only receives");
     }
     if (this.#closing) throw new ConnectionClosedError("send", "local");
+    if (this.#peerGone) throw new ConnectionClosedError("send", "peer");
     // A lent byte array (an actor's `lendBytes`) may be encoded after its memory was reused.
     if (lendingHere.active) value = privatize(value) as T;
     return this.#transport.send([value]);
@@ -358,12 +450,17 @@ export class PipeConnection<T> implements Connection<T> {
     this.#pulling = true;
     try {
       this.#iterator ??= this.#transport.receive()[Symbol.asyncIterator]();
-      while (this.#waiters.length > 0 && this.#ended === undefined) {
+      // A drain (the far end's actor ended) reads on with nobody waiting.
+      while (
+        (this.#waiters.length > 0 || this.#drained !== undefined) && this.#ended === undefined
+      ) {
         const result = await this.#iterator.next();
+        if (this.#ended !== undefined) return; // a drain gave up, or close() came meanwhile
         if (result.done) {
           this.#end(new ConnectionClosedError("receive", this.#closing ? "local" : "peer"));
           return;
         }
+        this.#batches++;
         for (const value of result.value) this.#buffer.push(value as T);
         while (this.#waiters.length > 0 && this.#head < this.#buffer.length) {
           this.#waiters.shift()!.resolve(this.#take());
@@ -379,6 +476,7 @@ export class PipeConnection<T> implements Connection<T> {
   #end(error: unknown): void {
     if (this.#ended) return;
     this.#ended = { error };
+    this.#drained?.();
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) waiter.reject(error);
@@ -445,5 +543,18 @@ export function connectionFromPort(port: MessagePort, receives: boolean, sends: 
   );
   if (!receives) readable.cancel().catch(noop);
   if (!sends) writable.getWriter().close().catch(noop);
+  return new PipeConnection(transport, sends, receives);
+}
+
+/**
+ * In a process actor: opens a `Pipe()` end that came as a link of the pipe
+ * bridge (see {@linkcode HAND_OFF_TRANSPORT}), straight over that link's
+ * transport, which the connection then owns.
+ */
+export function connectionFromTransport(
+  transport: PipeTransport,
+  receives: boolean,
+  sends: boolean,
+): unknown {
   return new PipeConnection(transport, sends, receives);
 }

@@ -12,7 +12,12 @@
 import { checkCodec } from "../framing/codec_options.ts";
 import { checkMaxFrameBytes } from "../framing/framing.ts";
 import { checkStreams, StreamTransport } from "../framing/stream_transport.ts";
-import { connectionFromPort, connectionFromRings, PipeConnection } from "./_pipe_connection.ts";
+import {
+  connectionFromPort,
+  connectionFromRings,
+  connectionFromTransport,
+  PipeConnection,
+} from "./_pipe_connection.ts";
 import type {
   Connection,
   PipeEnd,
@@ -36,9 +41,11 @@ export {
   HAND_OFF,
   HAND_OFF_PORT,
   HAND_OFF_RINGS,
+  HAND_OFF_TRANSPORT,
   type HandedOffEnd,
   type HandedOffPort,
   type HandedOffRings,
+  type HandedOffTransport,
 } from "./_pipe_connection.ts";
 
 /** Options of {@linkcode Pipe} and {@linkcode pipeEnds}. */
@@ -64,6 +71,14 @@ export const OPEN_PORT: unique symbol = Symbol.for("troupe.pipe.openPort") as ne
  * {@linkcode HAND_OFF_RINGS}). A registered symbol, as {@linkcode OPEN_PORT}.
  */
 export const OPEN_RINGS: unique symbol = Symbol.for("troupe.pipe.openRings") as never;
+
+/**
+ * The key of the function on {@linkcode connectionFromStreams} that opens a
+ * `Pipe()` end which reached a process actor as a link of the pipe bridge
+ * (see {@linkcode HAND_OFF_TRANSPORT}) straight over that link's transport.
+ * A registered symbol, as {@linkcode OPEN_PORT}.
+ */
+export const OPEN_TRANSPORT: unique symbol = Symbol.for("troupe.pipe.openTransport") as never;
 
 /**
  * Creates the streams of a pipe without opening it: two ends, each of which
@@ -194,6 +209,7 @@ export function connectionFromStreams<T = unknown>(
 
 Object.defineProperty(connectionFromStreams, OPEN_PORT, { value: connectionFromPort });
 Object.defineProperty(connectionFromStreams, OPEN_RINGS, { value: connectionFromRings });
+Object.defineProperty(connectionFromStreams, OPEN_TRANSPORT, { value: connectionFromTransport });
 
 /**
  * Creates a pipe: two connected ends, like Python's `multiprocessing.Pipe`.
@@ -214,10 +230,12 @@ Object.defineProperty(connectionFromStreams, OPEN_RINGS, { value: connectionFrom
  *   an end handed to a worker or thread actor while its peer is unused
  *   shares two rings (`SharedArrayBuffer`, 64 KiB a direction, allocated at
  *   that hand-off) with the peer, here or in another worker or thread actor
- *   it goes to next. A peer used before the hand-off, and every end that
- *   goes to a process actor, carry framed bytes instead (bridged to the
- *   rings when the other end is on them). The guarantees are the same either
- *   way; an actor that stops or crashes has its end closed for it at once.
+ *   it goes to next. An end handed to a process actor while its peer is
+ *   unused goes over the socket the runtime opens to that actor, which the
+ *   peer then uses directly (each value framed once). A peer used before
+ *   the hand-off carries framed bytes instead, bridged to the rings or the
+ *   socket. The guarantees are the same either way; an actor that stops or
+ *   crashes has its end closed for it at once.
  *
  * @example A duplex pipe
  * ```ts
