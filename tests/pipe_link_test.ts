@@ -221,6 +221,25 @@ Deno.test("[process] an actor that crashes on a Pipe() end over its link: the pa
   await mine.close();
 });
 
+Deno.test("[process] an actor that sends on its Pipe() end and calls Deno.exit(): what it sent arrives, then recv() rejects", async () => {
+  await using system = await ActorSystem.start();
+  const [mine, theirs] = Pipe<number>();
+  const ref = await system.spawn<typeof pipePortHolder>(HOLDER, {
+    host: "process",
+    args: { end: theirs },
+  });
+  const values = Array.from({ length: 1000 }, (_, i) => i);
+  await ref.ask("sendThenExit", values).catch(() => {});
+  await within(system.watch(ref).catch(() => {}), DEADLINE_MS, "the actor's exit");
+  const got: number[] = [];
+  const closed = await (async () => {
+    while (true) got.push(await mine.recv({ timeout: DEADLINE_MS }));
+  })().catch((error) => error);
+  assert.equal(closed.name, "ConnectionClosedError");
+  assert.deepEqual(got, values);
+  await mine.close();
+});
+
 Deno.test("[process] an actor that stops with its Pipe() end open: what it sent is received, then recv() rejects", async () => {
   await using system = await ActorSystem.start();
   const [mine, theirs] = Pipe<string>();

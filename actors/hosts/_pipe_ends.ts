@@ -504,11 +504,13 @@ export async function bridgeToProcess(
 
 /**
  * Inside a process actor: opens the ends the parent bridged, with the bridge
- * module's `connect`, and puts their streams where the ends were.
+ * module's `connect`, and puts their streams where the ends were. Each link
+ * opened goes into `links`, when given (the process flushes them as it exits).
  */
 export async function openPipeEnds(
   args: unknown,
   connect: ((options: unknown) => Transport | Promise<Transport>) | undefined,
+  links?: Transport[],
 ): Promise<unknown> {
   const found: EndPlaceholder[] = [];
   replaceIn(args, isPlaceholder, (p) => found.push(p as EndPlaceholder), "args", new Set());
@@ -516,6 +518,7 @@ export async function openPipeEnds(
   const opened = new Map<EndPlaceholder, EndStreams | TransportEnd>();
   for (const placeholder of found) {
     const transport = await connect(placeholder[MARK]);
+    links?.push(transport);
     if (placeholder.direct) {
       // The end opens straight on the link (`openConnections` does it).
       const end: TransportEnd = {

@@ -128,8 +128,13 @@ export async function runProcessActor(
   const live: { control?: ServeControl } = {};
   const exit = Deno.exit;
   let exiting = false;
+  // The links of the pipe ends in the args. A process ends at once: what
+  // their writers queued goes out first (a socket write issued now is
+  // written before the exit), so values sent before the end are not lost.
+  const links: Transport[] = [];
   const leave = (code: number): never => {
     exiting = true;
+    for (const link of links) void Promise.resolve(link.flush?.()).catch(() => {});
     return exit(code);
   };
   globalThis.addEventListener("error", (event) => {
@@ -172,7 +177,7 @@ export async function runProcessActor(
   // Pipe ends in the args arrive as links of the bridge transport: open them.
   const args = pipeEnds
     ? pipeEnds.connections(
-      await pipeEnds.open(boot.boot.args, pipeEnds.connect),
+      await pipeEnds.open(boot.boot.args, pipeEnds.connect, links),
       pipeEnds.connection,
     )
     : boot.boot.args;

@@ -2531,8 +2531,11 @@ async function runProcessActor(actorModule, transportModule, pipeEnds, telemetry
   const live = {};
   const exit = Deno.exit;
   let exiting = false;
+  const links = [];
   const leave = (code) => {
     exiting = true;
+    for (const link of links) void Promise.resolve(link.flush?.()).catch(() => {
+    });
     return exit(code);
   };
   globalThis.addEventListener("error", (event) => {
@@ -2570,7 +2573,7 @@ async function runProcessActor(actorModule, transportModule, pipeEnds, telemetry
   every(500, () => {
     if (Deno.ppid !== parent) leave(0);
   });
-  const args = pipeEnds ? pipeEnds.connections(await pipeEnds.open(boot.boot.args, pipeEnds.connect), pipeEnds.connection) : boot.boot.args;
+  const args = pipeEnds ? pipeEnds.connections(await pipeEnds.open(boot.boot.args, pipeEnds.connect, links), pipeEnds.connection) : boot.boot.args;
   live.control = serve({
     ...boot.boot,
     args
