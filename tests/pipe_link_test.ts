@@ -33,6 +33,7 @@ import {
 } from "../transports/pipe/channel.ts";
 import type { pipePortHolder } from "./fixtures/pipe_port_actor.ts";
 import { within } from "./_helpers.ts";
+import { bothWaysThenClose, sendThenExit, stopEndsTheWait } from "./_pipe_scenarios.ts";
 
 const DEADLINE_MS = 10_000;
 const HOLDER = new URL("./fixtures/pipe_port_actor.ts", import.meta.url);
@@ -177,27 +178,8 @@ Deno.test("the peer of an end handed off over a link can be handed on, as stream
   await offer.settle();
 });
 
-Deno.test("[process] a Pipe() end over its link: values both ways, then the actor's close ends the parent's end", async () => {
-  await using system = await ActorSystem.start();
-  const [mine, theirs] = Pipe<unknown>();
-  const ref = await system.spawn<typeof pipePortHolder>(HOLDER, {
-    host: "process",
-    args: { end: theirs },
-  });
-  const big = new Uint8Array(3 << 20).fill(7); // many socket reads
-  const echoed = ref.ask("echo", 3);
-  for (const value of ["one", { two: 2n }, big]) await mine.send(value);
-  assert.equal(await mine.recv({ timeout: DEADLINE_MS }), "one");
-  assert.deepEqual(await mine.recv({ timeout: DEADLINE_MS }), { two: 2n });
-  assert.deepEqual(await mine.recv({ timeout: DEADLINE_MS }), big);
-  await echoed;
-  await ref.ask("send", ["after", "echo"]);
-  await ref.ask("close");
-  assert.equal(await mine.recv({ timeout: DEADLINE_MS }), "after");
-  assert.equal(await mine.recv({ timeout: DEADLINE_MS }), "echo");
-  await assert.rejects(mine.recv({ timeout: DEADLINE_MS }), ConnectionClosedError);
-  await mine.close();
-});
+Deno.test("[process] a Pipe() end over its link: values both ways, then the actor's close ends the parent's end", () =>
+  bothWaysThenClose("process"));
 
 Deno.test("[process] an actor that crashes on a Pipe() end over its link: the parent's end closes", async () => {
   await using system = await ActorSystem.start();
@@ -221,24 +203,11 @@ Deno.test("[process] an actor that crashes on a Pipe() end over its link: the pa
   await mine.close();
 });
 
-Deno.test("[process] an actor that sends on its Pipe() end and calls Deno.exit(): what it sent arrives, then recv() rejects", async () => {
-  await using system = await ActorSystem.start();
-  const [mine, theirs] = Pipe<number>();
-  const ref = await system.spawn<typeof pipePortHolder>(HOLDER, {
-    host: "process",
-    args: { end: theirs },
-  });
-  const values = Array.from({ length: 1000 }, (_, i) => i);
-  await ref.ask("sendThenExit", values).catch(() => {});
-  await within(system.watch(ref).catch(() => {}), DEADLINE_MS, "the actor's exit");
-  const got: number[] = [];
-  const closed = await (async () => {
-    while (true) got.push(await mine.recv({ timeout: DEADLINE_MS }));
-  })().catch((error) => error);
-  assert.equal(closed.name, "ConnectionClosedError");
-  assert.deepEqual(got, values);
-  await mine.close();
-});
+Deno.test("[process] an actor that sends on its Pipe() end and calls Deno.exit(): what it sent arrives, then recv() rejects", () =>
+  sendThenExit("process"));
+
+Deno.test("[process] an actor that stops while the parent waits on a Pipe() end over its link ends the wait", () =>
+  stopEndsTheWait("process"));
 
 Deno.test("[process] an actor that stops with its Pipe() end open: what it sent is received, then recv() rejects", async () => {
   await using system = await ActorSystem.start();

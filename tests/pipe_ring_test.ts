@@ -34,6 +34,7 @@ import {
 import { PIPE_RING_BYTES } from "../transports/pipe/_ring_pipe.ts";
 import type { pipeRingHolder } from "./fixtures/pipe_ring_actor.ts";
 import { within } from "./_helpers.ts";
+import { bothWaysThenClose, crashMidStream, stopEndsTheWait } from "./_pipe_scenarios.ts";
 
 const DEADLINE_MS = 10_000;
 const HOLDER = new URL("./fixtures/pipe_ring_actor.ts", import.meta.url);
@@ -233,57 +234,14 @@ Deno.test("the peer of an end handed off over rings follows over the same rings,
 });
 
 for (const host of ["worker", "thread"] as ActorHostKind[]) {
-  Deno.test(`[${host}] a Pipe() end over rings: values both ways, then the actor's close ends the parent's end`, async () => {
-    await using system = await ActorSystem.start();
-    const [mine, theirs] = Pipe<unknown>();
-    const ref = await system.spawn<typeof pipeRingHolder>(HOLDER, { host, args: { end: theirs } });
-    const big = new Uint8Array(3 << 20).fill(7); // many rings' worth
-    const echoed = ref.ask("echo", 3);
-    for (const value of ["one", { two: 2n }, big]) await mine.send(value);
-    assert.equal(await mine.recv({ timeout: DEADLINE_MS }), "one");
-    assert.deepEqual(await mine.recv({ timeout: DEADLINE_MS }), { two: 2n });
-    assert.deepEqual(await mine.recv({ timeout: DEADLINE_MS }), big);
-    await echoed;
-    await ref.ask("send", ["after", "echo"]);
-    await ref.ask("close");
-    assert.equal(await mine.recv({ timeout: DEADLINE_MS }), "after");
-    assert.equal(await mine.recv({ timeout: DEADLINE_MS }), "echo");
-    await assert.rejects(mine.recv({ timeout: DEADLINE_MS }), ConnectionClosedError);
-    await mine.close();
-  });
+  Deno.test(`[${host}] a Pipe() end over rings: values both ways, then the actor's close ends the parent's end`, () =>
+    bothWaysThenClose(host));
 
-  Deno.test(`[${host}] an actor that crashes mid-stream on a Pipe() end over rings: the parent gets what it sent, then ConnectionClosedError`, async () => {
-    await using system = await ActorSystem.start();
-    const [mine, theirs] = Pipe<number>();
-    const ref = await system.spawn<typeof pipeRingHolder>(HOLDER, { host, args: { end: theirs } });
-    const values = Array.from({ length: 1000 }, (_, i) => i);
-    await ref.ask("send", values);
-    // The parent reads slowly: a few values, then the crash, then the rest.
-    for (let i = 0; i < 3; i++) assert.equal(await mine.recv({ timeout: DEADLINE_MS }), i);
-    await assert.rejects(ref.ask("crash"), ActorCrashedError);
-    await within(system.watch(ref), DEADLINE_MS, "the actor's exit");
-    for (let i = 3; i < values.length; i++) {
-      assert.equal(await mine.recv({ timeout: DEADLINE_MS }), i);
-    }
-    await assert.rejects(mine.recv({ timeout: DEADLINE_MS }), {
-      name: "ConnectionClosedError",
-      message: /peer closed/,
-    });
-    assert.throws(() => mine.send(-1), ConnectionClosedError);
-    await mine.close();
-  });
+  Deno.test(`[${host}] an actor that crashes mid-stream on a Pipe() end over rings: the parent gets what it sent, then ConnectionClosedError`, () =>
+    crashMidStream(host));
 
-  Deno.test(`[${host}] an actor that stops while the parent waits on a Pipe() end over rings ends the wait`, async () => {
-    await using system = await ActorSystem.start();
-    const [mine, theirs] = Pipe<string>();
-    const ref = await system.spawn<typeof pipeRingHolder>(HOLDER, { host, args: { end: theirs } });
-    mine.send("never read");
-    const waiting = mine.recv({ timeout: DEADLINE_MS });
-    await ref.stop();
-    await assert.rejects(waiting, ConnectionClosedError);
-    assert.throws(() => mine.send("anyone there?"), ConnectionClosedError);
-    await mine.close();
-  });
+  Deno.test(`[${host}] an actor that stops while the parent waits on a Pipe() end over rings ends the wait`, () =>
+    stopEndsTheWait(host));
 }
 
 Deno.test("[worker and thread] a Pipe() between two actors runs over its rings, and one's crash ends the other's end", async () => {
