@@ -17,8 +17,9 @@
 // thread out of the way). Nor does one going to a process actor while its
 // peer is unused: the peer runs over the link itself (`HAND_OFF_TRANSPORT`),
 // and the actor opens its end straight on the link's other side, so each
-// value is framed once, on the socket, with no streams between. When the actor ends, the pumps stop (or the end
-// is closed on the actor's behalf in the rings): the parent's end still gets
+// value is framed once, on the socket, with no streams between. When the
+// actor ends, the pumps stop (or the end is closed on the actor's behalf in
+// the rings, or the link drained and closed): the parent's end still gets
 // everything the actor sent, then closes, so its `recv()` rejects with
 // `ConnectionClosedError` instead of waiting for a dead peer, and its
 // `send()` fails. An end goes to one actor, once.
@@ -158,34 +159,15 @@ function isPlaceholder(value: unknown): value is EndPlaceholder {
  * `Pipe()` end gave; or, for a process actor, the link a `Pipe()` end took.
  */
 type FoundEnd =
-  | {
-    streams: EndStreams;
-    connection: boolean;
-    port?: undefined;
-    rings?: undefined;
-    direct?: undefined;
-  }
-  | {
-    port: HandedOffPort;
-    connection: true;
-    streams?: undefined;
-    rings?: undefined;
-    direct?: undefined;
-  }
-  | {
-    rings: HandedOffRings;
-    connection: true;
-    streams?: undefined;
-    port?: undefined;
-    direct?: undefined;
-  }
-  | {
-    direct: HandedOffTransport;
-    connection: true;
-    streams?: undefined;
-    port?: undefined;
-    rings?: undefined;
-  };
+  | OneWay<"streams", EndStreams> & { connection: boolean }
+  | OneWay<"port", HandedOffPort> & { connection: true }
+  | OneWay<"rings", HandedOffRings> & { connection: true }
+  | OneWay<"direct", HandedOffTransport> & { connection: true };
+
+/** The ways an end goes: `K` holds it, and the others are absent. */
+type OneWay<K extends "streams" | "port" | "rings" | "direct", V> =
+  & { [P in K]: V }
+  & { [P in Exclude<"streams" | "port" | "rings" | "direct", K>]?: undefined };
 
 function isAnyEnd(value: unknown): boolean {
   return isEnd(value) || isConnectionEnd(value);

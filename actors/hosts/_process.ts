@@ -15,7 +15,7 @@ import type { ServeHooksModule } from "../core/hooks.ts";
 import type { openPipeEnds } from "./_pipe_ends.ts";
 import type { OpenConnection, openConnections } from "./_connections.ts";
 import { after, every } from "../../internal/ticker.ts";
-import { boundWith } from "../../internal/abort.ts";
+import { boundWith, noop } from "../../internal/abort.ts";
 import { markRuntimeRejection } from "../../internal/runtime_rejection.ts";
 import { stdinReadable, stdoutToStderr, stdoutWritable } from "./_stdio.ts";
 
@@ -134,7 +134,13 @@ export async function runProcessActor(
   const links: Transport[] = [];
   const leave = (code: number): never => {
     exiting = true;
-    for (const link of links) void Promise.resolve(link.flush?.()).catch(() => {});
+    for (const link of links) {
+      try {
+        void Promise.resolve(link.flush?.()).catch(noop);
+      } catch {
+        // A link that failed has nothing left to write; the exit goes on.
+      }
+    }
     return exit(code);
   };
   globalThis.addEventListener("error", (event) => {

@@ -252,11 +252,11 @@ export class PipeConnection<T> implements Connection<T> {
   }
 
   /**
-   * Hands this end to a worker actor as a port to its peer end here, which
-   * then runs over the port; `undefined` when the peer was used already (or
-   * this end cannot go to an actor: {@linkcode HAND_OFF} then says why).
+   * Marks this end handed off and unpairs it from its peer, which the caller
+   * then sets up to run over what the end goes by; `undefined` (and nothing
+   * changed) when either end was used, or this one cannot go to an actor.
    */
-  [HAND_OFF_PORT](): HandedOffPort | undefined {
+  #takePeer(): { peer: PipeConnection<T>; pairing: Pairing } | undefined {
     const peer = this.#peer;
     const pairing = this.#pairing;
     if (
@@ -265,6 +265,18 @@ export class PipeConnection<T> implements Connection<T> {
     ) return undefined;
     this.#peer = peer.#peer = undefined;
     this.#handedOff = true;
+    return { peer, pairing };
+  }
+
+  /**
+   * Hands this end to a worker actor as a port to its peer end here, which
+   * then runs over the port; `undefined` when the peer was used already (or
+   * this end cannot go to an actor: {@linkcode HAND_OFF} then says why).
+   */
+  [HAND_OFF_PORT](): HandedOffPort | undefined {
+    const taken = this.#takePeer();
+    if (taken === undefined) return undefined;
+    const { peer, pairing } = taken;
     const { port1, port2 } = new MessageChannel();
     const receives = peer.#canReceive, sends = peer.#canSend;
     // Read from now on: what the actor sends waits here (up to the window)
@@ -301,14 +313,9 @@ export class PipeConnection<T> implements Connection<T> {
    * says why), and `transport` is not taken.
    */
   [HAND_OFF_TRANSPORT](transport: PipeTransport): HandedOffTransport | undefined {
-    const peer = this.#peer;
-    const pairing = this.#pairing;
-    if (
-      peer === undefined || pairing === undefined || this.#handOff === undefined ||
-      !this.#unused || !peer.#unused
-    ) return undefined;
-    this.#peer = peer.#peer = undefined;
-    this.#handedOff = true;
+    const taken = this.#takePeer();
+    if (taken === undefined) return undefined;
+    const { peer, pairing } = taken;
     const receives = peer.#canReceive, sends = peer.#canSend;
     peer.#transportOrStreams = () => transport;
     // Handed on to an actor of its own, the peer bridges the transport to bytes here.

@@ -2534,8 +2534,12 @@ async function runProcessActor(actorModule, transportModule, pipeEnds, telemetry
   const links = [];
   const leave = (code) => {
     exiting = true;
-    for (const link of links) void Promise.resolve(link.flush?.()).catch(() => {
-    });
+    for (const link of links) {
+      try {
+        void Promise.resolve(link.flush?.()).catch(noop);
+      } catch {
+      }
+    }
     return exit(code);
   };
   globalThis.addEventListener("error", (event) => {
