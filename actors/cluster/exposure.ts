@@ -292,6 +292,11 @@ export class Exposure implements AsyncDisposable {
     this.#replyError(msg, id, error, codec);
   }
 
+  /** `#bad` with a `BadRequest` saying `reason`, in the request's codec. */
+  #refuse(msg: Msg, id: string | undefined, codec: WireCodec, reason: string): void {
+    this.#bad(msg, id, new BadRequest(reason), codec);
+  }
+
   #receive(msg: Msg): void {
     let h: MsgHdrs | undefined;
     try {
@@ -319,47 +324,35 @@ export class Exposure implements AsyncDisposable {
       return;
     }
     if (data.length > this.#settings.maxPayload) {
-      this.#bad(
+      return this.#refuse(
         msg,
         id,
-        new BadRequest(
-          `the body is ${data.length} bytes, the limit is ${this.#settings.maxPayload} bytes`,
-        ),
         codec,
+        `the body is ${data.length} bytes, the limit is ${this.#settings.maxPayload} bytes`,
       );
-      return;
     }
     const messageName = headerOf(h, MESSAGE_HEADER);
     if (messageName === "") {
-      this.#bad(msg, id, new BadRequest(`the ${MESSAGE_HEADER} header is missing`), codec);
-      return;
+      return this.#refuse(msg, id, codec, `the ${MESSAGE_HEADER} header is missing`);
     }
     const kind = givenKind || (reply ? "ask" : "tell");
     if (kind !== "ask" && kind !== "tell") {
-      this.#bad(
+      return this.#refuse(
         msg,
         id,
-        new BadRequest(`${KIND_HEADER} must be ask, tell or tells, received ${kind}`),
         codec,
+        `${KIND_HEADER} must be ask, tell or tells, received ${kind}`,
       );
-      return;
     }
     if (kind === "ask" && !reply) {
-      this.#bad(msg, id, new BadRequest("an ask needs a reply subject"), codec);
-      return;
+      return this.#refuse(msg, id, codec, "an ask needs a reply subject");
     }
     let timeout = this.#settings.askTimeout;
     const given = headerOf(h, TIMEOUT_HEADER);
     if (given) {
       const ms = Number(given);
       if (!Number.isFinite(ms) || ms <= 0) {
-        this.#bad(
-          msg,
-          id,
-          new BadRequest(`${TIMEOUT_HEADER} must be a positive number of ms`),
-          codec,
-        );
-        return;
+        return this.#refuse(msg, id, codec, `${TIMEOUT_HEADER} must be a positive number of ms`);
       }
       timeout = Math.min(timeout, ms);
     }
@@ -368,15 +361,8 @@ export class Exposure implements AsyncDisposable {
       payload = decodeBody(codec, data);
     } catch (error) {
       const what = codec === "json" ? "JSON" : "V8-serialized data";
-      this.#bad(
-        msg,
-        id,
-        new BadRequest(
-          `the body is not ${what}: ${error instanceof Error ? error.message : error}`,
-        ),
-        codec,
-      );
-      return;
+      const why = error instanceof Error ? error.message : error;
+      return this.#refuse(msg, id, codec, `the body is not ${what}: ${why}`);
     }
     if (this.#pending - this.#turnTells >= this.#settings.maxPending) {
       const full = new MailboxFullError(this.name, this.#settings.maxPending);
