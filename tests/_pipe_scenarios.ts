@@ -18,7 +18,7 @@ const DEADLINE_MS = 10_000;
 const HOLDER = new URL("./fixtures/pipe_ring_actor.ts", import.meta.url);
 
 /** A system, and an actor on `host` holding the far end of a fresh `Pipe()` whose near end is `mine`. */
-async function holding<T>(host: ActorHostKind) {
+export async function holding<T>(host: ActorHostKind) {
   const system = await ActorSystem.start();
   const [mine, theirs] = Pipe<T>();
   const ref = await system.spawn<typeof pipeRingHolder>(HOLDER, { host, args: { end: theirs } });

@@ -33,7 +33,7 @@ import {
 } from "../transports/pipe/channel.ts";
 import type { pipePortHolder } from "./fixtures/pipe_port_actor.ts";
 import { within } from "./_helpers.ts";
-import { bothWaysThenClose, sendThenExit, stopEndsTheWait } from "./_pipe_scenarios.ts";
+import { bothWaysThenClose, holding, sendThenExit, stopEndsTheWait } from "./_pipe_scenarios.ts";
 
 const DEADLINE_MS = 10_000;
 const HOLDER = new URL("./fixtures/pipe_port_actor.ts", import.meta.url);
@@ -182,12 +182,8 @@ Deno.test("[process] a Pipe() end over its link: values both ways, then the acto
   bothWaysThenClose("process"));
 
 Deno.test("[process] an actor that crashes on a Pipe() end over its link: the parent's end closes", async () => {
-  await using system = await ActorSystem.start();
-  const [mine, theirs] = Pipe<number>();
-  const ref = await system.spawn<typeof pipePortHolder>(HOLDER, {
-    host: "process",
-    args: { end: theirs },
-  });
+  const { system, mine, ref } = await holding<number>("process");
+  await using _ = system;
   await ref.ask("send", [1, 2]);
   assert.equal(await mine.recv({ timeout: DEADLINE_MS }), 1);
   assert.equal(await mine.recv({ timeout: DEADLINE_MS }), 2);
@@ -210,12 +206,8 @@ Deno.test("[process] an actor that stops while the parent waits on a Pipe() end 
   stopEndsTheWait("process"));
 
 Deno.test("[process] an actor that stops with its Pipe() end open: what it sent is received, then recv() rejects", async () => {
-  await using system = await ActorSystem.start();
-  const [mine, theirs] = Pipe<string>();
-  const ref = await system.spawn<typeof pipePortHolder>(HOLDER, {
-    host: "process",
-    args: { end: theirs },
-  });
+  const { system, mine, ref } = await holding<string>("process");
+  await using _ = system;
   mine.send("never read");
   await ref.ask("send", ["last", "words"]);
   assert.equal((await ref.stop()).reason, "normal");
