@@ -419,13 +419,19 @@ faultTest(
 
 faultTest("F14 64 length-prefix bombs at once grow the server by less than 8 MiB", async (tag) => {
   const r = result(await run("f12_socket", tag, { args: ["bomb"] }));
+  const mib = (bytes: unknown) => ((bytes as number) / 2 ** 20).toFixed(1);
   figure(
     "F14",
-    `64 at once: RSS growth ${((r.growth64 as number) / 2 ** 20).toFixed(1)} MiB (64 benign: ${
-      ((r.growth64Benign as number) / 2 ** 20).toFixed(1)
-    } MiB)`,
+    `64 at once: RSS growth ${mib(r.growth64)} MiB, the same 64 again ${
+      mib(r.growth64Again)
+    } MiB (64 benign: ${mib(r.growth64Benign)} MiB)`,
   );
-  assert.ok((r.growth64 as number) < 8 * 2 ** 20);
+  // The process's memory grows once by a step of several MiB (the allocator
+  // and the runtime's pools: 6 to 10 MiB, in whichever round it falls, the
+  // second one too when the warm-up is doubled). What bombs cost grows with
+  // them, in every round: the smaller of two identical rounds is their cost.
+  const grown = Math.min(r.growth64 as number, r.growth64Again as number);
+  assert.ok(grown < 8 * 2 ** 20, `64 bombs grew the server by ${mib(grown)} MiB in both rounds`);
 });
 
 faultTest(
