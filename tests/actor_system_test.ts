@@ -381,7 +381,12 @@ for (const host of ["worker", "thread"]) {
     clearTimeout(watchdog);
     const stderr = new TextDecoder().decode(output.stderr);
     assert.equal(output.signal, null, `killed by the watchdog; stderr: ${stderr}`);
-    assert.equal(output.code, 1, stderr);
+    // Deno almost never stops the spinning thread, and then Troupe ends the process with 1. On a
+    // loaded machine the thread has once ended late, after its leak was reported (a fresh-clone
+    // CI run): then the process ends on its own with 0, and must not claim otherwise.
+    const exiting = /troupe: exiting: the thread of "stuck" cannot be stopped/.test(stderr);
+    assert.equal(output.code, exiting ? 1 : 0, stderr);
+    assert.match(stderr, /If the thread still runs once the system has shut down/);
     assert.match(new TextDecoder().decode(output.stdout), /end of script/);
     assert.match(
       stderr,

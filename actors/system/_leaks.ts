@@ -44,8 +44,9 @@ export class LeakWatch {
         `stopped (Deno cannot stop such a thread), and then this process cannot exit on its own. ` +
         `Run actors that may spin with host: "process" (a process can be killed).` +
         (thread && this.#exit
-          ? " The process will exit with code 1 once the system has shut down and the main " +
-            "module has finished (ActorSystem.start({ exitOnLeak: false }) keeps it running)."
+          ? " If the thread still runs once the system has shut down and the main module has " +
+            "finished, the process will exit with code 1 (ActorSystem.start({ exitOnLeak: false }) " +
+            "keeps it running)."
           : " End the process with Deno.exit()."),
     );
     void this.check();
