@@ -17,10 +17,15 @@ import { within } from "./_helpers.ts";
 const DEADLINE_MS = 10_000;
 const HOLDER = new URL("./fixtures/pipe_ring_actor.ts", import.meta.url);
 
-/** A system, and an actor on `host` holding the far end of a fresh `Pipe()` whose near end is `mine`. */
-export async function holding<T>(host: ActorHostKind) {
+/**
+ * A system, and an actor on `host` holding the far end of a fresh `Pipe()` whose near end is
+ * `mine`. With `usedPeer`, `mine` sends `usedPeer.value` (which the actor does not read)
+ * before the hand-off: the end then travels the pumped way, not over rings or the link.
+ */
+export async function holding<T>(host: ActorHostKind, usedPeer?: { value: T }) {
   const system = await ActorSystem.start();
   const [mine, theirs] = Pipe<T>();
+  if (usedPeer) await mine.send(usedPeer.value);
   const ref = await system.spawn<typeof pipeRingHolder>(HOLDER, { host, args: { end: theirs } });
   return { system, mine, ref };
 }
@@ -44,9 +49,12 @@ export async function bothWaysThenClose(host: ActorHostKind): Promise<void> {
   await mine.close();
 }
 
-/** The actor sends 1000 values and crashes while the parent reads slowly: all arrive, then the close. */
-export async function crashMidStream(host: ActorHostKind): Promise<void> {
-  const { system, mine, ref } = await holding<number>(host);
+/**
+ * The actor sends 1000 values and crashes while the parent reads slowly: all arrive, then the
+ * close (with `pumped`, on an end whose peer was used before the hand-off).
+ */
+export async function crashMidStream(host: ActorHostKind, pumped = false): Promise<void> {
+  const { system, mine, ref } = await holding<number>(host, pumped ? { value: -1 } : undefined);
   await using _ = system;
   const values = Array.from({ length: 1000 }, (_, i) => i);
   await ref.ask("send", values);
@@ -62,6 +70,21 @@ export async function crashMidStream(host: ActorHostKind): Promise<void> {
     message: /peer closed/,
   });
   assert.throws(() => mine.send(-1), ConnectionClosedError);
+  await mine.close();
+}
+
+/**
+ * The actor sends 1000 values nobody reads yet, then is stopped: all arrive, then the close
+ * (with `pumped`, on an end whose peer was used before the hand-off).
+ */
+export async function stopAfterUnreadValues(host: ActorHostKind, pumped = false): Promise<void> {
+  const { system, mine, ref } = await holding<number>(host, pumped ? { value: -1 } : undefined);
+  await using _ = system;
+  const values = Array.from({ length: 1000 }, (_, i) => i);
+  await ref.ask("send", values);
+  assert.equal((await ref.stop()).reason, "normal");
+  for (const value of values) assert.equal(await mine.recv({ timeout: DEADLINE_MS }), value);
+  await assert.rejects(mine.recv({ timeout: DEADLINE_MS }), ConnectionClosedError);
   await mine.close();
 }
 

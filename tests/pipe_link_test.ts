@@ -33,7 +33,14 @@ import {
 } from "../transports/pipe/channel.ts";
 import type { pipePortHolder } from "./fixtures/pipe_port_actor.ts";
 import { within } from "./_helpers.ts";
-import { bothWaysThenClose, holding, sendThenExit, stopEndsTheWait } from "./_pipe_scenarios.ts";
+import {
+  bothWaysThenClose,
+  crashMidStream,
+  holding,
+  sendThenExit,
+  stopAfterUnreadValues,
+  stopEndsTheWait,
+} from "./_pipe_scenarios.ts";
 
 const DEADLINE_MS = 10_000;
 const HOLDER = new URL("./fixtures/pipe_port_actor.ts", import.meta.url);
@@ -199,11 +206,23 @@ Deno.test("[process] an actor that crashes on a Pipe() end over its link: the pa
   await mine.close();
 });
 
+Deno.test("[process] an actor that crashes mid-stream on a Pipe() end over its link: every value it sent arrives, then the close", () =>
+  crashMidStream("process"));
+
 Deno.test("[process] an actor that sends on its Pipe() end and calls Deno.exit(): what it sent arrives, then recv() rejects", () =>
   sendThenExit("process"));
 
 Deno.test("[process] an actor that stops while the parent waits on a Pipe() end over its link ends the wait", () =>
   stopEndsTheWait("process"));
+
+Deno.test("[process] an actor stopped with 1000 values on a Pipe() end over its link unread: all arrive, then the close", () =>
+  stopAfterUnreadValues("process"));
+
+Deno.test("[process] an actor stopped with 1000 values unread on a pumped Pipe() end (its peer was used): all arrive, then the close", () =>
+  stopAfterUnreadValues("process", true));
+
+Deno.test("[process] an actor that crashes mid-stream on a pumped Pipe() end (its peer was used): every value it sent arrives, then the close", () =>
+  crashMidStream("process", true));
 
 Deno.test("[process] an actor that stops with its Pipe() end open: what it sent is received, then recv() rejects", async () => {
   const { system, mine, ref } = await holding<string>("process");

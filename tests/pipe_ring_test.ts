@@ -34,7 +34,12 @@ import {
 import { PIPE_RING_BYTES } from "../transports/pipe/_ring_pipe.ts";
 import type { pipeRingHolder } from "./fixtures/pipe_ring_actor.ts";
 import { within } from "./_helpers.ts";
-import { bothWaysThenClose, crashMidStream, stopEndsTheWait } from "./_pipe_scenarios.ts";
+import {
+  bothWaysThenClose,
+  crashMidStream,
+  stopAfterUnreadValues,
+  stopEndsTheWait,
+} from "./_pipe_scenarios.ts";
 
 const DEADLINE_MS = 10_000;
 const HOLDER = new URL("./fixtures/pipe_ring_actor.ts", import.meta.url);
@@ -242,6 +247,15 @@ for (const host of ["worker", "thread"] as ActorHostKind[]) {
 
   Deno.test(`[${host}] an actor that stops while the parent waits on a Pipe() end over rings ends the wait`, () =>
     stopEndsTheWait(host));
+
+  Deno.test(`[${host}] an actor stopped with 1000 values on a Pipe() end over rings unread: all arrive, then the close`, () =>
+    stopAfterUnreadValues(host));
+
+  Deno.test(`[${host}] an actor stopped with 1000 values unread on a pumped Pipe() end (its peer was used): all arrive, then the close`, () =>
+    stopAfterUnreadValues(host, true));
+
+  Deno.test(`[${host}] an actor that crashes mid-stream on a pumped Pipe() end (its peer was used): the parent gets what it sent, then the close`, () =>
+    crashMidStream(host, true));
 }
 
 Deno.test("[worker and thread] a Pipe() between two actors runs over its rings, and one's crash ends the other's end", async () => {

@@ -74,6 +74,11 @@ export interface PipeBridges {
   /** Whether there are any ends: without, `settle` does nothing. */
   active: boolean;
   /**
+   * The actor is ending (a process actor's exit is on its way): the
+   * parent's ends read on, so the actor's last writes are not held up.
+   */
+  drain?(): void;
+  /**
    * The actor ended: stops the pumps, hands what it sent to the parent's
    * ends, which then end, and closes the carriers.
    */
@@ -128,6 +133,8 @@ const HAND_OFF_TRANSPORT = Symbol.for("troupe.pipe.handOffTransport");
 interface HandedOffTransport {
   receives: boolean;
   sends: boolean;
+  /** The actor is ending: the peer reads on, so its last writes complete. */
+  drain(): void;
   /** The actor ended: the peer gets what it sent, then ends and closes the link. */
   settle(): Promise<void>;
 }
@@ -267,6 +274,8 @@ interface Pump {
    * ends. Resolves once that is queued there (not once the parent read it).
    */
   cut(): Promise<void>;
+  /** The actor is ending: reads on from it (see {@linkcode PipeBridges.drain}). */
+  drain?(): void;
 }
 
 /**
@@ -277,24 +286,37 @@ interface Pump {
 const QUIET_MS = 25;
 
 /**
- * After the actor ended: moves what it sent and the parent has not read yet
- * into the parent's end, without waiting for the parent to read it (what is
- * left is bounded: the actor sends no more), then ends the parent's end.
+ * Once the actor is ending (or ended): moves what it sends and the parent has
+ * not read yet into the parent's end, without waiting for the parent to read
+ * it (what is left is bounded: the actor sends no more once it ended). Until
+ * `ended` resolves it reads all that comes; after, what comes within
+ * `QUIET_MS` of the last chunk, `GRACE_MS` in all. Then it ends the parent's end.
  */
 async function deliverRest(
   source: ReadableStream<Uint8Array>,
   destination: WritableStream<Uint8Array>,
+  ended: Promise<void>,
 ): Promise<void> {
   const writer = destination.getWriter();
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
     reader = source.getReader();
-    const deadline = Date.now() + GRACE_MS;
-    while (Date.now() < deadline) {
-      // The next chunk, or undefined when none came within QUIET_MS.
-      const next = await valueWithin(reader.read(), QUIET_MS);
+    let endedAt: number | undefined;
+    const ending = ended.then(() => void (endedAt = Date.now()));
+    let read = reader.read();
+    while (true) {
+      let next: ReadableStreamReadResult<Uint8Array> | undefined;
+      if (endedAt === undefined) {
+        next = await Promise.race([read, ending]);
+        if (next === undefined) continue; // ended now: the same read, bounded from here on
+      } else {
+        if (Date.now() >= endedAt + GRACE_MS) break;
+        // The next chunk, or undefined when none came within QUIET_MS.
+        next = await valueWithin(read, QUIET_MS);
+      }
       if (next === undefined || next.done) break;
       writer.write(next.value).catch(noop);
+      read = reader.read();
     }
   } catch {
     // The actor's side failed: what came before it is queued already.
@@ -312,6 +334,7 @@ async function deliverRest(
 function pump(end: EndStreams, carrier: EndStreams & { cut?: () => void }): Pump {
   const toActor = new AbortController();
   const fromActor = new AbortController();
+  const ended = Promise.withResolvers<void>();
   let sending: Promise<unknown> = Promise.resolve();
   let receiving: Promise<void> = Promise.resolve();
   if (end.readable && carrier.writable) {
@@ -323,11 +346,14 @@ function pump(end: EndStreams, carrier: EndStreams & { cut?: () => void }): Pump
     const options = { signal: fromActor.signal, preventAbort: true, preventCancel: true };
     receiving = readable.pipeTo(writable, { ...options, preventClose: true }).then(
       () => writable.close().catch(noop),
-      () => deliverRest(readable, writable),
+      () => deliverRest(readable, writable, ended.promise),
     );
   }
   return {
+    // Past the pipe's backpressure from here on: the actor's last writes must not wait for the parent.
+    drain: () => fromActor.abort(),
     cut: async () => {
+      ended.resolve();
       toActor.abort();
       fromActor.abort();
       // A write that waits for room the actor will never make ends now.
@@ -458,7 +484,7 @@ export async function bridgeToProcess(
           connection: true,
           direct: true,
         });
-        pumps.push({ cut: () => direct.settle() });
+        pumps.push({ cut: () => direct.settle(), drain: () => direct.drain() });
         continue;
       }
       if (end === undefined) continue; // only worker actors get ports
@@ -478,6 +504,9 @@ export async function bridgeToProcess(
     childPermissions,
     module,
     active: ends.size > 0,
+    drain: () => {
+      for (const pump of pumps) pump.drain?.();
+    },
     settle: settler(pumps, async () => {
       await Promise.all(locals.map((local) => local.close().catch(noop)));
     }),

@@ -15,7 +15,7 @@ import type { ServeHooksModule } from "../core/hooks.ts";
 import type { openPipeEnds } from "./_pipe_ends.ts";
 import type { OpenConnection, openConnections } from "./_connections.ts";
 import { after, every } from "../../internal/ticker.ts";
-import { boundWith, noop } from "../../internal/abort.ts";
+import { boundWith, noop, settleWithin } from "../../internal/abort.ts";
 import { markRuntimeRejection } from "../../internal/runtime_rejection.ts";
 import { stdinReadable, stdoutToStderr, stdoutWritable } from "./_stdio.ts";
 
@@ -59,6 +59,13 @@ async function readBoot(): Promise<{ boot: ProcessBoot; leftover: Uint8Array }> 
 }
 
 const READ_SIZE = 64 * 1024;
+
+/**
+ * How long a process actor that ends (stopped, crashed, or orphaned) waits for
+ * its pipe links to write what is queued on them: within the second its
+ * parent gives it to exit after its goodbye.
+ */
+const LINKS_WRITTEN_MS = 750;
 
 /** Standard input as a real stream, after the bytes already read: for other transports. */
 function stdinStream(leftover: Uint8Array): ReadableStream<Uint8Array> {
@@ -128,9 +135,9 @@ export async function runProcessActor(
   const live: { control?: ServeControl } = {};
   const exit = Deno.exit;
   let exiting = false;
-  // The links of the pipe ends in the args. A process ends at once: what
-  // their writers queued goes out first (a socket write issued now is
-  // written before the exit), so values sent before the end are not lost.
+  // The links of the pipe ends in the args. `Deno.exit()` ends the process at
+  // once: what their writers queued goes out first (a socket write issued now
+  // is written before the exit), so values sent before the end are not lost.
   const links: Transport[] = [];
   const leave = (code: number): never => {
     exiting = true;
@@ -143,15 +150,26 @@ export async function runProcessActor(
     }
     return exit(code);
   };
+  // Every other end (a stop, a crash, the parent gone) waits, within a bound,
+  // until the links have written everything queued on them, writes in
+  // progress and those waiting behind them, then exits.
+  let departing = false;
+  const depart = (code: number): void => {
+    if (departing || exiting) return;
+    departing = true;
+    if (links.length === 0) return void leave(code);
+    const written = Promise.all(links.map(async (link) => await link.flush?.()));
+    void settleWithin(written, LINKS_WRITTEN_MS).then(() => leave(code));
+  };
   globalThis.addEventListener("error", (event) => {
     event.preventDefault();
     if (live.control) live.control.crash(event.error ?? event.message);
-    else leave(70);
+    else depart(70);
   });
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
     if (live.control) live.control.crash(markRuntimeRejection(event.reason));
-    else leave(70);
+    else depart(70);
   });
   Deno.exit = ((code?: number) => {
     if (!exiting) live.control?.exit(code ?? 0);
@@ -172,12 +190,12 @@ export async function runProcessActor(
   } else {
     transport = await transportModule.connect(boot.transport.options);
     // Nothing else comes on stdin: its end means the parent died.
-    void stdinEnd().then(() => leave(0));
+    void stdinEnd().then(() => depart(0));
   }
   // A fallback for a parent that dies while something else holds our stdin open.
   const parent = Deno.ppid;
   every(500, () => {
-    if (Deno.ppid !== parent) leave(0);
+    if (Deno.ppid !== parent) depart(0);
   });
 
   // Pipe ends in the args arrive as links of the bridge transport: open them.
@@ -191,7 +209,7 @@ export async function runProcessActor(
   live.control = serve(
     { ...boot.boot, args },
     transport,
-    () => leave(0),
+    () => depart(0),
     actorModule,
     undefined,
     telemetry,

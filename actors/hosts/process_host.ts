@@ -385,6 +385,8 @@ export function processLauncher(factory: TransportFactory, options: ProcessHostO
 
     const release = async (signal: "SIGTERM" | undefined, graceMs: number): Promise<void> => {
       stopping = true;
+      // While it exits, what it still writes on its pipe ends is read here.
+      ends.drain?.();
       if (stdinWriter) {
         await stdinWriter.close().catch(() => {});
         stdinWriter = undefined;

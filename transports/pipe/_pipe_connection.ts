@@ -125,6 +125,13 @@ export interface HandedOffTransport {
   /** The actor writes to it. */
   sends: boolean;
   /**
+   * The actor is ending: the peer end here reads on into its buffer with
+   * nobody waiting, so the actor's last writes complete (a socket full of
+   * unread values would hold them until the actor's process exits without
+   * them).
+   */
+  drain(): void;
+  /**
    * The actor ended: sends from the peer end here fail at once, and it
    * reads what the actor sent before it ended (waiting while more comes, as
    * the other hand-offs do), then ends and closes the transport. Resolves
@@ -169,6 +176,8 @@ export class PipeConnection<T> implements Connection<T> {
   #peerGone = false;
   /** Batches received so far (how a drain sees that more is still coming). */
   #batches = 0;
+  /** The actor at the far end of an adopted transport is ending: read on with nobody waiting. */
+  #draining = false;
 
   /**
    * @param transport The transport, or how to make it on first use (an end
@@ -324,8 +333,16 @@ export class PipeConnection<T> implements Connection<T> {
     return {
       receives: this.#canReceive,
       sends: this.#canSend,
+      drain: () => peer.#drainFarEnd(),
       settle: () => peer.#farEndGone(),
     };
+  }
+
+  /** The actor holding the far end of this end's adopted transport is ending: reads on. */
+  #drainFarEnd(): void {
+    if (this.#handedOff || this.#closing !== undefined || !this.#canReceive) return;
+    this.#draining = true;
+    void this.#pull();
   }
 
   /**
@@ -459,7 +476,8 @@ export class PipeConnection<T> implements Connection<T> {
       this.#iterator ??= this.#transport.receive()[Symbol.asyncIterator]();
       // A drain (the far end's actor ended) reads on with nobody waiting.
       while (
-        (this.#waiters.length > 0 || this.#drained !== undefined) && this.#ended === undefined
+        (this.#waiters.length > 0 || this.#draining || this.#drained !== undefined) &&
+        this.#ended === undefined
       ) {
         const result = await this.#iterator.next();
         if (this.#ended !== undefined) return; // a drain gave up, or close() came meanwhile

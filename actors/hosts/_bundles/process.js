@@ -2482,6 +2482,7 @@ async function readBoot() {
   };
 }
 var READ_SIZE = 64 * 1024;
+var LINKS_WRITTEN_MS = 750;
 function stdinStream(leftover) {
   let pending = leftover;
   return new ReadableStream({
@@ -2542,15 +2543,23 @@ async function runProcessActor(actorModule, transportModule, pipeEnds, telemetry
     }
     return exit(code);
   };
+  let departing = false;
+  const depart = (code) => {
+    if (departing || exiting) return;
+    departing = true;
+    if (links.length === 0) return void leave(code);
+    const written = Promise.all(links.map(async (link) => await link.flush?.()));
+    void settleWithin(written, LINKS_WRITTEN_MS).then(() => leave(code));
+  };
   globalThis.addEventListener("error", (event) => {
     event.preventDefault();
     if (live.control) live.control.crash(event.error ?? event.message);
-    else leave(70);
+    else depart(70);
   });
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
     if (live.control) live.control.crash(markRuntimeRejection(event.reason));
-    else leave(70);
+    else depart(70);
   });
   Deno.exit = (code) => {
     if (!exiting) live.control?.exit(code ?? 0);
@@ -2571,17 +2580,17 @@ async function runProcessActor(actorModule, transportModule, pipeEnds, telemetry
     stdoutToStderr();
   } else {
     transport = await transportModule.connect(boot.transport.options);
-    void stdinEnd().then(() => leave(0));
+    void stdinEnd().then(() => depart(0));
   }
   const parent = Deno.ppid;
   every(500, () => {
-    if (Deno.ppid !== parent) leave(0);
+    if (Deno.ppid !== parent) depart(0);
   });
   const args = pipeEnds ? pipeEnds.connections(await pipeEnds.open(boot.boot.args, pipeEnds.connect, links), pipeEnds.connection) : boot.boot.args;
   live.control = serve({
     ...boot.boot,
     args
-  }, transport, () => leave(0), actorModule, void 0, telemetry);
+  }, transport, () => depart(0), actorModule, void 0, telemetry);
 }
 
 // transports/framing/codec_options.ts
