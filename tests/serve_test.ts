@@ -121,6 +121,37 @@ Deno.test("serve() lets replies wait, to leave together, only for a handler know
   await stopped(actor);
 });
 
+Deno.test("serve() trusts a handler that once held the thread for long only after many more short runs", async () => {
+  /** Holds the thread for `ms` milliseconds (0: returns at once), then answers `n`. */
+  const work = (_state: unknown, [n, ms]: [number, number]) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) { /* held */ }
+    return n;
+  };
+  const actor = await served({ work });
+  let id = 0;
+  /** Sends asks of `[n, ms]` in one batch and waits for their replies and the credit. */
+  const round = async (runs: [number, number][]) => {
+    const asks = runs.map((run) => [wire.ASK, ++id, "work", run]);
+    actor.parent.send(...asks);
+    await actor.parent.take(asks.length + 1, "the replies and a credit");
+    return id;
+  };
+  await round(Array.from({ length: 6 }, (_, i) => [i, 0])); // known short now
+  await round([[0, 0], [1, 5]]); // the prediction fails once: that reply waited for the 5 ms
+  await round(Array.from({ length: 6 }, (_, i) => [i, 0])); // short again, six times
+  const last = await round([[0, 0], [1, 5]]);
+  // Six short runs after a long one are not enough to hold a reply again.
+  const batch = actor.parent.batches.find((b) =>
+    b.some((m) => m[0] === wire.REPLY && m[1] === last - 1)
+  );
+  assert.ok(
+    !batch!.some((m) => m[0] === wire.REPLY && m[1] === last),
+    `the reply waited for the long run after it: ${JSON.stringify(batch)}`,
+  );
+  await stopped(actor);
+});
+
 Deno.test("serve() hands a reply to the channel, flushed, before a handler that holds the thread starts", async () => {
   const log: string[] = [];
   /** Records sends and flushes, as a stream transport would see them. */

@@ -18,11 +18,22 @@ function nameOf(message: Message): [name: string, ask: boolean] {
  * A handler whose last `SHORT_RUNS` runs each held the thread under
  * `SHORT_MS` is known to be short: answers of the handlers before it may
  * wait for it, for up to `HOLD_MS` in all, and leave in one batch. Before
- * any other handler, they leave first.
+ * any other handler, they leave first. Each run of it that then held the
+ * thread for longer makes the short runs it takes to be known short again
+ * four times as many, up to `MAX_SHORT_RUNS`: a handler whose runs are
+ * sometimes long is soon never trusted, and a reply waits behind a
+ * mispredicted run only a few times in the actor's life.
  */
 const SHORT_RUNS = 4;
+const MAX_SHORT_RUNS = 1024;
 const SHORT_MS = 0.05;
 const HOLD_MS = 0.5;
+
+/** A handler's recent runs: `runs` in a row under `SHORT_MS`, `needed` to be known short. */
+interface RunRecord {
+  runs: number;
+  needed: number;
+}
 
 /** What a mailbox needs from the actor it serves. */
 export interface MailboxOptions {
@@ -73,8 +84,8 @@ export class Mailbox {
   #stopping = false;
   /** Waiting for the channel to write what earlier handlers gave before the next one starts. */
   #releasing = false;
-  /** Runs in a row under `SHORT_MS` of each handler, by name, up to `SHORT_RUNS`. */
-  #short = new Map<string, number>();
+  /** Runs in a row under `SHORT_MS` of each handler, by name, and how many make it known short. */
+  #short = new Map<string, RunRecord>();
   /** When answers began to wait for known-short handlers (`Infinity`: none wait). */
   #heldSince = Infinity;
   #released = (): void => {
@@ -153,7 +164,11 @@ export class Mailbox {
       if (message[0] !== STOP && this.#out.due) {
         started = performance.now();
         const name = (expectsReply(message[0]) ? message[2] : message[1]) as string;
-        if ((this.#short.get(name) ?? 0) >= SHORT_RUNS && started - this.#heldSince < HOLD_MS) {
+        const record = this.#short.get(name);
+        if (
+          record !== undefined && record.runs >= record.needed &&
+          started - this.#heldSince < HOLD_MS
+        ) {
           // Known to be short: the answers wait for it, to leave in one batch.
           if (this.#heldSince === Infinity) this.#heldSince = started;
         } else {
@@ -204,13 +219,25 @@ export class Mailbox {
     this.#heldSince = Infinity;
   }
 
-  /** Counts a handler's run toward its being known short, or forgets that it was. */
+  /**
+   * Counts a handler's run toward its being known short, or forgets that it
+   * was; a long run after it was known short raises the count it needs.
+   */
   #timed(name: string, started: number): void {
-    const short = this.#short;
-    if (performance.now() - started < SHORT_MS) {
-      const runs = short.get(name) ?? 0;
-      if (runs < SHORT_RUNS) short.set(name, runs + 1);
-    } else short.set(name, 0);
+    const short = performance.now() - started < SHORT_MS;
+    let record = this.#short.get(name);
+    if (record === undefined) {
+      record = { runs: 0, needed: SHORT_RUNS };
+      this.#short.set(name, record);
+    }
+    if (short) {
+      if (record.runs < record.needed) record.runs++;
+    } else {
+      if (record.runs >= record.needed) {
+        record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
+      }
+      record.runs = 0;
+    }
   }
 
   /**

@@ -197,6 +197,7 @@ function nameOf(message) {
   ];
 }
 var SHORT_RUNS = 4;
+var MAX_SHORT_RUNS = 1024;
 var SHORT_MS = 0.05;
 var HOLD_MS = 0.5;
 var Mailbox = class {
@@ -224,7 +225,7 @@ var Mailbox = class {
   #stopping = false;
   /** Waiting for the channel to write what earlier handlers gave before the next one starts. */
   #releasing = false;
-  /** Runs in a row under `SHORT_MS` of each handler, by name, up to `SHORT_RUNS`. */
+  /** Runs in a row under `SHORT_MS` of each handler, by name, and how many make it known short. */
   #short = /* @__PURE__ */ new Map();
   /** When answers began to wait for known-short handlers (`Infinity`: none wait). */
   #heldSince = Infinity;
@@ -292,7 +293,8 @@ var Mailbox = class {
       if (message[0] !== STOP && this.#out.due) {
         started = performance.now();
         const name = expectsReply(message[0]) ? message[2] : message[1];
-        if ((this.#short.get(name) ?? 0) >= SHORT_RUNS && started - this.#heldSince < HOLD_MS) {
+        const record = this.#short.get(name);
+        if (record !== void 0 && record.runs >= record.needed && started - this.#heldSince < HOLD_MS) {
           if (this.#heldSince === Infinity) this.#heldSince = started;
         } else {
           this.#heldSince = Infinity;
@@ -335,13 +337,28 @@ var Mailbox = class {
     if (this.#running === 0) this.#out.flush();
     this.#heldSince = Infinity;
   }
-  /** Counts a handler's run toward its being known short, or forgets that it was. */
+  /**
+   * Counts a handler's run toward its being known short, or forgets that it
+   * was; a long run after it was known short raises the count it needs.
+   */
   #timed(name, started) {
-    const short = this.#short;
-    if (performance.now() - started < SHORT_MS) {
-      const runs = short.get(name) ?? 0;
-      if (runs < SHORT_RUNS) short.set(name, runs + 1);
-    } else short.set(name, 0);
+    const short = performance.now() - started < SHORT_MS;
+    let record = this.#short.get(name);
+    if (record === void 0) {
+      record = {
+        runs: 0,
+        needed: SHORT_RUNS
+      };
+      this.#short.set(name, record);
+    }
+    if (short) {
+      if (record.runs < record.needed) record.runs++;
+    } else {
+      if (record.runs >= record.needed) {
+        record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
+      }
+      record.runs = 0;
+    }
   }
   /**
    * Handles one message: `message` is its envelope (`[TELL, name, payload]`,
