@@ -88,6 +88,27 @@ export async function stopAfterUnreadValues(host: ActorHostKind, pumped = false)
   await mine.close();
 }
 
+/**
+ * A `Pipe()` between two actors on `host`: one sends 1000 values the other has not read yet and
+ * then stops or crashes; the other reads all of them, then the close.
+ */
+export async function betweenTwoActors(host: ActorHostKind, end: "stop" | "crash"): Promise<void> {
+  await using system = await ActorSystem.start();
+  const [left, right] = Pipe<number>();
+  const sender = await system.spawn<typeof pipeRingHolder>(HOLDER, { host, args: { end: left } });
+  const reader = await system.spawn<typeof pipeRingHolder>(HOLDER, { host, args: { end: right } });
+  await sender.ask("send", Array.from({ length: 1000 }, (_, i) => i));
+  if (end === "stop") assert.equal((await sender.stop()).reason, "normal");
+  else {
+    await assert.rejects(sender.ask("crash"), ActorCrashedError);
+    await within(system.watch(sender), DEADLINE_MS, "the sender's exit");
+  }
+  assert.deepEqual(await reader.ask("drain", undefined, { timeout: 2 * DEADLINE_MS }), {
+    count: 1000,
+    error: "ConnectionClosedError",
+  });
+}
+
 /** The actor stops while the parent waits on its end: the wait ends, and sends fail. */
 export async function stopEndsTheWait(host: ActorHostKind): Promise<void> {
   const { system, mine, ref } = await holding<string>(host);

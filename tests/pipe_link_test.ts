@@ -34,6 +34,7 @@ import {
 import type { pipePortHolder } from "./fixtures/pipe_port_actor.ts";
 import { within } from "./_helpers.ts";
 import {
+  betweenTwoActors,
   bothWaysThenClose,
   crashMidStream,
   holding,
@@ -223,6 +224,11 @@ Deno.test("[process] an actor stopped with 1000 values unread on a pumped Pipe()
 
 Deno.test("[process] an actor that crashes mid-stream on a pumped Pipe() end (its peer was used): every value it sent arrives, then the close", () =>
   crashMidStream("process", true));
+
+for (const end of ["stop", "crash"] as const) {
+  Deno.test(`[process] a Pipe() between two process actors: what one sent before its ${end} reaches the other, then the close`, () =>
+    betweenTwoActors("process", end));
+}
 
 Deno.test("[process] an actor that stops with its Pipe() end open: what it sent is received, then recv() rejects", async () => {
   const { system, mine, ref } = await holding<string>("process");

@@ -35,6 +35,7 @@ import { PIPE_RING_BYTES } from "../transports/pipe/_ring_pipe.ts";
 import type { pipeRingHolder } from "./fixtures/pipe_ring_actor.ts";
 import { within } from "./_helpers.ts";
 import {
+  betweenTwoActors,
   bothWaysThenClose,
   crashMidStream,
   stopAfterUnreadValues,
@@ -256,6 +257,11 @@ for (const host of ["worker", "thread"] as ActorHostKind[]) {
 
   Deno.test(`[${host}] an actor that crashes mid-stream on a pumped Pipe() end (its peer was used): the parent gets what it sent, then the close`, () =>
     crashMidStream(host, true));
+
+  for (const end of ["stop", "crash"] as const) {
+    Deno.test(`[${host}] a Pipe() between two actors: what one sent before its ${end} reaches the other, then the close`, () =>
+      betweenTwoActors(host, end));
+  }
 }
 
 Deno.test("[worker and thread] a Pipe() between two actors runs over its rings, and one's crash ends the other's end", async () => {

@@ -470,7 +470,9 @@ export async function bridgeToProcess(
     let index = 0;
     for (const [value, { streams: end, connection, direct }] of ends) {
       const link = links[index++]!;
-      locals.push(link.local);
+      // A direct end's link is its peer's transport now: the peer closes it once it has read
+      // what the actor sent, or, handed on to another actor, the streams it went as do.
+      if (direct === undefined) locals.push(link.local);
       module = link.remote.module;
       for (const kind of ["read", "write", "net"] as const) {
         childPermissions[kind].push(...(link.childPermissions?.[kind] ?? []));
