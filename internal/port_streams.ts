@@ -23,6 +23,7 @@
  * @module
  */
 
+import { postToPort } from "./post_message.ts";
 import { type PartReader, type PartWriter, readableOver, writableOver } from "./stream_parts.ts";
 
 const END = "\u0000troupe:end";
@@ -90,8 +91,7 @@ export function portStreams(
 
   const post = (message: unknown, transfer?: Transferable[]): void => {
     try {
-      if (transfer) port.postMessage(message, transfer);
-      else port.postMessage(message);
+      postToPort(port, message, transfer);
     } catch {
       // The port is closed: the direction that needed it fails on its own.
     }

@@ -3595,6 +3595,13 @@ var StreamTransport = class {
   }
 };
 
+// internal/post_message.ts
+var webPostMessage = MessagePort.prototype.postMessage;
+function postToPort(port, message, transfer) {
+  if (transfer === void 0) webPostMessage.call(port, message);
+  else webPostMessage.call(port, message, transfer);
+}
+
 // internal/port_streams.ts
 var END = "\0troupe:end";
 var ABORT = "\0troupe:abort";
@@ -3622,8 +3629,7 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
   });
   const post = (message, transfer) => {
     try {
-      if (transfer) port.postMessage(message, transfer);
-      else port.postMessage(message);
+      postToPort(port, message, transfer);
     } catch {
     }
   };

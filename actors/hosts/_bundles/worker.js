@@ -1879,6 +1879,13 @@ var AsyncQueue = class {
 // transports/queue.ts
 import { ConnectionClosedError } from "../../../internal/channel_errors.ts";
 
+// internal/post_message.ts
+var webPostMessage = MessagePort.prototype.postMessage;
+function postToPort(port, message, transfer) {
+  if (transfer === void 0) webPostMessage.call(port, message);
+  else webPostMessage.call(port, message, transfer);
+}
+
 // transports/transport.ts
 function emptyStats() {
   return {
@@ -1939,10 +1946,10 @@ var QueueTransport = class {
   send(messages, hints) {
     if (this.#closed) throw new ConnectionClosedError("send", this.#closedBy);
     if (hints?.transfer !== void 0) {
-      this.#port.postMessage(messages, hints.transfer);
+      postToPort(this.#port, messages, hints.transfer);
     } else if (hints?.kind === PLAIN_KIND) {
-      this.#port.postMessage(JSON.stringify(messages));
-    } else this.#port.postMessage(messages);
+      postToPort(this.#port, JSON.stringify(messages));
+    } else postToPort(this.#port, messages);
     this.#stats.batchesSent++;
     this.#stats.messagesSent += messages.length;
   }
@@ -1952,7 +1959,7 @@ var QueueTransport = class {
   close() {
     if (!this.#closed) {
       try {
-        this.#port.postMessage(CLOSE);
+        postToPort(this.#port, CLOSE);
       } catch {
       }
       this.#shut();
@@ -4614,8 +4621,7 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
   });
   const post = (message, transfer) => {
     try {
-      if (transfer) port.postMessage(message, transfer);
-      else port.postMessage(message);
+      postToPort(port, message, transfer);
     } catch {
     }
   };
