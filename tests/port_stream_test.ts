@@ -51,6 +51,30 @@ Deno.test("port streams carry chunks in order both ways and end each reader on c
   await Promise.all([aw.closed, bw.closed, ar.closed, br.closed]);
 });
 
+Deno.test("port streams carry small chunks byte for byte, ones that spell an end of stream too", async () => {
+  const [a, b] = pair();
+  const writer = a!.writable.getWriter();
+  const reader = b!.readable.getReader();
+  // Under 128 bytes a chunk travels as text: every byte value, a chunk that reads as the
+  // end-of-stream marker, the empty chunk and the sizes either side of the limit arrive intact.
+  const end = new TextEncoder().encode("\u0000troupe:end");
+  const chunks = [
+    Uint8Array.from({ length: 256 }, (_, i) => i).subarray(0, 127),
+    Uint8Array.from({ length: 127 }, (_, i) => 255 - i),
+    end,
+    new Uint8Array(0),
+    bytes(128, 3),
+    bytes(129, 4),
+    Uint8Array.from([0, 1]),
+  ];
+  for (const chunk of chunks) await writer.write(chunk.slice());
+  for (const chunk of chunks) assert.deepEqual((await read(reader)).value, chunk);
+  await writer.close();
+  assert.deepEqual(await read(reader), { value: undefined, done: true });
+  await b!.writable.getWriter().close();
+  await a!.readable.getReader().cancel();
+});
+
 Deno.test("a port writer waits once a window is unread and resumes as the reader reads", async () => {
   const [a, b] = pair(1024);
   const writer = a!.writable.getWriter();

@@ -14,6 +14,7 @@
 import { AsyncQueue } from "../internal/async_queue.ts";
 import { PLAIN_KIND } from "../internal/batch.ts";
 import { ConnectionClosedError } from "../internal/channel_errors.ts";
+import { postToPort } from "../internal/post_message.ts";
 import {
   emptyStats,
   type HostKind,
@@ -75,11 +76,11 @@ class QueueTransport implements Transport {
   send(messages: readonly unknown[], hints?: SendHints): void {
     if (this.#closed) throw new ConnectionClosedError("send", this.#closedBy);
     if (hints?.transfer !== undefined) {
-      this.#port.postMessage(messages, hints.transfer as Transferable[]);
+      postToPort(this.#port, messages, hints.transfer as Transferable[]);
     } else if (hints?.kind === PLAIN_KIND) {
       // Plain data: JSON carries it exactly, and costs both ends less (see the module doc).
-      this.#port.postMessage(JSON.stringify(messages));
-    } else this.#port.postMessage(messages);
+      postToPort(this.#port, JSON.stringify(messages));
+    } else postToPort(this.#port, messages);
     this.#stats.batchesSent++;
     this.#stats.messagesSent += messages.length;
   }
@@ -91,7 +92,7 @@ class QueueTransport implements Transport {
   close(): Promise<void> {
     if (!this.#closed) {
       try {
-        this.#port.postMessage(CLOSE);
+        postToPort(this.#port, CLOSE);
       } catch {
         // The peer is gone already.
       }

@@ -3612,10 +3612,19 @@ var StreamTransport = class {
   }
 };
 
+// internal/post_message.ts
+var webPostMessage = MessagePort.prototype.postMessage;
+function postToPort(port, message, transfer) {
+  if (transfer === void 0) webPostMessage.call(port, message);
+  else webPostMessage.call(port, message, transfer);
+}
+
 // internal/port_streams.ts
 var END = "\0troupe:end";
 var ABORT = "\0troupe:abort";
 var CANCEL2 = "\0troupe:cancel";
+var SMALL = "";
+var SMALL_BYTES = 128;
 var TRANSFER_BYTES = 16 * 1024;
 var PORT_WINDOW_BYTES = 1024 * 1024;
 var PIPE_END_WINDOW_BYTES = 64 * 1024;
@@ -3639,8 +3648,7 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
   });
   const post = (message, transfer) => {
     try {
-      if (transfer) port.postMessage(message, transfer);
-      else port.postMessage(message);
+      postToPort(port, message, transfer);
     } catch {
     }
   };
@@ -3680,7 +3688,8 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
   let arrivals = 0;
   port.onmessage = (event) => {
     arrivals++;
-    const data = event.data;
+    let data = event.data;
+    if (typeof data === "string" && data.charCodeAt(0) === 1) data = smallChunk(data);
     if (data instanceof Uint8Array) {
       if (readDone) return;
       const pending = waiter;
@@ -3765,7 +3774,9 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
       const length = bytes.length;
       const buffer = bytes.buffer;
       const whole = bytes.byteOffset === 0 && length === buffer.byteLength;
-      if (length >= TRANSFER_BYTES && buffer instanceof ArrayBuffer) post(bytes, [
+      if (length < SMALL_BYTES) {
+        post(SMALL + String.fromCharCode.apply(null, bytes));
+      } else if (length >= TRANSFER_BYTES && buffer instanceof ArrayBuffer) post(bytes, [
         buffer
       ]);
       else post(whole && buffer instanceof ArrayBuffer ? bytes : bytes.slice());
@@ -3808,6 +3819,11 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
     writable: writableOver(writer),
     peerGone
   };
+}
+function smallChunk(text) {
+  const bytes = new Uint8Array(text.length - 1);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = text.charCodeAt(i + 1);
+  return bytes;
 }
 
 // transports/pipe/pipe.ts

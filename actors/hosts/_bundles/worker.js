@@ -1896,6 +1896,13 @@ var AsyncQueue = class {
 // transports/queue.ts
 import { ConnectionClosedError } from "../../../internal/channel_errors.ts";
 
+// internal/post_message.ts
+var webPostMessage = MessagePort.prototype.postMessage;
+function postToPort(port, message, transfer) {
+  if (transfer === void 0) webPostMessage.call(port, message);
+  else webPostMessage.call(port, message, transfer);
+}
+
 // transports/transport.ts
 function emptyStats() {
   return {
@@ -1956,10 +1963,10 @@ var QueueTransport = class {
   send(messages, hints) {
     if (this.#closed) throw new ConnectionClosedError("send", this.#closedBy);
     if (hints?.transfer !== void 0) {
-      this.#port.postMessage(messages, hints.transfer);
+      postToPort(this.#port, messages, hints.transfer);
     } else if (hints?.kind === PLAIN_KIND) {
-      this.#port.postMessage(JSON.stringify(messages));
-    } else this.#port.postMessage(messages);
+      postToPort(this.#port, JSON.stringify(messages));
+    } else postToPort(this.#port, messages);
     this.#stats.batchesSent++;
     this.#stats.messagesSent += messages.length;
   }
@@ -1969,7 +1976,7 @@ var QueueTransport = class {
   close() {
     if (!this.#closed) {
       try {
-        this.#port.postMessage(CLOSE);
+        postToPort(this.#port, CLOSE);
       } catch {
       }
       this.#shut();
@@ -4608,6 +4615,8 @@ function writableOver(writer) {
 var END = "\0troupe:end";
 var ABORT = "\0troupe:abort";
 var CANCEL2 = "\0troupe:cancel";
+var SMALL = "";
+var SMALL_BYTES = 128;
 var TRANSFER_BYTES = 16 * 1024;
 var PORT_WINDOW_BYTES = 1024 * 1024;
 var PIPE_END_WINDOW_BYTES = 64 * 1024;
@@ -4631,8 +4640,7 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
   });
   const post = (message, transfer) => {
     try {
-      if (transfer) port.postMessage(message, transfer);
-      else port.postMessage(message);
+      postToPort(port, message, transfer);
     } catch {
     }
   };
@@ -4672,7 +4680,8 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
   let arrivals = 0;
   port.onmessage = (event) => {
     arrivals++;
-    const data = event.data;
+    let data = event.data;
+    if (typeof data === "string" && data.charCodeAt(0) === 1) data = smallChunk(data);
     if (data instanceof Uint8Array) {
       if (readDone) return;
       const pending = waiter;
@@ -4757,7 +4766,9 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
       const length = bytes.length;
       const buffer = bytes.buffer;
       const whole = bytes.byteOffset === 0 && length === buffer.byteLength;
-      if (length >= TRANSFER_BYTES && buffer instanceof ArrayBuffer) post(bytes, [
+      if (length < SMALL_BYTES) {
+        post(SMALL + String.fromCharCode.apply(null, bytes));
+      } else if (length >= TRANSFER_BYTES && buffer instanceof ArrayBuffer) post(bytes, [
         buffer
       ]);
       else post(whole && buffer instanceof ArrayBuffer ? bytes : bytes.slice());
@@ -4800,6 +4811,11 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
     writable: writableOver(writer),
     peerGone
   };
+}
+function smallChunk(text) {
+  const bytes = new Uint8Array(text.length - 1);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = text.charCodeAt(i + 1);
+  return bytes;
 }
 
 // transports/pipe/pipe.ts
