@@ -106,8 +106,21 @@ export class RingTransport implements Transport, AsyncDisposable {
     if (hints?.quiet !== true) this.#wait.arm();
     let done = 0;
     if (this.#queue.length === 0) {
-      done = this.#out.write(frame, length, 0);
-      if (done === length + RECORD_HEADER_BYTES) return;
+      const out = this.#out;
+      const total = length + RECORD_HEADER_BYTES;
+      done = out.write(frame, length, 0);
+      if (done === total) return;
+      // The ring is full, and its reader frees room soon: wait for it here,
+      // holding the thread for at most the spin the pump would make, so that
+      // the frame need not be copied to wait in the queue.
+      const wait = this.#wait;
+      const deadline = wait.roomDeadline();
+      while (wait.spinForRoom(this.#roomFor(total, done), deadline) && !out.readerClosed()) {
+        const before = done;
+        done = out.write(frame, length, done);
+        if (done === total) return;
+        if (done === before) break;
+      }
     }
     const { rest, base } = codec.keep(frame, Math.max(0, done - RECORD_HEADER_BYTES));
     return new Promise<void>((resolve) => {
@@ -269,6 +282,13 @@ export class RingTransport implements Transport, AsyncDisposable {
 
   // ---- Sending ----
 
+  /** The room to wait for before writing more of a record of `total` bytes, `done` of them written. */
+  #roomFor(total: number, done: number): number {
+    // A record's start also needs room for the padding before its header.
+    const slack = done === 0 ? RECORD_ALIGN - 1 : 0;
+    return Math.min(total - done, this.#roomWanted) + slack;
+  }
+
   /** Writes queued batches as room appears, in order. */
   async #pump(): Promise<void> {
     this.#pumping = true;
@@ -291,9 +311,7 @@ export class RingTransport implements Transport, AsyncDisposable {
           pending.resolve();
           continue;
         }
-        // A record's start also needs room for the padding before its header.
-        const slack = pending.done === 0 ? RECORD_ALIGN - 1 : 0;
-        await this.#wait.waitForRoom(Math.min(total - pending.done, this.#roomWanted) + slack);
+        await this.#wait.waitForRoom(this.#roomFor(total, pending.done));
       }
     } finally {
       this.#pumping = false;

@@ -261,35 +261,56 @@ export class WaitPolicy {
   }
 
   /**
+   * When this end spins: the time (`performance.now()`) until which a
+   * writer waiting for room may hold the thread, `spinMs` from now; 0 when
+   * it never spins.
+   */
+  roomDeadline(): number {
+    return this.#spinMs > 0 ? performance.now() + this.#spinMs : 0;
+  }
+
+  /**
+   * Waits, holding the thread, until the ring this end writes has room for
+   * `bytes`, its reader closed or this end did, but not past `deadline`
+   * (from {@linkcode roomDeadline}): a busy spin of up to 25 µs, then a
+   * blocking `Atomics.wait` for the rest, as `#spin()` does for data.
+   *
+   * @param bytes The room wanted, in bytes.
+   * @param deadline The latest time to wait until; 0 does not wait.
+   * @returns `true` when the wait is over (room, or a close), `false` when the deadline passed.
+   */
+  spinForRoom(bytes: number, deadline: number): boolean {
+    const out = this.#out;
+    if (deadline <= 0) return false;
+    const busyUntil = Math.min(deadline, performance.now() + BUSY_SPIN_MS);
+    for (let i = 1;; i++) {
+      if (out.hasRoom(bytes)) return true;
+      if ((i & 63) === 0 && performance.now() >= busyUntil) break;
+      Atomics.pause();
+    }
+    while (true) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      if (this.#closed || !out.prepareWait(bytes)) return true;
+      Atomics.wait(out.words, WRITER_WAIT, 1, left);
+      Atomics.store(out.words, WRITER_WAIT, 0);
+      if (out.hasRoom(bytes) || out.readerClosed()) return true;
+    }
+  }
+
+  /**
    * Resolves once the ring this end writes has room for `bytes` (or its
    * reader closed, or this end did): spins and blocks up to `spinMs`
-   * holding the thread, then sleeps in `Atomics.waitAsync`. Call it with the
-   * loop kept alive ({@linkcode WaitPolicy.ref}).
+   * holding the thread ({@linkcode spinForRoom}), then sleeps in
+   * `Atomics.waitAsync`. Call it with the loop kept alive
+   * ({@linkcode WaitPolicy.ref}).
    *
    * @param bytes The room wanted, in bytes.
    */
   async waitForRoom(bytes: number): Promise<void> {
     const out = this.#out;
-    // A full ring drains soon: the reader is busy, or was woken by our last
-    // write. Spin, then block for the rest of the window, as `#spin()` does.
-    if (this.#spinMs > 0) {
-      const start = performance.now();
-      const busyUntil = start + Math.min(this.#spinMs, BUSY_SPIN_MS);
-      const deadline = start + this.#spinMs;
-      for (let i = 1;; i++) {
-        if (out.hasRoom(bytes)) return;
-        if ((i & 63) === 0 && performance.now() >= busyUntil) break;
-        Atomics.pause();
-      }
-      while (true) {
-        const left = deadline - performance.now();
-        if (left <= 0) break;
-        if (this.#closed || !out.prepareWait(bytes)) return;
-        Atomics.wait(out.words, WRITER_WAIT, 1, left);
-        Atomics.store(out.words, WRITER_WAIT, 0);
-        if (out.hasRoom(bytes) || out.readerClosed()) return;
-      }
-    }
+    // A full ring drains soon: the reader is busy, or was woken by our last write.
+    if (this.spinForRoom(bytes, this.roomDeadline())) return;
     if (this.#closed || !out.prepareWait(bytes)) return;
     const result = Atomics.waitAsync(out.words, WRITER_WAIT, 1);
     if (result.async) await result.value;

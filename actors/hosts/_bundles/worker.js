@@ -3542,33 +3542,53 @@ var WaitPolicy = class {
     if (this.#parked !== void 0) this.#spinLater();
   }
   /**
+   * When this end spins: the time (`performance.now()`) until which a
+   * writer waiting for room may hold the thread, `spinMs` from now; 0 when
+   * it never spins.
+   */
+  roomDeadline() {
+    return this.#spinMs > 0 ? performance.now() + this.#spinMs : 0;
+  }
+  /**
+   * Waits, holding the thread, until the ring this end writes has room for
+   * `bytes`, its reader closed or this end did, but not past `deadline`
+   * (from {@linkcode roomDeadline}): a busy spin of up to 25 µs, then a
+   * blocking `Atomics.wait` for the rest, as `#spin()` does for data.
+   *
+   * @param bytes The room wanted, in bytes.
+   * @param deadline The latest time to wait until; 0 does not wait.
+   * @returns `true` when the wait is over (room, or a close), `false` when the deadline passed.
+   */
+  spinForRoom(bytes, deadline) {
+    const out2 = this.#out;
+    if (deadline <= 0) return false;
+    const busyUntil = Math.min(deadline, performance.now() + BUSY_SPIN_MS);
+    for (let i = 1; ; i++) {
+      if (out2.hasRoom(bytes)) return true;
+      if ((i & 63) === 0 && performance.now() >= busyUntil) break;
+      Atomics.pause();
+    }
+    while (true) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      if (this.#closed || !out2.prepareWait(bytes)) return true;
+      Atomics.wait(out2.words, WRITER_WAIT, 1, left);
+      Atomics.store(out2.words, WRITER_WAIT, 0);
+      if (out2.hasRoom(bytes) || out2.readerClosed()) return true;
+    }
+  }
+  /**
    * Resolves once the ring this end writes has room for `bytes` (or its
    * reader closed, or this end did): spins and blocks up to `spinMs`
-   * holding the thread, then sleeps in `Atomics.waitAsync`. Call it with the
-   * loop kept alive ({@linkcode WaitPolicy.ref}).
+   * holding the thread ({@linkcode spinForRoom}), then sleeps in
+   * `Atomics.waitAsync`. Call it with the loop kept alive
+   * ({@linkcode WaitPolicy.ref}).
    *
    * @param bytes The room wanted, in bytes.
    */
   async waitForRoom(bytes) {
     const out2 = this.#out;
-    if (this.#spinMs > 0) {
-      const start = performance.now();
-      const busyUntil = start + Math.min(this.#spinMs, BUSY_SPIN_MS);
-      const deadline = start + this.#spinMs;
-      for (let i = 1; ; i++) {
-        if (out2.hasRoom(bytes)) return;
-        if ((i & 63) === 0 && performance.now() >= busyUntil) break;
-        Atomics.pause();
-      }
-      while (true) {
-        const left = deadline - performance.now();
-        if (left <= 0) break;
-        if (this.#closed || !out2.prepareWait(bytes)) return;
-        Atomics.wait(out2.words, WRITER_WAIT, 1, left);
-        Atomics.store(out2.words, WRITER_WAIT, 0);
-        if (out2.hasRoom(bytes) || out2.readerClosed()) return;
-      }
-    }
+    if (this.spinForRoom(bytes, this.roomDeadline())) return;
     if (this.#closed || !out2.prepareWait(bytes)) return;
     const result = Atomics.waitAsync(out2.words, WRITER_WAIT, 1);
     if (result.async) await result.value;
@@ -3649,8 +3669,18 @@ var RingTransport = class {
     if (hints?.quiet !== true) this.#wait.arm();
     let done = 0;
     if (this.#queue.length === 0) {
-      done = this.#out.write(frame, length, 0);
-      if (done === length + RECORD_HEADER_BYTES) return;
+      const out2 = this.#out;
+      const total = length + RECORD_HEADER_BYTES;
+      done = out2.write(frame, length, 0);
+      if (done === total) return;
+      const wait = this.#wait;
+      const deadline = wait.roomDeadline();
+      while (wait.spinForRoom(this.#roomFor(total, done), deadline) && !out2.readerClosed()) {
+        const before = done;
+        done = out2.write(frame, length, done);
+        if (done === total) return;
+        if (done === before) break;
+      }
     }
     const { rest, base } = codec.keep(frame, Math.max(0, done - RECORD_HEADER_BYTES));
     return new Promise((resolve) => {
@@ -3802,6 +3832,11 @@ var RingTransport = class {
     return batch;
   }
   // ---- Sending ----
+  /** The room to wait for before writing more of a record of `total` bytes, `done` of them written. */
+  #roomFor(total, done) {
+    const slack = done === 0 ? RECORD_ALIGN - 1 : 0;
+    return Math.min(total - done, this.#roomWanted) + slack;
+  }
   /** Writes queued batches as room appears, in order. */
   async #pump() {
     this.#pumping = true;
@@ -3823,8 +3858,7 @@ var RingTransport = class {
           pending.resolve();
           continue;
         }
-        const slack = pending.done === 0 ? RECORD_ALIGN - 1 : 0;
-        await this.#wait.waitForRoom(Math.min(total - pending.done, this.#roomWanted) + slack);
+        await this.#wait.waitForRoom(this.#roomFor(total, pending.done));
       }
     } finally {
       this.#pumping = false;
