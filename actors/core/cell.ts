@@ -368,11 +368,11 @@ export class ActorCell implements RefTarget {
       case CRASH: {
         this.#handling = message[2] as Handling | undefined;
         const error = reviveError(message[1] as RemoteErrorInfo);
-        // A process that reported its crash ends itself once its pipe ends have written what
-        // they hold (its host kills it past a bound): killing it now would cut that off.
-        if (this.#options.hostKind === "process") {
-          this.#finish({ id: this.id, reason: "error", error, handled: this.handled });
-        } else this.#crash("error", error);
+        // A thread that reported its crash runs on, so it is terminated; a process ends itself
+        // once its pipe ends have written what they hold (its host kills it past a bound), and
+        // killing it now would cut that off.
+        const exit: ActorExit = { id: this.id, reason: "error", error, handled: this.handled };
+        this.#finish(exit, this.#options.hostKind !== "process");
         reportRuntimeRejection(this.id, error);
         return;
       }

@@ -139,15 +139,14 @@ export async function runProcessActor(
   // once: what their writers queued goes out first (a socket write issued now
   // is written before the exit), so values sent before the end are not lost.
   const links: Transport[] = [];
+  // Issues every link's queued writes now (each `flush` runs before the first
+  // await); resolves once all of them are written, and never rejects: a link
+  // that failed has nothing left to write.
+  const flushLinks = () =>
+    Promise.all(links.map(async (link) => await link.flush?.())).then(noop, noop);
   const leave = (code: number): never => {
     exiting = true;
-    for (const link of links) {
-      try {
-        void Promise.resolve(link.flush?.()).catch(noop);
-      } catch {
-        // A link that failed has nothing left to write; the exit goes on.
-      }
-    }
+    void flushLinks();
     return exit(code);
   };
   // Every other end (a stop, a crash, the parent gone) waits, within a bound,
@@ -157,9 +156,7 @@ export async function runProcessActor(
   const depart = (code: number): void => {
     if (departing || exiting) return;
     departing = true;
-    if (links.length === 0) return void leave(code);
-    const written = Promise.all(links.map(async (link) => await link.flush?.()));
-    void settleWithin(written, LINKS_WRITTEN_MS).then(() => leave(code));
+    void settleWithin(flushLinks(), LINKS_WRITTEN_MS).then(() => leave(code));
   };
   globalThis.addEventListener("error", (event) => {
     event.preventDefault();
