@@ -20,9 +20,9 @@ function nameOf(message: Message): [name: string, ask: boolean] {
  * wait for it, for up to `HOLD_MS` in all, and leave in one batch. Before
  * any other handler, they leave first. Each run of it that then held the
  * thread for longer makes the short runs it takes to be known short again
- * four times as many, up to `MAX_SHORT_RUNS`: a handler whose runs are
- * sometimes long is soon never trusted, and a reply waits behind a
- * mispredicted run only a few times in the actor's life.
+ * four times as many, up to `MAX_SHORT_RUNS`: a handler often long stops
+ * holding replies after a few such misses, and one rarely long holds them
+ * at most once per `MAX_SHORT_RUNS` runs.
  */
 const SHORT_RUNS = 4;
 const MAX_SHORT_RUNS = 1024;
@@ -232,12 +232,11 @@ export class Mailbox {
     }
     if (short) {
       if (record.runs < record.needed) record.runs++;
-    } else {
-      if (record.runs >= record.needed) {
-        record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
-      }
-      record.runs = 0;
+      return;
     }
+    // Long after it was known short: a miss, so it takes more short runs to be trusted again.
+    if (record.runs >= record.needed) record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
+    record.runs = 0;
   }
 
   /**
