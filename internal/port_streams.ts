@@ -33,6 +33,7 @@ const ABORT = "\u0000troupe:abort";
 const CANCEL = "\u0000troupe:cancel";
 /** The first character of a small chunk posted as a string; END, ABORT and CANCEL start with `\u0000`. */
 const SMALL = "\u0001";
+const SMALL_CODE = SMALL.charCodeAt(0);
 
 /**
  * Chunks under this size are posted as a string of one character per byte,
@@ -147,7 +148,7 @@ export function portStreams(
   port.onmessage = (event: MessageEvent) => {
     arrivals++;
     let data = event.data;
-    if (typeof data === "string" && data.charCodeAt(0) === 1) data = smallChunk(data);
+    if (typeof data === "string" && data.charCodeAt(0) === SMALL_CODE) data = smallChunk(data);
     if (data instanceof Uint8Array) {
       if (readDone) return;
       const pending = waiter;

@@ -176,8 +176,13 @@ export class PipeConnection<T> implements Connection<T> {
   #peerGone = false;
   /** Batches received so far (how a drain sees that more is still coming). */
   #batches = 0;
-  /** The actor at the far end of an adopted transport is ending: read on with nobody waiting. */
+  /**
+   * The actor at the far end of an adopted transport is ending or ended:
+   * read on with nobody waiting.
+   */
   #draining = false;
+  /** While a drain after the far end's actor ended runs: resolves it once receiving ended. */
+  #drained: (() => void) | undefined;
 
   /**
    * @param transport The transport, or how to make it on first use (an end
@@ -360,7 +365,8 @@ export class PipeConnection<T> implements Connection<T> {
       const ended = Promise.withResolvers<void>();
       const deadline = Date.now() + GRACE_MS;
       this.#drained = ended.resolve;
-      this.#pull();
+      this.#draining = true;
+      void this.#pull();
       let seen = -1;
       while (this.#ended === undefined && this.#batches !== seen && Date.now() < deadline) {
         seen = this.#batches;
@@ -372,9 +378,6 @@ export class PipeConnection<T> implements Connection<T> {
     }
     await transport.close().catch(noop);
   }
-
-  /** While a drain runs: resolves it once receiving ended. */
-  #drained: (() => void) | undefined;
 
   /** Gives up the streams, unopened, to be handed to an actor; throws once the end was used. */
   [HAND_OFF](): HandedOffEnd {
@@ -476,8 +479,7 @@ export class PipeConnection<T> implements Connection<T> {
       this.#iterator ??= this.#transport.receive()[Symbol.asyncIterator]();
       // A drain (the far end's actor ended) reads on with nobody waiting.
       while (
-        (this.#waiters.length > 0 || this.#draining || this.#drained !== undefined) &&
-        this.#ended === undefined
+        (this.#waiters.length > 0 || this.#draining) && this.#ended === undefined
       ) {
         const result = await this.#iterator.next();
         if (this.#ended !== undefined) return; // a drain gave up, or close() came meanwhile
