@@ -383,23 +383,29 @@ export class SupervisorRuntime implements SlotOwner, NestedRuntime {
     this.#rejectDone(error);
   }
 
-  async #haltChildren(cap: number): Promise<void> {
-    const children = this.#children.slice().reverse();
-    const capOf = sequentialCaps(cap, children.length);
-    for (const [index, child] of children.entries()) {
+  #haltChildren(cap: number): Promise<void> {
+    return this.#inReverse(cap, async (child, childCap) => {
       if (this.#killed) child.kill(this.#killed.reason);
-      await child.halt(capOf(index), false).catch(noop);
-    }
+      await child.halt(childCap, false).catch(noop);
+    });
+  }
+
+  /** Stops every child for good, in reverse order, all out of one deadline `cap` ms away. */
+  #stopChildren(cap = Infinity): Promise<void> {
+    return this.#inReverse(cap, (child, childCap) => this.stopChild(child, childCap));
   }
 
   /**
-   * Stops every child for good in reverse order, one after another (as OTP
-   * does), all out of one deadline `cap` ms away (see `sequentialCaps`).
+   * Runs `stop` on each child in reverse order, one after another (as OTP
+   * does), each with its share of one deadline `cap` ms away (see `sequentialCaps`).
    */
-  async #stopChildren(cap = Infinity): Promise<void> {
+  async #inReverse(
+    cap: number,
+    stop: (child: Child, childCap: number) => Promise<void>,
+  ): Promise<void> {
     const children = this.#children.slice().reverse();
     const capOf = sequentialCaps(cap, children.length);
-    for (const [index, child] of children.entries()) await this.stopChild(child, capOf(index));
+    for (const [index, child] of children.entries()) await stop(child, capOf(index));
   }
 
   /**
