@@ -31,6 +31,7 @@ import {
   type HandedOffTransport,
   OPEN_TRANSPORT,
 } from "../transports/pipe/channel.ts";
+import { CONNECTION, openConnections, TRANSPORT } from "../actors/hosts/_connections.ts";
 import type { pipePortHolder } from "./fixtures/pipe_port_actor.ts";
 import { within } from "./_helpers.ts";
 import {
@@ -81,6 +82,23 @@ function farEnd<T>(offer: HandedOffTransport, far: Transport): Connection<T> {
   assert.equal(typeof open, "function");
   return open!(far, offer.receives, offer.sends) as Connection<T>;
 }
+
+Deno.test("inside a process actor, an end that came as a link opens on that link, and only with a module that can", () => {
+  const transport = { name: "link" };
+  const args = {
+    end: { [TRANSPORT]: transport, readable: true, writable: false, [CONNECTION]: true },
+  };
+  const opened: unknown[] = [];
+  const open = Object.assign(() => "streams", {
+    [OPEN_TRANSPORT]: (...given: unknown[]) => (opened.push(given), "connection"),
+  });
+  assert.deepEqual(openConnections(args, open), { end: "connection" });
+  assert.deepEqual(opened, [[transport, true, false]]);
+  assert.throws(
+    () => openConnections(args, () => "streams"),
+    { name: "TypeError", message: "args.end: no module to open a connection with" },
+  );
+});
 
 Deno.test("a Pipe() end handed off over a link carries values both ways, in order, to its unused peer", async () => {
   const [mine, theirs] = Pipe<unknown>();
