@@ -870,12 +870,10 @@ var Mailbox = class {
     }
     if (short) {
       if (record.runs < record.needed) record.runs++;
-    } else {
-      if (record.runs >= record.needed) {
-        record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
-      }
-      record.runs = 0;
+      return;
     }
+    if (record.runs >= record.needed) record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
+    record.runs = 0;
   }
   /**
    * Handles one message: `message` is its envelope (`[TELL, name, payload]`,
@@ -2550,23 +2548,17 @@ async function runProcessActor(actorModule, transportModule, pipeEnds, telemetry
   const exit = Deno.exit;
   let exiting = false;
   const links = [];
+  const flushLinks = () => Promise.all(links.map(async (link) => await link.flush?.())).then(noop, noop);
   const leave = (code) => {
     exiting = true;
-    for (const link of links) {
-      try {
-        void Promise.resolve(link.flush?.()).catch(noop);
-      } catch {
-      }
-    }
+    void flushLinks();
     return exit(code);
   };
   let departing = false;
   const depart = (code) => {
     if (departing || exiting) return;
     departing = true;
-    if (links.length === 0) return void leave(code);
-    const written = Promise.all(links.map(async (link) => await link.flush?.()));
-    void settleWithin(written, LINKS_WRITTEN_MS).then(() => leave(code));
+    void settleWithin(flushLinks(), LINKS_WRITTEN_MS).then(() => leave(code));
   };
   globalThis.addEventListener("error", (event) => {
     event.preventDefault();
@@ -3624,6 +3616,7 @@ var END = "\0troupe:end";
 var ABORT = "\0troupe:abort";
 var CANCEL2 = "\0troupe:cancel";
 var SMALL = "";
+var SMALL_CODE = SMALL.charCodeAt(0);
 var SMALL_BYTES = 128;
 var TRANSFER_BYTES = 16 * 1024;
 var PORT_WINDOW_BYTES = 1024 * 1024;
@@ -3689,7 +3682,7 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
   port.onmessage = (event) => {
     arrivals++;
     let data = event.data;
-    if (typeof data === "string" && data.charCodeAt(0) === 1) data = smallChunk(data);
+    if (typeof data === "string" && data.charCodeAt(0) === SMALL_CODE) data = smallChunk(data);
     if (data instanceof Uint8Array) {
       if (readDone) return;
       const pending = waiter;

@@ -353,12 +353,10 @@ var Mailbox = class {
     }
     if (short) {
       if (record.runs < record.needed) record.runs++;
-    } else {
-      if (record.runs >= record.needed) {
-        record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
-      }
-      record.runs = 0;
+      return;
     }
+    if (record.runs >= record.needed) record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
+    record.runs = 0;
   }
   /**
    * Handles one message: `message` is its envelope (`[TELL, name, payload]`,
@@ -4650,6 +4648,7 @@ var END = "\0troupe:end";
 var ABORT = "\0troupe:abort";
 var CANCEL2 = "\0troupe:cancel";
 var SMALL = "";
+var SMALL_CODE = SMALL.charCodeAt(0);
 var SMALL_BYTES = 128;
 var TRANSFER_BYTES = 16 * 1024;
 var PORT_WINDOW_BYTES = 1024 * 1024;
@@ -4715,7 +4714,7 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
   port.onmessage = (event) => {
     arrivals++;
     let data = event.data;
-    if (typeof data === "string" && data.charCodeAt(0) === 1) data = smallChunk(data);
+    if (typeof data === "string" && data.charCodeAt(0) === SMALL_CODE) data = smallChunk(data);
     if (data instanceof Uint8Array) {
       if (readDone) return;
       const pending = waiter;
