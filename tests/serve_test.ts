@@ -152,6 +152,29 @@ Deno.test("serve() trusts a handler that once held the thread for long only afte
   await stopped(actor);
 });
 
+Deno.test("serve() trusts a handler again after four short runs when its one long run was under a millisecond", async () => {
+  /** Holds the thread for `ms` milliseconds (0: returns at once), then answers `n`. */
+  const work = (_state: unknown, [n, ms]: [number, number]) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) { /* held */ }
+    return n;
+  };
+  const actor = await served({ work });
+  let id = 0;
+  const round = async (runs: [number, number][]) => {
+    const asks = runs.map((run) => [wire.ASK, ++id, "work", run]);
+    actor.parent.send(...asks);
+    await actor.parent.take(asks.length + 1, "the replies and a credit");
+  };
+  await round(Array.from({ length: 6 }, (_, i) => [i, 0])); // known short now
+  // A pause of 0.2 ms, as a scavenge or a busy core makes: the count starts again, no more.
+  await round([[0, 0], [1, 0.2]]);
+  await round(Array.from({ length: 6 }, (_, i) => [i, 0]));
+  const last = actor.parent.batches.at(-1)!;
+  assert.ok(last.length > 2, `the last round's replies were not batched: ${JSON.stringify(last)}`);
+  await stopped(actor);
+});
+
 Deno.test("serve() hands a reply to the channel, flushed, before a handler that holds the thread starts", async () => {
   const log: string[] = [];
   /** Records sends and flushes, as a stream transport would see them. */

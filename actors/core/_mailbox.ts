@@ -18,15 +18,19 @@ function nameOf(message: Message): [name: string, ask: boolean] {
  * A handler whose last `SHORT_RUNS` runs each held the thread under
  * `SHORT_MS` is known to be short: answers of the handlers before it may
  * wait for it, for up to `HOLD_MS` in all, and leave in one batch. Before
- * any other handler, they leave first. Each run of it that then held the
- * thread for longer makes the short runs it takes to be known short again
- * four times as many, up to `MAX_SHORT_RUNS`: a handler often long stops
- * holding replies after a few such misses, and one rarely long holds them
- * at most once per `MAX_SHORT_RUNS` runs.
+ * any other handler, they leave first. A run over `SHORT_MS` starts the
+ * count again; one of it that held the thread for `MISS_MS` or more after
+ * it was known short (a miss: the replies waiting for it were held that
+ * long) also makes the short runs it takes to be known short again four
+ * times as many, up to `MAX_SHORT_RUNS`: a handler often long stops holding
+ * replies after a few misses, and one rarely long holds them at most once
+ * per `MAX_SHORT_RUNS` runs. A pause shorter than `MISS_MS` (a scavenge, a
+ * busy core) costs no more than a new count.
  */
 const SHORT_RUNS = 4;
 const MAX_SHORT_RUNS = 1024;
 const SHORT_MS = 0.05;
+const MISS_MS = 1;
 const HOLD_MS = 0.5;
 
 /** A handler's recent runs: `runs` in a row under `SHORT_MS`, `needed` to be known short. */
@@ -224,18 +228,20 @@ export class Mailbox {
    * was; a long run after it was known short raises the count it needs.
    */
   #timed(name: string, started: number): void {
-    const short = performance.now() - started < SHORT_MS;
+    const ms = performance.now() - started;
     let record = this.#short.get(name);
     if (record === undefined) {
       record = { runs: 0, needed: SHORT_RUNS };
       this.#short.set(name, record);
     }
-    if (short) {
+    if (ms < SHORT_MS) {
       if (record.runs < record.needed) record.runs++;
       return;
     }
     // Long after it was known short: a miss, so it takes more short runs to be trusted again.
-    if (record.runs >= record.needed) record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
+    if (ms >= MISS_MS && record.runs >= record.needed) {
+      record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
+    }
     record.runs = 0;
   }
 

@@ -716,6 +716,7 @@ function nameOf(message) {
 var SHORT_RUNS = 4;
 var MAX_SHORT_RUNS = 1024;
 var SHORT_MS = 0.05;
+var MISS_MS = 1;
 var HOLD_MS = 0.5;
 var Mailbox = class {
   #handlers;
@@ -859,7 +860,7 @@ var Mailbox = class {
    * was; a long run after it was known short raises the count it needs.
    */
   #timed(name, started) {
-    const short = performance.now() - started < SHORT_MS;
+    const ms = performance.now() - started;
     let record = this.#short.get(name);
     if (record === void 0) {
       record = {
@@ -868,11 +869,13 @@ var Mailbox = class {
       };
       this.#short.set(name, record);
     }
-    if (short) {
+    if (ms < SHORT_MS) {
       if (record.runs < record.needed) record.runs++;
       return;
     }
-    if (record.runs >= record.needed) record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
+    if (ms >= MISS_MS && record.runs >= record.needed) {
+      record.needed = Math.min(record.needed * 4, MAX_SHORT_RUNS);
+    }
     record.runs = 0;
   }
   /**
