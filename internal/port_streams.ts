@@ -9,7 +9,9 @@
  * before `desiredSize` drops to 0 and the writer waits on `ready`.
  *
  * Both directions are stand-ins for web streams (`internal/stream_parts.ts`), as a
- * process actor's stdio is.
+ * process actor's stdio is. They also take and give small chunks as text
+ * (`writeLatin1`, `readLatin1`), as they travel: the frame transport then
+ * neither makes bytes of its small frames nor text of what arrives.
  *
  * Ownership: `write()` takes the chunk's whole buffer (from 16 KiB on it is
  * transferred, so the caller's views of it are detached). The pipe's frame
@@ -26,7 +28,13 @@
  */
 
 import { postToPort } from "./post_message.ts";
-import { type PartReader, type PartWriter, readableOver, writableOver } from "./stream_parts.ts";
+import {
+  latin1Bytes,
+  type PartReader,
+  type PartWriter,
+  readableOver,
+  writableOver,
+} from "./stream_parts.ts";
 
 const END = "\u0000troupe:end";
 const ABORT = "\u0000troupe:abort";
@@ -84,12 +92,15 @@ export function portStreams(
   windowBytes: number = PORT_WINDOW_BYTES,
 ): PortStreams {
   // ---- Reading ----
-  const chunks: Uint8Array[] = [];
+  /** Chunks not yet read: bytes, or a small chunk's text (one character per byte). */
+  const chunks: (Uint8Array | string)[] = [];
   let head = 0;
   let readDone = false;
   let readError: { error: unknown } | undefined;
   /** A read waiting for a chunk; there is one only while `chunks` is empty. */
-  let waiter: PromiseWithResolvers<ReadableStreamReadResult<Uint8Array>> | undefined;
+  let waiter: PromiseWithResolvers<ReadableStreamReadResult<Uint8Array | string>> | undefined;
+  /** The waiting read takes text (`readLatin1`); else it takes bytes only. */
+  let waiterTakesText = false;
   /** Bytes read and not yet credited back. */
   let unacked = 0;
   const readClosed = Promise.withResolvers<undefined>();
@@ -147,16 +158,19 @@ export function portStreams(
 
   port.onmessage = (event: MessageEvent) => {
     arrivals++;
-    let data = event.data;
-    if (typeof data === "string" && data.charCodeAt(0) === SMALL_CODE) data = smallChunk(data);
-    if (data instanceof Uint8Array) {
+    const data = event.data;
+    let chunk: Uint8Array | string | undefined;
+    if (data instanceof Uint8Array) chunk = data;
+    else if (typeof data === "string" && data.charCodeAt(0) === SMALL_CODE) chunk = data.slice(1);
+    if (chunk !== undefined) {
       if (readDone) return;
       const pending = waiter;
       if (pending !== undefined) {
         waiter = undefined;
-        credit(data.length);
-        pending.resolve({ value: data, done: false });
-      } else chunks.push(data);
+        credit(chunk.length);
+        const value = typeof chunk === "string" && !waiterTakesText ? latin1Bytes(chunk) : chunk;
+        pending.resolve({ value, done: false });
+      } else chunks.push(chunk);
     } else if (typeof data === "number") {
       inflight -= data;
       if (inflight < windowBytes && !writeFailure) ready.resolve(undefined);
@@ -195,22 +209,45 @@ export function portStreams(
     return Promise.resolve();
   };
 
+  /** The next chunk; as text when it came so and `text` is set, else as bytes. */
+  const next = (text: boolean): Promise<ReadableStreamReadResult<Uint8Array | string>> => {
+    if (head < chunks.length) {
+      let value = chunks[head]!;
+      chunks[head++] = "";
+      if (head === chunks.length) chunks.length = head = 0;
+      credit(value.length);
+      if (!text && typeof value === "string") value = latin1Bytes(value);
+      return Promise.resolve({ value, done: false });
+    }
+    if (readError) return Promise.reject(readError.error);
+    if (readDone) return Promise.resolve({ value: undefined, done: true });
+    if (waiter === undefined) {
+      waiter = Promise.withResolvers();
+      waiterTakesText = text;
+    } else if (waiterTakesText && !text) {
+      // A second read at once, for bytes, shares the first one's chunk.
+      return waiter.promise.then((result) =>
+        typeof result.value === "string"
+          ? { value: latin1Bytes(result.value), done: false }
+          : result
+      );
+    }
+    return waiter.promise;
+  };
+
   const reader: PartReader = {
     closed: readClosed.promise,
-    read(): Promise<ReadableStreamReadResult<Uint8Array>> {
-      if (head < chunks.length) {
-        const value = chunks[head]!;
-        chunks[head++] = undefined as unknown as Uint8Array;
-        if (head === chunks.length) chunks.length = head = 0;
-        credit(value.length);
-        return Promise.resolve({ value, done: false });
-      }
-      if (readError) return Promise.reject(readError.error);
-      if (readDone) return Promise.resolve({ value: undefined, done: true });
-      if (waiter === undefined) waiter = Promise.withResolvers();
-      return waiter.promise;
-    },
+    read: () => next(false) as Promise<ReadableStreamReadResult<Uint8Array>>,
+    readLatin1: () => next(true),
     cancel,
+  };
+
+  /** Counts `length` more bytes in flight; a write that fills the window makes the writer wait. */
+  const sent = (length: number): void => {
+    if (inflight < windowBytes && inflight + length >= windowBytes) {
+      ready = Promise.withResolvers<undefined>();
+    }
+    inflight += length;
   };
 
   const writer: PartWriter = {
@@ -237,10 +274,16 @@ export function portStreams(
         post(SMALL + String.fromCharCode.apply(null, bytes as unknown as number[]));
       } else if (length >= TRANSFER_BYTES && buffer instanceof ArrayBuffer) post(bytes, [buffer]);
       else post(whole && buffer instanceof ArrayBuffer ? bytes : bytes.slice());
-      if (inflight < windowBytes && inflight + length >= windowBytes) {
-        ready = Promise.withResolvers<undefined>();
-      }
-      inflight += length;
+      sent(length);
+      return Promise.resolve();
+    },
+    latin1Limit: SMALL_BYTES - 1,
+    writeLatin1(text: string): Promise<void> {
+      if (text.length >= SMALL_BYTES) return writer.write(latin1Bytes(text));
+      if (writeFailure) return Promise.reject(writeFailure.error);
+      if (writeDone) return Promise.reject(new TypeError("Cannot write: the stream is closed"));
+      post(SMALL + text);
+      sent(text.length);
       return Promise.resolve();
     },
     close(): Promise<void> {
@@ -278,13 +321,6 @@ export function portStreams(
     writable: writableOver(writer),
     peerGone,
   };
-}
-
-/** The bytes of a small chunk posted as a string (see SMALL_BYTES). */
-function smallChunk(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length - 1);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = text.charCodeAt(i + 1);
-  return bytes;
 }
 
 /** What {@linkcode webStreamsOver} gives. */

@@ -293,3 +293,80 @@ Deno.test("StreamTransport (pipe framing) delivers the frame before an oversized
   assert.deepEqual(batches, [["first"]]);
   await transport.close();
 });
+
+/** Text of one character per byte, as a port carries a small chunk. */
+function latin1(chunk: Uint8Array): string {
+  return String.fromCharCode(...chunk);
+}
+
+Deno.test("FrameReader.pushText() gives the frames a byte push gives, whole bodies as text", () => {
+  const all = bodies(12);
+  const stream = encodeFrames(all);
+  // Every split point: frames whole in a text chunk come as text, split ones as bytes.
+  for (let cut = 0; cut <= stream.length; cut++) {
+    const reader = new FrameReader();
+    const got = [
+      ...reader.pushText(latin1(stream.subarray(0, cut))),
+      ...reader.pushText(latin1(stream.subarray(cut))),
+    ];
+    assert.deepEqual(
+      got.map((body) =>
+        typeof body === "string" ? new Uint8Array([...body].map((c) => c.charCodeAt(0))) : body
+      ),
+      all,
+      `cut at ${cut}`,
+    );
+    reader.end();
+  }
+  const [first, second] = new FrameReader().pushText(
+    latin1(encodeFrames([bytes(65, 66), bytes(255)])),
+  );
+  assert.equal(first, "AB");
+  assert.equal(second, "\u00ff");
+});
+
+Deno.test("FrameReader.pushText() hands over the frames before a bad length prefix, then fails", () => {
+  const reader = new FrameReader(4);
+  const good = encodeFrames([bytes(1, 2)]);
+  const bad = bytes(5, 0, 0, 0, 9);
+  assert.deepEqual(reader.pushText(latin1(new Uint8Array([...good, ...bad]))), ["\u0001\u0002"]);
+  assert.ok(reader.failure instanceof ProtocolError);
+  assert.throws(() => reader.pushText("x"), ProtocolError);
+  assert.throws(
+    () => new FrameReader(4).pushText(latin1(bad)),
+    /announces 5 bytes, the limit is 4/,
+  );
+});
+
+Deno.test("FrameWriter writes text frames as one text chunk, and as bytes once bytes join them", async () => {
+  const writes: Uint8Array[] = [];
+  const texts: string[] = [];
+  const writer = new FrameWriter((chunk) => writes.push(chunk), 16, undefined, {
+    write: (text) => texts.push(text),
+    limit: 12,
+  });
+  assert.equal(writer.addText("ab"), 6);
+  writer.addText("c");
+  assert.equal(writer.pendingBytes, 11);
+  await Promise.resolve();
+  assert.deepEqual(texts, ["\u0002\u0000\u0000\u0000ab\u0001\u0000\u0000\u0000c"]);
+  assert.equal(writes.length, 0);
+  // Past the text limit, and text followed by bytes in one tick: one byte chunk, in order.
+  writer.addText("abcdefghi");
+  writer.addText("z");
+  writer.add(bytes(7));
+  await Promise.resolve();
+  assert.equal(texts.length, 1);
+  assert.equal(writes.length, 1);
+  assert.deepEqual(new FrameReader().push(writes[0]!), [
+    new TextEncoder().encode("abcdefghi"),
+    bytes(0x7a),
+    bytes(7),
+  ]);
+  writer.addText("q");
+  writer.add(bytes(8));
+  await Promise.resolve();
+  assert.deepEqual(new FrameReader().push(writes[1]!), [bytes(0x71), bytes(8)]);
+  assert.throws(() => writer.addText("x".repeat(17)), FrameTooLargeError);
+  assert.equal(writer.pendingFrames, 0);
+});

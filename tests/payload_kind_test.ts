@@ -193,3 +193,25 @@ Deno.test("an inspector for a byte channel refuses shared memory by its path; th
   assert.throws(() => forBytes.inspect({ raw: shared }, "payload"), /payload\.raw/);
   assert.ok(new PayloadInspector().inspect(payload, "payload") > 0);
 });
+
+Deno.test("encodeText() gives short ASCII JSON as text, and what encode() gives otherwise", () => {
+  const codec = new FrameCodec(v8Codec);
+  const text = codec.encodeText([[0, "name", { a: 1 }]], PLAIN_KIND, 100);
+  assert.equal(text, '[[0,"name",{"a":1}]]');
+  assert.equal(codec.length, text.length);
+  assert.deepEqual(codec.decodeText(text as string), [[0, "name", { a: 1 }]]);
+  const bytes = (frame: unknown) => (frame as Uint8Array).slice();
+  // Too long for the limit, not ASCII, not plain: bytes, decoded alike from text of them.
+  const long = bytes(codec.encodeText([[0, "name", { a: 1 }]], PLAIN_KIND, 10));
+  assert.equal(long[0], 0x5b);
+  const accented = bytes(codec.encodeText([[0, "é"]], PLAIN_KIND, 100));
+  assert.deepEqual(accented, new TextEncoder().encode('[[0,"é"]]'));
+  assert.equal(codec.length, accented.length);
+  const map = bytes(codec.encodeText([[0, new Map([[1, 2]])]], undefined, 100));
+  assert.equal(map[0], 0xff);
+  for (const [frame, batch] of [[accented, [[0, "é"]]], [map, [[0, new Map([[1, 2]])]]]] as const) {
+    assert.deepEqual(codec.decodeText(String.fromCharCode(...frame)), batch);
+  }
+  assert.throws(() => codec.decodeText('{"a":1}'), /expected an array|not V8 serialization/);
+  assert.throws(() => codec.decodeText("[1"), SyntaxError);
+});

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { portStreams } from "../internal/port_streams.ts";
+import type { Latin1Reader, Latin1Writer } from "../internal/stream_parts.ts";
 import { within } from "./_helpers.ts";
 
 const DEADLINE_MS = 10_000;
@@ -73,6 +74,51 @@ Deno.test("port streams carry small chunks byte for byte, ones that spell an end
   assert.deepEqual(await read(reader), { value: undefined, done: true });
   await b!.writable.getWriter().close();
   await a!.readable.getReader().cancel();
+});
+
+Deno.test("port streams carry small chunks as text to a reader that takes it, bytes otherwise", async () => {
+  const [a, b] = pair();
+  const writer = a!.writable.getWriter() as unknown as
+    & Latin1Writer
+    & WritableStreamDefaultWriter<Uint8Array>;
+  const reader = b!.readable.getReader() as unknown as
+    & Latin1Reader
+    & ReadableStreamDefaultReader<Uint8Array>;
+  assert.equal(writer.latin1Limit, 127);
+  // Text and bytes interleave in order; text of 127 characters travels as text, longer as bytes.
+  await writer.writeLatin1("\u0000\u00ffab");
+  await writer.write(bytes(3, 1));
+  await writer.writeLatin1("x".repeat(128));
+  await writer.writeLatin1("y".repeat(127));
+  await writer.writeLatin1("pending");
+  assert.equal(
+    await within(reader.readLatin1(), DEADLINE_MS, "text").then((r) => r.value),
+    "\u0000\u00ffab",
+  );
+  // A small chunk written as bytes travels as text too.
+  assert.equal(
+    (await within(reader.readLatin1(), DEADLINE_MS, "text")).value,
+    "\u0001\u0002\u0003",
+  );
+  assert.deepEqual(
+    (await within(reader.readLatin1(), DEADLINE_MS, "text")).value,
+    new Uint8Array(128).fill(0x78),
+  );
+  assert.equal((await within(reader.readLatin1(), DEADLINE_MS, "text")).value, "y".repeat(127));
+  // A plain read() gets a text chunk as its bytes, waiting or not.
+  assert.deepEqual((await read(reader)).value, new TextEncoder().encode("pending"));
+  const waiting = read(reader);
+  await writer.writeLatin1("later");
+  assert.deepEqual((await waiting).value, new TextEncoder().encode("later"));
+  await writer.close();
+  assert.deepEqual(await within(reader.readLatin1(), DEADLINE_MS, "end"), {
+    value: undefined,
+    done: true,
+  });
+  await assert.rejects(writer.writeLatin1("x"), /the stream is closed/);
+  // The other direction ends too, so the ports close.
+  await b!.writable.getWriter().close();
+  assert.deepEqual(await read(a!.readable.getReader()), { value: undefined, done: true });
 });
 
 Deno.test("a port writer waits once a window is unread and resumes as the reader reads", async () => {

@@ -9,6 +9,7 @@
 import { type Codec, jsonCodec, v8Codec } from "../codec.ts";
 import { type BatchKind, BYTES_KEY, BYTES_KIND, NOT_PLAIN_KIND } from "../../internal/batch.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
+import { latin1Bytes } from "../../internal/stream_parts.ts";
 
 /**
  * Tells, from a record's first payload byte, whether its bytes may be handed
@@ -47,6 +48,12 @@ function isJsonFrame(firstByte: number): boolean {
 
 function isBinaryFrame(firstByte: number): boolean {
   return firstByte === BINARY_TAG;
+}
+
+/** Whether every character of `text` is ASCII (under 0x80). */
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 function always(): boolean {
@@ -130,6 +137,52 @@ export class FrameCodec {
     }
     this.length = frame.length;
     return frame;
+  }
+
+  /**
+   * {@linkcode encode}, but a frame that is JSON text of ASCII only and at
+   * most `most` characters long comes as that text (one character per byte,
+   * the bytes `encode` would give), for a byte stream that carries small
+   * chunks as text. Sets {@linkcode length} either way.
+   *
+   * @param batch The messages.
+   * @param kind What the sender found in them, if it walked them all.
+   * @param most The longest text to give as text.
+   */
+  encodeText(batch: readonly unknown[], kind: BatchKind | undefined, most: number): Frame | string {
+    const codec = this.#codec;
+    if (codec === v8Codec) {
+      const found = kind ?? this.#kindOf(batch);
+      if (found & NOT_PLAIN_KIND) return this.#set(codec.encode(batch));
+      if (found & BYTES_KIND) return this.#binary(batch);
+    } else if (codec !== jsonCodec) return this.#set(codec.encode(batch));
+    const text = JSON.stringify(batch);
+    if (text.length <= most && isAscii(text)) {
+      this.length = text.length;
+      return text;
+    }
+    return this.#set(this.#utf8(text, 0));
+  }
+
+  #set(frame: Uint8Array): Uint8Array {
+    this.length = frame.length;
+    return frame;
+  }
+
+  /**
+   * {@linkcode decode} of a frame that came as text, one character per byte
+   * (latin1): a JSON frame of ASCII only is parsed as it is, anything else
+   * is decoded from its bytes.
+   *
+   * @param text The frame, one character per byte.
+   */
+  decodeText(text: string): unknown[] {
+    if (this.#codec !== v8Codec || text.charCodeAt(0) !== JSON_ARRAY_START || !isAscii(text)) {
+      return this.decode(latin1Bytes(text));
+    }
+    const value = JSON.parse(text);
+    if (!Array.isArray(value)) throw new TypeError("Cannot decode batch: expected an array");
+    return value;
   }
 
   /**

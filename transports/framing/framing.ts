@@ -20,6 +20,7 @@
  */
 
 import { FrameTooLargeError, ProtocolError } from "../../internal/channel_errors.ts";
+import { latin1Bytes } from "../../internal/stream_parts.ts";
 
 /** Bytes in a frame's length prefix. */
 export const FRAME_PREFIX_BYTES = 4;
@@ -191,6 +192,44 @@ export class FrameReader {
         offset = end;
       }
     }
+    return frames;
+  }
+
+  /**
+   * {@linkcode push} of a chunk that came as text, one character per byte
+   * (latin1): the same frames, but a body that lies whole inside the text
+   * is returned as text (a substring), not bytes. Anything else (a frame
+   * split across chunks) takes the byte path.
+   *
+   * @param text The next bytes of the stream, one character each.
+   * @returns The frame bodies completed by this chunk, up to a bad length prefix.
+   * @throws {ProtocolError} As {@linkcode push} does.
+   */
+  pushText(text: string): (Uint8Array | string)[] {
+    if (this.#error) throw this.#error;
+    if (this.#body !== undefined || this.#prefixFilled > 0) return this.push(latin1Bytes(text));
+    const frames: (Uint8Array | string)[] = [];
+    const end = text.length;
+    let offset = 0;
+    while (end - offset >= FRAME_PREFIX_BYTES) {
+      const length = (text.charCodeAt(offset) & 0xff | (text.charCodeAt(offset + 1) & 0xff) << 8 |
+        (text.charCodeAt(offset + 2) & 0xff) << 16 | (text.charCodeAt(offset + 3) & 0xff) << 24) >>>
+        0;
+      if (length > this.#limit || end - offset - FRAME_PREFIX_BYTES < length) break;
+      offset += FRAME_PREFIX_BYTES;
+      frames.push(text.substring(offset, offset + length));
+      offset += length;
+    }
+    if (offset === end) return frames;
+    // The rest starts a frame this chunk does not hold whole, or a bad prefix.
+    let rest: Uint8Array[];
+    try {
+      rest = this.push(latin1Bytes(text.substring(offset)));
+    } catch (error) {
+      if (frames.length === 0) throw error;
+      return frames;
+    }
+    for (let i = 0; i < rest.length; i++) frames.push(rest[i]!);
     return frames;
   }
 
@@ -376,6 +415,14 @@ const MIN_WRITE_BUFFER_BYTES = 256;
 /** The largest coalescing buffer a {@linkcode FrameWriter} keeps between ticks. */
 const KEPT_WRITE_BUFFER_BYTES = 256 * 1024;
 
+/** Where a {@linkcode FrameWriter} writes a chunk of text frames. */
+export interface FrameWriterText {
+  /** Receives a chunk of frames as text, one character per byte. */
+  write(text: string): void;
+  /** The most characters such a chunk may hold; past it, frames go as bytes. */
+  limit: number;
+}
+
 /**
  * Queues frame bodies and writes all those queued in one tick as one chunk.
  *
@@ -387,11 +434,21 @@ const KEPT_WRITE_BUFFER_BYTES = 256 * 1024;
  * which queues `coalesceLimit` bytes or more writes them as soon as they are
  * queued. Each chunk handed to `write` is the writer's no longer: it is never
  * written to again.
+ *
+ * Given a text sink ({@linkcode FrameWriterText}), frames added as text
+ * ({@linkcode FrameWriter.addText}) stay text while the chunk holds text
+ * only and stays within the sink's limit: the chunk is then written as
+ * text, one character per byte. Past the limit, or once bytes join them in
+ * the same tick, they become bytes in the chunk, in order.
  */
 export class FrameWriter {
   readonly #limit: number;
   readonly #coalesceLimit: number;
   readonly #write: (bytes: Uint8Array) => void;
+  readonly #writeText: ((text: string) => void) | undefined;
+  readonly #textLimit: number;
+  /** The chunk being built, while it is text only (prefixes as characters); else empty. */
+  #text = "";
   /** The chunk being built; empty after it was handed to `write`. */
   #buffer = new Uint8Array(0);
   /** The size of the last chunk's buffer, for the next one. */
@@ -406,13 +463,17 @@ export class FrameWriter {
    * @param write Receives each coalesced chunk; called once per flush.
    * @param maxFrameBytes The largest body accepted.
    * @param coalesceLimit Queued bytes that trigger an immediate write.
+   * @param text Where a chunk of text frames goes, and its largest size.
    */
   constructor(
     write: (bytes: Uint8Array) => void,
     maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES,
     coalesceLimit: number = COALESCE_LIMIT_BYTES,
+    text?: FrameWriterText,
   ) {
     this.#write = write;
+    this.#writeText = text?.write;
+    this.#textLimit = text?.limit ?? 0;
     this.#limit = checkMaxFrameBytes(maxFrameBytes, "Cannot create frame writer");
     this.#coalesceLimit = coalesceLimit;
   }
@@ -443,6 +504,7 @@ export class FrameWriter {
     }
     if (length > this.#limit) throw new FrameTooLargeError(length, this.#limit);
     const size = FRAME_PREFIX_BYTES + length;
+    if (this.#text !== "") this.#textToBytes();
     const buffer = this.#reserve(size);
     let offset = putLength(buffer, this.#pendingBytes, length);
     if (body instanceof Uint8Array) buffer.set(body, offset);
@@ -453,6 +515,44 @@ export class FrameWriter {
         offset += part.length;
       }
     }
+    this.#queued(size);
+    return size;
+  }
+
+  /**
+   * {@linkcode add} of a body given as text, one character per byte (latin1:
+   * every code under 256), such as ASCII JSON text.
+   *
+   * @param body The encoded batch, one character per byte.
+   * @returns The bytes the frame takes on the wire (prefix and body).
+   * @throws {FrameTooLargeError} When the body exceeds the limit; nothing is queued.
+   */
+  addText(body: string): number {
+    const length = body.length;
+    if (length > this.#limit) throw new FrameTooLargeError(length, this.#limit);
+    const size = FRAME_PREFIX_BYTES + length;
+    if (
+      this.#pendingBytes + size <= this.#textLimit &&
+      (this.#pendingFrames === 0 || this.#text !== "")
+    ) {
+      this.#text += String.fromCharCode(
+        length & 0xff,
+        (length >>> 8) & 0xff,
+        (length >>> 16) & 0xff,
+        length >>> 24,
+      ) + body;
+    } else {
+      if (this.#text !== "") this.#textToBytes();
+      const buffer = this.#reserve(size);
+      const offset = putLength(buffer, this.#pendingBytes, length);
+      for (let i = 0; i < length; i++) buffer[offset + i] = body.charCodeAt(i);
+    }
+    this.#queued(size);
+    return size;
+  }
+
+  /** Counts a frame of `size` bytes just queued, and has it written. */
+  #queued(size: number): void {
     this.#pendingBytes += size;
     this.#pendingFrames++;
     if (this.#pendingBytes >= this.#coalesceLimit) {
@@ -461,7 +561,16 @@ export class FrameWriter {
       this.#scheduled = true;
       queueMicrotask(() => this.flush());
     }
-    return size;
+  }
+
+  /** Moves the text frames queued into the chunk's bytes, before a frame that is not text. */
+  #textToBytes(): void {
+    const text = this.#text;
+    this.#text = "";
+    this.#pendingBytes = 0;
+    const buffer = this.#reserve(text.length);
+    for (let i = 0; i < text.length; i++) buffer[i] = text.charCodeAt(i);
+    this.#pendingBytes = text.length;
   }
 
   /** The chunk being built, with room for `size` more bytes. */
@@ -479,6 +588,14 @@ export class FrameWriter {
   flush(): void {
     this.#scheduled = false;
     if (this.#pendingFrames === 0) return;
+    if (this.#text !== "") {
+      const text = this.#text;
+      this.#text = "";
+      this.#pendingBytes = 0;
+      this.#pendingFrames = 0;
+      this.#writeText!(text);
+      return;
+    }
     const buffer = this.#buffer;
     const used = this.#pendingBytes;
     this.#pendingBytes = 0;
@@ -502,6 +619,7 @@ export class FrameWriter {
 
   /** Drops the queued frames without writing them. */
   discard(): void {
+    this.#text = "";
     this.#pendingBytes = 0;
     this.#pendingFrames = 0;
   }

@@ -11,12 +11,13 @@ import { ConnectionClosedError, ProtocolError } from "../../internal/channel_err
 import { noop, settleWithin } from "../../internal/abort.ts";
 import type { Codec } from "../codec.ts";
 import { emptyStats, type SendHints, type Transport, type TransportStats } from "../transport.ts";
-import { FrameDeadline, FrameReader, FrameWriter } from "./framing.ts";
+import { FRAME_PREFIX_BYTES, FrameDeadline, FrameReader, FrameWriter } from "./framing.ts";
 import { FrameCodec } from "./frame_codec.ts";
+import type { Latin1Reader, Latin1Writer } from "../../internal/stream_parts.ts";
 
 /** What the iteration of `receive()` gives once it is over. */
 const DONE: IteratorResult<unknown[]> = Object.freeze({ done: true, value: undefined });
-const NO_BODIES: Uint8Array[] = [];
+const NO_BODIES: (Uint8Array | string)[] = [];
 const EMPTY_BODY = new Uint8Array(0);
 
 /** How long `close()` waits for written frames to leave. */
@@ -36,12 +37,17 @@ export class StreamTransport implements Transport {
   readonly #readable: ReadableStream<Uint8Array> | undefined;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   readonly #frames: FrameWriter;
+  /**
+   * The longest frame to hand the writer as text: its `latin1Limit` when it
+   * takes text (a port's stand-in), else 0.
+   */
+  readonly #textUpTo: number;
   readonly #stats = emptyStats();
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #frameReader: FrameReader | undefined;
   #deadline: FrameDeadline | undefined;
-  /** The bodies of the last chunk read, and the next one to decode. */
-  #bodies: Uint8Array[] = NO_BODIES;
+  /** The bodies of the last chunk read (text where it came as text), and the next one to decode. */
+  #bodies: (Uint8Array | string)[] = NO_BODIES;
   #bodyAt = 0;
   /** The read deadline's error, once a frame was late. */
   #late: ProtocolError | undefined;
@@ -83,7 +89,15 @@ export class StreamTransport implements Transport {
     this.#readable = readable;
     const writer = writable?.getWriter();
     this.#writer = writer;
-    this.#frames = new FrameWriter((bytes) => this.#write(bytes), maxFrameBytes);
+    const text = writer as Partial<Latin1Writer> | undefined;
+    const textLimit = typeof text?.writeLatin1 === "function" ? text.latin1Limit ?? 0 : 0;
+    this.#textUpTo = Math.max(0, textLimit - FRAME_PREFIX_BYTES);
+    this.#frames = new FrameWriter(
+      (bytes) => this.#write(bytes),
+      maxFrameBytes,
+      undefined,
+      textLimit > 0 ? { write: (chunk) => this.#writeText(chunk), limit: textLimit } : undefined,
+    );
     writer?.closed.catch((error) => this.#writeFailed(error));
   }
 
@@ -97,7 +111,12 @@ export class StreamTransport implements Transport {
       throw new ConnectionClosedError("send", "peer", { cause: this.#writeError.error });
     }
     // The frame may live in the codec's scratch buffer: add() copies it at once.
-    this.#stats.bytesSent += this.#frames.add(this.#codec.encode(messages, hints?.kind));
+    if (this.#textUpTo > 0) {
+      const frame = this.#codec.encodeText(messages, hints?.kind, this.#textUpTo);
+      this.#stats.bytesSent += typeof frame === "string"
+        ? this.#frames.addText(frame)
+        : this.#frames.add(frame);
+    } else this.#stats.bytesSent += this.#frames.add(this.#codec.encode(messages, hints?.kind));
     this.#stats.batchesSent++;
     this.#stats.messagesSent += messages.length;
     const room = writer.desiredSize;
@@ -106,7 +125,17 @@ export class StreamTransport implements Transport {
 
   #write(bytes: Uint8Array): void {
     if (this.#writeError) return;
-    const written = this.#writer!.write(bytes).catch((error) => this.#writeFailed(error));
+    this.#track(this.#writer!.write(bytes));
+  }
+
+  #writeText(text: string): void {
+    if (this.#writeError) return;
+    this.#track((this.#writer as unknown as Latin1Writer).writeLatin1(text));
+  }
+
+  /** Keeps the last write until it completes; a failed write fails the sending direction. */
+  #track(write: Promise<void>): void {
+    const written = write.catch((error) => this.#writeFailed(error));
     this.#written = written;
     written.then(() => {
       if (this.#written === written) this.#written = undefined;
@@ -221,7 +250,7 @@ export class StreamTransport implements Transport {
       bodies[this.#bodyAt++] = EMPTY_BODY;
       let batch: unknown[];
       try {
-        batch = this.#codec.decode(body);
+        batch = typeof body === "string" ? this.#codec.decodeText(body) : this.#codec.decode(body);
       } catch (error) {
         throw new ProtocolError(
           `Cannot receive: a ${body.length}-byte frame does not decode with the ${this.#codec.name} codec`,
@@ -247,11 +276,13 @@ export class StreamTransport implements Transport {
   async #readChunks(): Promise<IteratorResult<unknown[]>> {
     const reader = this.#reader!;
     const frames = this.#frameReader!;
+    // A port's stand-in gives small chunks as the text they came as.
+    const text = (reader as Partial<Latin1Reader>).readLatin1 !== undefined;
     try {
       while (true) {
-        let result: ReadableStreamReadResult<Uint8Array>;
+        let result: ReadableStreamReadResult<Uint8Array | string>;
         try {
-          result = await reader.read();
+          result = await (text ? (reader as unknown as Latin1Reader).readLatin1() : reader.read());
         } catch (error) {
           if (this.#late) throw this.#late;
           if (this.#closed) {
@@ -275,13 +306,14 @@ export class StreamTransport implements Transport {
           return DONE;
         }
         const chunk = result.value;
-        if (!(chunk instanceof Uint8Array)) {
+        const isText = text && typeof chunk === "string";
+        if (!isText && !(chunk instanceof Uint8Array)) {
           throw new ProtocolError(
             `Cannot receive: the stream yielded ${typeof chunk}, expected Uint8Array chunks`,
           );
         }
         this.#stats.bytesReceived += chunk.length;
-        const bodies = frames.push(chunk);
+        const bodies = isText ? frames.pushText(chunk) : frames.push(chunk as Uint8Array);
         this.#deadline?.update(frames.buffered, bodies.length > 0);
         this.#bodies = bodies;
         this.#bodyAt = 0;

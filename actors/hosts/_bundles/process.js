@@ -2270,6 +2270,11 @@ var ReadArena = class {
 };
 
 // internal/stream_parts.ts
+function latin1Bytes(text) {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
 function readableOver(reader, what) {
   let locked = false;
   const lockable = {
@@ -2282,6 +2287,10 @@ function readableOver(reader, what) {
       locked = false;
     }
   };
+  if (reader.readLatin1 !== void 0) {
+    const readLatin1 = reader.readLatin1.bind(reader);
+    lockable.readLatin1 = readLatin1;
+  }
   return {
     get locked() {
       return locked;
@@ -2311,6 +2320,10 @@ function writableOver(writer) {
     releaseLock() {
     }
   };
+  if (writer.writeLatin1 !== void 0 && writer.latin1Limit !== void 0) {
+    lockable.latin1Limit = writer.latin1Limit;
+    lockable.writeLatin1 = writer.writeLatin1.bind(writer);
+  }
   return {
     getWriter: () => lockable
   };
@@ -2747,6 +2760,40 @@ var FrameReader = class {
     return frames;
   }
   /**
+   * {@linkcode push} of a chunk that came as text, one character per byte
+   * (latin1): the same frames, but a body that lies whole inside the text
+   * is returned as text (a substring), not bytes. Anything else (a frame
+   * split across chunks) takes the byte path.
+   *
+   * @param text The next bytes of the stream, one character each.
+   * @returns The frame bodies completed by this chunk, up to a bad length prefix.
+   * @throws {ProtocolError} As {@linkcode push} does.
+   */
+  pushText(text) {
+    if (this.#error) throw this.#error;
+    if (this.#body !== void 0 || this.#prefixFilled > 0) return this.push(latin1Bytes(text));
+    const frames = [];
+    const end2 = text.length;
+    let offset = 0;
+    while (end2 - offset >= FRAME_PREFIX_BYTES) {
+      const length = (text.charCodeAt(offset) & 255 | (text.charCodeAt(offset + 1) & 255) << 8 | (text.charCodeAt(offset + 2) & 255) << 16 | (text.charCodeAt(offset + 3) & 255) << 24) >>> 0;
+      if (length > this.#limit || end2 - offset - FRAME_PREFIX_BYTES < length) break;
+      offset += FRAME_PREFIX_BYTES;
+      frames.push(text.substring(offset, offset + length));
+      offset += length;
+    }
+    if (offset === end2) return frames;
+    let rest;
+    try {
+      rest = this.push(latin1Bytes(text.substring(offset)));
+    } catch (error) {
+      if (frames.length === 0) throw error;
+      return frames;
+    }
+    for (let i = 0; i < rest.length; i++) frames.push(rest[i]);
+    return frames;
+  }
+  /**
    * Declares the end of the stream.
    *
    * @throws {ProtocolError} When the stream ended inside a frame (a truncated frame).
@@ -2873,6 +2920,10 @@ var FrameWriter = class {
   #limit;
   #coalesceLimit;
   #write;
+  #writeText;
+  #textLimit;
+  /** The chunk being built, while it is text only (prefixes as characters); else empty. */
+  #text = "";
   /** The chunk being built; empty after it was handed to `write`. */
   #buffer = new Uint8Array(0);
   /** The size of the last chunk's buffer, for the next one. */
@@ -2886,9 +2937,12 @@ var FrameWriter = class {
    * @param write Receives each coalesced chunk; called once per flush.
    * @param maxFrameBytes The largest body accepted.
    * @param coalesceLimit Queued bytes that trigger an immediate write.
+   * @param text Where a chunk of text frames goes, and its largest size.
    */
-  constructor(write, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, coalesceLimit = COALESCE_LIMIT_BYTES) {
+  constructor(write, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, coalesceLimit = COALESCE_LIMIT_BYTES, text) {
     this.#write = write;
+    this.#writeText = text?.write;
+    this.#textLimit = text?.limit ?? 0;
     this.#limit = checkMaxFrameBytes(maxFrameBytes, "Cannot create frame writer");
     this.#coalesceLimit = coalesceLimit;
   }
@@ -2916,6 +2970,7 @@ var FrameWriter = class {
     }
     if (length > this.#limit) throw new FrameTooLargeError(length, this.#limit);
     const size = FRAME_PREFIX_BYTES + length;
+    if (this.#text !== "") this.#textToBytes();
     const buffer = this.#reserve(size);
     let offset = putLength(buffer, this.#pendingBytes, length);
     if (body instanceof Uint8Array) buffer.set(body, offset);
@@ -2926,6 +2981,34 @@ var FrameWriter = class {
         offset += part.length;
       }
     }
+    this.#queued(size);
+    return size;
+  }
+  /**
+   * {@linkcode add} of a body given as text, one character per byte (latin1:
+   * every code under 256), such as ASCII JSON text.
+   *
+   * @param body The encoded batch, one character per byte.
+   * @returns The bytes the frame takes on the wire (prefix and body).
+   * @throws {FrameTooLargeError} When the body exceeds the limit; nothing is queued.
+   */
+  addText(body) {
+    const length = body.length;
+    if (length > this.#limit) throw new FrameTooLargeError(length, this.#limit);
+    const size = FRAME_PREFIX_BYTES + length;
+    if (this.#pendingBytes + size <= this.#textLimit && (this.#pendingFrames === 0 || this.#text !== "")) {
+      this.#text += String.fromCharCode(length & 255, length >>> 8 & 255, length >>> 16 & 255, length >>> 24) + body;
+    } else {
+      if (this.#text !== "") this.#textToBytes();
+      const buffer = this.#reserve(size);
+      const offset = putLength(buffer, this.#pendingBytes, length);
+      for (let i = 0; i < length; i++) buffer[offset + i] = body.charCodeAt(i);
+    }
+    this.#queued(size);
+    return size;
+  }
+  /** Counts a frame of `size` bytes just queued, and has it written. */
+  #queued(size) {
     this.#pendingBytes += size;
     this.#pendingFrames++;
     if (this.#pendingBytes >= this.#coalesceLimit) {
@@ -2934,7 +3017,15 @@ var FrameWriter = class {
       this.#scheduled = true;
       queueMicrotask(() => this.flush());
     }
-    return size;
+  }
+  /** Moves the text frames queued into the chunk's bytes, before a frame that is not text. */
+  #textToBytes() {
+    const text = this.#text;
+    this.#text = "";
+    this.#pendingBytes = 0;
+    const buffer = this.#reserve(text.length);
+    for (let i = 0; i < text.length; i++) buffer[i] = text.charCodeAt(i);
+    this.#pendingBytes = text.length;
   }
   /** The chunk being built, with room for `size` more bytes. */
   #reserve(size) {
@@ -2950,6 +3041,14 @@ var FrameWriter = class {
   flush() {
     this.#scheduled = false;
     if (this.#pendingFrames === 0) return;
+    if (this.#text !== "") {
+      const text = this.#text;
+      this.#text = "";
+      this.#pendingBytes = 0;
+      this.#pendingFrames = 0;
+      this.#writeText(text);
+      return;
+    }
     const buffer = this.#buffer;
     const used = this.#pendingBytes;
     this.#pendingBytes = 0;
@@ -2967,6 +3066,7 @@ var FrameWriter = class {
   }
   /** Drops the queued frames without writing them. */
   discard() {
+    this.#text = "";
     this.#pendingBytes = 0;
     this.#pendingFrames = 0;
   }
@@ -3013,6 +3113,10 @@ function isJsonFrame(firstByte) {
 }
 function isBinaryFrame(firstByte) {
   return firstByte === BINARY_TAG;
+}
+function isAscii(text) {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return false;
+  return true;
 }
 function always() {
   return true;
@@ -3073,6 +3177,49 @@ var FrameCodec = class {
     }
     this.length = frame.length;
     return frame;
+  }
+  /**
+   * {@linkcode encode}, but a frame that is JSON text of ASCII only and at
+   * most `most` characters long comes as that text (one character per byte,
+   * the bytes `encode` would give), for a byte stream that carries small
+   * chunks as text. Sets {@linkcode length} either way.
+   *
+   * @param batch The messages.
+   * @param kind What the sender found in them, if it walked them all.
+   * @param most The longest text to give as text.
+   */
+  encodeText(batch, kind, most) {
+    const codec = this.#codec;
+    if (codec === v8Codec) {
+      const found = kind ?? this.#kindOf(batch);
+      if (found & NOT_PLAIN_KIND) return this.#set(codec.encode(batch));
+      if (found & BYTES_KIND) return this.#binary(batch);
+    } else if (codec !== jsonCodec) return this.#set(codec.encode(batch));
+    const text = JSON.stringify(batch);
+    if (text.length <= most && isAscii(text)) {
+      this.length = text.length;
+      return text;
+    }
+    return this.#set(this.#utf8(text, 0));
+  }
+  #set(frame) {
+    this.length = frame.length;
+    return frame;
+  }
+  /**
+   * {@linkcode decode} of a frame that came as text, one character per byte
+   * (latin1): a JSON frame of ASCII only is parsed as it is, anything else
+   * is decoded from its bytes.
+   *
+   * @param text The frame, one character per byte.
+   */
+  decodeText(text) {
+    if (this.#codec !== v8Codec || text.charCodeAt(0) !== JSON_ARRAY_START || !isAscii(text)) {
+      return this.decode(latin1Bytes(text));
+    }
+    const value = JSON.parse(text);
+    if (!Array.isArray(value)) throw new TypeError("Cannot decode batch: expected an array");
+    return value;
   }
   /**
    * Copies what is left to write of a frame from {@linkcode encode}, so that
@@ -3308,11 +3455,16 @@ var StreamTransport = class {
   #readable;
   #writer;
   #frames;
+  /**
+   * The longest frame to hand the writer as text: its `latin1Limit` when it
+   * takes text (a port's stand-in), else 0.
+   */
+  #textUpTo;
   #stats = emptyStats();
   #reader;
   #frameReader;
   #deadline;
-  /** The bodies of the last chunk read, and the next one to decode. */
+  /** The bodies of the last chunk read (text where it came as text), and the next one to decode. */
   #bodies = NO_BODIES;
   #bodyAt = 0;
   /** The read deadline's error, once a frame was late. */
@@ -3348,7 +3500,13 @@ var StreamTransport = class {
     this.#readable = readable;
     const writer = writable?.getWriter();
     this.#writer = writer;
-    this.#frames = new FrameWriter((bytes) => this.#write(bytes), maxFrameBytes);
+    const text = writer;
+    const textLimit = typeof text?.writeLatin1 === "function" ? text.latin1Limit ?? 0 : 0;
+    this.#textUpTo = Math.max(0, textLimit - FRAME_PREFIX_BYTES);
+    this.#frames = new FrameWriter((bytes) => this.#write(bytes), maxFrameBytes, void 0, textLimit > 0 ? {
+      write: (chunk) => this.#writeText(chunk),
+      limit: textLimit
+    } : void 0);
     writer?.closed.catch((error) => this.#writeFailed(error));
   }
   send(messages, hints) {
@@ -3362,7 +3520,10 @@ var StreamTransport = class {
         cause: this.#writeError.error
       });
     }
-    this.#stats.bytesSent += this.#frames.add(this.#codec.encode(messages, hints?.kind));
+    if (this.#textUpTo > 0) {
+      const frame = this.#codec.encodeText(messages, hints?.kind, this.#textUpTo);
+      this.#stats.bytesSent += typeof frame === "string" ? this.#frames.addText(frame) : this.#frames.add(frame);
+    } else this.#stats.bytesSent += this.#frames.add(this.#codec.encode(messages, hints?.kind));
     this.#stats.batchesSent++;
     this.#stats.messagesSent += messages.length;
     const room = writer.desiredSize;
@@ -3370,7 +3531,15 @@ var StreamTransport = class {
   }
   #write(bytes) {
     if (this.#writeError) return;
-    const written = this.#writer.write(bytes).catch((error) => this.#writeFailed(error));
+    this.#track(this.#writer.write(bytes));
+  }
+  #writeText(text) {
+    if (this.#writeError) return;
+    this.#track(this.#writer.writeLatin1(text));
+  }
+  /** Keeps the last write until it completes; a failed write fails the sending direction. */
+  #track(write) {
+    const written = write.catch((error) => this.#writeFailed(error));
     this.#written = written;
     written.then(() => {
       if (this.#written === written) this.#written = void 0;
@@ -3477,7 +3646,7 @@ var StreamTransport = class {
       bodies[this.#bodyAt++] = EMPTY_BODY;
       let batch;
       try {
-        batch = this.#codec.decode(body);
+        batch = typeof body === "string" ? this.#codec.decodeText(body) : this.#codec.decode(body);
       } catch (error) {
         throw new ProtocolError2(`Cannot receive: a ${body.length}-byte frame does not decode with the ${this.#codec.name} codec`, {
           cause: error
@@ -3500,11 +3669,12 @@ var StreamTransport = class {
   async #readChunks() {
     const reader = this.#reader;
     const frames = this.#frameReader;
+    const text = reader.readLatin1 !== void 0;
     try {
       while (true) {
         let result;
         try {
-          result = await reader.read();
+          result = await (text ? reader.readLatin1() : reader.read());
         } catch (error) {
           if (this.#late) throw this.#late;
           if (this.#closed) {
@@ -3528,11 +3698,12 @@ var StreamTransport = class {
           return DONE;
         }
         const chunk = result.value;
-        if (!(chunk instanceof Uint8Array)) {
+        const isText = text && typeof chunk === "string";
+        if (!isText && !(chunk instanceof Uint8Array)) {
           throw new ProtocolError2(`Cannot receive: the stream yielded ${typeof chunk}, expected Uint8Array chunks`);
         }
         this.#stats.bytesReceived += chunk.length;
-        const bodies = frames.push(chunk);
+        const bodies = isText ? frames.pushText(chunk) : frames.push(chunk);
         this.#deadline?.update(frames.buffered, bodies.length > 0);
         this.#bodies = bodies;
         this.#bodyAt = 0;
@@ -3630,6 +3801,7 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
   let readDone = false;
   let readError;
   let waiter;
+  let waiterTakesText = false;
   let unacked = 0;
   const readClosed = Promise.withResolvers();
   readClosed.promise.catch(() => {
@@ -3684,19 +3856,22 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
   let arrivals = 0;
   port.onmessage = (event) => {
     arrivals++;
-    let data = event.data;
-    if (typeof data === "string" && data.charCodeAt(0) === SMALL_CODE) data = smallChunk(data);
-    if (data instanceof Uint8Array) {
+    const data = event.data;
+    let chunk;
+    if (data instanceof Uint8Array) chunk = data;
+    else if (typeof data === "string" && data.charCodeAt(0) === SMALL_CODE) chunk = data.slice(1);
+    if (chunk !== void 0) {
       if (readDone) return;
       const pending = waiter;
       if (pending !== void 0) {
         waiter = void 0;
-        credit(data.length);
+        credit(chunk.length);
+        const value = typeof chunk === "string" && !waiterTakesText ? latin1Bytes(chunk) : chunk;
         pending.resolve({
-          value: data,
+          value,
           done: false
         });
-      } else chunks.push(data);
+      } else chunks.push(chunk);
     } else if (typeof data === "number") {
       inflight -= data;
       if (inflight < windowBytes && !writeFailure) ready.resolve(void 0);
@@ -3730,28 +3905,45 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
     }
     return Promise.resolve();
   };
+  const next = (text) => {
+    if (head < chunks.length) {
+      let value = chunks[head];
+      chunks[head++] = "";
+      if (head === chunks.length) chunks.length = head = 0;
+      credit(value.length);
+      if (!text && typeof value === "string") value = latin1Bytes(value);
+      return Promise.resolve({
+        value,
+        done: false
+      });
+    }
+    if (readError) return Promise.reject(readError.error);
+    if (readDone) return Promise.resolve({
+      value: void 0,
+      done: true
+    });
+    if (waiter === void 0) {
+      waiter = Promise.withResolvers();
+      waiterTakesText = text;
+    } else if (waiterTakesText && !text) {
+      return waiter.promise.then((result) => typeof result.value === "string" ? {
+        value: latin1Bytes(result.value),
+        done: false
+      } : result);
+    }
+    return waiter.promise;
+  };
   const reader = {
     closed: readClosed.promise,
-    read() {
-      if (head < chunks.length) {
-        const value = chunks[head];
-        chunks[head++] = void 0;
-        if (head === chunks.length) chunks.length = head = 0;
-        credit(value.length);
-        return Promise.resolve({
-          value,
-          done: false
-        });
-      }
-      if (readError) return Promise.reject(readError.error);
-      if (readDone) return Promise.resolve({
-        value: void 0,
-        done: true
-      });
-      if (waiter === void 0) waiter = Promise.withResolvers();
-      return waiter.promise;
-    },
+    read: () => next(false),
+    readLatin1: () => next(true),
     cancel
+  };
+  const sent = (length) => {
+    if (inflight < windowBytes && inflight + length >= windowBytes) {
+      ready = Promise.withResolvers();
+    }
+    inflight += length;
   };
   const writer = {
     get closed() {
@@ -3776,10 +3968,16 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
         buffer
       ]);
       else post(whole && buffer instanceof ArrayBuffer ? bytes : bytes.slice());
-      if (inflight < windowBytes && inflight + length >= windowBytes) {
-        ready = Promise.withResolvers();
-      }
-      inflight += length;
+      sent(length);
+      return Promise.resolve();
+    },
+    latin1Limit: SMALL_BYTES - 1,
+    writeLatin1(text) {
+      if (text.length >= SMALL_BYTES) return writer.write(latin1Bytes(text));
+      if (writeFailure) return Promise.reject(writeFailure.error);
+      if (writeDone) return Promise.reject(new TypeError("Cannot write: the stream is closed"));
+      post(SMALL + text);
+      sent(text.length);
       return Promise.resolve();
     },
     close() {
@@ -3815,11 +4013,6 @@ function portStreams(port, windowBytes = PORT_WINDOW_BYTES) {
     writable: writableOver(writer),
     peerGone
   };
-}
-function smallChunk(text) {
-  const bytes = new Uint8Array(text.length - 1);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = text.charCodeAt(i + 1);
-  return bytes;
 }
 
 // transports/pipe/pipe.ts
