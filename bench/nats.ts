@@ -364,6 +364,43 @@ export const natsCases: BenchCase[] = [
     },
   },
   {
+    id: "ask.nats.in-actor",
+    group: "nats",
+    unit: "us",
+    figures: {
+      "ask.nats.in-actor.p50": { baseline: "baseline.nats.rtt.p50", target: 1.2 },
+      "ask.nats.in-actor.p99": {},
+    },
+    prepare,
+    run({ quick, signal }) {
+      const { rounds, rttWarmup } = counts(quick);
+      return withServer(
+        signal,
+        (server) =>
+          troupePair(server.url, async (system, serving, asking) => {
+            const events = serving.events();
+            await serving.expose("echo", await system.spawn<typeof echo>(ECHO), {
+              inActor: true,
+            });
+            // Measured once the actor's thread serves the name, not the node's.
+            const moved = await bounded(events.next(), "serve in the actor", 10_000, signal);
+            const event = moved.value;
+            if (event?.type !== "nats-served-in-actor" || !event.serving) {
+              throw new Error(`the actor's thread did not take the name: ${JSON.stringify(event)}`);
+            }
+            const remote = asking.lookup<typeof echo>("echo");
+            return await roundTrips(
+              "ask.nats.in-actor",
+              rounds,
+              rttWarmup,
+              signal,
+              (i) => remote.ask("echo", smallMessage(i, OP_ECHO), { timeout: 5000 }),
+            );
+          }),
+      );
+    },
+  },
+  {
     id: "baseline.nats.pub.small",
     group: "baseline",
     unit: "msg/s",

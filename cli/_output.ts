@@ -52,6 +52,12 @@ function clusterText(event: ClusterEvent): string {
       return `${event.name} ${event.messageName}: ${event.reason}`;
     case "nats-error":
       return event.message;
+    case "nats-served-in-actor":
+      return `${event.name}: ${
+        event.serving
+          ? `served in ${event.actorId}'s thread`
+          : `served by the node (${event.reason})`
+      }`;
     case "nats-closed":
       return event.reason;
   }

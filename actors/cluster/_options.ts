@@ -154,6 +154,8 @@ export interface ExposeSettings {
   durable: DurableSettings | undefined;
   /** Whether V8-serialized requests are taken (JSON ones always are). */
   v8: boolean;
+  /** Whether the actor's own thread should serve the subscription (`ExposeOptions.inActor`). */
+  inActor: boolean;
 }
 
 function count(what: string, value: number | undefined, fallback: number, where: string): number {
@@ -191,6 +193,14 @@ export function codecOption(codec: unknown, where: string): WireCodec {
   return codec;
 }
 
+function flag(what: string, value: unknown, where: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") {
+    throw new TypeError(`${where}: ${what} must be true or false, received ${value}`);
+  }
+  return value;
+}
+
 /** Checks an exposure's name and options. */
 export function exposeOptions(name: string, options: ExposeOptions): ExposeSettings {
   const where = `Cannot expose "${name}"`;
@@ -215,6 +225,7 @@ export function exposeOptions(name: string, options: ExposeOptions): ExposeSetti
     askTimeout: positive("askTimeout", options.askTimeout, DEFAULT_ASK_TIMEOUT, where),
     durable: durableOptions(options, where),
     v8: codecOption(options.codec, where) === "v8",
+    inActor: flag("inActor", options.inActor, where),
   };
 }
 

@@ -13,6 +13,7 @@ import type { ClusterEventReport } from "../core/cluster_events.ts";
 import type { ExposeSettings } from "./_options.ts";
 import { DurableMailbox, type DurableStats } from "./_durable.ts";
 import { SENT } from "../core/outbox.ts";
+import { type AskInHand, COUNTERS, type InActorEnd, type InActorKit } from "./_in_actor_shared.ts";
 import {
   BadRequest,
   BATCH_KIND,
@@ -50,6 +51,21 @@ export interface Exposable {
 
 const EMPTY = new Uint8Array(0);
 
+// The slots of an exposure's counters (`Exposure.#n`). A name served in the
+// actor's thread keeps them in memory it shares with the node's exposure,
+// which adds them to its own: each slot has one writer, and a 64-bit float
+// is read whole.
+const RECEIVED = 0;
+const REPLIED = 1;
+const FAILED = 2;
+const TOLD = 3;
+const DEAD = 4;
+const BAD = 5;
+const PENDING = 6;
+const MS = 7;
+/** What a reply goes to: a request's reply subject. */
+type Replyable = { readonly reply?: string };
+
 interface Untyped {
   tell(name: string, payload: unknown): Promise<void>;
   ask(name: string, payload: unknown, options?: AskOptions): Promise<unknown>;
@@ -85,6 +101,12 @@ export interface ExposureStats {
   lastError: string | undefined;
   /** The durable mailbox's counters, when the name is exposed durably. */
   durable?: DurableStats;
+  /**
+   * Which thread serves the name's subscription now: `"node"` (the node's,
+   * handing each request to the actor) or `"actor"` (the actor's own, with
+   * `ExposeOptions.inActor`). The counters add up both.
+   */
+  servedIn: "node" | "actor";
 }
 
 /** What an exposure needs from its node (internal). */
@@ -96,6 +118,14 @@ export interface ExposureKit {
   connected(): boolean;
   emit(event: ClusterEventReport): void;
   forget(exposure: Exposure): void;
+  /** Memory of `COUNTERS` float64 slots to count in (the actor's end of a name served there). */
+  counters?: SharedArrayBuffer;
+  /** Told each error answered or dead-lettered, as `Name: message`. */
+  lastError?(text: string): void;
+  /** Keep where each ask in hand is answered, for `abandon()`. */
+  trackAsks?: boolean;
+  /** How the actor's thread may serve the name itself (`ExposeOptions.inActor`). */
+  inActor?: InActorKit;
 }
 
 /**
@@ -152,9 +182,15 @@ export class Exposure implements AsyncDisposable {
   #headers = new HeaderCache();
   #inflight = new Set<Promise<unknown>>();
   /** Requests being handled now: one per ask or tell, each tell of a batch counted. */
-  #pending = 0;
-  #counts = { received: 0, replied: 0, failed: 0, told: 0, deadLetters: 0, badRequests: 0 };
-  #processingMs = 0;
+  /** The counters (see `RECEIVED`...): this thread's, or memory the node shares with an actor. */
+  #n: Float64Array;
+  /** Asks in hand, by their settling, with where each is answered (`kit.trackAsks`). */
+  #asks: Map<Promise<unknown>, AskInHand> | undefined;
+  /** `abandon()` was called: nothing more is answered from here. */
+  #abandoned = false;
+  /** The node's subscription is on (off while the actor's thread serves the name). */
+  #subscribed = true;
+  #inActor: InActorEnd | undefined;
   #lastError: string | undefined;
   #durable: DurableMailbox | undefined;
 
@@ -174,16 +210,41 @@ export class Exposure implements AsyncDisposable {
     this.#settings = settings as ExposeSettings;
     this.queue = this.#settings.queue ?? subject;
     this.#kit = kit as ExposureKit;
-    this.#sub = this.#kit.nc.subscribe(this.subject, {
-      queue: this.queue,
-      callback: (error, msg) => {
-        if (error !== null) {
-          this.#kit.emit({ type: "nats-error", message: error.message, time: Date.now() });
-          return;
-        }
-        this.#receive(msg);
-      },
-    });
+    this.#n = this.#kit.counters
+      ? new Float64Array(this.#kit.counters)
+      : new Float64Array(COUNTERS);
+    if (this.#kit.trackAsks) this.#asks = new Map();
+    this.#sub = this.#subscribe();
+    if (this.#settings.inActor && this.#kit.inActor !== undefined) {
+      this.#inActor = this.#kit.inActor.start({
+        name,
+        subject,
+        queue: this.queue,
+        settings: this.#settings,
+        target: this.#target,
+        emit: (event) => this.#kit.emit(event),
+        // The actor's thread took the subscription: the node's lets go of it.
+        took: async () => {
+          if (this.#closing || !this.#subscribed) return;
+          this.#subscribed = false;
+          // Drained, not dropped: a request the server sent here before it
+          // took the unsubscribe is still handled, on the node's path.
+          await this.#sub.drain().catch(noop);
+        },
+        // The actor's thread no longer serves it: the node's serves it again, once registered.
+        gave: async () => {
+          if (this.#closing || this.#subscribed) return;
+          this.#subscribed = true;
+          this.#sub = this.#subscribe();
+          if (this.#kit.connected()) await this.#kit.nc.flush().catch(noop);
+        },
+        answer: (asks, error) => {
+          for (const ask of asks) {
+            this.#replyError(ask, ask.id, error, ask.codec);
+          }
+        },
+      });
+    }
     const durable = this.#settings.durable;
     if (durable !== undefined) {
       this.#kit.opening?.(
@@ -192,7 +253,7 @@ export class Exposure implements AsyncDisposable {
           emit: this.#kit.emit,
           v8: this.#settings.v8,
           badRequest: (reason) => {
-            this.#counts.badRequests++;
+            this.#n[BAD]++;
             this.#kit.emit({ type: "nats-bad-request", name, reason, time: Date.now() });
           },
           lastError: (error) => {
@@ -206,6 +267,34 @@ export class Exposure implements AsyncDisposable {
         }),
       );
     }
+  }
+
+  #subscribe(): Subscription {
+    return this.#kit.nc.subscribe(this.subject, {
+      queue: this.queue,
+      callback: (error, msg) => {
+        if (error !== null) {
+          this.#kit.emit({ type: "nats-error", message: error.message, time: Date.now() });
+          return;
+        }
+        this.#receive(msg);
+      },
+    });
+  }
+
+  /**
+   * Stops answering from here, and returns where each ask in hand would
+   * have been answered (`kit.trackAsks`): the actor's thread is ending, and
+   * its node answers them instead.
+   */
+  abandon(): AskInHand[] {
+    this.#abandoned = true;
+    try {
+      this.#sub.unsubscribe();
+    } catch {
+      // The connection closed: the subscription went with it.
+    }
+    return [...this.#asks?.values() ?? []];
   }
 
   /** The durable mailbox's subject (`troupe-durable.<namespace>.<name>`), when exposed durably. */
@@ -241,31 +330,32 @@ export class Exposure implements AsyncDisposable {
   }
 
   #reply(
-    msg: Msg,
+    msg: Replyable,
     id: string | undefined,
     ok: boolean,
     body: Uint8Array,
     codec: WireCodec = "json",
   ): void {
-    if (!msg.reply) return;
+    if (!msg.reply || this.#abandoned) return;
     const pairs: [string, string][] = [[STATUS_HEADER, ok ? "ok" : "error"]];
     if (id !== undefined) pairs.push([ID_HEADER, id]);
     if (codec !== "json") pairs.push([CODEC_HEADER, codec]);
     const h = this.#headers.get(pairs);
     try {
-      msg.respond(body, { headers: h });
+      this.#kit.nc.publish(msg.reply, body, { headers: h });
     } catch {
       // The connection is closing or gone: the caller's ask fails on its side.
     }
   }
 
   #replyError(
-    msg: Msg,
+    msg: Replyable,
     id: string | undefined,
     error: unknown,
     codec: WireCodec = "json",
   ): void {
     this.#lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.#kit.lastError?.(this.#lastError);
     let body: Uint8Array;
     try {
       const wire = { error: errorToWire(error) };
@@ -281,8 +371,8 @@ export class Exposure implements AsyncDisposable {
    * Answers a request that broke the wire format; it never reaches the
    * actor. In the request's codec when it is one this name takes, else JSON.
    */
-  #bad(msg: Msg, id: string | undefined, error: Error, codec: WireCodec = "json"): void {
-    this.#counts.badRequests++;
+  #bad(msg: Replyable, id: string | undefined, error: Error, codec: WireCodec = "json"): void {
+    this.#n[BAD]++;
     this.#kit.emit({
       type: "nats-bad-request",
       name: this.name,
@@ -293,7 +383,7 @@ export class Exposure implements AsyncDisposable {
   }
 
   /** `#bad` with a `BadRequest` saying `reason`, in the request's codec. */
-  #refuse(msg: Msg, id: string | undefined, codec: WireCodec, reason: string): void {
+  #refuse(msg: Replyable, id: string | undefined, codec: WireCodec, reason: string): void {
     this.#bad(msg, id, new BadRequest(reason), codec);
   }
 
@@ -302,7 +392,7 @@ export class Exposure implements AsyncDisposable {
     try {
       h = msg.headers;
     } catch {
-      this.#counts.received++;
+      this.#n[RECEIVED]++;
       this.#bad(msg, undefined, new BadRequest("the headers do not parse"));
       return;
     }
@@ -314,7 +404,7 @@ export class Exposure implements AsyncDisposable {
     const givenKind = headerOf(h, KIND_HEADER);
     // A batch counts each of its tells as a request, and checks each against the limit.
     if (givenKind === BATCH_KIND) return this.#receiveBatch(msg, h, data);
-    this.#counts.received++;
+    this.#n[RECEIVED]++;
     // First: every refusal after it is answered in the request's codec.
     let codec: WireCodec;
     try {
@@ -364,10 +454,10 @@ export class Exposure implements AsyncDisposable {
       const why = error instanceof Error ? error.message : error;
       return this.#refuse(msg, id, codec, `the body is not ${what}: ${why}`);
     }
-    if (this.#pending - this.#turnTells >= this.#settings.maxPending) {
+    if (this.#n[PENDING] - this.#turnTells >= this.#settings.maxPending) {
       const full = new MailboxFullError(this.name, this.#settings.maxPending);
       if (kind === "ask") {
-        this.#counts.failed++;
+        this.#n[FAILED]++;
         this.#replyError(msg, id, full, codec);
       } else this.#deadLetter(messageName, full, msg, id, codec);
       return;
@@ -385,15 +475,16 @@ export class Exposure implements AsyncDisposable {
     // One `then` with both callbacks, each giving the slot back: a
     // `finally` would cost every request one more promise.
     const done = () => {
-      this.#processingMs += performance.now() - started;
-      this.#pending--;
+      this.#n[MS] += performance.now() - started;
+      this.#n[PENDING]--;
       this.#inflight.delete(settled);
+      this.#asks?.delete(settled);
     };
     const settled: Promise<void> = work.then(
       (value) => {
         done();
         if (kind === "tell") {
-          this.#counts.told++;
+          this.#n[TOLD]++;
           if (reply) this.#reply(msg, id, true, EMPTY, codec);
           return;
         }
@@ -401,23 +492,26 @@ export class Exposure implements AsyncDisposable {
         try {
           body = encodeBody(codec, this.#inspector, value, "reply");
         } catch (error) {
-          this.#counts.failed++;
+          this.#n[FAILED]++;
           this.#replyError(msg, id, error, codec);
           return;
         }
-        this.#counts.replied++;
+        this.#n[REPLIED]++;
         this.#reply(msg, id, true, body, codec);
       },
       (error) => {
         done();
         if (kind === "ask") {
-          this.#counts.failed++;
+          this.#n[FAILED]++;
           this.#replyError(msg, id, error, codec);
         } else this.#deadLetter(messageName, error, msg, id, codec);
       },
     );
-    this.#pending++;
+    this.#n[PENDING]++;
     this.#inflight.add(settled);
+    if (this.#asks !== undefined && kind === "ask") {
+      this.#asks.set(settled, { reply: reply!, id, codec });
+    }
   }
 
   /**
@@ -437,11 +531,11 @@ export class Exposure implements AsyncDisposable {
       ? "a batch of tells takes no reply subject"
       : decodeTellBatch(headerOf(h, CODEC_HEADER), data, this.#settings.maxPayload);
     if (typeof entries === "string") {
-      this.#counts.received++;
+      this.#n[RECEIVED]++;
       this.#bad(msg, undefined, new BadRequest(entries));
       return;
     }
-    this.#counts.received += entries.length;
+    this.#n[RECEIVED] += entries.length;
     const target = this.#target as unknown as Untyped;
     const started = performance.now();
     const names: string[] = [];
@@ -453,7 +547,7 @@ export class Exposure implements AsyncDisposable {
       }
       // The tells of the batches of one socket read arrive with no turn between them for
       // a slot to be given back: the slots judged are those held since before this turn.
-      if (this.#pending - this.#turnTells >= this.#settings.maxPending) {
+      if (this.#n[PENDING] - this.#turnTells >= this.#settings.maxPending) {
         const full = new MailboxFullError(this.name, this.#settings.maxPending);
         this.#deadLetter(entry.name, full, msg, undefined, "json");
         continue;
@@ -466,10 +560,10 @@ export class Exposure implements AsyncDisposable {
       }
       // Taken into the actor's outbox at once (a ref's tell with room): done, no slot held.
       if (work === SENT) {
-        this.#counts.told++;
+        this.#n[TOLD]++;
         continue;
       }
-      this.#pending++;
+      this.#n[PENDING]++;
       if (this.#turnTells++ === 0) queueMicrotask(this.#turnOver);
       names.push(entry.name);
       works.push(work);
@@ -477,12 +571,12 @@ export class Exposure implements AsyncDisposable {
     if (works.length === 0) return;
     // The others are waited for together.
     const settled: Promise<void> = Promise.allSettled(works).then((results) => {
-      this.#processingMs += (performance.now() - started) * results.length;
-      this.#pending -= results.length;
+      this.#n[MS] += (performance.now() - started) * results.length;
+      this.#n[PENDING] -= results.length;
       this.#inflight.delete(settled);
       for (let k = 0; k < results.length; k++) {
         const result = results[k]!;
-        if (result.status === "fulfilled") this.#counts.told++;
+        if (result.status === "fulfilled") this.#n[TOLD]++;
         else this.#deadLetter(names[k]!, result.reason, msg, undefined, "json");
       }
     });
@@ -492,11 +586,11 @@ export class Exposure implements AsyncDisposable {
   #deadLetter(
     messageName: string,
     error: unknown,
-    msg: Msg,
+    msg: Replyable,
     id: string | undefined,
     codec: WireCodec,
   ): void {
-    this.#counts.deadLetters++;
+    this.#n[DEAD]++;
     this.#kit.emit({
       type: "nats-dead-letter",
       name: this.name,
@@ -529,15 +623,30 @@ export class Exposure implements AsyncDisposable {
    * @returns The counters now.
    */
   stats(): ExposureStats {
+    return this.#stats();
+  }
+
+  /** Counter `slot`: this thread's, and the actor's thread's when it serves the name too. */
+  #count(slot: number): number {
+    return this.#n[slot]! + (this.#inActor?.counters[slot] ?? 0);
+  }
+
+  #stats(): ExposureStats {
     return {
       name: this.name,
       subject: this.subject,
       queue: this.queue,
       target: this.#target.id,
-      ...this.#counts,
-      pending: this.#pending,
-      processingMs: this.#processingMs,
-      lastError: this.#lastError,
+      received: this.#count(RECEIVED),
+      replied: this.#count(REPLIED),
+      failed: this.#count(FAILED),
+      told: this.#count(TOLD),
+      deadLetters: this.#count(DEAD),
+      badRequests: this.#count(BAD),
+      pending: this.#count(PENDING),
+      processingMs: this.#count(MS),
+      lastError: this.#inActor?.lastError.read() ?? this.#lastError,
+      servedIn: this.#inActor?.serving ? "actor" : "node",
       ...(this.#durable !== undefined ? { durable: this.#durable.stats() } : {}),
     };
   }
@@ -574,9 +683,12 @@ export class Exposure implements AsyncDisposable {
     this.#closing ??= (async () => {
       this.#kit.forget(this);
       const { timeout = 5000, signal } = options;
+      // The actor's thread stops serving the name, in the same time.
+      const inActor = this.#inActor?.close(timeout, signal);
       // Draining needs the server; while disconnected the subscription is dropped.
       const sub = this.#sub;
-      const drained = this.#kit.connected() && await settleWithin(sub.drain(), timeout, signal);
+      const drained = !this.#subscribed ||
+        this.#kit.connected() && await settleWithin(sub.drain(), timeout, signal);
       if (!drained) {
         try {
           sub.unsubscribe();
@@ -599,6 +711,7 @@ export class Exposure implements AsyncDisposable {
         await all.catch(noop);
       }
       await durable;
+      await inActor;
     })();
     return this.#closing;
   }

@@ -24,6 +24,8 @@ import { type ActorOf, RemoteRef } from "./remote_ref.ts";
 import { DurableRef } from "./durable_ref.ts";
 import { Asks } from "./_asks.ts";
 import { connectNats } from "./_connect.ts";
+import { InActorServing } from "./_in_actor_node.ts";
+import type { InActorNodeKit } from "./_in_actor_shared.ts";
 import { type ClusterActor, discover, type Discovery, nodeDiscovery } from "./_discovery.ts";
 import { exposeOptions, nodeOptions, type NodeSettings, redactServer } from "./_options.ts";
 import { isSubjectPart, subjectOf } from "./_wire.ts";
@@ -125,7 +127,7 @@ export class NatsNode implements AsyncDisposable {
   #discovery: Discovery | undefined;
   #id = crypto.randomUUID().replaceAll("-", "").slice(0, 22).toUpperCase();
 
-  private constructor(nc: NatsConnection, settings: NodeSettings) {
+  private constructor(nc: NatsConnection, settings: NodeSettings, inActor: InActorNodeKit) {
     this.#nc = nc;
     this.#settings = settings;
     this.#asks = new Asks(nc);
@@ -138,6 +140,7 @@ export class NatsNode implements AsyncDisposable {
         if (this.#exposures.get(exposure.name) === exposure) this.#exposures.delete(exposure.name);
         this.#targets.delete(exposure);
       },
+      inActor: { start: (hooks) => new InActorServing(inActor, hooks) },
     };
     if (settings.discovery) {
       this.#discovery = nodeDiscovery(nc, {
@@ -213,7 +216,10 @@ export class NatsNode implements AsyncDisposable {
       }
       throw new BrokerUnavailableError(settings.displayServers, { cause: error });
     }
-    return new NatsNode(nc, settings);
+    // What an actor's thread needs to connect as this node does (`ExposeOptions.inActor`):
+    // the options as given, less what cannot leave this thread.
+    const { system: _system, signal: _signal, ...given } = options;
+    return new NatsNode(nc, settings, { options: given, nodeName: settings.name });
   }
 
   /** Reports an event to the node's subscribers, and to its system's when it has one. */

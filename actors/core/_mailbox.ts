@@ -4,7 +4,15 @@
 
 import type { ActorContext, Handlers } from "./define_actor.ts";
 import type { Message, Outgoing } from "./_outgoing.ts";
-import { ABORTABLE_ASK, expectsReply, type Handling, STOP, STREAM, TELLS } from "./protocol.ts";
+import {
+  ABORTABLE_ASK,
+  expectsReply,
+  type Handling,
+  LOCAL,
+  STOP,
+  STREAM,
+  TELLS,
+} from "./protocol.ts";
 import type { HandleHook, ServeHooks } from "./hooks.ts";
 import type { ServedCalls } from "./_served_calls.ts";
 import { lendingHere, privatize } from "../../internal/lent.ts";
@@ -114,7 +122,10 @@ export class Mailbox {
     return this.#stopping;
   }
 
-  /** Adds a message from the parent (`TELL`, `ASK`, `TELLS` or `STOP`); `pump()` handles it. */
+  /**
+   * Adds a message from the parent (`TELL`, `ASK`, `TELLS` or `STOP`), or an
+   * extension's (`LOCAL`); `pump()` handles it.
+   */
   push(message: Message, traceparent?: string): void {
     this.#queue.push(message);
     if (message[0] === ABORTABLE_ASK || message[0] === STREAM) {
@@ -257,7 +268,8 @@ export class Mailbox {
     const handlers = this.#handlers;
     const handler = Object.hasOwn(handlers, name) ? handlers[name] : undefined;
     const out = this.#out;
-    out.left();
+    // An extension's message was never sent by the parent: it owes no credit.
+    if (tag !== LOCAL) out.left();
     // A call its caller may cancel gets its own context (its signal); others share one.
     const tracked = tag === ABORTABLE_ASK || tag === STREAM;
     let ctx = this.#ctx;

@@ -10,12 +10,14 @@ import { type BatchKind, PLAIN_KIND, UNKNOWN_KIND } from "../../internal/batch.t
 import { PayloadInspector } from "../../internal/payload.ts";
 import { noop } from "../../internal/abort.ts";
 import { privatize } from "../../internal/lent.ts";
+import type { LocalSettle } from "./extension.ts";
 import {
   CREDIT,
   DEAD_LETTER,
   expectsReply,
   FAIL,
   ITEM,
+  LOCAL,
   REPLY,
   serializeError,
   TELL,
@@ -107,6 +109,7 @@ export class Outgoing {
    * handler returned (`value`) or threw (`value` is the error).
    */
   settle(message: Message, ok: boolean, value: unknown): void {
+    if (message[0] === LOCAL) return (message[1] as LocalSettle)(ok, value);
     if (expectsReply(message[0])) {
       if (ok) {
         try {
@@ -145,6 +148,7 @@ export class Outgoing {
 
   /** Answers a message to a name the actor has no handler for. */
   unknown(message: Message, name: string): void {
+    if (message[0] === LOCAL) return (message[1] as LocalSettle)(false, undefined, "unknown");
     if (expectsReply(message[0])) {
       this.post([FAIL, message[1], serializeError(new Error("unknown")), true], PLAIN_KIND);
     } else this.post([DEAD_LETTER, name, "unknown message"], PLAIN_KIND);
@@ -152,6 +156,7 @@ export class Outgoing {
 
   /** Answers a message that arrived after the stop sentinel and will not be handled. */
   refuse(message: Message): void {
+    if (message[0] === LOCAL) return (message[1] as LocalSettle)(false, undefined, "stopped");
     if (expectsReply(message[0])) {
       this.post([FAIL, message[1], serializeError(new Error("stopped")), false]);
     } else if (message[0] === TELL) this.post([DEAD_LETTER, message[1], "sent after stop"]);

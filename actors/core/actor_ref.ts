@@ -198,6 +198,17 @@ export interface RefTarget {
   stats(): ActorStats;
 }
 
+/** What each ref talks to, for the layers above the core (see {@linkcode targetOf}). */
+const TARGETS = new WeakMap<object, RefTarget>();
+
+/**
+ * What `ref` talks to, when it is an `ActorRef` (internal: the layers above
+ * the core reach the actor's cell through it).
+ */
+export function targetOf(ref: object): RefTarget | undefined {
+  return TARGETS.get(ref);
+}
+
 /**
  * A typed reference to a running actor. `D` is the type of the actor
  * module's definition, so message names, payloads and replies are checked
@@ -235,6 +246,7 @@ export class ActorRef<D extends AnyActorDefinition> implements AsyncDisposable {
    */
   constructor(cell: never) {
     this.#cell = cell as RefTarget;
+    TARGETS.set(this, this.#cell);
   }
 
   /** The actor's id, unique within its system. */

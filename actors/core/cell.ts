@@ -32,6 +32,8 @@ import {
   CREDIT,
   DEAD_LETTER,
   EXIT,
+  EXTEND,
+  EXTENDED,
   FAIL,
   type Handling,
   INIT_FAILED,
@@ -91,6 +93,14 @@ export interface CellOptions {
 
 export type CellState = "starting" | "running" | "stopping" | "stopped";
 
+/** The parent's end of an extension started with `ActorCell.extend`. */
+export interface ExtensionEnd {
+  /** Hands the extension `data`, in order with the messages sent to the actor. */
+  send(data: unknown): void;
+  /** Stops listening: what the extension sends later is dropped. */
+  close(): void;
+}
+
 export class ActorCell implements RefTarget {
   readonly id: string;
   readonly module: string;
@@ -121,6 +131,9 @@ export class ActorCell implements RefTarget {
   #hooks: CellHooks | undefined;
   /** A send met the closed channel, and the exit it brings is awaited (see `#channelGone`). */
   #channelGoneWatched = false;
+  /** The parent's ends of the extensions started in the actor's thread, by id (see `extend`). */
+  #extensions = new Map<number, (data: unknown) => void>();
+  #nextExtension = 1;
 
   constructor(options: CellOptions) {
     this.id = options.id;
@@ -164,6 +177,11 @@ export class ActorCell implements RefTarget {
       crash: (reason, error) => this.#crash(reason, error),
       channelGone: (error) => this.#channelGone(error),
     });
+  }
+
+  /** What a full mailbox does (`SpawnOptions.overflow`). */
+  get overflow(): OverflowPolicy {
+    return this.#options.overflow;
   }
 
   /** Messages sent and not yet handled. */
@@ -365,6 +383,9 @@ export class ActorCell implements RefTarget {
       case BYE:
         this.#finish({ id: this.id, reason: "normal", handled: this.handled });
         return;
+      case EXTENDED:
+        this.#extensions.get(message[1] as number)?.(message[2]);
+        return;
       case CRASH: {
         this.#handling = message[2] as Handling | undefined;
         const error = reviveError(message[1] as RemoteErrorInfo);
@@ -511,6 +532,30 @@ export class ActorCell implements RefTarget {
   };
 
   /** Queues the stop sentinel; terminates the actor if it has not stopped within `timeout` ms. */
+  /**
+   * Starts an extension in the actor's thread (see `extension.ts`): the
+   * actor imports `module` and calls its `extendActor(data, api)`. What the
+   * extension sends comes to `listener`, in order with the actor's other
+   * reports; `send` hands the extension more data. `undefined` when the
+   * actor is not running. `data` must be something the channel carries.
+   */
+  extend(
+    module: string,
+    data: unknown,
+    listener: (data: unknown) => void,
+  ): ExtensionEnd | undefined {
+    if (this.state !== "running") return undefined;
+    const id = this.#nextExtension++;
+    this.#extensions.set(id, listener);
+    this.#outbox.pushControl([EXTEND, id, module, data]);
+    return {
+      send: (more) => {
+        if (this.#extensions.has(id)) this.#outbox.pushControl([EXTEND, id, undefined, more]);
+      },
+      close: () => void this.#extensions.delete(id),
+    };
+  }
+
   stop(timeout: number | undefined = 5000, signal?: AbortSignal): Promise<ActorExit> {
     if (signal !== undefined && this.state !== "stopped") {
       const cancel = watchDeadline(signal, undefined, (reason) => this.kill(reason));
@@ -583,6 +628,7 @@ export class ActorCell implements RefTarget {
       );
       this.#ready = undefined;
     }
+    this.#extensions.clear();
     const unsent = this.#outbox.close(error);
     const lost = this.#outbox.inflight + countTells(unsent);
     this.#pending.rejectAll(error);

@@ -24,6 +24,10 @@
  *   as an unknown message name): then `msgId` is its `Nats-Msg-Id` and
  *   `deliveries` how often it was delivered;
  * - `nats-error`: the server reported an error (such as a permission violation);
+ * - `nats-served-in-actor`: a name exposed with `inActor` moved: `serving`
+ *   true once the actor's own thread serves its subscription, false (with
+ *   the `reason`) when the node's thread serves it instead: the actor could
+ *   not take it, or has ended;
  * - `nats-closed`: the connection closed for good: by `close()`, or because
  *   the client gave up reconnecting (then asks and tells reject with
  *   `ConnectionClosedError`).
@@ -64,6 +68,18 @@ export type ClusterEvent =
     time: number;
   }
   | { type: "nats-error"; id: string; message: string; time: number }
+  | {
+    type: "nats-served-in-actor";
+    id: string;
+    name: string;
+    /** The actor behind the name. */
+    actorId: string;
+    /** `true`: its thread serves the name now; `false`: the node's thread does. */
+    serving: boolean;
+    /** Why the node's thread serves it (`serving` false). */
+    reason?: string;
+    time: number;
+  }
   | {
     type: "nats-closed";
     id: string;

@@ -49,9 +49,24 @@ export const PULL = 9;
  */
 export const STREAM_WINDOW = 16;
 
-/** Tells whether a parent-to-actor message tag is answered (`REPLY` or `FAIL`). */
+/**
+ * `[EXTEND, id, module, data]`: the actor's thread imports `module` and starts
+ * its extension `id` with `data` (see `extension.ts`); `[EXTEND, id,
+ * undefined, data]` hands the running extension `id` more `data`. Sent as a
+ * control message: it takes no mailbox room and is never handled.
+ */
+export const EXTEND = 22;
+
+/**
+ * `[LOCAL, settle, name, payload]`: a message an extension queued from inside
+ * the actor's thread. Answered by calling `settle`, never sent on a channel,
+ * and not credited (the parent never sent it).
+ */
+export const LOCAL = 24;
+
+/** Tells whether a message tag is answered (`REPLY` or `FAIL`, or its `LOCAL` settle). */
 export function expectsReply(tag: unknown): boolean {
-  return tag === ASK || tag === ABORTABLE_ASK || tag === STREAM;
+  return tag === ASK || tag === ABORTABLE_ASK || tag === STREAM || tag === LOCAL;
 }
 
 // Actor -> parent.
@@ -91,6 +106,8 @@ export const HEARTBEAT = 19;
 export const CALL = 20;
 /** `[ITEM, id, value]`: one item of the `STREAM` `id` (the value is absent for `undefined`). */
 export const ITEM = 21;
+/** `[EXTENDED, id, data]`: the extension `id` in the actor's thread sends its parent's end `data`. */
+export const EXTENDED = 23;
 
 /**
  * What an actor's CALL asks its system for, after the call's id: one kind per

@@ -7,7 +7,7 @@
 
 import type { Transport } from "../../transports/transport.ts";
 import { PLAIN_KIND } from "../../internal/batch.ts";
-import { every } from "../../internal/ticker.ts";
+import { after, every } from "../../internal/ticker.ts";
 import { queueItems } from "./_queue_reader.ts";
 import { QueueClosedError } from "../../internal/queue_errors.ts";
 // Types only: every error class of the package (what revives a failed call's
@@ -29,9 +29,13 @@ import {
   CALL,
   CANCEL,
   CRASH,
+  DEAD_LETTER,
   EXIT,
+  EXTEND,
+  EXTENDED,
   HEARTBEAT,
   INIT_FAILED,
+  LOCAL,
   PULL,
   READY,
   RESULT,
@@ -44,6 +48,14 @@ import { Mailbox } from "./_mailbox.ts";
 import { lendingHere, privatize } from "../../internal/lent.ts";
 import { type Message, Outgoing } from "./_outgoing.ts";
 import { ServedCalls } from "./_served_calls.ts";
+import {
+  type ActorExtension,
+  type ActorExtensionApi,
+  type EndReason,
+  EXTENSION_END_MS,
+  type ExtensionModule,
+  type LocalSettle,
+} from "./extension.ts";
 
 /** Lets the host report exits and crashes that happen outside the message loop. */
 export interface ServeControl {
@@ -126,6 +138,11 @@ class ServedActor implements ServeControl {
   #stopHook: ((state: unknown, ctx: ActorContext) => unknown) | undefined;
   #stopHeartbeat: (() => void) | undefined;
   #hooks: ServeHooks | undefined;
+  /** The extensions started in this thread, by id, once their module has loaded. */
+  #extensions = new Map<number, Promise<ActorExtension | undefined>>();
+  /** Those loaded, for the synchronous calls of an end. */
+  #loaded = new Map<number, ActorExtension>();
+  #handlerNames: readonly string[] = [];
 
   constructor(
     boot: BootMessage,
@@ -161,6 +178,7 @@ class ServedActor implements ServeControl {
       this.#end();
       return;
     }
+    this.#handlerNames = Object.keys(spec.handlers);
     const mailbox = this.#mailbox = new Mailbox({
       handlers: spec.handlers,
       state: this.#state,
@@ -196,6 +214,8 @@ class ServedActor implements ServeControl {
             );
           } else if (tag === PULL) {
             this.#served.pull((message as Message)[1] as number, (message as Message)[2] as number);
+          } else if (tag === EXTEND) {
+            this.#extend(message as Message);
           } else if (tag === TRACED) {
             mailbox.push((message as Message)[2] as Message, (message as Message)[1] as string);
           } else mailbox.push(message as Message);
@@ -219,6 +239,7 @@ class ServedActor implements ServeControl {
     this.#stopController.abort(new Error("actor stopping"));
     // Messages after the sentinel cannot be handled: report them.
     this.#mailbox!.refuseRest();
+    await this.#endExtensions("stop");
     try {
       await this.#stopHook?.(this.#state, this.#ctx);
     } catch (error) {
@@ -244,6 +265,8 @@ class ServedActor implements ServeControl {
     // Credit what left the mailbox: the parent then counts as lost exactly the
     // messages never taken, and the report names the ones being handled.
     this.#out.credit(true);
+    // What the extensions send as they end arrives before the crash report.
+    void this.#endExtensions("crash");
     this.#out.flushNow([CRASH, serializeError(error), this.#mailbox?.handling() ?? []]);
     this.#end();
   }
@@ -252,6 +275,7 @@ class ServedActor implements ServeControl {
     const out = this.#out;
     if (out.closed) return;
     out.credit(true);
+    void this.#endExtensions("exit");
     out.post([EXIT, code, this.#mailbox?.handling() ?? []]);
     out.flushNow();
     out.close();
@@ -260,6 +284,108 @@ class ServedActor implements ServeControl {
 
   crash(error: unknown): void {
     this.#die(error);
+  }
+
+  /**
+   * `[EXTEND, id, module, data]` starts the extension `id` (see
+   * `extension.ts`); without a module it hands the running one `data`. An
+   * extension that cannot start says so to its parent's end as
+   * `{ declined: reason }`.
+   */
+  #extend(message: Message): void {
+    const id = message[1] as number;
+    const module = message[2] as string | undefined;
+    const data = message[3];
+    if (module === undefined) {
+      void this.#extensions.get(id)?.then((extension) => {
+        try {
+          extension?.receive?.(data);
+        } catch (error) {
+          this.#die(error);
+        }
+      });
+      return;
+    }
+    const api = this.#extensionApi(id);
+    const started = (async () => {
+      try {
+        const loaded = await import(module) as ExtensionModule;
+        if (this.#out.closed || this.#mailbox === undefined) {
+          throw new Error("the actor has ended");
+        }
+        const extension = await loaded.extendActor(data, api);
+        if (this.#out.closed) {
+          void extension.end?.("stop");
+          return undefined;
+        }
+        this.#loaded.set(id, extension);
+        return extension;
+      } catch (error) {
+        this.#extensions.delete(id);
+        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        if (!this.#out.closed) this.#out.post([EXTENDED, id, { declined: reason }]);
+        return undefined;
+      }
+    })();
+    this.#extensions.set(id, started);
+  }
+
+  #extensionApi(id: number): ActorExtensionApi {
+    const out = this.#out;
+    const mailbox = () => this.#mailbox;
+    const taking = () => {
+      const box = this.#mailbox;
+      return box !== undefined && !box.stopping && !out.closed;
+    };
+    const handlers = () => this.#handlerNames;
+    return {
+      actorId: this.#boot.actorId,
+      capacity: this.#boot.capacity,
+      get handlers() {
+        return handlers();
+      },
+      get taking() {
+        return taking();
+      },
+      request(name: string, payload: unknown, settle: LocalSettle): void {
+        const box = mailbox();
+        if (box === undefined || !taking()) {
+          settle(false, undefined, "stopped");
+          return;
+        }
+        box.push([LOCAL, settle, name, payload]);
+        box.pump();
+      },
+      send(data: unknown): void {
+        if (!out.closed) out.post([EXTENDED, id, data]);
+      },
+      deadLetter(name: string, reason: string): void {
+        if (!out.closed) out.post([DEAD_LETTER, name, reason], PLAIN_KIND);
+      },
+    };
+  }
+
+  /**
+   * Tells every extension that the actor is ending, synchronously (what they
+   * send now goes before the last report); resolves once they are done, or
+   * after `EXTENSION_END_MS`.
+   */
+  #endExtensions(why: EndReason): Promise<void> {
+    if (this.#loaded.size === 0) return Promise.resolve();
+    const ends: Promise<unknown>[] = [];
+    for (const extension of this.#loaded.values()) {
+      try {
+        const ended = extension.end?.(why);
+        if (ended instanceof Promise) ends.push(ended.catch(() => {}));
+      } catch {
+        // An extension that fails as the actor ends changes nothing about the end.
+      }
+    }
+    this.#loaded.clear();
+    if (ends.length === 0) return Promise.resolve();
+    let cancel = (): void => {};
+    const bound = new Promise<void>((resolve) => cancel = after(EXTENSION_END_MS, resolve));
+    return Promise.race([Promise.all(ends), bound]).then(() => cancel());
   }
 }
 

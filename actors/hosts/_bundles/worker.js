@@ -12,8 +12,10 @@ var STREAM = 7;
 var CANCEL = 8;
 var PULL = 9;
 var STREAM_WINDOW = 16;
+var EXTEND = 22;
+var LOCAL = 24;
 function expectsReply(tag) {
-  return tag === ASK || tag === ABORTABLE_ASK || tag === STREAM;
+  return tag === ASK || tag === ABORTABLE_ASK || tag === STREAM || tag === LOCAL;
 }
 var READY = 10;
 var INIT_FAILED = 11;
@@ -27,6 +29,7 @@ var EXIT = 18;
 var HEARTBEAT = 19;
 var CALL = 20;
 var ITEM = 21;
+var EXTENDED = 23;
 var LIVENESS_TAKEN = 1;
 var LIVENESS_HEAP_KIB = 2;
 
@@ -249,7 +252,10 @@ var Mailbox = class {
   get stopping() {
     return this.#stopping;
   }
-  /** Adds a message from the parent (`TELL`, `ASK`, `TELLS` or `STOP`); `pump()` handles it. */
+  /**
+   * Adds a message from the parent (`TELL`, `ASK`, `TELLS` or `STOP`), or an
+   * extension's (`LOCAL`); `pump()` handles it.
+   */
   push(message, traceparent) {
     this.#queue.push(message);
     if (message[0] === ABORTABLE_ASK || message[0] === STREAM) {
@@ -373,7 +379,7 @@ var Mailbox = class {
     const handlers = this.#handlers;
     const handler = Object.hasOwn(handlers, name) ? handlers[name] : void 0;
     const out2 = this.#out;
-    out2.left();
+    if (tag !== LOCAL) out2.left();
     const tracked = tag === ABORTABLE_ASK || tag === STREAM;
     let ctx = this.#ctx;
     if (tracked) {
@@ -1055,6 +1061,7 @@ var Outgoing = class {
    * handler returned (`value`) or threw (`value` is the error).
    */
   settle(message, ok, value) {
+    if (message[0] === LOCAL) return message[1](ok, value);
     if (expectsReply(message[0])) {
       if (ok) {
         try {
@@ -1114,6 +1121,7 @@ var Outgoing = class {
   }
   /** Answers a message to a name the actor has no handler for. */
   unknown(message, name) {
+    if (message[0] === LOCAL) return message[1](false, void 0, "unknown");
     if (expectsReply(message[0])) {
       this.post([
         FAIL,
@@ -1129,6 +1137,7 @@ var Outgoing = class {
   }
   /** Answers a message that arrived after the stop sentinel and will not be handled. */
   refuse(message) {
+    if (message[0] === LOCAL) return message[1](false, void 0, "stopped");
     if (expectsReply(message[0])) {
       this.post([
         FAIL,
@@ -1368,6 +1377,9 @@ var ServedCalls = class {
   }
 };
 
+// actors/core/extension.ts
+var EXTENSION_END_MS = 1e3;
+
 // actors/core/serve.ts
 function findDefinition(mod, exportName) {
   if (exportName !== void 0) {
@@ -1403,6 +1415,11 @@ var ServedActor = class {
   #stopHook;
   #stopHeartbeat;
   #hooks;
+  /** The extensions started in this thread, by id, once their module has loaded. */
+  #extensions = /* @__PURE__ */ new Map();
+  /** Those loaded, for the synchronous calls of an end. */
+  #loaded = /* @__PURE__ */ new Map();
+  #handlerNames = [];
   constructor(boot2, transport, onEnd, actor, semaphoreModule, hooksModule) {
     this.#boot = boot2;
     this.#hooks = hooksModule?.serveHooks(boot2);
@@ -1432,6 +1449,7 @@ var ServedActor = class {
       this.#end();
       return;
     }
+    this.#handlerNames = Object.keys(spec.handlers);
     const mailbox = this.#mailbox = new Mailbox({
       handlers: spec.handlers,
       state: this.#state,
@@ -1468,6 +1486,8 @@ var ServedActor = class {
             this.#served.cancel(message[1], message[2]);
           } else if (tag === PULL) {
             this.#served.pull(message[1], message[2]);
+          } else if (tag === EXTEND) {
+            this.#extend(message);
           } else if (tag === TRACED) {
             mailbox.push(message[2], message[1]);
           } else mailbox.push(message);
@@ -1487,6 +1507,7 @@ var ServedActor = class {
     if (out2.closed) return;
     this.#stopController.abort(new Error("actor stopping"));
     this.#mailbox.refuseRest();
+    await this.#endExtensions("stop");
     try {
       await this.#stopHook?.(this.#state, this.#ctx);
     } catch (error) {
@@ -1513,6 +1534,7 @@ var ServedActor = class {
     if (this.#out.closed) return;
     this.#stopController.abort(error);
     this.#out.credit(true);
+    void this.#endExtensions("crash");
     this.#out.flushNow([
       CRASH,
       serializeError(error),
@@ -1524,6 +1546,7 @@ var ServedActor = class {
     const out2 = this.#out;
     if (out2.closed) return;
     out2.credit(true);
+    void this.#endExtensions("exit");
     out2.post([
       EXIT,
       code,
@@ -1535,6 +1558,128 @@ var ServedActor = class {
   }
   crash(error) {
     this.#die(error);
+  }
+  /**
+   * `[EXTEND, id, module, data]` starts the extension `id` (see
+   * `extension.ts`); without a module it hands the running one `data`. An
+   * extension that cannot start says so to its parent's end as
+   * `{ declined: reason }`.
+   */
+  #extend(message) {
+    const id = message[1];
+    const module = message[2];
+    const data = message[3];
+    if (module === void 0) {
+      void this.#extensions.get(id)?.then((extension) => {
+        try {
+          extension?.receive?.(data);
+        } catch (error) {
+          this.#die(error);
+        }
+      });
+      return;
+    }
+    const api = this.#extensionApi(id);
+    const started = (async () => {
+      try {
+        const loaded = await import(module);
+        if (this.#out.closed || this.#mailbox === void 0) {
+          throw new Error("the actor has ended");
+        }
+        const extension = await loaded.extendActor(data, api);
+        if (this.#out.closed) {
+          void extension.end?.("stop");
+          return void 0;
+        }
+        this.#loaded.set(id, extension);
+        return extension;
+      } catch (error) {
+        this.#extensions.delete(id);
+        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        if (!this.#out.closed) this.#out.post([
+          EXTENDED,
+          id,
+          {
+            declined: reason
+          }
+        ]);
+        return void 0;
+      }
+    })();
+    this.#extensions.set(id, started);
+  }
+  #extensionApi(id) {
+    const out2 = this.#out;
+    const mailbox = () => this.#mailbox;
+    const taking = () => {
+      const box = this.#mailbox;
+      return box !== void 0 && !box.stopping && !out2.closed;
+    };
+    const handlers = () => this.#handlerNames;
+    return {
+      actorId: this.#boot.actorId,
+      capacity: this.#boot.capacity,
+      get handlers() {
+        return handlers();
+      },
+      get taking() {
+        return taking();
+      },
+      request(name, payload, settle) {
+        const box = mailbox();
+        if (box === void 0 || !taking()) {
+          settle(false, void 0, "stopped");
+          return;
+        }
+        box.push([
+          LOCAL,
+          settle,
+          name,
+          payload
+        ]);
+        box.pump();
+      },
+      send(data) {
+        if (!out2.closed) out2.post([
+          EXTENDED,
+          id,
+          data
+        ]);
+      },
+      deadLetter(name, reason) {
+        if (!out2.closed) out2.post([
+          DEAD_LETTER,
+          name,
+          reason
+        ], PLAIN_KIND);
+      }
+    };
+  }
+  /**
+   * Tells every extension that the actor is ending, synchronously (what they
+   * send now goes before the last report); resolves once they are done, or
+   * after `EXTENSION_END_MS`.
+   */
+  #endExtensions(why) {
+    if (this.#loaded.size === 0) return Promise.resolve();
+    const ends = [];
+    for (const extension of this.#loaded.values()) {
+      try {
+        const ended = extension.end?.(why);
+        if (ended instanceof Promise) ends.push(ended.catch(() => {
+        }));
+      } catch {
+      }
+    }
+    this.#loaded.clear();
+    if (ends.length === 0) return Promise.resolve();
+    let cancel = () => {
+    };
+    const bound = new Promise((resolve) => cancel = after(EXTENSION_END_MS, resolve));
+    return Promise.race([
+      Promise.all(ends),
+      bound
+    ]).then(() => cancel());
   }
 };
 var ParentCalls = class {

@@ -1,0 +1,126 @@
+// What the three ends of a name served in the actor's thread share
+// (`ExposeOptions.inActor`): the exposure (`exposure.ts`), the node's end
+// (`_in_actor_node.ts`) and the actor's (`_in_actor.ts`).
+
+import type { ClusterEventReport } from "../core/cluster_events.ts";
+import type { NatsNodeOptions } from "./nats_options.ts";
+import type { ExposeSettings } from "./_options.ts";
+import type { WireCodec } from "./_wire.ts";
+
+/** How many counter slots an exposure has (see `exposure.ts`). */
+export const COUNTERS = 8;
+
+/** The longest last error kept in shared memory, in UTF-8 bytes (a longer one is cut). */
+const TEXT_BYTES = 1024;
+
+/**
+ * A short text one thread writes and another reads, in shared memory (the
+ * last error of a name served in the actor's thread: the node reads it in
+ * `stats()` as the reply that carried it arrives, before any message could).
+ * A sequence number, odd while a write is under way, lets the reader retry
+ * a torn read.
+ */
+export class SharedText {
+  readonly buffer: SharedArrayBuffer;
+  #head: Int32Array;
+  #bytes: Uint8Array;
+
+  constructor(buffer = new SharedArrayBuffer(8 + TEXT_BYTES)) {
+    this.buffer = buffer;
+    this.#head = new Int32Array(buffer, 0, 2);
+    this.#bytes = new Uint8Array(buffer, 8);
+  }
+
+  write(text: string): void {
+    Atomics.add(this.#head, 0, 1);
+    const local = new Uint8Array(TEXT_BYTES);
+    const { written } = new TextEncoder().encodeInto(text, local);
+    this.#bytes.set(local.subarray(0, written));
+    Atomics.store(this.#head, 1, written);
+    Atomics.add(this.#head, 0, 1);
+  }
+
+  /** The text last written, or `undefined` when none was. */
+  read(): string | undefined {
+    for (let tries = 0; tries < 8; tries++) {
+      const before = Atomics.load(this.#head, 0);
+      if (before === 0) return undefined;
+      if (before % 2 === 1) continue;
+      const copy = this.#bytes.slice(0, Atomics.load(this.#head, 1));
+      if (Atomics.load(this.#head, 0) === before) return new TextDecoder().decode(copy);
+    }
+    return undefined;
+  }
+}
+
+/** Where an ask in hand would have been answered: what a node needs to answer it instead. */
+export interface AskInHand {
+  reply: string;
+  id: string | undefined;
+  codec: WireCodec;
+}
+
+/** What a node gives its exposures for serving a name in the actor's thread. */
+export interface InActorKit {
+  /** Starts the node's end for an exposure. */
+  start(hooks: InActorHooks): InActorEnd;
+}
+
+/** The node's end, as the exposure uses it (`InActorServing`). */
+export interface InActorEnd {
+  /** Whether the actor's thread serves the name now. */
+  readonly serving: boolean;
+  /** The actor's thread's counters, which the exposure adds to its own. */
+  readonly counters: Float64Array;
+  /** The actor's thread's last error. */
+  readonly lastError: SharedText;
+  /** Stops serving the name in the actor's thread. */
+  close(timeout: number, signal: AbortSignal | undefined): Promise<void>;
+}
+
+/** What the node's end needs from its node. */
+export interface InActorNodeKit {
+  /** The node's options as given, less those that cannot leave its thread. */
+  options: Omit<NatsNodeOptions, "system" | "signal">;
+  /** The node's connection name: the actor's connection is named after it. */
+  nodeName: string;
+}
+
+/** What the actor's end gets (see `_in_actor.ts`); plain data and shared memory. */
+export interface InActorData {
+  options: Omit<NatsNodeOptions, "system" | "signal">;
+  connectionName: string;
+  name: string;
+  subject: string;
+  queue: string;
+  settings: ExposeSettings;
+  counters: SharedArrayBuffer;
+  /** The last error answered there (see {@linkcode SharedText}). */
+  lastError: SharedArrayBuffer;
+  overflow: string;
+}
+
+/** What the actor's end says, one kind per message. */
+export type InActorReport =
+  | { serving: true }
+  | { declined: string }
+  | { event: ClusterEventReport }
+  | { orphans: AskInHand[]; why: "crash" | "exit" }
+  | { stopping: true }
+  | { closed: true };
+
+/** What the node's end needs from the exposure it serves for. */
+export interface InActorHooks {
+  name: string;
+  subject: string;
+  queue: string;
+  settings: ExposeSettings;
+  target: object;
+  emit(event: ClusterEventReport): void;
+  /** The actor's thread serves the name: the node's thread lets go of it. */
+  took(): Promise<void>;
+  /** The actor's thread no longer serves it: the node's serves it again. */
+  gave(): Promise<void>;
+  /** Answers asks the actor's thread held, with `error`. */
+  answer(asks: readonly AskInHand[], error: Error): void;
+}

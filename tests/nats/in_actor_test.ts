@@ -1,0 +1,288 @@
+// A name exposed with `inActor`: the actor's own thread serves its
+// subscription, through a real nats-server. What the node's path gives
+// must hold here too (errors, limits, counters, events), and the node's
+// thread must take the name back whenever the actor's cannot serve it.
+import assert from "node:assert/strict";
+import {
+  ActorCrashedError,
+  ActorError,
+  ActorStoppedError,
+  ActorSystem,
+  MailboxFullError,
+  NoRespondersError,
+  type SpawnOptions,
+  UnknownMessageError,
+} from "../../mod.ts";
+import { type ExposeOptions, NatsNode } from "../../actors/cluster/mod.ts";
+import { within } from "../_helpers.ts";
+import { startNatsServer } from "./_server.ts";
+import { eventsOf } from "./_events.ts";
+import type { inActorProbe } from "../fixtures/in_actor_probe.ts";
+
+const PROBE = new URL("../fixtures/in_actor_probe.ts", import.meta.url);
+
+/** A server, a system with the probe actor exposed by one node, and a second node to call it. */
+async function exposed(
+  namespace: string,
+  spawn: SpawnOptions = {},
+  expose: ExposeOptions = { inActor: true },
+) {
+  const stack = new AsyncDisposableStack();
+  try {
+    return await started(stack, namespace, spawn, expose);
+  } catch (error) {
+    await stack.disposeAsync();
+    throw error;
+  }
+}
+
+async function started(
+  stack: AsyncDisposableStack,
+  namespace: string,
+  spawn: SpawnOptions,
+  expose: ExposeOptions,
+) {
+  const server = stack.use(await startNatsServer());
+  const system = stack.use(await ActorSystem.start());
+  const gate = new Int32Array(new SharedArrayBuffer(8));
+  const ref = await system.spawn<typeof inActorProbe>(PROBE, {
+    ...spawn,
+    args: spawn.host === "process" ? {} : { gate: gate.buffer as SharedArrayBuffer },
+  });
+  const node = stack.use(await NatsNode.connect({ servers: server.url, namespace }));
+  const events = eventsOf(node);
+  const exposure = stack.use(await node.expose("probe", ref, expose));
+  const caller = stack.use(await NatsNode.connect({ servers: server.url, namespace }));
+  const remote = caller.lookup<typeof inActorProbe>("probe");
+  const moved = () =>
+    within(events.until("nats-served-in-actor"), 15_000, "the served-in-actor event");
+  return {
+    server,
+    system,
+    gate,
+    ref,
+    node,
+    events,
+    exposure,
+    remote,
+    moved,
+    /** Resolves once `n` handlers are inside `hold`. */
+    async holding(n: number) {
+      while (Atomics.load(gate, 0) < n) {
+        const waiting = Atomics.waitAsync(gate, 0, Atomics.load(gate, 0), 15_000);
+        if (waiting.async) await waiting.value;
+      }
+    },
+    letGo() {
+      Atomics.store(gate, 1, 1);
+      Atomics.notify(gate, 1);
+    },
+    [Symbol.asyncDispose]: () => stack.disposeAsync(),
+  };
+}
+
+Deno.test("inActor: the actor's thread serves the name, and the node's thread hands it nothing", async () => {
+  await using t = await exposed("ia1");
+  const event = await t.moved();
+  assert.equal(event.type, "nats-served-in-actor");
+  assert.ok(event.type === "nats-served-in-actor" && event.serving && event.actorId === t.ref.id);
+  assert.equal(t.exposure.stats().servedIn, "actor");
+  const value = { list: [1, "two", null, { deep: true }], text: "é€😀" };
+  assert.deepEqual(await t.remote.ask("echo", value, { timeout: 5000 }), value);
+  for (let i = 0; i < 3; i++) await t.remote.tell("inc", 2);
+  assert.equal(await t.remote.ask("get", undefined, { timeout: 5000 }), 6);
+  assert.deepEqual(await t.remote.ask("where"), { worker: true });
+  const stats = t.exposure.stats();
+  assert.equal(stats.received, 6);
+  assert.equal(stats.replied, 3);
+  assert.equal(stats.told, 3);
+  assert.equal(stats.pending, 0);
+  // Nothing went through the node's side of the mailbox: it credited nothing.
+  assert.equal(t.ref.stats().handled, 0);
+  // The actor's mailbox is one: a local message and a remote one meet the same state.
+  await t.ref.tell("inc", 10);
+  assert.equal(await t.ref.ask("get"), 16);
+  assert.equal(await t.remote.ask("get"), 16);
+});
+
+Deno.test("inActor: no ask is lost while the name moves to the actor's thread", async () => {
+  await using t = await exposed("ia0");
+  // Sixteen callers ask one after another, from before the hand-over to after it.
+  let moved = false;
+  const moving = t.moved().then(() => moved = true);
+  const caller = async (k: number) => {
+    let after = 0;
+    for (let i = 0; after < 20; i++) {
+      assert.equal(await t.remote.ask("echo", k * 1e6 + i, { timeout: 5000 }), k * 1e6 + i);
+      if (moved) after++;
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, (_, k) => caller(k)));
+  await moving;
+  assert.equal(t.exposure.stats().servedIn, "actor");
+  assert.equal(t.exposure.stats().pending, 0);
+});
+
+Deno.test("inActor: a handler's error is ActorError, an unknown name UnknownMessageError, a malformed request an error reply", async () => {
+  await using t = await exposed("ia2");
+  await t.moved();
+  const error = await t.remote.ask("fail", "no such order").then(
+    () => assert.fail("the ask should reject"),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof ActorError);
+  assert.equal(error.messageName, "fail");
+  assert.equal(error.remote.name, "TypeError");
+  assert.equal(error.remote.message, "no such order");
+  assert.match(error.remote.stack ?? "", /in_actor_probe\.ts/);
+  const untyped = t.remote as unknown as { ask(name: string): Promise<unknown> };
+  const unknown = await untyped.ask("nope").then(() => assert.fail("should reject"), (e) => e);
+  assert.ok(unknown instanceof UnknownMessageError);
+  assert.ok(unknown.known.includes("echo"));
+  // A plain request without the message header: refused, answered, and the actor serves on.
+  const { connect } = await import("@nats-io/transport-node");
+  const raw = await connect({ servers: t.server.url });
+  try {
+    const reply = await raw.request(t.exposure.subject, new TextEncoder().encode("{}"), {
+      timeout: 5000,
+    });
+    assert.equal(reply.headers?.get("Troupe-Status"), "error");
+    assert.match(new TextDecoder().decode(reply.data), /header is missing/);
+  } finally {
+    await raw.close();
+  }
+  assert.equal(t.exposure.stats().badRequests, 1);
+  assert.match(t.exposure.stats().lastError ?? "", /BadRequest|header/);
+  assert.equal(await t.remote.ask("echo", 1), 1);
+});
+
+for (
+  const [what, spawn, reason] of [
+    ["a process actor", { host: "process" }, /runs in a process/],
+    ["a worker on the ring transport", { transport: "ring" }, /transport is ring/],
+    ["a worker without net permission", { permissions: { read: true } }, /net|NotCapable/i],
+  ] as [string, SpawnOptions, RegExp][]
+) {
+  Deno.test(`inActor: ${what} declines, and the node's thread serves the name`, async () => {
+    await using t = await exposed(`ia3${what.length}`, spawn);
+    const event = await t.moved();
+    assert.ok(event.type === "nats-served-in-actor" && !event.serving, JSON.stringify(event));
+    assert.match(event.reason ?? "", reason);
+    assert.equal(t.exposure.stats().servedIn, "node");
+    await t.remote.tell("inc", 4);
+    assert.equal(await t.remote.ask("get", undefined, { timeout: 5000 }), 4);
+  });
+}
+
+Deno.test("inActor: a pool declines, and the node's thread serves it", async () => {
+  await using server = await startNatsServer();
+  await using system = await ActorSystem.start();
+  const gate = new SharedArrayBuffer(8);
+  const pool = await system.pool<typeof inActorProbe>(PROBE, { size: 1, args: { gate } });
+  await using node = await NatsNode.connect({ servers: server.url, namespace: "ia4" });
+  const events = eventsOf(node);
+  await using _exposure = await node.expose("probe", pool, { inActor: true });
+  const event = await within(events.until("nats-served-in-actor"), 15_000, "the event");
+  assert.ok(event.type === "nats-served-in-actor" && !event.serving);
+  assert.match(event.reason ?? "", /pool/);
+  assert.equal(await node.lookup<typeof inActorProbe>("probe").ask("echo", 5), 5);
+  await pool.close();
+});
+
+for (
+  const [how, handler, reason] of [["crashes", "crashSoon", "error"], [
+    "exits",
+    "exitSoon",
+    "exited",
+  ]] as const
+) {
+  Deno.test(`inActor: asks in hand when the actor ${how} get ActorCrashedError, then the node serves the name`, async () => {
+    await using t = await exposed(`ia5${how}`);
+    await t.moved();
+    const held = [
+      t.remote.ask("hold", undefined, { timeout: 10_000 }),
+      t.remote.ask("hold", undefined, { timeout: 10_000 }),
+    ]
+      .map((ask) => ask.then(() => assert.fail("the ask should reject"), (e: unknown) => e));
+    await t.holding(2);
+    await t.remote.tell(handler, undefined);
+    for (const error of await within(Promise.all(held), 5000, "the held asks")) {
+      assert.ok(error instanceof ActorCrashedError, String(error));
+      assert.equal(error.reason, reason);
+    }
+    const back = await within(t.events.until("nats-served-in-actor", 2), 5000, "the second event");
+    assert.ok(back.type === "nats-served-in-actor" && !back.serving);
+    await t.ref.exited;
+    assert.equal(t.exposure.stats().servedIn, "node");
+    // Served by the node's thread again: the actor is gone, and the answer says so.
+    await assert.rejects(t.remote.ask("echo", 1, { timeout: 5000 }), ActorStoppedError);
+  });
+}
+
+Deno.test("inActor: during a stop every ask gets its value or ActorStoppedError, never silence", async () => {
+  await using t = await exposed("ia9");
+  await t.moved();
+  let stopped = false;
+  const outcomes = new Map<string, number>();
+  const caller = async (k: number) => {
+    let after = 0;
+    for (let i = 0; after < 10; i++) {
+      const outcome = await t.remote.ask("echo", k * 1e6 + i, { timeout: 5000 }).then(
+        (value) => value === k * 1e6 + i ? "value" : `wrong ${value}`,
+        (error: Error) => error.name,
+      );
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      if (stopped) after++;
+    }
+  };
+  const callers = Promise.all(Array.from({ length: 16 }, (_, k) => caller(k)));
+  while ((outcomes.get("value") ?? 0) < 200) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal((await t.ref.stop({ timeout: 5000 })).reason, "normal");
+  stopped = true;
+  await callers;
+  assert.deepEqual(
+    [...outcomes.keys()].filter((k) => k !== "value" && k !== "ActorStoppedError"),
+    [],
+    JSON.stringify([...outcomes]),
+  );
+  assert.ok((outcomes.get("ActorStoppedError") ?? 0) >= 160, JSON.stringify([...outcomes]));
+});
+
+Deno.test("inActor: a stop lets the asks in hand finish, then the node's thread answers ActorStoppedError", async () => {
+  await using t = await exposed("ia6");
+  await t.moved();
+  const held = t.remote.ask("hold", undefined, { timeout: 10_000 });
+  await t.holding(1);
+  const stopping = t.ref.stop({ timeout: 10_000 });
+  t.letGo();
+  assert.equal(await within(held, 5000, "the held ask"), "let go");
+  assert.equal((await stopping).reason, "normal");
+  await within(t.events.until("nats-served-in-actor", 2), 5000, "the second event");
+  await assert.rejects(t.remote.ask("echo", 1, { timeout: 5000 }), ActorStoppedError);
+});
+
+Deno.test("inActor: close() answers the asks in hand, stops serving the name, and leaves the actor running", async () => {
+  await using t = await exposed("ia7");
+  await t.moved();
+  const held = t.remote.ask("hold", undefined, { timeout: 10_000 });
+  await t.holding(1);
+  const closing = t.exposure.close({ timeout: 5000 });
+  t.letGo();
+  assert.equal(await within(held, 5000, "the held ask"), "let go");
+  await within(closing, 7000, "the close");
+  await assert.rejects(t.remote.ask("echo", 1, { timeout: 5000 }), NoRespondersError);
+  assert.equal(t.ref.stats().state, "running");
+  assert.equal(await t.ref.ask("echo", 2), 2);
+});
+
+Deno.test("inActor: a full mailbox under fail answers MailboxFullError", async () => {
+  await using t = await exposed("ia8", { capacity: 2, overflow: "fail" });
+  await t.moved();
+  const held = [t.remote.ask("hold"), t.remote.ask("hold")];
+  await t.holding(2);
+  await assert.rejects(t.remote.ask("echo", 1, { timeout: 5000 }), MailboxFullError);
+  t.letGo();
+  assert.deepEqual(await Promise.all(held), ["let go", "let go"]);
+  assert.equal(await t.remote.ask("echo", 3), 3);
+  assert.equal(t.exposure.stats().failed, 1);
+});
