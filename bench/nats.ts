@@ -161,6 +161,39 @@ async function troupePair<T>(
   }
 }
 
+/**
+ * Times sequential remote asks to the bench echo actor (a worker actor) that
+ * another node exposes; with `inActor`, once the actor's own thread serves
+ * the name (the `nats-served-in-actor` event said so), not the node's.
+ */
+function echoAsks(
+  prefix: string,
+  inActor: boolean,
+  quick: boolean,
+  signal: AbortSignal,
+): Promise<Record<string, number>> {
+  const { rounds, rttWarmup } = counts(quick);
+  return withServer(signal, (server) =>
+    troupePair(server.url, async (system, serving, asking) => {
+      const events = serving.events();
+      await serving.expose("echo", await system.spawn<typeof echo>(ECHO), { inActor });
+      if (inActor) {
+        const event = (await bounded(events.next(), "serve in the actor", 10_000, signal)).value;
+        if (event?.type !== "nats-served-in-actor" || !event.serving) {
+          throw new Error(`the actor's thread did not take the name: ${JSON.stringify(event)}`);
+        }
+      }
+      const remote = asking.lookup<typeof echo>("echo");
+      return await roundTrips(
+        prefix,
+        rounds,
+        rttWarmup,
+        signal,
+        (i) => remote.ask("echo", smallMessage(i, OP_ECHO), { timeout: 5000 }),
+      );
+    }));
+}
+
 /** Times `rounds` sequential round trips after `warmup` untimed ones, in microseconds. */
 async function roundTrips(
   prefix: string,
@@ -343,24 +376,9 @@ export const natsCases: BenchCase[] = [
       "ask.nats.p99": {},
     },
     prepare,
-    run({ quick, signal }) {
-      const { rounds, rttWarmup } = counts(quick);
-      return withServer(
-        signal,
-        (server) =>
-          troupePair(server.url, async (system, serving, asking) => {
-            await serving.expose("echo", await system.spawn<typeof echo>(ECHO));
-            const remote = asking.lookup<typeof echo>("echo");
-            const figures = await roundTrips(
-              "ask.nats",
-              rounds,
-              rttWarmup,
-              signal,
-              (i) => remote.ask("echo", smallMessage(i, OP_ECHO), { timeout: 5000 }),
-            );
-            return { ...figures, "ask.nats.p50.vs-hop": figures["ask.nats.p50"]! };
-          }),
-      );
+    async run({ quick, signal }) {
+      const figures = await echoAsks("ask.nats", false, quick, signal);
+      return { ...figures, "ask.nats.p50.vs-hop": figures["ask.nats.p50"]! };
     },
   },
   {
@@ -372,33 +390,7 @@ export const natsCases: BenchCase[] = [
       "ask.nats.in-actor.p99": {},
     },
     prepare,
-    run({ quick, signal }) {
-      const { rounds, rttWarmup } = counts(quick);
-      return withServer(
-        signal,
-        (server) =>
-          troupePair(server.url, async (system, serving, asking) => {
-            const events = serving.events();
-            await serving.expose("echo", await system.spawn<typeof echo>(ECHO), {
-              inActor: true,
-            });
-            // Measured once the actor's thread serves the name, not the node's.
-            const moved = await bounded(events.next(), "serve in the actor", 10_000, signal);
-            const event = moved.value;
-            if (event?.type !== "nats-served-in-actor" || !event.serving) {
-              throw new Error(`the actor's thread did not take the name: ${JSON.stringify(event)}`);
-            }
-            const remote = asking.lookup<typeof echo>("echo");
-            return await roundTrips(
-              "ask.nats.in-actor",
-              rounds,
-              rttWarmup,
-              signal,
-              (i) => remote.ask("echo", smallMessage(i, OP_ECHO), { timeout: 5000 }),
-            );
-          }),
-      );
-    },
+    run: ({ quick, signal }) => echoAsks("ask.nats.in-actor", true, quick, signal),
   },
   {
     id: "baseline.nats.pub.small",
