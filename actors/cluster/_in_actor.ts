@@ -31,7 +31,12 @@ import { connectNats } from "./_connect.ts";
 import { nodeOptions } from "./_options.ts";
 import { Exposure, type ExposureKit } from "./exposure.ts";
 import type { ClusterEventReport } from "../core/cluster_events.ts";
-import { type InActorData, type InActorReport, SharedText } from "./_in_actor_shared.ts";
+import {
+  type AskInHand,
+  type InActorData,
+  type InActorReport,
+  SharedText,
+} from "./_in_actor_shared.ts";
 
 /** The actor, as the exposure in its thread sees it: its mailbox, reached from here. */
 class LocalTarget {
@@ -153,6 +158,7 @@ export async function extendActor(
   const { connection } = nodeOptions({ ...data.options, name: data.connectionName });
   const nc = await connectNats(connection);
   let exposure: Exposure;
+  let abandon = (): AskInHand[] => [];
   try {
     exposure = new Exposure(
       data.name,
@@ -167,7 +173,7 @@ export async function extendActor(
         forget: noop,
         counters: data.counters,
         lastError: (text: string) => lastError.write(text),
-        trackAsks: true,
+        abandoning: (given: () => AskInHand[]) => abandon = given,
       } satisfies ExposureKit as never,
     );
     // Registered at the server before the node's thread lets go of the name.
@@ -200,7 +206,7 @@ export async function extendActor(
         );
       }
       // Dying: the node answers the asks in hand, on its own connection.
-      report({ orphans: exposure.abandon(), why });
+      report({ orphans: abandon(), why });
       void nc.close().catch(noop);
       return undefined;
     },

@@ -11,7 +11,7 @@
 // responders. Asks the actor's thread held when it crashed or exited are
 // answered by the node, with `ActorCrashedError`.
 
-import { targetOf } from "../core/actor_ref.ts";
+import { type RefTarget, targetOf } from "../core/actor_ref.ts";
 import type { ActorCell, ExtensionEnd } from "../core/cell.ts";
 import { ActorCrashedError } from "../../internal/errors.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
@@ -22,16 +22,14 @@ import {
   type InActorHooks,
   type InActorNodeKit,
   type InActorReport,
+  PENDING_SLOT,
   SharedText,
 } from "./_in_actor_shared.ts";
 
 const MODULE = new URL("./_in_actor.ts", import.meta.url).href;
 
-/** Why `target` cannot serve a name in its own thread, or `undefined` when it can. */
-function refusal(cell: ActorCell | undefined): string | undefined {
-  if (cell === undefined || typeof cell.extend !== "function") {
-    return "the target is not an actor spawned with system.spawn (a pool or a supervised child)";
-  }
+/** Why `cell` cannot serve a name in its own thread, or `undefined` when it can. */
+function refusal(cell: ActorCell): string | undefined {
   if (cell.hostKind !== "worker" && cell.hostKind !== "thread") {
     return `the actor runs in a ${cell.hostKind}, not a worker or thread`;
   }
@@ -41,7 +39,17 @@ function refusal(cell: ActorCell | undefined): string | undefined {
   return undefined;
 }
 
-/** The node's end of one name served in the actor's thread. */
+/** A running actor's cell (what `system.spawn` gives a ref), told by its `extend`. */
+function isCell(target: RefTarget | undefined): target is ActorCell {
+  return typeof (target as Partial<ActorCell> | undefined)?.extend === "function";
+}
+
+/**
+ * The node's end of one name served in the actor's thread. For a
+ * supervised child's ref it follows the child: each incarnation is asked
+ * to serve the name once it runs, and the node's thread serves it between
+ * them (where the ref's `whileRestarting` holds, as without the option).
+ */
 export class InActorServing implements InActorEnd {
   /** The actor's thread's counters, which the exposure adds to its own. */
   readonly counters: Float64Array = new Float64Array(
@@ -49,45 +57,79 @@ export class InActorServing implements InActorEnd {
   );
   /** The actor's thread's last error. */
   readonly lastError: SharedText = new SharedText();
+  #kit: InActorNodeKit;
   #hooks: InActorHooks;
   #actorId = "";
+  /** The incarnation asked to serve the name now, and its end. */
+  #cell: ActorCell | undefined;
   #end: ExtensionEnd | undefined;
   #serving = false;
+  /** Resolves once the current incarnation's thread has let go of the name (see `close`). */
   #closed = Promise.withResolvers<void>();
+  #closing = false;
+  /** Stops following a supervised child's incarnations. */
+  #unfollow: () => void = noop;
   /** The last `nats-served-in-actor` state announced. */
   #announced: boolean | undefined;
 
   constructor(kit: InActorNodeKit, hooks: InActorHooks) {
+    this.#kit = kit;
     this.#hooks = hooks;
-    const cell = targetOf(hooks.target) as ActorCell | undefined;
+    const target = targetOf(hooks.target);
+    if (isCell(target)) {
+      this.#attach(target);
+    } else if (target?.incarnations !== undefined) {
+      this.#actorId = target.id;
+      this.#unfollow = target.incarnations((cell) => {
+        if (isCell(cell)) this.#attach(cell);
+      });
+      void target.exited.then(() => this.#unfollow());
+    } else {
+      this.#announce(false, "the target is not an actor's ref (a pool)");
+    }
+  }
+
+  /** Whether the actor's thread serves the name now. */
+  get serving(): boolean {
+    return this.#serving;
+  }
+
+  /** Asks the incarnation `cell` to serve the name in its thread. */
+  #attach(cell: ActorCell): void {
+    if (this.#closing) return;
+    this.#actorId = cell.id;
     const refused = refusal(cell);
     if (refused !== undefined) {
-      this.#declined(refused);
+      this.#announce(false, refused);
       return;
     }
-    this.#actorId = cell!.id;
+    const kit = this.#kit;
+    const hooks = this.#hooks;
     const data: InActorData = {
       options: kit.options,
-      connectionName: `${kit.nodeName}/${cell!.id}`,
+      connectionName: `${kit.nodeName}/${cell.id}`,
       name: hooks.name,
       subject: hooks.subject,
       queue: hooks.queue,
       settings: { ...hooks.settings, durable: undefined, inActor: false },
       counters: this.counters.buffer as SharedArrayBuffer,
       lastError: this.lastError.buffer,
-      overflow: cell!.overflow,
+      overflow: cell.overflow,
     };
-    this.#end = cell!.extend(MODULE, data, (report) => this.#heard(report as InActorReport));
-    if (this.#end === undefined) {
-      this.#declined("the actor is not running");
+    const closed = this.#closed = Promise.withResolvers<void>();
+    const end: ExtensionEnd | undefined = cell.extend(
+      MODULE,
+      data,
+      (report) => this.#heard(end!, closed, report as InActorReport),
+    );
+    if (end === undefined) {
+      closed.resolve();
+      this.#announce(false, "the actor is not running");
       return;
     }
-    void cell!.exited.then(() => this.#over("the actor ended"));
-  }
-
-  /** Whether the actor's thread serves the name now. */
-  get serving(): boolean {
-    return this.#serving;
+    this.#cell = cell;
+    this.#end = end;
+    void cell.exited.then(() => this.#over(end, closed, "the actor ended"));
   }
 
   /** Says which thread serves the name, when that changed (or the actor declined). */
@@ -104,13 +146,6 @@ export class InActorServing implements InActorEnd {
     });
   }
 
-  #declined(reason: string): void {
-    this.#end?.close();
-    this.#end = undefined;
-    this.#closed.resolve();
-    this.#announce(false, reason);
-  }
-
   /** The node's thread takes the name back; the event once its subscription is registered. */
   async #giveBack(reason: string): Promise<void> {
     if (!this.#serving) return;
@@ -119,49 +154,63 @@ export class InActorServing implements InActorEnd {
     this.#announce(false, reason);
   }
 
-  /** The actor's thread stopped serving the name (it ended, or declined). */
-  #over(reason: string): void {
-    if (this.#end === undefined) return;
-    this.#end.close();
+  /** The incarnation behind `end` stopped serving the name (it ended, or declined). */
+  #over(end: ExtensionEnd, closed: PromiseWithResolvers<void>, reason: string): void {
+    end.close();
+    closed.resolve();
+    if (this.#end !== end) return;
     this.#end = undefined;
-    this.#closed.resolve();
+    this.#cell = undefined;
+    // Nothing of that thread's is in hand any more: its asks were answered or handed over.
+    this.counters[PENDING_SLOT] = 0;
     void this.#giveBack(reason).then(() => this.#announce(false, reason));
   }
 
-  #heard(report: InActorReport): void {
+  #heard(end: ExtensionEnd, closed: PromiseWithResolvers<void>, report: InActorReport): void {
+    if ("closed" in report) {
+      closed.resolve();
+      return;
+    }
+    if ("event" in report) {
+      this.#hooks.emit(report.event);
+      return;
+    }
+    if (this.#end !== end) return;
     if ("serving" in report) {
-      if (this.#end === undefined) return;
       this.#serving = true;
       // The event once the node's thread takes no more requests for the name.
       void this.#hooks.took().then(() => {
-        if (this.#serving) this.#announce(true);
+        if (this.#serving && this.#end === end) this.#announce(true);
       });
-    } else if ("declined" in report) this.#over(report.declined);
-    else if ("event" in report) this.#hooks.emit(report.event);
+    } else if ("declined" in report) this.#over(end, closed, report.declined);
     else if ("stopping" in report) {
       // A gapless hand-back: the actor's thread drains its subscription once the node's is on.
-      void this.#giveBack("the actor is stopping").then(() => this.#end?.send({ resumed: true }));
+      void this.#giveBack("the actor is stopping").then(() => end.send({ resumed: true }));
     } else if ("orphans" in report) {
       // The thread is going: the node's takes the name back before it is gone.
-      this.#over(report.why === "crash" ? "the actor crashed" : "the actor exited");
       this.#hooks.answer(
         report.orphans,
         new ActorCrashedError(this.#actorId, report.why === "crash" ? "error" : "exited"),
       );
-    } else if ("closed" in report) this.#closed.resolve();
+      this.#over(end, closed, report.why === "crash" ? "the actor crashed" : "the actor exited");
+    }
   }
 
   /**
    * Stops serving the name in the actor's thread: it unsubscribes, lets the
    * requests in hand finish (within `timeout`) and closes its connection.
+   * A supervised child's later incarnations are not asked again.
    */
   async close(timeout: number, signal: AbortSignal | undefined): Promise<void> {
+    this.#closing = true;
+    this.#unfollow();
     const end = this.#end;
     if (end === undefined) return;
     end.send({ close: timeout });
     await settleWithin(this.#closed.promise, timeout + 1000, signal).catch(noop);
     end.close();
     this.#end = undefined;
+    this.#cell = undefined;
     this.#serving = false;
   }
 }

@@ -9,6 +9,8 @@ import type { WireCodec } from "./_wire.ts";
 
 /** How many counter slots an exposure has (see `exposure.ts`). */
 export const COUNTERS = 8;
+/** The slot of the requests in hand (`ExposureStats.pending`). */
+export const PENDING_SLOT = 6;
 
 /** The longest last error kept in shared memory, in UTF-8 bytes (a longer one is cut). */
 const TEXT_BYTES = 1024;

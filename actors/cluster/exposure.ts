@@ -13,7 +13,13 @@ import type { ClusterEventReport } from "../core/cluster_events.ts";
 import type { ExposeSettings } from "./_options.ts";
 import { DurableMailbox, type DurableStats } from "./_durable.ts";
 import { SENT } from "../core/outbox.ts";
-import { type AskInHand, COUNTERS, type InActorEnd, type InActorKit } from "./_in_actor_shared.ts";
+import {
+  type AskInHand,
+  COUNTERS,
+  type InActorEnd,
+  type InActorKit,
+  PENDING_SLOT,
+} from "./_in_actor_shared.ts";
 import {
   BadRequest,
   BATCH_KIND,
@@ -61,7 +67,7 @@ const FAILED = 2;
 const TOLD = 3;
 const DEAD = 4;
 const BAD = 5;
-const PENDING = 6;
+const PENDING = PENDING_SLOT;
 const MS = 7;
 /** What a reply goes to: a request's reply subject. */
 type Replyable = { readonly reply?: string };
@@ -122,8 +128,12 @@ export interface ExposureKit {
   counters?: SharedArrayBuffer;
   /** Told each error answered or dead-lettered, as `Name: message`. */
   lastError?(text: string): void;
-  /** Keep where each ask in hand is answered, for `abandon()`. */
-  trackAsks?: boolean;
+  /**
+   * Keep where each ask in hand is answered: the exposure hands this a
+   * function that stops all answering from here and returns them (the
+   * actor's thread is ending, and its node answers them instead).
+   */
+  abandoning?(abandon: () => AskInHand[]): void;
   /** How the actor's thread may serve the name itself (`ExposeOptions.inActor`). */
   inActor?: InActorKit;
 }
@@ -184,9 +194,9 @@ export class Exposure implements AsyncDisposable {
   /** Requests being handled now: one per ask or tell, each tell of a batch counted. */
   /** The counters (see `RECEIVED`...): this thread's, or memory the node shares with an actor. */
   #n: Float64Array;
-  /** Asks in hand, by their settling, with where each is answered (`kit.trackAsks`). */
+  /** Asks in hand, by their settling, with where each is answered (`kit.abandoning`). */
   #asks: Map<Promise<unknown>, AskInHand> | undefined;
-  /** `abandon()` was called: nothing more is answered from here. */
+  /** `#abandon()` was called: nothing more is answered from here. */
   #abandoned = false;
   /** The node's subscription is on (off while the actor's thread serves the name). */
   #subscribed = true;
@@ -213,7 +223,10 @@ export class Exposure implements AsyncDisposable {
     this.#n = this.#kit.counters
       ? new Float64Array(this.#kit.counters)
       : new Float64Array(COUNTERS);
-    if (this.#kit.trackAsks) this.#asks = new Map();
+    if (this.#kit.abandoning) {
+      this.#asks = new Map();
+      this.#kit.abandoning(() => this.#abandon());
+    }
     this.#sub = this.#subscribe();
     if (this.#settings.inActor && this.#kit.inActor !== undefined) {
       this.#inActor = this.#kit.inActor.start({
@@ -269,6 +282,17 @@ export class Exposure implements AsyncDisposable {
     }
   }
 
+  /** Stops answering from here; returns where each ask in hand would have been answered. */
+  #abandon(): AskInHand[] {
+    this.#abandoned = true;
+    try {
+      this.#sub.unsubscribe();
+    } catch {
+      // The connection closed: the subscription went with it.
+    }
+    return [...this.#asks?.values() ?? []];
+  }
+
   #subscribe(): Subscription {
     return this.#kit.nc.subscribe(this.subject, {
       queue: this.queue,
@@ -280,21 +304,6 @@ export class Exposure implements AsyncDisposable {
         this.#receive(msg);
       },
     });
-  }
-
-  /**
-   * Stops answering from here, and returns where each ask in hand would
-   * have been answered (`kit.trackAsks`): the actor's thread is ending, and
-   * its node answers them instead.
-   */
-  abandon(): AskInHand[] {
-    this.#abandoned = true;
-    try {
-      this.#sub.unsubscribe();
-    } catch {
-      // The connection closed: the subscription went with it.
-    }
-    return [...this.#asks?.values() ?? []];
   }
 
   /** The durable mailbox's subject (`troupe-durable.<namespace>.<name>`), when exposed durably. */

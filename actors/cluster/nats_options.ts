@@ -196,14 +196,15 @@ export interface ExposeOptions {
   durable?: boolean | DurableOptions;
   /**
    * Serve the name from the actor's own thread: the actor (a worker or
-   * thread actor on the `queue` transport, spawned with `system.spawn`)
+   * thread actor on the `queue` transport, spawned with `system.spawn` or
+   * a supervised child, whose every incarnation then serves it)
    * opens a NATS connection of its own, with this node's options, and its
    * handlers take requests straight from it, without the two hops through
    * this node's thread (about half of a remote ask's time on one machine).
    * The same wire format, errors, limits, counters and events hold. Until
    * the actor's thread has subscribed, and once it has ended, this node's
    * thread serves the name as without the option; so it does for a target
-   * that cannot take it (a pool, a supervised child, another host or
+   * that cannot take it (a pool, another host or
    * transport, a worker without `net` permission), reported by a
    * `nats-served-in-actor` event and `ExposureStats.servedIn`. Default
    * `false`. See the README's "Past one machine" for what differs.

@@ -196,6 +196,12 @@ export interface RefTarget {
   /** `timeout` undefined: the target's own default (5000 ms, or a supervised child's `shutdown`). */
   stop(timeout: number | undefined, signal?: AbortSignal): Promise<ActorExit>;
   stats(): ActorStats;
+  /**
+   * A supervised child's slot: calls `listener` with each incarnation once it
+   * runs (the current one at once, when one does), until the returned
+   * function is called.
+   */
+  incarnations?(listener: (incarnation: RefTarget) => void): () => void;
 }
 
 /** What each ref talks to, for the layers above the core (see {@linkcode targetOf}). */

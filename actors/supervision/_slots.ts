@@ -114,6 +114,8 @@ export class ActorSlot implements Child, RefTarget {
   #resolveExited!: (exit: ActorExit) => void;
   /** Messages held for the next incarnation, in the order sent. */
   #held = new Set<Held>();
+  /** Told of each incarnation once it runs (see `incarnations`). */
+  #followers = new Set<(incarnation: RefTarget) => void>();
 
   /** Where the slot is (see the states above). */
   get state(): ActorStats["state"] {
@@ -163,6 +165,17 @@ export class ActorSlot implements Child, RefTarget {
     const held = [...this.#held];
     this.#held.clear();
     for (const message of held) message.send(cell);
+    for (const follower of [...this.#followers]) follower(cell);
+  }
+
+  /**
+   * Calls `listener` with each incarnation once it runs, the current one at
+   * once (a NATS exposure served in the actor's thread follows the child so).
+   */
+  incarnations(listener: (incarnation: RefTarget) => void): () => void {
+    this.#followers.add(listener);
+    if (this.running) listener(this.#cell!);
+    return () => void this.#followers.delete(listener);
   }
 
   async halt(cap: number, forGood: boolean): Promise<ActorExit | undefined> {

@@ -174,6 +174,50 @@ for (
   });
 }
 
+Deno.test("inActor: a supervised child's name follows it across a restart, served from each incarnation's thread", async () => {
+  await using server = await startNatsServer();
+  await using system = await ActorSystem.start();
+  const gate = new Int32Array(new SharedArrayBuffer(8));
+  const root = await system.supervise({
+    id: "root",
+    backoff: { initialMs: 1, maxMs: 1, jitter: false },
+    children: [{ id: "probe", module: PROBE, args: { gate: gate.buffer } }],
+  });
+  await using node = await NatsNode.connect({ servers: server.url, namespace: "ia10" });
+  const events = eventsOf(node);
+  const ref = root.ref<typeof inActorProbe>("probe");
+  await using exposure = await node.expose("probe", ref, { inActor: true });
+  await using caller = await NatsNode.connect({ servers: server.url, namespace: "ia10" });
+  const remote = caller.lookup<typeof inActorProbe>("probe");
+  const served = (n: number) =>
+    within(events.until("nats-served-in-actor", n), 15_000, `served-in-actor event ${n}`);
+  const first = await served(1);
+  assert.ok(first.type === "nats-served-in-actor" && first.serving, JSON.stringify(first));
+  await remote.tell("inc", 5);
+  assert.equal(await remote.ask("get", undefined, { timeout: 5000 }), 5);
+  // A crash with an ask in hand: answered by the node, which serves the name while the child restarts.
+  const held = remote.ask("hold", undefined, { timeout: 10_000 }).then(
+    () => assert.fail("the held ask should reject"),
+    (e: unknown) => e,
+  );
+  while (Atomics.load(gate, 0) < 1) {
+    const waiting = Atomics.waitAsync(gate, 0, 0, 15_000);
+    if (waiting.async) await waiting.value;
+  }
+  await remote.tell("crashSoon", undefined);
+  assert.ok((await within(held, 5000, "the held ask")) instanceof ActorCrashedError);
+  // Asked in the gap or after: the next incarnation answers (its state starts again).
+  assert.equal(await remote.ask("get", undefined, { timeout: 10_000 }), 0);
+  const back = await served(2);
+  assert.ok(back.type === "nats-served-in-actor" && !back.serving, JSON.stringify(back));
+  const again = await served(3);
+  assert.ok(again.type === "nats-served-in-actor" && again.serving, JSON.stringify(again));
+  assert.equal(exposure.stats().servedIn, "actor");
+  assert.equal(ref.stats().restarts, 1);
+  assert.deepEqual(await remote.ask("where"), { worker: true });
+  assert.equal(exposure.stats().pending, 0);
+});
+
 Deno.test("inActor: a pool declines, and the node's thread serves it", async () => {
   await using server = await startNatsServer();
   await using system = await ActorSystem.start();
