@@ -319,6 +319,22 @@ Deno.test("inActor: close() answers the asks in hand, stops serving the name, an
   assert.equal(await t.ref.ask("echo", 2), 2);
 });
 
+Deno.test("inActor: the serving side's askTimeout answers TimeoutError, before the caller's own deadline", async () => {
+  await using t = await exposed("ia11", {}, { inActor: true, askTimeout: 200 });
+  await t.moved();
+  const started = performance.now();
+  const error = await t.remote.ask("hold", undefined, { timeout: 10_000 }).then(
+    () => assert.fail("the ask should reject"),
+    (e: unknown) => e as Error,
+  );
+  assert.equal(error.name, "TimeoutError", String(error));
+  assert.ok(performance.now() - started < 5000);
+  assert.equal(t.exposure.stats().failed, 1);
+  assert.equal(t.exposure.stats().pending, 0);
+  t.letGo();
+  assert.equal(await t.remote.ask("echo", 7, { timeout: 5000 }), 7);
+});
+
 Deno.test("inActor: a full mailbox under fail answers MailboxFullError", async () => {
   await using t = await exposed("ia8", { capacity: 2, overflow: "fail" });
   await t.moved();
