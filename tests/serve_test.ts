@@ -167,11 +167,21 @@ Deno.test("serve() trusts a handler again after four short runs when its one lon
     await actor.parent.take(asks.length + 1, "the replies and a credit");
   };
   await round(Array.from({ length: 6 }, (_, i) => [i, 0])); // known short now
-  // A pause of 0.2 ms, as a scavenge or a busy core makes: the count starts again, no more.
-  await round([[0, 0], [1, 0.2]]);
-  await round(Array.from({ length: 6 }, (_, i) => [i, 0]));
-  const last = actor.parent.batches.at(-1)!;
-  assert.ok(last.length > 2, `the last round's replies were not batched: ${JSON.stringify(last)}`);
+  // A pause of 0.2 ms, as a scavenge or a busy core makes: the count starts again, no more, so
+  // six fast runs later the replies batch again. A loaded machine can make one of those runs
+  // slow itself, so the pair of rounds gets three tries; had the pause counted as a miss, each
+  // try would raise the runs needed (16, 64, 256) and none would batch.
+  const lasts: unknown[][] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await round([[0, 0], [1, 0.2]]);
+    await round(Array.from({ length: 6 }, (_, i) => [i, 0]));
+    lasts.push(actor.parent.batches.at(-1)!);
+    if (lasts.at(-1)!.length > 2) break;
+  }
+  assert.ok(
+    lasts.at(-1)!.length > 2,
+    `the last round's replies were not batched, in ${lasts.length} tries: ${JSON.stringify(lasts)}`,
+  );
   await stopped(actor);
 });
 
