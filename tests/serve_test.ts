@@ -121,8 +121,12 @@ Deno.test("serve() lets replies wait, to leave together, only for a handler know
   await stopped(actor);
 });
 
-Deno.test("serve() trusts a handler that once held the thread for long only after many more short runs", async () => {
-  /** Holds the thread for `ms` milliseconds (0: returns at once), then answers `n`. */
+/**
+ * An actor whose `work` handler holds the thread for `ms` milliseconds, then
+ * answers `n`; `round(runs)` sends asks of `[n, ms]` in one batch, waits for
+ * their replies and the credit, and returns the last ask's id.
+ */
+async function workRounds() {
   const work = (_state: unknown, [n, ms]: [number, number]) => {
     const until = performance.now() + ms;
     while (performance.now() < until) { /* held */ }
@@ -130,13 +134,17 @@ Deno.test("serve() trusts a handler that once held the thread for long only afte
   };
   const actor = await served({ work });
   let id = 0;
-  /** Sends asks of `[n, ms]` in one batch and waits for their replies and the credit. */
   const round = async (runs: [number, number][]) => {
     const asks = runs.map((run) => [wire.ASK, ++id, "work", run]);
     actor.parent.send(...asks);
     await actor.parent.take(asks.length + 1, "the replies and a credit");
     return id;
   };
+  return { actor, round };
+}
+
+Deno.test("serve() trusts a handler that once held the thread for long only after many more short runs", async () => {
+  const { actor, round } = await workRounds();
   await round(Array.from({ length: 6 }, (_, i) => [i, 0])); // known short now
   await round([[0, 0], [1, 5]]); // the prediction fails once: that reply waited for the 5 ms
   await round(Array.from({ length: 6 }, (_, i) => [i, 0])); // short again, six times
@@ -153,19 +161,7 @@ Deno.test("serve() trusts a handler that once held the thread for long only afte
 });
 
 Deno.test("serve() trusts a handler again after four short runs when its one long run was under a millisecond", async () => {
-  /** Holds the thread for `ms` milliseconds (0: returns at once), then answers `n`. */
-  const work = (_state: unknown, [n, ms]: [number, number]) => {
-    const until = performance.now() + ms;
-    while (performance.now() < until) { /* held */ }
-    return n;
-  };
-  const actor = await served({ work });
-  let id = 0;
-  const round = async (runs: [number, number][]) => {
-    const asks = runs.map((run) => [wire.ASK, ++id, "work", run]);
-    actor.parent.send(...asks);
-    await actor.parent.take(asks.length + 1, "the replies and a credit");
-  };
+  const { actor, round } = await workRounds();
   await round(Array.from({ length: 6 }, (_, i) => [i, 0])); // known short now
   // A pause of 0.2 ms, as a scavenge or a busy core makes: the count starts again, no more, so
   // six fast runs later the replies batch again. A loaded machine can make one of those runs
