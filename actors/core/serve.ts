@@ -7,7 +7,8 @@
 
 import type { Transport } from "../../transports/transport.ts";
 import { PLAIN_KIND } from "../../internal/batch.ts";
-import { after, every } from "../../internal/ticker.ts";
+import { every } from "../../internal/ticker.ts";
+import { noop, settleWithin } from "../../internal/abort.ts";
 import { queueItems } from "./_queue_reader.ts";
 import { QueueClosedError } from "../../internal/queue_errors.ts";
 // Types only: every error class of the package (what revives a failed call's
@@ -306,13 +307,12 @@ class ServedActor implements ServeControl {
       });
       return;
     }
-    const api = this.#extensionApi(id);
+    // The channel is read once the mailbox exists: an EXTEND finds it.
+    const api = this.#extensionApi(id, this.#mailbox!);
     const started = (async () => {
       try {
         const loaded = await import(module) as ExtensionModule;
-        if (this.#out.closed || this.#mailbox === undefined) {
-          throw new Error("the actor has ended");
-        }
+        if (this.#out.closed) throw new Error("the actor has ended");
         const extension = await loaded.extendActor(data, api);
         if (this.#out.closed) {
           void extension.end?.("stop");
@@ -330,31 +330,24 @@ class ServedActor implements ServeControl {
     this.#extensions.set(id, started);
   }
 
-  #extensionApi(id: number): ActorExtensionApi {
+  /** What the extension `id` is given: the mailbox, reached from this thread, and the channel. */
+  #extensionApi(id: number, mailbox: Mailbox): ActorExtensionApi {
     const out = this.#out;
-    const mailbox = () => this.#mailbox;
-    const taking = () => {
-      const box = this.#mailbox;
-      return box !== undefined && !box.stopping && !out.closed;
-    };
-    const handlers = () => this.#handlerNames;
+    const taking = () => !mailbox.stopping && !out.closed;
     return {
       actorId: this.#boot.actorId,
       capacity: this.#boot.capacity,
-      get handlers() {
-        return handlers();
-      },
+      handlers: this.#handlerNames,
       get taking() {
         return taking();
       },
       request(name: string, payload: unknown, settle: LocalSettle): void {
-        const box = mailbox();
-        if (box === undefined || !taking()) {
+        if (!taking()) {
           settle(false, undefined, "stopped");
           return;
         }
-        box.push([LOCAL, settle, name, payload]);
-        box.pump();
+        mailbox.push([LOCAL, settle, name, payload]);
+        mailbox.pump();
       },
       send(data: unknown): void {
         if (!out.closed) out.post([EXTENDED, id, data]);
@@ -376,16 +369,14 @@ class ServedActor implements ServeControl {
     for (const extension of this.#loaded.values()) {
       try {
         const ended = extension.end?.(why);
-        if (ended instanceof Promise) ends.push(ended.catch(() => {}));
+        if (ended instanceof Promise) ends.push(ended.catch(noop));
       } catch {
         // An extension that fails as the actor ends changes nothing about the end.
       }
     }
     this.#loaded.clear();
     if (ends.length === 0) return Promise.resolve();
-    let cancel = (): void => {};
-    const bound = new Promise<void>((resolve) => cancel = after(EXTENSION_END_MS, resolve));
-    return Promise.race([Promise.all(ends), bound]).then(() => cancel());
+    return settleWithin(Promise.all(ends), EXTENSION_END_MS).then(noop);
   }
 }
 

@@ -576,6 +576,57 @@ function after(ms, fire) {
   };
 }
 
+// internal/abort.ts
+function noop() {
+}
+function timeoutError() {
+  return new DOMException("Signal timed out.", "TimeoutError");
+}
+function setTimer(ms, fire) {
+  const timer = setTimeout(fire, ms);
+  return () => clearTimeout(timer);
+}
+function watchDeadline(signal, timeout, onEnd, timeoutReason = timeoutError, schedule = setTimer) {
+  if (signal === void 0 && timeout === void 0) return noop;
+  let done = false;
+  let cancelTimer;
+  const cancel = () => {
+    done = true;
+    cancelTimer?.();
+    signal?.removeEventListener("abort", onAbort);
+  };
+  const end2 = (reason) => {
+    if (done) return;
+    cancel();
+    onEnd(reason);
+  };
+  const onAbort = () => end2(signal.reason);
+  if (signal?.aborted) {
+    end2(signal.reason);
+    return cancel;
+  }
+  if (timeout !== void 0) cancelTimer = schedule(timeout, () => end2(timeoutReason()));
+  signal?.addEventListener("abort", onAbort, {
+    once: true
+  });
+  return cancel;
+}
+var boundSchedule = setTimer;
+function boundWith(schedule) {
+  const before = boundSchedule;
+  boundSchedule = schedule;
+  return before;
+}
+function settleWithin(promise, ms, signal) {
+  const { promise: result, resolve } = Promise.withResolvers();
+  const stop = watchDeadline(signal, ms, () => resolve(false), timeoutError, boundSchedule);
+  promise.then(() => true, () => true).then((settled) => {
+    stop();
+    resolve(settled);
+  });
+  return result;
+}
+
 // actors/core/_queue_reader.ts
 import { QueueClosedError } from "../../../internal/queue_errors.ts";
 var FETCH_AHEAD = 32;
@@ -1459,57 +1510,6 @@ function plainNumber(value) {
   return Number.isFinite(value) && (value !== 0 || 1 / value > 0);
 }
 
-// internal/abort.ts
-function noop() {
-}
-function timeoutError() {
-  return new DOMException("Signal timed out.", "TimeoutError");
-}
-function setTimer(ms, fire) {
-  const timer = setTimeout(fire, ms);
-  return () => clearTimeout(timer);
-}
-function watchDeadline(signal, timeout, onEnd, timeoutReason = timeoutError, schedule = setTimer) {
-  if (signal === void 0 && timeout === void 0) return noop;
-  let done = false;
-  let cancelTimer;
-  const cancel = () => {
-    done = true;
-    cancelTimer?.();
-    signal?.removeEventListener("abort", onAbort);
-  };
-  const end2 = (reason) => {
-    if (done) return;
-    cancel();
-    onEnd(reason);
-  };
-  const onAbort = () => end2(signal.reason);
-  if (signal?.aborted) {
-    end2(signal.reason);
-    return cancel;
-  }
-  if (timeout !== void 0) cancelTimer = schedule(timeout, () => end2(timeoutReason()));
-  signal?.addEventListener("abort", onAbort, {
-    once: true
-  });
-  return cancel;
-}
-var boundSchedule = setTimer;
-function boundWith(schedule) {
-  const before = boundSchedule;
-  boundSchedule = schedule;
-  return before;
-}
-function settleWithin(promise, ms, signal) {
-  const { promise: result, resolve } = Promise.withResolvers();
-  const stop = watchDeadline(signal, ms, () => resolve(false), timeoutError, boundSchedule);
-  promise.then(() => true, () => true).then((settled) => {
-    stop();
-    resolve(settled);
-  });
-  return result;
-}
-
 // actors/core/_outgoing.ts
 var Outgoing = class {
   #transport;
@@ -2101,13 +2101,11 @@ var ServedActor = class {
       });
       return;
     }
-    const api = this.#extensionApi(id);
+    const api = this.#extensionApi(id, this.#mailbox);
     const started = (async () => {
       try {
         const loaded = await import(module);
-        if (this.#out.closed || this.#mailbox === void 0) {
-          throw new Error("the actor has ended");
-        }
+        if (this.#out.closed) throw new Error("the actor has ended");
         const extension = await loaded.extendActor(data, api);
         if (this.#out.closed) {
           void extension.end?.("stop");
@@ -2130,36 +2128,29 @@ var ServedActor = class {
     })();
     this.#extensions.set(id, started);
   }
-  #extensionApi(id) {
+  /** What the extension `id` is given: the mailbox, reached from this thread, and the channel. */
+  #extensionApi(id, mailbox) {
     const out2 = this.#out;
-    const mailbox = () => this.#mailbox;
-    const taking = () => {
-      const box = this.#mailbox;
-      return box !== void 0 && !box.stopping && !out2.closed;
-    };
-    const handlers = () => this.#handlerNames;
+    const taking = () => !mailbox.stopping && !out2.closed;
     return {
       actorId: this.#boot.actorId,
       capacity: this.#boot.capacity,
-      get handlers() {
-        return handlers();
-      },
+      handlers: this.#handlerNames,
       get taking() {
         return taking();
       },
       request(name, payload, settle) {
-        const box = mailbox();
-        if (box === void 0 || !taking()) {
+        if (!taking()) {
           settle(false, void 0, "stopped");
           return;
         }
-        box.push([
+        mailbox.push([
           LOCAL,
           settle,
           name,
           payload
         ]);
-        box.pump();
+        mailbox.pump();
       },
       send(data) {
         if (!out2.closed) out2.post([
@@ -2188,20 +2179,13 @@ var ServedActor = class {
     for (const extension of this.#loaded.values()) {
       try {
         const ended = extension.end?.(why);
-        if (ended instanceof Promise) ends.push(ended.catch(() => {
-        }));
+        if (ended instanceof Promise) ends.push(ended.catch(noop));
       } catch {
       }
     }
     this.#loaded.clear();
     if (ends.length === 0) return Promise.resolve();
-    let cancel = () => {
-    };
-    const bound = new Promise((resolve) => cancel = after(EXTENSION_END_MS, resolve));
-    return Promise.race([
-      Promise.all(ends),
-      bound
-    ]).then(() => cancel());
+    return settleWithin(Promise.all(ends), EXTENSION_END_MS).then(noop);
   }
 };
 var ParentCalls = class {
