@@ -42,6 +42,7 @@ import {
 class LocalTarget {
   readonly id: string;
   #api: ActorExtensionApi;
+  #handlers: Set<string>;
   #backpressure: boolean;
   /** Requests queued from here and not yet settled. */
   #inMailbox = 0;
@@ -51,45 +52,63 @@ class LocalTarget {
   constructor(api: ActorExtensionApi, overflow: string) {
     this.id = api.actorId;
     this.#api = api;
+    this.#handlers = new Set(api.handlers);
     this.#backpressure = overflow === "backpressure";
   }
 
-  /** Why a request for `name` cannot be queued now, or `undefined`. */
-  #refusal(name: string): Error | undefined {
-    if (!this.#api.taking) return new ActorStoppedError(this.id);
-    if (!this.#api.handlers.includes(name)) {
-      return new UnknownMessageError(this.id, name, this.#api.handlers);
-    }
-    return undefined;
-  }
-
-  /** Resolves once the mailbox has room for one more request from here. */
-  #room(): Promise<void> | Error | undefined {
+  /**
+   * Why a request for `name` cannot be queued now (the actor is stopping, or
+   * has no such handler), a full mailbox's `MailboxFullError`, a promise of
+   * a slot (`"backpressure"`: the request then holds it, and queues or
+   * `#passOn()`s it), or `undefined`: queue it now.
+   */
+  #admit(name: string): Error | Promise<void> | undefined {
+    const refused = this.#refusal(name);
+    if (refused !== undefined) return refused;
     if (this.#inMailbox < this.#api.capacity) return undefined;
     if (!this.#backpressure) return new MailboxFullError(this.id, this.#api.capacity);
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
-  #left = (): void => {
-    this.#inMailbox--;
-    this.#waiting.shift()?.();
+  #refusal(name: string): Error | undefined {
+    if (!this.#api.taking) return new ActorStoppedError(this.id);
+    if (!this.#handlers.has(name)) {
+      return new UnknownMessageError(this.id, name, this.#api.handlers);
+    }
+    return undefined;
+  }
+
+  /**
+   * Gives a slot up: to the oldest request waiting for room, which then holds
+   * it (so no newcomer takes it meanwhile), or back to the mailbox. Called
+   * when a request settles, and by one that was handed a slot and no longer
+   * wants it.
+   */
+  #passOn = (): void => {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next();
+    else this.#inMailbox--;
   };
 
-  #queue(name: string, payload: unknown, settle: LocalSettle): void {
-    this.#inMailbox++;
+  /** Queues a request; `held`: it holds the slot a `#passOn()` gave it. */
+  #queue(name: string, payload: unknown, settle: LocalSettle, held: boolean): void {
+    if (!held) this.#inMailbox++;
     this.#api.request(name, payload, settle);
   }
 
   tell(name: string, payload: unknown): Promise<void> {
-    const refused = this.#refusal(name);
-    if (refused !== undefined) return Promise.reject(refused);
-    const room = this.#room();
-    if (room instanceof Error) return Promise.reject(room);
+    const admitted = this.#admit(name);
+    if (admitted instanceof Error) return Promise.reject(admitted);
+    const held = admitted !== undefined;
     const send = () => {
-      const late = this.#refusal(name);
-      if (late !== undefined) throw late;
+      // After a wait for room the actor may have begun to stop (checked once, without one).
+      const late = held ? this.#refusal(name) : undefined;
+      if (late !== undefined) {
+        this.#passOn();
+        throw late;
+      }
       this.#queue(name, payload, (ok, value, why) => {
-        this.#left();
+        this.#passOn();
         if (ok) return;
         // As the actor reports a tell it could not handle from its parent.
         this.#api.deadLetter(
@@ -100,37 +119,39 @@ class LocalTarget {
             ? "unknown message"
             : `handler threw ${serializeError(value).message}`,
         );
-      });
+      }, held);
     };
-    if (room === undefined) {
+    if (admitted === undefined) {
       send();
       return Promise.resolve();
     }
-    return room.then(send);
+    return admitted.then(send);
   }
 
   ask(name: string, payload: unknown, options: AskOptions = {}): Promise<unknown> {
-    const refused = this.#refusal(name);
-    if (refused !== undefined) return Promise.reject(refused);
-    const room = this.#room();
-    if (room instanceof Error) return Promise.reject(room);
+    const admitted = this.#admit(name);
+    if (admitted instanceof Error) return Promise.reject(admitted);
     return new Promise((resolve, reject) => {
       let done = false;
       const stop = watchDeadline(options.signal, options.timeout, (reason) => {
         done = true;
         reject(reason);
       });
+      const held = admitted !== undefined;
       const send = () => {
-        if (done) return;
-        const late = this.#refusal(name);
-        if (late !== undefined) {
-          done = true;
-          stop();
-          reject(late);
+        // After a wait for room the ask may have timed out, or the actor begun to stop.
+        const late = held && !done ? this.#refusal(name) : undefined;
+        if (done || late !== undefined) {
+          if (held) this.#passOn();
+          if (!done) {
+            done = true;
+            stop();
+            reject(late);
+          }
           return;
         }
         this.#queue(name, payload, (ok, value, why) => {
-          this.#left();
+          this.#passOn();
           if (done) return;
           done = true;
           stop();
@@ -139,10 +160,10 @@ class LocalTarget {
           else if (why === "unknown") {
             reject(new UnknownMessageError(this.id, name, this.#api.handlers));
           } else reject(new ActorError(this.id, name, serializeError(value)));
-        });
+        }, held);
       };
-      if (room === undefined) send();
-      else void room.then(send);
+      if (admitted === undefined) send();
+      else void admitted.then(send);
     });
   }
 }

@@ -156,6 +156,18 @@ Deno.test("inActor: a handler's error is ActorError, an unknown name UnknownMess
   assert.equal(await t.remote.ask("echo", 1), 1);
 });
 
+Deno.test("inActor: a remote tell whose handler throws is the system's dead letter, as a local one is", async () => {
+  await using t = await exposed("ia13");
+  await t.moved();
+  await t.remote.tell("fail", "a tell nobody can answer");
+  const counted = async () => {
+    while (t.system.stats().deadLetters < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  await within(counted(), 5000, "the dead letter");
+  assert.equal(t.system.stats().deadLetters, 1);
+  assert.equal(await t.remote.ask("echo", 3, { timeout: 5000 }), 3);
+});
+
 for (
   const [what, spawn, reason] of [
     ["a process actor", { host: "process" }, /runs in a process/],
@@ -333,6 +345,27 @@ Deno.test("inActor: the serving side's askTimeout answers TimeoutError, before t
   assert.equal(t.exposure.stats().pending, 0);
   t.letGo();
   assert.equal(await t.remote.ask("echo", 7, { timeout: 5000 }), 7);
+});
+
+Deno.test("inActor: a full mailbox under backpressure makes asks wait for room, and one that gave up passes its turn on", async () => {
+  await using t = await exposed("ia12", { capacity: 1, overflow: "backpressure" });
+  await t.moved();
+  const held = t.remote.ask("hold", undefined, { timeout: 10_000 });
+  await t.holding(1);
+  // Both wait for room; the first gives up (its caller's 300 ms also bound the serving side).
+  const gaveUp = t.remote.ask("echo", 1, { timeout: 300 }).then(
+    () => assert.fail("the ask should time out"),
+    (e: unknown) => e as Error,
+  );
+  const waiting = t.remote.ask("echo", 2, { timeout: 10_000 });
+  assert.equal((await gaveUp).name, "TimeoutError");
+  // The serving side has given up on it too before the room comes.
+  while (t.exposure.stats().failed < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.letGo();
+  assert.equal(await within(held, 5000, "the held ask"), "let go");
+  // The room the one that gave up would have had goes to the next in line.
+  assert.equal(await within(waiting, 5000, "the ask behind the one that gave up"), 2);
+  assert.equal(t.exposure.stats().pending, 0);
 });
 
 Deno.test("inActor: a full mailbox under fail answers MailboxFullError", async () => {
