@@ -15,41 +15,49 @@ export const PENDING_SLOT = 6;
 /** The longest last error kept in shared memory, in UTF-8 bytes (a longer one is cut). */
 const TEXT_BYTES = 1024;
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 /**
- * A short text one thread writes and another reads, in shared memory (the
- * last error of a name served in the actor's thread: the node reads it in
- * `stats()` as the reply that carried it arrives, before any message could).
- * A sequence number, odd while a write is under way, lets the reader retry
- * a torn read.
+ * A short text one thread writes and another reads, with the time it was
+ * written, in shared memory (the last error of a name served in the actor's
+ * thread: the node reads it in `stats()` as the reply that carried it
+ * arrives, before any message could). A sequence number, odd while a write
+ * is under way, lets the reader retry a torn read.
  */
 export class SharedText {
   readonly buffer: SharedArrayBuffer;
+  /** `[sequence, byte length]`. */
   #head: Int32Array;
+  /** `[written at, epoch ms]`. */
+  #at: Float64Array;
   #bytes: Uint8Array;
 
-  constructor(buffer = new SharedArrayBuffer(8 + TEXT_BYTES)) {
+  constructor(buffer = new SharedArrayBuffer(16 + TEXT_BYTES)) {
     this.buffer = buffer;
     this.#head = new Int32Array(buffer, 0, 2);
-    this.#bytes = new Uint8Array(buffer, 8);
+    this.#at = new Float64Array(buffer, 8, 1);
+    this.#bytes = new Uint8Array(buffer, 16);
   }
 
   write(text: string): void {
     Atomics.add(this.#head, 0, 1);
-    const local = new Uint8Array(TEXT_BYTES);
-    const { written } = new TextEncoder().encodeInto(text, local);
-    this.#bytes.set(local.subarray(0, written));
+    const { written } = encoder.encodeInto(text, this.#bytes);
+    this.#at[0] = Date.now();
     Atomics.store(this.#head, 1, written);
     Atomics.add(this.#head, 0, 1);
   }
 
-  /** The text last written, or `undefined` when none was. */
-  read(): string | undefined {
+  /** The text last written and when, or `undefined` when none was. */
+  read(): { text: string; at: number } | undefined {
     for (let tries = 0; tries < 8; tries++) {
       const before = Atomics.load(this.#head, 0);
       if (before === 0) return undefined;
       if (before % 2 === 1) continue;
+      // A copy: a decoder takes no shared memory, and the writer may go on.
       const copy = this.#bytes.slice(0, Atomics.load(this.#head, 1));
-      if (Atomics.load(this.#head, 0) === before) return new TextDecoder().decode(copy);
+      const at = this.#at[0]!;
+      if (Atomics.load(this.#head, 0) === before) return { text: decoder.decode(copy), at };
     }
     return undefined;
   }
@@ -80,17 +88,20 @@ export interface InActorEnd {
   close(timeout: number, signal: AbortSignal | undefined): Promise<void>;
 }
 
+/** A node's options as given, less those that cannot leave its thread. */
+export type PortableNodeOptions = Omit<NatsNodeOptions, "system" | "signal">;
+
 /** What the node's end needs from its node. */
 export interface InActorNodeKit {
   /** The node's options as given, less those that cannot leave its thread. */
-  options: Omit<NatsNodeOptions, "system" | "signal">;
+  options: PortableNodeOptions;
   /** The node's connection name: the actor's connection is named after it. */
   nodeName: string;
 }
 
 /** What the actor's end gets (see `_in_actor.ts`); plain data and shared memory. */
 export interface InActorData {
-  options: Omit<NatsNodeOptions, "system" | "signal">;
+  options: PortableNodeOptions;
   connectionName: string;
   name: string;
   subject: string;

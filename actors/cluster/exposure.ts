@@ -202,6 +202,8 @@ export class Exposure implements AsyncDisposable {
   #subscribed = true;
   #inActor: InActorEnd | undefined;
   #lastError: string | undefined;
+  /** When `#lastError` was set (epoch ms). */
+  #lastErrorAt = 0;
   #durable: DurableMailbox | undefined;
 
   /**
@@ -269,17 +271,27 @@ export class Exposure implements AsyncDisposable {
             this.#n[BAD]++;
             this.#kit.emit({ type: "nats-bad-request", name, reason, time: Date.now() });
           },
-          lastError: (error) => {
-            this.#lastError = error instanceof Error
-              ? `${error.name}: ${error.message}`
-              : String(error);
-          },
+          lastError: (error) => this.#noteError(error),
         }).then(async (mailbox) => {
           if (this.#closing) await mailbox.close(0);
           else this.#durable = mailbox;
         }),
       );
     }
+  }
+
+  /** Keeps `error` as the last error answered or dead-lettered, as `Name: message`. */
+  #noteError(error: unknown): void {
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.#lastError = text;
+    this.#lastErrorAt = Date.now();
+    this.#kit.lastError?.(text);
+  }
+
+  /** The later of this thread's last error and the actor's thread's (`inActor`). */
+  #latestError(): string | undefined {
+    const there = this.#inActor?.lastError.read();
+    return there !== undefined && there.at >= this.#lastErrorAt ? there.text : this.#lastError;
   }
 
   /** Stops answering from here; returns where each ask in hand would have been answered. */
@@ -363,8 +375,7 @@ export class Exposure implements AsyncDisposable {
     error: unknown,
     codec: WireCodec = "json",
   ): void {
-    this.#lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    this.#kit.lastError?.(this.#lastError);
+    this.#noteError(error);
     let body: Uint8Array;
     try {
       const wire = { error: errorToWire(error) };
@@ -654,7 +665,7 @@ export class Exposure implements AsyncDisposable {
       badRequests: this.#count(BAD),
       pending: this.#count(PENDING),
       processingMs: this.#count(MS),
-      lastError: this.#inActor?.lastError.read() ?? this.#lastError,
+      lastError: this.#latestError(),
       servedIn: this.#inActor?.serving ? "actor" : "node",
       ...(this.#durable !== undefined ? { durable: this.#durable.stats() } : {}),
     };
