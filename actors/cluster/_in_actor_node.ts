@@ -6,10 +6,10 @@
 //
 // The node's exposure keeps the name served meanwhile, so a request finds a
 // subscriber in every phase but one: between an actor's thread ending
-// without warning (`Deno.exit()`, out of memory, terminated) and the node
-// hearing of it, a request to a name no other process serves gets no
-// responders. Asks the actor's thread held when it crashed or exited are
-// answered by the node, with `ActorCrashedError`.
+// without a word (out of memory, terminated) and the node hearing of it, a
+// request to a name no other process serves gets no responders. Asks the
+// actor's thread held when it crashed or called `Deno.exit()` are handed to
+// the node, which answers them `ActorCrashedError`.
 
 import { type RefTarget, targetOf } from "../core/actor_ref.ts";
 import type { ActorCell, ExtensionEnd } from "../core/cell.ts";
