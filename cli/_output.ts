@@ -45,7 +45,7 @@ function clusterText(event: ClusterEvent): string {
     case "nats-reconnected":
       return `to ${event.server}`;
     case "nats-slow-consumer":
-      return `${event.name}: ${event.pending} pending`;
+      return `${event.name}: ${event.dropped} dropped, ${event.pending} in hand`;
     case "nats-bad-request":
       return `${event.name}: ${event.reason}`;
     case "nats-dead-letter":

@@ -8,7 +8,7 @@ import type { ExposeSettings } from "./_options.ts";
 import type { WireCodec } from "./_wire.ts";
 
 /** How many counter slots an exposure has (see `exposure.ts`). */
-export const COUNTERS = 8;
+export const COUNTERS = 9;
 /** The slot of the requests in hand (`ExposureStats.pending`). */
 export const PENDING_SLOT = 6;
 

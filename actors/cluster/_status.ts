@@ -14,8 +14,6 @@ export interface StatusKit {
   nc: NatsConnection;
   asks: Asks;
   emit(event: ClusterEventReport): void;
-  /** The exposed name served on `subject`, for slow-consumer events. */
-  nameOf(subject: string): string | undefined;
   /** Whether the node is closing (then the client's end is not a give-up). */
   closing(): boolean;
   /** The client closed by itself (it gave up reconnecting). */
@@ -66,16 +64,6 @@ export class ConnectionWatch {
             time,
           });
           break;
-        case "slowConsumer": {
-          const subject = status.sub.getSubject();
-          this.#kit.emit({
-            type: "nats-slow-consumer",
-            name: this.#kit.nameOf(subject) ?? subject,
-            pending: status.pending,
-            time,
-          });
-          break;
-        }
         case "error":
           this.#kit.emit({ type: "nats-error", message: status.error.message, time });
           break;

@@ -69,6 +69,9 @@ const DEAD = 4;
 const BAD = 5;
 const PENDING = PENDING_SLOT;
 const MS = 7;
+const DROPPED = 8;
+/** The shortest time between two `nats-slow-consumer` events of one name, in ms. */
+const SLOW_EVENT_MS = 1000;
 /** What a reply goes to: a request's reply subject. */
 type Replyable = { readonly reply?: string };
 
@@ -101,6 +104,12 @@ export interface ExposureStats {
   badRequests: number;
   /** Requests being handled now. */
   pending: number;
+  /**
+   * Requests refused because `maxPending` were in hand already: the actor is
+   * slower than its callers (each is counted in `failed` or `deadLetters`
+   * too, and reported in `nats-slow-consumer` events).
+   */
+  dropped: number;
   /** Milliseconds spent handling requests, summed (from arrival to reply). */
   processingMs: number;
   /** The last error answered or dead-lettered, as `Name: message`. */
@@ -297,6 +306,7 @@ export class Exposure implements AsyncDisposable {
   /** Stops answering from here; returns where each ask in hand would have been answered. */
   #abandon(): AskInHand[] {
     this.#abandoned = true;
+    this.#reportDrops();
     try {
       this.#sub.unsubscribe();
     } catch {
@@ -476,6 +486,7 @@ export class Exposure implements AsyncDisposable {
     }
     if (this.#n[PENDING] - this.#turnTells >= this.#settings.maxPending) {
       const full = new MailboxFullError(this.name, this.#settings.maxPending);
+      this.#drop();
       if (kind === "ask") {
         this.#n[FAILED]++;
         this.#replyError(msg, id, full, codec);
@@ -569,6 +580,7 @@ export class Exposure implements AsyncDisposable {
       // a slot to be given back: the slots judged are those held since before this turn.
       if (this.#n[PENDING] - this.#turnTells >= this.#settings.maxPending) {
         const full = new MailboxFullError(this.name, this.#settings.maxPending);
+        this.#drop();
         this.#deadLetter(entry.name, full, msg, undefined, "json");
         continue;
       }
@@ -602,6 +614,43 @@ export class Exposure implements AsyncDisposable {
     });
     this.#inflight.add(settled);
   }
+
+  /** Drops not yet in a `nats-slow-consumer` event. */
+  #unreported = 0;
+  /** When the last `nats-slow-consumer` event went (`performance.now()`). */
+  #reportedAt = -Infinity;
+  #reportTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Counts a request refused for `maxPending`, and reports it: at once after
+   * a quiet second, else with the others of that second once it is over.
+   */
+  #drop(): void {
+    this.#n[DROPPED]++;
+    this.#unreported++;
+    if (this.#reportTimer !== undefined) return;
+    const since = performance.now() - this.#reportedAt;
+    if (since >= SLOW_EVENT_MS) return this.#reportDrops();
+    const timer = setTimeout(this.#reportDrops, SLOW_EVENT_MS - since);
+    // It never keeps a process alive; `close()` reports what it holds.
+    Deno.unrefTimer(timer);
+    this.#reportTimer = timer;
+  }
+
+  #reportDrops = (): void => {
+    clearTimeout(this.#reportTimer);
+    this.#reportTimer = undefined;
+    if (this.#unreported === 0) return;
+    this.#reportedAt = performance.now();
+    this.#kit.emit({
+      type: "nats-slow-consumer",
+      name: this.name,
+      pending: this.#n[PENDING]!,
+      dropped: this.#unreported,
+      time: Date.now(),
+    });
+    this.#unreported = 0;
+  };
 
   #deadLetter(
     messageName: string,
@@ -664,6 +713,7 @@ export class Exposure implements AsyncDisposable {
       deadLetters: this.#count(DEAD),
       badRequests: this.#count(BAD),
       pending: this.#count(PENDING),
+      dropped: this.#count(DROPPED),
       processingMs: this.#count(MS),
       lastError: this.#latestError(),
       servedIn: this.#inActor?.serving ? "actor" : "node",
@@ -732,6 +782,7 @@ export class Exposure implements AsyncDisposable {
       }
       await durable;
       await inActor;
+      this.#reportDrops();
     })();
     return this.#closing;
   }

@@ -159,7 +159,6 @@ export class NatsNode implements AsyncDisposable {
       nc,
       asks: this.#asks,
       emit: (event) => this.#emit(event),
-      nameOf: (subject) => [...this.#exposures.values()].find((e) => e.subject === subject)?.name,
       closing: () => this.#closing !== undefined,
       gaveUp: () => {
         this.#asks.close();

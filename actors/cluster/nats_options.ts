@@ -178,7 +178,9 @@ export interface ExposeOptions {
   /**
    * Requests the exposure handles at once (asks waiting for their reply,
    * tells waiting for mailbox room). Past it, an ask is answered with
-   * `MailboxFullError` and a tell is dropped as a dead letter. Default 1024.
+   * `MailboxFullError` and a tell is dropped as a dead letter; each drop is
+   * counted (`ExposureStats.dropped`) and reported (`nats-slow-consumer`).
+   * Default 1024.
    */
   maxPending?: number;
   /**

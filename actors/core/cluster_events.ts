@@ -14,8 +14,10 @@
  *   rejected with `ConnectionLostError` (`failedAsks` of them);
  * - `nats-reconnected`: the client is connected again (to `server`), and the
  *   node's exposed names are served again;
- * - `nats-slow-consumer`: the client dropped messages for an exposed name
- *   that arrived faster than they were read (`pending` waiting);
+ * - `nats-slow-consumer`: an exposed name's actor is slower than its
+ *   callers: `dropped` requests were refused (`MailboxFullError`) because
+ *   `maxPending` (`pending`) were in hand already. One event at the first
+ *   drop, then at most one a second, with the drops since the last;
  * - `nats-bad-request`: a request broke the wire format (not JSON, no
  *   message name, too large...); it got an error reply and was not handled;
  * - `nats-dead-letter`: a remote tell the actor could not take (unknown
@@ -53,7 +55,14 @@
 export type ClusterEvent =
   | { type: "nats-disconnected"; id: string; server: string; failedAsks: number; time: number }
   | { type: "nats-reconnected"; id: string; server: string; time: number }
-  | { type: "nats-slow-consumer"; id: string; name: string; pending: number; time: number }
+  | {
+    type: "nats-slow-consumer";
+    id: string;
+    name: string;
+    pending: number;
+    dropped: number;
+    time: number;
+  }
   | { type: "nats-bad-request"; id: string; name: string; reason: string; time: number }
   | {
     type: "nats-dead-letter";
