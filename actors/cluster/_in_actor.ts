@@ -28,7 +28,7 @@ import { serializeError } from "../../internal/error_wire.ts";
 import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
 import type { AskOptions } from "../core/actor_ref.ts";
 import { connectNats } from "./_connect.ts";
-import { nodeOptions } from "./_options.ts";
+import { nodeOptions, redactServer } from "./_options.ts";
 import { Exposure, type ExposureKit } from "./exposure.ts";
 import type { ClusterEventReport } from "../core/cluster_events.ts";
 import {
@@ -206,6 +206,28 @@ export async function extendActor(
   report({ serving: true });
   const resumed = Promise.withResolvers<void>();
   let closing: Promise<void> | undefined;
+  let dying = false;
+  // The connection's own life, as the node's is watched (`_status.ts`): while it
+  // is down the node's thread serves the name; a client that gave up is an end.
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        report({ link: "down", server: redactServer(status.server) });
+      } else if (status.type === "reconnect") {
+        // The client resent the subscription; a round trip makes sure the server holds it.
+        await nc.flush().catch(noop);
+        if (!nc.isClosed()) report({ link: "up", server: redactServer(status.server) });
+      } else if (status.type === "error") {
+        const { message } = status.error;
+        report({ event: { type: "nats-error", actorId: api.actorId, message, time: Date.now() } });
+      }
+    }
+    if (closing === undefined && !dying) {
+      const reason = "gave up reconnecting";
+      report({ event: { type: "nats-closed", actorId: api.actorId, reason, time: Date.now() } });
+      report({ declined: "the actor's NATS connection closed: its client gave up reconnecting" });
+    }
+  })().catch(noop);
   const close = (timeout: number) =>
     closing ??= (async () => {
       await exposure.close({ timeout });
@@ -227,6 +249,7 @@ export async function extendActor(
         );
       }
       // Dying: the node answers the asks in hand, on its own connection.
+      dying = true;
       report({ orphans: abandon(), why });
       void nc.close().catch(noop);
       return undefined;

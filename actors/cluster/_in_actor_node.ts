@@ -16,6 +16,7 @@ import type { ActorCell, ExtensionEnd } from "../core/cell.ts";
 import { ActorCrashedError } from "../../internal/errors.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
 import {
+  type ActorConnectionStats,
   COUNTERS,
   type InActorData,
   type InActorEnd,
@@ -57,6 +58,8 @@ export class InActorServing implements InActorEnd {
   );
   /** The actor's thread's last error. */
   readonly lastError: SharedText = new SharedText();
+  /** The actor's own NATS connection, across its incarnations. */
+  readonly connection: ActorConnectionStats = { connected: false, disconnects: 0, reconnects: 0 };
   #kit: InActorNodeKit;
   #hooks: InActorHooks;
   #actorId = "";
@@ -150,8 +153,20 @@ export class InActorServing implements InActorEnd {
   async #giveBack(reason: string): Promise<void> {
     if (!this.#serving) return;
     this.#serving = false;
+    this.connection.connected = false;
     await this.#hooks.gave();
-    this.#announce(false, reason);
+    // Not if the actor's thread took the name again meanwhile (its connection came back).
+    if (!this.#serving) this.#announce(false, reason);
+  }
+
+  /** The actor's thread serves the name: the node's lets go of it. */
+  #take(end: ExtensionEnd): void {
+    this.#serving = true;
+    this.connection.connected = true;
+    // The event once the node's thread takes no more requests for the name.
+    void this.#hooks.took().then(() => {
+      if (this.#serving && this.#end === end) this.#announce(true);
+    });
   }
 
   /** The incarnation behind `end` stopped serving the name (it ended, or declined). */
@@ -161,6 +176,7 @@ export class InActorServing implements InActorEnd {
     if (this.#end !== end) return;
     this.#end = undefined;
     this.#cell = undefined;
+    this.connection.connected = false;
     // Nothing of that thread's is in hand any more: its asks were answered or handed over.
     this.counters[PENDING_SLOT] = 0;
     void this.#giveBack(reason).then(() => this.#announce(false, reason));
@@ -176,12 +192,26 @@ export class InActorServing implements InActorEnd {
       return;
     }
     if (this.#end !== end) return;
-    if ("serving" in report) {
-      this.#serving = true;
-      // The event once the node's thread takes no more requests for the name.
-      void this.#hooks.took().then(() => {
-        if (this.#serving && this.#end === end) this.#announce(true);
-      });
+    if ("serving" in report) this.#take(end);
+    else if ("link" in report) {
+      // The actor's own connection: while it is down, the node's thread serves the name.
+      const time = Date.now();
+      const { server } = report;
+      if (report.link === "down") {
+        this.connection.disconnects++;
+        this.#hooks.emit({
+          type: "nats-disconnected",
+          actorId: this.#actorId,
+          server,
+          failedAsks: 0,
+          time,
+        });
+        void this.#giveBack("the actor's NATS connection dropped");
+      } else {
+        this.connection.reconnects++;
+        this.#hooks.emit({ type: "nats-reconnected", actorId: this.#actorId, server, time });
+        this.#take(end);
+      }
     } else if ("declined" in report) this.#over(end, closed, report.declined);
     else if ("stopping" in report) {
       // A gapless hand-back: the actor's thread drains its subscription once the node's is on.
@@ -212,5 +242,6 @@ export class InActorServing implements InActorEnd {
     this.#end = undefined;
     this.#cell = undefined;
     this.#serving = false;
+    this.connection.connected = false;
   }
 }

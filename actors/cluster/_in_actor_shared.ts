@@ -70,6 +70,19 @@ export interface AskInHand {
   codec: WireCodec;
 }
 
+/**
+ * The NATS connection of an actor that serves a name in its own thread
+ * (`ExposeOptions.inActor`), across its incarnations.
+ */
+export interface ActorConnectionStats {
+  /** Whether it is up and serving the name now. */
+  connected: boolean;
+  /** How often it dropped. */
+  disconnects: number;
+  /** How often it came back (its subscription registered again). */
+  reconnects: number;
+}
+
 /** What a node gives its exposures for serving a name in the actor's thread. */
 export interface InActorKit {
   /** Starts the node's end for an exposure. */
@@ -84,6 +97,8 @@ export interface InActorEnd {
   readonly counters: Float64Array;
   /** The actor's thread's last error. */
   readonly lastError: SharedText;
+  /** The actor's own NATS connection. */
+  readonly connection: ActorConnectionStats;
   /** Stops serving the name in the actor's thread. */
   close(timeout: number, signal: AbortSignal | undefined): Promise<void>;
 }
@@ -120,7 +135,9 @@ export type InActorReport =
   | { event: ClusterEventReport }
   | { orphans: AskInHand[]; why: "crash" | "exit" }
   | { stopping: true }
-  | { closed: true };
+  | { closed: true }
+  /** The actor's own connection dropped, or is back (its subscription registered again). */
+  | { link: "down" | "up"; server: string };
 
 /** What the node's end needs from the exposure it serves for. */
 export interface InActorHooks {

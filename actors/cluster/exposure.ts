@@ -14,6 +14,7 @@ import type { ExposeSettings } from "./_options.ts";
 import { DurableMailbox, type DurableStats } from "./_durable.ts";
 import { SENT } from "../core/outbox.ts";
 import {
+  type ActorConnectionStats,
   type AskInHand,
   COUNTERS,
   type InActorEnd,
@@ -122,6 +123,11 @@ export interface ExposureStats {
    * `ExposeOptions.inActor`). The counters add up both.
    */
   servedIn: "node" | "actor";
+  /**
+   * With `ExposeOptions.inActor`: the actor's own NATS connection, whether it
+   * is up and serving now, and how often it dropped and came back.
+   */
+  actorConnection?: ActorConnectionStats;
 }
 
 /** What an exposure needs from its node (internal). */
@@ -717,6 +723,7 @@ export class Exposure implements AsyncDisposable {
       processingMs: this.#count(MS),
       lastError: this.#latestError(),
       servedIn: this.#inActor?.serving ? "actor" : "node",
+      ...(this.#inActor !== undefined ? { actorConnection: { ...this.#inActor.connection } } : {}),
       ...(this.#durable !== undefined ? { durable: this.#durable.stats() } : {}),
     };
   }

@@ -48,5 +48,6 @@ export type {
 } from "./nats_options.ts";
 export { type DurableReceipt, DurableRef, type DurableTellOptions } from "./durable_ref.ts";
 export type { DurableStats } from "./_durable.ts";
+export type { ActorConnectionStats } from "./_in_actor_shared.ts";
 export type { ClusterActor } from "./_discovery.ts";
 export type { ClusterEvent, ClusterEventType } from "../core/cluster_events.ts";

@@ -11,9 +11,12 @@
  * connection name (`NatsNodeOptions.name`), so these events read like the
  * lifecycle events beside them in `ActorSystem.events()`:
  * - `nats-disconnected`: the connection to `server` dropped; asks in flight
- *   rejected with `ConnectionLostError` (`failedAsks` of them);
+ *   rejected with `ConnectionLostError` (`failedAsks` of them). With
+ *   `actorId`, it is the own connection of an actor serving a name in its
+ *   thread (`inActor`): the node's thread serves the name meanwhile;
  * - `nats-reconnected`: the client is connected again (to `server`), and the
- *   node's exposed names are served again;
+ *   node's exposed names are served again (with `actorId`: the actor's
+ *   thread serves its name again);
  * - `nats-slow-consumer`: an exposed name's actor is slower than its
  *   callers: `dropped` requests were refused (`MailboxFullError`) because
  *   `maxPending` (`pending`) were in hand already. One event at the first
@@ -25,14 +28,16 @@
  *   (`maxDeliver` deliveries without an ack, or an error no retry mends such
  *   as an unknown message name): then `msgId` is its `Nats-Msg-Id` and
  *   `deliveries` how often it was delivered;
- * - `nats-error`: the server reported an error (such as a permission violation);
+ * - `nats-error`: the server reported an error (such as a permission
+ *   violation), on the node's connection or (with `actorId`) an actor's;
  * - `nats-served-in-actor`: a name exposed with `inActor` moved: `serving`
  *   true once the actor's own thread serves its subscription, false (with
  *   the `reason`) when the node's thread serves it instead: the actor could
  *   not take it, or has ended;
  * - `nats-closed`: the connection closed for good: by `close()`, or because
  *   the client gave up reconnecting (then asks and tells reject with
- *   `ConnectionClosedError`).
+ *   `ConnectionClosedError`). With `actorId`, an actor's own connection gave
+ *   up: the node's thread serves its name from then on.
  *
  * @example Count disconnects
  * ```ts
@@ -53,8 +58,23 @@
  * ```
  */
 export type ClusterEvent =
-  | { type: "nats-disconnected"; id: string; server: string; failedAsks: number; time: number }
-  | { type: "nats-reconnected"; id: string; server: string; time: number }
+  | {
+    type: "nats-disconnected";
+    id: string;
+    server: string;
+    failedAsks: number;
+    /** Set when the connection is an actor's own (`inActor`), not the node's. */
+    actorId?: string;
+    time: number;
+  }
+  | {
+    type: "nats-reconnected";
+    id: string;
+    server: string;
+    /** Set when the connection is an actor's own (`inActor`), not the node's. */
+    actorId?: string;
+    time: number;
+  }
   | {
     type: "nats-slow-consumer";
     id: string;
@@ -76,7 +96,14 @@ export type ClusterEvent =
     deliveries?: number;
     time: number;
   }
-  | { type: "nats-error"; id: string; message: string; time: number }
+  | {
+    type: "nats-error";
+    id: string;
+    message: string;
+    /** Set when the connection is an actor's own (`inActor`), not the node's. */
+    actorId?: string;
+    time: number;
+  }
   | {
     type: "nats-served-in-actor";
     id: string;
@@ -94,6 +121,8 @@ export type ClusterEvent =
     id: string;
     /** `"closed"` by `close()`, or `"gave up reconnecting"` past `maxReconnectAttempts`. */
     reason: "closed" | "gave up reconnecting";
+    /** Set when the connection is an actor's own (`inActor`): the node's thread serves its name. */
+    actorId?: string;
     time: number;
   };
 

@@ -3,11 +3,14 @@
 // keeps every socket open but forwards nothing (a silent network: only the
 // client's pings can find it); "blackhole replies" forwards what the client
 // sends but nothing back (a request reaches the server, its answer is lost);
-// `reset()` closes every connection at once.
+// `reset()` closes every connection at once, `cut(n)` only the nth accepted;
+// `refuse()` closes each new connection as it comes.
 // Healing a blackhole closes the connections that went through it, as their
 // handshakes lost bytes they wait for.
 
 interface Pair {
+  /** Its place in the order of acceptance, from 0. */
+  index: number;
   client: Deno.Conn;
   server: Deno.Conn;
   blackholed: boolean;
@@ -18,6 +21,9 @@ export class TcpProxy implements AsyncDisposable {
   #listener: Deno.Listener;
   #target: number;
   #mode: "pass" | "blackhole" | "replies" = "pass";
+  #refusing = false;
+  /** Connections accepted so far (open or not). */
+  accepted = 0;
   #pairs = new Set<Pair>();
   #pumps = new Set<Promise<void>>();
   #accepting: Promise<void>;
@@ -35,6 +41,11 @@ export class TcpProxy implements AsyncDisposable {
 
   async #accept(): Promise<void> {
     for await (const client of this.#listener) {
+      const index = this.accepted++;
+      if (this.#refusing) {
+        client.close();
+        continue;
+      }
       let server: Deno.Conn;
       try {
         server = await Deno.connect({ hostname: "127.0.0.1", port: this.#target });
@@ -42,7 +53,7 @@ export class TcpProxy implements AsyncDisposable {
         client.close();
         continue;
       }
-      const pair: Pair = { client, server, blackholed: this.#mode !== "pass" };
+      const pair: Pair = { index, client, server, blackholed: this.#mode !== "pass" };
       this.#pairs.add(pair);
       for (const [from, to] of [[client, server], [server, client]]) {
         const pump: Promise<void> = this.#pump(pair, from, to).then(() => {
@@ -95,6 +106,16 @@ export class TcpProxy implements AsyncDisposable {
   pass(): void {
     this.#mode = "pass";
     for (const pair of [...this.#pairs]) if (pair.blackholed) this.#close(pair);
+  }
+
+  /** Closes the `n`th connection accepted (from 0), if it is open. */
+  cut(n: number): void {
+    for (const pair of [...this.#pairs]) if (pair.index === n) this.#close(pair);
+  }
+
+  /** Closes each new connection as it comes (`true`), or forwards them again. */
+  refuse(on = true): void {
+    this.#refusing = on;
   }
 
   /** Closes every connection now (new ones are still accepted). */

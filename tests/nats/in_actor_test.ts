@@ -16,6 +16,7 @@ import {
 import { type ExposeOptions, NatsNode } from "../../actors/cluster/mod.ts";
 import { within } from "../_helpers.ts";
 import { startNatsServer } from "./_server.ts";
+import { TcpProxy } from "./_proxy.ts";
 import { eventsOf } from "./_events.ts";
 import type { inActorProbe } from "../fixtures/in_actor_probe.ts";
 
@@ -378,4 +379,90 @@ Deno.test("inActor: a full mailbox under fail answers MailboxFullError", async (
   assert.deepEqual(await Promise.all(held), ["let go", "let go"]);
   assert.equal(await t.remote.ask("echo", 3), 3);
   assert.equal(t.exposure.stats().failed, 1);
+});
+
+Deno.test("inActor: while the actor's own connection is down the node's thread serves the name, and gives it back when it returns", async () => {
+  await using server = await startNatsServer();
+  await using proxy = new TcpProxy(server.port);
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof inActorProbe>(PROBE, { args: {} });
+  // Both the node's connection and the actor's (which takes the node's options) go through the
+  // proxy: the node's is the first it accepted, the actor's the second.
+  await using node = await NatsNode.connect({
+    servers: proxy.url,
+    namespace: "ia20",
+    reconnectWait: 50,
+  });
+  const events = eventsOf(node);
+  await using exposure = await node.expose("probe", ref, { inActor: true });
+  await using caller = await NatsNode.connect({ servers: server.url, namespace: "ia20" });
+  const remote = caller.lookup<typeof inActorProbe>("probe");
+  const served = (n: number) =>
+    within(events.until("nats-served-in-actor", n), 15_000, `served-in-actor event ${n}`);
+  assert.ok(((await served(1)) as { serving: boolean }).serving);
+  assert.equal(proxy.accepted, 2);
+  assert.deepEqual(exposure.stats().actorConnection, {
+    connected: true,
+    disconnects: 0,
+    reconnects: 0,
+  });
+  // The actor's connection drops and cannot come back for now: the node's thread serves.
+  proxy.refuse();
+  proxy.cut(1);
+  const down = await within(events.until("nats-disconnected"), 15_000, "the disconnect");
+  assert.equal((down as { actorId?: string }).actorId, ref.id);
+  const back = await served(2);
+  assert.ok(back.type === "nats-served-in-actor" && !back.serving, JSON.stringify(back));
+  assert.match(back.reason ?? "", /connection dropped/);
+  assert.equal(exposure.stats().servedIn, "node");
+  const handled = ref.stats().handled;
+  for (let i = 0; i < 5; i++) await remote.tell("inc", 1);
+  assert.equal(await remote.ask("get", undefined, { timeout: 5000 }), 5);
+  assert.equal(ref.stats().handled, handled + 6, "the node's thread handed them over");
+  assert.equal(exposure.stats().actorConnection?.connected, false);
+  assert.equal(node.stats().connected, true, "the node's own connection stayed up");
+  // Back: the actor's thread serves the name again.
+  proxy.refuse(false);
+  const up = await within(events.until("nats-reconnected"), 15_000, "the reconnect");
+  assert.equal((up as { actorId?: string }).actorId, ref.id);
+  const again = await served(3);
+  assert.ok(again.type === "nats-served-in-actor" && again.serving, JSON.stringify(again));
+  assert.equal(await remote.ask("get", undefined, { timeout: 5000 }), 5);
+  assert.equal(ref.stats().handled, handled + 6, "served in the actor's thread again");
+  assert.deepEqual(exposure.stats().actorConnection, {
+    connected: true,
+    disconnects: 1,
+    reconnects: 1,
+  });
+  assert.equal(node.stats().disconnects, 0);
+});
+
+Deno.test("inActor: when the actor's own connection gives up reconnecting, the node's thread serves the name for good", async () => {
+  await using server = await startNatsServer();
+  await using proxy = new TcpProxy(server.port);
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof inActorProbe>(PROBE, { args: {} });
+  await using node = await NatsNode.connect({
+    servers: proxy.url,
+    namespace: "ia21",
+    reconnectWait: 20,
+    maxReconnectAttempts: 2,
+  });
+  const events = eventsOf(node);
+  await using exposure = await node.expose("probe", ref, { inActor: true });
+  await using caller = await NatsNode.connect({ servers: server.url, namespace: "ia21" });
+  const remote = caller.lookup<typeof inActorProbe>("probe");
+  await within(events.until("nats-served-in-actor"), 15_000, "the move");
+  proxy.refuse();
+  proxy.cut(1);
+  const closed = await within(events.until("nats-closed"), 15_000, "the give-up");
+  assert.ok(closed.type === "nats-closed" && closed.actorId === ref.id, JSON.stringify(closed));
+  assert.equal(closed.reason, "gave up reconnecting");
+  proxy.refuse(false);
+  assert.equal(await remote.ask("echo", 7, { timeout: 5000 }), 7);
+  const stats = exposure.stats();
+  assert.equal(stats.servedIn, "node");
+  assert.equal(stats.actorConnection?.connected, false);
+  assert.equal(node.stats().connected, true);
+  assert.equal(ref.stats().state, "running");
 });
