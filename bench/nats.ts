@@ -9,6 +9,9 @@
  *   to a raw echo worker with `postMessage` and responds with what the worker sends back: the
  *   floor of any actor runtime that runs its actors beside the NATS connection's thread, as
  *   Troupe's worker actors do (the thread hop alone is about half a NATS round trip here).
+ * - `baseline.nats.worker.rtt.{p50,p99}`: the same requests to a raw responder with its own
+ *   connection in a worker: the floor of a name served from a worker actor's own thread
+ *   (`inActor`), which pays the same placement (two threads woken per round trip, not one).
  * - `ask.nats.{p50,p99}`: sequential `RemoteRef.ask("echo", msg)` through a second node to the
  *   bench echo actor (a worker actor) it exposes: headers, JSON both ways, the actor's own
  *   mailbox round trip included; compared with both floors.
@@ -60,6 +63,7 @@ import {
 const SINK = new URL("./actors/sink.ts", import.meta.url);
 const ECHO = new URL("./actors/echo.ts", import.meta.url);
 const RAW_ECHO_WORKER = new URL("./baselines/_echo_worker.ts", import.meta.url);
+const RAW_RESPONDER_WORKER = new URL("./baselines/_nats_responder_worker.ts", import.meta.url);
 const HOP_SINK_WORKER = new URL("./baselines/_hop_sink_worker.ts", import.meta.url);
 
 function counts(quick: boolean) {
@@ -367,6 +371,52 @@ export const natsCases: BenchCase[] = [
     },
   },
   {
+    id: "baseline.nats.worker.rtt",
+    group: "baseline",
+    unit: "us",
+    figures: { "baseline.nats.worker.rtt.p50": {}, "baseline.nats.worker.rtt.p99": {} },
+    prepare,
+    run({ quick, signal }) {
+      const { rounds, rttWarmup } = counts(quick);
+      return withServer(signal, async (server) => {
+        const worker = startWorker(RAW_RESPONDER_WORKER);
+        try {
+          const said = (what: "ready" | "closed") =>
+            bounded(
+              new Promise<void>((resolve) => {
+                worker.onmessage = (event: MessageEvent) => {
+                  if ((event.data as Record<string, boolean>)[what]) resolve();
+                };
+              }),
+              `the responder worker ${what}`,
+              10_000,
+              signal,
+            );
+          const ready = said("ready");
+          worker.postMessage({ url: server.url, subject: "bench.echo" });
+          await ready;
+          const a = await connect({ servers: server.url, noAsyncTraces: true });
+          try {
+            return await roundTrips(
+              "baseline.nats.worker.rtt",
+              rounds,
+              rttWarmup,
+              signal,
+              (i) => a.request("bench.echo", encode(smallMessage(i, OP_ECHO)), { timeout: 5000 }),
+            );
+          } finally {
+            await a.close();
+            const closed = said("closed");
+            worker.postMessage({ close: true });
+            await closed.catch(() => {});
+          }
+        } finally {
+          worker.terminate();
+        }
+      });
+    },
+  },
+  {
     id: "ask.nats",
     group: "nats",
     unit: "us",
@@ -387,10 +437,17 @@ export const natsCases: BenchCase[] = [
     unit: "us",
     figures: {
       "ask.nats.in-actor.p50": { baseline: "baseline.nats.rtt.p50", target: 1.2 },
+      "ask.nats.in-actor.p50.vs-worker": {
+        baseline: "baseline.nats.worker.rtt.p50",
+        target: 1.2,
+      },
       "ask.nats.in-actor.p99": {},
     },
     prepare,
-    run: ({ quick, signal }) => echoAsks("ask.nats.in-actor", true, quick, signal),
+    async run({ quick, signal }) {
+      const figures = await echoAsks("ask.nats.in-actor", true, quick, signal);
+      return { ...figures, "ask.nats.in-actor.p50.vs-worker": figures["ask.nats.in-actor.p50"]! };
+    },
   },
   {
     id: "baseline.nats.pub.small",
