@@ -33,6 +33,7 @@ import { Exposure, type ExposureKit } from "./exposure.ts";
 import type { ClusterEventReport } from "../core/cluster_events.ts";
 import {
   type AskInHand,
+  AskJournal,
   type InActorData,
   type InActorReport,
   SharedText,
@@ -176,6 +177,7 @@ export async function extendActor(
   const data = given as InActorData;
   const report = (message: InActorReport) => api.send(message);
   const lastError = new SharedText(data.lastError);
+  const journal = new AskJournal(data.journal);
   const { connection } = nodeOptions({ ...data.options, name: data.connectionName });
   const nc = await connectNats(connection);
   let exposure: Exposure;
@@ -194,6 +196,7 @@ export async function extendActor(
         forget: noop,
         counters: data.counters,
         lastError: (text: string) => lastError.write(text),
+        journal,
         abandoning: (given: () => AskInHand[]) => abandon = given,
       } satisfies ExposureKit as never,
     );

@@ -9,14 +9,18 @@
 // without a word (out of memory, terminated) and the node hearing of it, a
 // request to a name no other process serves gets no responders. Asks the
 // actor's thread held when it crashed or called `Deno.exit()` are handed to
-// the node, which answers them `ActorCrashedError`.
+// the node, which answers them `ActorCrashedError`; those it held when it
+// ended without a word, the node reads from their journal in shared memory
+// (`AskJournal`) and answers as its own path answers an ended actor's.
 
 import { type RefTarget, targetOf } from "../core/actor_ref.ts";
 import type { ActorCell, ExtensionEnd } from "../core/cell.ts";
 import { ActorCrashedError } from "../../internal/errors.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
+import { exitError } from "../core/_cell_exit.ts";
 import {
   type ActorConnectionStats,
+  AskJournal,
   COUNTERS,
   type InActorData,
   type InActorEnd,
@@ -72,6 +76,8 @@ export class InActorServing implements InActorEnd {
   #closing = false;
   /** Stops following a supervised child's incarnations. */
   #unfollow: () => void = noop;
+  /** The asks in hand of each incarnation asked to serve the name, until it ended. */
+  #journals = new Map<ExtensionEnd, AskJournal>();
   /** The last `nats-served-in-actor` state announced. */
   #announced: boolean | undefined;
 
@@ -108,6 +114,7 @@ export class InActorServing implements InActorEnd {
     }
     const kit = this.#kit;
     const hooks = this.#hooks;
+    const journal = new AskJournal(hooks.settings.maxPending);
     const data: InActorData = {
       options: kit.options,
       connectionName: `${kit.nodeName}/${cell.id}`,
@@ -117,6 +124,7 @@ export class InActorServing implements InActorEnd {
       settings: { ...hooks.settings, durable: undefined, inActor: false },
       counters: this.counters.buffer as SharedArrayBuffer,
       lastError: this.lastError.buffer,
+      journal: journal.buffer,
       overflow: cell.overflow,
     };
     const closed = this.#closed = Promise.withResolvers<void>();
@@ -132,7 +140,15 @@ export class InActorServing implements InActorEnd {
     }
     this.#cell = cell;
     this.#end = end;
-    void cell.exited.then(() => this.#over(end, closed, "the actor ended"));
+    this.#journals.set(end, journal);
+    void cell.exited.then((exit) => {
+      // Asks the thread held and never handed over (it ended without a word): answered as
+      // the node's own path answers an ended actor's.
+      const held = this.#journals.get(end)?.read() ?? [];
+      this.#journals.delete(end);
+      if (held.length > 0) this.#hooks.answer(held, exitError(cell.id, exit));
+      this.#over(end, closed, "the actor ended");
+    });
   }
 
   /** Says which thread serves the name, when that changed (or the actor declined). */
@@ -217,6 +233,8 @@ export class InActorServing implements InActorEnd {
       // A gapless hand-back: the actor's thread drains its subscription once the node's is on.
       void this.#giveBack("the actor is stopping").then(() => end.send({ resumed: true }));
     } else if ("orphans" in report) {
+      // Handed over: the journal is not read again.
+      this.#journals.delete(end);
       // The thread is going: the node's takes the name back before it is gone.
       this.#hooks.answer(
         report.orphans,

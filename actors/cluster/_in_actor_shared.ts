@@ -70,6 +70,102 @@ export interface AskInHand {
   codec: WireCodec;
 }
 
+/** The bytes of one journal slot: `[state, length]` as two int32, then the record. */
+const SLOT_BYTES = 256;
+/** The slots a journal starts with; it grows (doubling) up to its `maxSlots`. */
+const FIRST_SLOTS = 16;
+
+/**
+ * The asks the actor's thread holds, in memory it shares with the node: one
+ * slot per ask while it is in hand, so that when the thread ends without a
+ * word (terminated at a stop deadline, out of memory, killed) the node can
+ * still answer each one, as the node's own path would, where the caller
+ * would otherwise wait for its deadline. The actor's thread writes (a slot's
+ * record before its state), the node reads only once the thread has ended.
+ * An ask whose record does not fit a slot (a very long id or reply subject)
+ * is not kept: it meets its deadline, as before.
+ */
+export class AskJournal {
+  readonly buffer: SharedArrayBuffer;
+  #states: Int32Array;
+  #bytes: Uint8Array;
+  /** The writer's free slots, and the first never used. */
+  #free: number[] = [];
+  #next = 0;
+
+  constructor(
+    given: SharedArrayBuffer | number,
+  ) {
+    this.buffer = typeof given === "number"
+      ? new SharedArrayBuffer(Math.min(FIRST_SLOTS, given) * SLOT_BYTES, {
+        maxByteLength: Math.max(1, given) * SLOT_BYTES,
+      })
+      : given;
+    // Views that follow the buffer as it grows.
+    this.#states = new Int32Array(this.buffer);
+    this.#bytes = new Uint8Array(this.buffer);
+  }
+
+  /** Keeps `ask`; returns its slot, or -1 when it is not kept. */
+  add(ask: AskInHand): number {
+    const slot = this.#slot();
+    if (slot < 0) return -1;
+    const base = slot * SLOT_BYTES;
+    const text = `${ask.codec === "v8" ? "8" : "j"}${
+      ask.id === undefined ? "-" : "+"
+    }${ask.reply}\n${ask.id ?? ""}`;
+    const { read, written } = encoder.encodeInto(
+      text,
+      this.#bytes.subarray(base + 8, base + SLOT_BYTES),
+    );
+    if (read < text.length) {
+      this.#free.push(slot);
+      return -1;
+    }
+    this.#states[slot * (SLOT_BYTES / 4) + 1] = written;
+    Atomics.store(this.#states, slot * (SLOT_BYTES / 4), 1);
+    return slot;
+  }
+
+  /** The ask in `slot` was answered (a slot of -1 was never kept). */
+  remove(slot: number): void {
+    if (slot < 0) return;
+    Atomics.store(this.#states, slot * (SLOT_BYTES / 4), 0);
+    this.#free.push(slot);
+  }
+
+  #slot(): number {
+    const free = this.#free.pop();
+    if (free !== undefined) return free;
+    if (this.#next * SLOT_BYTES >= this.buffer.byteLength) {
+      const grown = Math.min(this.buffer.maxByteLength, this.buffer.byteLength * 2);
+      if (grown <= this.buffer.byteLength) return -1;
+      this.buffer.grow(grown);
+    }
+    return this.#next++;
+  }
+
+  /** The asks kept now (the node's, once the actor's thread has ended). */
+  read(): AskInHand[] {
+    const asks: AskInHand[] = [];
+    const slots = this.buffer.byteLength / SLOT_BYTES;
+    for (let slot = 0; slot < slots; slot++) {
+      const at = slot * (SLOT_BYTES / 4);
+      if (Atomics.load(this.#states, at) !== 1) continue;
+      const base = slot * SLOT_BYTES + 8;
+      // A copy: a decoder takes no shared memory.
+      const text = decoder.decode(this.#bytes.slice(base, base + this.#states[at + 1]!));
+      const cut = text.indexOf("\n");
+      asks.push({
+        codec: text[0] === "8" ? "v8" : "json",
+        reply: text.slice(2, cut),
+        id: text[1] === "+" ? text.slice(cut + 1) : undefined,
+      });
+    }
+    return asks;
+  }
+}
+
 /**
  * The NATS connection of an actor that serves a name in its own thread
  * (`ExposeOptions.inActor`), across its incarnations.
@@ -125,6 +221,8 @@ export interface InActorData {
   counters: SharedArrayBuffer;
   /** The last error answered there (see {@linkcode SharedText}). */
   lastError: SharedArrayBuffer;
+  /** The asks in hand there (see {@linkcode AskJournal}). */
+  journal: SharedArrayBuffer;
   overflow: string;
 }
 

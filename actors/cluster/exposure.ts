@@ -16,6 +16,7 @@ import { SENT } from "../core/outbox.ts";
 import {
   type ActorConnectionStats,
   type AskInHand,
+  type AskJournal,
   COUNTERS,
   type InActorEnd,
   type InActorKit,
@@ -149,6 +150,8 @@ export interface ExposureKit {
    * actor's thread is ending, and its node answers them instead).
    */
   abandoning?(abandon: () => AskInHand[]): void;
+  /** Where the asks in hand are kept for the node, should this thread end without a word. */
+  journal?: AskJournal;
   /** How the actor's thread may serve the name itself (`ExposeOptions.inActor`). */
   inActor?: InActorKit;
 }
@@ -209,8 +212,11 @@ export class Exposure implements AsyncDisposable {
   /** Requests being handled now: one per ask or tell, each tell of a batch counted. */
   /** The counters (see `RECEIVED`...): this thread's, or memory the node shares with an actor. */
   #n: Float64Array;
-  /** Asks in hand, by their settling, with where each is answered (`kit.abandoning`). */
-  #asks: Map<Promise<unknown>, AskInHand> | undefined;
+  /**
+   * Asks in hand, by their settling, with where each is answered
+   * (`kit.abandoning`) and its slot in `kit.journal` (-1: none).
+   */
+  #asks: Map<Promise<unknown>, AskInHand & { slot: number }> | undefined;
   /** `#abandon()` was called: nothing more is answered from here. */
   #abandoned = false;
   /** The node's subscription is on (off while the actor's thread serves the name). */
@@ -318,7 +324,7 @@ export class Exposure implements AsyncDisposable {
     } catch {
       // The connection closed: the subscription went with it.
     }
-    return [...this.#asks?.values() ?? []];
+    return [...this.#asks?.values() ?? []].map(({ reply, id, codec }) => ({ reply, id, codec }));
   }
 
   #subscribe(): Subscription {
@@ -515,7 +521,7 @@ export class Exposure implements AsyncDisposable {
       this.#n[MS] += performance.now() - started;
       this.#n[PENDING]--;
       this.#inflight.delete(settled);
-      this.#asks?.delete(settled);
+      if (this.#asks !== undefined) this.#letGo(settled);
     };
     const settled: Promise<void> = work.then(
       (value) => {
@@ -547,8 +553,18 @@ export class Exposure implements AsyncDisposable {
     this.#n[PENDING]++;
     this.#inflight.add(settled);
     if (this.#asks !== undefined && kind === "ask") {
-      this.#asks.set(settled, { reply: reply!, id, codec });
+      const held = { reply: reply!, id, codec, slot: -1 };
+      held.slot = this.#kit.journal?.add(held) ?? -1;
+      this.#asks.set(settled, held);
     }
+  }
+
+  /** An ask in hand was answered (the actor's thread's end of a name). */
+  #letGo(settled: Promise<unknown>): void {
+    const held = this.#asks!.get(settled);
+    if (held === undefined) return;
+    this.#asks!.delete(settled);
+    this.#kit.journal?.remove(held.slot);
   }
 
   /**

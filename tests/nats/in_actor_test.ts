@@ -466,3 +466,42 @@ Deno.test("inActor: when the actor's own connection gives up reconnecting, the n
   assert.equal(node.stats().connected, true);
   assert.equal(ref.stats().state, "running");
 });
+
+for (const inActor of [false, true]) {
+  const path = inActor ? "the actor's thread" : "the node's thread";
+  Deno.test(`inActor: served from ${path}, an ask held when the actor is terminated at its stop deadline gets ActorStoppedError at once`, async () => {
+    await using t = await exposed(`ia22${inActor ? "a" : "n"}`, {}, { inActor });
+    if (inActor) await t.moved();
+    const started = performance.now();
+    const held = t.remote.ask("hold", undefined, { timeout: 20_000 }).then(
+      () => assert.fail("the held ask should reject"),
+      (e: unknown) => e,
+    );
+    await t.holding(1);
+    assert.equal((await t.ref.stop({ timeout: 200 })).reason, "timeout");
+    const error = await within(held, 10_000, "the held ask");
+    assert.ok(error instanceof ActorStoppedError, String(error));
+    assert.ok(performance.now() - started < 10_000);
+  });
+
+  Deno.test(`inActor: served from ${path}, an ask held when a thread actor runs out of memory gets ActorCrashedError at once`, async () => {
+    await using t = await exposed(
+      `ia23${inActor ? "a" : "n"}`,
+      { host: "thread", maxHeapMiB: 96 },
+      { inActor },
+    );
+    if (inActor) {
+      const event = await t.moved();
+      assert.ok(event.type === "nats-served-in-actor" && event.serving, JSON.stringify(event));
+    }
+    const held = t.remote.ask("hold", undefined, { timeout: 20_000 }).then(
+      () => assert.fail("the held ask should reject"),
+      (e: unknown) => e,
+    );
+    await t.holding(1);
+    await t.remote.tell("hogSoon", undefined);
+    const error = await within(held, 10_000, "the held ask");
+    assert.ok(error instanceof ActorCrashedError, String(error));
+    assert.equal((await t.ref.exited).reason, "error");
+  });
+}
