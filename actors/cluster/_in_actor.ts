@@ -27,6 +27,7 @@ import {
 import { serializeError } from "../../internal/error_wire.ts";
 import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
 import type { AskOptions } from "../core/actor_ref.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNats } from "./_connect.ts";
 import { nodeOptions, redactServer } from "./_options.ts";
 import { Exposure, type ExposureKit } from "./exposure.ts";
@@ -169,6 +170,22 @@ class LocalTarget {
   }
 }
 
+/**
+ * Ends a connection's status watch at once. nats.js's `close()` closes the
+ * socket only once every status listener has taken its `close` status, a
+ * turn or more later; a dying thread has no turn left, and the socket (with
+ * the subscription the server routes requests to) would outlive it. Without
+ * the listener, `close()` closes the socket before it first waits. Where the
+ * client's inside is not as expected, the watch just stops.
+ */
+export function unwatch(nc: NatsConnection, statuses: AsyncIterable<unknown>): void {
+  const listeners = (nc as unknown as { protocol?: { listeners?: unknown[] } }).protocol
+    ?.listeners;
+  const at = Array.isArray(listeners) ? listeners.indexOf(statuses) : -1;
+  if (at >= 0) listeners!.splice(at, 1);
+  (statuses as { stop?: () => void }).stop?.();
+}
+
 /** Starts serving the name in this thread; rejects (the node serves it) when it cannot. */
 export async function extendActor(
   given: unknown,
@@ -212,8 +229,9 @@ export async function extendActor(
   let dying = false;
   // The connection's own life, as the node's is watched (`_status.ts`): while it
   // is down the node's thread serves the name; a client that gave up is an end.
+  const statuses = nc.status();
   void (async () => {
-    for await (const status of nc.status()) {
+    for await (const status of statuses) {
       if (status.type === "disconnect") {
         report({ link: "down", server: redactServer(status.server) });
       } else if (status.type === "reconnect") {
@@ -254,6 +272,7 @@ export async function extendActor(
       // Dying: the node answers the asks in hand, on its own connection.
       dying = true;
       report({ orphans: abandon(), why });
+      unwatch(nc, statuses);
       void nc.close().catch(noop);
       return undefined;
     },

@@ -17,6 +17,8 @@ import { type ExposeOptions, NatsNode } from "../../actors/cluster/mod.ts";
 import { within } from "../_helpers.ts";
 import { startNatsServer } from "./_server.ts";
 import { TcpProxy } from "./_proxy.ts";
+import { connect } from "@nats-io/transport-node";
+import { unwatch } from "../../actors/cluster/_in_actor.ts";
 import { eventsOf } from "./_events.ts";
 import type { inActorProbe } from "../fixtures/in_actor_probe.ts";
 
@@ -271,8 +273,11 @@ for (
     assert.ok(back.type === "nats-served-in-actor" && !back.serving);
     await t.ref.exited;
     assert.equal(t.exposure.stats().servedIn, "node");
-    // Served by the node's thread again: the actor is gone, and the answer says so.
-    await assert.rejects(t.remote.ask("echo", 1, { timeout: 5000 }), ActorStoppedError);
+    // Served by the node's thread alone again: the actor is gone, and every answer says so (none
+    // goes to a subscription the dead thread's connection left at the server).
+    for (let i = 0; i < 10; i++) {
+      await assert.rejects(t.remote.ask("echo", i, { timeout: 2000 }), ActorStoppedError);
+    }
   });
 }
 
@@ -505,3 +510,19 @@ for (const inActor of [false, true]) {
     assert.equal((await t.ref.exited).reason, "error");
   });
 }
+
+Deno.test("inActor: a dying thread's connection closes its socket at once, its status watch let go first", async () => {
+  // nats.js's close() waits for its status listeners before it closes the socket; a thread that
+  // dies has no turn left for that (the name's subscription would outlive it at the server).
+  await using server = await startNatsServer();
+  const nc = await connect({ servers: server.url });
+  const statuses = nc.status();
+  const watching = (async () => {
+    for await (const _ of statuses) { /* as the actor's end watches */ }
+  })();
+  unwatch(nc, statuses);
+  const closing = nc.close();
+  assert.equal(nc.isClosed(), true, "closed before close() first waited");
+  await closing;
+  await within(watching, 5000, "the watch's end");
+});
