@@ -17,6 +17,7 @@
 // transport-node's own connect() also sets; every NatsNode connect sets it
 // again, and the client's reconnects use it.
 
+import { AuthenticationError, BrokerUnavailableError } from "../../internal/errors.ts";
 import {
   type ConnectionOptions,
   type NatsConnection,
@@ -97,4 +98,24 @@ function quietTransport(): Transport {
 export function connectNats(options: ConnectionOptions): Promise<NatsConnection> {
   setTransportFactory({ factory: quietTransport, dnsResolveFn: nodeResolveHost });
   return NatsConnectionImpl.connect(options);
+}
+
+/**
+ * The typed error for a connect that failed (`error`, the client's): the
+ * server refused the credentials, or none of `servers` (shown without
+ * credentials) could be reached.
+ */
+export function connectError(
+  error: unknown,
+  servers: readonly string[],
+): AuthenticationError | BrokerUnavailableError {
+  const name = error instanceof Error ? error.name : "";
+  const message = error instanceof Error ? error.message : String(error);
+  if (name === "AuthorizationError" || /authoriz|authentic/i.test(message)) {
+    return new AuthenticationError(
+      `Cannot connect to the broker at ${servers.join(", ")}: the server refused the credentials`,
+      { cause: error },
+    );
+  }
+  return new BrokerUnavailableError([...servers], { cause: error });
 }

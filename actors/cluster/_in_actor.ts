@@ -28,7 +28,7 @@ import { serializeError } from "../../internal/error_wire.ts";
 import { noop, settleWithin, watchDeadline } from "../../internal/abort.ts";
 import type { AskOptions } from "../core/actor_ref.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { connectNats } from "./_connect.ts";
+import { connectError, connectNats } from "./_connect.ts";
 import { nodeOptions, redactServer } from "./_options.ts";
 import { Exposure, type ExposureKit } from "./exposure.ts";
 import type { ClusterEventReport } from "../core/cluster_events.ts";
@@ -195,8 +195,11 @@ export async function extendActor(
   const report = (message: InActorReport) => api.send(message);
   const lastError = new SharedText(data.lastError);
   const journal = new AskJournal(data.journal);
-  const { connection } = nodeOptions({ ...data.options, name: data.connectionName });
-  const nc = await connectNats(connection);
+  const { settings, connection } = nodeOptions({ ...data.options, name: data.connectionName });
+  // Typed as the node's own connect failure is, and as free of credentials.
+  const nc = await connectNats(connection).catch((error: unknown) => {
+    throw connectError(error, settings.displayServers);
+  });
   let exposure: Exposure;
   let abandon = (): AskInHand[] => [];
   try {

@@ -10,7 +10,6 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { EventHub } from "../core/event_hub.ts";
 import { abortable, settleWithin } from "../../internal/abort.ts";
 import { ConnectionWatch } from "./_status.ts";
-import { AuthenticationError, BrokerUnavailableError } from "../../internal/errors.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
 import type { ClusterEvent, ClusterEventReport } from "../core/cluster_events.ts";
 import { type Exposable, Exposure, type ExposureKit, type ExposureStats } from "./exposure.ts";
@@ -23,7 +22,7 @@ import type {
 import { type ActorOf, RemoteRef } from "./remote_ref.ts";
 import { DurableRef } from "./durable_ref.ts";
 import { Asks } from "./_asks.ts";
-import { connectNats } from "./_connect.ts";
+import { connectError, connectNats } from "./_connect.ts";
 import { InActorServing } from "./_in_actor_node.ts";
 import type { InActorNodeKit } from "./_in_actor_shared.ts";
 import { type ClusterActor, discover, type Discovery, nodeDiscovery } from "./_discovery.ts";
@@ -203,17 +202,7 @@ export class NatsNode implements AsyncDisposable {
         connecting.then((late) => late.close(), () => {});
         throw error;
       }
-      const name = error instanceof Error ? error.name : "";
-      const message = error instanceof Error ? error.message : String(error);
-      if (name === "AuthorizationError" || /authoriz|authentic/i.test(message)) {
-        throw new AuthenticationError(
-          `Cannot connect to the broker at ${
-            settings.displayServers.join(", ")
-          }: the server refused the credentials`,
-          { cause: error },
-        );
-      }
-      throw new BrokerUnavailableError(settings.displayServers, { cause: error });
+      throw connectError(error, settings.displayServers);
     }
     // What an actor's thread needs to connect as this node does (`ExposeOptions.inActor`):
     // the options as given, less what cannot leave this thread.
