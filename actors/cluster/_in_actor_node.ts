@@ -14,10 +14,9 @@
 // (`AskJournal`) and answers as its own path answers an ended actor's.
 
 import { type RefTarget, targetOf } from "../core/actor_ref.ts";
-import type { ActorCell, ExtensionEnd } from "../core/cell.ts";
+import { type ActorCell, exitError, type ExtensionEnd } from "../core/cell.ts";
 import { ActorCrashedError } from "../../internal/errors.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
-import { exitError } from "../core/_cell_exit.ts";
 import {
   type ActorConnectionStats,
   AskJournal,

@@ -59,6 +59,9 @@ import { CellLink } from "./_cell_link.ts";
 import { Undelivered } from "./_cell_undelivered.ts";
 import { countTells, exitError, exitLetters } from "./_cell_exit.ts";
 
+// The error an ended actor's callers get, for the layers above that answer for it.
+export { exitError } from "./_cell_exit.ts";
+
 /**
  * How long a cell whose send met the actor's closed channel waits for the
  * exit that closing brings (the read loop and the host take up to 1 s each)
