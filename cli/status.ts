@@ -41,8 +41,9 @@ Connects to a running service's control socket and prints its actors:
 
 With --nats URL it shows the cluster instead: every actor exposed on that NATS broker, by every
 process (NAME, NAMESPACE, PROCESS, PID, HOST, MAILBOX: messages waiting, for a durable name those
-stored and not yet acked across its processes, HANDLED, RESTARTS, ERRORS), from the NATS services
-protocol's $SRV.STATS that every Troupe node answers.
+stored and not yet acked across its processes, HANDLED, RESTARTS, ERRORS, SERVED IN: the node's
+thread or the actor's own), from the NATS services protocol's $SRV.STATS that every Troupe node
+answers.
 
 Options:
   --nats URL         show the actors exposed on this NATS broker (credentials in the URL are used,
@@ -100,6 +101,7 @@ const CLUSTER_COLUMNS: Column[] = [
   { header: "HANDLED", right: true },
   { header: "RESTARTS", right: true },
   { header: "ERRORS", right: true },
+  { header: "SERVED IN" },
 ];
 
 /** Renders the cluster view: a header line and one row per exposed name per process. */
@@ -120,6 +122,7 @@ export function renderCluster(servers: string[], actors: ClusterActor[]): string
     formatCount(a.handled),
     a.restarts === undefined ? "-" : formatCount(a.restarts),
     formatCount(a.errors),
+    a.servedIn ?? "-",
   ]);
   return `${header}\n\n${renderTable(CLUSTER_COLUMNS, rows)}`;
 }

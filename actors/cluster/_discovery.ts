@@ -113,6 +113,8 @@ export class Discovery {
                 told: stats.told,
                 dead_letters: stats.deadLetters,
                 bad_requests: stats.badRequests,
+                dropped: stats.dropped,
+                served_in: stats.servedIn,
                 target: targetData(target),
                 ...(stats.durable !== undefined ? { durable: stats.durable } : {}),
               },
@@ -175,6 +177,16 @@ export interface ClusterActor {
   errors: number;
   /** Times the actor behind the name was restarted (`undefined` for a pool). */
   restarts: number | undefined;
+  /**
+   * Requests refused because `maxPending` were in hand (the actor is slower
+   * than its callers), counted in `errors` too.
+   */
+  dropped: number;
+  /**
+   * Which thread serves the name's subscription: the node's, or the actor's
+   * own (`inActor`); `undefined` from a node that did not say.
+   */
+  servedIn: "node" | "actor" | undefined;
 }
 
 const num = (value: unknown): number | undefined =>
@@ -217,6 +229,10 @@ export function actorsOf(response: unknown): ClusterActor[] {
       handled,
       errors: num(e.num_errors) ?? 0,
       restarts: num(target.restarts),
+      dropped: num(data.dropped) ?? 0,
+      servedIn: data.served_in === "node" || data.served_in === "actor"
+        ? data.served_in
+        : undefined,
     };
   });
 }

@@ -12,6 +12,7 @@ import { Service } from "./_service.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
+const PROBE_ACTOR = new URL("../fixtures/probe_actor.ts", import.meta.url);
 const json = (msg: Msg): Json => JSON.parse(new TextDecoder().decode(msg.data));
 
 Deno.test("every node answers $SRV.PING, $SRV.INFO and $SRV.STATS with its exposed names", async () => {
@@ -84,4 +85,20 @@ Deno.test("every node answers $SRV.PING, $SRV.INFO and $SRV.STATS with its expos
 Deno.test("the version the services protocol reports is the package's", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   assert.equal(TROUPE_VERSION, config.version);
+});
+
+Deno.test("discover() says which thread serves each name, and how many requests it dropped", async () => {
+  await using server = await startNatsServer();
+  await using system = await ActorSystem.start();
+  await using node = await NatsNode.connect({ servers: server.url, namespace: "d9" });
+  const inActor = await node.expose("fast", await system.spawn(PROBE_ACTOR), { inActor: true });
+  await node.expose("plain", await system.spawn(PROBE_ACTOR));
+  while (inActor.stats().servedIn !== "actor") {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const found = await node.discover({ namespace: "d9" });
+  const byName = new Map(found.map((actor) => [actor.name, actor]));
+  assert.equal(byName.get("fast")?.servedIn, "actor");
+  assert.equal(byName.get("plain")?.servedIn, "node");
+  assert.equal(byName.get("fast")?.dropped, 0);
 });

@@ -59,6 +59,8 @@ Deno.test("troupe status --nats lists every exposed actor with its process, host
   assert.equal(mine.depth, 0);
   assert.equal(mine.handled, 2); // one ask, one durable message
   assert.equal(mine.restarts, 0);
+  assert.equal(mine.servedIn, "node");
+  assert.equal(mine.dropped, 0);
   assert.equal(probe.name, "probe");
   assert.equal(probe.process, "service-a");
   assert.equal(probe.pid, service.pid);
@@ -73,11 +75,13 @@ Deno.test("troupe status --nats lists every exposed actor with its process, host
   );
   assert.match(
     text.stdout,
-    /NAME\s+NAMESPACE\s+PROCESS\s+PID\s+HOST\s+MAILBOX\s+HANDLED\s+RESTARTS/,
+    /NAME\s+NAMESPACE\s+PROCESS\s+PID\s+HOST\s+MAILBOX\s+HANDLED\s+RESTARTS\s+ERRORS\s+SERVED IN/,
   );
   assert.match(
     text.stdout,
-    new RegExp(`counter\\s+shop\\s+ledger-1\\s+${Deno.pid}\\s+\\S+\\s+0 durable\\s+2\\s+0\\s+0`),
+    new RegExp(
+      `counter\\s+shop\\s+ledger-1\\s+${Deno.pid}\\s+\\S+\\s+0 durable\\s+2\\s+0\\s+0\\s+node`,
+    ),
   );
 
   const other = await status("--nats", server.url, "--namespace", "elsewhere");
