@@ -13,7 +13,7 @@ import {
   type SpawnOptions,
   UnknownMessageError,
 } from "../../mod.ts";
-import { type ExposeOptions, NatsNode } from "../../actors/cluster/mod.ts";
+import { type ExposeOptions, NatsNode, type NatsNodeOptions } from "../../actors/cluster/mod.ts";
 import { within } from "../_helpers.ts";
 import { startNatsServer } from "./_server.ts";
 import { TcpProxy } from "./_proxy.ts";
@@ -386,24 +386,46 @@ Deno.test("inActor: a full mailbox under fail answers MailboxFullError", async (
   assert.equal(t.exposure.stats().failed, 1);
 });
 
+/**
+ * The probe actor exposed with `inActor` by a node that connects through a
+ * proxy, as the actor's own connection (which takes the node's options) then
+ * does too: the node's is the first connection the proxy accepted, the
+ * actor's the second. The caller connects straight to the server.
+ */
+async function throughProxy(namespace: string, reconnect: Partial<NatsNodeOptions>) {
+  const stack = new AsyncDisposableStack();
+  try {
+    const server = stack.use(await startNatsServer());
+    const proxy = stack.use(new TcpProxy(server.port));
+    const system = stack.use(await ActorSystem.start());
+    const ref = await system.spawn<typeof inActorProbe>(PROBE, { args: {} });
+    const node = stack.use(
+      await NatsNode.connect({ servers: proxy.url, namespace, ...reconnect }),
+    );
+    const events = eventsOf(node);
+    const exposure = stack.use(await node.expose("probe", ref, { inActor: true }));
+    const caller = stack.use(await NatsNode.connect({ servers: server.url, namespace }));
+    const served = (n: number) =>
+      within(events.until("nats-served-in-actor", n), 15_000, `served-in-actor event ${n}`);
+    return {
+      proxy,
+      ref,
+      node,
+      events,
+      exposure,
+      served,
+      remote: caller.lookup<typeof inActorProbe>("probe"),
+      [Symbol.asyncDispose]: () => stack.disposeAsync(),
+    };
+  } catch (error) {
+    await stack.disposeAsync();
+    throw error;
+  }
+}
+
 Deno.test("inActor: while the actor's own connection is down the node's thread serves the name, and gives it back when it returns", async () => {
-  await using server = await startNatsServer();
-  await using proxy = new TcpProxy(server.port);
-  await using system = await ActorSystem.start();
-  const ref = await system.spawn<typeof inActorProbe>(PROBE, { args: {} });
-  // Both the node's connection and the actor's (which takes the node's options) go through the
-  // proxy: the node's is the first it accepted, the actor's the second.
-  await using node = await NatsNode.connect({
-    servers: proxy.url,
-    namespace: "ia20",
-    reconnectWait: 50,
-  });
-  const events = eventsOf(node);
-  await using exposure = await node.expose("probe", ref, { inActor: true });
-  await using caller = await NatsNode.connect({ servers: server.url, namespace: "ia20" });
-  const remote = caller.lookup<typeof inActorProbe>("probe");
-  const served = (n: number) =>
-    within(events.until("nats-served-in-actor", n), 15_000, `served-in-actor event ${n}`);
+  await using t = await throughProxy("ia20", { reconnectWait: 50 });
+  const { proxy, ref, node, events, exposure, served, remote } = t;
   assert.ok(((await served(1)) as { serving: boolean }).serving);
   assert.equal(proxy.accepted, 2);
   assert.deepEqual(exposure.stats().actorConnection, {
@@ -443,21 +465,9 @@ Deno.test("inActor: while the actor's own connection is down the node's thread s
 });
 
 Deno.test("inActor: when the actor's own connection gives up reconnecting, the node's thread serves the name for good", async () => {
-  await using server = await startNatsServer();
-  await using proxy = new TcpProxy(server.port);
-  await using system = await ActorSystem.start();
-  const ref = await system.spawn<typeof inActorProbe>(PROBE, { args: {} });
-  await using node = await NatsNode.connect({
-    servers: proxy.url,
-    namespace: "ia21",
-    reconnectWait: 20,
-    maxReconnectAttempts: 2,
-  });
-  const events = eventsOf(node);
-  await using exposure = await node.expose("probe", ref, { inActor: true });
-  await using caller = await NatsNode.connect({ servers: server.url, namespace: "ia21" });
-  const remote = caller.lookup<typeof inActorProbe>("probe");
-  await within(events.until("nats-served-in-actor"), 15_000, "the move");
+  await using t = await throughProxy("ia21", { reconnectWait: 20, maxReconnectAttempts: 2 });
+  const { proxy, ref, node, events, exposure, served, remote } = t;
+  await served(1);
   proxy.refuse();
   proxy.cut(1);
   const closed = await within(events.until("nats-closed"), 15_000, "the give-up");
