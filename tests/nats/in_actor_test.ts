@@ -536,3 +536,46 @@ Deno.test("inActor: a dying thread's connection closes its socket at once, its s
   await closing;
   await within(watching, 5000, "the watch's end");
 });
+
+Deno.test("inActor: after the server restarts, the name is served from the actor's thread again", async () => {
+  await using server = await startNatsServer();
+  await using system = await ActorSystem.start();
+  const ref = await system.spawn<typeof inActorProbe>(PROBE, { args: {} });
+  await using node = await NatsNode.connect({
+    servers: server.url,
+    namespace: "ia24",
+    reconnectWait: 20,
+  });
+  const events = eventsOf(node);
+  await using exposure = await node.expose("probe", ref, { inActor: true });
+  await using caller = await NatsNode.connect({
+    servers: server.url,
+    namespace: "ia24",
+    reconnectWait: 20,
+  });
+  const remote = caller.lookup<typeof inActorProbe>("probe");
+  const served = (n: number) =>
+    within(events.until("nats-served-in-actor", n), 15_000, `served-in-actor event ${n}`);
+  assert.ok(((await served(1)) as { serving: boolean }).serving);
+  await server.stop();
+  await server.restart();
+  // Down, then back: the node's thread served it meanwhile, the actor's thread serves it again.
+  const back = await served(2);
+  assert.ok(back.type === "nats-served-in-actor" && !back.serving, JSON.stringify(back));
+  const again = await served(3);
+  assert.ok(again.type === "nats-served-in-actor" && again.serving, JSON.stringify(again));
+  assert.equal(exposure.stats().servedIn, "actor");
+  assert.equal(exposure.stats().actorConnection?.reconnects, 1);
+  // Every ask now is answered, by the actor's thread (the node's hands it nothing).
+  const handled = ref.stats().handled;
+  await within(
+    (async () => {
+      while (!caller.stats().connected) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    15_000,
+    "the caller back",
+  );
+  for (let i = 0; i < 20; i++) assert.equal(await remote.ask("echo", i, { timeout: 5000 }), i);
+  assert.equal(ref.stats().handled, handled);
+  assert.equal(exposure.stats().pending, 0);
+});
