@@ -12,6 +12,8 @@ import type { ActorSystem, SupervisorSpec } from "../mod.ts";
 import { UsageError } from "./_args.ts";
 import { ObserverModel, type ServiceView } from "./_observe_model.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./_observe_metrics.ts";
+import { clusterNodesOf } from "../actors/core/cluster_events.ts";
+import type { NatsNodeStats } from "../actors/cluster/mod.ts";
 import { observerPage } from "./_observe_page.ts";
 
 /** How often the actors are sampled (and the page updated without events). */
@@ -327,6 +329,7 @@ export class Observer {
             this.model.supervisorViews(),
             this.#options.system.stats(),
             this.model.crashCounts,
+            clusterNodesOf(this.#options.system).map((node) => node.stats() as NatsNodeStats),
           ),
           { headers: securityHeaders({ "content-type": METRICS_CONTENT_TYPE }) },
         );

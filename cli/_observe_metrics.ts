@@ -2,6 +2,7 @@
 // served at /metrics by `troupe run --metrics`.
 
 import type { SystemStats } from "../mod.ts";
+import type { ExposureStats, NatsNodeStats } from "../actors/cluster/mod.ts";
 import type { ActorView, SupervisorView } from "./_observe_model.ts";
 
 /** The content type of the text format. */
@@ -49,12 +50,16 @@ function render(families: Family[]): string {
   return lines.join("\n") + "\n";
 }
 
-/** Renders the figures of every actor and supervisor known, and the system's counters. */
+/**
+ * Renders the figures of every actor and supervisor known, the system's
+ * counters, and those of the NATS nodes connected with the system.
+ */
 export function renderMetrics(
   actors: readonly ActorView[],
   supervisors: readonly SupervisorView[],
   stats: SystemStats,
   crashes: ReadonlyMap<string, number>,
+  nats: readonly NatsNodeStats[] = [],
 ): string {
   const perActor = (
     name: string,
@@ -183,5 +188,132 @@ export function renderMetrics(
       "Worker actors terminated inside a handler whose threads may still run.",
       stats.leaked,
     ),
+    ...natsFamilies(nats),
   ]);
+}
+
+/**
+ * The figures of the NATS nodes connected with this system
+ * (`NatsNode.connect({ system })`): per node (label `node`, its connection
+ * name) and per exposed name (labels `node` and `name`).
+ */
+function natsFamilies(nodes: readonly NatsNodeStats[]): Family[] {
+  const perNode = (
+    name: string,
+    kind: Kind,
+    help: string,
+    value: (node: NatsNodeStats) => number,
+  ): Family => ({
+    name,
+    kind,
+    help,
+    samples: nodes.map((node) => ({ labels: { node: node.name }, value: value(node) })),
+  });
+  const exposures = nodes.flatMap((node) =>
+    node.exposed.map((exposure) => ({ node: node.name, exposure }))
+  );
+  const perName = (
+    name: string,
+    kind: Kind,
+    help: string,
+    value: (exposure: ExposureStats) => number | undefined,
+  ): Family => ({
+    name,
+    kind,
+    help,
+    samples: exposures.flatMap(({ node, exposure }) => {
+      const given = value(exposure);
+      return given === undefined ? [] : [{ labels: { node, name: exposure.name }, value: given }];
+    }),
+  });
+  if (nodes.length === 0) return [];
+  return [
+    perNode(
+      "troupe_nats_connected",
+      "gauge",
+      "1 while the node's connection is up.",
+      (n) => n.connected ? 1 : 0,
+    ),
+    perNode(
+      "troupe_nats_disconnects_total",
+      "counter",
+      "Times the connection dropped.",
+      (n) => n.disconnects,
+    ),
+    perNode(
+      "troupe_nats_reconnects_total",
+      "counter",
+      "Times the connection came back.",
+      (n) => n.reconnects,
+    ),
+    perNode("troupe_nats_asks_total", "counter", "Remote asks sent.", (n) => n.asks),
+    perNode("troupe_nats_tells_total", "counter", "Remote tells sent.", (n) => n.tells),
+    perNode(
+      "troupe_nats_pending_asks",
+      "gauge",
+      "Remote asks waiting for their reply.",
+      (n) => n.pendingAsks,
+    ),
+    perName(
+      "troupe_nats_requests_total",
+      "counter",
+      "Requests that arrived for the name.",
+      (e) => e.received,
+    ),
+    perName(
+      "troupe_nats_replied_total",
+      "counter",
+      "Asks answered with a value.",
+      (e) => e.replied,
+    ),
+    perName("troupe_nats_failed_total", "counter", "Asks answered with an error.", (e) => e.failed),
+    perName(
+      "troupe_nats_told_total",
+      "counter",
+      "Tells delivered into the mailbox.",
+      (e) => e.told,
+    ),
+    perName(
+      "troupe_nats_dead_letters_total",
+      "counter",
+      "Tells that could not be delivered.",
+      (e) => e.deadLetters,
+    ),
+    perName(
+      "troupe_nats_bad_requests_total",
+      "counter",
+      "Requests refused for breaking the wire format.",
+      (e) => e.badRequests,
+    ),
+    perName(
+      "troupe_nats_dropped_total",
+      "counter",
+      "Requests refused because maxPending were in hand (the actor is slower than its callers).",
+      (e) => e.dropped,
+    ),
+    perName(
+      "troupe_nats_requests_pending",
+      "gauge",
+      "Requests being handled now.",
+      (e) => e.pending,
+    ),
+    perName(
+      "troupe_nats_served_in_actor",
+      "gauge",
+      "1 while the actor's own thread serves the name (inActor), 0 while the node's does.",
+      (e) => e.servedIn === "actor" ? 1 : 0,
+    ),
+    perName(
+      "troupe_nats_actor_connection_up",
+      "gauge",
+      "With inActor: 1 while the actor's own connection is up.",
+      (e) => e.actorConnection === undefined ? undefined : e.actorConnection.connected ? 1 : 0,
+    ),
+    perName(
+      "troupe_nats_actor_disconnects_total",
+      "counter",
+      "With inActor: times the actor's own connection dropped.",
+      (e) => e.actorConnection?.disconnects,
+    ),
+  ];
 }

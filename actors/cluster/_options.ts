@@ -52,6 +52,8 @@ export interface NodeSettings {
   discovery: boolean;
   /** The hub of the system that also reports the node's events. */
   systemEvents: EventHub<LifecycleEvent> | undefined;
+  /** That system, which also shows the node's figures (`troupe run --metrics`). */
+  system: object | undefined;
 }
 
 /** Checks the options; returns the settings and the client's connection options. */
@@ -140,6 +142,7 @@ export function nodeOptions(
       askTimeout,
       discovery: options.discovery ?? true,
       systemEvents: systemEvents(options.system, where),
+      system: options.system,
     },
     connection,
   };

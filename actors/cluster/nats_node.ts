@@ -8,10 +8,14 @@
 
 import type { NatsConnection } from "@nats-io/transport-node";
 import { EventHub } from "../core/event_hub.ts";
-import { abortable, settleWithin } from "../../internal/abort.ts";
+import { abortable, noop, settleWithin } from "../../internal/abort.ts";
 import { ConnectionWatch } from "./_status.ts";
 import { PayloadInspector } from "../../internal/payload.ts";
-import type { ClusterEvent, ClusterEventReport } from "../core/cluster_events.ts";
+import {
+  type ClusterEvent,
+  type ClusterEventReport,
+  registerClusterNode,
+} from "../core/cluster_events.ts";
 import { type Exposable, Exposure, type ExposureKit, type ExposureStats } from "./exposure.ts";
 import type {
   DurableLookupOptions,
@@ -124,12 +128,17 @@ export class NatsNode implements AsyncDisposable {
   #kit: ExposureKit;
   #targets = new Map<Exposure, Exposable>();
   #discovery: Discovery | undefined;
+  /** Takes the node off its system's observer (see `NatsNodeOptions.system`). */
+  #unregister: () => void = noop;
   #id = crypto.randomUUID().replaceAll("-", "").slice(0, 22).toUpperCase();
 
   private constructor(nc: NatsConnection, settings: NodeSettings, inActor: InActorNodeKit) {
     this.#nc = nc;
     this.#settings = settings;
     this.#asks = new Asks(nc);
+    if (settings.system !== undefined) {
+      this.#unregister = registerClusterNode(settings.system, this);
+    }
     this.#kit = {
       nc,
       namespace: settings.namespace,
@@ -484,6 +493,7 @@ export class NatsNode implements AsyncDisposable {
    */
   close(options: NatsCloseOptions = {}): Promise<void> {
     this.#closing ??= (async () => {
+      this.#unregister();
       const { timeout = 5000, signal } = options;
       await Promise.all([...this.#exposures.values()].map((e) => e.close({ timeout, signal })));
       await settleWithin(this.#asks.idle(), timeout, signal);

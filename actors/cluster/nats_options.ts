@@ -83,7 +83,8 @@ export interface NatsNodeOptions {
    * An `ActorSystem` whose `events()` also reports this node's cluster events
    * (`nats-disconnected`, `nats-reconnected`, `nats-dead-letter`...), beside
    * its actors' lifecycle, so one loop watches both. `NatsNode.events()`
-   * reports them either way.
+   * reports them either way. Its observer (`troupe run --metrics`) also
+   * shows the node's figures, until the node closes.
    */
   system?: EventSource;
   /** Abandons the first connect. */

@@ -133,3 +133,29 @@ export type ClusterEventReport = ClusterEvent extends infer E
 
 /** The `type`s of cluster events. */
 export type ClusterEventType = ClusterEvent["type"];
+
+/** What a cluster node gives the system it reports to: its figures, read on demand. */
+export interface ClusterNodeSource {
+  /** The node's figures now (a `NatsNode`'s `stats()`). */
+  stats(): unknown;
+}
+
+const clusterNodes = new WeakMap<object, Set<ClusterNodeSource>>();
+
+/**
+ * Registers `node` with `system`, whose observer then reads its figures
+ * (`troupe run --metrics`); the function returned takes it off again. The
+ * core keeps the registry so that neither it nor the system imports the
+ * cluster layer.
+ */
+export function registerClusterNode(system: object, node: ClusterNodeSource): () => void {
+  let nodes = clusterNodes.get(system);
+  if (nodes === undefined) clusterNodes.set(system, nodes = new Set());
+  nodes.add(node);
+  return () => void nodes.delete(node);
+}
+
+/** The cluster nodes registered with `system` now, in the order they came. */
+export function clusterNodesOf(system: object): ClusterNodeSource[] {
+  return [...clusterNodes.get(system) ?? []];
+}
