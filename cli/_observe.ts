@@ -230,7 +230,16 @@ export class Observer {
 
   #snapshot() {
     if (!this.#closed) this.#refresh();
-    return this.model.snapshot(this.#options.service(), this.#options.system.stats());
+    return this.model.snapshot(
+      this.#options.service(),
+      this.#options.system.stats(),
+      this.#natsStats(),
+    );
+  }
+
+  /** The figures of the NATS nodes connected with the system now. */
+  #natsStats(): NatsNodeStats[] {
+    return clusterNodesOf(this.#options.system).map((node) => node.stats() as NatsNodeStats);
   }
 
   /** Takes the tree's shape and the actors' figures now (rates wait for the next sample). */
@@ -329,7 +338,7 @@ export class Observer {
             this.model.supervisorViews(),
             this.#options.system.stats(),
             this.model.crashCounts,
-            clusterNodesOf(this.#options.system).map((node) => node.stats() as NatsNodeStats),
+            this.#natsStats(),
           ),
           { headers: securityHeaders({ "content-type": METRICS_CONTENT_TYPE }) },
         );

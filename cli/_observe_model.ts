@@ -18,6 +18,7 @@ import type {
   SupervisorSpec,
   SystemStats,
 } from "../mod.ts";
+import type { NatsNodeStats } from "../actors/cluster/mod.ts";
 
 /** Samples of messages per second kept per actor for its sparkline (30 s at 2 Hz). */
 export const HISTORY = 60;
@@ -113,6 +114,8 @@ export interface Snapshot {
   crashes: CrashView[];
   /** Newest last. */
   events: EventView[];
+  /** The NATS nodes connected with the system (`NatsNode.connect({ system })`). */
+  nats: NatsNodeStats[];
 }
 
 /** The observer's picture of a running system. */
@@ -356,7 +359,7 @@ export class ObserverModel {
   }
 
   /** The whole picture, as plain data. */
-  snapshot(service: ServiceView, stats: SystemStats): Snapshot {
+  snapshot(service: ServiceView, stats: SystemStats, nats: NatsNodeStats[] = []): Snapshot {
     const now = Date.now();
     return {
       time: now,
@@ -371,6 +374,7 @@ export class ObserverModel {
       ),
       crashes: [...this.#crashes],
       events: [...this.#events],
+      nats,
     };
   }
 

@@ -64,6 +64,7 @@ svg.bar .bg { fill: var(--line); } svg.bar .fg { fill: var(--accent); } svg.bar 
 #events .t-crashed, #events .t-gave-up { color: var(--bad); }
 #events .t-restarted { color: var(--warn); }
 .empty { color: var(--muted); font-style: italic; }
+#nats.none { display: none; } #nats { margin-top: 14px; }
 `;
 
 const SCRIPT = `
@@ -171,6 +172,33 @@ function crashNode(c, open) {
   return el;
 }
 
+function natsRows(nodes) {
+  var out = [];
+  nodes.forEach(function (n) {
+    out.push('<tr class="nats-node" data-node="' + esc(n.name) + '"><td colspan="8"><span class="name">' +
+      esc(n.name) + '</span><span class="kind">' + esc(n.namespace) + " \u00b7 " +
+      (n.connected ? esc(n.server) : "disconnected") + (n.disconnects ? " \u00b7 dropped " +
+      n.disconnects + "\u00d7" : "") + '</span> <span class="pill ' + (n.connected ? "s-running" :
+      "s-crashed") + '" data-field="connected">' + (n.connected ? "connected" : "down") +
+      "</span></td></tr>");
+    n.exposed.forEach(function (e) {
+      var own = e.actorConnection;
+      out.push('<tr class="nats-name" data-node="' + esc(n.name) + '" data-name="' + esc(e.name) + '">' +
+        '<td><span class="guide">  </span><span class="name">' + esc(e.name) + '</span>' +
+        '<span class="kind">' + esc(e.target) + "</span></td>" +
+        '<td data-field="served-in">' + esc(e.servedIn) + (own && !own.connected ?
+        ' <span class="muted">(its connection is down)</span>' : "") + "</td>" +
+        '<td class="num" data-field="requests">' + count(e.received) + "</td>" +
+        '<td class="num" data-field="replied">' + count(e.replied) + "</td>" +
+        '<td class="num" data-field="told">' + count(e.told) + "</td>" +
+        '<td class="num" data-field="failed">' + count(e.failed + e.deadLetters + e.badRequests) + "</td>" +
+        '<td class="num" data-field="dropped">' + count(e.dropped) + "</td>" +
+        '<td class="num" data-field="pending">' + count(e.pending) + "</td></tr>");
+    });
+  });
+  return out.join("");
+}
+
 function render(snap) {
   var s = snap.service, st = snap.stats;
   var restarts = 0, crashes = 0;
@@ -187,6 +215,9 @@ function render(snap) {
       "</b></span>";
   }).join("");
   $("tree").innerHTML = rows(snap) || '<tr><td class="empty" colspan="9">no actors yet</td></tr>';
+  var nats = snap.nats || [];
+  $("nats").className = nats.length ? "" : "none";
+  $("nats-rows").innerHTML = natsRows(nats);
   var list = $("crashes");
   snap.crashes.forEach(function (c) {
     if (shownCrashes.has(c.seq)) return;
@@ -253,6 +284,15 @@ export function observerPage(nonce: string, metrics: boolean): string {
       <th class="num">mailbox</th><th class="num">msg/s</th><th>last 30 s</th><th class="num">restarts</th></tr></thead>
       <tbody id="tree"></tbody>
     </table>
+    <div id="nats" class="none">
+      <h2>NATS</h2>
+      <table>
+        <thead><tr><th>name</th><th>served in</th><th class="num">requests</th><th class="num">replied</th>
+        <th class="num">told</th><th class="num">errors</th><th class="num">dropped</th>
+        <th class="num">pending</th></tr></thead>
+        <tbody id="nats-rows"></tbody>
+      </table>
+    </div>
   </section>
   <div>
     <section>

@@ -15,11 +15,15 @@ import { Background, CLI, ROOT, WAIT_MS } from "./_cli.ts";
 import { ObserverModel } from "../cli/_observe_model.ts";
 import { renderMetrics } from "../cli/_observe_metrics.ts";
 import { parsePrometheus, sample } from "./_prometheus.ts";
+import { startNatsServer } from "./nats/_server.ts";
+import { NatsNode } from "../actors/cluster/mod.ts";
+import type { inActorProbe } from "./fixtures/in_actor_probe.ts";
 import { parseAddress, sameToken } from "../cli/_observe.ts";
 import type { ActorStats, SystemStats } from "../mod.ts";
 
 const APP = new URL("./fixtures/observer_app.ts", import.meta.url).pathname;
 const DYNAMIC_APP = new URL("./fixtures/observer_dynamic_app.ts", import.meta.url).pathname;
+const NATS_APP = new URL("./fixtures/observer_nats_app.ts", import.meta.url).pathname;
 const CHROMIUM = Deno.env.get("CHROMIUM") ?? "/usr/bin/chromium";
 const DOM_MS = 15_000;
 
@@ -29,9 +33,10 @@ const DOM_MS = 15_000;
 async function withService(
   args: string[],
   fn: (service: Background, url: URL) => Promise<void>,
+  env: Record<string, string> = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "troupe-observer-test-" });
-  const service = new Background(args, { XDG_RUNTIME_DIR: dir });
+  const service = new Background(args, { ...env, XDG_RUNTIME_DIR: dir });
   let stopped = false;
   try {
     const observerLine = /^troupe: observer at (http:\/\/\S+)$/;
@@ -647,6 +652,38 @@ Deno.test("the observer page draws the tree as system.tree() has it: a tree main
       await browser.close();
     }
   });
+});
+
+Deno.test("the observer page shows the app's NATS node and each name it exposes, with the thread that serves it", async () => {
+  await using server = await startNatsServer();
+  await withService(["run", "--observe", NATS_APP], async (_service, url) => {
+    const browser = await Browser.launch();
+    try {
+      await browser.open(url.href);
+      await using caller = await NatsNode.connect({ servers: server.url, namespace: "obs" });
+      const fast = caller.lookup<typeof inActorProbe>("fast");
+      for (let i = 0; i < 3; i++) await fast.ask("inc", 1);
+      await caller.lookup<typeof inActorProbe>("plain").tell("inc", 1);
+      const field = (name: string, key: string) =>
+        `document.querySelector('tr.nats-name[data-name="${name}"] [data-field="${key}"]')?.textContent`;
+      const seen = await browser.until<string[]>(
+        `(() => {
+          const seen = [${field("fast", "served-in")}, ${field("fast", "requests")},
+            ${field("fast", "replied")}, ${field("plain", "served-in")}, ${field("plain", "told")},
+            document.querySelector('tr.nats-node[data-node="observed-1"] [data-field="connected"]')
+              ?.textContent];
+          return seen[1] === "3" && seen[4] === "1" && seen;
+        })()`,
+        "the NATS rows with the asks and the tell counted",
+      );
+      assert.deepEqual(seen, ["actor", "3", "3", "node", "1", "connected"]);
+      const snapshot = await (await fetch(new URL(`/snapshot${url.search}`, url))).json();
+      assert.equal(snapshot.nats[0].name, "observed-1");
+      assert.equal(snapshot.nats[0].exposed.length, 2);
+    } finally {
+      await browser.close();
+    }
+  }, { TROUPE_TEST_NATS_URL: server.url });
 });
 
 Deno.test("every request without the right token is refused: 401 without one, 403 with a wrong one", async () => {
