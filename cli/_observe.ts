@@ -13,6 +13,7 @@ import { UsageError } from "./_args.ts";
 import { ObserverModel, type ServiceView } from "./_observe_model.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./_observe_metrics.ts";
 import { clusterNodesOf } from "../actors/core/cluster_events.ts";
+import { settleWithin } from "../internal/abort.ts";
 import type { NatsNodeStats } from "../actors/cluster/mod.ts";
 import { observerPage } from "./_observe_page.ts";
 
@@ -205,10 +206,8 @@ export class Observer {
     this.#sample(false);
     this.#push();
     for (const stream of this.#streams) this.#end(stream);
-    await Promise.race([
-      this.#server.shutdown().catch(() => {}),
-      new Promise((resolve) => setTimeout(resolve, CLOSE_MS)),
-    ]);
+    // Bounded, and with no timer left behind once the server is down.
+    await settleWithin(this.#server.shutdown(), CLOSE_MS);
   }
 
   async #read(events: AsyncIterableIterator<unknown>): Promise<void> {
