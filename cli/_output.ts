@@ -39,11 +39,18 @@ function clock(time: number): string {
 
 /** The detail of a NATS node's event (its `id` is the node's connection name). */
 function clusterText(event: ClusterEvent): string {
+  // An event about the own connection of an actor that serves a name in its thread (`inActor`).
+  const own =
+    "actorId" in event && event.actorId !== undefined && event.type !== "nats-served-in-actor"
+      ? `${event.actorId}'s connection: `
+      : "";
   switch (event.type) {
     case "nats-disconnected":
-      return `from ${event.server}, ${event.failedAsks} asks failed`;
+      return own
+        ? `${own}from ${event.server}, the node serves its name meanwhile`
+        : `from ${event.server}, ${event.failedAsks} asks failed`;
     case "nats-reconnected":
-      return `to ${event.server}`;
+      return `${own}to ${event.server}`;
     case "nats-slow-consumer":
       return `${event.name}: ${event.dropped} dropped, ${event.pending} in hand`;
     case "nats-bad-request":
@@ -51,7 +58,7 @@ function clusterText(event: ClusterEvent): string {
     case "nats-dead-letter":
       return `${event.name} ${event.messageName}: ${event.reason}`;
     case "nats-error":
-      return event.message;
+      return `${own}${event.message}`;
     case "nats-served-in-actor":
       return `${event.name}: ${
         event.serving
@@ -59,7 +66,7 @@ function clusterText(event: ClusterEvent): string {
           : `served by the node (${event.reason})`
       }`;
     case "nats-closed":
-      return event.reason;
+      return `${own}${event.reason}`;
   }
 }
 

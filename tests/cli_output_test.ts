@@ -2,7 +2,8 @@
 // lines printed while the bar is drawn, a worker actor's console lines among
 // them.
 import assert from "node:assert/strict";
-import { Output, progressText } from "../cli/_output.ts";
+import { eventText, Output, progressText } from "../cli/_output.ts";
+import type { LifecycleEvent } from "../mod.ts";
 import { ActorSystem } from "../mod.ts";
 import { within } from "./_helpers.ts";
 import type { consoleActor } from "./fixtures/console_actor.ts";
@@ -111,4 +112,39 @@ Deno.test("with --json an actor's stdout line is a JSON object and its stderr li
   });
   assert.deepEqual(err, ["[talker] careful\n"]);
   assert.deepEqual(taps, ["[talker] hello", "[talker] careful"]);
+});
+
+Deno.test("a NATS event about an actor's own connection (inActor) names the actor; the node's own do not", () => {
+  const line = (event: Record<string, unknown>) =>
+    eventText({ id: "web-1", time: 0, ...event } as unknown as LifecycleEvent);
+  const server = "127.0.0.1:4222";
+  assert.match(
+    line({ type: "nats-disconnected", server, failedAsks: 2 }),
+    /web-1 +from 127\.0\.0\.1:4222, 2 asks failed$/,
+  );
+  assert.match(
+    line({ type: "nats-disconnected", server, failedAsks: 0, actorId: "parser" }),
+    /web-1 +parser's connection: from 127\.0\.0\.1:4222, the node serves its name meanwhile$/,
+  );
+  assert.match(line({ type: "nats-reconnected", server }), /web-1 +to 127\.0\.0\.1:4222$/);
+  assert.match(
+    line({ type: "nats-reconnected", server, actorId: "parser" }),
+    /parser's connection: to 127\.0\.0\.1:4222$/,
+  );
+  assert.match(
+    line({ type: "nats-closed", reason: "gave up reconnecting", actorId: "parser" }),
+    /parser's connection: gave up reconnecting$/,
+  );
+  assert.match(
+    line({ type: "nats-error", message: "Permissions Violation" }),
+    /web-1 +Permissions Violation$/,
+  );
+  assert.match(
+    line({ type: "nats-slow-consumer", name: "parser", pending: 1024, dropped: 7 }),
+    /parser: 7 dropped, 1024 in hand$/,
+  );
+  assert.match(
+    line({ type: "nats-served-in-actor", name: "parser", actorId: "parser-1", serving: true }),
+    /parser: served in parser-1's thread$/,
+  );
 });
