@@ -58,6 +58,7 @@ import { type PendingCall, PendingCalls } from "./_pending_calls.ts";
 import { CellLink } from "./_cell_link.ts";
 import { Undelivered } from "./_cell_undelivered.ts";
 import { countTells, exitError, exitLetters } from "./_cell_exit.ts";
+import { EXTENSION_CRASH_MS } from "./extension.ts";
 
 // The error an ended actor's callers get, for the layers above that answer for it.
 export { exitError } from "./_cell_exit.ts";
@@ -136,6 +137,8 @@ export class ActorCell implements RefTarget {
   #channelGoneWatched = false;
   /** The parent's ends of the extensions started in the actor's thread, by id (see `extend`). */
   #extensions = new Map<number, (data: unknown) => void>();
+  /** Called once the last extension's end closed (a crashed worker waits for it). */
+  #extensionsClosed: (() => void) | undefined;
   #nextExtension = 1;
 
   constructor(options: CellOptions) {
@@ -396,7 +399,7 @@ export class ActorCell implements RefTarget {
         // once its pipe ends have written what they hold (its host kills it past a bound), and
         // killing it now would cut that off.
         const exit: ActorExit = { id: this.id, reason: "error", error, handled: this.handled };
-        this.#finish(exit, this.#options.hostKind !== "process");
+        this.#finish(exit, this.#options.hostKind !== "process", true);
         reportRuntimeRejection(this.id, error);
         return;
       }
@@ -555,7 +558,11 @@ export class ActorCell implements RefTarget {
       send: (more) => {
         if (this.#extensions.has(id)) this.#outbox.pushControl([EXTEND, id, undefined, more]);
       },
-      close: () => void this.#extensions.delete(id),
+      close: () => {
+        if (this.#extensions.delete(id) && this.#extensions.size === 0) {
+          this.#extensionsClosed?.();
+        }
+      },
     };
   }
 
@@ -617,7 +624,13 @@ export class ActorCell implements RefTarget {
     this.#finish(exit, true);
   }
 
-  #finish(exit: ActorExit, kill = false): void {
+  /**
+   * Ends the cell. `kill`: the actor's thread or process is terminated.
+   * `crashed`: it reported its crash and runs on, so a thread with
+   * extensions is terminated once their ends closed (within
+   * `EXTENSION_CRASH_MS`; see `extension.ts`).
+   */
+  #finish(exit: ActorExit, kill = false, crashed = false): void {
     if (this.#exit) return;
     this.#exit = exit;
     this.state = "stopped";
@@ -631,14 +644,26 @@ export class ActorCell implements RefTarget {
       );
       this.#ready = undefined;
     }
-    this.#extensions.clear();
+    const lingering = crashed && kill && this.#extensions.size > 0
+      ? settleWithin(
+        new Promise<void>((resolve) => this.#extensionsClosed = resolve),
+        EXTENSION_CRASH_MS,
+      )
+      : undefined;
+    if (lingering === undefined) this.#extensions.clear();
     const unsent = this.#outbox.close(error);
     const lost = this.#outbox.inflight + countTells(unsent);
     this.#pending.rejectAll(error);
     for (const letter of exitLetters(this.id, exit, this.#handling, lost)) {
       this.#options.onDeadLetter(letter);
     }
-    void this.#link.release(kill, this.#killGraceMs).then(async () => {
+    const released = lingering === undefined
+      ? this.#link.release(kill, this.#killGraceMs)
+      : lingering.then(() => {
+        this.#extensions.clear();
+        return this.#link.release(kill, this.#killGraceMs);
+      });
+    void released.then(async () => {
       // A worker that may be stuck in a handler: a leak is a thread that still
       // runs (when the host cannot tell, one terminated inside a handler).
       if (exit.leaked || exit.reason === "lost-heartbeat") {

@@ -56,7 +56,10 @@ export interface ActorExtension {
    * The actor is ending. Called synchronously, before the actor's last
    * report leaves (what the extension `send`s now arrives before it). For a
    * stop, the promise it returns is awaited, for at most
-   * {@linkcode EXTENSION_END_MS}, before the stop hook runs.
+   * {@linkcode EXTENSION_END_MS}, before the stop hook runs. For a crash,
+   * the thread runs on until the parent's end of each extension is closed,
+   * for at most {@linkcode EXTENSION_CRASH_MS}: time to finish what must
+   * leave the thread (its channel is closed by then; shared memory is not).
    */
   end?(why: EndReason): void | Promise<void>;
 }
@@ -68,3 +71,9 @@ export interface ExtensionModule {
 
 /** How long a stopping actor waits for its extensions' `end`. */
 export const EXTENSION_END_MS = 1000;
+
+/**
+ * How long a worker that crashed runs on, at most, for its extensions to
+ * finish (until the parent's end of each is closed) before it is terminated.
+ */
+export const EXTENSION_CRASH_MS = 500;
