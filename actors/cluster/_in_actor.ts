@@ -17,7 +17,7 @@
 // refuse the newest with `MailboxFullError`).
 
 import type { ActorExtension, ActorExtensionApi, LocalSettle } from "../core/extension.ts";
-import { EXTENSION_END_MS } from "../core/extension.ts";
+import { EXTENSION_CRASH_MS, EXTENSION_END_MS } from "../core/extension.ts";
 import {
   ActorError,
   ActorStoppedError,
@@ -33,10 +33,14 @@ import { nodeOptions, redactServer } from "./_options.ts";
 import { Exposure, type ExposureKit } from "./exposure.ts";
 import type { ClusterEventReport } from "../core/cluster_events.ts";
 import {
+  ACTOR_DONE,
   type AskInHand,
   AskJournal,
   type InActorData,
   type InActorReport,
+  NODE_SERVES,
+  raise,
+  raised,
   SharedText,
 } from "./_in_actor_shared.ts";
 
@@ -201,7 +205,9 @@ export async function extendActor(
     throw connectError(error, settings.displayServers);
   });
   let exposure: Exposure;
+  const flags = new Int32Array(data.flags);
   let abandon = (): AskInHand[] => [];
+  let relay = (): Promise<void> => Promise.resolve();
   try {
     exposure = new Exposure(
       data.name,
@@ -217,7 +223,10 @@ export async function extendActor(
         counters: data.counters,
         lastError: (text: string) => lastError.write(text),
         journal,
-        abandoning: (given: () => AskInHand[]) => abandon = given,
+        abandoning: (given: () => AskInHand[], passOn: () => Promise<void>) => {
+          abandon = given;
+          relay = passOn;
+        },
       } satisfies ExposureKit as never,
     );
     // Registered at the server before the node's thread lets go of the name.
@@ -276,7 +285,19 @@ export async function extendActor(
       dying = true;
       report({ orphans: abandon(), why });
       unwatch(nc, statuses);
-      void nc.close().catch(noop);
+      if (why === "exit") {
+        // The thread ends now: the socket closes with it, and what the server sent it is lost.
+        void nc.close().catch(noop);
+        return undefined;
+      }
+      // Crashed: the thread runs on until the node lets it go (see `EXTENSION_CRASH_MS`). Once the
+      // node's thread serves the name again, the requests the server sent here since the crash go
+      // back to the subject, and so to it.
+      void (async () => {
+        await raised(flags, NODE_SERVES, EXTENSION_CRASH_MS / 2);
+        await settleWithin(relay(), EXTENSION_CRASH_MS / 4);
+        await nc.close().catch(noop);
+      })().catch(noop).finally(() => raise(flags, ACTOR_DONE));
       return undefined;
     },
   };

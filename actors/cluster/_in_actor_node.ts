@@ -9,15 +9,20 @@
 // without a word (out of memory, terminated) and the node hearing of it, a
 // request to a name no other process serves gets no responders. Asks the
 // actor's thread held when it crashed or called `Deno.exit()` are handed to
-// the node, which answers them `ActorCrashedError`; those it held when it
+// the node, which answers them `ActorCrashedError`; a thread that crashed
+// runs on until the node's thread serves the name again, and passes the
+// requests the server sent it meanwhile back to the subject (see
+// `NODE_SERVES`) before the node lets it go. Those it held when it
 // ended without a word, the node reads from their journal in shared memory
 // (`AskJournal`) and answers as its own path answers an ended actor's.
 
 import { type RefTarget, targetOf } from "../core/actor_ref.ts";
 import { type ActorCell, exitError, type ExtensionEnd } from "../core/cell.ts";
 import { ActorCrashedError } from "../../internal/errors.ts";
+import { EXTENSION_CRASH_MS } from "../core/extension.ts";
 import { noop, settleWithin } from "../../internal/abort.ts";
 import {
+  ACTOR_DONE,
   type ActorConnectionStats,
   AskJournal,
   COUNTERS,
@@ -26,7 +31,10 @@ import {
   type InActorHooks,
   type InActorNodeKit,
   type InActorReport,
+  NODE_SERVES,
   PENDING_SLOT,
+  raise,
+  raised,
   SharedText,
 } from "./_in_actor_shared.ts";
 
@@ -77,6 +85,8 @@ export class InActorServing implements InActorEnd {
   #unfollow: () => void = noop;
   /** The asks in hand of each incarnation asked to serve the name, until it ended. */
   #journals = new Map<ExtensionEnd, AskJournal>();
+  /** The flags each incarnation's thread and the node share (see `NODE_SERVES`). */
+  #flags = new Map<ExtensionEnd, Int32Array>();
   /** The last `nats-served-in-actor` state announced. */
   #announced: boolean | undefined;
 
@@ -114,6 +124,7 @@ export class InActorServing implements InActorEnd {
     const kit = this.#kit;
     const hooks = this.#hooks;
     const journal = new AskJournal(hooks.settings.maxPending);
+    const flags = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
     const data: InActorData = {
       options: kit.options,
       connectionName: `${kit.nodeName}/${cell.id}`,
@@ -124,6 +135,7 @@ export class InActorServing implements InActorEnd {
       counters: this.counters.buffer as SharedArrayBuffer,
       lastError: this.lastError.buffer,
       journal: journal.buffer,
+      flags: flags.buffer as SharedArrayBuffer,
       overflow: cell.overflow,
     };
     const closed = this.#closed = Promise.withResolvers<void>();
@@ -140,11 +152,13 @@ export class InActorServing implements InActorEnd {
     this.#cell = cell;
     this.#end = end;
     this.#journals.set(end, journal);
+    this.#flags.set(end, flags);
     void cell.exited.then((exit) => {
       // Asks the thread held and never handed over (it ended without a word): answered as
       // the node's own path answers an ended actor's.
       const held = this.#journals.get(end)?.read() ?? [];
       this.#journals.delete(end);
+      this.#flags.delete(end);
       if (held.length > 0) this.#hooks.answer(held, exitError(cell.id, exit));
       this.#over(end, closed, "the actor ended");
     });
@@ -184,17 +198,41 @@ export class InActorServing implements InActorEnd {
     });
   }
 
-  /** The incarnation behind `end` stopped serving the name (it ended, or declined). */
-  #over(end: ExtensionEnd, closed: PromiseWithResolvers<void>, reason: string): void {
-    end.close();
-    closed.resolve();
-    if (this.#end !== end) return;
+  /**
+   * The incarnation behind `end` stopped serving the name (it ended, or
+   * declined). `crashed`: its thread runs on to pass back the requests it
+   * got since, once the node's thread serves the name again; its end is
+   * closed (and the thread let go) once it did.
+   */
+  #over(
+    end: ExtensionEnd,
+    closed: PromiseWithResolvers<void>,
+    reason: string,
+    crashed = false,
+  ): void {
+    const current = this.#end === end;
+    const flags = crashed ? this.#flags.get(end) : undefined;
+    const letGo = () => {
+      end.close();
+      closed.resolve();
+    };
+    if (flags === undefined) letGo();
+    if (!current) {
+      if (flags !== undefined) letGo();
+      return;
+    }
     this.#end = undefined;
     this.#cell = undefined;
     this.connection.connected = false;
     // Nothing of that thread's is in hand any more: its asks were answered or handed over.
     this.counters[PENDING_SLOT] = 0;
-    void this.#giveBack(reason).then(() => this.#announce(false, reason));
+    void this.#giveBack(reason).then(async () => {
+      this.#announce(false, reason);
+      if (flags === undefined) return;
+      raise(flags, NODE_SERVES);
+      await raised(flags, ACTOR_DONE, EXTENSION_CRASH_MS);
+      letGo();
+    });
   }
 
   #heard(end: ExtensionEnd, closed: PromiseWithResolvers<void>, report: InActorReport): void {
@@ -239,7 +277,8 @@ export class InActorServing implements InActorEnd {
         report.orphans,
         new ActorCrashedError(this.#actorId, report.why === "crash" ? "error" : "exited"),
       );
-      this.#over(end, closed, report.why === "crash" ? "the actor crashed" : "the actor exited");
+      const crashed = report.why === "crash";
+      this.#over(end, closed, crashed ? "the actor crashed" : "the actor exited", crashed);
     }
   }
 

@@ -63,6 +63,29 @@ export class SharedText {
   }
 }
 
+/**
+ * The slots of `InActorData.flags` (int32, 0 until raised): the node raises
+ * `NODE_SERVES` once its thread serves the name again after the actor's
+ * thread crashed; that thread then passes the requests the server sent it
+ * meanwhile back to the subject, closes, and raises `ACTOR_DONE`, which
+ * lets the node close its end of the extension (and the thread be ended).
+ */
+export const NODE_SERVES = 0;
+/** See {@linkcode NODE_SERVES}. */
+export const ACTOR_DONE = 1;
+
+/** Raises the flag at `at` and wakes its waiter. */
+export function raise(flags: Int32Array, at: number): void {
+  Atomics.store(flags, at, 1);
+  Atomics.notify(flags, at);
+}
+
+/** Resolves true once the flag at `at` is raised, false when `ms` passed first. */
+export async function raised(flags: Int32Array, at: number, ms: number): Promise<boolean> {
+  const waiting = Atomics.waitAsync(flags, at, 0, ms);
+  return (waiting.async ? await waiting.value : waiting.value) !== "timed-out";
+}
+
 /** Where an ask in hand would have been answered: what a node needs to answer it instead. */
 export interface AskInHand {
   reply: string;
@@ -223,6 +246,8 @@ export interface InActorData {
   lastError: SharedArrayBuffer;
   /** The asks in hand there (see {@linkcode AskJournal}). */
   journal: SharedArrayBuffer;
+  /** Two int32 flags for the end of a crashed actor's thread (see {@linkcode NODE_SERVES}). */
+  flags: SharedArrayBuffer;
   overflow: string;
 }
 

@@ -147,9 +147,11 @@ export interface ExposureKit {
   /**
    * Keep where each ask in hand is answered: the exposure hands this a
    * function that stops all answering from here and returns them (the
-   * actor's thread is ending, and its node answers them instead).
+   * actor's thread is ending, and its node answers them instead), and one
+   * that then unsubscribes and passes every request the server still sends
+   * here back to the subject (for the node's thread, which serves it again).
    */
-  abandoning?(abandon: () => AskInHand[]): void;
+  abandoning?(abandon: () => AskInHand[], relay: () => Promise<void>): void;
   /** Where the asks in hand are kept for the node, should this thread end without a word. */
   journal?: AskJournal;
   /** How the actor's thread may serve the name itself (`ExposeOptions.inActor`). */
@@ -219,6 +221,11 @@ export class Exposure implements AsyncDisposable {
   #asks: Map<Promise<unknown>, AskInHand & { slot: number }> | undefined;
   /** `#abandon()` was called: nothing more is answered from here. */
   #abandoned = false;
+  /**
+   * Requests that came after `#abandon()`, kept for `#relay()`; `undefined`
+   * once it began (they are passed on as they come).
+   */
+  #late: Msg[] | undefined = [];
   /** The node's subscription is on (off while the actor's thread serves the name). */
   #subscribed = true;
   #inActor: InActorEnd | undefined;
@@ -248,7 +255,7 @@ export class Exposure implements AsyncDisposable {
       : new Float64Array(COUNTERS);
     if (this.#kit.abandoning) {
       this.#asks = new Map();
-      this.#kit.abandoning(() => this.#abandon());
+      this.#kit.abandoning(() => this.#abandon(), () => this.#relay());
     }
     this.#sub = this.#subscribe();
     if (this.#settings.inActor && this.#kit.inActor !== undefined) {
@@ -319,12 +326,43 @@ export class Exposure implements AsyncDisposable {
   #abandon(): AskInHand[] {
     this.#abandoned = true;
     this.#reportDrops();
-    try {
-      this.#sub.unsubscribe();
-    } catch {
-      // The connection closed: the subscription went with it.
-    }
     return [...this.#asks?.values() ?? []].map(({ reply, id, codec }) => ({ reply, id, codec }));
+  }
+
+  /**
+   * Unsubscribes, then passes each request that came after `#abandon()`, and
+   * each the server sends here until it took the unsubscribe, back to the
+   * subject as it came (none was handled here): the server routes them to
+   * the others in the queue group. Resolves once they left.
+   */
+  async #relay(): Promise<void> {
+    let drained: Promise<void>;
+    try {
+      // The UNSUB is written before the requests passed on: none comes back here.
+      drained = this.#sub.drain();
+    } catch (error) {
+      drained = Promise.reject(error);
+    }
+    const late = this.#late ?? [];
+    this.#late = undefined;
+    for (const msg of late) this.#pass(msg);
+    await drained.catch(noop);
+    await this.#kit.nc.flush().catch(noop);
+  }
+
+  /** Publishes a request that came too late back to where it was sent. */
+  #pass(msg: Msg): void {
+    let headers: MsgHdrs | undefined;
+    try {
+      headers = msg.headers;
+    } catch {
+      // Headers that do not parse go without: the next server refuses it as malformed.
+    }
+    try {
+      this.#kit.nc.publish(msg.subject, msg.data, { reply: msg.reply || undefined, headers });
+    } catch {
+      // The connection is closing or gone: the caller's ask fails on its side.
+    }
   }
 
   #subscribe(): Subscription {
@@ -333,6 +371,11 @@ export class Exposure implements AsyncDisposable {
       callback: (error, msg) => {
         if (error !== null) {
           this.#kit.emit({ type: "nats-error", message: error.message, time: Date.now() });
+          return;
+        }
+        if (this.#abandoned) {
+          if (this.#late === undefined) this.#pass(msg);
+          else this.#late.push(msg);
           return;
         }
         this.#receive(msg);
