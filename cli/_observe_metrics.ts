@@ -192,128 +192,115 @@ export function renderMetrics(
   ]);
 }
 
+/** One figure: its name, kind, help, and how it is read from a node or an exposed name. */
+type Figure<T> = [name: string, kind: Kind, help: string, pick: (from: T) => number | undefined];
+
+/** The figures of each NATS node (label `node`, its connection name). */
+const NODE_FIGURES: Figure<NatsNodeStats>[] = [
+  ["troupe_nats_connected", "gauge", "1 while the node's connection is up.", (n) => +n.connected],
+  [
+    "troupe_nats_disconnects_total",
+    "counter",
+    "Times the connection dropped.",
+    (n) => n.disconnects,
+  ],
+  [
+    "troupe_nats_reconnects_total",
+    "counter",
+    "Times the connection came back.",
+    (n) => n.reconnects,
+  ],
+  ["troupe_nats_asks_total", "counter", "Remote asks sent.", (n) => n.asks],
+  ["troupe_nats_tells_total", "counter", "Remote tells sent.", (n) => n.tells],
+  [
+    "troupe_nats_pending_asks",
+    "gauge",
+    "Remote asks waiting for their reply.",
+    (n) => n.pendingAsks,
+  ],
+];
+
+/** The figures of each exposed name (labels `node` and `name`); `undefined`: no sample. */
+const NAME_FIGURES: Figure<ExposureStats>[] = [
+  [
+    "troupe_nats_requests_total",
+    "counter",
+    "Requests that arrived for the name.",
+    (e) => e.received,
+  ],
+  ["troupe_nats_replied_total", "counter", "Asks answered with a value.", (e) => e.replied],
+  ["troupe_nats_failed_total", "counter", "Asks answered with an error.", (e) => e.failed],
+  ["troupe_nats_told_total", "counter", "Tells delivered into the mailbox.", (e) => e.told],
+  [
+    "troupe_nats_dead_letters_total",
+    "counter",
+    "Tells that could not be delivered.",
+    (e) => e.deadLetters,
+  ],
+  [
+    "troupe_nats_bad_requests_total",
+    "counter",
+    "Requests refused for breaking the wire format.",
+    (e) => e.badRequests,
+  ],
+  [
+    "troupe_nats_dropped_total",
+    "counter",
+    "Requests refused because maxPending were in hand (the actor is slower than its callers).",
+    (e) => e.dropped,
+  ],
+  ["troupe_nats_requests_pending", "gauge", "Requests being handled now.", (e) => e.pending],
+  [
+    "troupe_nats_served_in_actor",
+    "gauge",
+    "1 while the actor's own thread serves the name (inActor), 0 while the node's does.",
+    (e) => +(e.servedIn === "actor"),
+  ],
+  [
+    "troupe_nats_actor_connection_up",
+    "gauge",
+    "With inActor: 1 while the actor's own connection is up.",
+    (e) => e.actorConnection === undefined ? undefined : +e.actorConnection.connected,
+  ],
+  [
+    "troupe_nats_actor_disconnects_total",
+    "counter",
+    "With inActor: times the actor's own connection dropped.",
+    (e) => e.actorConnection?.disconnects,
+  ],
+];
+
+/** A family of `figure` over `sources`, each with its labels. */
+function familyOf<T>(
+  [name, kind, help, pick]: Figure<T>,
+  sources: readonly { labels: Record<string, string>; from: T }[],
+): Family {
+  return {
+    name,
+    kind,
+    help,
+    samples: sources.flatMap(({ labels, from }) => {
+      const value = pick(from);
+      return value === undefined ? [] : [{ labels, value }];
+    }),
+  };
+}
+
 /**
  * The figures of the NATS nodes connected with this system
- * (`NatsNode.connect({ system })`): per node (label `node`, its connection
- * name) and per exposed name (labels `node` and `name`).
+ * (`NatsNode.connect({ system })`): per node and per exposed name.
  */
 function natsFamilies(nodes: readonly NatsNodeStats[]): Family[] {
-  const perNode = (
-    name: string,
-    kind: Kind,
-    help: string,
-    value: (node: NatsNodeStats) => number,
-  ): Family => ({
-    name,
-    kind,
-    help,
-    samples: nodes.map((node) => ({ labels: { node: node.name }, value: value(node) })),
-  });
-  const exposures = nodes.flatMap((node) =>
-    node.exposed.map((exposure) => ({ node: node.name, exposure }))
-  );
-  const perName = (
-    name: string,
-    kind: Kind,
-    help: string,
-    value: (exposure: ExposureStats) => number | undefined,
-  ): Family => ({
-    name,
-    kind,
-    help,
-    samples: exposures.flatMap(({ node, exposure }) => {
-      const given = value(exposure);
-      return given === undefined ? [] : [{ labels: { node, name: exposure.name }, value: given }];
-    }),
-  });
   if (nodes.length === 0) return [];
+  const perNode = nodes.map((node) => ({ labels: { node: node.name }, from: node }));
+  const perName = nodes.flatMap((node) =>
+    node.exposed.map((exposure) => ({
+      labels: { node: node.name, name: exposure.name },
+      from: exposure,
+    }))
+  );
   return [
-    perNode(
-      "troupe_nats_connected",
-      "gauge",
-      "1 while the node's connection is up.",
-      (n) => n.connected ? 1 : 0,
-    ),
-    perNode(
-      "troupe_nats_disconnects_total",
-      "counter",
-      "Times the connection dropped.",
-      (n) => n.disconnects,
-    ),
-    perNode(
-      "troupe_nats_reconnects_total",
-      "counter",
-      "Times the connection came back.",
-      (n) => n.reconnects,
-    ),
-    perNode("troupe_nats_asks_total", "counter", "Remote asks sent.", (n) => n.asks),
-    perNode("troupe_nats_tells_total", "counter", "Remote tells sent.", (n) => n.tells),
-    perNode(
-      "troupe_nats_pending_asks",
-      "gauge",
-      "Remote asks waiting for their reply.",
-      (n) => n.pendingAsks,
-    ),
-    perName(
-      "troupe_nats_requests_total",
-      "counter",
-      "Requests that arrived for the name.",
-      (e) => e.received,
-    ),
-    perName(
-      "troupe_nats_replied_total",
-      "counter",
-      "Asks answered with a value.",
-      (e) => e.replied,
-    ),
-    perName("troupe_nats_failed_total", "counter", "Asks answered with an error.", (e) => e.failed),
-    perName(
-      "troupe_nats_told_total",
-      "counter",
-      "Tells delivered into the mailbox.",
-      (e) => e.told,
-    ),
-    perName(
-      "troupe_nats_dead_letters_total",
-      "counter",
-      "Tells that could not be delivered.",
-      (e) => e.deadLetters,
-    ),
-    perName(
-      "troupe_nats_bad_requests_total",
-      "counter",
-      "Requests refused for breaking the wire format.",
-      (e) => e.badRequests,
-    ),
-    perName(
-      "troupe_nats_dropped_total",
-      "counter",
-      "Requests refused because maxPending were in hand (the actor is slower than its callers).",
-      (e) => e.dropped,
-    ),
-    perName(
-      "troupe_nats_requests_pending",
-      "gauge",
-      "Requests being handled now.",
-      (e) => e.pending,
-    ),
-    perName(
-      "troupe_nats_served_in_actor",
-      "gauge",
-      "1 while the actor's own thread serves the name (inActor), 0 while the node's does.",
-      (e) => e.servedIn === "actor" ? 1 : 0,
-    ),
-    perName(
-      "troupe_nats_actor_connection_up",
-      "gauge",
-      "With inActor: 1 while the actor's own connection is up.",
-      (e) => e.actorConnection === undefined ? undefined : e.actorConnection.connected ? 1 : 0,
-    ),
-    perName(
-      "troupe_nats_actor_disconnects_total",
-      "counter",
-      "With inActor: times the actor's own connection dropped.",
-      (e) => e.actorConnection?.disconnects,
-    ),
+    ...NODE_FIGURES.map((figure) => familyOf(figure, perNode)),
+    ...NAME_FIGURES.map((figure) => familyOf(figure, perName)),
   ];
 }
