@@ -5,13 +5,11 @@
 import assert from "node:assert/strict";
 import {
   ActorCrashedError,
-  ActorError,
   ActorStoppedError,
   ActorSystem,
   MailboxFullError,
   NoRespondersError,
   type SpawnOptions,
-  UnknownMessageError,
 } from "../../mod.ts";
 import { type ExposeOptions, NatsNode, type NatsNodeOptions } from "../../actors/cluster/mod.ts";
 import { within } from "../_helpers.ts";
@@ -20,6 +18,7 @@ import { TcpProxy } from "./_proxy.ts";
 import { connect } from "@nats-io/transport-node";
 import { unwatch } from "../../actors/cluster/_in_actor.ts";
 import { eventsOf } from "./_events.ts";
+import { assertRemoteErrors } from "./_remote_errors.ts";
 import type { inActorProbe } from "../fixtures/in_actor_probe.ts";
 
 const PROBE = new URL("../fixtures/in_actor_probe.ts", import.meta.url);
@@ -129,19 +128,7 @@ Deno.test("inActor: no ask is lost while the name moves to the actor's thread", 
 Deno.test("inActor: a handler's error is ActorError, an unknown name UnknownMessageError, a malformed request an error reply", async () => {
   await using t = await exposed("ia2");
   await t.moved();
-  const error = await t.remote.ask("fail", "no such order").then(
-    () => assert.fail("the ask should reject"),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof ActorError);
-  assert.equal(error.messageName, "fail");
-  assert.equal(error.remote.name, "TypeError");
-  assert.equal(error.remote.message, "no such order");
-  assert.match(error.remote.stack ?? "", /in_actor_probe\.ts/);
-  const untyped = t.remote as unknown as { ask(name: string): Promise<unknown> };
-  const unknown = await untyped.ask("nope").then(() => assert.fail("should reject"), (e) => e);
-  assert.ok(unknown instanceof UnknownMessageError);
-  assert.ok(unknown.known.includes("echo"));
+  await assertRemoteErrors(t.remote, /in_actor_probe\.ts/, "echo");
   // A plain request without the message header: refused, answered, and the actor serves on.
   const { connect } = await import("@nats-io/transport-node");
   const raw = await connect({ servers: t.server.url });
