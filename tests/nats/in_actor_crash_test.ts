@@ -17,8 +17,11 @@ const PROBE = new URL("../fixtures/in_actor_probe.ts", import.meta.url);
 const CRASHES = 12;
 const CALLERS = 8;
 
-for (const inActor of [true, false]) {
-  Deno.test(`NATS crashes under load (${inActor ? "inActor" : "node's thread"}): no ask is lost`, async () => {
+for (
+  const [inActor, host] of [[true, "worker"], [true, "thread"], [false, "worker"], [false, "thread"]] as const
+) {
+  const where = inActor ? `inActor, ${host}` : "node's thread";
+  Deno.test(`NATS crashes under load (${where}): no ask is lost`, async () => {
     await using server = await startNatsServer();
     await using system = await ActorSystem.start();
     const root = await system.supervise({
@@ -26,7 +29,7 @@ for (const inActor of [true, false]) {
       backoff: { initialMs: 1, maxMs: 1, jitter: false },
       maxRestarts: 1000,
       periodMs: 60_000,
-      children: [{ id: "probe", module: PROBE, args: {} }],
+      children: [{ id: "probe", module: PROBE, args: {}, host }],
     });
     const ref = root.ref<typeof inActorProbe>("probe");
     await using node = await NatsNode.connect({ servers: server.url, namespace: "crash" });
@@ -62,13 +65,19 @@ for (const inActor of [true, false]) {
 
     const restarts = system.events();
     let restarted = 0;
+    /** From each crash's tell to its restart, in ms. */
+    const gaps: number[] = [];
     for (let crash = 1; crash <= CRASHES; crash++) {
       // Asks flowing, served where the option says, then a crash in their midst.
       await within(answered(2 * CALLERS), 15_000, `asks before crash ${crash}`);
+      const crashed = performance.now();
       ref.tell("crashSoon", undefined);
-      for await (const event of restarts) {
-        if (event.type === "restarted" && event.id === "probe") break;
+      // `next()`, not a `for await` with `break`: that would end the subscription.
+      while (true) {
+        const { value: event } = await within(restarts.next(), 15_000, `restart ${crash}`);
+        if (event?.type === "restarted" && event.id === "probe") break;
       }
+      gaps.push(performance.now() - crashed);
       restarted++;
       // Each incarnation serves the name from its thread again (two events per crash).
       if (inActor) await served(1 + 2 * crash);
@@ -78,7 +87,12 @@ for (const inActor of [true, false]) {
     await within(callers, 15_000, "the callers");
     await restarts.return?.();
     const seen = Object.fromEntries(outcomes);
-    console.log(`  ${CRASHES} crashes, outcomes ${JSON.stringify(seen)}`);
+    const gap = gaps.sort((a, b) => a - b)[gaps.length >> 1]!;
+    console.log(
+      `  ${CRASHES} crashes (median ${gap.toFixed(1)} ms to the restart), outcomes ${
+        JSON.stringify(seen)
+      }`,
+    );
     assert.equal(restarted, CRASHES);
     for (const outcome of outcomes.keys()) {
       assert.ok(outcome === "value" || outcome === "ActorCrashedError", JSON.stringify(seen));
