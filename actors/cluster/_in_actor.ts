@@ -177,7 +177,7 @@ class LocalTarget {
 /**
  * Ends a connection's status watch at once. nats.js's `close()` closes the
  * socket only once every status listener has taken its `close` status, a
- * turn or more later; a dying thread has no turn left, and the socket (with
+ * turn or more later; a thread that calls `Deno.exit()` has no turn left, and the socket (with
  * the subscription the server routes requests to) would outlive it. Without
  * the listener, `close()` closes the socket before it first waits. Where the
  * client's inside is not as expected, the watch just stops.
@@ -284,9 +284,10 @@ export async function extendActor(
       // Dying: the node answers the asks in hand, on its own connection.
       dying = true;
       report({ orphans: abandon(), why });
-      unwatch(nc, statuses);
       if (why === "exit") {
-        // The thread ends now: the socket closes with it, and what the server sent it is lost.
+        // The thread ends now: its socket closes with it (at once: see `unwatch`), and what the
+        // server was sending it is lost.
+        unwatch(nc, statuses);
         void nc.close().catch(noop);
         return undefined;
       }
