@@ -216,11 +216,8 @@ export class InActorServing implements InActorEnd {
       end.close();
       closed.resolve();
     };
-    if (flags === undefined) letGo();
-    if (!current) {
-      if (flags !== undefined) letGo();
-      return;
-    }
+    if (flags === undefined || !current) letGo();
+    if (!current) return;
     this.#end = undefined;
     this.#cell = undefined;
     this.connection.connected = false;
