@@ -18,7 +18,12 @@ const CRASHES = 12;
 const CALLERS = 8;
 
 for (
-  const [inActor, host] of [[true, "worker"], [true, "thread"], [false, "worker"], [false, "thread"]] as const
+  const [inActor, host] of [
+    [true, "worker"],
+    [true, "thread"],
+    [false, "worker"],
+    [false, "thread"],
+  ] as const
 ) {
   const where = inActor ? `inActor, ${host}` : "node's thread";
   Deno.test(`NATS crashes under load (${where}): no ask is lost`, async () => {
