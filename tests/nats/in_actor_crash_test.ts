@@ -25,7 +25,7 @@ for (
     [false, "thread"],
   ] as const
 ) {
-  const where = inActor ? `inActor, ${host}` : "node's thread";
+  const where = `${inActor ? "inActor" : "node's thread"}, ${host}`;
   Deno.test(`NATS crashes under load (${where}): no ask is lost`, async () => {
     await using server = await startNatsServer();
     await using system = await ActorSystem.start();
