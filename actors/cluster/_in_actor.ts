@@ -54,6 +54,8 @@ class LocalTarget {
   #inMailbox = 0;
   /** Requests waiting for room (`"backpressure"`), oldest first. */
   #waiting: (() => void)[] = [];
+  /** Tells queued from here and not yet settled, by message name. */
+  #tells = new Map<string, number>();
 
   constructor(api: ActorExtensionApi, overflow: string) {
     this.id = api.actorId;
@@ -113,8 +115,12 @@ class LocalTarget {
         this.#passOn();
         throw late;
       }
+      this.#tells.set(name, (this.#tells.get(name) ?? 0) + 1);
       this.#queue(name, payload, (ok, value, why) => {
         this.#passOn();
+        const left = this.#tells.get(name)! - 1;
+        if (left > 0) this.#tells.set(name, left);
+        else this.#tells.delete(name);
         if (ok) return;
         // As the actor reports a tell it could not handle from its parent.
         this.#api.deadLetter(
@@ -132,6 +138,20 @@ class LocalTarget {
       return Promise.resolve();
     }
     return admitted.then(send);
+  }
+
+  /**
+   * The actor is dying (`reason`: `"error"` or `"exited"`): each tell still
+   * in its mailbox from here is a dead letter, as the node's path counts
+   * them (an ask's caller hears of it from the node).
+   */
+  lose(reason: string): void {
+    for (const [name, count] of this.#tells) {
+      for (let i = 0; i < count; i++) {
+        this.#api.deadLetter(name, `actor ended (${reason}) with it in its mailbox`);
+      }
+    }
+    this.#tells.clear();
   }
 
   ask(name: string, payload: unknown, options: AskOptions = {}): Promise<unknown> {
@@ -206,13 +226,14 @@ export async function extendActor(
   });
   let exposure: Exposure;
   const flags = new Int32Array(data.flags);
+  const target = new LocalTarget(api, data.overflow);
   let abandon = (): AskInHand[] => [];
   let relay = (): Promise<void> => Promise.resolve();
   try {
     exposure = new Exposure(
       data.name,
       data.subject,
-      new LocalTarget(api, data.overflow) as never,
+      target as never,
       data.settings as never,
       {
         nc,
@@ -284,6 +305,7 @@ export async function extendActor(
       // Dying: the node answers the asks in hand, on its own connection.
       dying = true;
       report({ orphans: abandon(), why });
+      target.lose(why === "crash" ? "error" : "exited");
       if (why === "exit") {
         // The thread ends now: its socket closes with it (at once: see `unwatch`), and what the
         // server was sending it is lost.

@@ -105,3 +105,34 @@ for (
     assert.ok((outcomes.get("value") ?? 0) > 0, JSON.stringify(seen));
   });
 }
+
+for (const inActor of [true, false]) {
+  for (const [how, handler] of [["crashes", "crashSoon"], ["exits", "exitSoon"]] as const) {
+    const where = inActor ? "inActor" : "node's thread";
+    Deno.test(`NATS (${where}): remote tells in hand when the actor ${how} are dead letters`, async () => {
+      await using server = await startNatsServer();
+      await using system = await ActorSystem.start();
+      const gate = new Int32Array(new SharedArrayBuffer(8));
+      const ref = await system.spawn<typeof inActorProbe>(PROBE, {
+        args: { gate: gate.buffer as SharedArrayBuffer },
+      });
+      await using node = await NatsNode.connect({ servers: server.url, namespace: "lost" });
+      const events = eventsOf(node);
+      await using _exposure = await node.expose("probe", ref, { inActor });
+      await using caller = await NatsNode.connect({ servers: server.url, namespace: "lost" });
+      const remote = caller.lookup<typeof inActorProbe>("probe");
+      if (inActor) await within(events.until("nats-served-in-actor"), 15_000, "the hand-over");
+      // Four tells inside a handler that waits, then the end: none of them finishes.
+      for (let i = 0; i < 4; i++) await remote.tell("hold", undefined);
+      while (Atomics.load(gate, 0) < 4) {
+        const waiting = Atomics.waitAsync(gate, 0, Atomics.load(gate, 0), 15_000);
+        if (waiting.async) await waiting.value;
+      }
+      await remote.tell(handler, undefined);
+      const exit = await within(ref.exited, 15_000, "the end");
+      assert.equal(exit.reason, handler === "crashSoon" ? "error" : "exited");
+      // Counted before the exit settles, on either path.
+      assert.equal(system.stats().deadLetters, 4);
+    });
+  }
+}
