@@ -118,7 +118,8 @@ class LocalTarget {
       this.#tells.set(name, (this.#tells.get(name) ?? 0) + 1);
       this.#queue(name, payload, (ok, value, why) => {
         this.#passOn();
-        const left = this.#tells.get(name)! - 1;
+        // Counted out by `lose()` already when the actor died first.
+        const left = (this.#tells.get(name) ?? 1) - 1;
         if (left > 0) this.#tells.set(name, left);
         else this.#tells.delete(name);
         if (ok) return;

@@ -85,8 +85,6 @@ export class InActorServing implements InActorEnd {
   #unfollow: () => void = noop;
   /** The asks in hand of each incarnation asked to serve the name, until it ended. */
   #journals = new Map<ExtensionEnd, AskJournal>();
-  /** The flags each incarnation's thread and the node share (see `NODE_SERVES`). */
-  #flags = new Map<ExtensionEnd, Int32Array>();
   /** The last `nats-served-in-actor` state announced. */
   #announced: boolean | undefined;
 
@@ -142,7 +140,7 @@ export class InActorServing implements InActorEnd {
     const end: ExtensionEnd | undefined = cell.extend(
       MODULE,
       data,
-      (report) => this.#heard(end!, closed, report as InActorReport),
+      (report) => this.#heard(end!, closed, flags, report as InActorReport),
     );
     if (end === undefined) {
       closed.resolve();
@@ -152,13 +150,11 @@ export class InActorServing implements InActorEnd {
     this.#cell = cell;
     this.#end = end;
     this.#journals.set(end, journal);
-    this.#flags.set(end, flags);
     void cell.exited.then((exit) => {
       // Asks the thread held and never handed over (it ended without a word): answered as
       // the node's own path answers an ended actor's.
       const held = this.#journals.get(end)?.read() ?? [];
       this.#journals.delete(end);
-      this.#flags.delete(end);
       if (held.length > 0) this.#hooks.answer(held, exitError(cell.id, exit));
       this.#over(end, closed, "the actor ended");
     });
@@ -200,18 +196,17 @@ export class InActorServing implements InActorEnd {
 
   /**
    * The incarnation behind `end` stopped serving the name (it ended, or
-   * declined). `crashed`: its thread runs on to pass back the requests it
-   * got since, once the node's thread serves the name again; its end is
-   * closed (and the thread let go) once it did.
+   * declined). With the `flags` of a thread that crashed: it runs on to
+   * pass back the requests it got since, once the node's thread serves the
+   * name again; its end is closed (and the thread let go) once it did.
    */
   #over(
     end: ExtensionEnd,
     closed: PromiseWithResolvers<void>,
     reason: string,
-    crashed = false,
+    flags?: Int32Array,
   ): void {
     const current = this.#end === end;
-    const flags = crashed ? this.#flags.get(end) : undefined;
     const letGo = () => {
       end.close();
       closed.resolve();
@@ -232,7 +227,12 @@ export class InActorServing implements InActorEnd {
     });
   }
 
-  #heard(end: ExtensionEnd, closed: PromiseWithResolvers<void>, report: InActorReport): void {
+  #heard(
+    end: ExtensionEnd,
+    closed: PromiseWithResolvers<void>,
+    flags: Int32Array,
+    report: InActorReport,
+  ): void {
     if ("closed" in report) {
       closed.resolve();
       return;
@@ -274,8 +274,8 @@ export class InActorServing implements InActorEnd {
         report.orphans,
         new ActorCrashedError(this.#actorId, report.why === "crash" ? "error" : "exited"),
       );
-      const crashed = report.why === "crash";
-      this.#over(end, closed, crashed ? "the actor crashed" : "the actor exited", crashed);
+      if (report.why === "crash") this.#over(end, closed, "the actor crashed", flags);
+      else this.#over(end, closed, "the actor exited");
     }
   }
 

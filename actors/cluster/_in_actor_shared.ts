@@ -6,6 +6,7 @@ import type { ClusterEventReport } from "../core/cluster_events.ts";
 import type { NatsNodeOptions } from "./nats_options.ts";
 import type { ExposeSettings } from "./_options.ts";
 import type { WireCodec } from "./_wire.ts";
+import { noop } from "../../internal/abort.ts";
 
 /** How many counter slots an exposure has (see `exposure.ts`). */
 export const COUNTERS = 9;
@@ -80,10 +81,20 @@ export function raise(flags: Int32Array, at: number): void {
   Atomics.notify(flags, at);
 }
 
-/** Resolves true once the flag at `at` is raised, false when `ms` passed first. */
+/**
+ * Resolves true once the flag at `at` is raised, false when `ms` passed
+ * first. A pending `Atomics.waitAsync` keeps no event loop alive (see
+ * `../sync/_semaphore_layout.ts`): a timer does, meanwhile.
+ */
 export async function raised(flags: Int32Array, at: number, ms: number): Promise<boolean> {
   const waiting = Atomics.waitAsync(flags, at, 0, ms);
-  return (waiting.async ? await waiting.value : waiting.value) !== "timed-out";
+  if (!waiting.async) return waiting.value !== "timed-out";
+  const alive = setTimeout(noop, ms);
+  try {
+    return await waiting.value !== "timed-out";
+  } finally {
+    clearTimeout(alive);
+  }
 }
 
 /** Where an ask in hand would have been answered: what a node needs to answer it instead. */

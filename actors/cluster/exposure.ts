@@ -222,10 +222,10 @@ export class Exposure implements AsyncDisposable {
   /** `#abandon()` was called: nothing more is answered from here. */
   #abandoned = false;
   /**
-   * Requests that came after `#abandon()`, kept for `#relay()`; `undefined`
-   * once it began (they are passed on as they come).
+   * Requests that came after `#abandon()`, kept until `#relay()` begins
+   * (then they are passed on as they come).
    */
-  #late: Msg[] | undefined = [];
+  #late: Msg[] | undefined;
   /** The node's subscription is on (off while the actor's thread serves the name). */
   #subscribed = true;
   #inActor: InActorEnd | undefined;
@@ -325,6 +325,7 @@ export class Exposure implements AsyncDisposable {
   /** Stops answering from here; returns where each ask in hand would have been answered. */
   #abandon(): AskInHand[] {
     this.#abandoned = true;
+    this.#late = [];
     this.#reportDrops();
     return [...this.#asks?.values() ?? []].map(({ reply, id, codec }) => ({ reply, id, codec }));
   }
@@ -374,8 +375,8 @@ export class Exposure implements AsyncDisposable {
           return;
         }
         if (this.#abandoned) {
-          if (this.#late === undefined) this.#pass(msg);
-          else this.#late.push(msg);
+          if (this.#late !== undefined) this.#late.push(msg);
+          else this.#pass(msg);
           return;
         }
         this.#receive(msg);

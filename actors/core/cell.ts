@@ -650,19 +650,17 @@ export class ActorCell implements RefTarget {
         EXTENSION_CRASH_MS,
       )
       : undefined;
-    if (lingering === undefined) this.#extensions.clear();
     const unsent = this.#outbox.close(error);
     const lost = this.#outbox.inflight + countTells(unsent);
     this.#pending.rejectAll(error);
     for (const letter of exitLetters(this.id, exit, this.#handling, lost)) {
       this.#options.onDeadLetter(letter);
     }
-    const released = lingering === undefined
-      ? this.#link.release(kill, this.#killGraceMs)
-      : lingering.then(() => {
-        this.#extensions.clear();
-        return this.#link.release(kill, this.#killGraceMs);
-      });
+    const release = () => {
+      this.#extensions.clear();
+      return this.#link.release(kill, this.#killGraceMs);
+    };
+    const released = lingering === undefined ? release() : lingering.then(release);
     void released.then(async () => {
       // A worker that may be stuck in a handler: a leak is a thread that still
       // runs (when the host cannot tell, one terminated inside a handler).

@@ -69,7 +69,6 @@ for (
     };
 
     const restarts = system.events();
-    let restarted = 0;
     /** From each crash's tell to its restart, in ms. */
     const gaps: number[] = [];
     for (let crash = 1; crash <= CRASHES; crash++) {
@@ -83,7 +82,6 @@ for (
         if (event?.type === "restarted" && event.id === "probe") break;
       }
       gaps.push(performance.now() - crashed);
-      restarted++;
       // Each incarnation serves the name from its thread again (two events per crash).
       if (inActor) await served(1 + 2 * crash);
     }
@@ -98,7 +96,6 @@ for (
         JSON.stringify(seen)
       }`,
     );
-    assert.equal(restarted, CRASHES);
     for (const outcome of outcomes.keys()) {
       assert.ok(outcome === "value" || outcome === "ActorCrashedError", JSON.stringify(seen));
     }
